@@ -1,0 +1,69 @@
+"""The contract every backend meets; the NumPy-flavoured defaults live here."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+class BackendUnavailableError(RuntimeError):
+    """The library behind a backend is missing or has no usable device."""
+
+
+class Backend:
+    """One array library seen through the array API, plus the few things the standard lacks.
+
+    Subclasses set ``name``, ``xp`` and ``extra`` (the pip extra that installs the library),
+    define ``erf(x)`` (the error function, not in the array API) and override what differs
+    from NumPy.
+    """
+
+    name = "base"
+    extra = ""
+    xp: Any = None
+
+    def float_dtype(self, name: str):
+        """The library's dtype object for "float32" or "float64"."""
+        if name not in FLOAT_DTYPES:
+            raise ValueError(f"dtype={name!r} is not supported; expected 'float32' or 'float64'")
+        return getattr(self.xp, name)
+
+    def asarray(self, x, dtype=None):
+        """``x`` (host or device) as an array of this backend, on its device."""
+        return self.xp.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x) -> np.ndarray:
+        """``x`` as a host NumPy array (a copy when it lives on a device)."""
+        return np.asarray(x)
+
+    def copy(self, x):
+        """An independent copy of ``x`` (survives donation of ``x``)."""
+        return self.xp.asarray(x, copy=True)
+
+    def sync(self, x=None):
+        """Block until ``x`` (or all queued work) is computed; returns ``x``."""
+        return x
+
+    def jit(self, fn: Callable, donate_argnums: tuple[int, ...] = ()) -> Callable:
+        """Compile ``fn`` where the library can (JAX); the identity elsewhere."""
+        return fn
+
+    def devices(self) -> list[str]:
+        """Human-readable names of the devices this backend computes on."""
+        return ["cpu"]
+
+    def version(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"<reseau backend {self.name!r}>"
+
+
+def unavailable(backend: str, extra: str, why: str) -> BackendUnavailableError:
+    """The error for a backend that cannot be used, naming the extra to install."""
+    return BackendUnavailableError(
+        f"backend {backend!r} is not available: {why}. "
+        f"Install it with: pip install \"reseau[{extra}]\"")

@@ -1,0 +1,73 @@
+"""CuPy on a CUDA GPU.
+
+``import cupy`` succeeds on machines without a GPU, so the backend also asks
+``cupy.is_available()`` and refuses to start when no device can be used.
+Where array-api-compat is missing (some GPU images), plain ``cupy`` serves as the namespace:
+every function reseau's kernels call has the same name and meaning there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend, unavailable
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+    extra = "cuda12"
+
+    def __init__(self, cupy):
+        self._cp = cupy
+        try:
+            import array_api_compat.cupy as xp
+        except ImportError:
+            xp = cupy
+        self.xp = xp
+        import cupyx.scipy.special as csp
+        self._erf = csp.erf
+
+    def asarray(self, x, dtype=None):
+        return self._cp.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x) -> np.ndarray:
+        return self._cp.asnumpy(x)
+
+    def copy(self, x):
+        return self._cp.array(x, copy=True)
+
+    def sync(self, x=None):
+        self._cp.cuda.get_current_stream().synchronize()
+        return x
+
+    def erf(self, x):
+        return self._erf(x)
+
+    def devices(self) -> list[str]:
+        cp = self._cp
+        names = []
+        for i in range(cp.cuda.runtime.getDeviceCount()):
+            props = cp.cuda.runtime.getDeviceProperties(i)
+            name = props["name"]
+            names.append(f"cuda:{i} {name.decode() if isinstance(name, bytes) else name}")
+        return names
+
+    def version(self) -> str:
+        return self._cp.__version__
+
+
+def create() -> CupyBackend:
+    try:
+        import cupy
+    except ImportError as exc:
+        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); "
+                          "for CUDA 13 use reseau[cuda13]") from None
+    try:
+        usable = cupy.is_available()
+    except Exception as exc:  # a broken driver raises instead of answering
+        usable, why = False, str(exc)
+    else:
+        why = "cupy.is_available() is False (no CUDA GPU or driver)"
+    if not usable:
+        raise unavailable("cupy", "cuda12", why)
+    return CupyBackend(cupy)

@@ -1,0 +1,64 @@
+"""jax.numpy on whatever device JAX finds (CPU here, a GPU where jax[cuda] is installed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend, unavailable
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    extra = "jax"
+
+    def __init__(self, jax):
+        self._jax = jax
+        import jax.numpy as jnp
+        import jax.scipy.special as jsp
+        self.xp = jnp
+        self._erf = jsp.erf
+
+    def float_dtype(self, name: str):
+        """float32, or float64 after switching JAX's x64 mode on (it is off by default)."""
+        dtype = super().float_dtype(name)
+        if name == "float64" and not self._jax.config.jax_enable_x64:
+            self._jax.config.update("jax_enable_x64", True)
+        return dtype
+
+    def asarray(self, x, dtype=None):
+        if dtype is not None and np.dtype(dtype).itemsize == 8 and not self._jax.config.jax_enable_x64:
+            self._jax.config.update("jax_enable_x64", True)
+        return self.xp.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x) -> np.ndarray:
+        return np.asarray(x)
+
+    def copy(self, x):
+        return self.xp.array(x, copy=True)
+
+    def sync(self, x=None):
+        if x is None:
+            self._jax.effects_barrier()
+            return x
+        return self._jax.block_until_ready(x)
+
+    def jit(self, fn, donate_argnums=()):
+        """``jax.jit`` with the given positional arguments donated (their buffers reused)."""
+        return self._jax.jit(fn, donate_argnums=donate_argnums)
+
+    def erf(self, x):
+        return self._erf(x)
+
+    def devices(self) -> list[str]:
+        return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in self._jax.devices()]
+
+    def version(self) -> str:
+        return self._jax.__version__
+
+
+def create() -> JaxBackend:
+    try:
+        import jax
+    except ImportError as exc:
+        raise unavailable("jax", "jax", f"JAX is not installed ({exc})") from None
+    return JaxBackend(jax)

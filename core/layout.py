@@ -1,0 +1,28 @@
+"""The flat parameter buffer: every layer's W and b are views into one 1-D array.
+
+Order: W⁽¹⁾ (row-major, shape (n_in, n_out)), b⁽¹⁾, W⁽²⁾, b⁽²⁾, ... Gradients and optimiser
+state are flat buffers of the same length and order, so one kernel updates the whole model.
+"""
+
+from __future__ import annotations
+
+
+class Layout:
+    """Where W⁽ˡ⁾ and b⁽ˡ⁾ of each layer sit in the flat buffer."""
+
+    def __init__(self, sizes: list[int]):
+        self.sizes = list(sizes)
+        self.shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+        self.slices = []
+        offset = 0
+        for n_in, n_out in self.shapes:
+            w = (offset, offset + n_in * n_out)
+            b = (w[1], w[1] + n_out)
+            self.slices.append((w, b))
+            offset = b[1]
+        self.size = offset
+
+    def unflatten(self, xp, flat):
+        """[(W⁽¹⁾, b⁽¹⁾), ...] as views of ``flat`` (slices under JAX's jit)."""
+        return [(xp.reshape(flat[w0:w1], shape), flat[b0:b1])
+                for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]

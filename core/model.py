@@ -1,0 +1,177 @@
+"""``MLP``: the user's handle on a network, its parameters and its training state."""
+
+from __future__ import annotations
+
+from .. import backends, kernels
+from ..backends.host import np, rng
+from . import heads, initializers, optim, train, validation
+from .activations import DEFAULT_INIT, check_hidden
+from .layout import Layout
+
+
+class MLP:
+    """A multilayer perceptron trained by explicit forward and backward propagation.
+
+    ``layers`` = [n_inputs, hidden units..., n_outputs]. ``hidden`` names the hidden
+    activation (one name, or one per hidden layer); ``output`` the head: "sigmoid" (binary
+    cross-entropy), "softmax" (cross-entropy, integer labels) or "identity" (squared error);
+    None picks sigmoid for one output and softmax for more. ``init`` names the weight
+    initialiser (one, or one per layer); None picks He for ReLU-like layers, LeCun for SELU
+    and Xavier otherwise. ``backend``: "numpy", "jax", "cupy", "auto" or None
+    ($RESEAU_BACKEND, else "auto"). ``dtype``: "float32" or "float64". ``seed`` fixes the
+    initial weights and every epoch's shuffle, identically on every backend.
+    """
+
+    def __init__(self, layers, hidden="relu", output=None, init=None, backend=None,
+                 dtype="float32", seed=0):
+        sizes = validation.layer_sizes(layers)
+        self.hidden = check_hidden(hidden, len(sizes) - 2)
+        self.output = heads.check_output(output, sizes[-1])
+        if init is None:
+            init = [DEFAULT_INIT[name] for name in self.hidden] + ["xavier"]
+        self.init = initializers.check_init(init, len(sizes) - 1)
+        self.seed = validation.seed(seed)
+        self.backend = backends.get(backend)
+        self.dtype = self.backend.float_dtype(dtype)
+        self.dtype_name = dtype
+        self.kern = kernels.for_backend(self.backend)
+        self.layout = Layout(sizes)
+        self.activations = self.hidden + ["identity"]
+        self._rng = rng(self.seed)
+        W_b = [(initializers.draw_weight(self._rng, name, n_in, n_out), np.zeros(n_out))
+               for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
+        self.params = self._to_flat(W_b)
+        self.optimizer = None
+        self.opt_state = None
+        self.step_count = 0
+        self.epoch = 0
+        self.history = train.History()
+        self._step = None
+        args = (self.backend, self.kern, self.layout, self.activations, self.output)
+        self._evaluate = train.make_evaluate(*args)
+        self._output = train.make_output(*args)
+
+    @property
+    def sizes(self) -> list[int]:
+        return self.layout.sizes
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None,
+            validation_data=None, verbose=False):
+        """Train for ``epochs`` passes over (X, y) and return the History.
+
+        ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
+        stochastic gradient descent; the data are reshuffled each epoch from the model's seed.
+        ``optimizer``: a name or an object from ``reseau.optim`` (default: plain gradient
+        descent, θ ← θ − lr·g, with ``lr`` = 0.01 unless given). With neither ``optimizer`` nor
+        ``lr``, a model that was trained before continues with its optimiser and its state.
+        ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
+        """
+        epochs = validation.positive_int(epochs, "epochs")
+        batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
+        X = validation.features(X, self.sizes[0], self.dtype_name)
+        Y = self._targets(y, X.shape[0])
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val); got "
+                                 f"{type(validation_data).__name__}")
+            Xv = validation.features(validation_data[0], self.sizes[0], self.dtype_name, "X_val")
+            val = (self.backend.asarray(Xv, dtype=self.dtype),
+                   self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
+        if optimizer is None and lr is None and self.optimizer is not None:
+            opt = self.optimizer
+        else:
+            opt = optim.get("sgd" if optimizer is None else optimizer, lr)
+        # every argument is valid: from here on the model changes
+        if opt is not self.optimizer or self.opt_state is None:
+            self.optimizer = opt
+            self.opt_state = opt.init(self.kern, self.params)
+            self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
+                                         self.output, opt)
+        Xd = self.backend.asarray(X, dtype=self.dtype)
+        Yd = self.backend.asarray(Y)
+        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose)
+
+    # ---- using the model --------------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
+        if not heads.is_classifier(self.output):
+            raise ValueError("predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
+                             "this network has output='identity': use predict")
+        A = self.backend.to_numpy(self._forward_output(X))
+        return A[:, 0] if A.shape[1] == 1 and self.output == "sigmoid" else A
+
+    def predict(self, X):
+        """Predicted class labels (classifiers) or values (identity head), as a NumPy array."""
+        A = self._forward_output(X)
+        return self.backend.to_numpy(heads.predictions(self.kern.xp, self.output, A))
+
+    def evaluate(self, X, y) -> dict:
+        """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"}."""
+        X = validation.features(X, self.sizes[0], self.dtype_name)
+        Y = self._targets(y, X.shape[0])
+        Xd, Yd = self.backend.asarray(X, dtype=self.dtype), self.backend.asarray(Y)
+        return self._metrics(Xd, Yd)
+
+    def get_weights(self):
+        """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
+        flat = self.backend.to_numpy(self.params).copy()
+        return [(W.copy(), b.copy()) for W, b in self.layout.unflatten(np, flat)]
+
+    def set_weights(self, weights):
+        """Replace every (W, b); shapes must match the layers and entries must be finite."""
+        try:
+            pairs = [tuple(pair) for pair in weights]
+        except TypeError:
+            pairs = None
+        if pairs is None or len(pairs) != len(self.layout.shapes) or any(len(p) != 2 for p in pairs):
+            raise ValueError(f"weights must be a list of {len(self.layout.shapes)} (W, b) pairs, "
+                             "one per layer, as get_weights() returns")
+        checked = []
+        for l, ((W, b), (n_in, n_out)) in enumerate(zip(pairs, self.layout.shapes), start=1):
+            W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            if W.shape != (n_in, n_out) or b.shape != (n_out,):
+                raise ValueError(f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
+                                 f"expected W ({n_in}, {n_out}) and b ({n_out},)")
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise ValueError(f"weights of layer {l} contain NaN or inf; expected finite numbers")
+            checked.append((W, b))
+        self.params = self._to_flat(checked)
+        if self.optimizer is not None:
+            self.opt_state = self.optimizer.init(self.kern, self.params)
+
+    def __repr__(self) -> str:
+        return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
+                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
+                f"seed={self.seed})")
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _to_flat(self, W_b):
+        flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
+        return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
+
+    def _targets(self, y, n_rows, name="y"):
+        return heads.encode_targets(self.output, y, self.sizes[-1], n_rows, self.dtype_name, name)
+
+    def _forward_output(self, X):
+        X = validation.features(X, self.sizes[0], self.dtype_name)
+        Xd = self.backend.asarray(X, dtype=self.dtype)
+        xp = self.kern.xp
+        parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(X.shape[0], max(self.sizes))]
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+
+    def _metrics(self, X, Y) -> dict:
+        """Loss and accuracy (or mse) of the current parameters on device arrays X, Y."""
+        n = X.shape[0]
+        loss, correct = 0.0, 0.0
+        for a, b in train.chunks(n, max(self.sizes)):
+            l, c = self._evaluate(self.params, X[a:b], Y[a:b])
+            loss, correct = loss + l, correct + c
+        loss = float(self.backend.to_numpy(loss)) / n
+        if heads.is_classifier(self.output):
+            return {"loss": loss, "accuracy": float(self.backend.to_numpy(correct)) / n}
+        return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}

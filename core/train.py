@@ -1,0 +1,133 @@
+"""The training step (the pure-step contract), evaluation, and the epoch loop.
+
+A step is ``step(params, opt_state, x, y, step_index) -> (params, opt_state, loss)``: forward,
+loss head, backward, one optimiser update. On JAX it is compiled whole with ``params`` and
+``opt_state`` donated; on NumPy/CuPy kernels may update in place. Callers always use the
+returned arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from . import heads
+from .network import logits, loss_and_grads
+
+#: rows per evaluation chunk are chosen so a chunk holds about this many activations
+EVAL_CHUNK_ELEMENTS = 1 << 22
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; the model keeps the weights from before the bad epoch."""
+
+
+class History(dict):
+    """Per-epoch records, one list per key: "epoch", "loss" (mean of the epoch's mini-batch
+    losses), "accuracy" (of the model at the end of the epoch, on the training data; classifiers),
+    "val_loss" / "val_accuracy" (with validation data), "lr", "seconds"."""
+
+    def append(self, **record):
+        for key, value in record.items():
+            self.setdefault(key, []).append(value)
+
+    def last(self) -> dict:
+        return {key: values[-1] for key, values in self.items() if values}
+
+
+def make_step(backend, kern, layout, activations, head, optimizer):
+    """The jitted (JAX) or plain (NumPy, CuPy) training step for one network and optimiser."""
+
+    def step(params, opt_state, x, y, step_index):
+        loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y)
+        params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
+        return params, opt_state, loss
+
+    return backend.jit(step, donate_argnums=(0, 1))
+
+
+def make_evaluate(backend, kern, layout, activations, head):
+    """``evaluate(params, X, Y) -> (summed loss, correct rows)`` as device scalars."""
+    xp = kern.xp
+
+    def evaluate(params, X, Y):
+        Z = logits(kern, layout.unflatten(xp, params), activations, X)
+        loss, _ = kern.head_loss(head, Z, Y)
+        correct = heads.n_correct(xp, head, Z, Y) if heads.is_classifier(head) else loss * 0
+        return loss * X.shape[0], correct
+
+    return backend.jit(evaluate)
+
+
+def make_output(backend, kern, layout, activations, head):
+    """``output(params, X) -> A``, the head's output (probabilities or values)."""
+
+    def output(params, X):
+        return kern.head_output(head, logits(kern, layout.unflatten(kern.xp, params), activations, X))
+
+    return backend.jit(output)
+
+
+def chunks(n_rows: int, width: int):
+    """(start, stop) row ranges that keep each chunk near EVAL_CHUNK_ELEMENTS activations."""
+    size = max(1, EVAL_CHUNK_ELEMENTS // max(1, width))
+    return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
+
+
+def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
+    """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
+
+    Each epoch draws a fresh permutation from the model's host generator (unless the batch is
+    the whole set), steps through the mini-batches, and reads the loss from the device once.
+    """
+    backend, xp = model.backend, model.kern.xp
+    n = X.shape[0]
+    bs = n if batch_size is None else min(batch_size, n)
+    step = model._step
+    for i in range(epochs):
+        t0 = time.perf_counter()
+        backup = backend.copy(model.params)
+        order = backend.asarray(model._rng.permutation(n).astype("int32")) if bs < n else None
+        loss_sum = 0.0
+        params, state = model.params, model.opt_state
+        for start in range(0, n, bs):
+            stop = min(start + bs, n)
+            if order is None:
+                xb, yb = X, Y
+            else:
+                idx = order[start:stop]
+                xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+            params, state, loss = step(params, state, xb, yb, model.step_count)
+            model.step_count += 1
+            loss_sum = loss_sum + loss * (stop - start)
+        model.params, model.opt_state = params, state
+        epoch_loss = float(backend.to_numpy(loss_sum)) / n
+        if not math.isfinite(epoch_loss):
+            model.params = backup
+            raise TrainingDivergedError(
+                f"the training loss became {epoch_loss} in epoch {model.epoch + 1}; the weights from "
+                "before that epoch were kept. Try a lower learning rate or normalised inputs "
+                "(e.g. min-max scaling).")
+        model.epoch += 1
+        record = {"epoch": model.epoch, "loss": epoch_loss}
+        if heads.is_classifier(model.output):
+            record["accuracy"] = model._metrics(X, Y)["accuracy"]
+        if validation is not None:
+            val = model._metrics(*validation)
+            record.update({f"val_{k}": v for k, v in val.items()})
+        record["lr"] = float(backend.to_numpy(model.opt_state["lr"]))
+        record["seconds"] = time.perf_counter() - t0
+        model.history.append(**record)
+        if verbose:
+            print(format_record(record, i + 1, epochs), flush=True)
+    return model.history
+
+
+def format_record(record: dict, i: int, epochs: int) -> str:
+    """One progress line: epoch i/epochs of this fit, then each metric."""
+    width = len(str(epochs))
+    parts = [f"epoch {i:>{width}}/{epochs}"]
+    for key, value in record.items():
+        if key not in ("epoch", "lr", "seconds"):
+            parts.append(f"{key} {value:.4f}")
+    return "  ".join(parts)

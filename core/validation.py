@@ -1,0 +1,70 @@
+"""Checks of what users hand in: each failure is a ValueError that names the argument,
+the offending value and what was expected, raised before any state changes."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backends.host import np
+
+
+def features(X, n_features: int | None, dtype, name: str = "X"):
+    """``X`` as a host (n, n_features) float array of ``dtype`` with finite entries
+    (any number of columns when ``n_features`` is None)."""
+    cols = "" if n_features is None else f" with {n_features} columns"
+    try:
+        X = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as an array ({exc}); expected a 2-D array of "
+                         f"numbers{cols}") from None
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{name} has dtype {X.dtype}; expected real numbers "
+                         f"(bool, int or float) in a 2-D array{cols}")
+    if X.ndim != 2:
+        hint = " (use X.reshape(-1, 1) for a single feature)" if X.ndim == 1 else ""
+        raise ValueError(f"{name} has shape {X.shape}; expected a 2-D array (n, "
+                         f"{'d' if n_features is None else n_features}){hint}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} has shape {X.shape}; expected at least one row and one column")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features (columns) but the network's input layer "
+                         f"has {n_features}")
+    with np.errstate(over="ignore"):
+        X = np.asarray(X, dtype=dtype)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{name}[{i}, {j}] is {X[i, j]} (after conversion to {np.dtype(dtype).name}); "
+                         "expected finite numbers: remove or impute NaN/inf, rescale huge values")
+    return X
+
+
+def positive_int(value, name: str, allow_none: bool = False):
+    """``value`` as an int ≥ 1 (or None when allowed), else a ValueError naming ``name``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        expected = "a positive integer" + (" or None" if allow_none else "")
+        raise ValueError(f"{name}={value!r} is invalid; expected {expected}")
+    return int(value)
+
+
+def seed(value):
+    """A seed for the host generator: a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"seed={value!r} is invalid; expected a non-negative integer")
+    return int(value)
+
+
+def layer_sizes(layers) -> list[int]:
+    """``layers`` = [n_in, hidden..., n_out] as a list of ints ≥ 1, at least two of them."""
+    try:
+        sizes = list(layers)
+    except TypeError:
+        sizes = None
+    if not sizes or len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                                          or s < 1 for s in sizes):
+        raise ValueError(f"layers={layers!r} is invalid; expected a list of at least two positive "
+                         "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1]")
+    return [int(s) for s in sizes]
+

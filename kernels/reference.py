@@ -1,0 +1,207 @@
+"""The readable specification of every hot operation, in plain array-API code.
+
+Each method states one formula of the notes. A backend's fast kernels (a subclass of
+``Reference``) override only the methods they speed up, and are tested against these.
+
+Notation: a batch of n examples is a matrix with one row per example.
+Z = A_prev W + b is a layer's pre-activation, A = g(Z) its activation,
+dX is the gradient of the *summed* batch loss with respect to X, except dW and db
+which carry the notes' 1/n (they are gradients of the mean loss).
+"""
+
+from __future__ import annotations
+
+import math
+
+LEAKY_SLOPE = 0.01
+ELU_ALPHA = 1.0
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class Reference:
+    """Hot operations stated plainly; ``backend.xp`` does the arithmetic."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.xp = backend.xp
+
+    # ---- hidden activations: g(Z), and dZ = dA ⊙ g'(Z) -------------------------------------
+
+    def activation(self, name, Z):
+        """A = g(Z) for the activation called ``name``."""
+        return getattr(self, f"g_{name}")(Z)
+
+    def activation_grad(self, name, dA, Z, A):
+        """dZ = dA ⊙ g'(Z); sigmoid, tanh and ReLU read g' off A alone."""
+        return getattr(self, f"dg_{name}")(dA, Z, A)
+
+    def g_identity(self, Z):
+        """g(z) = z"""
+        return Z
+
+    def dg_identity(self, dA, Z, A):
+        """g'(z) = 1"""
+        return dA
+
+    def g_sigmoid(self, Z):
+        """σ(z) = 1 / (1 + e^(−z)), computed from e^(−|z|) so that nothing overflows."""
+        xp = self.xp
+        E = xp.exp(-xp.abs(Z))
+        return xp.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
+
+    def dg_sigmoid(self, dA, Z, A):
+        """σ'(z) = σ(z)(1 − σ(z)) = A(1 − A)"""
+        return dA * A * (1.0 - A)
+
+    def g_tanh(self, Z):
+        """tanh(z)"""
+        return self.xp.tanh(Z)
+
+    def dg_tanh(self, dA, Z, A):
+        """tanh'(z) = 1 − tanh²(z) = 1 − A²"""
+        return dA * (1.0 - A * A)
+
+    def g_relu(self, Z):
+        """relu(z) = max(z, 0)"""
+        return self.xp.maximum(Z, 0.0)
+
+    def dg_relu(self, dA, Z, A):
+        """relu'(z) = 1 if z > 0 else 0 (so A > 0)"""
+        return self.xp.where(A > 0, dA, 0.0)
+
+    def g_leaky_relu(self, Z):
+        """leaky_relu(z) = z if z > 0 else 0.01·z"""
+        return self.xp.where(Z > 0, Z, LEAKY_SLOPE * Z)
+
+    def dg_leaky_relu(self, dA, Z, A):
+        """leaky_relu'(z) = 1 if z > 0 else 0.01"""
+        return self.xp.where(Z > 0, dA, LEAKY_SLOPE * dA)
+
+    def g_elu(self, Z):
+        """elu(z) = z if z > 0 else α(e^z − 1), α = 1"""
+        xp = self.xp
+        return xp.where(Z > 0, Z, ELU_ALPHA * xp.expm1(xp.minimum(Z, 0.0)))
+
+    def dg_elu(self, dA, Z, A):
+        """elu'(z) = 1 if z > 0 else α e^z = A + α"""
+        return self.xp.where(Z > 0, dA, dA * (A + ELU_ALPHA))
+
+    def g_selu(self, Z):
+        """selu(z) = λ·z if z > 0 else λα(e^z − 1), λ ≈ 1.0507, α ≈ 1.6733 (Klambauer et al.)"""
+        xp = self.xp
+        return SELU_SCALE * xp.where(Z > 0, Z, SELU_ALPHA * xp.expm1(xp.minimum(Z, 0.0)))
+
+    def dg_selu(self, dA, Z, A):
+        """selu'(z) = λ if z > 0 else λα e^z = A + λα"""
+        return self.xp.where(Z > 0, SELU_SCALE * dA, dA * (A + SELU_SCALE * SELU_ALPHA))
+
+    def g_gelu(self, Z):
+        """gelu(z) = z·Φ(z) = ½ z (1 + erf(z/√2)), the exact form"""
+        return 0.5 * Z * (1.0 + self.backend.erf(Z * _SQRT_HALF))
+
+    def dg_gelu(self, dA, Z, A):
+        """gelu'(z) = Φ(z) + z·φ(z), φ(z) = e^(−z²/2)/√(2π)"""
+        Phi = 0.5 * (1.0 + self.backend.erf(Z * _SQRT_HALF))
+        return dA * (Phi + Z * _INV_SQRT_2PI * self.xp.exp(-0.5 * Z * Z))
+
+    def g_silu(self, Z):
+        """silu(z) = z·σ(z)"""
+        return Z * self.g_sigmoid(Z)
+
+    def dg_silu(self, dA, Z, A):
+        """silu'(z) = σ(z)(1 + z(1 − σ(z)))"""
+        S = self.g_sigmoid(Z)
+        return dA * S * (1.0 + Z * (1.0 - S))
+
+    def g_softplus(self, Z):
+        """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^(−|z|))"""
+        xp = self.xp
+        return xp.maximum(Z, 0.0) + xp.log1p(xp.exp(-xp.abs(Z)))
+
+    def dg_softplus(self, dA, Z, A):
+        """softplus'(z) = σ(z)"""
+        return dA * self.g_sigmoid(Z)
+
+    # ---- a dense layer -------------------------------------------------------------------------
+
+    def dense_forward(self, name, A_prev, W, b):
+        """Z = A_prev W + b, then A = g(Z). Returns (Z, A): backward needs both."""
+        Z = A_prev @ W + b
+        return Z, self.activation(name, Z)
+
+    def dense_backward(self, A_prev, dZ, W, need_dA_prev=True):
+        """dW = A_prevᵀ dZ / n, db = Σ_rows dZ / n, dA_prev = dZ Wᵀ. Returns (dW, db, dA_prev)."""
+        n = dZ.shape[0]
+        dW = (A_prev.T @ dZ) / n
+        db = self.xp.sum(dZ, axis=0) / n
+        dA_prev = dZ @ W.T if need_dA_prev else None
+        return dW, db, dA_prev
+
+    # ---- output heads: loss from the logits Z, and dZ = A − Y ---------------------------------
+
+    def head_loss(self, name, Z, Y):
+        """(mean loss over the n rows, dZ = A − Y) for the head called ``name``."""
+        return getattr(self, f"loss_{name}")(Z, Y)
+
+    def head_output(self, name, Z):
+        """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
+        return getattr(self, f"out_{name}")(Z)
+
+    def out_sigmoid(self, Z):
+        return self.g_sigmoid(Z)
+
+    def loss_sigmoid(self, Z, Y):
+        """Binary cross-entropy from logits, summed over outputs, mean over rows:
+        L = (1/n) Σ [max(z, 0) − y·z + log1p(e^(−|z|))]  (= −[y log σ(z) + (1−y) log(1−σ(z))]);
+        dZ = σ(Z) − Y."""
+        xp = self.xp
+        n = Z.shape[0]
+        loss = xp.sum(xp.maximum(Z, 0.0) - Y * Z + xp.log1p(xp.exp(-xp.abs(Z)))) / n
+        return loss, self.g_sigmoid(Z) - Y
+
+    def out_softmax(self, Z):
+        """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z)"""
+        xp = self.xp
+        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+        return E / xp.sum(E, axis=1, keepdims=True)
+
+    def loss_softmax(self, Z, labels):
+        """Cross-entropy from logits with integer labels y:
+        L = (1/n) Σ [logsumexp(z) − z_y], logsumexp(z) = m + log Σ_k e^(z_k − m), m = max z;
+        dZ = softmax(Z) − onehot(y)."""
+        xp = self.xp
+        n, k = Z.shape
+        m = xp.max(Z, axis=1, keepdims=True)
+        E = xp.exp(Z - m)
+        s = xp.sum(E, axis=1, keepdims=True)
+        Y = self.one_hot(labels, k, Z.dtype)
+        loss = xp.sum(m + xp.log(s) - xp.sum(Y * Z, axis=1, keepdims=True)) / n
+        return loss, E / s - Y
+
+    def out_identity(self, Z):
+        return Z
+
+    def loss_identity(self, Z, Y):
+        """Squared error, halved, summed over outputs, mean over rows:
+        L = (1/2n) Σ ‖z − y‖²; dZ = Z − Y."""
+        D = Z - Y
+        return 0.5 * self.xp.sum(D * D) / Z.shape[0], D
+
+    def one_hot(self, labels, k, dtype):
+        """Y[i, j] = 1 if labels[i] == j else 0."""
+        xp = self.xp
+        return xp.astype(labels[:, None] == xp.arange(k, dtype=labels.dtype)[None, :], dtype)
+
+    # ---- flat buffers and the update ------------------------------------------------------------
+
+    def pack(self, arrays):
+        """One flat 1-D buffer holding ``arrays`` one after the other (row-major)."""
+        xp = self.xp
+        return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+
+    def sgd_step(self, p, g, lr):
+        """Gradient descent on the flat buffer: θ ← θ − α·g"""
+        return p - lr * g
