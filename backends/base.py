@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import numpy as np
@@ -50,6 +51,11 @@ class Backend:
     def jit(self, fn: Callable, donate_argnums: tuple[int, ...] = ()) -> Callable:
         """Compile ``fn`` where the library can (JAX); the identity elsewhere."""
         return fn
+
+    def quiet(self):
+        """A context in which overflow and invalid-value warnings are not printed (training
+        checks the loss for NaN/inf itself and says what went wrong)."""
+        return contextlib.nullcontext()
 
     def devices(self) -> list[str]:
         """Human-readable names of the devices this backend computes on."""

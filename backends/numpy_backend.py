@@ -28,6 +28,9 @@ class NumpyBackend(Backend):
             return _scipy_erf(x)
         return _math_erf(x).astype(x.dtype)
 
+    def quiet(self):
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
     def version(self) -> str:
         return np.__version__
 

@@ -54,7 +54,7 @@ def encode_targets(head: str, y, n_out: int, n_rows: int, dtype, name: str = "y"
     bad = ~np.isfinite(y) if y.dtype.kind == "f" else None
     if bad is not None and bad.any():
         i = np.argwhere(bad)[0]
-        raise ValueError(f"{name} contains {y[tuple(i)]} at index {tuple(int(j) for j in i)}; "
+        raise ValueError(f"{name} contains {y[tuple(i)].item()} at index {tuple(int(j) for j in i)}; "
                          "expected finite numbers")
     if head == "softmax":
         return _labels(y, n_out, name)
@@ -62,7 +62,7 @@ def encode_targets(head: str, y, n_out: int, n_rows: int, dtype, name: str = "y"
         off = (y != 0) & (y != 1)
         if off.any():
             i = np.argwhere(off)[0]
-            raise ValueError(f"{name} contains {y[tuple(i)]!r} at index {tuple(int(j) for j in i)}; "
+            raise ValueError(f"{name} contains {y[tuple(i)].item()!r} at index {tuple(int(j) for j in i)}; "
                              "a sigmoid head expects labels 0 or 1")
     return np.asarray(y, dtype=dtype).reshape(n_rows, n_out)
 
@@ -72,7 +72,7 @@ def _labels(y, k: int, name: str):
     off = (labels != y) | (labels < 0) | (labels >= k)
     if off.any():
         i = int(np.argmax(off))
-        raise ValueError(f"{name}[{i}] = {y[i]!r} is not a class label of this network; "
+        raise ValueError(f"{name}[{i}] = {y[i].item()!r} is not a class label of this network; "
                          f"a softmax head with {k} outputs expects integers 0..{k - 1}")
     return labels.astype(np.int32)
 

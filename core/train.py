@@ -90,22 +90,24 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
         order = backend.asarray(model._rng.permutation(n).astype("int32")) if bs < n else None
         loss_sum = 0.0
         params, state = model.params, model.opt_state
-        for start in range(0, n, bs):
-            stop = min(start + bs, n)
-            if order is None:
-                xb, yb = X, Y
-            else:
-                idx = order[start:stop]
-                xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-            params, state, loss = step(params, state, xb, yb, model.step_count)
-            model.step_count += 1
-            loss_sum = loss_sum + loss * (stop - start)
+        with backend.quiet():
+            for start in range(0, n, bs):
+                stop = min(start + bs, n)
+                if order is None:
+                    xb, yb = X, Y
+                else:
+                    idx = order[start:stop]
+                    xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+                params, state, loss = step(params, state, xb, yb, model.step_count)
+                model.step_count += 1
+                loss_sum = loss_sum + loss * (stop - start)
         model.params, model.opt_state = params, state
         epoch_loss = float(backend.to_numpy(loss_sum)) / n
-        if not math.isfinite(epoch_loss):
-            model.params = backup
+        if not (math.isfinite(epoch_loss) and bool(xp.all(xp.isfinite(params)))):
+            model.params, model.opt_state = backup, model.optimizer.init(model.kern, backup)
             raise TrainingDivergedError(
-                f"the training loss became {epoch_loss} in epoch {model.epoch + 1}; the weights from "
+                f"the training loss or weights became {epoch_loss if not math.isfinite(epoch_loss) else 'NaN/inf'}"
+                f" in epoch {model.epoch + 1}; the weights from "
                 "before that epoch were kept. Try a lower learning rate or normalised inputs "
                 "(e.g. min-max scaling).")
         model.epoch += 1

@@ -1,0 +1,42 @@
+"""Shared fixtures: every backend present, with a stated reason for the ones that are not."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import reseau
+
+
+def _skip_reason(name):
+    if name == "jax" and importlib.util.find_spec("jax") is None:
+        return "JAX is not installed (pip install 'reseau[jax]')"
+    if name == "cupy":
+        if importlib.util.find_spec("cupy") is None:
+            return "CuPy is not installed (pip install 'reseau[cuda12]' on a CUDA machine)"
+        import cupy
+        if not cupy.is_available():
+            return "cupy.is_available() is False: no usable CUDA GPU here"
+    return None
+
+
+BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(_skip_reason(name) is not None,
+                                                        reason=_skip_reason(name) or ""))
+            for name in reseau.backends.NAMES]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each backend present (numpy and jax in CI, cupy where a GPU is usable)."""
+    return reseau.backends.get(request.param)
+
+
+@pytest.fixture
+def kern64(backend):
+    """The kernel table of a backend, with float64 switched on."""
+    backend.float_dtype("float64")
+    return reseau.kernels.for_backend(backend)
+
+
+def to_np(backend, x):
+    return np.asarray(backend.to_numpy(x), dtype=np.float64)

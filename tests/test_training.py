@@ -1,0 +1,175 @@
+"""Training: batch, mini-batch and stochastic gradient descent against a plain restatement
+of the notes' algorithm, agreement across backends, XOR, the pure-step contract."""
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import to_np
+from reseau import MLP, TrainingDivergedError
+from reseau.core import train
+
+
+def _binary_data(n=50, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + 0.5 * X[:, 1] - X[:, 2] * X[:, 3] > 0).astype(int)
+    return X, y
+
+
+def notes_training(X, y, n_hidden, lr, epochs, batch_size, seed):
+    """The notes' two-layer tanh/sigmoid network and its update, written out with NumPy alone,
+    drawing init and shuffles the way reseau documents it (Xavier normal from default_rng(seed),
+    W1 then W2, then one permutation per epoch)."""
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    W1 = rng.normal(0, math.sqrt(1 / d), (d, n_hidden))
+    b1 = np.zeros(n_hidden)
+    W2 = rng.normal(0, math.sqrt(1 / n_hidden), (n_hidden, 1))
+    b2 = np.zeros(1)
+    Y = y.reshape(-1, 1).astype(float)
+    bs = n if batch_size is None else batch_size
+    for _ in range(epochs):
+        order = rng.permutation(n) if bs < n else np.arange(n)
+        for s in range(0, n, bs):
+            idx = order[s:s + bs]
+            A0, Yb, m = X[idx], Y[idx], len(idx)
+            Z1 = A0 @ W1 + b1
+            A1 = np.tanh(Z1)
+            Z2 = A1 @ W2 + b2
+            A2 = 1 / (1 + np.exp(-Z2))
+            dZ2 = A2 - Yb
+            dW2, db2 = A1.T @ dZ2 / m, dZ2.sum(0) / m
+            dZ1 = (dZ2 @ W2.T) * (1 - A1 ** 2)
+            dW1, db1 = A0.T @ dZ1 / m, dZ1.sum(0) / m
+            W1, b1, W2, b2 = W1 - lr * dW1, b1 - lr * db1, W2 - lr * dW2, b2 - lr * db2
+    return [(W1, b1), (W2, b2)]
+
+
+@pytest.mark.parametrize("batch_size", [None, 8, 1], ids=["batch", "minibatch", "stochastic"])
+def test_gradient_descent_matches_the_notes_written_out(backend, batch_size):
+    X, y = _binary_data()
+    model = MLP([4, 6, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name,
+                dtype="float64", seed=3)
+    model.fit(X, y, epochs=4, batch_size=batch_size, lr=0.3)
+    expected = notes_training(X, y, 6, 0.3, 4, batch_size, seed=3)
+    for (W, b), (W_ref, b_ref) in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-14)
+    steps_per_epoch = {None: 1, 8: 7, 1: 50}[batch_size]
+    assert model.step_count == 4 * steps_per_epoch
+
+
+@pytest.mark.parametrize("hidden,output,k", [("relu", "softmax", 3), (["gelu", "tanh"], "identity", 2),
+                                             ("sigmoid", "sigmoid", 1)])
+def test_twenty_steps_agree_across_backends(backend, hidden, output, k):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(37, 5))
+    y = rng.integers(0, k, 37) if output == "softmax" else (
+        rng.normal(size=(37, k)) if output == "identity" else rng.integers(0, 2, 37))
+    sizes = [5, 7, 6, k] if isinstance(hidden, list) else [5, 7, k]
+    runs = []
+    for name in ("numpy", backend.name):
+        model = MLP(sizes, hidden=hidden, output=output, backend=name, dtype="float64", seed=9)
+        model.fit(X, y, epochs=4, batch_size=8, lr=0.05)  # 5 steps an epoch, the last one short
+        assert model.step_count == 20
+        runs.append((model.get_weights(), model.history["loss"]))
+    (w_ref, loss_ref), (w, loss) = runs
+    for (W0, b0), (W1, b1) in zip(w_ref, w):
+        np.testing.assert_allclose(W1, W0, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(b1, b0, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(loss, loss_ref, rtol=1e-10)
+
+
+def test_two_layer_net_learns_xor(backend):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0])
+    model = MLP([2, 4, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0)
+    history = model.fit(X, y, epochs=2000, batch_size=None, lr=1.0)
+    np.testing.assert_array_equal(model.predict(X), y)
+    assert history["accuracy"][-1] == 1.0
+    assert history["loss"][-1] < 0.05 < history["loss"][0]
+
+
+def test_learns_the_bundled_breast_cancer_data(backend):
+    from reseau import MinMaxScaler, datasets
+    data = datasets.load("breast_cancer")
+    Xtr, Xte, ytr, yte = datasets.train_test_split(data.X, data.y, 0.2, seed=0)
+    scaler = MinMaxScaler().fit(Xtr)
+    model = MLP([30, 16, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0)
+    model.fit(scaler.transform(Xtr), ytr, epochs=30, batch_size=32, lr=0.1)
+    assert model.evaluate(scaler.transform(Xte), yte)["accuracy"] >= 0.95
+
+
+def test_history_records_every_epoch_and_validation():
+    X, y = _binary_data()
+    model = MLP([4, 5, 1], hidden="tanh", seed=0)
+    h = model.fit(X, y, epochs=3, batch_size=16, lr=0.1, validation_data=(X[:10], y[:10]))
+    assert h["epoch"] == [1, 2, 3]
+    assert set(h) >= {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
+    assert all(len(v) == 3 for v in h.values())
+    assert h["lr"] == [pytest.approx(0.1)] * 3
+    assert h["val_loss"][-1] == pytest.approx(model.evaluate(X[:10], y[:10])["loss"])
+    model.fit(X, y, epochs=2)  # continues with the same optimiser and state, batches of 32
+    assert h is model.history and h["epoch"][-1] == 5 and model.step_count == 3 * 4 + 2 * 2
+
+
+def test_predict_and_predict_proba_shapes():
+    X, y = _binary_data()
+    binary = MLP([4, 5, 1], seed=0)
+    p = binary.predict_proba(X)
+    assert p.shape == (50,) and ((p > 0) & (p < 1)).all()
+    np.testing.assert_array_equal(binary.predict(X), (p >= 0.5).astype(int))
+    multi = MLP([4, 5, 3], seed=0)
+    P = multi.predict_proba(X)
+    assert P.shape == (50, 3)
+    np.testing.assert_allclose(P.sum(1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(multi.predict(X), P.argmax(1))
+    reg = MLP([4, 5, 2], output="identity", seed=0)
+    assert reg.predict(X).shape == (50, 2)
+    assert set(reg.evaluate(X, np.zeros((50, 2)))) == {"loss", "mse"}
+    with pytest.raises(ValueError, match="predict_proba needs a classifier"):
+        reg.predict_proba(X)
+
+
+def test_evaluation_in_chunks_equals_one_pass(monkeypatch):
+    X, y = _binary_data(n=101)
+    model = MLP([4, 5, 1], dtype="float64", seed=0)
+    whole = model.evaluate(X, y)
+    proba = model.predict_proba(X)
+    monkeypatch.setattr(train, "EVAL_CHUNK_ELEMENTS", 5 * 7)  # 7-row chunks
+    assert model.evaluate(X, y) == pytest.approx(whole, rel=1e-14)
+    np.testing.assert_allclose(model.predict_proba(X), proba, rtol=1e-14)
+
+
+def test_divergence_stops_with_advice_and_keeps_good_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3)) * 1e3
+    y = rng.normal(size=20) * 1e3
+    model = MLP([3, 8, 1], hidden="relu", output="identity", seed=0)
+    with pytest.raises(TrainingDivergedError, match="epoch .*lower learning rate"):
+        model.fit(X, y, epochs=50, batch_size=None, lr=10.0)
+    assert all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in model.get_weights())
+
+
+def test_numpy_weights_are_views_of_the_flat_buffer():
+    model = MLP([3, 4, 2], seed=0)
+    layers = model.layout.unflatten(model.kern.xp, model.params)
+    layers[1][0][0, 0] = 123.0
+    assert model.params[model.layout.slices[1][0][0]] == 123.0
+    assert model.layout.size == 3 * 4 + 4 + 4 * 2 + 2 == model.params.shape[0]
+
+
+def test_jax_step_is_jitted_with_params_and_state_donated():
+    pytest.importorskip("jax", reason="JAX is not installed")
+    model = MLP([4, 3, 1], backend="jax", seed=0)
+    X, y = _binary_data(n=8)
+    model.fit(X, y, epochs=1, batch_size=None)
+    assert hasattr(model._step, "lower")  # a jax.jit-compiled function
+    params, state = model.params, model.opt_state
+    xb = model.backend.asarray(X, dtype=model.dtype)
+    yb = model.backend.asarray(model._targets(y, 8))
+    new_params, new_state, loss = model._step(params, state, xb, yb, 1)
+    assert params.is_deleted() and state["lr"].is_deleted()
+    assert np.isfinite(to_np(model.backend, loss))
