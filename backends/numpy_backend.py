@@ -1,11 +1,19 @@
-"""NumPy on the CPU, through array-api-compat's namespace."""
+"""NumPy on the CPU, through array-api-compat's namespace.
+
+Where array-api-compat is missing, NumPy's own namespace serves: since NumPy 2.1 it has every
+array-API function reseau calls (concat, astype, ...).
+"""
 
 from __future__ import annotations
 
 import math
 
-import array_api_compat.numpy as xp_numpy
 import numpy as np
+
+try:
+    import array_api_compat.numpy as xp_numpy
+except ImportError:
+    xp_numpy = np
 
 from .base import Backend
 

@@ -6,11 +6,19 @@
     model.predict(X)
 """
 
-from . import backends, datasets, optim
-from .backends import BackendUnavailableError
-from .core.model import MLP
-from .core.preprocessing import MinMaxScaler
-from .core.train import History, TrainingDivergedError
+import os as _os
+
+# From a source checkout that is not installed, backends/, core/ and kernels/ sit beside this
+# folder: let them resolve as reseau.backends, reseau.core and reseau.kernels.
+_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isfile(_os.path.join(_root, "core", "model.py")) and _root not in __path__:
+    __path__.append(_root)
+
+from . import backends, datasets, optim  # noqa: E402
+from .backends import BackendUnavailableError  # noqa: E402
+from .core.model import MLP  # noqa: E402
+from .core.preprocessing import MinMaxScaler  # noqa: E402
+from .core.train import History, TrainingDivergedError  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["MLP", "MinMaxScaler", "History", "TrainingDivergedError", "BackendUnavailableError",

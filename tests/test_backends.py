@@ -81,3 +81,26 @@ def test_jit_is_identity_on_numpy():
 
 def test_devices_and_version(backend):
     assert backend.devices() and backend.version()
+
+
+def test_source_tree_runs_without_install_and_without_array_api_compat(tmp_path):
+    """The GPU images have no array-api-compat and nothing installed: the plain namespaces serve."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.modules['array_api_compat'] = None; sys.path.insert(0, sys.argv[1]); "
+            "import reseau; from reseau.core import network; "
+            "assert reseau.backends.get('numpy').xp.__name__ == 'numpy'; "
+            "m = reseau.MLP([4, 5, 3], dtype='float64', seed=0); import numpy as np; "
+            "r = np.random.default_rng(0); X = r.normal(size=(20, 4)); y = r.integers(0, 3, 20); "
+            "m.fit(X, y, epochs=3, batch_size=8, lr=0.1); print(repr(m.get_weights()[0][0][0, 0]))")
+    plain = subprocess.run([sys.executable, "-S", "-c", code, str(root)], capture_output=True, text=True,
+                           cwd=tmp_path, env={"PYTHONPATH": str(Path(np.__file__).parents[1])}, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    from reseau import MLP
+    m = MLP([4, 5, 3], dtype="float64", seed=0)
+    r = np.random.default_rng(0)
+    X, y = r.normal(size=(20, 4)), r.integers(0, 3, 20)
+    m.fit(X, y, epochs=3, batch_size=8, lr=0.1)
+    assert float(plain.stdout.strip().removeprefix("np.float64(").rstrip(")")) == m.get_weights()[0][0][0, 0]
