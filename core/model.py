@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import backends, kernels
 from ..backends.host import np, rng
-from . import heads, initializers, optim, train, validation
+from . import heads, initializers, optim, schedules, train, validation
 from .activations import DEFAULT_INIT, check_hidden
 from .layout import Layout
 
@@ -43,6 +43,7 @@ class MLP:
         self.params = self._to_flat(W_b)
         self.optimizer = None
         self.opt_state = None
+        self.schedule, self._schedule_start = None, (0, 0)
         self.step_count = 0
         self.epoch = 0
         self.history = train.History()
@@ -57,7 +58,7 @@ class MLP:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None,
+    def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
             validation_data=None, verbose=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
@@ -66,6 +67,7 @@ class MLP:
         ``optimizer``: a name or an object from ``reseau.optim`` (default: plain gradient
         descent, θ ← θ − lr·g, with ``lr`` = 0.01 unless given). With neither ``optimizer`` nor
         ``lr``, a model that was trained before continues with its optimiser and its state.
+        ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step).
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
         """
         epochs = validation.positive_int(epochs, "epochs")
@@ -80,16 +82,19 @@ class MLP:
             Xv = validation.features(validation_data[0], self.sizes[0], self.dtype_name, "X_val")
             val = (self.backend.asarray(Xv, dtype=self.dtype),
                    self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
-        if optimizer is None and lr is None and self.optimizer is not None:
-            opt = self.optimizer
-        else:
-            opt = optim.get("sgd" if optimizer is None else optimizer, lr)
+        if schedule is not None and not isinstance(schedule, schedules.Schedule):
+            raise ValueError(f"schedule={schedule!r} is not a schedule; expected None or an object "
+                             "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
+        continuing = optimizer is None and lr is None and self.optimizer is not None
+        opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
         # every argument is valid: from here on the model changes
         if opt is not self.optimizer or self.opt_state is None:
             self.optimizer = opt
             self.opt_state = opt.init(self.kern, self.params)
             self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
                                          self.output, opt)
+        if schedule is not None or not continuing:
+            self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         Xd = self.backend.asarray(X, dtype=self.dtype)
         Yd = self.backend.asarray(Y)
         return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose)

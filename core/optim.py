@@ -1,53 +1,284 @@
-"""Optimisers: each a pure ``init(kern, params) -> state`` / ``update(...) -> (params, state)``
-pair over the flat parameter buffer, so a step is one kernel over the whole model.
+"""Optimisers: each a pure ``init(kern, params) -> state`` / ``update(kern, params, grads, state,
+step) -> (params, state)`` pair over the flat buffers, so a step is one kernel over the whole model.
 
-The learning rate lives in the state as a 0-d array (``state["lr"]``): a schedule changes
-it between steps without recompiling a jitted step.
+Defaults and formulas are PyTorch's (``torch.optim``); the forms other libraries use are explicit
+options. ``step`` counts the updates done before this one (t = step + 1). The learning rate lives in
+the state as a 0-d array (``state["lr"]``), so a schedule changes it without recompiling a jitted
+step. Every optimiser takes ``weight_decay`` (coupled L2 on every parameter: g ← g + wd·θ, as
+PyTorch; AdamW decouples it) and ``clip_norm`` (rescale g to global L2 norm ≤ clip_norm first).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 
 def check_lr(lr, name: str = "lr") -> float:
     """``lr`` as a positive finite float, or a ValueError naming it."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"{name}={lr!r} is not a learning rate; expected a finite number > 0")
-    return float(lr)
+    return _number(lr, name, low=0.0, low_open=True, what="not a learning rate; expected a finite number > 0")
 
 
-class SGD:
-    """Gradient descent (batch, mini-batch or stochastic, by the batch size): θ ← θ − α·g."""
+def _number(value, name, low=None, high=None, low_open=False, high_open=False, what=None):
+    """``value`` as a float within the bounds, else ValueError naming ``name``."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        if what is None:
+            lo = "" if low is None else f"{'(' if low_open else '['}{low}, "
+            hi = "∞)" if high is None else f"{high}{')' if high_open else ']'}"
+            what = f"invalid; expected a number in {lo or '(-∞, '}{hi}"
+        raise ValueError(f"{name}={value!r} is {what}")
+    return float(value)
+
+
+def _form(form, allowed, name):
+    if form not in allowed:
+        raise ValueError(f"{name}: form={form!r} is not a form of this optimiser; expected one of "
+                         f"{', '.join(repr(f) for f in allowed)}")
+    return form
+
+
+class Optimizer:
+    """The shared parts: the learning rate, coupled weight decay, gradient clipping, state layout."""
+
+    name = "optimizer"
+    slots: tuple[str, ...] = ()  # the flat state buffers this optimiser keeps
+
+    def __init__(self, lr, weight_decay=0.0, clip_norm=None):
+        self.lr = check_lr(lr)
+        self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
+        self.clip_norm = None if clip_norm is None else _number(
+            clip_norm, "clip_norm", low=0.0, low_open=True, what="invalid; expected None or a number > 0")
+
+    def initial_slot(self, slot: str) -> float:
+        return 0.0
+
+    def init(self, kern, params):
+        """{"lr": α as a 0-d array, and one flat buffer per slot, like ``params``}."""
+        xp = kern.xp
+        state = {"lr": xp.asarray(self.lr, dtype=params.dtype)}
+        for slot in self.slots:
+            state[slot] = xp.full(params.shape, self.initial_slot(slot), dtype=params.dtype)
+        return state
+
+    def update(self, kern, params, grads, state, step):
+        if self.clip_norm is not None:
+            grads = kern.clip_by_global_norm(grads, self.clip_norm)
+        return self.apply(kern, params, grads, dict(state), step + 1)
+
+    def hyperparameters(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "slots"}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional momentum (PyTorch's ``SGD``).
+
+    Plain: θ ← θ − α·g.  Momentum μ > 0: b ← g on the first step, then b ← μb + (1−τ)g
+    (τ = dampening); θ ← θ − α·b, or θ ← θ − α·(g + μb) with ``nesterov`` (the look-ahead form).
+    ``form="sutskever"`` (scikit-learn, Keras): v ← μv − α·g; θ ← θ + v (Nesterov: θ + μv − α·g);
+    equal to PyTorch's form while α is constant, different under a schedule.
+    """
 
     name = "sgd"
 
-    def __init__(self, lr: float = 0.01):
-        self.lr = check_lr(lr)
+    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+                 clip_norm=None, form="pytorch"):
+        super().__init__(lr, weight_decay, clip_norm)
+        self.momentum = _number(momentum, "momentum", low=0.0, high=1.0)
+        self.dampening = _number(dampening, "dampening", low=0.0, high=1.0)
+        self.nesterov = bool(nesterov)
+        self.form = _form(form, ("pytorch", "sutskever"), type(self).__name__)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0; got "
+                             f"momentum={momentum!r}, dampening={dampening!r}")
+        if self.form == "sutskever" and self.dampening != 0:
+            raise ValueError(f"dampening={dampening!r} has no meaning in form='sutskever'; expected 0")
+        self.slots = ("buf",) if self.momentum else ()
 
-    def init(self, kern, params):
-        return {"lr": kern.xp.asarray(self.lr, dtype=params.dtype)}
+    def apply(self, kern, p, g, state, t):
+        lr, wd = state["lr"], self.weight_decay
+        if not self.momentum:
+            p = kern.sgd_step(p, g, lr, wd)
+        elif self.form == "sutskever":
+            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd)
+        else:
+            p, state["buf"] = kern.momentum_step(p, g, state["buf"], lr, t, self.momentum,
+                                                 self.dampening, self.nesterov, wd)
+        return p, state
 
-    def update(self, kern, params, grads, state, step):
-        return kern.sgd_step(params, grads, state["lr"]), state
 
-    def __repr__(self) -> str:
-        return f"SGD(lr={self.lr})"
+class Momentum(SGD):
+    """The notes' Momentum: ``SGD`` with momentum μ (default 0.9)."""
+
+    name = "momentum"
+
+    def __init__(self, lr=0.01, momentum=0.9, dampening=0.0, weight_decay=0.0, clip_norm=None,
+                 form="pytorch"):
+        super().__init__(lr, momentum, dampening, False, weight_decay, clip_norm, form)
+        _number(momentum, "momentum", low=0.0, low_open=True, high=1.0)
 
 
-OPTIMIZERS = {"sgd": SGD}
+class NAG(SGD):
+    """The notes' Nesterov accelerated gradient: ``SGD`` with momentum μ (default 0.9) and nesterov.
+
+    Like every major library, the stored iterate is the look-ahead one (θ + μv in the textbook's
+    terms): θ ← θ − α·(g + μb) with b ← μb + g.
+    """
+
+    name = "nag"
+
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None, form="pytorch"):
+        super().__init__(lr, momentum, 0.0, True, weight_decay, clip_norm, form)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: s ← s + g²;  θ ← θ − α/(1 + (t−1)·lr_decay) · g/(√s + ε).
+
+    Defaults lr=1e-2, lr_decay=0, initial_accumulator_value=0, eps=1e-10 (PyTorch).
+    ``form="keras"``: ε inside the root, g/√(s + ε) (Keras, optax; they also start s at 0.1:
+    pass ``initial_accumulator_value=0.1``).
+    """
+
+    name = "adagrad"
+    slots = ("sum",)
+
+    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10, clip_norm=None, form="pytorch"):
+        super().__init__(lr, weight_decay, clip_norm)
+        self.lr_decay = _number(lr_decay, "lr_decay", low=0.0)
+        self.initial_accumulator_value = _number(initial_accumulator_value, "initial_accumulator_value", low=0.0)
+        self.eps = _number(eps, "eps", low=0.0)
+        self.form = _form(form, ("pytorch", "keras"), "Adagrad")
+        if self.form == "keras" and self.eps == 0 and self.initial_accumulator_value == 0:
+            raise ValueError("form='keras' with eps=0 and initial_accumulator_value=0 divides by zero; "
+                             "expected eps > 0 or initial_accumulator_value > 0")
+
+    def initial_slot(self, slot):
+        return self.initial_accumulator_value
+
+    def apply(self, kern, p, g, state, t):
+        p, state["sum"] = kern.adagrad_step(p, g, state["sum"], state["lr"], t, self.lr_decay, self.eps,
+                                            self.weight_decay, self.form == "keras")
+        return p, state
+
+
+class Adadelta(Optimizer):
+    """AdaDelta: E_g ← ρE_g + (1−ρ)g²;  Δ = √(E_Δ + ε)/√(E_g + ε)·g;  E_Δ ← ρE_Δ + (1−ρ)Δ²;
+    θ ← θ − α·Δ. Defaults lr=1.0, rho=0.9, eps=1e-6 (PyTorch; ε inside both roots)."""
+
+    name = "adadelta"
+    slots = ("square_avg", "acc_delta")
+
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
+        self.rho = _number(rho, "rho", low=0.0, high=1.0)
+        self.eps = _number(eps, "eps", low=0.0, low_open=True, what="invalid; expected a number > 0")
+
+    def apply(self, kern, p, g, state, t):
+        p, state["square_avg"], state["acc_delta"] = kern.adadelta_step(
+            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay)
+        return p, state
+
+
+class Adam(Optimizer):
+    """Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε).
+
+    Defaults lr=1e-3, betas=(0.9, 0.999), eps=1e-8 (PyTorch: ε added after the bias-corrected
+    root). ``amsgrad``: the root uses v̂ = max over time of v. ``form="keras"`` (scikit-learn,
+    Keras, Thinc): θ ← θ − α·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε), ε on the uncorrected root; the two
+    differ when gradients are tiny.
+    """
+
+    name = "adam"
+    decoupled = False
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 clip_norm=None, form="pytorch"):
+        super().__init__(lr, weight_decay, clip_norm)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas={betas!r} is invalid; expected a pair (β₁, β₂) in [0, 1)") from None
+        self.betas = (_number(b1, "betas[0]", low=0.0, high=1.0, high_open=True),
+                      _number(b2, "betas[1]", low=0.0, high=1.0, high_open=True))
+        self.eps = _number(eps, "eps", low=0.0)
+        self.amsgrad = bool(amsgrad)
+        self.form = _form(form, ("pytorch", "keras"), type(self).__name__)
+        self.slots = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
+
+    def apply(self, kern, p, g, state, t):
+        (b1, b2), ams = self.betas, self.amsgrad
+        p, state["m"], state["v"], v_max = kern.adam_step(
+            p, g, state["m"], state["v"], state["v_max"] if ams else None, state["lr"], t, b1, b2,
+            self.eps, self.weight_decay, self.decoupled, ams, self.form == "keras")
+        if ams:
+            state["v_max"] = v_max
+        return p, state
+
+
+class AdamW(Adam):
+    """AdamW: θ ← θ(1 − α·wd), then the Adam step without L2 in g (decoupled weight decay).
+    Defaults as Adam, weight_decay=1e-2 (PyTorch)."""
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                 clip_norm=None, form="pytorch"):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, form)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: v ← αv + (1−α)g²;  θ ← θ − lr·g/(√v + ε). Defaults lr=1e-2, alpha=0.99, eps=1e-8.
+
+    ``centered``: ḡ ← αḡ + (1−α)g and √(v − ḡ²) in the root. ``momentum`` μ > 0:
+    b ← μb + g/(root + ε), θ ← θ − lr·b (PyTorch's form).
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                 clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
+        self.alpha = _number(alpha, "alpha", low=0.0, high=1.0)
+        self.eps = _number(eps, "eps", low=0.0)
+        self.momentum = _number(momentum, "momentum", low=0.0, high=1.0)
+        self.centered = bool(centered)
+        self.slots = ("v",) + (("g_avg",) if self.centered else ()) + (("buf",) if self.momentum else ())
+
+    def apply(self, kern, p, g, state, t):
+        p, state["v"], g_avg, buf = kern.rmsprop_step(
+            p, g, state["v"], state.get("g_avg"), state.get("buf"), state["lr"], self.alpha, self.eps,
+            self.weight_decay, self.momentum, self.centered)
+        if self.centered:
+            state["g_avg"] = g_avg
+        if self.momentum:
+            state["buf"] = buf
+        return p, state
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, NAG, Adagrad, Adadelta, Adam, AdamW, RMSprop)}
 
 
 def get(optimizer, lr=None):
-    """An optimiser from a name ("sgd"), with learning rate ``lr`` if given, or an optimiser object."""
+    """An optimiser from a name (with learning rate ``lr`` if given, else its default) or an object."""
     if isinstance(optimizer, str):
-        if optimizer.lower() not in OPTIMIZERS:
+        key = optimizer.lower()
+        if key not in OPTIMIZERS:
             raise ValueError(f"optimizer={optimizer!r} is not an optimiser; expected one of "
                              f"{', '.join(OPTIMIZERS)} or an object from reseau.optim")
-        return OPTIMIZERS[optimizer.lower()](**({} if lr is None else {"lr": lr}))
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise ValueError(f"optimizer={optimizer!r} is not an optimiser; expected a name or an "
-                         "object with init and update methods")
+        return OPTIMIZERS[key](**({} if lr is None else {"lr": lr}))
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer={optimizer!r} is not an optimiser; expected a name "
+                         f"({', '.join(OPTIMIZERS)}) or an object from reseau.optim")
     if lr is not None:
         raise ValueError(f"lr={lr!r} was given together with optimizer={optimizer!r}; "
                          "set the learning rate on the optimiser object instead")

@@ -79,17 +79,28 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
     the whole set), steps through the mini-batches, and reads the loss from the device once.
+    The schedule, if any, sets ``opt_state["lr"]`` before each epoch or each step.
     """
     backend, xp = model.backend, model.kern.xp
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
-    step = model._step
+    step, schedule = model._step, model.schedule
+    base_lr, (epoch0, step0) = model.optimizer.lr, model._schedule_start
+    lr = None
+
+    def set_lr(state, t):
+        nonlocal lr
+        lr = schedule(base_lr, t)
+        return {**state, "lr": backend.asarray(lr, dtype=model.dtype)}
+
     for i in range(epochs):
         t0 = time.perf_counter()
         backup = backend.copy(model.params)
         order = backend.asarray(model._rng.permutation(n).astype("int32")) if bs < n else None
         loss_sum = 0.0
         params, state = model.params, model.opt_state
+        if schedule is not None and schedule.per == "epoch":
+            state = set_lr(state, model.epoch - epoch0)
         with backend.quiet():
             for start in range(0, n, bs):
                 stop = min(start + bs, n)
@@ -98,6 +109,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
                 else:
                     idx = order[start:stop]
                     xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+                if schedule is not None and schedule.per == "step":
+                    state = set_lr(state, model.step_count - step0)
                 params, state, loss = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1
                 loss_sum = loss_sum + loss * (stop - start)
@@ -107,9 +120,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
             model.params, model.opt_state = backup, model.optimizer.init(model.kern, backup)
             raise TrainingDivergedError(
                 f"the training loss or weights became {epoch_loss if not math.isfinite(epoch_loss) else 'NaN/inf'}"
-                f" in epoch {model.epoch + 1}; the weights from "
-                "before that epoch were kept. Try a lower learning rate or normalised inputs "
-                "(e.g. min-max scaling).")
+                f" in epoch {model.epoch + 1}; the weights from before that epoch were kept. Try a lower "
+                "learning rate or normalised inputs (e.g. min-max scaling).")
         model.epoch += 1
         record = {"epoch": model.epoch, "loss": epoch_loss}
         if heads.is_classifier(model.output):
@@ -117,9 +129,11 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
         if validation is not None:
             val = model._metrics(*validation)
             record.update({f"val_{k}": v for k, v in val.items()})
-        record["lr"] = float(backend.to_numpy(model.opt_state["lr"]))
+        record["lr"] = model.optimizer.lr if lr is None else lr
         record["seconds"] = time.perf_counter() - t0
         model.history.append(**record)
+        if hasattr(schedule, "observe"):
+            schedule.observe(record, base_lr)
         if verbose:
             print(format_record(record, i + 1, epochs), flush=True)
     return model.history

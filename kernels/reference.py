@@ -202,6 +202,99 @@ class Reference:
         xp = self.xp
         return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
 
-    def sgd_step(self, p, g, lr):
-        """Gradient descent on the flat buffer: θ ← θ − α·g"""
+    # ---- one optimiser step over the flat buffers (PyTorch's form unless named otherwise) -------
+    # g is the mean-loss gradient, t = 1 on the first update; wd > 0 adds coupled L2: g ← g + wd·θ.
+
+    def clip_by_global_norm(self, g, max_norm):
+        """g ← g · min(1, max_norm / (‖g‖₂ + 1e-6)), the norm taken over all layers at once."""
+        xp = self.xp
+        norm = xp.sqrt(xp.sum(g * g))
+        return g * xp.minimum(max_norm / (norm + 1e-6), 1.0)
+
+    def sgd_step(self, p, g, lr, wd=0.0):
+        """θ ← θ − α·g"""
+        if wd:
+            g = g + wd * p
         return p - lr * g
+
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+        """b ← g on the first step, else b ← μb + (1−τ)g;  θ ← θ − α·(g + μb) (Nesterov) or θ − α·b."""
+        if wd:
+            g = g + wd * p
+        buf = self.xp.where(t == 1, g, mu * buf + (1.0 - dampening) * g)
+        return p - lr * (g + mu * buf if nesterov else buf), buf
+
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+        """Sutskever form (scikit-learn, Keras): v ← μv − α·g;  θ ← θ + v, or θ + μv − α·g (Nesterov)."""
+        if wd:
+            g = g + wd * p
+        v = mu * v - lr * g
+        return (p + mu * v - lr * g if nesterov else p + v), v
+
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+        """s ← s + g²;  θ ← θ − α/(1 + (t−1)·decay) · g/(√s + ε);
+        eps_inside (Keras/optax form): θ ← θ − α/(1 + (t−1)·decay) · g/√(s + ε)."""
+        xp = self.xp
+        if wd:
+            g = g + wd * p
+        s = s + g * g
+        clr = lr / (1.0 + (t - 1) * lr_decay)
+        denom = xp.sqrt(s + eps) if eps_inside else xp.sqrt(s) + eps
+        return p - clr * (g / denom), s
+
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
+        """E_g ← ρE_g + (1−ρ)g²;  Δ = √(E_Δ + ε)/√(E_g + ε)·g;  E_Δ ← ρE_Δ + (1−ρ)Δ²;  θ ← θ − α·Δ"""
+        xp = self.xp
+        if wd:
+            g = g + wd * p
+        Eg = rho * Eg + (1.0 - rho) * g * g
+        delta = xp.sqrt(Ed + eps) / xp.sqrt(Eg + eps) * g
+        Ed = rho * Ed + (1.0 - rho) * delta * delta
+        return p - lr * delta, Eg, Ed
+
+    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
+                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+        """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε).
+        decoupled (AdamW): θ ← θ(1 − α·wd) first, and no L2 in g. amsgrad: v̂ ← max(v̂, v) in
+        place of v in the root. eps_uncorrected (scikit-learn/Keras form):
+        θ ← θ − α·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε). ``vmax`` is None unless amsgrad."""
+        xp = self.xp
+        if wd and decoupled:
+            p = p * (1.0 - lr * wd)
+        elif wd:
+            g = g + wd * p
+        m = lerp(m, g, 1.0 - beta1)
+        v = beta2 * v + (1.0 - beta2) * g * g
+        if amsgrad:
+            vmax = xp.maximum(vmax, v)
+        root = xp.sqrt(vmax if amsgrad else v)
+        bc1, bc2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+        if eps_uncorrected:
+            p = p - (lr * bc2 ** 0.5 / bc1) * (m / (root + eps))
+        else:
+            p = p - (lr / bc1) * (m / (root / bc2 ** 0.5 + eps))
+        return p, m, v, vmax
+
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
+                     centered=False):
+        """v ← αv + (1−α)g²;  θ ← θ − α_lr·g/(√v + ε). centered: ḡ ← αḡ + (1−α)g and √(v − ḡ²)
+        in the root. momentum μ > 0: b ← μb + g/(root + ε), θ ← θ − α_lr·b.
+        ``g_avg`` / ``buf`` are None unless centered / momentum."""
+        xp = self.xp
+        if wd:
+            g = g + wd * p
+        v = alpha * v + (1.0 - alpha) * g * g
+        if centered:
+            g_avg = lerp(g_avg, g, 1.0 - alpha)
+            avg = xp.sqrt(v - g_avg * g_avg) + eps
+        else:
+            avg = xp.sqrt(v) + eps
+        if momentum:
+            buf = momentum * buf + g / avg
+            return p - lr * buf, v, g_avg, buf
+        return p - lr * (g / avg), v, g_avg, buf
+
+
+def lerp(a, b, w):
+    """a + w(b − a), evaluated as PyTorch's lerp does (from the nearer end), w a Python float."""
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)

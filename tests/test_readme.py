@@ -1,0 +1,35 @@
+"""Every Python example in the README runs as shown."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_readme_has_examples():
+    assert len(BLOCKS) >= 2
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_example_runs(code, tmp_path):
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+
+
+def test_optimizer_comparison_prints_what_the_readme_shows(tmp_path):
+    code = next(b for b in BLOCKS if "candidates" in b)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    shown = README.split(code + "```\n\nprints (this machine, NumPy):\n\n```\n", 1)[1].split("```")[0]
+    lines = out.stdout.splitlines()
+    assert lines[0] == shown.splitlines()[0] and len(lines) == len(shown.splitlines()) == 9
+    for got, want in zip(lines[1:], shown.splitlines()[1:]):  # same optimiser, close numbers
+        g, w = got.split(), want.split()
+        assert g[0] == w[0]
+        assert abs(float(g[2]) - float(w[2])) <= 0.02
