@@ -4,9 +4,13 @@ Each method states one formula of the notes. A backend's fast kernels (a subclas
 ``Reference``) override only the methods they speed up, and are tested against these.
 
 Notation: a batch of n examples is a matrix with one row per example.
-Z = A_prev W + b is a layer's pre-activation, A = g(Z) its activation,
-dX is the gradient of the *summed* batch loss with respect to X, except dW and db
-which carry the notes' 1/n (they are gradients of the mean loss).
+Z = A_prev W + b is a layer's pre-activation, A = g(Z) its activation.
+The notes' 1/n of the mean loss is applied once, to dZ at the output (``head_loss(...,
+scale=1/n)``): backward propagation is linear in dZ, so every dW = A_prevᵀdZ and db = ΣdZ
+downstream is then the gradient of the mean loss, as in the notes.
+
+``out=`` arguments name buffers a fast kernel may write its results into (the reference
+ignores them); callers always use the returned arrays.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 class Reference:
     """Hot operations stated plainly; ``backend.xp`` does the arithmetic."""
 
+    #: whether the kernels write into ``out=`` buffers (then the caller preallocates workspaces)
+    in_place = False
+
     def __init__(self, backend):
         self.backend = backend
         self.xp = backend.xp
@@ -34,9 +41,12 @@ class Reference:
         """A = g(Z) for the activation called ``name``."""
         return getattr(self, f"g_{name}")(Z)
 
-    def activation_grad(self, name, dA, Z, A):
+    def activation_grad(self, name, dA, Z, A, out=None):
         """dZ = dA ⊙ g'(Z); sigmoid, tanh and ReLU read g' off A alone."""
         return getattr(self, f"dg_{name}")(dA, Z, A)
+
+    #: activations whose derivative reads A alone, so Z need not be kept once A is computed
+    GRAD_FROM_A = frozenset({"identity", "sigmoid", "tanh", "relu"})
 
     def g_identity(self, Z):
         """g(z) = z"""
@@ -127,24 +137,27 @@ class Reference:
 
     # ---- a dense layer -------------------------------------------------------------------------
 
-    def dense_forward(self, name, A_prev, W, b):
-        """Z = A_prev W + b, then A = g(Z). Returns (Z, A): backward needs both."""
+    def dense_forward(self, name, A_prev, W, b, out=None):
+        """Z = A_prev W + b, then A = g(Z). Returns (Z, A): backward needs both.
+        ``out=(Z, A)`` buffers (the same one when g' reads A alone)."""
         Z = A_prev @ W + b
         return Z, self.activation(name, Z)
 
-    def dense_backward(self, A_prev, dZ, W, need_dA_prev=True):
-        """dW = A_prevᵀ dZ / n, db = Σ_rows dZ / n, dA_prev = dZ Wᵀ. Returns (dW, db, dA_prev)."""
-        n = dZ.shape[0]
-        dW = (A_prev.T @ dZ) / n
-        db = self.xp.sum(dZ, axis=0) / n
+    def dense_backward(self, A_prev, dZ, W, need_dA_prev=True, out=None):
+        """dW = A_prevᵀ dZ, db = Σ_rows dZ, dA_prev = dZ Wᵀ (dZ carries the 1/n).
+        Returns (dW, db, dA_prev); ``out=(dW, db, dA_prev)`` buffers."""
+        dW = A_prev.T @ dZ
+        db = self.xp.sum(dZ, axis=0)
         dA_prev = dZ @ W.T if need_dA_prev else None
         return dW, db, dA_prev
 
     # ---- output heads: loss from the logits Z, and dZ = A − Y ---------------------------------
 
-    def head_loss(self, name, Z, Y):
-        """(mean loss over the n rows, dZ = A − Y) for the head called ``name``."""
-        return getattr(self, f"loss_{name}")(Z, Y)
+    def head_loss(self, name, Z, Y, scale=1.0, out=None):
+        """(mean loss over the n rows, dZ = scale·(A − Y)) for the head called ``name``;
+        ``out`` a buffer for dZ (it may be Z itself)."""
+        loss, dZ = getattr(self, f"loss_{name}")(Z, Y)
+        return loss, dZ if scale == 1.0 else dZ * scale
 
     def head_output(self, name, Z):
         """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
@@ -196,6 +209,10 @@ class Reference:
         return xp.astype(labels[:, None] == xp.arange(k, dtype=labels.dtype)[None, :], dtype)
 
     # ---- flat buffers and the update ------------------------------------------------------------
+
+    def gather(self, X, idx, out=None):
+        """The rows X[idx] (a mini-batch); ``out`` a buffer for them."""
+        return self.xp.take(X, idx, axis=0)
 
     def pack(self, arrays):
         """One flat 1-D buffer holding ``arrays`` one after the other (row-major)."""

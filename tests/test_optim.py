@@ -156,8 +156,11 @@ def test_network_50_steps_match_the_restated_formula(key):
             at += a.size
         P = restated_update(cls, cfg, P, G, S, t)
     got = [a for pair in model.get_weights() for a in pair]
+    # centered RMSprop takes √(v − ḡ²), a difference of near-equal numbers, which magnifies the
+    # last-bit differences between ḡ's lerp form and the restated αḡ + (1−α)g
+    rtol = 1e-11 if cfg.get("centered") else 1e-12
     for a, ref in zip(got, P):
-        np.testing.assert_allclose(a, ref, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a, ref, rtol=rtol, atol=1e-14)
 
 
 @pytest.mark.parametrize("key", ["nesterov", "adagrad_decay", "adadelta", "adam_amsgrad", "adamw",
