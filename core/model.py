@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from .. import backends, kernels
+from .. import backends
+from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import heads, initializers, optim, schedules, train, validation
 from .activations import DEFAULT_INIT, check_hidden
 from .layout import Layout
+from .workspace import Workspaces
 
 
 class MLP:
@@ -19,11 +21,12 @@ class MLP:
     initialiser (one, or one per layer); None picks He for ReLU-like layers, LeCun for SELU
     and Xavier otherwise. ``backend``: "numpy", "jax", "cupy", "auto" or None
     ($RESEAU_BACKEND, else "auto"). ``dtype``: "float32" or "float64". ``seed`` fixes the
-    initial weights and every epoch's shuffle, identically on every backend.
+    initial weights and every epoch's shuffle, identically on every backend. ``kernels`` picks
+    a kernel table ("reference", "numpy", "numba", "cupy"); None takes the backend's fastest.
     """
 
     def __init__(self, layers, hidden="relu", output=None, init=None, backend=None,
-                 dtype="float32", seed=0):
+                 dtype="float32", seed=0, kernels=None):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         self.output = heads.check_output(output, sizes[-1])
@@ -34,7 +37,7 @@ class MLP:
         self.backend = backends.get(backend)
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
-        self.kern = kernels.for_backend(self.backend)
+        self.kern = kernel_tables.for_backend(self.backend, kernels)
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
         self._rng = rng(self.seed)
@@ -48,6 +51,7 @@ class MLP:
         self.epoch = 0
         self.history = train.History()
         self._step = None
+        self._workspaces = None
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -91,8 +95,10 @@ class MLP:
         if opt is not self.optimizer or self.opt_state is None:
             self.optimizer = opt
             self.opt_state = opt.init(self.kern, self.params)
+            if self.kern.in_place and self._workspaces is None:
+                self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
             self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
-                                         self.output, opt)
+                                         self.output, opt, self._workspaces)
         if schedule is not None or not continuing:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         Xd = self.backend.asarray(X, dtype=self.dtype)

@@ -35,11 +35,13 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
 
-def make_step(backend, kern, layout, activations, head, optimizer):
-    """The jitted (JAX) or plain (NumPy, CuPy) training step for one network and optimiser."""
+def make_step(backend, kern, layout, activations, head, optimizer, workspaces=None):
+    """The jitted (JAX) or plain (NumPy, CuPy) training step for one network and optimiser;
+    with ``workspaces`` (in-place kernels) every intermediate goes to a preallocated buffer."""
 
     def step(params, opt_state, x, y, step_index):
-        loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y)
+        ws = None if workspaces is None else workspaces.get(x.shape[0], y)
+        loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws)
         params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
         return params, opt_state, loss
 
@@ -81,7 +83,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
     the whole set), steps through the mini-batches, and reads the loss from the device once.
     The schedule, if any, sets ``opt_state["lr"]`` before each epoch or each step.
     """
-    backend, xp = model.backend, model.kern.xp
+    backend, kern = model.backend, model.kern
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
     step, schedule = model._step, model.schedule
@@ -108,7 +110,9 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
                     xb, yb = X, Y
                 else:
                     idx = order[start:stop]
-                    xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+                    ws = model._workspaces and model._workspaces.get(stop - start, Y)
+                    xb = kern.gather(X, idx, out=ws and ws.X)
+                    yb = kern.gather(Y, idx, out=ws and ws.Y)
                 if schedule is not None and schedule.per == "step":
                     state = set_lr(state, model.step_count - step0)
                 params, state, loss = step(params, state, xb, yb, model.step_count)
@@ -116,7 +120,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
                 loss_sum = loss_sum + loss * (stop - start)
         model.params, model.opt_state = params, state
         epoch_loss = float(backend.to_numpy(loss_sum)) / n
-        if not (math.isfinite(epoch_loss) and bool(xp.all(xp.isfinite(params)))):
+        if not (math.isfinite(epoch_loss) and bool(kern.xp.all(kern.xp.isfinite(params)))):
             model.params, model.opt_state = backup, model.optimizer.init(model.kern, backup)
             raise TrainingDivergedError(
                 f"the training loss or weights became {epoch_loss if not math.isfinite(epoch_loss) else 'NaN/inf'}"

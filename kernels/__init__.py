@@ -2,21 +2,64 @@
 
 ``for_backend(backend)`` returns the kernel table for a backend: an object whose methods
 are the hot operations (activation forward and gradient, dense forward and backward,
-loss heads, the update). A backend's module overrides only what it makes faster;
+loss heads, optimiser steps). A backend's module overrides only what it makes faster;
 everything else falls back to :class:`reference.Reference` (Thinc's pattern).
+
+| backend | table | how |
+|---|---|---|
+| numpy | ``NumbaKernels`` when numba is installed (``reseau[cpu]``), else ``NumpyKernels`` | one fused loop per op / in-place ufuncs with ``out=`` |
+| jax | ``Reference`` | plain jnp; XLA fuses each whole step under ``jax.jit`` |
+| cupy | ``CupyKernels`` | ``cupy.ElementwiseKernel``s, cuBLAS GEMMs into preallocated outputs |
+
+``RESEAU_NUMBA=0`` keeps the NumPy backend off numba.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 from .reference import Reference
 
-__all__ = ["Reference", "for_backend"]
+__all__ = ["Reference", "for_backend", "variants"]
 
-_cache: dict[str, Reference] = {}
+_cache: dict[tuple[str, str], Reference] = {}
 
 
-def for_backend(backend) -> Reference:
-    """The kernel table for ``backend`` (one instance per backend)."""
-    if backend.name not in _cache:
-        _cache[backend.name] = Reference(backend)
-    return _cache[backend.name]
+def variants(backend) -> list[str]:
+    """The kernel tables that can run on ``backend`` here, fastest first."""
+    if backend.name == "numpy":
+        found = importlib.util.find_spec("numba") is not None
+        return (["numba"] if found else []) + ["numpy", "reference"]
+    if backend.name == "cupy":
+        return ["cupy", "reference"]
+    return ["reference"]
+
+
+def for_backend(backend, variant: str | None = None) -> Reference:
+    """The kernel table for ``backend``: the fastest available, or the ``variant`` named."""
+    options = variants(backend)
+    if variant is None:
+        variant = options[0]
+        if variant == "numba" and os.environ.get("RESEAU_NUMBA", "1") == "0":
+            variant = "numpy"
+    elif variant not in options:
+        raise ValueError(f"kernels={variant!r} cannot run on the {backend.name} backend here; "
+                         f"expected one of {', '.join(options)}")
+    key = (backend.name, variant)
+    if key not in _cache:
+        _cache[key] = _make(variant, backend)
+    return _cache[key]
+
+
+def _make(variant, backend):
+    if variant == "numba":
+        from .numba_kernels import NumbaKernels
+        return NumbaKernels(backend)
+    if variant == "numpy":
+        from .numpy_kernels import NumpyKernels
+        return NumpyKernels(backend)
+    if variant == "cupy":
+        from .cupy_kernels import CupyKernels
+        return CupyKernels(backend)
+    return Reference(backend)

@@ -34,16 +34,22 @@ class Reference:
     def __init__(self, backend):
         self.backend = backend
         self.xp = backend.xp
+        names = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu",
+                 "softplus")
+        self._g = {name: getattr(self, f"g_{name}") for name in names}
+        self._dg = {name: getattr(self, f"dg_{name}") for name in names}
+        self._loss = {name: getattr(self, f"loss_{name}") for name in ("sigmoid", "softmax", "identity")}
+        self._out = {name: getattr(self, f"out_{name}") for name in ("sigmoid", "softmax", "identity")}
 
     # ---- hidden activations: g(Z), and dZ = dA ⊙ g'(Z) -------------------------------------
 
     def activation(self, name, Z):
         """A = g(Z) for the activation called ``name``."""
-        return getattr(self, f"g_{name}")(Z)
+        return self._g[name](Z)
 
     def activation_grad(self, name, dA, Z, A, out=None):
         """dZ = dA ⊙ g'(Z); sigmoid, tanh and ReLU read g' off A alone."""
-        return getattr(self, f"dg_{name}")(dA, Z, A)
+        return self._dg[name](dA, Z, A)
 
     #: activations whose derivative reads A alone, so Z need not be kept once A is computed
     GRAD_FROM_A = frozenset({"identity", "sigmoid", "tanh", "relu"})
@@ -156,12 +162,12 @@ class Reference:
     def head_loss(self, name, Z, Y, scale=1.0, out=None):
         """(mean loss over the n rows, dZ = scale·(A − Y)) for the head called ``name``;
         ``out`` a buffer for dZ (it may be Z itself)."""
-        loss, dZ = getattr(self, f"loss_{name}")(Z, Y)
+        loss, dZ = self._loss[name](Z, Y)
         return loss, dZ if scale == 1.0 else dZ * scale
 
     def head_output(self, name, Z):
         """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
-        return getattr(self, f"out_{name}")(Z)
+        return self._out[name](Z)
 
     def out_sigmoid(self, Z):
         return self.g_sigmoid(Z)

@@ -31,11 +31,32 @@ def backend(request):
     return reseau.backends.get(request.param)
 
 
+def _kernel_params():
+    params = []
+    for name in reseau.backends.NAMES:
+        reason = _skip_reason(name)
+        variants = ["reference"] if reason else reseau.kernels.variants(reseau.backends.get(name))
+        for variant in variants:
+            params.append(pytest.param((name, variant), id=f"{name}-{variant}",
+                                       marks=pytest.mark.skipif(reason is not None, reason=reason or "")))
+    return params
+
+
+KERNELS = _kernel_params()
+
+
+@pytest.fixture(params=KERNELS)
+def kern(request):
+    """Each kernel table that runs here: reference, in-place NumPy and numba on numpy; jax; cupy."""
+    name, variant = request.param
+    return reseau.kernels.for_backend(reseau.backends.get(name), variant)
+
+
 @pytest.fixture
-def kern64(backend):
-    """The kernel table of a backend, with float64 switched on."""
-    backend.float_dtype("float64")
-    return reseau.kernels.for_backend(backend)
+def kern64(kern):
+    """A kernel table with float64 switched on for its backend (``kern64.backend``)."""
+    kern.backend.float_dtype("float64")
+    return kern
 
 
 def to_np(backend, x):

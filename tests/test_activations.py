@@ -35,7 +35,8 @@ SCALAR = {  # an independent statement of each g, one number at a time, with the
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation_matches_scalar_formula(kern64, backend, name):
+def test_activation_matches_scalar_formula(kern64, name):
+    backend = kern64.backend
     Z = backend.asarray(Z_HOST, dtype=backend.float_dtype("float64"))
     A = to_np(backend, kern64.activation(name, Z))
     expected = np.array([SCALAR[name](float(z)) for z in Z_HOST])
@@ -43,7 +44,8 @@ def test_activation_matches_scalar_formula(kern64, backend, name):
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation_derivative_matches_central_differences(kern64, backend, name):
+def test_activation_derivative_matches_central_differences(kern64, name):
+    backend = kern64.backend
     f64 = backend.float_dtype("float64")
     Z = backend.asarray(Z_HOST, dtype=f64)
     rng = np.random.default_rng(3)
@@ -59,8 +61,9 @@ def test_activation_derivative_matches_central_differences(kern64, backend, name
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
-def test_saturating_derivatives_are_bounded(kern64, backend, name):
+def test_saturating_derivatives_are_bounded(kern64, name):
     """σ' ≤ 1/4 and tanh' ≤ 1: the factors whose products vanish in deep networks."""
+    backend = kern64.backend
     f64 = backend.float_dtype("float64")
     Z = backend.asarray(np.linspace(-10, 10, 2001), dtype=f64)
     ones = backend.asarray(np.ones(2001), dtype=f64)
@@ -69,7 +72,8 @@ def test_saturating_derivatives_are_bounded(kern64, backend, name):
     assert g1.min() < 1e-4
 
 
-def test_sigmoid_does_not_overflow(kern64, backend):
+def test_sigmoid_does_not_overflow(kern64):
+    backend = kern64.backend
     Z = backend.asarray(np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0]),
                         dtype=backend.float_dtype("float64"))
     with np.errstate(over="raise", invalid="raise", divide="raise"):

@@ -35,14 +35,16 @@ def _device(backend, Z, Y):
 
 
 @pytest.mark.parametrize("name", heads.HEADS)
-def test_loss_matches_textbook_formula(kern64, backend, name):
+def test_loss_matches_textbook_formula(kern64, name):
+    backend = kern64.backend
     Z, Y = _case(name, np.random.default_rng(0))
     loss, _ = kern64.head_loss(name, *_device(backend, Z, Y))
     assert float(to_np(backend, loss)) == pytest.approx(_naive_loss(name, Z, Y), rel=1e-13)
 
 
 @pytest.mark.parametrize("name", heads.HEADS)
-def test_dZ_is_A_minus_Y_and_matches_central_differences(kern64, backend, name):
+def test_dZ_is_A_minus_Y_and_matches_central_differences(kern64, name):
+    backend = kern64.backend
     Z, Y = _case(name, np.random.default_rng(1))
     n = Z.shape[0]
     loss, dZ = kern64.head_loss(name, *_device(backend, Z, Y))
@@ -63,7 +65,8 @@ def test_dZ_is_A_minus_Y_and_matches_central_differences(kern64, backend, name):
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "softmax"])
-def test_extreme_logits_give_finite_exact_losses(kern64, backend, name):
+def test_extreme_logits_give_finite_exact_losses(kern64, name):
+    backend = kern64.backend
     Z = np.array([[800.0, -800.0, 0.0], [-800.0, 800.0, 1.0]])
     Y = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]) if name == "sigmoid" else np.array([1, 2], np.int32)
     loss, dZ = kern64.head_loss(name, *_device(backend, Z, Y))
@@ -73,7 +76,8 @@ def test_extreme_logits_give_finite_exact_losses(kern64, backend, name):
     assert np.isfinite(to_np(backend, dZ)).all()
 
 
-def test_softmax_output_rows_sum_to_one(kern64, backend):
+def test_softmax_output_rows_sum_to_one(kern64):
+    backend = kern64.backend
     Z = np.random.default_rng(2).normal(scale=30, size=(5, 4))
     A = to_np(backend, kern64.head_output("softmax", backend.asarray(Z, dtype=backend.float_dtype("float64"))))
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-14)

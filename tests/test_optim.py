@@ -118,12 +118,13 @@ def _quadratic(n=13, seed=0):
 
 
 @pytest.mark.parametrize("key", CONFIGS)
-def test_quadratic_50_steps_match_the_restated_formula(kern64, backend, key):
+def test_quadratic_50_steps_match_the_restated_formula(kern64, key):
+    backend = kern64.backend
     cls, cfg = CONFIGS[key]
     opt = cls(**cfg)
     A, b, theta0 = _quadratic()
     f64 = backend.float_dtype("float64")
-    params = backend.asarray(theta0, dtype=f64)
+    params = backend.asarray(theta0.copy(), dtype=f64)
     state = opt.init(kern64, params)
     update = backend.jit(lambda p, g, s, k: opt.update(kern64, p, g, s, k))
     P, S = [theta0[:5].copy(), theta0[5:].copy()], [{}, {}]  # the restatement works per array
@@ -187,6 +188,7 @@ TORCH_FORMS = [k for k, (cls, cfg) in CONFIGS.items() if cfg.get("form", "pytorc
 @pytest.mark.parametrize("key", TORCH_FORMS)
 def test_matches_pytorch_to_rounding(kern64, key):
     """The same 50 quadratic steps with torch.optim (CPU, float64)."""
+    backend = kern64.backend
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
     cls, cfg = CONFIGS[key]
     A, b, theta0 = _quadratic(seed=3)
@@ -202,7 +204,7 @@ def test_matches_pytorch_to_rounding(kern64, key):
         targs.update(momentum=0.9, nesterov=True)
     tp = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
     topt = torch_cls([tp], **targs)
-    params = kern64.xp.asarray(theta0)
+    params = kern64.xp.asarray(theta0.copy())
     state = opt.init(kern64, params)
     At, bt = torch.tensor(A), torch.tensor(b)
     for step in range(50):
