@@ -1,108 +1,61 @@
 """numba kernels for the NumPy backend (extra ``reseau[cpu]``): each fused op is one pass.
 
-- bias-add + activation forward, dZ = dA ⊙ g' backward: one loop over the batch each;
+- bias-add + ReLU / leaky ReLU forward, and their dZ = dA ⊙ g' backward: one loop each
+  (tanh and sigmoid stay with NumPy's SIMD ufuncs, which beat a scalar libm loop);
 - softmax / sigmoid / identity head: loss, output and dZ = scale·(A − Y) in one loop;
-- every optimiser step: one loop over the flat parameter, gradient and state buffers.
+- every optimiser step: one loop over the flat parameter, gradient and state buffers. Each
+  optimiser's options are folded into coefficients (e.g. Nesterov or not: g·a + b·c), so the
+  loop has no branches and vectorises.
 
-Loops run in parallel over rows or chunks (``prange``) when the array is large enough to pay
-for the threads, serially otherwise. Constants reach the loops as a tuple of the array's
-dtype, so float32 stays float32 end to end. GEMMs stay with BLAS (``np.matmul(out=...)``).
+Loops are compiled with ``parallel=True`` (``prange``): the threads cost about a microsecond
+and the parallel pipeline vectorises where the serial one does not. Constants reach the loops
+in the array's dtype, so float32 stays float32 end to end. GEMMs stay with BLAS.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
 from numba import njit, prange
 
-from . import reference as ref
 from .numpy_kernels import NumpyKernels
 
-PARALLEL_MIN = 1 << 16  # elements from which a loop runs on all cores
-OPT_BLOCK = 1 << 13     # elements per parallel optimiser block
 
-CODES = {name: i for i, name in enumerate(
-    ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus"))}
-# K: constants in the array's dtype
-_K = (0.0, 0.5, 1.0, ref.LEAKY_SLOPE, ref.ELU_ALPHA, ref.SELU_SCALE, ref.SELU_SCALE * ref.SELU_ALPHA,
-      math.sqrt(0.5), 1.0 / math.sqrt(2.0 * math.pi))
-
-
-@functools.lru_cache(maxsize=None)
-def constants(dtype):
-    t = np.dtype(dtype).type
-    return tuple(t(c) for c in _K)
+def _bias_relu(Z, b, A):
+    n, k = Z.shape
+    for i in prange(n):
+        for j in range(k):
+            z = Z[i, j] + b[j]
+            A[i, j] = z if z > 0 else z * 0
 
 
-@njit(inline="always", cache=True)
-def _sigmoid(z, K):
-    e = np.exp(-abs(z))
-    return K[2] / (K[2] + e) if z >= K[0] else e / (K[2] + e)
-
-
-@njit(inline="always", cache=True)
-def _g(code, z, K):
-    if code == 0:
-        return z
-    if code == 1:
-        return _sigmoid(z, K)
-    if code == 2:
-        return np.tanh(z)
-    if code == 3:
-        return z if z > K[0] else K[0]
-    if code == 4:
-        return z if z > K[0] else K[3] * z
-    if code == 5:
-        return z if z > K[0] else K[4] * np.expm1(z)
-    if code == 6:
-        return K[5] * z if z > K[0] else K[6] * np.expm1(z)
-    if code == 7:
-        return K[1] * z * (K[2] + math.erf(z * K[7]))
-    if code == 8:
-        return z * _sigmoid(z, K)
-    return max(z, K[0]) + np.log1p(np.exp(-abs(z)))
-
-
-@njit(inline="always", cache=True)
-def _dg(code, d, z, a, K):
-    if code == 0:
-        return d
-    if code == 1:
-        return d * a * (K[2] - a)
-    if code == 2:
-        return d * (K[2] - a * a)
-    if code == 3:
-        return d if a > K[0] else K[0]
-    if code == 4:
-        return d if z > K[0] else K[3] * d
-    if code == 5:
-        return d if z > K[0] else d * (a + K[4])
-    if code == 6:
-        return K[5] * d if z > K[0] else d * (a + K[6])
-    if code == 7:
-        return d * (K[1] * (K[2] + math.erf(z * K[7])) + z * K[8] * np.exp(-K[1] * z * z))
-    if code == 8:
-        s = _sigmoid(z, K)
-        return d * s * (K[2] + z * (K[2] - s))
-    return d * _sigmoid(z, K)
-
-
-def _bias_act(Z, b, A, code, K):
+def _bias_leaky(Z, b, A, slope):
     n, k = Z.shape
     for i in prange(n):
         for j in range(k):
             z = Z[i, j] + b[j]
             Z[i, j] = z
-            A[i, j] = _g(code, z, K)
+            A[i, j] = z if z > 0 else slope * z
 
 
-def _act_grad(dA, Z, A, out, code, K):
+def _bias(Z, b):
+    n, k = Z.shape
+    for i in prange(n):
+        for j in range(k):
+            Z[i, j] += b[j]
+
+
+def _relu_grad(dA, A, out):
     n, k = dA.shape
     for i in prange(n):
         for j in range(k):
-            out[i, j] = _dg(code, dA[i, j], Z[i, j], A[i, j], K)
+            out[i, j] = dA[i, j] if A[i, j] > 0 else dA[i, j] * 0
+
+
+def _leaky_grad(dA, Z, out, slope):
+    n, k = dA.shape
+    for i in prange(n):
+        for j in range(k):
+            out[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
 
 
 def _softmax_ce(Z, y, scale, out, row_loss):
@@ -125,153 +78,166 @@ def _softmax_ce(Z, y, scale, out, row_loss):
         out[i, y[i]] -= scale
 
 
-def _sigmoid_bce(Z, Y, scale, out, row_loss, K):
+def _sigmoid_bce(Z, Y, scale, out, row_loss):
     """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y)."""
     n, k = Z.shape
     for i in prange(n):
-        acc = K[0]
+        acc = Z[i, 0] * 0
         for j in range(k):
             z, t = Z[i, j], Y[i, j]
-            acc += max(z, K[0]) - t * z + np.log1p(np.exp(-abs(z)))
-            out[i, j] = scale * (_sigmoid(z, K) - t)
+            e = np.exp(-abs(z))
+            acc += max(z, z * 0) - t * z + np.log1p(e)
+            s = 1 / (1 + e) if z >= 0 else e / (1 + e)
+            out[i, j] = scale * (s - t)
         row_loss[i] = acc
 
 
-def _identity_mse(Z, Y, scale, out, row_loss, K):
+def _identity_mse(Z, Y, scale, out, row_loss):
     """Per row: loss = ½‖z − y‖²; dZ = scale·(z − y)."""
     n, k = Z.shape
     for i in prange(n):
-        acc = K[0]
+        acc = Z[i, 0] * 0
         for j in range(k):
             d = Z[i, j] - Y[i, j]
             acc += d * d
             out[i, j] = scale * d
-        row_loss[i] = K[1] * acc
+        row_loss[i] = acc / 2
 
 
-def _adam(p, g, m, v, vmax, c, flags):
-    """c = (lr/bc1, √bc2 or lr·√bc2/bc1, β₁ lerp weight, β₂, 1−β₂, ε, wd, decay factor);
-    flags = (coupled wd, amsgrad, eps on the uncorrected root, lerp from the near end)."""
-    coupled, ams, keras, near = flags
-    n = p.shape[0]
-    for blk in prange((n + OPT_BLOCK - 1) // OPT_BLOCK):
-        for i in range(blk * OPT_BLOCK, min(n, (blk + 1) * OPT_BLOCK)):
-            gi = g[i]
-            pi = p[i] * c[7]
-            if coupled:
-                gi += c[6] * p[i]
-            mi = m[i] + c[2] * (gi - m[i]) if near else gi - (gi - m[i]) * c[2]
-            vi = c[3] * v[i] + c[4] * gi * gi
-            m[i] = mi
-            v[i] = vi
-            if ams:
-                vi = max(vmax[i], vi)
-                vmax[i] = vi
-            if keras:
-                p[i] = pi - c[1] * (mi / (np.sqrt(vi) + c[5]))
-            else:
-                p[i] = pi - c[0] * (mi / (np.sqrt(vi) / c[1] + c[5]))
+def _adam(p, g, m, v, c):
+    """c = (a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g): g ← g + wd·θ; θ ← θ·decay;
+    m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
+    v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[6] * p[i]
+        mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
+        vi = c[3] * v[i] + c[4] * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] * c[7] - c[0] * (mi / (np.sqrt(vi) / c[1] + c[5]))
 
 
-def _sgd(p, g, buf, c, flags):
-    """c = (lr, μ, 1−τ, wd); flags = (momentum, first step, nesterov, sutskever)."""
-    mom, first, nesterov, sutskever = flags
-    n = p.shape[0]
-    for blk in prange((n + OPT_BLOCK - 1) // OPT_BLOCK):
-        for i in range(blk * OPT_BLOCK, min(n, (blk + 1) * OPT_BLOCK)):
-            gi = g[i] + c[3] * p[i]
-            if not mom:
-                p[i] = p[i] - c[0] * gi
-            elif sutskever:
-                b = c[1] * buf[i] - c[0] * gi
-                buf[i] = b
-                p[i] = p[i] + c[1] * b - c[0] * gi if nesterov else p[i] + b
-            else:
-                b = gi if first else c[1] * buf[i] + c[2] * gi
-                buf[i] = b
-                p[i] = p[i] - c[0] * (gi + c[1] * b if nesterov else b)
+def _adam_amsgrad(p, g, m, v, vmax, c):
+    """As ``_adam``, with v̂ ← max(v̂, v) in the root. (A separate loop: numba lets LLVM assume
+    array arguments do not alias, so v cannot stand in for v̂.)"""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[6] * p[i]
+        mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
+        vi = c[3] * v[i] + c[4] * gi * gi
+        m[i] = mi
+        v[i] = vi
+        vh = max(vmax[i], vi)
+        vmax[i] = vh
+        p[i] = p[i] * c[7] - c[0] * (mi / (np.sqrt(vh) / c[1] + c[5]))
 
 
-def _adagrad(p, g, s, c, eps_inside):
-    """c = (clr, ε, wd)"""
-    n = p.shape[0]
-    for blk in prange((n + OPT_BLOCK - 1) // OPT_BLOCK):
-        for i in range(blk * OPT_BLOCK, min(n, (blk + 1) * OPT_BLOCK)):
-            gi = g[i] + c[2] * p[i]
-            si = s[i] + gi * gi
-            s[i] = si
-            d = np.sqrt(si + c[1]) if eps_inside else np.sqrt(si) + c[1]
-            p[i] = p[i] - c[0] * (gi / d)
+def _sgd(p, g, buf, c):
+    """c = (lr, μ, 1−τ, wd, a, b): g ← g + wd·θ; b ← μb + (1−τ)g; θ ← θ − lr·(a·g + b·buf)."""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[3] * p[i]
+        bi = c[1] * buf[i] + c[2] * gi
+        buf[i] = bi
+        p[i] = p[i] - c[0] * (c[4] * gi + c[5] * bi)
+
+
+def _sutskever(p, g, v, c):
+    """c = (lr, μ, wd, a, b): v ← μv − lr·g; θ ← θ + a·v − b·g."""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[2] * p[i]
+        vi = c[1] * v[i] - c[0] * gi
+        v[i] = vi
+        p[i] = p[i] + c[3] * vi - c[4] * gi
+
+
+def _adagrad(p, g, s, c):
+    """c = (clr, ε inside, ε outside, wd): s ← s + g²; θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[3] * p[i]
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] = p[i] - c[0] * (gi / (np.sqrt(si + c[1]) + c[2]))
 
 
 def _adadelta(p, g, Eg, Ed, c):
     """c = (lr, ρ, 1−ρ, ε, wd)"""
-    n = p.shape[0]
-    for blk in prange((n + OPT_BLOCK - 1) // OPT_BLOCK):
-        for i in range(blk * OPT_BLOCK, min(n, (blk + 1) * OPT_BLOCK)):
-            gi = g[i] + c[4] * p[i]
-            e = c[1] * Eg[i] + c[2] * gi * gi
-            Eg[i] = e
-            delta = np.sqrt(Ed[i] + c[3]) / np.sqrt(e + c[3]) * gi
-            Ed[i] = c[1] * Ed[i] + c[2] * delta * delta
-            p[i] = p[i] - c[0] * delta
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[4] * p[i]
+        e = c[1] * Eg[i] + c[2] * gi * gi
+        Eg[i] = e
+        delta = np.sqrt(Ed[i] + c[3]) / np.sqrt(e + c[3]) * gi
+        Ed[i] = c[1] * Ed[i] + c[2] * delta * delta
+        p[i] = p[i] - c[0] * delta
 
 
-def _rmsprop(p, g, v, g_avg, buf, c, flags):
-    """c = (lr, α, 1−α, ε, wd, μ, lerp weight); flags = (centered, momentum, lerp from the near end)"""
-    centered, mom, near = flags
-    n = p.shape[0]
-    for blk in prange((n + OPT_BLOCK - 1) // OPT_BLOCK):
-        for i in range(blk * OPT_BLOCK, min(n, (blk + 1) * OPT_BLOCK)):
-            gi = g[i] + c[4] * p[i]
-            vi = c[1] * v[i] + c[2] * gi * gi
-            v[i] = vi
-            if centered:
-                a = g_avg[i]
-                a = a + c[6] * (gi - a) if near else gi - (gi - a) * c[6]
-                g_avg[i] = a
-                avg = np.sqrt(vi - a * a) + c[3]
-            else:
-                avg = np.sqrt(vi) + c[3]
-            if mom:
-                b = c[5] * buf[i] + gi / avg
-                buf[i] = b
-                p[i] = p[i] - c[0] * b
-            else:
-                p[i] = p[i] - c[0] * (gi / avg)
+def _rmsprop(p, g, v, g_avg, buf, c):
+    """c = (lr, α, 1−α, ε, wd, μ, w, s_a, s_g): v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
+    (all zero when not centered); b ← μb + g/(√(v − ḡ²) + ε); θ ← θ − lr·b."""
+    for i in prange(p.shape[0]):
+        gi = g[i] + c[4] * p[i]
+        vi = c[1] * v[i] + c[2] * gi * gi
+        v[i] = vi
+        a = (c[7] * g_avg[i] + c[8] * gi) + c[6] * (gi - g_avg[i])
+        g_avg[i] = a
+        bi = c[5] * buf[i] + gi / (np.sqrt(vi - a * a) + c[3])
+        buf[i] = bi
+        p[i] = p[i] - c[0] * bi
 
 
-def _compile(fn):
-    """(serial, parallel) compiled versions of one loop."""
-    return njit(cache=True)(fn), njit(cache=True, parallel=True)(fn)
+def _compile(*fns):
+    return [njit(cache=True, parallel=True)(fn) for fn in fns]
 
 
-_BIAS_ACT, _ACT_GRAD = _compile(_bias_act), _compile(_act_grad)
-_SOFTMAX_CE, _SIGMOID_BCE, _IDENTITY_MSE = _compile(_softmax_ce), _compile(_sigmoid_bce), _compile(_identity_mse)
-_ADAM, _SGD, _ADAGRAD, _ADADELTA, _RMSPROP = (_compile(f) for f in (_adam, _sgd, _adagrad, _adadelta, _rmsprop))
+BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
+                                                              _leaky_grad)
+SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = _compile(_softmax_ce, _sigmoid_bce, _identity_mse)
+ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
+    _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
+HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
+LEAKY_SLOPE = 0.01
 
 
-def _pick(pair, size):
-    return pair[1] if size >= PARALLEL_MIN else pair[0]
+def lerp_coefficients(w):
+    """(s_a, s_b, c) with lerp(a, b, w) = (s_a·a + s_b·b) + c·(b − a), evaluated from the nearer
+    end as the reference's ``lerp``: a + w(b − a) if w < 0.5 else b − (1 − w)(b − a)."""
+    return (1.0, 0.0, w) if w < 0.5 else (0.0, 1.0, -(1.0 - w))
 
 
 class NumbaKernels(NumpyKernels):
+    """The in-place NumPy kernels, with the ops numba does better replaced by one-pass loops."""
+
     def _typed(self, dtype, *values):
-        t = np.dtype(dtype).type
+        t = dtype.type
         return tuple(t(x) for x in values)
 
+    def _zeros_like(self, tag, p):
+        """A zero buffer standing in for an optimiser slot that an option switches off (never an
+    alias of another argument: numba's loops assume their arrays do not overlap)."""
+        buf = self._scratch(tag, p.shape, p.dtype)
+        buf[...] = 0
+        return buf
+
     def dense_forward(self, name, A_prev, W, b, out=None):
-        if out is None:
-            return super().dense_forward(name, A_prev, W, b)
+        if out is None or name not in ("relu", "leaky_relu", "identity"):
+            return super().dense_forward(name, A_prev, W, b, out)
         Z, A = out
         np.matmul(A_prev, W, out=Z)
-        _pick(_BIAS_ACT, Z.size)(Z, b, A, CODES[name], constants(Z.dtype))
+        if name == "relu":
+            BIAS_RELU(Z, b, A)
+        elif name == "leaky_relu":
+            BIAS_LEAKY(Z, b, A, Z.dtype.type(LEAKY_SLOPE))
+        else:
+            BIAS(Z, b)
+            if A is not Z:
+                np.copyto(A, Z)
         return Z, A
 
     def activation_grad(self, name, dA, Z, A, out=None):
-        if out is None:
-            return super().activation_grad(name, dA, Z, A)
-        _pick(_ACT_GRAD, dA.size)(dA, Z, A, out, CODES[name], constants(dA.dtype))
+        if out is None or name not in ("relu", "leaky_relu"):
+            return super().activation_grad(name, dA, Z, A, out)
+        if name == "relu":
+            RELU_GRAD(dA, A, out)
+        else:
+            LEAKY_GRAD(dA, Z, out, dA.dtype.type(LEAKY_SLOPE))
         return out
 
     def head_loss(self, name, Z, Y, scale=1.0, out=None):
@@ -279,58 +245,54 @@ class NumbaKernels(NumpyKernels):
             return super().head_loss(name, Z, Y, scale)
         n = Z.shape[0]
         row_loss = self._scratch("row_loss", (n,), Z.dtype)
-        scale = Z.dtype.type(scale)
-        if name == "softmax":
-            _pick(_SOFTMAX_CE, Z.size)(Z, Y, scale, out, row_loss)
-        elif name == "sigmoid":
-            _pick(_SIGMOID_BCE, Z.size)(Z, Y, scale, out, row_loss, constants(Z.dtype))
-        else:
-            _pick(_IDENTITY_MSE, Z.size)(Z, Y, scale, out, row_loss, constants(Z.dtype))
+        HEADS[name](Z, Y, Z.dtype.type(scale), out, row_loss)
         return Z.dtype.type(row_loss.sum(dtype=np.float64) / n), out
 
-    # ---- optimiser steps: one pass each ---------------------------------------------------------
+    # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 
     def sgd_step(self, p, g, lr, wd=0.0):
-        _pick(_SGD, p.size)(p, g, p, self._typed(p.dtype, lr, 0, 0, wd), (False, False, False, False))
+        SGD(p, g, self._zeros_like("buf", p), self._typed(p.dtype, lr, 0, 0, wd, 1, 0))
         return p
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
-        c = self._typed(p.dtype, lr, mu, 1.0 - dampening, wd)
-        _pick(_SGD, p.size)(p, g, buf, c, (True, t == 1, bool(nesterov), False))
+        mu_b, damp = (0.0, 1.0) if t == 1 else (mu, 1.0 - dampening)  # first step: b = g
+        a, b = (1.0, mu) if nesterov else (0.0, 1.0)
+        SGD(p, g, buf, self._typed(p.dtype, lr, mu_b, damp, wd, a, b))
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
-        c = self._typed(p.dtype, lr, mu, 1.0, wd)
-        _pick(_SGD, p.size)(p, g, v, c, (True, False, bool(nesterov), True))
+        a, b = (mu, float(lr)) if nesterov else (1.0, 0.0)
+        SUTSKEVER(p, g, v, self._typed(p.dtype, lr, mu, wd, a, b))
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
-        c = self._typed(p.dtype, float(lr) / (1.0 + (t - 1) * lr_decay), eps, wd)
-        _pick(_ADAGRAD, p.size)(p, g, s, c, bool(eps_inside))
+        clr = float(lr) / (1.0 + (t - 1) * lr_decay)
+        ADAGRAD(p, g, s, self._typed(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd))
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
-        _pick(_ADADELTA, p.size)(p, g, Eg, Ed, self._typed(p.dtype, lr, rho, 1.0 - rho, eps, wd))
+        ADADELTA(p, g, Eg, Ed, self._typed(p.dtype, lr, rho, 1.0 - rho, eps, wd))
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
                   decoupled=False, amsgrad=False, eps_uncorrected=False):
         lr = float(lr)
         bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
-        w = 1.0 - beta1
-        near = w < 0.5
-        c = self._typed(p.dtype, lr / bc1, lr * bc2_sqrt / bc1 if eps_uncorrected else bc2_sqrt,
-                        w if near else 1.0 - w, beta2, 1.0 - beta2, eps, wd,
-                        1.0 - lr * wd if decoupled else 1.0)
-        flags = (bool(wd) and not decoupled, bool(amsgrad), bool(eps_uncorrected), near)
-        _pick(_ADAM, p.size)(p, g, m, v, vmax if amsgrad else m, c, flags)
+        a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
+        s_m, s_g, w = lerp_coefficients(1.0 - beta1)
+        c = self._typed(p.dtype, a, B, w, beta2, 1.0 - beta2, eps,
+                        0.0 if decoupled else wd, 1.0 - lr * wd if decoupled else 1.0, s_m, s_g)
+        if amsgrad:
+            ADAM_AMSGRAD(p, g, m, v, vmax, c)
+        else:
+            ADAM(p, g, m, v, c)
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
                      centered=False):
-        w = 1.0 - alpha
-        near = w < 0.5
-        c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w if near else 1.0 - w)
-        _pick(_RMSPROP, p.size)(p, g, v, g_avg if centered else v, buf if momentum else v, c,
-                                (bool(centered), bool(momentum), near))
+        ga = g_avg if centered else self._zeros_like("g_avg", p)
+        b = buf if momentum else self._scratch("buf", p.shape, p.dtype)
+        s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
+        c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g)
+        RMSPROP(p, g, v, ga, b, c)
         return p, v, g_avg, buf
