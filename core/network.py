@@ -50,7 +50,7 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
 
 def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None):
     """(mean batch loss, flat gradient buffer) at the flat parameters ``params``."""
-    layers = layout.unflatten(kern.xp, params)
+    layers = layout.unflatten(kern.xp, params) if ws is None else ws.layers(kern.xp, params)
     cache = forward(kern, layers, activations, X, ws)
     Z = cache[-1][1]
     loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)

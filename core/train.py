@@ -87,6 +87,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
     step, schedule = model._step, model.schedule
+    kern.prepare()
     base_lr, (epoch0, step0) = model.optimizer.lr, model._schedule_start
     lr = None
 

@@ -22,6 +22,13 @@ class Workspace:
         self.Y = xp.empty((n,) + tuple(y_shape), dtype=y_dtype)
         self.grad = grad
         self.dWdb = layout.unflatten(xp, grad)
+        self._layout, self._params, self._layers = layout, None, None
+
+    def layers(self, xp, params):
+        """[(W, b)] views of ``params``, kept while the same buffer comes back (in-place updates)."""
+        if params is not self._params:
+            self._params, self._layers = params, self._layout.unflatten(xp, params)
+        return self._layers
 
 
 class Workspaces:

@@ -7,13 +7,20 @@
   optimiser's options are folded into coefficients (e.g. Nesterov or not: g·a + b·c), so the
   loop has no branches and vectorises.
 
-Loops are compiled with ``parallel=True`` (``prange``): the threads cost about a microsecond
-and the parallel pipeline vectorises where the serial one does not. Constants reach the loops
-in the array's dtype, so float32 stays float32 end to end. GEMMs stay with BLAS.
+Loops are compiled with ``parallel=True`` (``prange``): numba then tells LLVM the arrays do not
+overlap and the loops vectorise, which the serial pipeline does not do. They run on
+``THREADS`` numba threads (default 1, ``RESEAU_NUMBA_THREADS`` to change): right after a GEMM,
+OpenBLAS's worker threads keep spinning on the other cores, and a second numba thread fighting
+them made the M step 40x slower and the L step 1.2x slower here (bench/results/). The count is
+set on the calling thread when the kernels start and as each ``fit`` starts. Constants reach
+the loops in the array's dtype, so float32 stays float32 end to end. GEMMs stay with BLAS.
 """
 
 from __future__ import annotations
 
+import os
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -194,6 +201,7 @@ ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
     _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
 HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
 LEAKY_SLOPE = 0.01
+THREADS = min(int(os.environ.get("RESEAU_NUMBA_THREADS", "1")), numba.config.NUMBA_NUM_THREADS)
 
 
 def lerp_coefficients(w):
@@ -205,9 +213,16 @@ def lerp_coefficients(w):
 class NumbaKernels(NumpyKernels):
     """The in-place NumPy kernels, with the ops numba does better replaced by one-pass loops."""
 
+    def __init__(self, backend):
+        super().__init__(backend)
+        self.prepare()
+
+    def prepare(self):
+        """Run this thread's numba loops on THREADS threads (called as each fit starts)."""
+        numba.set_num_threads(THREADS)
+
     def _typed(self, dtype, *values):
-        t = dtype.type
-        return tuple(t(x) for x in values)
+        return tuple(map(dtype.type, values))
 
     def _zeros_like(self, tag, p):
         """A zero buffer standing in for an optimiser slot that an option switches off (never an

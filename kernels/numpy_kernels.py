@@ -26,7 +26,7 @@ class NumpyKernels(Reference):
                        "identity": self._head_identity}
 
     def _scratch(self, tag, shape, dtype):
-        key = (tag, shape, np.dtype(dtype).str)
+        key = (tag, shape, dtype)
         buf = self._scratch_cache.get(key)
         if buf is None:
             buf = self._scratch_cache[key] = np.empty(shape, dtype=dtype)
@@ -91,7 +91,7 @@ class NumpyKernels(Reference):
             return super().dense_backward(A_prev, dZ, W, need_dA_prev)
         dW, db, dA_prev = out
         np.matmul(A_prev.T, dZ, out=dW)
-        np.sum(dZ, axis=0, out=db)
+        np.add.reduce(dZ, axis=0, out=db)
         if need_dA_prev:
             np.matmul(dZ, W.T, out=dA_prev)
         return dW, db, dA_prev if need_dA_prev else None

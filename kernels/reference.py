@@ -51,6 +51,9 @@ class Reference:
         """dZ = dA ⊙ g'(Z); sigmoid, tanh and ReLU read g' off A alone."""
         return self._dg[name](dA, Z, A)
 
+    def prepare(self):
+        """Per-thread set-up before a training loop (nothing for the reference)."""
+
     #: activations whose derivative reads A alone, so Z need not be kept once A is computed
     GRAD_FROM_A = frozenset({"identity", "sigmoid", "tanh", "relu"})
 

@@ -161,8 +161,11 @@ def test_numpy_weights_are_views_of_the_flat_buffer():
     assert model.layout.size == 3 * 4 + 4 + 4 * 2 + 2 == model.params.shape[0]
 
 
-def test_jax_step_is_jitted_with_params_and_state_donated():
+@pytest.mark.parametrize("donate", ["1", "0"])
+def test_jax_step_is_jitted_with_params_and_state_donated(monkeypatch, donate):
+    """Donated on accelerators (the default there) or when asked; kept on the CPU by default."""
     pytest.importorskip("jax", reason="JAX is not installed")
+    monkeypatch.setenv("RESEAU_JAX_DONATE", donate)
     model = MLP([4, 3, 1], backend="jax", seed=0)
     X, y = _binary_data(n=8)
     model.fit(X, y, epochs=1, batch_size=None)
@@ -171,5 +174,12 @@ def test_jax_step_is_jitted_with_params_and_state_donated():
     xb = model.backend.asarray(X, dtype=model.dtype)
     yb = model.backend.asarray(model._targets(y, 8))
     new_params, new_state, loss = model._step(params, state, xb, yb, 1)
-    assert params.is_deleted() and state["lr"].is_deleted()
+    assert params.is_deleted() == state["lr"].is_deleted() == (donate == "1")
     assert np.isfinite(to_np(model.backend, loss))
+
+
+def test_jax_donates_by_default_only_off_the_cpu(monkeypatch):
+    jax = pytest.importorskip("jax", reason="JAX is not installed")
+    from reseau import backends
+    monkeypatch.delenv("RESEAU_JAX_DONATE", raising=False)
+    assert backends.get("jax").donates() == (jax.default_backend() != "cpu")
