@@ -68,6 +68,27 @@ class Backend:
         return f"<reseau backend {self.name!r}>"
 
 
+class LibraryNamespace:
+    """An array library's own namespace standing in for array-api-compat's wrapper (absent on
+    some GPU images), with the few array-API names older releases lack filled in."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def concat(self, arrays, axis=0):
+        return self._module.concatenate(arrays, axis=axis)
+
+    def astype(self, x, dtype, copy=True):
+        return x.astype(dtype, copy=copy)
+
+    @property
+    def __name__(self):
+        return self._module.__name__
+
+
 def unavailable(backend: str, extra: str, why: str) -> BackendUnavailableError:
     """The error for a backend that cannot be used, naming the extra to install."""
     return BackendUnavailableError(

@@ -2,15 +2,15 @@
 
 ``import cupy`` succeeds on machines without a GPU, so the backend also asks
 ``cupy.is_available()`` and refuses to start when no device can be used.
-Where array-api-compat is missing (some GPU images), plain ``cupy`` serves as the namespace:
-every function reseau's kernels call has the same name and meaning there.
+Where array-api-compat is missing (some GPU images), plain ``cupy`` serves as the namespace,
+with ``concat`` and ``astype`` filled in where a release lacks them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend, unavailable
+from .base import Backend, LibraryNamespace, unavailable
 
 
 class CupyBackend(Backend):
@@ -22,7 +22,7 @@ class CupyBackend(Backend):
         try:
             import array_api_compat.cupy as xp
         except ImportError:
-            xp = cupy
+            xp = LibraryNamespace(cupy)
         self.xp = xp
         import cupyx.scipy.special as csp
         self._erf = csp.erf

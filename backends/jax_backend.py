@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -15,6 +16,9 @@ class JaxBackend(Backend):
 
     def __init__(self, jax):
         self._jax = jax
+        # float32 matmuls in true float32 on GPUs too (JAX's default there is TF32), as CuPy does;
+        # RESEAU_TF32=1 lets JAX choose
+        self.precision = None if os.environ.get("RESEAU_TF32", "0") == "1" else "highest"
         import jax.numpy as jnp
         import jax.scipy.special as jsp
         self.xp = jnp
@@ -53,7 +57,14 @@ class JaxBackend(Backend):
         or ``0`` overrides."""
         if not self.donates():
             donate_argnums = ()
-        return self._jax.jit(fn, donate_argnums=donate_argnums)
+        jax, precision = self._jax, self.precision
+
+        @functools.wraps(fn)
+        def traced(*args):
+            with jax.default_matmul_precision(precision):
+                return fn(*args)
+
+        return jax.jit(traced if precision else fn, donate_argnums=donate_argnums)
 
     def donates(self) -> bool:
         """Whether ``jit`` donates the buffers it is asked to (see ``jit``)."""

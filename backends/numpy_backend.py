@@ -1,7 +1,7 @@
 """NumPy on the CPU, through array-api-compat's namespace.
 
-Where array-api-compat is missing, NumPy's own namespace serves: since NumPy 2.1 it has every
-array-API function reseau calls (concat, astype, ...).
+Where array-api-compat is missing, NumPy's own namespace serves, with ``concat`` and ``astype``
+filled in where an older NumPy lacks them.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import math
 
 import numpy as np
 
+from .base import LibraryNamespace
+
 try:
     import array_api_compat.numpy as xp_numpy
 except ImportError:
-    xp_numpy = np
+    xp_numpy = LibraryNamespace(np)
 
-from .base import Backend
+from .base import Backend  # noqa: E402
 
 try:  # scipy is optional: its erf is a vectorised ufunc
     from scipy.special import erf as _scipy_erf

@@ -221,15 +221,22 @@ def time_size(key, rounds, steps):
     return steppers, times
 
 
-def peak_memory(key):
-    """tracemalloc peak of the reseau numpy step (model, Adam state, workspaces, 3 steps) and the
-    budget: params + grads + Adam state + activations + batch, in bytes."""
+def peak_memory(key, kernels=None):
+    """tracemalloc peak of the reseau numpy training step (parameters, Adam state, workspaces,
+    3 steps on one batch) and its budget: params + grads + Adam state + activations + batch."""
     sizes, hidden, output, n = SIZES[key]
     X, y = data(sizes, output, n)
+    warm = reseau.MLP(sizes[:1] + [3, 2][:len(sizes) - 2] + sizes[-1:], hidden=hidden, output=output,
+                      backend="numpy", kernels=kernels)
+    warm.fit(X[:8], y[:8], epochs=1, batch_size=4, optimizer=optim.Adam())  # compile kernels first
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
-    model = reseau.MLP(sizes, hidden=hidden, output=output, backend="numpy", seed=0)
-    model.fit(X, y, epochs=3, batch_size=None, optimizer=optim.Adam(1e-3))
+    model = reseau.MLP(sizes, hidden=hidden, output=output, backend="numpy", seed=0, kernels=kernels)
+    model._prepare(optim.Adam(1e-3))
+    Xd, Yd = model.backend.asarray(X), model.backend.asarray(model._targets(y, n))
+    p, s = model.params, model.opt_state
+    for t in range(3):
+        p, s, _ = model._step(p, s, Xd, Yd, t)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     P = model.layout.size

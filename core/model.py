@@ -92,13 +92,7 @@ class MLP:
         continuing = optimizer is None and lr is None and self.optimizer is not None
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
         # every argument is valid: from here on the model changes
-        if opt is not self.optimizer or self.opt_state is None:
-            self.optimizer = opt
-            self.opt_state = opt.init(self.kern, self.params)
-            if self.kern.in_place and self._workspaces is None:
-                self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
-            self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
-                                         self.output, opt, self._workspaces)
+        self._prepare(opt)
         if schedule is not None or not continuing:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         Xd = self.backend.asarray(X, dtype=self.dtype)
@@ -160,6 +154,16 @@ class MLP:
                 f"seed={self.seed})")
 
     # ---- internals --------------------------------------------------------------------------
+
+    def _prepare(self, opt):
+        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser)."""
+        if opt is not self.optimizer or self.opt_state is None:
+            self.optimizer = opt
+            self.opt_state = opt.init(self.kern, self.params)
+            if self.kern.in_place and self._workspaces is None:
+                self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
+            self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
+                                         self.output, opt, self._workspaces)
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])

@@ -1,0 +1,234 @@
+"""CuPy kernels: ``cupy.ElementwiseKernel``s (type placeholder T covers float32 and float64) for
+the fused elementwise ops, cuBLAS GEMMs into preallocated outputs, and nothing that reads a
+value back to the host: the learning rate is read on the device (``raw T lr``) and losses stay
+device scalars until the epoch ends.
+
+Outputs of an ElementwiseKernel are read-modify-write (``T p, T m, T v``), so one Adam kernel
+updates the parameters and both moments in one pass. Kernels compile on first use (NVRTC) and
+are cached by CuPy under ~/.cupy/kernel_cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cupy as cp
+
+from .reference import ELU_ALPHA, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, Reference
+
+_SIG = "(z >= (T)0 ? (T)1 / ((T)1 + exp(-z)) : exp(z) / ((T)1 + exp(z)))"
+FORWARD = {  # a = g(z)
+    "identity": "z",
+    "sigmoid": _SIG,
+    "tanh": "tanh(z)",
+    "relu": "(z > (T)0 ? z : (T)0)",
+    "leaky_relu": f"(z > (T)0 ? z : (T){LEAKY_SLOPE} * z)",
+    "elu": f"(z > (T)0 ? z : (T){ELU_ALPHA} * expm1(z))",
+    "selu": f"(z > (T)0 ? (T){SELU_SCALE} * z : (T){SELU_SCALE * SELU_ALPHA} * expm1(z))",
+    "gelu": f"((T)0.5 * z * ((T)1 + erf(z * (T){math.sqrt(0.5)})))",
+    "silu": f"(z * {_SIG})",
+    "softplus": "(max(z, (T)0) + log1p(exp(-fabs(z))))",
+}
+GRAD = {  # dZ = d · g'(z), with a = g(z)
+    "identity": "d",
+    "sigmoid": "d * a * ((T)1 - a)",
+    "tanh": "d * ((T)1 - a * a)",
+    "relu": "(a > (T)0 ? d : (T)0)",
+    "leaky_relu": f"(z > (T)0 ? d : (T){LEAKY_SLOPE} * d)",
+    "elu": f"(z > (T)0 ? d : d * (a + (T){ELU_ALPHA}))",
+    "selu": f"(z > (T)0 ? (T){SELU_SCALE} * d : d * (a + (T){SELU_SCALE * SELU_ALPHA}))",
+    "gelu": (f"d * ((T)0.5 * ((T)1 + erf(z * (T){math.sqrt(0.5)})) + "
+             f"z * (T){1 / math.sqrt(2 * math.pi)} * exp((T)-0.5 * z * z))"),
+    "silu": f"d * {_SIG} * ((T)1 + z * ((T)1 - {_SIG}))",
+    "softplus": f"d * {_SIG}",
+}
+
+_BIAS_ACT = {name: cp.ElementwiseKernel("T x, T b", "T zout, T a", f"T z = x + b; zout = z; a = {expr};",
+                                        f"reseau_bias_{name}") for name, expr in FORWARD.items()}
+_ACT_GRAD = {name: cp.ElementwiseKernel("T d, T z, T a", "T out", f"out = {expr};", f"reseau_grad_{name}")
+             for name, expr in GRAD.items()}
+_SIGMOID_BCE = cp.ElementwiseKernel(
+    "T z, T y, T scale", "T out, T loss",
+    f"loss = max(z, (T)0) - y * z + log1p(exp(-fabs(z))); out = scale * ({_SIG} - y);", "reseau_sigmoid_bce")
+_IDENTITY_MSE = cp.ElementwiseKernel(
+    "T z, T y, T scale", "T out, T loss", "T e = z - y; loss = (T)0.5 * e * e; out = scale * e;",
+    "reseau_identity_mse")
+
+# ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
+_SGD = cp.ElementwiseKernel(
+    "T g, raw T lr, T wd", "T p", "p = p - lr[0] * (g + wd * p);", "reseau_sgd")
+_MOMENTUM = cp.ElementwiseKernel(
+    "T g0, raw T lr, T mu, T damp, T wd, bool first, bool nesterov", "T p, T buf",
+    "T g = g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
+    "reseau_momentum")
+_SUTSKEVER = cp.ElementwiseKernel(
+    "T g0, raw T lr, T mu, T wd, bool nesterov", "T p, T v",
+    "T g = g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
+    "reseau_sutskever")
+_ADAGRAD = cp.ElementwiseKernel(
+    "T g0, raw T lr, T decay, T eps, T wd, bool inside", "T p, T s",
+    "T g = g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
+    "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));", "reseau_adagrad")
+_ADADELTA = cp.ElementwiseKernel(
+    "T g0, raw T lr, T rho, T eps, T wd", "T p, T eg, T ed",
+    "T g = g0 + wd * p; eg = rho * eg + ((T)1 - rho) * g * g;"
+    "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + ((T)1 - rho) * delta * delta;"
+    "p = p - lr[0] * delta;", "reseau_adadelta")
+_ADAM = cp.ElementwiseKernel(
+    "T g0, raw T lr, T bc1, T bc2_sqrt, T beta1, T beta2, T eps, T wd, bool decoupled, bool amsgrad, "
+    "bool keras",
+    "T p, T m, T v, T vmax",
+    """
+    T g = decoupled ? g0 : g0 + wd * p;
+    if (decoupled) p = p * ((T)1 - lr[0] * wd);
+    T w = (T)1 - beta1;
+    m = w < (T)0.5 ? m + w * (g - m) : g - (g - m) * ((T)1 - w);
+    v = beta2 * v + ((T)1 - beta2) * g * g;
+    T r = v;
+    if (amsgrad) { vmax = max(vmax, v); r = vmax; }
+    if (keras) p = p - (lr[0] * bc2_sqrt / bc1) * (m / (sqrt(r) + eps));
+    else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
+    """, "reseau_adam")
+_RMSPROP = cp.ElementwiseKernel(
+    "T g0, raw T lr, T alpha, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
+    """
+    T g = g0 + wd * p;
+    v = alpha * v + ((T)1 - alpha) * g * g;
+    T avg;
+    if (centered) {
+        T w = (T)1 - alpha;
+        ga = w < (T)0.5 ? ga + w * (g - ga) : g - (g - ga) * ((T)1 - w);
+        avg = sqrt(v - ga * ga) + eps;
+    } else {
+        avg = sqrt(v) + eps;
+    }
+    if (mu > (T)0) { buf = mu * buf + g / avg; p = p - lr[0] * buf; }
+    else p = p - lr[0] * (g / avg);
+    """, "reseau_rmsprop")
+
+
+class CupyKernels(Reference):
+    in_place = True
+
+    def __init__(self, backend):
+        super().__init__(backend)
+        self._scratch_cache = {}
+
+    def _scratch(self, tag, shape, dtype):
+        key = (tag, shape, dtype)
+        buf = self._scratch_cache.get(key)
+        if buf is None:
+            buf = self._scratch_cache[key] = cp.empty(shape, dtype=dtype)
+        return buf
+
+    def _dummy(self, p, tag="dummy"):
+        """A stand-in buffer for a state slot an option switches off (never read)."""
+        return self._scratch(tag, p.shape, p.dtype)
+
+    def _rows(self, n):
+        key = ("rows", n)
+        if key not in self._scratch_cache:
+            self._scratch_cache[key] = cp.arange(n)
+        return self._scratch_cache[key]
+
+    # ---- layers -----------------------------------------------------------------------------
+
+    def dense_forward(self, name, A_prev, W, b, out=None):
+        if out is None:
+            return super().dense_forward(name, A_prev, W, b)
+        Z, A = out
+        cp.matmul(A_prev, W, out=Z)
+        _BIAS_ACT[name](Z, b, Z, A)
+        return Z, A
+
+    def activation_grad(self, name, dA, Z, A, out=None):
+        if out is None:
+            return super().activation_grad(name, dA, Z, A)
+        _ACT_GRAD[name](dA, Z, A, out)
+        return out
+
+    def dense_backward(self, A_prev, dZ, W, need_dA_prev=True, out=None):
+        if out is None:
+            return super().dense_backward(A_prev, dZ, W, need_dA_prev)
+        dW, db, dA_prev = out
+        cp.matmul(A_prev.T, dZ, out=dW)
+        cp.sum(dZ, axis=0, out=db)
+        if need_dA_prev:
+            cp.matmul(dZ, W.T, out=dA_prev)
+        return dW, db, dA_prev if need_dA_prev else None
+
+    def gather(self, X, idx, out=None):
+        if out is None:
+            return super().gather(X, idx)
+        return cp.take(X, idx, axis=0, out=out)
+
+    # ---- output heads: the loss stays a device scalar ------------------------------------------
+
+    def head_loss(self, name, Z, Y, scale=1.0, out=None):
+        if out is None:
+            return super().head_loss(name, Z, Y, scale)
+        n = Z.shape[0]
+        if name == "softmax":
+            m = self._scratch("m", (n, 1), Z.dtype)
+            s = self._scratch("s", (n, 1), Z.dtype)
+            rows = self._rows(n)
+            cp.max(Z, axis=1, keepdims=True, out=m)
+            cp.subtract(Z, m, out=out)
+            z_y = out[rows, Y]
+            cp.exp(out, out=out)
+            cp.sum(out, axis=1, keepdims=True, out=s)
+            cp.divide(out, s, out=out)
+            out[rows, Y] -= 1
+            cp.multiply(out, Z.dtype.type(scale), out=out)
+            cp.log(s, out=s)
+            return (s.sum() - z_y.sum()) / n, out
+        loss = self._scratch("loss", Z.shape, Z.dtype)
+        kernel = _SIGMOID_BCE if name == "sigmoid" else _IDENTITY_MSE
+        kernel(Z, Y, Z.dtype.type(scale), out, loss)
+        return loss.sum() / n, out
+
+    # ---- optimiser steps: one kernel each -------------------------------------------------------
+
+    def sgd_step(self, p, g, lr, wd=0.0):
+        _SGD(g, lr, p.dtype.type(wd), p)
+        return p
+
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+        T = p.dtype.type
+        _MOMENTUM(g, lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), p, buf)
+        return p, buf
+
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+        T = p.dtype.type
+        _SUTSKEVER(g, lr, T(mu), T(wd), bool(nesterov), p, v)
+        return p, v
+
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+        T = p.dtype.type
+        _ADAGRAD(g, lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), p, s)
+        return p, s
+
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
+        T = p.dtype.type
+        _ADADELTA(g, lr, T(rho), T(eps), T(wd), p, Eg, Ed)
+        return p, Eg, Ed
+
+    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
+                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+        T = p.dtype.type
+        _ADAM(g, lr, T(1.0 - beta1 ** t), T((1.0 - beta2 ** t) ** 0.5), T(beta1), T(beta2), T(eps), T(wd),
+              bool(decoupled), bool(amsgrad), bool(eps_uncorrected), p, m, v,
+              vmax if amsgrad else self._dummy(p))
+        return p, m, v, vmax
+
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
+                     centered=False):
+        T = p.dtype.type
+        _RMSPROP(g, lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), p, v,
+                 g_avg if centered else self._dummy(p, "g_avg"), buf if momentum else self._dummy(p, "buf"))
+        return p, v, g_avg, buf
+
+    def clip_by_global_norm(self, g, max_norm):
+        norm = cp.sqrt(cp.sum(g * g))
+        cp.multiply(g, cp.minimum(g.dtype.type(max_norm) / (norm + g.dtype.type(1e-6)), 1), out=g)
+        return g
