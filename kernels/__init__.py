@@ -8,7 +8,7 @@ everything else falls back to :class:`reference.Reference` (Thinc's pattern).
 | backend | table | how |
 |---|---|---|
 | numpy | ``NumbaKernels`` when numba is installed (``reseau[cpu]``), else ``NumpyKernels`` | one fused loop per op / in-place ufuncs with ``out=`` |
-| jax | ``Reference`` | plain jnp; XLA fuses each whole step under ``jax.jit`` |
+| jax | ``JaxKernels`` | plain jnp; XLA fuses each whole step under ``jax.jit`` |
 | cupy | ``CupyKernels`` | ``cupy.ElementwiseKernel``s, cuBLAS GEMMs into preallocated outputs |
 
 ``RESEAU_NUMBA=0`` keeps the NumPy backend off numba.
@@ -33,6 +33,8 @@ def variants(backend) -> list[str]:
         return (["numba"] if found else []) + ["numpy", "reference"]
     if backend.name == "cupy":
         return ["cupy", "reference"]
+    if backend.name == "jax":
+        return ["jax", "reference"]
     return ["reference"]
 
 
@@ -59,6 +61,9 @@ def _make(variant, backend):
     if variant == "numpy":
         from .numpy_kernels import NumpyKernels
         return NumpyKernels(backend)
+    if variant == "jax":
+        from .jax_kernels import JaxKernels
+        return JaxKernels(backend)
     if variant == "cupy":
         from .cupy_kernels import CupyKernels
         return CupyKernels(backend)
