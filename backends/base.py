@@ -52,6 +52,16 @@ class Backend:
         """Compile ``fn`` where the library can (JAX); the identity elsewhere."""
         return fn
 
+    def fori_loop(self, n, body, carry):
+        """carry ← body(i, carry) for i = 0 … n−1 (a compiled loop on JAX)."""
+        for i in range(n):
+            carry = body(i, carry)
+        return carry
+
+    def dynamic_rows(self, X, start, size):
+        """Rows start … start+size−1 of X, ``start`` possibly a traced value."""
+        return X[start:start + size]
+
     def quiet(self):
         """A context in which overflow and invalid-value warnings are not printed (training
         checks the loss for NaN/inf itself and says what went wrong)."""

@@ -67,6 +67,12 @@ class JaxBackend(Backend):
         """Whether ``jit`` donates the buffers it is asked to (yes, unless RESEAU_JAX_DONATE=0)."""
         return os.environ.get("RESEAU_JAX_DONATE", "1") != "0"
 
+    def fori_loop(self, n, body, carry):
+        return self._jax.lax.fori_loop(0, n, body, carry)
+
+    def dynamic_rows(self, X, start, size):
+        return self._jax.lax.dynamic_slice_in_dim(X, start, size, axis=0)
+
     def erf(self, x):
         return self._erf(x)
 

@@ -63,7 +63,7 @@ class MLP:
     # ---- training ---------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
-            validation_data=None, verbose=False):
+            validation_data=None, verbose=False, compile_epoch=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -73,6 +73,8 @@ class MLP:
         ``lr``, a model that was trained before continues with its optimiser and its state.
         ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step).
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
+        ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
+        (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
         """
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
@@ -86,6 +88,9 @@ class MLP:
             Xv = validation.features(validation_data[0], self.sizes[0], self.dtype_name, "X_val")
             val = (self.backend.asarray(Xv, dtype=self.dtype),
                    self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
+        if compile_epoch and self.backend.name != "jax":
+            raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
+                             f"{self.backend.name!r}, whose steps are not compiled")
         if schedule is not None and not isinstance(schedule, schedules.Schedule):
             raise ValueError(f"schedule={schedule!r} is not a schedule; expected None or an object "
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
@@ -97,7 +102,7 @@ class MLP:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         Xd = self.backend.asarray(X, dtype=self.dtype)
         Yd = self.backend.asarray(Y)
-        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose)
+        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch))
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -162,12 +167,20 @@ class MLP:
             self.opt_state = opt.init(self.kern, self.params)
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
-            self._step = train.make_step(self.backend, self.kern, self.layout, self.activations,
-                                         self.output, opt, self._workspaces)
+            self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
+                                                 opt, self._workspaces)
+            self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
+            self._epoch_fns = {}
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
+
+    def _epoch_fn(self, batch_size):
+        """The compiled epoch loop for this batch size (see ``train.make_epoch``)."""
+        if batch_size not in self._epoch_fns:
+            self._epoch_fns[batch_size] = train.make_epoch(self.backend, self.kern, self._raw_step, batch_size)
+        return self._epoch_fns[batch_size]
 
     def _targets(self, y, n_rows, name="y"):
         return heads.encode_targets(self.output, y, self.sizes[-1], n_rows, self.dtype_name, name)

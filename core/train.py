@@ -35,9 +35,9 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
 
-def make_step(backend, kern, layout, activations, head, optimizer, workspaces=None):
-    """The jitted (JAX) or plain (NumPy, CuPy) training step for one network and optimiser;
-    with ``workspaces`` (in-place kernels) every intermediate goes to a preallocated buffer."""
+def step_function(kern, layout, activations, head, optimizer, workspaces=None):
+    """The training step for one network and optimiser, not yet compiled; with ``workspaces``
+    (in-place kernels) every intermediate goes to a preallocated buffer."""
 
     def step(params, opt_state, x, y, step_index):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
@@ -45,7 +45,29 @@ def make_step(backend, kern, layout, activations, head, optimizer, workspaces=No
         params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
         return params, opt_state, loss
 
-    return backend.jit(step, donate_argnums=(0, 1))
+    return step
+
+
+def make_epoch(backend, kern, step, batch_size):
+    """One compiled loop over the full mini-batches of an epoch (``lax.fori_loop`` on JAX):
+    ``epoch(params, opt_state, X, Y, order, step0, lrs) -> (params, opt_state, summed loss)``,
+    where the rows are taken in ``order`` and step i runs with learning rate ``lrs[i]``."""
+    xp = kern.xp
+
+    def epoch(params, opt_state, X, Y, order, step0, lrs):
+        Xp, Yp = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
+
+        def body(i, carry):
+            params, state, loss_sum = carry
+            xb = backend.dynamic_rows(Xp, i * batch_size, batch_size)
+            yb = backend.dynamic_rows(Yp, i * batch_size, batch_size)
+            params, state, loss = step(params, {**state, "lr": lrs[i]}, xb, yb, step0 + i)
+            return params, state, loss_sum + loss * batch_size
+
+        zero = xp.zeros((), dtype=params.dtype)
+        return backend.fori_loop(lrs.shape[0], body, (params, opt_state, zero))
+
+    return backend.jit(epoch, donate_argnums=(0, 1))
 
 
 def make_evaluate(backend, kern, layout, activations, head):
@@ -76,12 +98,17 @@ def chunks(n_rows: int, width: int):
     return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
 
 
-def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
+def _arange(n):
+    return list(range(n))
+
+
+def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
     the whole set), steps through the mini-batches, and reads the loss from the device once.
     The schedule, if any, sets ``opt_state["lr"]`` before each epoch or each step.
+    ``compile_epoch``: the full mini-batches of each epoch run as one compiled loop (JAX).
     """
     backend, kern = model.backend, model.kern
     n = X.shape[0]
@@ -90,6 +117,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
     kern.prepare()
     base_lr, (epoch0, step0) = model.optimizer.lr, model._schedule_start
     lr = None
+    per_step = schedule is not None and schedule.per == "step"
 
     def set_lr(state, t):
         nonlocal lr
@@ -104,8 +132,20 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
         params, state = model.params, model.opt_state
         if schedule is not None and schedule.per == "epoch":
             state = set_lr(state, model.epoch - epoch0)
+        start = 0
         with backend.quiet():
-            for start in range(0, n, bs):
+            if compile_epoch and n // bs > 0:
+                start = (n // bs) * bs
+                if per_step:
+                    values = [schedule(base_lr, model.step_count + k - step0) for k in range(n // bs)]
+                    lr, lrs = values[-1], backend.asarray(values, dtype=model.dtype)
+                else:
+                    lrs = kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
+                epoch_fn = model._epoch_fn(bs)
+                ordered = order if order is not None else backend.asarray(_arange(n))
+                params, state, loss_sum = epoch_fn(params, state, X, Y, ordered, model.step_count, lrs)
+                model.step_count += n // bs
+            for start in range(start, n, bs):
                 stop = min(start + bs, n)
                 if order is None:
                     xb, yb = X, Y
@@ -114,7 +154,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose):
                     ws = model._workspaces and model._workspaces.get(stop - start, Y)
                     xb = kern.gather(X, idx, out=ws and ws.X)
                     yb = kern.gather(Y, idx, out=ws and ws.Y)
-                if schedule is not None and schedule.per == "step":
+                if per_step:
                     state = set_lr(state, model.step_count - step0)
                 params, state, loss = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1

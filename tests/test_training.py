@@ -183,3 +183,28 @@ def test_jax_donates_by_default(monkeypatch):
     from reseau import backends
     monkeypatch.delenv("RESEAU_JAX_DONATE", raising=False)
     assert backends.get("jax").donates()
+
+
+@pytest.mark.parametrize("batch_size,n", [(8, 37), (10, 30), (None, 25)])
+def test_compiled_epoch_equals_step_by_step(batch_size, n):
+    pytest.importorskip("jax", reason="JAX is not installed")
+    from reseau import optim
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(n, 5)), rng.integers(0, 3, n)
+    runs = []
+    for compiled in (False, True):
+        model = MLP([5, 7, 3], hidden="tanh", backend="jax", dtype="float64", seed=2)
+        h = model.fit(X, y, epochs=4, batch_size=batch_size, optimizer=optim.Adam(0.01),
+                      schedule=optim.ExponentialDecay(0.9, per="step"), compile_epoch=compiled)
+        runs.append((model.get_weights(), h["loss"], h["lr"], model.step_count))
+    (w0, l0, lr0, s0), (w1, l1, lr1, s1) = runs
+    assert s0 == s1 and lr1 == pytest.approx(lr0, rel=1e-12)
+    np.testing.assert_allclose(l1, l0, rtol=1e-10)
+    for (A, a), (B, b) in zip(w0, w1):
+        np.testing.assert_allclose(B, A, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
+
+
+def test_compile_epoch_needs_jax():
+    with pytest.raises(ValueError, match="compile_epoch=True needs the jax backend"):
+        MLP([2, 1], backend="numpy").fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True)
