@@ -27,6 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from step_bench import gemm_floor  # noqa: E402
+
 SIZES = {"M": ([784, 256, 256, 10], "relu", "softmax", 128),
          "L": ([1024, 4096, 4096, 10], "relu", "softmax", 512)}
 
@@ -94,18 +97,7 @@ def step_times(key) -> dict:
     reps = 50 if key == "M" else 10
     rows = {}
 
-    Ws = [cp.asarray(rng.standard_normal(s, dtype=np.float32)) for s in zip(sizes[:-1], sizes[1:])]
-    As = [cp.asarray(rng.standard_normal((n, s), dtype=np.float32)) for s in sizes]
-    dAs = [cp.empty((n, s), cp.float32) for s in sizes]
-    dWs = [cp.empty_like(W) for W in Ws]
-
-    def floor():
-        for l, W in enumerate(Ws):
-            cp.matmul(As[l], W, out=As[l + 1])
-        for l in reversed(range(len(Ws))):
-            cp.matmul(As[l].T, As[l + 1], out=dWs[l])
-            if l > 0:
-                cp.matmul(As[l + 1], Ws[l].T, out=dAs[l])
+    floor = gemm_floor(sizes, hidden, output, n, xp=cp)
     rows["cuBLAS GEMM floor"] = gpu_time(floor, reps)
 
     for backend in ("cupy", "jax"):

@@ -47,21 +47,21 @@ def data(sizes, output, n, seed=0):
 
 # ---- methods: each returns a zero-argument callable that runs one step and waits for it ----------
 
-def gemm_floor(sizes, hidden, output, n):
-    """Just the matrix products of a step, into preallocated outputs."""
+def gemm_floor(sizes, hidden, output, n, xp=np):
+    """Just the matrix products of a step, into preallocated outputs (``xp``: numpy or cupy)."""
     rng = np.random.default_rng(0)
-    Ws = [rng.standard_normal(s, dtype=np.float32) for s in zip(sizes[:-1], sizes[1:])]
-    As = [rng.standard_normal((n, s), dtype=np.float32) for s in sizes]
-    dAs = [np.empty((n, s), np.float32) for s in sizes]
-    dWs = [np.empty_like(W) for W in Ws]
+    Ws = [xp.asarray(rng.standard_normal(s, dtype=np.float32)) for s in zip(sizes[:-1], sizes[1:])]
+    As = [xp.asarray(rng.standard_normal((n, s), dtype=np.float32)) for s in sizes]
+    dAs = [xp.empty((n, s), np.float32) for s in sizes]
+    dWs = [xp.empty_like(W) for W in Ws]
 
     def step():
         for l, W in enumerate(Ws):
-            np.matmul(As[l], W, out=As[l + 1])
+            xp.matmul(As[l], W, out=As[l + 1])
         for l in reversed(range(len(Ws))):
-            np.matmul(As[l].T, As[l + 1], out=dWs[l])
+            xp.matmul(As[l].T, As[l + 1], out=dWs[l])
             if l > 0:
-                np.matmul(As[l + 1], Ws[l].T, out=dAs[l])
+                xp.matmul(As[l + 1], Ws[l].T, out=dAs[l])
     return step
 
 

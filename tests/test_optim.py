@@ -188,7 +188,6 @@ TORCH_FORMS = [k for k, (cls, cfg) in CONFIGS.items() if cfg.get("form", "pytorc
 @pytest.mark.parametrize("key", TORCH_FORMS)
 def test_matches_pytorch_to_rounding(kern64, key):
     """The same 50 quadratic steps with torch.optim (CPU, float64)."""
-    backend = kern64.backend
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
     cls, cfg = CONFIGS[key]
     A, b, theta0 = _quadratic(seed=3)
