@@ -1,9 +1,12 @@
-"""Real data sets shipped with reseau, and a stratified split.
+"""Data: the real data sets shipped with reseau, generators, file readers and splits.
 
-- ``breast_cancer``: Wisconsin Diagnostic Breast Cancer, 569 × 30, binary (0 = malignant, 1 = benign).
-- ``digits``: optical recognition of handwritten digits, 1797 × 64 (8×8 images, 0..16), 10 classes.
-
-Both come from the UCI Machine Learning Repository under CC BY 4.0; see ``data/README.md``.
+- ``load("breast_cancer")``: Wisconsin Diagnostic Breast Cancer, 569 × 30, binary (0 = malignant).
+- ``load("digits")``: optical recognition of handwritten digits, 1797 × 64 (8×8, 0..16), 10 classes.
+  Both from the UCI Machine Learning Repository under CC BY 4.0; see ``data/README.md``.
+- ``moons``, ``circles``, ``spirals``, ``xor``, ``blobs``: seeded synthetic problems.
+- ``load_file(path, target=...)``: CSV (header, target column by name or index), NPZ, IDX
+  (MNIST's format, gzip too: ``load_file("train-images-idx3-ubyte.gz", target="train-labels-idx1-ubyte.gz")``).
+- ``train_test_split`` / ``train_val_test_split``: seeded, stratified.
 """
 
 from __future__ import annotations
@@ -11,10 +14,15 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
-from ..backends.host import np, rng
+from ..backends.host import np
+from ..core.data import train_test_split, train_val_test_split
+from .files import read_csv, read_idx, read_npz
+from .generators import GENERATORS, blobs, circles, moons, spirals, xor
 
-__all__ = ["Dataset", "load", "train_test_split", "NAMES"]
+__all__ = ["Dataset", "load", "load_file", "train_test_split", "train_val_test_split", "NAMES",
+           "moons", "circles", "spirals", "xor", "blobs", "GENERATORS", "read_csv", "read_npz", "read_idx"]
 
 _INFO = {
     "breast_cancer": ("Wisconsin Diagnostic Breast Cancer (UCI, CC BY 4.0): 30 features of cell "
@@ -54,21 +62,47 @@ def load(name: str) -> Dataset:
                    target_names, description)
 
 
-def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool = True):
-    """(X_train, X_test, y_train, y_test), test_size a fraction in (0, 1).
+def load_file(path, target=-1) -> Dataset:
+    """A data set from a file: CSV (``target`` a column name or index, None for none), NPZ
+    (arrays "X" and ``target`` or "y"), or IDX (``target`` the labels' IDX file); by suffix, or
+    by IDX's magic number. Images become rows of pixels."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        X, y = read_npz(path, y_key=target if isinstance(target, str) else "y")
+        X = _matrix(path, X)
+        feature_names, target_names = [f"x{j}" for j in range(X.shape[1])], None
+    elif _looks_idx(path):
+        X = _matrix(path, read_idx(path))
+        y = read_idx(target) if isinstance(target, (str, Path)) else None
+        if y is not None and y.shape[:1] != X.shape[:1]:
+            raise ValueError(f"{target}: {y.shape[0]} labels for the {X.shape[0]} rows of {path}")
+        feature_names, target_names = [f"x{j}" for j in range(X.shape[1])], None
+    else:
+        delimiter = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
+        X, y, feature_names, target_names = read_csv(path, target=target, delimiter=delimiter)
+    if y is not None and y.dtype.kind in "iu":
+        y = y.astype(np.int64)
+    if target_names is None and y is not None and y.dtype.kind == "i":
+        target_names = [str(c) for c in np.unique(y)]
+    return Dataset(path.stem, X, y, feature_names, target_names or [], f"loaded from {path}")
 
-    Stratified: each class keeps its share in both parts (round(test_size · class count)
-    rows of each class go to the test part), rows drawn from the host generator ``seed``.
-    """
-    if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size={test_size!r} is invalid; expected a fraction in (0, 1)")
-    X, y = np.asarray(X), np.asarray(y)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; expected equal lengths")
-    g = rng(seed)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
-    test = np.concatenate([g.permutation(idx)[:int(round(test_size * len(idx)))] for idx in groups])
-    is_test = np.zeros(len(y), dtype=bool)
-    is_test[test] = True
-    train_idx, test_idx = g.permutation(np.flatnonzero(~is_test)), g.permutation(test)
-    return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
+
+def _looks_idx(path: Path) -> bool:
+    name = path.name.lower()
+    if "ubyte" in name or name.endswith((".idx", ".idx.gz")):
+        return True
+    try:
+        head = path.open("rb").read(4)
+    except OSError:
+        return False
+    return len(head) == 4 and head[0] == 0 and head[1] == 0 and 1 <= head[3] <= 4
+
+
+def _matrix(path, X):
+    X = np.asarray(X)
+    if X.size == 0 or X.ndim == 0:
+        raise ValueError(f"{path}: the data array is empty; expected at least one example")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: the data array has dtype {X.dtype}; expected numbers")
+    return X.reshape(X.shape[0], -1).astype(np.float64)
