@@ -26,3 +26,10 @@ class Layout:
         """[(W⁽¹⁾, b⁽¹⁾), ...] as views of ``flat`` (slices under JAX's jit)."""
         return [(xp.reshape(flat[w0:w1], shape), flat[b0:b1])
                 for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]
+
+    def weight_mask(self):
+        """[1.0 on every weight, 0.0 on every bias] over the flat buffer, as a Python list."""
+        mask = [0.0] * self.size
+        for (w0, w1), _ in self.slices:
+            mask[w0:w1] = [1.0] * (w1 - w0)
+        return mask

@@ -7,7 +7,9 @@ from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import heads, initializers, optim, schedules, train, validation
 from .activations import DEFAULT_INIT, check_hidden
+from . import preprocessing
 from .layout import Layout
+from .regularization import Regularization, check_dropout, check_penalty
 from .workspace import Workspaces
 
 
@@ -23,10 +25,14 @@ class MLP:
     ($RESEAU_BACKEND, else "auto"). ``dtype``: "float32" or "float64". ``seed`` fixes the
     initial weights and every epoch's shuffle, identically on every backend. ``kernels`` picks
     a kernel table ("reference", "numpy", "numba", "cupy"); None takes the backend's fastest.
+    ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden layer (inverted
+    dropout, training only). ``l1``, ``l2``: penalties on the weights, L += (l2/2)ΣW² + l1Σ|W|.
+    ``normalize``: "minmax" or "standard" fits that scaler on the first training data and
+    applies it to every X the model sees; None leaves inputs as they are.
     """
 
     def __init__(self, layers, hidden="relu", output=None, init=None, backend=None,
-                 dtype="float32", seed=0, kernels=None):
+                 dtype="float32", seed=0, kernels=None, dropout=0.0, l1=0.0, l2=0.0, normalize=None):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         self.output = heads.check_output(output, sizes[-1])
@@ -34,6 +40,10 @@ class MLP:
             init = [DEFAULT_INIT[name] for name in self.hidden] + ["xavier"]
         self.init = initializers.check_init(init, len(sizes) - 1)
         self.seed = validation.seed(seed)
+        self.dropout = check_dropout(dropout, len(sizes) - 2)
+        self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2")
+        self.normalize = preprocessing.check_normalize(normalize)
+        self.scaler = None
         self.backend = backends.get(backend)
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
@@ -55,6 +65,10 @@ class MLP:
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
+        self._reg = None
+        if any(self.dropout) or self.l1 or self.l2:
+            mask = self.backend.asarray(self.layout.weight_mask(), dtype=self.dtype)
+            self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask)
 
     @property
     def sizes(self) -> list[int]:
@@ -78,16 +92,21 @@ class MLP:
         """
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
-        X = validation.features(X, self.sizes[0], self.dtype_name)
+        X = validation.features(X, self.sizes[0], "float64")
+        scaler = self.scaler
+        if self.normalize and scaler is None:
+            scaler = preprocessing.SCALERS[self.normalize]().fit(X)
+        Xd = self._inputs(X, "X", scaler)
         Y = self._targets(y, X.shape[0])
+        if heads.is_classifier(self.output):
+            heads.check_classes(self.output, Y)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val); got "
                                  f"{type(validation_data).__name__}")
-            Xv = validation.features(validation_data[0], self.sizes[0], self.dtype_name, "X_val")
-            val = (self.backend.asarray(Xv, dtype=self.dtype),
-                   self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
+            Xv = self._inputs(validation_data[0], "X_val", scaler)
+            val = (Xv, self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
         if compile_epoch and self.backend.name != "jax":
             raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
                              f"{self.backend.name!r}, whose steps are not compiled")
@@ -100,7 +119,7 @@ class MLP:
         self._prepare(opt)
         if schedule is not None or not continuing:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
-        Xd = self.backend.asarray(X, dtype=self.dtype)
+        self.scaler = scaler
         Yd = self.backend.asarray(Y)
         return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch))
 
@@ -121,9 +140,8 @@ class MLP:
 
     def evaluate(self, X, y) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"}."""
-        X = validation.features(X, self.sizes[0], self.dtype_name)
-        Y = self._targets(y, X.shape[0])
-        Xd, Yd = self.backend.asarray(X, dtype=self.dtype), self.backend.asarray(Y)
+        Xd = self._inputs(X)
+        Yd = self.backend.asarray(self._targets(y, Xd.shape[0]))
         return self._metrics(Xd, Yd)
 
     def get_weights(self):
@@ -168,7 +186,7 @@ class MLP:
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
             self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
-                                                 opt, self._workspaces)
+                                                 opt, self._workspaces, self._reg)
             self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
             self._epoch_fns = {}
 
@@ -185,11 +203,18 @@ class MLP:
     def _targets(self, y, n_rows, name="y"):
         return heads.encode_targets(self.output, y, self.sizes[-1], n_rows, self.dtype_name, name)
 
+    def _inputs(self, X, name="X", scaler=None):
+        """X checked, scaled by the model's scaler (if any) and on the device in the model's dtype."""
+        scaler = scaler or self.scaler
+        X = validation.features(X, self.sizes[0], "float64" if scaler else self.dtype_name, name)
+        if scaler is not None:
+            X = validation.features(scaler.transform(X), self.sizes[0], self.dtype_name, name)
+        return self.backend.asarray(X, dtype=self.dtype)
+
     def _forward_output(self, X):
-        X = validation.features(X, self.sizes[0], self.dtype_name)
-        Xd = self.backend.asarray(X, dtype=self.dtype)
+        Xd = self._inputs(X)
         xp = self.kern.xp
-        parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(X.shape[0], max(self.sizes))]
+        parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(Xd.shape[0], max(self.sizes))]
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
     def _metrics(self, X, Y) -> dict:

@@ -9,22 +9,28 @@ notes' (1/n)A_prevᵀdZ and (1/n)ΣdZ.
 
 With a workspace ``ws`` (in-place kernels), every result lands in a preallocated buffer and the
 gradients in the views of one flat buffer; without one, the kernels return new arrays.
+
+Dropout (inverted, training only): a hidden layer's output A feeds the next layer as A ⊙ M, M = 0
+or 1/keep per unit; backward multiplies the gradient reaching A by the same M.
 """
 
 from __future__ import annotations
 
 
-def forward(kern, layers, activations, X, ws=None):
-    """Run the layers on X; return the cache [(A_prev, Z, A) per layer] that backward reads.
+def forward(kern, layers, activations, X, ws=None, mask=None):
+    """Run the layers on X; return the cache [(A_in, Z, A, M) per layer] that backward reads:
+    the layer's input, pre-activation, activation and dropout mask (None without dropout).
 
     ``activations`` names g for every layer; the last is "identity", so its Z = A = logits.
+    ``mask(l, A)``: the dropout mask of layer l's output, or None.
     """
     cache = []
     A = X
     for l, ((W, b), name) in enumerate(zip(layers, activations)):
         Z, A_next = kern.dense_forward(name, A, W, b, out=None if ws is None else (ws.Z[l], ws.A[l]))
-        cache.append((A, Z, A_next))
-        A = A_next
+        M = None if mask is None else mask(l, A_next)
+        cache.append((A, Z, A_next, M))
+        A = A_next if M is None else A_next * M
     return cache
 
 
@@ -42,19 +48,25 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
         dW, db, dA_prev = kern.dense_backward(A_prev, dZ, layers[l][0], need_dA_prev=l > 0, out=out)
         grads[l] = (dW, db)
         if l > 0:
-            _, Z_prev, A_prev_act = cache[l - 1]
+            _, Z_prev, A_prev_act, M = cache[l - 1]
+            if M is not None:
+                dA_prev = dA_prev * M
             dZ = kern.activation_grad(activations[l - 1], dA_prev, Z_prev, A_prev_act,
-                                      out=None if ws is None else dA_prev)
+                                      out=None if ws is None else ws.dA[l])
     return grads
 
 
-def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None):
-    """(mean batch loss, flat gradient buffer) at the flat parameters ``params``."""
+def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0):
+    """(mean batch loss, flat gradient buffer) at the flat parameters ``params``; with ``reg``
+    (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty."""
     layers = layout.unflatten(kern.xp, params) if ws is None else ws.layers(kern.xp, params)
-    cache = forward(kern, layers, activations, X, ws)
+    mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
+    cache = forward(kern, layers, activations, X, ws, mask)
     Z = cache[-1][1]
     loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
     grads = backward(kern, layers, activations, cache, dZ, ws)
-    if ws is not None:
-        return loss, ws.grad
-    return loss, kern.pack([g for dW_db in grads for g in dW_db])
+    flat = ws.grad if ws is not None else kern.pack([g for dW_db in grads for g in dW_db])
+    if reg is not None and reg.penalty_on:
+        extra, flat = kern.weight_penalty(params, flat, reg.weight_mask, reg.l1, reg.l2)
+        loss = loss + extra
+    return loss, flat

@@ -35,13 +35,14 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
 
-def step_function(kern, layout, activations, head, optimizer, workspaces=None):
+def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None):
     """The training step for one network and optimiser, not yet compiled; with ``workspaces``
-    (in-place kernels) every intermediate goes to a preallocated buffer."""
+    (in-place kernels) every intermediate goes to a preallocated buffer; ``reg``: dropout and
+    weight penalties (core.regularization)."""
 
     def step(params, opt_state, x, y, step_index):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
-        loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws)
+        loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index)
         params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
         return params, opt_state, loss
 

@@ -217,6 +217,48 @@ class Reference:
         xp = self.xp
         return xp.astype(labels[:, None] == xp.arange(k, dtype=labels.dtype)[None, :], dtype)
 
+    # ---- regularisation ---------------------------------------------------------------------------
+
+    def hash_uint32(self, x):
+        """A murmur3 finaliser on uint32: x ^= x>>16; x *= 0x85ebca6b; x ^= x>>13; x *= 0xc2b2ae35;
+        x ^= x>>16 (wrapping), bit-identical on every backend."""
+        xp = self.xp
+        x = x ^ (x >> xp.uint32(16))
+        x = x * xp.uint32(0x85EBCA6B)
+        x = x ^ (x >> xp.uint32(13))
+        x = x * xp.uint32(0xC2B2AE35)
+        return x ^ (x >> xp.uint32(16))
+
+    def dropout_bits(self, shape, seed, step, layer):
+        """uint32 hashes of (seed, step, layer, element index i·k + j) for an (n, k) activation:
+        key = h(seed ⊕ h(step ⊕ h(layer·0x9E3779B1 + 0x7F4A7C15))); bits = h(index·0x85EBCA77 ⊕ key)."""
+        xp = self.xp
+        u32 = xp.uint32
+
+        def one(v):  # a 1-element uint32 array (array arithmetic wraps without warnings)
+            return xp.reshape(xp.astype(xp.asarray(v), u32), (1,))
+
+        key = self.hash_uint32(one(layer) * u32(0x9E3779B1) + u32(0x7F4A7C15))
+        key = self.hash_uint32(one(step) ^ key)
+        key = self.hash_uint32(one(seed % (1 << 32)) ^ key)
+        index = xp.reshape(xp.arange(shape[0] * shape[1], dtype=u32), shape)
+        return self.hash_uint32(index * u32(0x85EBCA77) ^ key)
+
+    def dropout_mask(self, shape, seed, step, layer, keep, dtype):
+        """Inverted dropout: M = 1/keep where bits < keep·2³² (kept, probability keep), else 0."""
+        xp = self.xp
+        threshold = xp.uint32(min(int(keep * 2.0 ** 32), 2 ** 32 - 1))
+        bits = self.dropout_bits(shape, seed, step, layer)
+        return xp.where(bits < threshold, xp.asarray(1.0 / keep, dtype=dtype), xp.asarray(0.0, dtype=dtype))
+
+    def weight_penalty(self, p, g, mask, l1, l2):
+        """On the weights (mask = 1 on W, 0 on b): L = (l2/2)·Σ W² + l1·Σ |W|;
+        g ← g + l2·W + l1·sign(W). Returns (L, g)."""
+        xp = self.xp
+        W = p * mask
+        loss = 0.5 * l2 * xp.sum(W * W) + l1 * xp.sum(xp.abs(W))
+        return loss, g + l2 * W + l1 * xp.sign(W)
+
     # ---- flat buffers and the update ------------------------------------------------------------
 
     def gather(self, X, idx, out=None):

@@ -1,0 +1,55 @@
+"""Regularisation against overfitting: inverted dropout on hidden layers and L1/L2 penalties on
+the weights (not the biases).
+
+Dropout: during training each unit of a hidden layer's output is kept with probability
+keep = 1 − rate and scaled by 1/keep (so the expected activation is unchanged), else zeroed;
+prediction uses every unit. The mask of layer l at training step t is a counter-based hash of
+(seed, t, l, element index), computed on the device: the same seed gives bit-identical masks on
+NumPy, JAX and CuPy, and backward recomputes nothing.
+
+Penalties, in the units of the mean batch loss: L += (l2/2)·Σ W² + l1·Σ |W|, so
+dW += l2·W + l1·sign(W) (l2 is PyTorch's weight_decay restricted to weights). They are part of
+the training loss in the history; evaluate() and val_loss report the data loss alone.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def check_dropout(dropout, n_hidden: int) -> list[float]:
+    """``dropout`` (a rate, or one per hidden layer) as a list of rates in [0, 1)."""
+    rates = [dropout] * n_hidden if isinstance(dropout, numbers.Real) else list(dropout)
+    if len(rates) != n_hidden:
+        raise ValueError(f"dropout={dropout!r} gives {len(rates)} rates for {n_hidden} hidden layers; "
+                         "give one rate or one per hidden layer")
+    for r in rates:
+        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or not 0 <= r < 1:
+            raise ValueError(f"dropout={r!r} is invalid; expected a rate in [0, 1)")
+    return [float(r) for r in rates]
+
+
+def check_penalty(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={value!r} is invalid; expected a number >= 0")
+    return float(value)
+
+
+class Regularization:
+    """What the training step needs: dropout rates per layer (the output layer's is 0), the mask
+    seed, l1, l2 and the device weight mask."""
+
+    def __init__(self, rates, seed, l1, l2, weight_mask):
+        self.rates, self.seed, self.l1, self.l2, self.weight_mask = rates, seed, l1, l2, weight_mask
+        self.dropout_on = any(r > 0 for r in rates)
+        self.penalty_on = l1 > 0 or l2 > 0
+
+    def mask_fn(self, kern, step):
+        """mask(l, A): the dropout mask of layer l's output at this step, or None."""
+        def mask(l, A):
+            rate = self.rates[l]
+            if rate == 0:
+                return None
+            return kern.dropout_mask(A.shape, self.seed, step, l, 1.0 - rate, A.dtype)
+        return mask
