@@ -5,9 +5,9 @@ from __future__ import annotations
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
-from . import heads, initializers, optim, schedules, train, validation
+from . import heads, initializers, optim, preprocessing, schedules, train, validation
 from .activations import DEFAULT_INIT, check_hidden
-from . import preprocessing
+from .data import split_indices
 from .layout import Layout
 from .regularization import Regularization, check_dropout, check_penalty
 from .workspace import Workspaces
@@ -77,7 +77,8 @@ class MLP:
     # ---- training ---------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
-            validation_data=None, verbose=False, compile_epoch=False):
+            validation_data=None, validation_split=None, patience=None, min_delta=0.0,
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -87,18 +88,35 @@ class MLP:
         ``lr``, a model that was trained before continues with its optimiser and its state.
         ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step).
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
+        ``validation_split``: a fraction of (X, y) held out as validation data (stratified for
+        classifiers, drawn from the model's seed) instead of ``validation_data``.
+        Early stopping: with ``patience`` = k, training stops once val_loss (loss without
+        validation data) has not fallen by more than ``min_delta`` for k epochs, and the best
+        weights come back (``restore_best``); ``history.best_epoch`` and ``history.stopped_epoch``
+        record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
+        the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
         ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
         (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
         """
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
         X = validation.features(X, self.sizes[0], "float64")
+        Y = self._targets(y, X.shape[0])
+        classifier = heads.is_classifier(self.output)
+        if validation_split is not None:
+            if validation_data is not None:
+                raise ValueError("validation_split and validation_data were both given; expected one")
+            labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
+            train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
+            X, Xv, Y, Yv = X[train_idx], X[val_idx], Y[train_idx], Y[val_idx]
+        if patience is not None:
+            patience = validation.positive_int(patience, "patience")
+        min_delta = validation.non_negative(min_delta, "min_delta")
         scaler = self.scaler
         if self.normalize and scaler is None:
             scaler = preprocessing.SCALERS[self.normalize]().fit(X)
         Xd = self._inputs(X, "X", scaler)
-        Y = self._targets(y, X.shape[0])
-        if heads.is_classifier(self.output):
+        if classifier:
             heads.check_classes(self.output, Y)
         val = None
         if validation_data is not None:
@@ -107,6 +125,8 @@ class MLP:
                                  f"{type(validation_data).__name__}")
             Xv = self._inputs(validation_data[0], "X_val", scaler)
             val = (Xv, self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
+        elif validation_split is not None:
+            val = (self._inputs(Xv, "X_val", scaler), self.backend.asarray(Yv))
         if compile_epoch and self.backend.name != "jax":
             raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
                              f"{self.backend.name!r}, whose steps are not compiled")
@@ -121,7 +141,9 @@ class MLP:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self.scaler = scaler
         Yd = self.backend.asarray(Y)
-        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch))
+        stopping = None if patience is None else train.EarlyStopping(patience, min_delta, bool(restore_best))
+        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
+                                stopping, bool(track_gradients))
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -193,6 +215,12 @@ class MLP:
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
+
+    def _grad_norms(self):
+        if getattr(self, "_grad_norms_fn", None) is None:
+            self._grad_norms_fn = train.make_grad_norms(self.backend, self.kern, self.layout,
+                                                        self.activations, self.output)
+        return self._grad_norms_fn
 
     def _epoch_fn(self, batch_size):
         """The compiled epoch loop for this batch size (see ``train.make_epoch``)."""

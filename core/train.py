@@ -24,8 +24,13 @@ class TrainingDivergedError(FloatingPointError):
 
 class History(dict):
     """Per-epoch records, one list per key: "epoch", "loss" (mean of the epoch's mini-batch
-    losses), "accuracy" (of the model at the end of the epoch, on the training data; classifiers),
-    "val_loss" / "val_accuracy" (with validation data), "lr", "seconds"."""
+    losses, penalties included), "accuracy" (of the model at the end of the epoch, on the training
+    data; classifiers), "val_loss" / "val_accuracy" (with validation data), "lr", "seconds",
+    "grad_norms" (with track_gradients). With early stopping: ``best_epoch``, ``stopped_epoch``
+    (None if it ran to the end)."""
+
+    best_epoch = None
+    stopped_epoch = None
 
     def append(self, **record):
         for key, value in record.items():
@@ -84,6 +89,36 @@ def make_evaluate(backend, kern, layout, activations, head):
     return backend.jit(evaluate)
 
 
+def make_grad_norms(backend, kern, layout, activations, head):
+    """``norms(params, X, Y)``: ‖dW⁽ˡ⁾‖₂ per layer of the mean data loss on (X, Y)."""
+    xp = kern.xp
+
+    def norms(params, X, Y):
+        _, grads = loss_and_grads(kern, layout, activations, head, params, X, Y)
+        return xp.stack([xp.sqrt(xp.sum(dW * dW)) for dW, _ in layout.unflatten(xp, grads)])
+
+    return backend.jit(norms)
+
+
+class EarlyStopping:
+    """Stop once the monitored loss has not fallen by more than ``min_delta`` for ``patience``
+    epochs; keep a copy of the best weights to restore."""
+
+    def __init__(self, patience, min_delta=0.0, restore_best=True):
+        self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+        self.best, self.best_epoch, self.best_params, self.wait = math.inf, None, None, 0
+
+    def update(self, model, value) -> bool:
+        """Record this epoch's value; True when training should stop."""
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, model.epoch, 0
+            if self.restore_best:
+                self.best_params = model.backend.copy(model.params)
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+
 def make_output(backend, kern, layout, activations, head):
     """``output(params, X) -> A``, the head's output (probabilities or values)."""
 
@@ -103,13 +138,15 @@ def _arange(n):
     return list(range(n))
 
 
-def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False):
+def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
+               stopping=None, track_gradients=False):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
     the whole set), steps through the mini-batches, and reads the loss from the device once.
     The schedule, if any, sets ``opt_state["lr"]`` before each epoch or each step.
     ``compile_epoch``: the full mini-batches of each epoch run as one compiled loop (JAX).
+    ``stopping``: an EarlyStopping; ``track_gradients``: record per-layer ‖dW‖ each epoch.
     """
     backend, kern = model.backend, model.kern
     n = X.shape[0]
@@ -176,12 +213,26 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
             val = model._metrics(*validation)
             record.update({f"val_{k}": v for k, v in val.items()})
         record["lr"] = model.optimizer.lr if lr is None else lr
+        if track_gradients:
+            norms = model._grad_norms()(model.params, X, Y)
+            record["grad_norms"] = [float(v) for v in backend.to_numpy(norms)]
         record["seconds"] = time.perf_counter() - t0
         model.history.append(**record)
         if hasattr(schedule, "observe"):
             schedule.observe(record, base_lr)
         if verbose:
             print(format_record(record, i + 1, epochs), flush=True)
+        if stopping is not None and stopping.update(model, record.get("val_loss", record["loss"])):
+            model.history.stopped_epoch = model.epoch
+            if stopping.restore_best and stopping.best_params is not None:
+                model.params = stopping.best_params
+            if verbose:
+                print(f"early stop after epoch {model.epoch}: best epoch {stopping.best_epoch}", flush=True)
+            break
+    if stopping is not None:
+        model.history.best_epoch = stopping.best_epoch
+        if stopping.restore_best and stopping.best_params is not None:
+            model.params = stopping.best_params
     return model.history
 
 
@@ -190,6 +241,6 @@ def format_record(record: dict, i: int, epochs: int) -> str:
     width = len(str(epochs))
     parts = [f"epoch {i:>{width}}/{epochs}"]
     for key, value in record.items():
-        if key not in ("epoch", "lr", "seconds"):
+        if key not in ("epoch", "lr", "seconds", "grad_norms"):
             parts.append(f"{key} {value:.4f}")
     return "  ".join(parts)

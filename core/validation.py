@@ -68,3 +68,10 @@ def layer_sizes(layers) -> list[int]:
                          "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1]")
     return [int(s) for s in sizes]
 
+
+
+def non_negative(value, name: str) -> float:
+    """``value`` as a finite float ≥ 0, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name}={value!r} is invalid; expected a finite number >= 0")
+    return float(value)
