@@ -229,3 +229,10 @@ def test_idx_problems(tmp_path):
     (tmp_path / "labs-ubyte").write_bytes(_idx(np.zeros(5, np.uint8), 0x08))
     with pytest.raises(ValueError, match="5 labels for the 2 rows"):
         datasets.load_file(tmp_path / "imgs-ubyte", target=tmp_path / "labs-ubyte")
+
+
+def test_empty_arrays_are_refused(tmp_path):
+    path = tmp_path / "empty.npz"
+    np.savez(path, X=np.zeros((0, 3)), y=np.zeros(0))
+    with pytest.raises(ValueError, match="empty.npz: the data array is empty"):
+        datasets.load_file(path)
