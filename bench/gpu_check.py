@@ -25,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from step_bench import gemm_floor  # noqa: E402
+from step_bench import gemm_floor, reseau_step, torch_step  # noqa: E402
 
 SIZES = {"M": ([784, 256, 256, 10], "relu", "softmax", 128),
          "L": ([1024, 4096, 4096, 10], "relu", "softmax", 512)}
@@ -88,12 +87,7 @@ def adam_bandwidth(P=1 << 24) -> dict:
 def step_times(key) -> dict:
     import cupy as cp
 
-    import reseau
-    from reseau import optim
     sizes, hidden, output, n = SIZES[key]
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, sizes[0]), dtype=np.float32)
-    y = rng.integers(0, sizes[-1], n)
     reps = 50 if key == "M" else 10
     rows = {}
 
@@ -102,16 +96,7 @@ def step_times(key) -> dict:
 
     for backend in ("cupy", "jax"):
         try:
-            model = reseau.MLP(sizes, hidden=hidden, output=output, backend=backend, seed=0)
-            model.fit(X, y, epochs=1, batch_size=None, optimizer=optim.Adam(1e-3))
-            bk = model.backend
-            Xd, Yd = bk.asarray(X, dtype=model.dtype), bk.asarray(model._targets(y, n))
-            st = {"p": model.params, "s": model.opt_state, "t": 1}
-
-            def step():
-                st["p"], st["s"], loss = model._step(st["p"], st["s"], Xd, Yd, st["t"])
-                st["t"] += 1
-                bk.sync(loss)
+            step = reseau_step(backend)(sizes, hidden, output, n)
             if backend == "jax":  # JAX runs on its own stream: time with host clocks around a sync
                 for _ in range(3):
                     step()
@@ -126,23 +111,7 @@ def step_times(key) -> dict:
         except Exception as exc:  # report, keep going
             rows[f"reseau {backend}"] = f"failed: {type(exc).__name__}: {exc}"[:300]
     try:
-        import torch
-        torch.backends.cuda.matmul.allow_tf32 = False
-        layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(torch.nn.Linear(a, b))
-            if i < len(sizes) - 2:
-                layers.append(torch.nn.ReLU())
-        net = torch.nn.Sequential(*layers).cuda()
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
-        Xt, yt = torch.from_numpy(X).cuda(), torch.from_numpy(y).cuda()
-        loss_fn = torch.nn.CrossEntropyLoss()
-
-        def tstep():
-            opt.zero_grad(set_to_none=True)
-            loss_fn(net(Xt), yt).backward()
-            opt.step()
-        rows["PyTorch CUDA (fused Adam)"] = gpu_time(tstep, reps)
+        rows["PyTorch CUDA (fused Adam)"] = gpu_time(torch_step(sizes, hidden, output, n, device="cuda"), reps)
     except ImportError:
         pass
     floor_med = rows["cuBLAS GEMM floor"][0]

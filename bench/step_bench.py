@@ -121,22 +121,24 @@ def reseau_step(backend, kernels=None):
     return make
 
 
-def torch_step(sizes, hidden, output, n):
+def torch_step(sizes, hidden, output, n, device="cpu"):
     import torch
     torch.manual_seed(0)
+    torch.backends.cuda.matmul.allow_tf32 = False
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(torch.nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(torch.nn.Tanh() if hidden == "tanh" else torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers)
+    net = torch.nn.Sequential(*layers).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
     X, y = data(sizes, output, n)
-    X = torch.from_numpy(X)
+    X = torch.from_numpy(X).to(device)
     if output == "sigmoid":
         target, loss_fn = torch.from_numpy(y.astype(np.float32)).reshape(-1, 1), torch.nn.BCEWithLogitsLoss()
     else:
         target, loss_fn = torch.from_numpy(y), torch.nn.CrossEntropyLoss()
+    target = target.to(device)
 
     def step():
         opt.zero_grad(set_to_none=True)

@@ -6,54 +6,39 @@ from ..backends.host import np
 from . import validation
 
 
-class MinMaxScaler:
-    """The notes' min-max normalisation: x' = (x − min) / (max − min), per feature, into [0, 1].
-
-    A feature with max = min (zero range) maps to 0 instead of dividing by zero.
-    """
+class _Scaler:
+    """x' = (x − offset) / scale per feature; ``_statistics(X)`` gives (offset, spread) and a
+    feature whose spread is 0 keeps scale 1, so it maps to 0."""
 
     def fit(self, X):
         X = validation.features(X, None, "float64")
-        self.min_ = X.min(axis=0)
-        span = X.max(axis=0) - self.min_
-        self.scale_ = np.where(span > 0, span, 1.0)
+        self.offset_, spread = self._statistics(X)
+        self.scale_ = np.where(spread > 0, spread, 1.0)
         return self
 
     def transform(self, X):
-        if not hasattr(self, "min_"):
-            raise ValueError("this MinMaxScaler is not fitted yet; call fit(X_train) first")
-        X = validation.features(X, self.min_.shape[0], "float64")
-        return (X - self.min_) / self.scale_
+        if not hasattr(self, "offset_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X_train) first")
+        X = validation.features(X, self.offset_.shape[0], "float64")
+        return (X - self.offset_) / self.scale_
 
     def fit_transform(self, X):
         return self.fit(X).transform(X)
 
-    def state(self) -> dict:
-        return {"min": self.min_.tolist(), "scale": self.scale_.tolist()}
+
+class MinMaxScaler(_Scaler):
+    """The notes' min-max normalisation: x' = (x − min) / (max − min), per feature, into [0, 1]."""
+
+    def _statistics(self, X):
+        low = X.min(axis=0)
+        return low, X.max(axis=0) - low
 
 
-class StandardScaler:
-    """Standardisation: x' = (x − mean) / std per feature (population std); a feature with zero
-    spread maps to 0."""
+class StandardScaler(_Scaler):
+    """Standardisation: x' = (x − mean) / std per feature (population std)."""
 
-    def fit(self, X):
-        X = validation.features(X, None, "float64")
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
-        return self
-
-    def transform(self, X):
-        if not hasattr(self, "mean_"):
-            raise ValueError("this StandardScaler is not fitted yet; call fit(X_train) first")
-        X = validation.features(X, self.mean_.shape[0], "float64")
-        return (X - self.mean_) / self.scale_
-
-    def fit_transform(self, X):
-        return self.fit(X).transform(X)
-
-    def state(self) -> dict:
-        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+    def _statistics(self, X):
+        return X.mean(axis=0), X.std(axis=0)
 
 
 SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler}
