@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
-from . import heads, initializers, optim, preprocessing, schedules, train, validation
+from . import heads, initializers, optim, preprocessing, schedules, serialize, train, validation
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
 from .layout import Layout
@@ -193,6 +193,46 @@ class MLP:
         if self.optimizer is not None:
             self.opt_state = self.optimizer.init(self.kern, self.params)
 
+    def save(self, path):
+        """Write the model to ``path`` (safetensors layout + JSON description; see
+        ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
+        any backend."""
+        tensors = {}
+        for l, (W, b) in enumerate(self.get_weights(), start=1):
+            tensors[f"W{l}"], tensors[f"b{l}"] = W, b
+        scaler = None
+        if self.scaler is not None:
+            scaler = {"kind": self.normalize, "offset": self.scaler.offset_.tolist(),
+                      "scale": self.scaler.scale_.tolist()}
+        optimizer = None if self.optimizer is None else {
+            "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
+        serialize.write(path, tensors, {
+            "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
+            "dtype": self.dtype_name, "seed": self.seed, "dropout": self.dropout, "l1": self.l1,
+            "l2": self.l2, "normalize": self.normalize, "scaler": scaler,
+            "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
+            "history": _jsonable(dict(self.history))})
+
+    def summary(self) -> str:
+        """The layers as a table: shapes, activations, initialisers, parameter counts."""
+        rows = [("layer", "W shape", "b", "activation", "init", "params")]
+        for l, ((n_in, n_out), g, init) in enumerate(zip(self.layout.shapes, self.activations, self.init), 1):
+            name = self.output if l == len(self.layout.shapes) else g
+            rows.append((str(l), f"{n_in} x {n_out}", str(n_out), name, init, f"{n_in * n_out + n_out:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        extra = []
+        if any(self.dropout):
+            extra.append(f"dropout {self.dropout}")
+        if self.l1 or self.l2:
+            extra.append(f"l1 {self.l1}, l2 {self.l2}")
+        if self.normalize:
+            extra.append(f"inputs normalised ({self.normalize})")
+        lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
+                     + "".join(f"; {e}" for e in extra))
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
                 f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
@@ -256,3 +296,36 @@ class MLP:
         if heads.is_classifier(self.output):
             return {"loss": loss, "accuracy": float(self.backend.to_numpy(correct)) / n}
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
+
+
+def load(path, backend=None, kernels=None) -> MLP:
+    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
+    architecture, weights, scaler and training counters; no code is executed."""
+    tensors, d = serialize.read(path)
+    try:
+        model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
+                    dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
+                    l2=d["l2"], normalize=d["normalize"])
+        n_layers = len(d["layers"]) - 1
+        model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+    if d.get("scaler"):
+        scaler = preprocessing.SCALERS[d["scaler"]["kind"]]()
+        scaler.offset_ = np.asarray(d["scaler"]["offset"], dtype=np.float64)
+        scaler.scale_ = np.asarray(d["scaler"]["scale"], dtype=np.float64)
+        model.scaler = scaler
+    model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
+    model.history.update(d.get("history", {}))
+    return model
+
+
+def _jsonable(value):
+    """Lists, dicts, tuples and numbers as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    return float(value) if isinstance(value, float) or hasattr(value, "dtype") else value

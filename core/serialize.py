@@ -1,0 +1,120 @@
+"""Model files: the safetensors layout, written by hand (no pickle, no code on load).
+
+    [8 bytes: little-endian u64 N][N bytes: JSON header][tensor bytes]
+
+The header names each tensor ("W1", "b1", ...) with its dtype, shape and byte range, and carries
+``__metadata__`` (strings only): "reseau" holds the model's JSON description (format version,
+architecture, activations, initialisers, scaler, training configuration) and "sha256" the
+checksum of the tensor bytes. Files are written to a temporary file, flushed to disk, then
+renamed over the target, so a reader never sees half a file. Loading checks the sizes and
+shapes against the header before it allocates, then the checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+from ..backends.host import np
+
+FORMAT = "reseau-mlp"
+VERSION = 1
+MAX_HEADER = 1 << 24          # 16 MiB of JSON
+MAX_TENSOR_BYTES = 1 << 36    # refuse files claiming more than 64 GiB of weights
+_DTYPES = {"F32": np.float32, "F64": np.float64}
+_NAMES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
+
+
+def write(path, tensors: dict, description: dict):
+    """Write ``tensors`` (name -> host array) and ``description`` atomically to ``path``."""
+    path = Path(path)
+    header, chunks, offset = {}, [], 0
+    for name, array in tensors.items():
+        array = np.ascontiguousarray(array)
+        data = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": _NAMES[array.dtype.str], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    body = b"".join(chunks)
+    header["__metadata__"] = {"reseau": json.dumps({"format": FORMAT, "version": VERSION, **description}),
+                              "sha256": hashlib.sha256(body).hexdigest()}
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)  # keep the tensor bytes 8-byte aligned
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(head)) + head + body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path):
+    """(tensors, description) from a model file; a ValueError that names the file otherwise."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            raw_n = f.read(8)
+            if len(raw_n) < 8:
+                raise ValueError(f"{path}: truncated (shorter than a header); not a reseau model file")
+            (n,) = struct.unpack("<Q", raw_n)
+            if n > MAX_HEADER or 8 + n > size:
+                raise ValueError(f"{path}: header length {n} does not fit the file ({size} bytes); "
+                                 "truncated, corrupted or not a reseau model file")
+            try:
+                header = json.loads(f.read(n))
+                meta = header.pop("__metadata__")
+                description = json.loads(meta["reseau"])
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{path}: unreadable header; not a reseau model file") from None
+            if description.get("format") != FORMAT:
+                raise ValueError(f"{path}: format {description.get('format')!r}, expected {FORMAT!r}")
+            if description.get("version") != VERSION:
+                raise ValueError(f"{path}: format version {description.get('version')!r}; this reseau "
+                                 f"reads version {VERSION}")
+            specs = _check_specs(path, header, size - 8 - n)
+            body = f.read()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+        raise ValueError(f"{path}: the checksum of the weights does not match; the file is corrupted")
+    tensors = {name: np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=count,
+                                   offset=start).reshape(shape).astype(dtype)
+               for name, (dtype, shape, start, count) in specs.items()}
+    return tensors, description
+
+
+def _check_specs(path, header, body_size):
+    """Every tensor's dtype, shape and byte range, checked against each other and the file size
+    before anything is allocated."""
+    specs, end = {}, 0
+    for name, spec in header.items():
+        try:
+            dtype = _DTYPES[spec["dtype"]]
+            shape = [int(d) for d in spec["shape"]]
+            start, stop = (int(x) for x in spec["data_offsets"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{path}: tensor {name!r} has a malformed entry in the header") from None
+        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        nbytes = count * np.dtype(dtype).itemsize
+        if any(d < 0 for d in shape) or nbytes > MAX_TENSOR_BYTES:
+            raise ValueError(f"{path}: tensor {name!r} claims shape {shape}; refusing")
+        if start != end or stop - start != nbytes:
+            raise ValueError(f"{path}: tensor {name!r} has byte range [{start}, {stop}) but shape {shape} "
+                             f"needs {nbytes} bytes at {end}; corrupted")
+        specs[name] = (dtype, shape, start, count)
+        end = stop
+    if end != body_size:
+        raise ValueError(f"{path}: the header describes {end} bytes of weights but the file holds "
+                         f"{body_size}; truncated or corrupted")
+    return specs
