@@ -44,6 +44,7 @@ class MLP:
         self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2")
         self.normalize = preprocessing.check_normalize(normalize)
         self.scaler = None
+        self.classes = None  # the original class values, when the caller encoded them as 0..k−1
         self.backend = backends.get(backend)
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
@@ -78,7 +79,7 @@ class MLP:
 
     def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False):
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -95,6 +96,7 @@ class MLP:
         weights come back (``restore_best``); ``history.best_epoch`` and ``history.stopped_epoch``
         record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
         the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
+        ``callback(record)`` is called after every epoch with that epoch's history record.
         ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
         (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
         """
@@ -143,7 +145,7 @@ class MLP:
         Yd = self.backend.asarray(Y)
         stopping = None if patience is None else train.EarlyStopping(patience, min_delta, bool(restore_best))
         return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
-                                stopping, bool(track_gradients))
+                                stopping, bool(track_gradients), callback)
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class MLP:
         serialize.write(path, tensors, {
             "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
             "dtype": self.dtype_name, "seed": self.seed, "dropout": self.dropout, "l1": self.l1,
-            "l2": self.l2, "normalize": self.normalize, "scaler": scaler,
+            "l2": self.l2, "normalize": self.normalize, "scaler": scaler, "classes": _jsonable(self.classes),
             "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
             "history": _jsonable(dict(self.history))})
 
@@ -315,6 +317,7 @@ def load(path, backend=None, kernels=None) -> MLP:
         scaler.offset_ = np.asarray(d["scaler"]["offset"], dtype=np.float64)
         scaler.scale_ = np.asarray(d["scaler"]["scale"], dtype=np.float64)
         model.scaler = scaler
+    model.classes = d.get("classes")
     model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
     model.history.update(d.get("history", {}))
     return model

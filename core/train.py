@@ -139,7 +139,7 @@ def _arange(n):
 
 
 def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
-               stopping=None, track_gradients=False):
+               stopping=None, track_gradients=False, callback=None):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
@@ -222,6 +222,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
             schedule.observe(record, base_lr)
         if verbose:
             print(format_record(record, i + 1, epochs), flush=True)
+        if callback is not None:
+            callback(record)
         if stopping is not None and stopping.update(model, record.get("val_loss", record["loss"])):
             model.history.stopped_epoch = model.epoch
             if stopping.restore_best and stopping.best_params is not None:

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from reseau.cli import main
@@ -47,7 +48,7 @@ def test_full_batch_option(capsys):
     (["train", "--batch-size", "-2"], "'-2' is not a positive integer or 'full'"),
     (["train", "--layers", "16,x"], "is not a list of positive integers"),
     (["train", "--backend", "torch"], "invalid choice: 'torch'"),
-    (["train", "--data", "mnist"], "invalid choice: 'mnist'"),
+    (["train", "--data", "mnist"], "--data 'mnist' is not a bundled data set"),
 ])
 def test_bad_options_exit_2_with_a_message(args, message):
     out = run(*args)
@@ -66,3 +67,107 @@ def test_help_and_info():
         assert option in help_text
     info = run("info")
     assert info.returncode == 0 and re.search(r"^numpy\s+\d", info.stdout, re.M)
+
+
+def test_config_file_and_command_line_override(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('data = "digits"\nlayers = [32]\nactivation = "relu"\ninit = "he"\n'
+                      'optimizer = "adam"\nlr = 0.01\nepochs = 50\nbatch-size = 64\n')
+    assert main(["train", "--config", str(config), "--epochs", "4", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "network [64, 32, 10], hidden relu, output softmax, init he" in out
+    assert "Adam(lr=0.01" in out and "4 epochs" in out and "batch size 64" in out
+
+
+@pytest.mark.parametrize("text,message", [
+    ('epochs = 0\n', "epochs = 0: 0 is not a positive integer"),
+    ('colour = "red"\n', "unknown option 'colour'"),
+    ('activation = "swish"\n', "activation = 'swish'; expected one of"),
+    ('epochs = \n', "cannot read it as TOML"),
+])
+def test_bad_config_files(tmp_path, capsys, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    assert main(["train", "--config", str(config), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_save_evaluate_predict_round_trip(tmp_path, capsys):
+    model = tmp_path / "bc.model"
+    assert main(["train", "--epochs", "20", "--quiet", "--save", str(model), "--optimizer", "adam",
+                 "--lr", "0.01", "--schedule", "cosine", "--warmup", "2", "--dropout", "0.1", "--l2", "1e-4"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--data", "breast_cancer"]) == 0
+    out = capsys.readouterr().out
+    assert float(re.search(r"accuracy (\d\.\d+)", out).group(1)) > 0.9
+    import gzip
+    from importlib import resources
+    raw = resources.files("reseau.datasets").joinpath("data", "breast_cancer.csv.gz").read_bytes()
+    data = tmp_path / "bc.csv"
+    data.write_bytes(gzip.decompress(raw))
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(model), str(data), "--drop", "target", "--proba", "--output", str(preds)]) == 0
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "prediction,p_0,p_1" and len(lines) == 570
+    first = lines[1].split(",")
+    assert first[0] in ("0", "1") and abs(float(first[1]) + float(first[2]) - 1) < 1e-6
+
+
+def test_text_labels_from_a_csv_come_back_as_text(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    names = np.array(["cat", "dog", "owl"])[np.argmax(X @ [[1, -1, 0], [0, 1, -1]] + [0, 0, 0.1], 1)]
+    csv_path = tmp_path / "animals.csv"
+    csv_path.write_text("a,b,kind\n" + "".join(f"{a},{b},{k}\n" for (a, b), k in zip(X, names)))
+    model = tmp_path / "animals.model"
+    assert main(["train", "--data", str(csv_path), "--target", "kind", "--epochs", "40", "--quiet",
+                 "--optimizer", "adam", "--lr", "0.05", "--save", str(model)]) == 0
+    assert "3 classes" in capsys.readouterr().out
+    assert main(["predict", str(model), str(csv_path), "--drop", "kind"]) == 0
+    predicted = capsys.readouterr().out.splitlines()[1:]
+    assert set(predicted) <= {"cat", "dog", "owl"} and np.mean(np.array(predicted) == names) > 0.8
+
+
+def test_generated_data_plot_and_early_stopping(tmp_path, capsys):
+    png = tmp_path / "moons.png"
+    assert main(["train", "--data", "moons", "--layers", "32,32", "--optimizer", "adam", "--lr", "0.01",
+                 "--epochs", "300", "--early-stopping", "5", "--plot", str(png), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "early stopping after epoch" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_regression_targets(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=200)
+    path = tmp_path / "reg.npz"
+    np.savez(path, X=X, y=y)
+    assert main(["train", "--data", str(path), "--normalize", "standard", "--optimizer", "adam",
+                 "--lr", "0.01", "--epochs", "100", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    mse = float(re.search(r"test mse (\S+),", out).group(1))
+    assert "output identity" in out and mse < 0.05 * y.var()  # R² above 0.95
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, capsys):
+    pytest.importorskip("tqdm", reason="tqdm is not installed (pip install 'reseau[cli]')")
+    from reseau.cli import Progress
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    bar = Progress(3)
+    for e in range(3):
+        bar.update({"epoch": e + 1, "loss": 0.5, "accuracy": 0.9, "lr": 0.1, "seconds": 0.0})
+    bar.close()
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=0.5000" in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--data", "nowhere.csv"], "is not a bundled data set"),
+    (["train", "--schedule", "linear"], "is not a schedule"),
+    (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to the adam optimiser"),
+    (["train", "--dropout", "1.2"], "is not a rate in [0, 1)"),
+])
+def test_more_bad_options(args, message):
+    out = run(*args, "--quiet")
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
