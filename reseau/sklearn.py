@@ -1,0 +1,83 @@
+"""scikit-learn estimators (extra ``reseau[sklearn]``): ``MLPClassifier`` and ``MLPRegressor``
+with the usual fit / predict / predict_proba / score and get_params / set_params, so they clone
+and work in ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``, on any backend."""
+
+from __future__ import annotations
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ImportError:  # pragma: no cover - depends on the environment
+    raise ImportError('reseau.sklearn needs scikit-learn: pip install "reseau[sklearn]"') from None
+
+from .backends.host import np
+from .core import validation
+from .core.model import MLP
+
+
+class _Base(BaseEstimator):
+    """The parameters both estimators share (scikit-learn reads them off this signature)."""
+
+    def __init__(self, hidden_layer_sizes=(16,), activation="relu", init=None, optimizer="adam", lr=1e-3,
+                 epochs=200, batch_size=32, dropout=0.0, l1=0.0, l2=0.0, normalize=None,
+                 validation_split=None, patience=None, backend=None, dtype="float32", random_state=0):
+        self.hidden_layer_sizes, self.activation, self.init = hidden_layer_sizes, activation, init
+        self.optimizer, self.lr, self.epochs, self.batch_size = optimizer, lr, epochs, batch_size
+        self.dropout, self.l1, self.l2, self.normalize = dropout, l1, l2, normalize
+        self.validation_split, self.patience = validation_split, patience
+        self.backend, self.dtype, self.random_state = backend, dtype, random_state
+
+    def _model(self, n_in, n_out, output):
+        return MLP([n_in, *self.hidden_layer_sizes, n_out], hidden=self.activation, output=output,
+                   init=self.init, backend=self.backend, dtype=self.dtype, seed=self.random_state,
+                   dropout=self.dropout, l1=self.l1, l2=self.l2, normalize=self.normalize)
+
+    def _fit(self, X, y, n_out, output):
+        X = validation.features(X, None, "float64")
+        self.model_ = self._model(X.shape[1], n_out, output)
+        self.n_features_in_ = self.model_.sizes[0]
+        self.history_ = self.model_.fit(
+            X, y, epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+            validation_split=self.validation_split, patience=self.patience)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+
+
+class MLPClassifier(ClassifierMixin, _Base):
+    """A reseau MLP as a scikit-learn classifier: any labels (classes_ keeps them); a sigmoid head
+    for two classes, softmax for more."""
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y has shape {y.shape}; MLPClassifier expects one label per row, shape (n,)")
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two")
+        binary = len(self.classes_) == 2
+        return self._fit(X, y_idx, 1 if binary else len(self.classes_), "sigmoid" if binary else "softmax")
+
+    def predict_proba(self, X):
+        """(n, n_classes) probabilities, columns in the order of classes_."""
+        self._check_fitted()
+        P = self.model_.predict_proba(X)
+        return np.column_stack([1.0 - P, P]) if P.ndim == 1 else P
+
+    def predict(self, X):
+        self._check_fitted()
+        return self.classes_[np.asarray(self.model_.predict(X)).astype(int)]
+
+
+class MLPRegressor(RegressorMixin, _Base):
+    """A reseau MLP as a scikit-learn regressor (identity head, squared error)."""
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=np.float64)
+        return self._fit(X, y, 1 if y.ndim == 1 else y.shape[1], "identity")
+
+    def predict(self, X):
+        self._check_fitted()
+        return np.asarray(self.model_.predict(X), dtype=np.float64)
