@@ -33,3 +33,24 @@ def test_optimizer_comparison_prints_what_the_readme_shows(tmp_path):
         g, w = got.split(), want.split()
         assert g[0] == w[0]
         assert abs(float(g[2]) - float(w[2])) <= 0.02
+
+
+COMMANDS = [line.strip() for block in re.findall(r"```bash\n(.*?)```", README, re.S)
+            for line in block.splitlines() if line.strip().startswith("reseau ")]
+
+
+def test_every_cli_command_in_the_readme_runs(tmp_path):
+    """The CLI reference, run in order in an empty folder holding the CSV that `predict` reads."""
+    import gzip
+    import shlex
+    from importlib import resources
+    raw = resources.files("reseau.datasets").joinpath("data", "breast_cancer.csv.gz").read_bytes()
+    (tmp_path / "patients.csv").write_bytes(gzip.decompress(raw))
+    assert len(COMMANDS) >= 6
+    exe = str(Path(sys.executable).parent / "reseau")
+    for command in COMMANDS:
+        args = shlex.split(command)
+        out = subprocess.run([exe, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, (command, out.stderr)
+    assert (tmp_path / "moons.png").exists() and (tmp_path / "cancer.reseau").exists()
+    assert (tmp_path / "predictions.csv").read_text().startswith("prediction,p_0,p_1")
