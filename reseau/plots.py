@@ -43,7 +43,7 @@ def plot_grad_norms(history, ax):
     ax.set_xlabel("epoch")
     ax.set_ylabel("‖dW‖")
     ax.set_title("gradient norm per layer")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def plot_decision_boundary(model, X, y, ax, resolution=200):
