@@ -26,11 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-sys.path.insert(0, str(ROOT / "bench"))
-from step_bench import gemm_floor, reseau_step, torch_step  # noqa: E402
+from reseau import benchmark  # noqa: E402
 
-SIZES = {"M": ([784, 256, 256, 10], "relu", "softmax", 128),
-         "L": ([1024, 4096, 4096, 10], "relu", "softmax", 512)}
+SIZES = {key: benchmark.SIZES[key] for key in ("M", "L")}
 
 
 def run_tests(out: Path) -> dict:
@@ -86,18 +84,15 @@ def adam_bandwidth(P=1 << 24) -> dict:
 
 def step_times(key) -> dict:
     import cupy as cp
-
-    sizes, hidden, output, n = SIZES[key]
+    spec = benchmark.Spec(key, *benchmark.SIZES[key])
     reps = 50 if key == "M" else 10
-    rows = {}
-
-    floor = gemm_floor(sizes, hidden, output, n, xp=cp)
-    rows["cuBLAS GEMM floor"] = gpu_time(floor, reps)
-
-    for backend in ("cupy", "jax"):
+    rows = {"cuBLAS GEMM floor": gpu_time(benchmark.gemm_floor(spec, cp).step, reps)}
+    makers = {"reseau cupy": benchmark.reseau_method("cupy"), "reseau jax": benchmark.reseau_method("jax"),
+              "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda")}
+    for name, make in makers.items():
         try:
-            step = reseau_step(backend)(sizes, hidden, output, n)
-            if backend == "jax":  # JAX runs on its own stream: time with host clocks around a sync
+            step = make(spec).step
+            if name == "reseau jax":  # JAX runs on its own stream: host clocks around a sync
                 for _ in range(3):
                     step()
                 ts = []
@@ -105,15 +100,11 @@ def step_times(key) -> dict:
                     t0 = time.perf_counter()
                     step()
                     ts.append(time.perf_counter() - t0)
-                rows[f"reseau {backend}"] = (statistics.median(ts), min(ts))
+                rows[name] = (statistics.median(ts), min(ts))
             else:
-                rows[f"reseau {backend}"] = gpu_time(step, reps)
+                rows[name] = gpu_time(step, reps)
         except Exception as exc:  # report, keep going
-            rows[f"reseau {backend}"] = f"failed: {type(exc).__name__}: {exc}"[:300]
-    try:
-        rows["PyTorch CUDA (fused Adam)"] = gpu_time(torch_step(sizes, hidden, output, n, device="cuda"), reps)
-    except ImportError:
-        pass
+            rows[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
     floor_med = rows["cuBLAS GEMM floor"][0]
     return {name: ({"median_ms": r[0] * 1e3, "min_ms": r[1] * 1e3, "vs_floor": r[0] / floor_med}
                    if isinstance(r, tuple) else r) for name, r in rows.items()}
@@ -150,7 +141,7 @@ def main(argv=None):
     else:
         print("Adam:", adam)
     for key in ("M", "L"):
-        print(f"\n{key}: {SIZES[key][0]}, batch {SIZES[key][3]}")
+        print(f"\n{key}: {SIZES[key][0]}, batch {SIZES[key][2]}")
         rows = results[key]
         if not isinstance(rows, dict):
             print(" ", rows)

@@ -1,0 +1,1 @@
+"""Benchmarks of reseau (run ``python -m bench --help``)."""

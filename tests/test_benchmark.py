@@ -1,0 +1,56 @@
+"""`reseau bench`: honest by construction (a method that computes another first-batch loss is
+reported wrong, not timed), every method present agrees with the reference, reports are written."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reseau import benchmark
+
+
+def test_every_method_present_agrees_and_reports_are_written(tmp_path):
+    report = benchmark.run(sizes=(), custom=([12, 8, 3], "relu", 16), quick=True, out=tmp_path,
+                           memory=False, accuracy=False)
+    rows = report["cases"][0]["methods"]
+    assert rows["GEMM floor"]["status"] == "ok" and rows["GEMM floor"]["vs_floor"] == pytest.approx(1.0)
+    for name, r in rows.items():
+        assert r["status"] == "ok", (name, r["status"])  # same loss on the first batch, then timed
+        assert r["median_ms"] > 0 and r["samples_per_s"] > 0 and r["first_call_s"] >= 0
+    assert {"reseau numpy", "plain NumPy"} <= set(rows)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["environment"]["numpy"] and saved["cases"][0]["spec"]["layers"] == [12, 8, 3]
+    assert "| reseau numpy |" in (tmp_path / "report.md").read_text()
+    assert "reseau numpy" in (tmp_path / "table.txt").read_text()
+    if (tmp_path / "chart.png").exists():
+        assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_method_with_another_loss_is_reported_wrong_not_timed(monkeypatch):
+    honest = benchmark.methods()
+
+    def liar(spec):
+        method = benchmark.reseau_method("numpy", "numpy")(spec)
+        method.first_loss += 0.01
+        return method
+    monkeypatch.setattr(benchmark, "methods", lambda: {**honest, "liar": ("numpy", liar)})
+    rows = benchmark.time_spec(benchmark.Spec("t", [6, 5, 2], "tanh", 8), rounds=1, steps=2)
+    assert rows["liar"]["status"].startswith("wrong: first-batch loss")
+    assert "median_ms" not in rows["liar"] and rows["reseau numpy"]["status"] == "ok"
+
+
+def test_peak_memory_and_time_to_accuracy(tmp_path):
+    spec = benchmark.Spec("M", *benchmark.SIZES["M"])
+    assert benchmark.peak_memory(spec, "reseau numpy") > 4 * 269_322 * 4  # params, grads, m, v at least
+    result = benchmark.time_to_accuracy(40, only={"reseau numpy"})
+    assert result["reseau numpy"]["epochs"] is not None and result["reseau numpy"]["epochs"] <= 40
+
+
+def test_command_lines():
+    out = subprocess.run([sys.executable, "-m", "bench", "--help"], capture_output=True, text=True, timeout=120,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0 and "--quick" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "reseau", "bench", "--sizes", "X"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "--sizes 'X': X unknown" in out.stderr
