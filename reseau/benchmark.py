@@ -425,6 +425,37 @@ def _trainers(Xtr, ytr, Xte, yte):
         yield "PyTorch CPU", torch_epoch, torch_acc
     except ImportError:
         pass
+    if importlib.util.find_spec("optax") is not None and backends.available()["jax"] == "ok":
+        import jax
+        import jax.numpy as jnp
+        import optax
+        init = MLP([64, 128, 10], hidden="relu", output="softmax", backend="numpy", seed=0).get_weights()
+        state = {"p": [(jnp.asarray(W), jnp.asarray(b)) for W, b in init]}
+        tx = optax.adam(3e-3)
+        state["s"] = tx.init(state["p"])
+
+        def logits(params, X):
+            with jax.default_matmul_precision("highest"):
+                return jax.nn.relu(X @ params[0][0] + params[0][1]) @ params[1][0] + params[1][1]
+
+        @jax.jit
+        def update(params, opt_state, X, y):
+            loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(logits(p, X), y).mean()  # noqa: E731
+            grads = jax.grad(loss)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state
+
+        order = np.random.default_rng(0)
+        Xj, yj, Xe = jnp.asarray(Xtr), jnp.asarray(ytr), jnp.asarray(Xte)
+
+        def optax_epoch():
+            perm = order.permutation(len(ytr))
+            for a in range(0, len(perm), 32):
+                idx = perm[a:a + 32]
+                state["p"], state["s"] = update(state["p"], state["s"], Xj[idx], yj[idx])
+
+        yield ("JAX+optax", optax_epoch,
+               lambda: float((np.asarray(logits(state["p"], Xe)).argmax(1) == yte).mean()))
     try:
         from sklearn.neural_network import MLPClassifier
         clf = MLPClassifier(hidden_layer_sizes=(128,), batch_size=32, learning_rate_init=3e-3, random_state=0)
@@ -519,6 +550,26 @@ def markdown(report) -> str:
             seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
             out.append(f"| {name} | {r['epochs'] or '—'} | {seconds} |")
     return "\n".join(out) + "\n"
+
+
+def summary_markdown(report) -> str:
+    """One row per method: ms per step (× floor) for every case, then time to accuracy."""
+    cases, tta = report["cases"], report.get("time_to_accuracy", {})
+    names = list(dict.fromkeys(n for c in cases for n in c["methods"]))
+    rows = ["| method | " + " | ".join(f"{c['spec']['name']} ms/step (× floor)" for c in cases)
+            + f" | digits to {TARGET_ACCURACY:.0%} |", "|---" * (len(cases) + 2) + "|"]
+    for n in names:
+        cells = []
+        for c in cases:
+            m = c["methods"].get(n, {})
+            ok = m.get("status") == "ok"
+            cells.append(f"{m['median_ms']:.4g} ({m['vs_floor']:.2f})" if ok and m.get("vs_floor") else
+                         (f"{m['median_ms']:.4g}" if ok else m.get("status", "—")))
+        t = tta.get(n)
+        cells.append("—" if not t else (f"{t['epochs']} epochs, {t['seconds']:.2f} s" if t["epochs"]
+                                        else f"not in {t['max_epochs']} epochs"))
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def chart(report, path):
