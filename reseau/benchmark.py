@@ -502,53 +502,56 @@ def _cpu_name():
     return platform.processor()
 
 
+COLUMNS = ("median ms", "min ms", "x floor", "samples/s", "first call s", "peak MiB")
+
+
+def _cells(r):
+    """A method's numbers as strings, in COLUMNS order ("" for what was not measured)."""
+    peak = r.get("peak_bytes")
+    return [f"{r['median_ms']:.4f}", f"{r['min_ms']:.4f}",
+            "" if r.get("vs_floor") is None else f"{r['vs_floor']:.2f}", f"{r['samples_per_s']:.0f}",
+            f"{r['first_call_s']:.3f}", "" if peak is None else f"{peak / 2**20:.1f}"]
+
+
+def _case_title(spec):
+    return f"{spec['name']}: {spec['layers']} {spec['hidden']}, batch {spec['batch']}, {spec['dtype']}, {spec['optimizer']}"
+
+
+def _accuracy_text(r):
+    return f"{r['epochs']} epochs, {r['seconds']:.2f} s" if r["epochs"] else f"not reached in {r['max_epochs']} epochs"
+
+
 def table(report) -> str:
+    """The report for a terminal."""
     lines = []
     for case in report["cases"]:
-        s = case["spec"]
-        lines.append(f"\n{s['name']}: {s['layers']} {s['hidden']}, batch {s['batch']}, {s['dtype']}, {s['optimizer']}")
-        lines.append(f"{'method':24} {'median ms':>10} {'min ms':>10} {'x floor':>8} {'samples/s':>11} "
-                     f"{'first call s':>12} {'peak MiB':>9}")
+        lines.append("\n" + _case_title(case["spec"]))
+        lines.append(f"{'method':24}" + "".join(f"{c:>13}" for c in COLUMNS))
         for name, r in case["methods"].items():
-            if r["status"] != "ok":
-                lines.append(f"{name:24} {r['status']}")
-                continue
-            peak = r.get("peak_bytes")
-            lines.append(f"{name:24} {r['median_ms']:10.4f} {r['min_ms']:10.4f} "
-                         f"{(r['vs_floor'] or float('nan')):8.2f} {r['samples_per_s']:11.0f} "
-                         f"{r['first_call_s']:12.3f} {'' if peak is None else f'{peak / 2**20:9.1f}'}")
+            lines.append(f"{name:24}" + ("".join(f"{c:>13}" for c in _cells(r)) if r["status"] == "ok"
+                                         else r["status"]))
     if report.get("time_to_accuracy"):
         lines.append(f"\ndigits, 64-128-10 relu, Adam 3e-3, batch 32: time to {TARGET_ACCURACY:.0%} test accuracy")
-        for name, r in report["time_to_accuracy"].items():
-            lines.append(f"{name:24} " + (f"{r['epochs']:3d} epochs {r['seconds']:8.2f} s" if r["epochs"]
-                                          else f"not reached in {r['max_epochs']} epochs"))
+        lines += [f"{name:24} {_accuracy_text(r)}" for name, r in report["time_to_accuracy"].items()]
     return "\n".join(lines)
 
 
 def markdown(report) -> str:
+    """The report as Markdown, with the command and the machine."""
     env = report["environment"]
     out = [f"# reseau benchmark\n\nCommand: `{report['command']}`  ",
            f"Machine: {env['cpu']}, {env['cores']} cores, {env['machine']}; GPUs: {', '.join(env['gpus']) or 'none'}  ",
            f"Python {env['python']}, NumPy {env['numpy']}, BLAS {json.dumps(env['blas'])}\n"]
     for case in report["cases"]:
-        s = case["spec"]
-        out.append(f"## {s['name']}: {s['layers']} {s['hidden']}, batch {s['batch']}, {s['dtype']}, {s['optimizer']}\n")
-        out.append("| method | median ms | min ms | × floor | samples/s | first call s | peak MiB |")
-        out.append("|---|---|---|---|---|---|---|")
+        out += [f"## {_case_title(case['spec'])}\n", "| method | " + " | ".join(COLUMNS) + " |",
+                "|---" * (len(COLUMNS) + 1) + "|"]
         for name, r in case["methods"].items():
-            if r["status"] != "ok":
-                out.append(f"| {name} | {r['status']} | | | | | |")
-                continue
-            peak = r.get("peak_bytes")
-            out.append(f"| {name} | {r['median_ms']:.4f} | {r['min_ms']:.4f} | {r['vs_floor'] or float('nan'):.2f} | "
-                       f"{r['samples_per_s']:.0f} | {r['first_call_s']:.3f} | "
-                       f"{'' if peak is None else f'{peak / 2**20:.1f}'} |")
+            cells = _cells(r) if r["status"] == "ok" else [r["status"]] + [""] * (len(COLUMNS) - 1)
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
         out.append("")
     if report.get("time_to_accuracy"):
-        out.append(f"## Time to {TARGET_ACCURACY:.0%} test accuracy on digits\n\n| method | epochs | seconds |\n|---|---|---|")
-        for name, r in report["time_to_accuracy"].items():
-            seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
-            out.append(f"| {name} | {r['epochs'] or '—'} | {seconds} |")
+        out.append(f"## Time to {TARGET_ACCURACY:.0%} test accuracy on digits\n\n| method | result |\n|---|---|")
+        out += [f"| {name} | {_accuracy_text(r)} |" for name, r in report["time_to_accuracy"].items()]
     return "\n".join(out) + "\n"
 
 
