@@ -41,6 +41,10 @@ PAUSE = 0.2  # seconds between methods: OpenBLAS and OpenMP workers spin after u
 TARGET_ACCURACY = 0.97
 
 
+class Unsupported(Exception):
+    """A method that has no counterpart for the case asked (reported as skipped)."""
+
+
 class Spec:
     """One benchmark case: layer sizes, hidden activation, batch size, dtype and optimiser."""
 
@@ -92,7 +96,7 @@ def gemm_floor(spec, xp=np):
 def plain_numpy(spec):
     """The notes' step written plainly with NumPy: new arrays everywhere, Adam per array."""
     if spec.optimizer != "adam":
-        raise NotImplementedError("the plain NumPy step implements Adam only")
+        raise Unsupported("the plain NumPy step implements Adam only")
     dt = np.dtype(spec.dtype)
     params = [(W.astype(dt), b.astype(dt)) for W, b in spec.weights]
     m = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
@@ -174,7 +178,7 @@ def torch_method(device):
         kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
                  "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
         if spec.optimizer not in kinds:
-            raise NotImplementedError(f"no PyTorch counterpart set up for {spec.optimizer}")
+            raise Unsupported(f"no PyTorch counterpart set up for {spec.optimizer}")
         fused = {"fused": True} if spec.optimizer in ("adam", "adamw", "sgd") else {}
         opt = kinds[spec.optimizer](net.parameters(), lr=spec.lr, **fused)
         X = torch.from_numpy(spec.X).to(device=device, dtype=tdt)
@@ -204,7 +208,7 @@ def optax_method(spec):
     kinds = {"adam": optax.adam, "adamw": optax.adamw, "sgd": optax.sgd, "rmsprop": optax.rmsprop,
              "adagrad": optax.adagrad}
     if spec.optimizer not in kinds:
-        raise NotImplementedError(f"no optax counterpart set up for {spec.optimizer}")
+        raise Unsupported(f"no optax counterpart set up for {spec.optimizer}")
     dt = jnp.dtype(spec.dtype)
     params = [(jnp.asarray(W, dt), jnp.asarray(b, dt)) for W, b in spec.weights]
     tx = kinds[spec.optimizer](spec.lr)
@@ -240,7 +244,7 @@ def sklearn_method(spec):
 
     from sklearn.neural_network import MLPClassifier
     if spec.optimizer not in ("adam", "sgd"):
-        raise NotImplementedError(f"scikit-learn has no {spec.optimizer}")
+        raise Unsupported(f"scikit-learn has no {spec.optimizer}")
     clf = MLPClassifier(hidden_layer_sizes=spec.sizes[1:-1], activation=spec.hidden, solver=spec.optimizer,
                         alpha=0.0, batch_size=spec.n, learning_rate_init=spec.lr, shuffle=False,
                         momentum=0.0, random_state=0)
@@ -308,7 +312,7 @@ def time_spec(spec, rounds, steps, only=None):
             method = make(spec)
             method.step()
             first_call = time.perf_counter() - t0
-        except NotImplementedError as exc:
+        except Unsupported as exc:
             results[name] = {"status": f"skipped: {exc}"}
             continue
         except Exception as exc:  # a peer that fails is reported, not fatal
