@@ -67,6 +67,28 @@ class JaxBackend(Backend):
         """Whether ``jit`` donates the buffers it is asked to (yes, unless RESEAU_JAX_DONATE=0)."""
         return os.environ.get("RESEAU_JAX_DONATE", "1") != "0"
 
+    # ---- data parallelism over the local devices (jax.sharding) -----------------------------
+
+    def device_count(self) -> int:
+        return len(self._jax.devices())
+
+    def _shardings(self):
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        mesh = Mesh(np.array(self._jax.devices()), ("data",))
+        return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec())
+
+    def shard_rows(self, x):
+        """``x`` split by rows over all devices (the batch of a data-parallel step)."""
+        return self._jax.device_put(x, self._shardings()[0])
+
+    def replicate(self, tree):
+        """Every array of ``tree`` copied to all devices (parameters, optimiser state, data)."""
+        return self._jax.device_put(tree, self._shardings()[1])
+
+    def gather_home(self, tree):
+        """Every array of ``tree`` back on the default device alone."""
+        return self._jax.device_put(tree, self._jax.devices()[0])
+
     def fori_loop(self, n, body, carry):
         return self._jax.lax.fori_loop(0, n, body, carry)
 

@@ -79,7 +79,8 @@ class MLP:
 
     def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None):
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
+            data_parallel=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -97,6 +98,9 @@ class MLP:
         record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
         the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
         ``callback(record)`` is called after every epoch with that epoch's history record.
+        ``data_parallel=True`` (JAX): every mini-batch is split by rows over all local devices,
+        parameters and optimiser state replicated; the step stays one compiled program and XLA
+        sums the gradient across devices. Batches must split evenly over the devices.
         ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
         (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
         """
@@ -129,6 +133,11 @@ class MLP:
             val = (Xv, self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
         elif validation_split is not None:
             val = (self._inputs(Xv, "X_val", scaler), self.backend.asarray(Yv))
+        if data_parallel:
+            self._check_data_parallel(X.shape[0], batch_size)
+            if compile_epoch:
+                raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; "
+                                 "choose one")
         if compile_epoch and self.backend.name != "jax":
             raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
                              f"{self.backend.name!r}, whose steps are not compiled")
@@ -144,8 +153,17 @@ class MLP:
         self.scaler = scaler
         Yd = self.backend.asarray(Y)
         stopping = None if patience is None else train.EarlyStopping(patience, min_delta, bool(restore_best))
-        return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
-                                stopping, bool(track_gradients), callback)
+        if not data_parallel:
+            return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
+                                    stopping, bool(track_gradients), callback)
+        bk = self.backend
+        self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
+        Xd, Yd, val = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
+        try:
+            return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
+                                    stopping, bool(track_gradients), callback, shard=bk.shard_rows)
+        finally:
+            self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -257,6 +275,20 @@ class MLP:
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
+
+    def _check_data_parallel(self, n, batch_size):
+        """Data parallelism needs JAX and batches that split evenly over the devices."""
+        if self.backend.name != "jax":
+            raise ValueError(f"data_parallel=True needs the jax backend (jax.sharding); this model runs on "
+                             f"{self.backend.name!r}")
+        k = self.backend.device_count()
+        bs = n if batch_size is None else min(batch_size, n)
+        sizes = {bs} | ({n % bs} if n % bs else set())
+        uneven = sorted(s for s in sizes if s % k)
+        if uneven:
+            raise ValueError(f"batches of {uneven} rows do not split evenly over {k} devices (data of {n} "
+                             f"rows, batch_size={batch_size}); choose a batch size and data size that are "
+                             f"multiples of {k}")
 
     def _grad_norms(self):
         if getattr(self, "_grad_norms_fn", None) is None:

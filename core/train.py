@@ -139,7 +139,7 @@ def _arange(n):
 
 
 def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
-               stopping=None, track_gradients=False, callback=None):
+               stopping=None, track_gradients=False, callback=None, shard=None):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
@@ -147,6 +147,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
     The schedule, if any, sets ``opt_state["lr"]`` before each epoch or each step.
     ``compile_epoch``: the full mini-batches of each epoch run as one compiled loop (JAX).
     ``stopping``: an EarlyStopping; ``track_gradients``: record per-layer ‖dW‖ each epoch.
+    ``shard``: places each mini-batch (split by rows over devices, for data parallelism).
     """
     backend, kern = model.backend, model.kern
     n = X.shape[0]
@@ -160,7 +161,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
     def set_lr(state, t):
         nonlocal lr
         lr = schedule(base_lr, t)
-        return {**state, "lr": backend.asarray(lr, dtype=model.dtype)}
+        value = backend.asarray(lr, dtype=model.dtype)
+        return {**state, "lr": value if shard is None else backend.replicate(value)}
 
     for i in range(epochs):
         t0 = time.perf_counter()
@@ -194,6 +196,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                     yb = kern.gather(Y, idx, out=ws and ws.Y)
                 if per_step:
                     state = set_lr(state, model.step_count - step0)
+                if shard is not None:
+                    xb, yb = shard(xb), shard(yb)
                 params, state, loss = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1
                 loss_sum = loss_sum + loss * (stop - start)
