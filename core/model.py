@@ -63,6 +63,7 @@ class MLP:
         self.history = train.History()
         self._step = None
         self._workspaces = None
+        self._comm = self._state_owner = None
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -104,6 +105,47 @@ class MLP:
         ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
         (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
         """
+        comm = self._world() if data_parallel and self.backend.name != "jax" else None
+        try:
+            plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
+                              validation_split, patience, min_delta, compile_epoch, data_parallel, comm)
+            status = ("ok", plan.pop("fingerprint"))
+        except ValueError as exc:
+            if comm is None or comm.size == 1:
+                raise
+            plan, status = exc, ("error", str(exc))
+        if comm is not None and comm.size > 1:
+            _agree(comm, status)
+        # every argument is valid (on every rank): from here on the model changes
+        self._prepare(plan["opt"], comm)
+        if schedule is not None or not plan["continuing"]:
+            self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
+        self.scaler = plan["scaler"]
+        Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
+        stopping = None if patience is None else train.EarlyStopping(plan["patience"], plan["min_delta"],
+                                                                     bool(restore_best))
+        args = (epochs, batch_size, val, verbose, bool(compile_epoch), stopping, bool(track_gradients), callback)
+        if not data_parallel:
+            return train.run_epochs(self, Xd, Yd, *args)
+        if comm is not None:
+            if self._reg is not None:
+                self._reg.rank = comm.rank
+            try:
+                return train.run_epochs(self, Xd, Yd, *args, comm=comm)
+            finally:
+                if self._reg is not None:
+                    self._reg.rank = 0
+        bk = self.backend
+        self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
+        Xd, Yd, val = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
+        try:
+            return train.run_epochs(self, Xd, Yd, *args, shard=bk.shard_rows)
+        finally:
+            self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
+
+    def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
+              patience, min_delta, compile_epoch, data_parallel, comm):
+        """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
         X = validation.features(X, self.sizes[0], "float64")
@@ -134,7 +176,7 @@ class MLP:
         elif validation_split is not None:
             val = (self._inputs(Xv, "X_val", scaler), self.backend.asarray(Yv))
         if data_parallel:
-            self._check_data_parallel(X.shape[0], batch_size)
+            self._check_data_parallel(X.shape[0], batch_size, comm)
             if compile_epoch:
                 raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; "
                                  "choose one")
@@ -146,24 +188,10 @@ class MLP:
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
         continuing = optimizer is None and lr is None and self.optimizer is not None
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
-        # every argument is valid: from here on the model changes
-        self._prepare(opt)
-        if schedule is not None or not continuing:
-            self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
-        self.scaler = scaler
-        Yd = self.backend.asarray(Y)
-        stopping = None if patience is None else train.EarlyStopping(patience, min_delta, bool(restore_best))
-        if not data_parallel:
-            return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
-                                    stopping, bool(track_gradients), callback)
-        bk = self.backend
-        self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
-        Xd, Yd, val = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
-        try:
-            return train.run_epochs(self, Xd, Yd, epochs, batch_size, val, verbose, bool(compile_epoch),
-                                    stopping, bool(track_gradients), callback, shard=bk.shard_rows)
-        finally:
-            self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
+        fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
+                       float(np.sum(X)), float(np.sum(Y)), self.step_count)
+        return {"opt": opt, "continuing": continuing, "scaler": scaler, "X": Xd, "Y": Y, "val": val,
+                "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint}
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -260,15 +288,17 @@ class MLP:
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _prepare(self, opt):
-        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser)."""
-        if opt is not self.optimizer or self.opt_state is None:
-            self.optimizer = opt
-            self.opt_state = opt.init(self.kern, self.params)
+    def _prepare(self, opt, comm=None):
+        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser
+        and communicator)."""
+        if opt is not self.optimizer or self.opt_state is None or comm is not getattr(self, "_comm", None):
+            self.optimizer, self._comm = opt, comm
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
+            if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
+                self.opt_state, self._state_owner = opt.init(self.kern, self.params), opt
             self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
-                                                 opt, self._workspaces, self._reg)
+                                                 opt, self._workspaces, self._reg, comm)
             self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
             self._epoch_fns = {}
 
@@ -276,17 +306,26 @@ class MLP:
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
 
-    def _check_data_parallel(self, n, batch_size):
-        """Data parallelism needs JAX and batches that split evenly over the devices."""
-        if self.backend.name != "jax":
-            raise ValueError(f"data_parallel=True needs the jax backend (jax.sharding); this model runs on "
-                             f"{self.backend.name!r}")
-        k = self.backend.device_count()
+    def _world(self):
+        """The MPI world for data parallelism on the NumPy and CuPy backends."""
+        from ..backends import mpi
+        if self.backend.name != "numpy":
+            raise ValueError(f"data_parallel=True over MPI supports the numpy backend; this model runs on "
+                             f"{self.backend.name!r} (CuPy with NCCL is not written yet)")
+        try:
+            return mpi.world()
+        except backends.BackendUnavailableError as exc:
+            raise ValueError(f"data_parallel=True on the {self.backend.name} backend needs MPI: {exc}") from None
+
+    def _check_data_parallel(self, n, batch_size, comm=None):
+        """Batches must split evenly over the devices (JAX) or the MPI ranks."""
+        k = comm.size if comm is not None else self.backend.device_count()
+        where = "MPI ranks" if comm is not None else "devices"
         bs = n if batch_size is None else min(batch_size, n)
         sizes = {bs} | ({n % bs} if n % bs else set())
         uneven = sorted(s for s in sizes if s % k)
         if uneven:
-            raise ValueError(f"batches of {uneven} rows do not split evenly over {k} devices (data of {n} "
+            raise ValueError(f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
                              f"rows, batch_size={batch_size}); choose a batch size and data size that are "
                              f"multiples of {k}")
 
@@ -330,6 +369,17 @@ class MLP:
         if heads.is_classifier(self.output):
             return {"loss": loss, "accuracy": float(self.backend.to_numpy(correct)) / n}
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
+
+
+def _agree(comm, status):
+    """Every rank's (state, detail) must be ("ok", the same fingerprint); else every rank raises."""
+    statuses = comm.allgather(status)
+    errors = [(r, detail) for r, (state, detail) in enumerate(statuses) if state == "error"]
+    if errors:
+        raise ValueError("data-parallel fit refused: " + "; ".join(f"rank {r}: {d}" for r, d in errors))
+    if any(detail != statuses[0][1] for _, detail in statuses):
+        raise ValueError("the MPI ranks were given different models, data or settings; every rank must run "
+                         f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})")
 
 
 def load(path, backend=None, kernels=None) -> MLP:

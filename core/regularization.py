@@ -43,6 +43,7 @@ class Regularization:
     def __init__(self, rates, seed, l1, l2, weight_mask):
         self.rates, self.seed, self.l1, self.l2, self.weight_mask = rates, seed, l1, l2, weight_mask
         self.dropout_on = any(r > 0 for r in rates)
+        self.rank = 0  # data parallelism: this process's rows start at rank × local batch size
         self.penalty_on = l1 > 0 or l2 > 0
 
     def mask_fn(self, kern, step):
@@ -51,5 +52,5 @@ class Regularization:
             rate = self.rates[l]
             if rate == 0:
                 return None
-            return kern.dropout_mask(A.shape, self.seed, step, l, 1.0 - rate, A.dtype)
+            return kern.dropout_mask(A.shape, self.seed, step, l, 1.0 - rate, A.dtype, self.rank * A.shape[0])
         return mask

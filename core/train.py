@@ -40,14 +40,18 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
 
-def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None):
+def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None, comm=None):
     """The training step for one network and optimiser, not yet compiled; with ``workspaces``
     (in-place kernels) every intermediate goes to a preallocated buffer; ``reg``: dropout and
-    weight penalties (core.regularization)."""
+    weight penalties (core.regularization); ``comm``: MPI ranks whose gradients are averaged
+    (one allreduce of the flat buffer) before the update."""
+    average = comm is not None and comm.size > 1
 
     def step(params, opt_state, x, y, step_index):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
         loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index)
+        if average:
+            grads = comm.allreduce_mean_(grads)
         params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
         return params, opt_state, loss
 
@@ -139,7 +143,7 @@ def _arange(n):
 
 
 def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
-               stopping=None, track_gradients=False, callback=None, shard=None):
+               stopping=None, track_gradients=False, callback=None, shard=None, comm=None):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
@@ -148,6 +152,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
     ``compile_epoch``: the full mini-batches of each epoch run as one compiled loop (JAX).
     ``stopping``: an EarlyStopping; ``track_gradients``: record per-layer ‖dW‖ each epoch.
     ``shard``: places each mini-batch (split by rows over devices, for data parallelism).
+    ``comm``: MPI ranks; each takes its equal slice of every global mini-batch.
     """
     backend, kern = model.backend, model.kern
     n = X.shape[0]
@@ -186,12 +191,15 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 params, state, loss_sum = epoch_fn(params, state, X, Y, ordered, model.step_count, lrs)
                 model.step_count += n // bs
             for start in range(start, n, bs):
-                stop = min(start + bs, n)
+                lo, hi = start, min(start + bs, n)
+                if comm is not None:  # this rank's slice of the global batch
+                    width = (hi - lo) // comm.size
+                    lo, hi = lo + comm.rank * width, lo + (comm.rank + 1) * width
                 if order is None:
-                    xb, yb = X, Y
+                    xb, yb = (X, Y) if (lo, hi) == (0, n) else (X[lo:hi], Y[lo:hi])
                 else:
-                    idx = order[start:stop]
-                    ws = model._workspaces and model._workspaces.get(stop - start, Y)
+                    idx = order[lo:hi]
+                    ws = model._workspaces and model._workspaces.get(hi - lo, Y)
                     xb = kern.gather(X, idx, out=ws and ws.X)
                     yb = kern.gather(Y, idx, out=ws and ws.Y)
                 if per_step:
@@ -200,9 +208,10 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                     xb, yb = shard(xb), shard(yb)
                 params, state, loss = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1
-                loss_sum = loss_sum + loss * (stop - start)
+                loss_sum = loss_sum + loss * (hi - lo)
         model.params, model.opt_state = params, state
-        epoch_loss = float(backend.to_numpy(loss_sum)) / n
+        epoch_loss = float(backend.to_numpy(loss_sum))
+        epoch_loss = (epoch_loss if comm is None else comm.sum(epoch_loss)) / n
         if not (math.isfinite(epoch_loss) and bool(kern.xp.all(kern.xp.isfinite(params)))):
             model.params, model.opt_state = backup, model.optimizer.init(model.kern, backup)
             raise TrainingDivergedError(

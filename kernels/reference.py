@@ -229,8 +229,9 @@ class Reference:
         x = x * xp.uint32(0xC2B2AE35)
         return x ^ (x >> xp.uint32(16))
 
-    def dropout_bits(self, shape, seed, step, layer):
-        """uint32 hashes of (seed, step, layer, element index i·k + j) for an (n, k) activation:
+    def dropout_bits(self, shape, seed, step, layer, row0=0):
+        """uint32 hashes of (seed, step, layer, element index (row0 + i)·k + j) for an (n, k)
+        activation whose rows start at row ``row0`` of the global batch:
         key = h(seed ⊕ h(step ⊕ h(layer·0x9E3779B1 + 0x7F4A7C15))); bits = h(index·0x85EBCA77 ⊕ key)."""
         xp = self.xp
         u32 = xp.uint32
@@ -241,14 +242,14 @@ class Reference:
         key = self.hash_uint32(one(layer) * u32(0x9E3779B1) + u32(0x7F4A7C15))
         key = self.hash_uint32(one(step) ^ key)
         key = self.hash_uint32(one(seed % (1 << 32)) ^ key)
-        index = xp.reshape(xp.arange(shape[0] * shape[1], dtype=u32), shape)
+        index = xp.reshape(xp.arange(shape[0] * shape[1], dtype=u32), shape) + one(row0 * shape[1])
         return self.hash_uint32(index * u32(0x85EBCA77) ^ key)
 
-    def dropout_mask(self, shape, seed, step, layer, keep, dtype):
+    def dropout_mask(self, shape, seed, step, layer, keep, dtype, row0=0):
         """Inverted dropout: M = 1/keep where bits < keep·2³² (kept, probability keep), else 0."""
         xp = self.xp
         threshold = xp.uint32(min(int(keep * 2.0 ** 32), 2 ** 32 - 1))
-        bits = self.dropout_bits(shape, seed, step, layer)
+        bits = self.dropout_bits(shape, seed, step, layer, row0)
         return xp.where(bits < threshold, xp.asarray(1.0 / keep, dtype=dtype), xp.asarray(0.0, dtype=dtype))
 
     def weight_penalty(self, p, g, mask, l1, l2):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
 import sys
 import time
@@ -111,6 +112,8 @@ TRAIN_OPTIONS = {
     "backend": (str, None, "array backend (default: $RESEAU_BACKEND, else auto)", backends.NAMES + ("auto",)),
     "dtype": (str, "float32", "float32 or float64", ("float32", "float64")),
     "seed": (int, 0, "seed of the weights, split, shuffles and generated data", None),
+    "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
+                      "(mpirun -n N reseau train --data-parallel ...; numpy backend)", None),
     "save": (str, None, "write the trained model to this file", None),
     "plot": (str, None, "write training curves (and the decision boundary for 2-D data) to this PNG", None),
 }
@@ -131,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         "init, gradient descent with lr 0.1 in mini-batches of 32, on the breast-cancer data. Every "
         "option can also come from a TOML file (--config), the command line winning.")
     for name, (kind, default, help_text, choices) in TRAIN_OPTIONS.items():
+        if kind is bool:
+            train.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true",
+                               default=argparse.SUPPRESS, help=help_text)
+            continue
         shown = "full" if name == "batch_size" and default is None else (
             ",".join(map(str, default)) if isinstance(default, list) else default)
         train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, choices=choices,
@@ -257,6 +264,9 @@ def _schedule_object(o):
 
 def cmd_train(args) -> int:
     o = _options(args)
+    if o["data_parallel"] and (o["backend"] or "numpy") != "jax" and _mpi_rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # every rank trains; rank 0 reports and saves
+        o["save"] = o["plot"] = None
     X, y, class_names, description = _data(o["data"], o["target"], o["seed"])
     y_idx, classes = _encode(y)
     classifier = classes is not None
@@ -281,7 +291,8 @@ def cmd_train(args) -> int:
           f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
           f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
           f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs")
-    fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule)
+    fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule,
+                    data_parallel=o["data_parallel"])
     if o["early_stopping"]:
         fit_args.update(validation_split=0.1, patience=o["early_stopping"])
     else:
@@ -311,6 +322,14 @@ def cmd_train(args) -> int:
                         y=y_train if X.shape[1] == 2 else None)
         print(f"plot written to {o['plot']}")
     return 0
+
+
+def _mpi_rank() -> int:
+    try:
+        from .backends import mpi
+        return mpi.world().rank
+    except backends.BackendUnavailableError:
+        return 0
 
 
 class Progress:

@@ -1,0 +1,46 @@
+"""MPI for data parallelism on the NumPy (and CuPy) backends, through mpi4py (extra ``reseau[mpi]``).
+
+Each process ("rank") takes its slice of every global mini-batch; after backward, one allreduce
+sums the flat gradient buffers in place and the sum is divided by the number of ranks, so every
+rank applies the same update to the same parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import unavailable
+
+
+class Communicator:
+    """The world of MPI processes: ``rank``, ``size`` and the few collectives training needs."""
+
+    def __init__(self, comm):
+        self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
+        from mpi4py import MPI
+        self._sum = MPI.SUM
+
+    def allreduce_mean_(self, x):
+        """x ← (Σ over ranks of x) / size, in place on the host buffer ``x``; returns x."""
+        self.comm.Allreduce(self._in_place(), x, op=self._sum)
+        np.multiply(x, x.dtype.type(1.0 / self.size), out=x)
+        return x
+
+    def _in_place(self):
+        from mpi4py import MPI
+        return MPI.IN_PLACE
+
+    def sum(self, value: float) -> float:
+        return self.comm.allreduce(float(value), op=self._sum)
+
+    def allgather(self, obj):
+        return self.comm.allgather(obj)
+
+
+def world():
+    """The MPI world (a Communicator of size 1 when the process was not started by mpirun)."""
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:
+        raise unavailable("mpi", "mpi", f"mpi4py is not installed ({exc})") from None
+    return Communicator(MPI.COMM_WORLD)
