@@ -86,8 +86,29 @@ class JaxBackend(Backend):
         return self._jax.device_put(tree, self._shardings()[1])
 
     def gather_home(self, tree):
-        """Every array of ``tree`` back on the default device alone."""
-        return self._jax.device_put(tree, self._jax.devices()[0])
+        """Every (replicated) array of ``tree`` back on this process's first device alone."""
+        jax = self._jax
+        home = jax.local_devices()[0]
+        return jax.tree_util.tree_map(
+            lambda a: jax.device_put(a if a.is_fully_addressable else a.addressable_data(0), home), tree)
+
+    def initialize_distributed(self, timeout: int = 120):
+        """Join a multi-process JAX run (several hosts, or processes on one): reads
+        JAX_COORDINATOR_ADDRESS (host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID;
+        CPU devices talk through gloo. Returns this process's index."""
+        jax = self._jax
+        missing = [k for k in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID") if k not in os.environ]
+        if missing:
+            raise ValueError(f"--distributed needs the environment variables {', '.join(missing)} "
+                             "(the coordinator's host:port, the number of processes and this process's index)")
+        try:
+            n, pid = int(os.environ["JAX_NUM_PROCESSES"]), int(os.environ["JAX_PROCESS_ID"])
+        except ValueError:
+            raise ValueError("JAX_NUM_PROCESSES and JAX_PROCESS_ID must be integers") from None
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(coordinator_address=os.environ["JAX_COORDINATOR_ADDRESS"], num_processes=n,
+                                   process_id=pid, initialization_timeout=timeout)
+        return jax.process_index()
 
     def fori_loop(self, n, body, carry):
         return self._jax.lax.fori_loop(0, n, body, carry)

@@ -173,6 +173,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
         t0 = time.perf_counter()
         backup = backend.copy(model.params)
         order = backend.asarray(model._rng.permutation(n).astype("int32")) if bs < n else None
+        if shard is not None and order is not None:
+            order = backend.replicate(order)  # with the data, on every device
         loss_sum = 0.0
         params, state = model.params, model.opt_state
         if schedule is not None and schedule.per == "epoch":

@@ -114,6 +114,8 @@ TRAIN_OPTIONS = {
     "seed": (int, 0, "seed of the weights, split, shuffles and generated data", None),
     "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
                       "(mpirun -n N reseau train --data-parallel ...; numpy backend)", None),
+    "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+                    "JAX_PROCESS_ID) and split every batch over all its devices", None),
     "save": (str, None, "write the trained model to this file", None),
     "plot": (str, None, "write training curves (and the decision boundary for 2-D data) to this PNG", None),
 }
@@ -264,8 +266,16 @@ def _schedule_object(o):
 
 def cmd_train(args) -> int:
     o = _options(args)
-    if o["data_parallel"] and (o["backend"] or "numpy") != "jax" and _mpi_rank() != 0:
-        sys.stdout = open(os.devnull, "w")  # every rank trains; rank 0 reports and saves
+    rank = 0
+    if o["distributed"]:
+        if o["backend"] not in (None, "jax"):
+            raise ValueError(f"--distributed runs on the jax backend, not {o['backend']!r}")
+        o["backend"], o["data_parallel"] = "jax", True
+        rank = backends.get("jax").initialize_distributed()
+    elif o["data_parallel"] and (o["backend"] or "numpy") != "jax":
+        rank = _mpi_rank()
+    if rank != 0:
+        sys.stdout = open(os.devnull, "w")  # every process trains; process 0 reports and saves
         o["save"] = o["plot"] = None
     X, y, class_names, description = _data(o["data"], o["target"], o["seed"])
     y_idx, classes = _encode(y)
