@@ -106,8 +106,16 @@ class JaxBackend(Backend):
         except ValueError:
             raise ValueError("JAX_NUM_PROCESSES and JAX_PROCESS_ID must be integers") from None
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        jax.distributed.initialize(coordinator_address=os.environ["JAX_COORDINATOR_ADDRESS"], num_processes=n,
-                                   process_id=pid, initialization_timeout=timeout)
+        address = os.environ["JAX_COORDINATOR_ADDRESS"]
+        if pid != 0:
+            _wait_for(address, timeout, pid, n)
+        try:
+            jax.distributed.initialize(coordinator_address=address, num_processes=n, process_id=pid,
+                                       initialization_timeout=timeout)
+        except Exception as exc:  # JAX raises its runtime's own error types here
+            raise ValueError(f"process {pid} of {n} could not join the run coordinated at {address} within "
+                             f"{timeout} s ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); is every "
+                             "process started, with the same address?") from None
         return jax.process_index()
 
     def fori_loop(self, n, body, carry):
@@ -132,3 +140,22 @@ def create() -> JaxBackend:
     except ImportError as exc:
         raise unavailable("jax", "jax", f"JAX is not installed ({exc})") from None
     return JaxBackend(jax)
+
+
+def _wait_for(address, timeout, pid, n):
+    """Wait until the coordinator (process 0) listens at host:port, or raise a clear error: JAX
+    itself aborts the process when it cannot reach it."""
+    import socket
+    import time
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise ValueError(f"process {pid} of {n} could not join the run coordinated at {address} within "
+                                 f"{timeout} s: nothing listens there; is process 0 started, with the same "
+                                 "address?") from None
+            time.sleep(0.2)

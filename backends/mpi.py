@@ -33,7 +33,20 @@ class Communicator:
     def sum(self, value: float) -> float:
         return self.comm.allreduce(float(value), op=self._sum)
 
-    def allgather(self, obj):
+    def allgather(self, obj, timeout: float | None = None):
+        """Every rank's ``obj``; first a barrier that waits at most ``timeout`` seconds
+        (default $RESEAU_MPI_TIMEOUT or 60), so a rank that never arrives is an error, not a hang."""
+        import os
+        import time
+        timeout = float(os.environ.get("RESEAU_MPI_TIMEOUT", "60")) if timeout is None else timeout
+        request = self.comm.Ibarrier()
+        deadline = time.monotonic() + timeout
+        while not request.Test():
+            if time.monotonic() > deadline:
+                raise ValueError(f"rank {self.rank}: not every one of the {self.size} MPI ranks reached fit within "
+                                 f"{timeout:g} s; a worker failed to start or stopped (set RESEAU_MPI_TIMEOUT "
+                                 "to wait longer)")
+            time.sleep(0.01)
         return self.comm.allgather(obj)
 
 

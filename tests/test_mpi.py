@@ -84,3 +84,16 @@ def test_the_cli_trains_under_mpirun(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("test accuracy") == 1  # rank 0 reports
     assert float(out.stdout.split("test accuracy ")[1].split()[0]) > 0.9
+
+
+def test_a_rank_that_fails_to_start_stops_the_job(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text("import sys\nfrom reseau.backends import mpi\nw = mpi.world()\n"
+                      "sys.exit(3) if w.rank == 1 else None\n"
+                      "import reseau, numpy as np\nm = reseau.MLP([2, 1], backend='numpy')\n"
+                      "m.fit(np.zeros((8, 2)), np.arange(8) % 2, batch_size=4, data_parallel=True)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "RESEAU_MPI_TIMEOUT": "5"}
+    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script)], capture_output=True,
+                         text=True, env=env, timeout=120)  # bounded: a hang fails the test
+    assert out.returncode != 0 and "not every one of the 2 MPI ranks reached fit within 5 s" in out.stderr

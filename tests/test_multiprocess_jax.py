@@ -88,3 +88,13 @@ def test_missing_settings_are_named(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     from reseau.cli import main
     assert main(["train", "--distributed", "--quiet"]) == 2
+
+
+def test_a_process_that_never_starts_gives_a_clear_error_not_a_hang(tmp_path):
+    script = tmp_path / "alone.py"
+    script.write_text("import reseau\nreseau.backends.get('jax').initialize_distributed(timeout=5)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{_free_port()}",
+           "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": "1"}  # process 0 (the coordinator) never comes
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "could not join the run coordinated at" in out.stderr
+    assert "nothing listens there" in out.stderr
