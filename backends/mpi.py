@@ -1,13 +1,11 @@
 """MPI for data parallelism on the NumPy (and CuPy) backends, through mpi4py (extra ``reseau[mpi]``).
 
 Each process ("rank") takes its slice of every global mini-batch; after backward, one allreduce
-sums the flat gradient buffers in place and the sum is divided by the number of ranks, so every
-rank applies the same update to the same parameters.
+sums the flat gradient buffers in place, and the optimiser's kernel applies the 1/ranks in its own
+pass, so every rank applies the same update to the same parameters.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from .base import unavailable
 
@@ -20,10 +18,9 @@ class Communicator:
         from mpi4py import MPI
         self._sum = MPI.SUM
 
-    def allreduce_mean_(self, x):
-        """x ← (Σ over ranks of x) / size, in place on the host buffer ``x``; returns x."""
+    def allreduce_sum_(self, x):
+        """x ← Σ over ranks of x, in place on the host buffer ``x``; returns x."""
         self.comm.Allreduce(self._in_place(), x, op=self._sum)
-        np.multiply(x, x.dtype.type(1.0 / self.size), out=x)
         return x
 
     def _in_place(self):

@@ -65,10 +65,14 @@ class Optimizer:
             state[slot] = xp.full(params.shape, self.initial_slot(slot), dtype=params.dtype)
         return state
 
-    def update(self, kern, params, grads, state, step):
+    def update(self, kern, params, grads, state, step, grad_scale=1.0):
+        """One update; the gradient is ``grad_scale``·grads (1/ranks after an allreduce that summed
+        them), the scaling done inside the optimiser's pass."""
         if self.clip_norm is not None:
+            if grad_scale != 1.0:
+                grads, grad_scale = grads * grad_scale, 1.0
             grads = kern.clip_by_global_norm(grads, self.clip_norm)
-        return self.apply(kern, params, grads, dict(state), step + 1)
+        return self.apply(kern, params, grads, dict(state), step + 1, grad_scale)
 
     def hyperparameters(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "slots"}
@@ -103,15 +107,16 @@ class SGD(Optimizer):
             raise ValueError(f"dampening={dampening!r} has no meaning in form='sutskever'; expected 0")
         self.slots = ("buf",) if self.momentum else ()
 
-    def apply(self, kern, p, g, state, t):
+    def apply(self, kern, p, g, state, t, gs=1.0):
         lr, wd = state["lr"], self.weight_decay
         if not self.momentum:
-            p = kern.sgd_step(p, g, lr, wd)
+            p = kern.sgd_step(p, g, lr, wd, gs=gs)
         elif self.form == "sutskever":
-            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd)
+            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd,
+                                                  gs=gs)
         else:
             p, state["buf"] = kern.momentum_step(p, g, state["buf"], lr, t, self.momentum,
-                                                 self.dampening, self.nesterov, wd)
+                                                 self.dampening, self.nesterov, wd, gs=gs)
         return p, state
 
 
@@ -164,9 +169,9 @@ class Adagrad(Optimizer):
     def initial_slot(self, slot):
         return self.initial_accumulator_value
 
-    def apply(self, kern, p, g, state, t):
+    def apply(self, kern, p, g, state, t, gs=1.0):
         p, state["sum"] = kern.adagrad_step(p, g, state["sum"], state["lr"], t, self.lr_decay, self.eps,
-                                            self.weight_decay, self.form == "keras")
+                                            self.weight_decay, self.form == "keras", gs=gs)
         return p, state
 
 
@@ -182,9 +187,10 @@ class Adadelta(Optimizer):
         self.rho = _number(rho, "rho", low=0.0, high=1.0)
         self.eps = _number(eps, "eps", low=0.0, low_open=True, what="invalid; expected a number > 0")
 
-    def apply(self, kern, p, g, state, t):
+    def apply(self, kern, p, g, state, t, gs=1.0):
         p, state["square_avg"], state["acc_delta"] = kern.adadelta_step(
-            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay)
+            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay,
+            gs=gs)
         return p, state
 
 
@@ -214,11 +220,11 @@ class Adam(Optimizer):
         self.form = _form(form, ("pytorch", "keras"), type(self).__name__)
         self.slots = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def apply(self, kern, p, g, state, t):
+    def apply(self, kern, p, g, state, t, gs=1.0):
         (b1, b2), ams = self.betas, self.amsgrad
         p, state["m"], state["v"], v_max = kern.adam_step(
             p, g, state["m"], state["v"], state["v_max"] if ams else None, state["lr"], t, b1, b2,
-            self.eps, self.weight_decay, self.decoupled, ams, self.form == "keras")
+            self.eps, self.weight_decay, self.decoupled, ams, self.form == "keras", gs=gs)
         if ams:
             state["v_max"] = v_max
         return p, state
@@ -254,10 +260,10 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
         self.slots = ("v",) + (("g_avg",) if self.centered else ()) + (("buf",) if self.momentum else ())
 
-    def apply(self, kern, p, g, state, t):
+    def apply(self, kern, p, g, state, t, gs=1.0):
         p, state["v"], g_avg, buf = kern.rmsprop_step(
             p, g, state["v"], state.get("g_avg"), state.get("buf"), state["lr"], self.alpha, self.eps,
-            self.weight_decay, self.momentum, self.centered)
+            self.weight_decay, self.momentum, self.centered, gs=gs)
         if self.centered:
             state["g_avg"] = g_avg
         if self.momentum:

@@ -46,13 +46,14 @@ def step_function(kern, layout, activations, head, optimizer, workspaces=None, r
     weight penalties (core.regularization); ``comm``: MPI ranks whose gradients are averaged
     (one allreduce of the flat buffer) before the update."""
     average = comm is not None and comm.size > 1
+    scale = 1.0 / comm.size if average else 1.0
 
     def step(params, opt_state, x, y, step_index):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
         loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index)
-        if average:
-            grads = comm.allreduce_mean_(grads)
-        params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index)
+        if average:  # the sum over ranks; the 1/ranks is applied inside the optimiser's pass
+            grads = comm.allreduce_sum_(grads)
+        params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index, scale)
         return params, opt_state, loss
 
     return step

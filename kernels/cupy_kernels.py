@@ -56,30 +56,30 @@ _IDENTITY_MSE = cp.ElementwiseKernel(
 
 # ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
 _SGD = cp.ElementwiseKernel(
-    "T g, raw T lr, T wd", "T p", "p = p - lr[0] * (g + wd * p);", "reseau_sgd")
+    "T g, T gs, raw T lr, T wd", "T p", "p = p - lr[0] * (gs * g + wd * p);", "reseau_sgd")
 _MOMENTUM = cp.ElementwiseKernel(
-    "T g0, raw T lr, T mu, T damp, T wd, bool first, bool nesterov", "T p, T buf",
-    "T g = g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
+    "T g0, T gs, raw T lr, T mu, T damp, T wd, bool first, bool nesterov", "T p, T buf",
+    "T g = gs * g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
     "reseau_momentum")
 _SUTSKEVER = cp.ElementwiseKernel(
-    "T g0, raw T lr, T mu, T wd, bool nesterov", "T p, T v",
-    "T g = g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
+    "T g0, T gs, raw T lr, T mu, T wd, bool nesterov", "T p, T v",
+    "T g = gs * g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
     "reseau_sutskever")
 _ADAGRAD = cp.ElementwiseKernel(
-    "T g0, raw T lr, T decay, T eps, T wd, bool inside", "T p, T s",
-    "T g = g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
+    "T g0, T gs, raw T lr, T decay, T eps, T wd, bool inside", "T p, T s",
+    "T g = gs * g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
     "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));", "reseau_adagrad")
 _ADADELTA = cp.ElementwiseKernel(
-    "T g0, raw T lr, T rho, T eps, T wd", "T p, T eg, T ed",
-    "T g = g0 + wd * p; eg = rho * eg + ((T)1 - rho) * g * g;"
+    "T g0, T gs, raw T lr, T rho, T eps, T wd", "T p, T eg, T ed",
+    "T g = gs * g0 + wd * p; eg = rho * eg + ((T)1 - rho) * g * g;"
     "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + ((T)1 - rho) * delta * delta;"
     "p = p - lr[0] * delta;", "reseau_adadelta")
 _ADAM = cp.ElementwiseKernel(
-    "T g0, raw T lr, T bc1, T bc2_sqrt, T beta1, T beta2, T eps, T wd, bool decoupled, bool amsgrad, "
+    "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T beta1, T beta2, T eps, T wd, bool decoupled, bool amsgrad, "
     "bool keras",
     "T p, T m, T v, T vmax",
     """
-    T g = decoupled ? g0 : g0 + wd * p;
+    T g = decoupled ? gs * g0 : gs * g0 + wd * p;
     if (decoupled) p = p * ((T)1 - lr[0] * wd);
     T w = (T)1 - beta1;
     m = w < (T)0.5 ? m + w * (g - m) : g - (g - m) * ((T)1 - w);
@@ -90,9 +90,9 @@ _ADAM = cp.ElementwiseKernel(
     else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
     """, "reseau_adam")
 _RMSPROP = cp.ElementwiseKernel(
-    "T g0, raw T lr, T alpha, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
+    "T g0, T gs, raw T lr, T alpha, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
     """
-    T g = g0 + wd * p;
+    T g = gs * g0 + wd * p;
     v = alpha * v + ((T)1 - alpha) * g * g;
     T avg;
     if (centered) {
@@ -189,42 +189,43 @@ class CupyKernels(Reference):
 
     # ---- optimiser steps: one kernel each -------------------------------------------------------
 
-    def sgd_step(self, p, g, lr, wd=0.0):
-        _SGD(g, lr, p.dtype.type(wd), p)
+    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
+        T = p.dtype.type
+        _SGD(g, T(gs), lr, T(wd), p)
         return p
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _MOMENTUM(g, lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), p, buf)
+        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), p, buf)
         return p, buf
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _SUTSKEVER(g, lr, T(mu), T(wd), bool(nesterov), p, v)
+        _SUTSKEVER(g, T(gs), lr, T(mu), T(wd), bool(nesterov), p, v)
         return p, v
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         T = p.dtype.type
-        _ADAGRAD(g, lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), p, s)
+        _ADAGRAD(g, T(gs), lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), p, s)
         return p, s
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _ADADELTA(g, lr, T(rho), T(eps), T(wd), p, Eg, Ed)
+        _ADADELTA(g, T(gs), lr, T(rho), T(eps), T(wd), p, Eg, Ed)
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         T = p.dtype.type
-        _ADAM(g, lr, T(1.0 - beta1 ** t), T((1.0 - beta2 ** t) ** 0.5), T(beta1), T(beta2), T(eps), T(wd),
+        _ADAM(g, T(gs), lr, T(1.0 - beta1 ** t), T((1.0 - beta2 ** t) ** 0.5), T(beta1), T(beta2), T(eps), T(wd),
               bool(decoupled), bool(amsgrad), bool(eps_uncorrected), p, m, v,
               vmax if amsgrad else self._dummy(p))
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False):
+                     centered=False, gs=1.0):
         T = p.dtype.type
-        _RMSPROP(g, lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), p, v,
+        _RMSPROP(g, T(gs), lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), p, v,
                  g_avg if centered else self._dummy(p, "g_avg"), buf if momentum else self._dummy(p, "buf"))
         return p, v, g_avg, buf
 

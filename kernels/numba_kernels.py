@@ -112,11 +112,11 @@ def _identity_mse(Z, Y, scale, out, row_loss):
 
 
 def _adam(p, g, m, v, c):
-    """c = (a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g): g ← g + wd·θ; θ ← θ·decay;
+    """c = (a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs): g ← gs·g + wd·θ; θ ← θ·decay;
     m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
     v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[6] * p[i]
+        gi = c[10] * g[i] + c[6] * p[i]
         mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
         vi = c[3] * v[i] + c[4] * gi * gi
         m[i] = mi
@@ -128,7 +128,7 @@ def _adam_amsgrad(p, g, m, v, vmax, c):
     """As ``_adam``, with v̂ ← max(v̂, v) in the root. (A separate loop: numba lets LLVM assume
     array arguments do not alias, so v cannot stand in for v̂.)"""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[6] * p[i]
+        gi = c[10] * g[i] + c[6] * p[i]
         mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
         vi = c[3] * v[i] + c[4] * gi * gi
         m[i] = mi
@@ -139,36 +139,36 @@ def _adam_amsgrad(p, g, m, v, vmax, c):
 
 
 def _sgd(p, g, buf, c):
-    """c = (lr, μ, 1−τ, wd, a, b): g ← g + wd·θ; b ← μb + (1−τ)g; θ ← θ − lr·(a·g + b·buf)."""
+    """c = (lr, μ, 1−τ, wd, a, b, gs): g ← gs·g + wd·θ; b ← μb + (1−τ)g; θ ← θ − lr·(a·g + b·buf)."""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[3] * p[i]
+        gi = c[6] * g[i] + c[3] * p[i]
         bi = c[1] * buf[i] + c[2] * gi
         buf[i] = bi
         p[i] = p[i] - c[0] * (c[4] * gi + c[5] * bi)
 
 
 def _sutskever(p, g, v, c):
-    """c = (lr, μ, wd, a, b): v ← μv − lr·g; θ ← θ + a·v − b·g."""
+    """c = (lr, μ, wd, a, b, gs): v ← μv − lr·g; θ ← θ + a·v − b·g."""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[2] * p[i]
+        gi = c[5] * g[i] + c[2] * p[i]
         vi = c[1] * v[i] - c[0] * gi
         v[i] = vi
         p[i] = p[i] + c[3] * vi - c[4] * gi
 
 
 def _adagrad(p, g, s, c):
-    """c = (clr, ε inside, ε outside, wd): s ← s + g²; θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
+    """c = (clr, ε inside, ε outside, wd, gs): s ← s + g²; θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[3] * p[i]
+        gi = c[4] * g[i] + c[3] * p[i]
         si = s[i] + gi * gi
         s[i] = si
         p[i] = p[i] - c[0] * (gi / (np.sqrt(si + c[1]) + c[2]))
 
 
 def _adadelta(p, g, Eg, Ed, c):
-    """c = (lr, ρ, 1−ρ, ε, wd)"""
+    """c = (lr, ρ, 1−ρ, ε, wd, gs)"""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[4] * p[i]
+        gi = c[5] * g[i] + c[4] * p[i]
         e = c[1] * Eg[i] + c[2] * gi * gi
         Eg[i] = e
         delta = np.sqrt(Ed[i] + c[3]) / np.sqrt(e + c[3]) * gi
@@ -177,10 +177,10 @@ def _adadelta(p, g, Eg, Ed, c):
 
 
 def _rmsprop(p, g, v, g_avg, buf, c):
-    """c = (lr, α, 1−α, ε, wd, μ, w, s_a, s_g): v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
+    """c = (lr, α, 1−α, ε, wd, μ, w, s_a, s_g, gs): v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
     (all zero when not centered); b ← μb + g/(√(v − ḡ²) + ε); θ ← θ − lr·b."""
     for i in prange(p.shape[0]):
-        gi = g[i] + c[4] * p[i]
+        gi = c[9] * g[i] + c[4] * p[i]
         vi = c[1] * v[i] + c[2] * gi * gi
         v[i] = vi
         a = (c[7] * g_avg[i] + c[8] * gi) + c[6] * (gi - g_avg[i])
@@ -265,38 +265,38 @@ class NumbaKernels(NumpyKernels):
 
     # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 
-    def sgd_step(self, p, g, lr, wd=0.0):
-        SGD(p, g, self._zeros_like("buf", p), self._typed(p.dtype, lr, 0, 0, wd, 1, 0))
+    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
+        SGD(p, g, self._zeros_like("buf", p), self._typed(p.dtype, lr, 0, 0, wd, 1, 0, gs))
         return p
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         mu_b, damp = (0.0, 1.0) if t == 1 else (mu, 1.0 - dampening)  # first step: b = g
         a, b = (1.0, mu) if nesterov else (0.0, 1.0)
-        SGD(p, g, buf, self._typed(p.dtype, lr, mu_b, damp, wd, a, b))
+        SGD(p, g, buf, self._typed(p.dtype, lr, mu_b, damp, wd, a, b, gs))
         return p, buf
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         a, b = (mu, float(lr)) if nesterov else (1.0, 0.0)
-        SUTSKEVER(p, g, v, self._typed(p.dtype, lr, mu, wd, a, b))
+        SUTSKEVER(p, g, v, self._typed(p.dtype, lr, mu, wd, a, b, gs))
         return p, v
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         clr = float(lr) / (1.0 + (t - 1) * lr_decay)
-        ADAGRAD(p, g, s, self._typed(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd))
+        ADAGRAD(p, g, s, self._typed(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs))
         return p, s
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
-        ADADELTA(p, g, Eg, Ed, self._typed(p.dtype, lr, rho, 1.0 - rho, eps, wd))
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
+        ADADELTA(p, g, Eg, Ed, self._typed(p.dtype, lr, rho, 1.0 - rho, eps, wd, gs))
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         lr = float(lr)
         bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
         a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
         s_m, s_g, w = lerp_coefficients(1.0 - beta1)
         c = self._typed(p.dtype, a, B, w, beta2, 1.0 - beta2, eps,
-                        0.0 if decoupled else wd, 1.0 - lr * wd if decoupled else 1.0, s_m, s_g)
+                        0.0 if decoupled else wd, 1.0 - lr * wd if decoupled else 1.0, s_m, s_g, gs)
         if amsgrad:
             ADAM_AMSGRAD(p, g, m, v, vmax, c)
         else:
@@ -304,10 +304,10 @@ class NumbaKernels(NumpyKernels):
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False):
+                     centered=False, gs=1.0):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
         b = buf if momentum else self._scratch("buf", p.shape, p.dtype)
         s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
-        c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g)
+        c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
         RMSPROP(p, g, v, ga, b, c)
         return p, v, g_avg, buf

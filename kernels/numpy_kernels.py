@@ -159,15 +159,19 @@ class NumpyKernels(Reference):
 
     # ---- optimiser steps, in place, chunk by chunk ----------------------------------------------
 
-    def _chunked(self, arrays, fn):
-        """fn(*chunk_views, T) over CHUNK-sized pieces of equally long flat arrays."""
+    def _chunked(self, arrays, fn, gs=1.0):
+        """fn(*chunk_views, T) over CHUNK-sized pieces of equally long flat arrays (θ, g, state...),
+        with g scaled by ``gs`` in the same pass."""
         n = arrays[0].shape[0]
         T = self._scratch("opt", (min(n, CHUNK),), arrays[0].dtype)
         for a in range(0, n, CHUNK):
             b = min(a + CHUNK, n)
-            fn(*(x[a:b] if x is not None else None for x in arrays), T[:b - a])
+            views = [x[a:b] if x is not None else None for x in arrays]
+            if gs != 1.0:
+                np.multiply(views[1], gs, out=views[1])
+            fn(*views, T[:b - a])
 
-    def sgd_step(self, p, g, lr, wd=0.0):
+    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
         lr = float(lr)
 
         def chunk(p, g, T):
@@ -176,10 +180,10 @@ class NumpyKernels(Reference):
             np.multiply(g, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g), chunk)
+        self._chunked((p, g), chunk, gs)
         return p
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         lr, first = float(lr), t == 1
 
         def chunk(p, g, buf, T):
@@ -199,10 +203,10 @@ class NumpyKernels(Reference):
             np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, buf), chunk)
+        self._chunked((p, g, buf), chunk, gs)
         return p, buf
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         lr = float(lr)
 
         def chunk(p, g, v, T):
@@ -218,10 +222,10 @@ class NumpyKernels(Reference):
             else:
                 np.add(p, v, out=p)
 
-        self._chunked((p, g, v), chunk)
+        self._chunked((p, g, v), chunk, gs)
         return p, v
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         clr = float(lr) / (1.0 + (t - 1) * lr_decay)
 
         def chunk(p, g, s, T):
@@ -239,10 +243,10 @@ class NumpyKernels(Reference):
             np.multiply(T, clr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, s), chunk)
+        self._chunked((p, g, s), chunk, gs)
         return p, s
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         lr = float(lr)
 
         def chunk(p, g, Eg, Ed, T):
@@ -265,11 +269,11 @@ class NumpyKernels(Reference):
             np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, Eg, Ed), chunk)
+        self._chunked((p, g, Eg, Ed), chunk, gs)
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         lr = float(lr)
         bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
 
@@ -297,11 +301,11 @@ class NumpyKernels(Reference):
                 np.multiply(T, lr / bc1, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, m, v, vmax), chunk)
+        self._chunked((p, g, m, v, vmax), chunk, gs)
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False):
+                     centered=False, gs=1.0):
         lr = float(lr)
 
         def chunk(p, g, v, g_avg, buf, T):
@@ -328,7 +332,7 @@ class NumpyKernels(Reference):
                 np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, v, g_avg, buf), chunk)
+        self._chunked((p, g, v, g_avg, buf), chunk, gs)
         return p, v, g_avg, buf
 
     def clip_by_global_norm(self, g, max_norm):

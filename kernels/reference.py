@@ -273,6 +273,7 @@ class Reference:
 
     # ---- one optimiser step over the flat buffers (PyTorch's form unless named otherwise) -------
     # g is the mean-loss gradient, t = 1 on the first update; wd > 0 adds coupled L2: g ← g + wd·θ.
+    # gs scales g first (1/ranks after an allreduce that summed the ranks' gradients).
 
     def clip_by_global_norm(self, g, max_norm):
         """g ← g · min(1, max_norm / (‖g‖₂ + 1e-6)), the norm taken over all layers at once."""
@@ -280,29 +281,33 @@ class Reference:
         norm = xp.sqrt(xp.sum(g * g))
         return g * xp.minimum(max_norm / (norm + 1e-6), 1.0)
 
-    def sgd_step(self, p, g, lr, wd=0.0):
+    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
         """θ ← θ − α·g"""
+        g = scaled(g, gs)
         if wd:
             g = g + wd * p
         return p - lr * g
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0):
+    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         """b ← g on the first step, else b ← μb + (1−τ)g;  θ ← θ − α·(g + μb) (Nesterov) or θ − α·b."""
+        g = scaled(g, gs)
         if wd:
             g = g + wd * p
         buf = self.xp.where(t == 1, g, mu * buf + (1.0 - dampening) * g)
         return p - lr * (g + mu * buf if nesterov else buf), buf
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0):
+    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         """Sutskever form (scikit-learn, Keras): v ← μv − α·g;  θ ← θ + v, or θ + μv − α·g (Nesterov)."""
+        g = scaled(g, gs)
         if wd:
             g = g + wd * p
         v = mu * v - lr * g
         return (p + mu * v - lr * g if nesterov else p + v), v
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False):
+    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         """s ← s + g²;  θ ← θ − α/(1 + (t−1)·decay) · g/(√s + ε);
         eps_inside (Keras/optax form): θ ← θ − α/(1 + (t−1)·decay) · g/√(s + ε)."""
+        g = scaled(g, gs)
         xp = self.xp
         if wd:
             g = g + wd * p
@@ -311,8 +316,9 @@ class Reference:
         denom = xp.sqrt(s + eps) if eps_inside else xp.sqrt(s) + eps
         return p - clr * (g / denom), s
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0):
+    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         """E_g ← ρE_g + (1−ρ)g²;  Δ = √(E_Δ + ε)/√(E_g + ε)·g;  E_Δ ← ρE_Δ + (1−ρ)Δ²;  θ ← θ − α·Δ"""
+        g = scaled(g, gs)
         xp = self.xp
         if wd:
             g = g + wd * p
@@ -322,11 +328,12 @@ class Reference:
         return p - lr * delta, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False):
+                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε).
         decoupled (AdamW): θ ← θ(1 − α·wd) first, and no L2 in g. amsgrad: v̂ ← max(v̂, v) in
         place of v in the root. eps_uncorrected (scikit-learn/Keras form):
         θ ← θ − α·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε). ``vmax`` is None unless amsgrad."""
+        g = scaled(g, gs)
         xp = self.xp
         if wd and decoupled:
             p = p * (1.0 - lr * wd)
@@ -345,10 +352,11 @@ class Reference:
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False):
+                     centered=False, gs=1.0):
         """v ← αv + (1−α)g²;  θ ← θ − α_lr·g/(√v + ε). centered: ḡ ← αḡ + (1−α)g and √(v − ḡ²)
         in the root. momentum μ > 0: b ← μb + g/(root + ε), θ ← θ − α_lr·b.
         ``g_avg`` / ``buf`` are None unless centered / momentum."""
+        g = scaled(g, gs)
         xp = self.xp
         if wd:
             g = g + wd * p
@@ -362,6 +370,11 @@ class Reference:
             buf = momentum * buf + g / avg
             return p - lr * buf, v, g_avg, buf
         return p - lr * (g / avg), v, g_avg, buf
+
+
+def scaled(g, gs):
+    """gs·g (g itself when gs = 1)."""
+    return g if gs == 1.0 else g * gs
 
 
 def lerp(a, b, w):

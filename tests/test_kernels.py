@@ -120,7 +120,8 @@ OPT_CASES = {  # optimiser kernel calls: (method, extra args after the flat buff
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1001, 70001])
 @pytest.mark.parametrize("case", OPT_CASES)
-def test_optimizer_step(kern, dtype, size, case):
+@pytest.mark.parametrize("gs", [1.0, 0.5], ids=["g", "g/2"])
+def test_optimizer_step(kern, dtype, size, case, gs):
     method, kwargs, n_state = OPT_CASES[case]
     rng = np.random.default_rng(4)
     host = [rng.normal(size=size), rng.normal(size=size)] + [rng.random(size) for _ in range(n_state)]
@@ -135,7 +136,7 @@ def test_optimizer_step(kern, dtype, size, case):
             arrays[4] = arrays[4] if kwargs.get("momentum") else None
         if method == "adam_step" and not kwargs.get("amsgrad"):
             arrays[4] = None
-        return getattr(k, method)(*arrays, lr, **kwargs)
+        return getattr(k, method)(*arrays, lr, **kwargs, gs=gs)
 
     got, want = run(kern), run(Reference(kern.backend))
     got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
