@@ -92,6 +92,19 @@ class JaxBackend(Backend):
         return jax.tree_util.tree_map(
             lambda a: jax.device_put(a if a.is_fully_addressable else a.addressable_data(0), home), tree)
 
+    def agree(self, fingerprint: str):
+        """Across the processes of a multi-process run: True when every process has the same
+        ``fingerprint`` (always True in a single process)."""
+        jax = self._jax
+        if jax.process_count() == 1:
+            return True
+        import hashlib
+
+        from jax.experimental import multihost_utils
+        digest = int.from_bytes(hashlib.sha256(fingerprint.encode()).digest()[:3], "big")
+        gathered = np.asarray(multihost_utils.process_allgather(np.array([digest], dtype=np.int32)))
+        return bool((gathered == digest).all())
+
     def initialize_distributed(self, timeout: int = 120):
         """Join a multi-process JAX run (several hosts, or processes on one): reads
         JAX_COORDINATOR_ADDRESS (host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID;

@@ -116,6 +116,9 @@ class MLP:
             plan, status = exc, ("error", str(exc))
         if comm is not None and comm.size > 1:
             _agree(comm, status)
+        elif data_parallel and self.backend.name == "jax" and not self.backend.agree(repr(status)):
+            raise ValueError("the JAX processes were given different models, data or settings; every process "
+                             "must run the same fit")
         # every argument is valid (on every rank): from here on the model changes
         self._prepare(plan["opt"], comm)
         if schedule is not None or not plan["continuing"]:

@@ -98,3 +98,11 @@ def test_a_process_that_never_starts_gives_a_clear_error_not_a_hang(tmp_path):
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "could not join the run coordinated at" in out.stderr
     assert "nothing listens there" in out.stderr
+
+
+def test_processes_with_different_settings_are_refused(tmp_path):
+    script = tmp_path / "mismatch.py"
+    script.write_text(SCRIPT.replace("seed=1,", "seed=1 + index,"))
+    results = _launch([sys.executable, str(script), str(tmp_path / "w.npz")], tmp_path)
+    for code, out, err in results:
+        assert code != 0 and "the JAX processes were given different models, data or settings" in err
