@@ -223,11 +223,12 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 "learning rate or normalised inputs (e.g. min-max scaling).")
         model.epoch += 1
         record = {"epoch": model.epoch, "loss": epoch_loss}
-        if heads.is_classifier(model.output):
-            record["accuracy"] = model._metrics(X, Y)["accuracy"]
-        if validation is not None:
-            val = model._metrics(*validation)
-            record.update({f"val_{k}": v for k, v in val.items()})
+        with backend.quiet():
+            if heads.is_classifier(model.output):
+                record["accuracy"] = model._metrics(X, Y)["accuracy"]
+            if validation is not None:
+                val = model._metrics(*validation)
+                record.update({f"val_{k}": v for k, v in val.items()})
         record["lr"] = model.optimizer.lr if lr is None else lr
         if track_gradients:
             norms = model._grad_norms()(model.params, X, Y)
