@@ -67,10 +67,10 @@ def encode_targets(head: str, y, n_out: int, n_rows: int, dtype, name: str = "y"
     return np.asarray(y, dtype=dtype).reshape(n_rows, n_out)
 
 
-def check_classes(head: str, Y, name: str = "y"):
-    """A classifier needs examples of at least two classes."""
+def check_classes(Y, name: str = "y"):
+    """A classifier needs examples of at least two classes (labels (n,) or one sigmoid output)."""
     classes = np.unique(Y)
-    if len(classes) < 2 and Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1 and len(classes) < 2):
+    if (Y.ndim == 1 or Y.shape[1] == 1) and len(classes) < 2:
         raise ValueError(f"{name} has a single class ({classes[0].item()!r}); a classifier needs "
                          "examples of at least two classes")
 

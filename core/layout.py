@@ -6,6 +6,8 @@ state are flat buffers of the same length and order, so one kernel updates the w
 
 from __future__ import annotations
 
+from ..backends.host import np
+
 
 class Layout:
     """Where W⁽ˡ⁾ and b⁽ˡ⁾ of each layer sit in the flat buffer."""
@@ -28,8 +30,8 @@ class Layout:
                 for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]
 
     def weight_mask(self):
-        """[1.0 on every weight, 0.0 on every bias] over the flat buffer, as a Python list."""
-        mask = [0.0] * self.size
+        """1.0 on every weight, 0.0 on every bias, over the flat buffer (a host float64 array)."""
+        mask = np.zeros(self.size)
         for (w0, w1), _ in self.slices:
-            mask[w0:w1] = [1.0] * (w1 - w0)
+            mask[w0:w1] = 1.0
         return mask

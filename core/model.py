@@ -69,7 +69,7 @@ class MLP:
         self._output = train.make_output(*args)
         self._reg = None
         if any(self.dropout) or self.l1 or self.l2:
-            mask = self.backend.asarray(self.layout.weight_mask(), dtype=self.dtype)
+            mask = self.backend.asarray(self.layout.weight_mask().astype(self.dtype_name), dtype=self.dtype)
             self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask)
 
     @property
@@ -168,7 +168,7 @@ class MLP:
             scaler = preprocessing.SCALERS[self.normalize]().fit(X)
         Xd = self._inputs(X, "X", scaler)
         if classifier:
-            heads.check_classes(self.output, Y)
+            heads.check_classes(Y)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 
+from ..backends.host import np
 from . import heads
 from .network import logits, loss_and_grads
 
@@ -139,10 +140,6 @@ def chunks(n_rows: int, width: int):
     return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
 
 
-def _arange(n):
-    return list(range(n))
-
-
 def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
                stopping=None, track_gradients=False, callback=None, shard=None, comm=None):
     """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
@@ -190,7 +187,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 else:
                     lrs = kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
                 epoch_fn = model._epoch_fn(bs)
-                ordered = order if order is not None else backend.asarray(_arange(n))
+                ordered = order if order is not None else backend.asarray(np.arange(n, dtype="int32"))
                 params, state, loss_sum = epoch_fn(params, state, X, Y, ordered, model.step_count, lrs)
                 model.step_count += n // bs
             for start in range(start, n, bs):

@@ -207,7 +207,7 @@ def _options(args) -> dict:
 
 
 def _data(name, target, seed):
-    """(X, y, feature_names, class_names, description) from a bundled set, a generator or a file."""
+    """(X, y, class names, description) from a bundled set, a generator or a file."""
     if name in datasets.NAMES:
         d = datasets.load(name)
         return d.X, d.y, d.target_names, d.description
@@ -277,7 +277,7 @@ def cmd_train(args) -> int:
     if rank != 0:
         sys.stdout = open(os.devnull, "w")  # every process trains; process 0 reports and saves
         o["save"] = o["plot"] = None
-    X, y, class_names, description = _data(o["data"], o["target"], o["seed"])
+    X, y, _, description = _data(o["data"], o["target"], o["seed"])
     y_idx, classes = _encode(y)
     classifier = classes is not None
     if classifier and len(classes) < 2:
