@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
-from . import heads, initializers, optim, preprocessing, schedules, serialize, train, validation
+from . import checkpoint as checkpoint_files
+from . import guard, heads, initializers, optim, preprocessing, schedules, serialize, train, validation
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
 from .layout import Layout
@@ -64,6 +67,7 @@ class MLP:
         self._step = None
         self._workspaces = None
         self._comm = self._state_owner = None
+        self._on_divergence, self._fit_epoch0 = "stop", 0
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -81,7 +85,8 @@ class MLP:
     def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
-            data_parallel=False):
+            data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
+            checkpoint_keep=3, resume=None):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -104,11 +109,20 @@ class MLP:
         sums the gradient across devices. Batches must split evenly over the devices.
         ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
         (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
+        ``on_divergence``: a step whose loss or gradient is NaN/inf is never applied; "stop" (default)
+        raises TrainingDivergedError naming the epoch and step, the model keeping the weights of the
+        last good step; "skip" drops such steps and goes on (``history["skipped_steps"]``).
+        ``checkpoint="dir"`` writes checkpoints there (weights, optimiser state, schedule position,
+        step counter, generator state, data order) every ``checkpoint_every`` steps (None: at the end
+        of each epoch) and at the end, atomically, keeping the newest ``checkpoint_keep``.
+        ``resume="dir"`` continues from the newest checkpoint there, to the same weights an
+        uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         try:
             plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
-                              validation_split, patience, min_delta, compile_epoch, data_parallel, comm)
+                              validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
+                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume)
             status = ("ok", plan.pop("fingerprint"))
         except ValueError as exc:
             if comm is None or comm.size == 1:
@@ -120,21 +134,36 @@ class MLP:
             raise ValueError("the JAX processes were given different models, data or settings; every process "
                              "must run the same fit")
         # every argument is valid (on every rank): from here on the model changes
-        self._prepare(plan["opt"], comm)
-        if schedule is not None or not plan["continuing"]:
+        self._prepare(plan["opt"], comm, plan["on_divergence"])
+        if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self.scaler = plan["scaler"]
+        self._fit_epoch0 = self.epoch
         Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
         stopping = None if patience is None else train.EarlyStopping(plan["patience"], plan["min_delta"],
                                                                      bool(restore_best))
+        progress = None
+        if plan["resumed"] is not None:
+            progress = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
+            if plan["resumed"][2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
+                self.history.best_epoch = stopping.best_epoch
+                if stopping.restore_best and stopping.best_params is not None:
+                    self.params = stopping.best_params
+                return self.history
+        saver = None
+        if checkpoint is not None:
+            writer = (comm is None or comm.rank == 0) and getattr(self.backend, "process_index", lambda: 0)() == 0
+            saver = checkpoint_files.Checkpoints(checkpoint_files.directory(checkpoint), plan["every"], plan["keep"],
+                                                 plan["resume_key"], writer, start=self.step_count)
         args = (epochs, batch_size, val, verbose, bool(compile_epoch), stopping, bool(track_gradients), callback)
+        more = {"checkpoints": saver, "progress": progress}
         if not data_parallel:
-            return train.run_epochs(self, Xd, Yd, *args)
+            return train.run_epochs(self, Xd, Yd, *args, **more)
         if comm is not None:
             if self._reg is not None:
                 self._reg.rank = comm.rank
             try:
-                return train.run_epochs(self, Xd, Yd, *args, comm=comm)
+                return train.run_epochs(self, Xd, Yd, *args, comm=comm, **more)
             finally:
                 if self._reg is not None:
                     self._reg.rank = 0
@@ -142,12 +171,13 @@ class MLP:
         self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
         Xd, Yd, val = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
         try:
-            return train.run_epochs(self, Xd, Yd, *args, shard=bk.shard_rows)
+            return train.run_epochs(self, Xd, Yd, *args, shard=bk.shard_rows, **more)
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
     def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
-              patience, min_delta, compile_epoch, data_parallel, comm):
+              patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
+              checkpoint_every=None, checkpoint_keep=3, resume=None):
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
@@ -191,10 +221,35 @@ class MLP:
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
         continuing = optimizer is None and lr is None and self.optimizer is not None
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
+        on_divergence = guard.check_mode(on_divergence)
+        every, keep = checkpoint_files.check_every(checkpoint_every), checkpoint_files.check_keep(checkpoint_keep)
+        if checkpoint is not None:
+            checkpoint_files.directory(checkpoint, create=False)
+        resume_key, resumed = None, None
+        if checkpoint is not None or resume is not None:
+            resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta)
+        if resume is not None:
+            resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
         fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
-                       float(np.sum(X)), float(np.sum(Y)), self.step_count)
+                       float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
         return {"opt": opt, "continuing": continuing, "scaler": scaler, "X": Xd, "Y": Y, "val": val,
-                "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint}
+                "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
+                "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
+                "resumed": resumed}
+
+    def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta):
+        """What a resumed fit must share with the one that wrote the checkpoint: the network, the
+        optimiser, schedule, batch size, guard and early stopping, and the data (SHA-256)."""
+        digest = hashlib.sha256()
+        for a in (X, Y):
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype}{a.shape}".encode())
+            digest.update(memoryview(a).cast("B"))
+        return (f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
+                f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
+                f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
+                f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
+                f"data sha256 {digest.hexdigest()[:16]}")
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -248,6 +303,10 @@ class MLP:
         """Write the model to ``path`` (safetensors layout + JSON description; see
         ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
         any backend."""
+        serialize.write(path, *self._file_contents())
+
+    def _file_contents(self):
+        """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
         tensors = {}
         for l, (W, b) in enumerate(self.get_weights(), start=1):
             tensors[f"W{l}"], tensors[f"b{l}"] = W, b
@@ -257,12 +316,12 @@ class MLP:
                       "scale": self.scaler.scale_.tolist()}
         optimizer = None if self.optimizer is None else {
             "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
-        serialize.write(path, tensors, {
+        return tensors, {
             "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
             "dtype": self.dtype_name, "seed": self.seed, "dropout": self.dropout, "l1": self.l1,
             "l2": self.l2, "normalize": self.normalize, "scaler": scaler, "classes": _jsonable(self.classes),
             "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
-            "history": _jsonable(dict(self.history))})
+            "history": _jsonable(dict(self.history))}
 
     def summary(self) -> str:
         """The layers as a table: shapes, activations, initialisers, parameter counts."""
@@ -291,17 +350,21 @@ class MLP:
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _prepare(self, opt, comm=None):
-        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser
-        and communicator)."""
-        if opt is not self.optimizer or self.opt_state is None or comm is not getattr(self, "_comm", None):
-            self.optimizer, self._comm = opt, comm
+    def _prepare(self, opt, comm=None, on_divergence="stop"):
+        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
+        communicator and divergence mode)."""
+        if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm
+                or on_divergence != self._on_divergence):
+            self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
             if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
                 self.opt_state, self._state_owner = opt.init(self.kern, self.params), opt
+            if "first_bad" not in self.opt_state:  # the divergence guard's bookkeeping rides along
+                host = self.backend.name == "numpy"
+                self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype, host)}
             self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
-                                                 opt, self._workspaces, self._reg, comm)
+                                                 opt, self._workspaces, self._reg, comm, on_divergence)
             self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
             self._epoch_fns = {}
 

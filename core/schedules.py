@@ -155,3 +155,7 @@ class ReduceOnPlateau(Schedule):
 
     def state(self) -> dict:
         return {"scale": self._scale, "best": self._best, "bad": self._bad, "cool": self._cool}
+
+    def set_state(self, state: dict):
+        """Continue from ``state()`` (a resumed fit)."""
+        self._scale, self._best, self._bad, self._cool = state["scale"], state["best"], state["bad"], state["cool"]

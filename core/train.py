@@ -12,7 +12,7 @@ import math
 import time
 
 from ..backends.host import np
-from . import heads
+from . import guard, heads
 from .network import logits, loss_and_grads
 
 #: rows per evaluation chunk are chosen so a chunk holds about this many activations
@@ -20,14 +20,16 @@ EVAL_CHUNK_ELEMENTS = 1 << 22
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite; the model keeps the weights from before the bad epoch."""
+    """A step's loss or gradient was NaN or infinite; the model keeps the weights of the last good
+    step (see core.guard)."""
 
 
 class History(dict):
     """Per-epoch records, one list per key: "epoch", "loss" (mean of the epoch's mini-batch
     losses, penalties included), "accuracy" (of the model at the end of the epoch, on the training
     data; classifiers), "val_loss" / "val_accuracy" (with validation data), "lr", "seconds",
-    "grad_norms" (with track_gradients). With early stopping: ``best_epoch``, ``stopped_epoch``
+    "grad_norms" (with track_gradients), "skipped_steps" (with on_divergence="skip": steps dropped
+    for a non-finite loss or gradient). The epoch's loss averages the applied steps. With early stopping: ``best_epoch``, ``stopped_epoch``
     (None if it ran to the end)."""
 
     best_epoch = None
@@ -41,43 +43,60 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
 
-def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None, comm=None):
+def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None, comm=None,
+                  on_divergence="stop"):
     """The training step for one network and optimiser, not yet compiled; with ``workspaces``
     (in-place kernels) every intermediate goes to a preallocated buffer; ``reg``: dropout and
     weight penalties (core.regularization); ``comm``: MPI ranks whose gradients are averaged
-    (one allreduce of the flat buffer) before the update."""
+    (one allreduce of the flat buffer, the batch loss riding in its last element) before the
+    update. The update goes through the divergence guard (core.guard, mode ``on_divergence``)."""
     average = comm is not None and comm.size > 1
     scale = 1.0 / comm.size if average else 1.0
 
     def step(params, opt_state, x, y, step_index):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
         loss, grads = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index)
+        check = loss
         if average:  # the sum over ranks; the 1/ranks is applied inside the optimiser's pass
-            grads = comm.allreduce_sum_(grads)
-        params, opt_state = optimizer.update(kern, params, grads, opt_state, step_index, scale)
+            grads, check = _allreduce(kern, comm, ws, grads, loss)
+        params, opt_state = guard.guarded_update(kern, optimizer, params, grads, opt_state, step_index, loss,
+                                                 check, x.shape[0], on_divergence, scale)
         return params, opt_state, loss
 
     return step
 
 
+def _allreduce(kern, comm, ws, grads, loss):
+    """(Σ gradients, Σ losses) over the ranks, in one message: the flat gradient with the loss
+    appended (the workspace's buffer holds both), so every rank's guard sees the same numbers."""
+    xp = kern.xp
+    if ws is not None and grads is ws.grad:
+        both = ws.grad_and_loss
+    else:
+        both = xp.concat([grads, xp.zeros((1,), dtype=grads.dtype)])
+    both[-1] = loss
+    comm.allreduce_sum_(both)
+    return both[:-1], both[-1]
+
+
 def make_epoch(backend, kern, step, batch_size):
     """One compiled loop over the full mini-batches of an epoch (``lax.fori_loop`` on JAX):
-    ``epoch(params, opt_state, X, Y, order, step0, lrs) -> (params, opt_state, summed loss)``,
-    where the rows are taken in ``order`` and step i runs with learning rate ``lrs[i]``."""
+    ``epoch(params, opt_state, X, Y, order, step0, lrs) -> (params, opt_state)``, where the rows
+    are taken in ``order`` and step i runs with learning rate ``lrs[i]``; the losses add up in the
+    guard's entries of the state."""
     xp = kern.xp
 
     def epoch(params, opt_state, X, Y, order, step0, lrs):
         Xp, Yp = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
 
         def body(i, carry):
-            params, state, loss_sum = carry
+            params, state = carry
             xb = backend.dynamic_rows(Xp, i * batch_size, batch_size)
             yb = backend.dynamic_rows(Yp, i * batch_size, batch_size)
-            params, state, loss = step(params, {**state, "lr": lrs[i]}, xb, yb, step0 + i)
-            return params, state, loss_sum + loss * batch_size
+            params, state, _ = step(params, {**state, "lr": lrs[i]}, xb, yb, step0 + i)
+            return params, state
 
-        zero = xp.zeros((), dtype=params.dtype)
-        return backend.fori_loop(lrs.shape[0], body, (params, opt_state, zero))
+        return backend.fori_loop(lrs.shape[0], body, (params, opt_state))
 
     return backend.jit(epoch, donate_argnums=(0, 1))
 
@@ -141,8 +160,10 @@ def chunks(n_rows: int, width: int):
 
 
 def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epoch=False,
-               stopping=None, track_gradients=False, callback=None, shard=None, comm=None):
-    """Train ``model`` in place for ``epochs`` epochs on device arrays X, Y; returns its History.
+               stopping=None, track_gradients=False, callback=None, shard=None, comm=None,
+               checkpoints=None, progress=None):
+    """Train ``model`` in place until this fit has run ``epochs`` epochs, on device arrays X, Y;
+    returns its History.
 
     Each epoch draws a fresh permutation from the model's host generator (unless the batch is
     the whole set), steps through the mini-batches, and reads the loss from the device once.
@@ -151,44 +172,51 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
     ``stopping``: an EarlyStopping; ``track_gradients``: record per-layer ‖dW‖ each epoch.
     ``shard``: places each mini-batch (split by rows over devices, for data parallelism).
     ``comm``: MPI ranks; each takes its equal slice of every global mini-batch.
+    ``checkpoints``: a core.checkpoint.Checkpoints, written every ``every`` steps and at the end
+    of each epoch; ``progress``: where a resumed fit left off (its epoch's order and position).
+    A step the divergence guard refuses ends training with TrainingDivergedError ("stop") or is
+    dropped ("skip"), see core.guard.
     """
     backend, kern = model.backend, model.kern
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
-    step, schedule = model._step, model.schedule
+    step, schedule, mode = model._step, model.schedule, model._on_divergence
+    host = backend.name == "numpy"
     kern.prepare()
     base_lr, (epoch0, step0) = model.optimizer.lr, model._schedule_start
     lr = None
     per_step = schedule is not None and schedule.per == "step"
+    place = (lambda v: v) if shard is None else backend.replicate
 
     def set_lr(state, t):
         nonlocal lr
         lr = schedule(base_lr, t)
-        value = backend.asarray(lr, dtype=model.dtype)
-        return {**state, "lr": value if shard is None else backend.replicate(value)}
+        return {**state, "lr": place(backend.asarray(lr, dtype=model.dtype))}
 
-    for i in range(epochs):
+    while model.epoch - model._fit_epoch0 < epochs:
         t0 = time.perf_counter()
-        backup = backend.copy(model.params)
-        order = backend.asarray(model._rng.permutation(n).astype("int32")) if bs < n else None
-        if shard is not None and order is not None:
-            order = backend.replicate(order)  # with the data, on every device
-        loss_sum = 0.0
         params, state = model.params, model.opt_state
-        if schedule is not None and schedule.per == "epoch":
-            state = set_lr(state, model.epoch - epoch0)
-        start = 0
+        if progress is not None:  # a resumed fit: finish the epoch it was in
+            order, start, first_step = progress["order"], progress["position"], progress["epoch_first_step"]
+            order = None if order is None else place(backend.asarray(order))
+            progress = None
+        else:
+            host_order = model._rng.permutation(n).astype("int32") if bs < n else None
+            order = None if host_order is None else place(backend.asarray(host_order))
+            start, first_step = 0, model.step_count
+            state = {**state, **{k: place(v) for k, v in guard.fresh(backend, model.dtype, host).items()}}
+            if schedule is not None and schedule.per == "epoch":
+                state = set_lr(state, model.epoch - epoch0)
         with backend.quiet():
-            if compile_epoch and n // bs > 0:
+            if compile_epoch and n // bs > 0 and start == 0:
                 start = (n // bs) * bs
                 if per_step:
                     values = [schedule(base_lr, model.step_count + k - step0) for k in range(n // bs)]
                     lr, lrs = values[-1], backend.asarray(values, dtype=model.dtype)
                 else:
                     lrs = kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
-                epoch_fn = model._epoch_fn(bs)
                 ordered = order if order is not None else backend.asarray(np.arange(n, dtype="int32"))
-                params, state, loss_sum = epoch_fn(params, state, X, Y, ordered, model.step_count, lrs)
+                params, state = model._epoch_fn(bs)(params, state, X, Y, ordered, model.step_count, lrs)
                 model.step_count += n // bs
             for start in range(start, n, bs):
                 lo, hi = start, min(start + bs, n)
@@ -206,20 +234,30 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                     state = set_lr(state, model.step_count - step0)
                 if shard is not None:
                     xb, yb = shard(xb), shard(yb)
-                params, state, loss = step(params, state, xb, yb, model.step_count)
+                params, state, _ = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1
-                loss_sum = loss_sum + loss * (hi - lo)
+                if host and mode == "stop" and state["first_bad"] >= 0:
+                    break
+                if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
+                    model.params, model.opt_state = params, state
+                    checkpoints.save(model, order=order, position=start + bs, epoch_first_step=first_step,
+                                     stopping=stopping)
         model.params, model.opt_state = params, state
-        epoch_loss = float(backend.to_numpy(loss_sum))
-        epoch_loss = (epoch_loss if comm is None else comm.sum(epoch_loss)) / n
-        if not (math.isfinite(epoch_loss) and bool(kern.xp.all(kern.xp.isfinite(params)))):
-            model.params, model.opt_state = backup, model.optimizer.init(model.kern, backup)
+        book = guard.read(backend, state)
+        if book["first_bad"] >= 0 and mode == "stop":
+            model.step_count = book["first_bad"]
+            raise TrainingDivergedError(guard.message(model.epoch + 1, book["first_bad"] - first_step + 1,
+                                                      -(-n // bs), book["first_bad"], book["bad_loss"]))
+        loss_sum, rows = book["loss_sum"], book["rows"]
+        if comm is not None:
+            loss_sum, rows = comm.sum(loss_sum), comm.sum(rows)
+        if rows == 0:
             raise TrainingDivergedError(
-                f"the training loss or weights became {epoch_loss if not math.isfinite(epoch_loss) else 'NaN/inf'}"
-                f" in epoch {model.epoch + 1}; the weights from before that epoch were kept. Try a lower "
-                "learning rate or normalised inputs (e.g. min-max scaling).")
+                f"training diverged: every step of epoch {model.epoch + 1} had a non-finite loss or gradient "
+                f"({book['skipped']} skipped); the weights from before it were kept. Try a lower learning rate "
+                "or normalised inputs (e.g. normalize='minmax').")
         model.epoch += 1
-        record = {"epoch": model.epoch, "loss": epoch_loss}
+        record = {"epoch": model.epoch, "loss": loss_sum / rows}
         with backend.quiet():
             if heads.is_classifier(model.output):
                 record["accuracy"] = model._metrics(X, Y)["accuracy"]
@@ -227,6 +265,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 val = model._metrics(*validation)
                 record.update({f"val_{k}": v for k, v in val.items()})
         record["lr"] = model.optimizer.lr if lr is None else lr
+        if mode == "skip":
+            record["skipped_steps"] = book["skipped"]
         if track_gradients:
             norms = model._grad_norms()(model.params, X, Y)
             record["grad_norms"] = [float(v) for v in backend.to_numpy(norms)]
@@ -235,10 +275,16 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
         if hasattr(schedule, "observe"):
             schedule.observe(record, base_lr)
         if verbose:
-            print(format_record(record, i + 1, epochs), flush=True)
+            print(format_record(record, model.epoch - model._fit_epoch0, epochs), flush=True)
         if callback is not None:
             callback(record)
-        if stopping is not None and stopping.update(model, record.get("val_loss", record["loss"])):
+        stop = stopping is not None and stopping.update(model, record.get("val_loss", record["loss"]))
+        if checkpoints is not None and (stop or model.epoch - model._fit_epoch0 >= epochs
+                                        or checkpoints.epoch_end_due(model.step_count)):
+            if stop:
+                model.history.stopped_epoch = model.epoch
+            checkpoints.save(model, stopping=stopping, stopped=stop)
+        if stop:
             model.history.stopped_epoch = model.epoch
             if stopping.restore_best and stopping.best_params is not None:
                 model.params = stopping.best_params

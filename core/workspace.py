@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class Workspace:
-    def __init__(self, kern, layout, activations, n, dtype, grad, y_shape, y_dtype):
+    def __init__(self, kern, layout, activations, n, dtype, grad_and_loss, y_shape, y_dtype):
         xp = kern.xp
         self.n = n
         self.Z, self.A, self.dA = [], [], [None]
@@ -20,8 +20,8 @@ class Workspace:
         self.dA += [xp.empty((n, n_in), dtype=dtype) for n_in, _ in layout.shapes[1:]]
         self.X = xp.empty((n, layout.sizes[0]), dtype=dtype)
         self.Y = xp.empty((n,) + tuple(y_shape), dtype=y_dtype)
-        self.grad = grad
-        self.dWdb = layout.unflatten(xp, grad)
+        self.grad_and_loss, self.grad = grad_and_loss, grad_and_loss[:layout.size]
+        self.dWdb = layout.unflatten(xp, self.grad)
         self._layout, self._params, self._layers = layout, None, None
 
     def layers(self, xp, params):
@@ -37,12 +37,14 @@ class Workspaces:
 
     def __init__(self, kern, layout, activations, dtype):
         self.kern, self.layout, self.activations, self.dtype = kern, layout, activations, dtype
-        self.grad = kern.xp.zeros(layout.size, dtype=dtype)
+        #: the flat gradient and, in its last element, the batch loss: one message for an allreduce
+        self.grad_and_loss = kern.xp.zeros(layout.size + 1, dtype=dtype)
+        self.grad = self.grad_and_loss[:layout.size]
         self._by_n = {}
 
     def get(self, n, Y):
         ws = self._by_n.get(n)
         if ws is None:
             ws = self._by_n[n] = Workspace(self.kern, self.layout, self.activations, n, self.dtype,
-                                           self.grad, Y.shape[1:], Y.dtype)
+                                           self.grad_and_loss, Y.shape[1:], Y.dtype)
         return ws

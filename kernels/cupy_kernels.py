@@ -54,27 +54,33 @@ _IDENTITY_MSE = cp.ElementwiseKernel(
     "T z, T y, T scale", "T out, T loss", "T e = z - y; loss = (T)0.5 * e * e; out = scale * e;",
     "reseau_identity_mse")
 
+def _step_kernel(in_params, out_params, body, name):
+    """An optimiser kernel that applies its update only where the device flag ``ok[0]`` is set
+    (the divergence guard: a bad step leaves parameters and state untouched, with no host sync)."""
+    return cp.ElementwiseKernel(in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name)
+
+
 # ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
-_SGD = cp.ElementwiseKernel(
+_SGD = _step_kernel(
     "T g, T gs, raw T lr, T wd", "T p", "p = p - lr[0] * (gs * g + wd * p);", "reseau_sgd")
-_MOMENTUM = cp.ElementwiseKernel(
+_MOMENTUM = _step_kernel(
     "T g0, T gs, raw T lr, T mu, T damp, T wd, bool first, bool nesterov", "T p, T buf",
     "T g = gs * g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
     "reseau_momentum")
-_SUTSKEVER = cp.ElementwiseKernel(
+_SUTSKEVER = _step_kernel(
     "T g0, T gs, raw T lr, T mu, T wd, bool nesterov", "T p, T v",
     "T g = gs * g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
     "reseau_sutskever")
-_ADAGRAD = cp.ElementwiseKernel(
+_ADAGRAD = _step_kernel(
     "T g0, T gs, raw T lr, T decay, T eps, T wd, bool inside", "T p, T s",
     "T g = gs * g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
     "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));", "reseau_adagrad")
-_ADADELTA = cp.ElementwiseKernel(
+_ADADELTA = _step_kernel(
     "T g0, T gs, raw T lr, T rho, T eps, T wd", "T p, T eg, T ed",
     "T g = gs * g0 + wd * p; eg = rho * eg + ((T)1 - rho) * g * g;"
     "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + ((T)1 - rho) * delta * delta;"
     "p = p - lr[0] * delta;", "reseau_adadelta")
-_ADAM = cp.ElementwiseKernel(
+_ADAM = _step_kernel(
     "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T beta1, T beta2, T eps, T wd, bool decoupled, bool amsgrad, "
     "bool keras",
     "T p, T m, T v, T vmax",
@@ -89,7 +95,7 @@ _ADAM = cp.ElementwiseKernel(
     if (keras) p = p - (lr[0] * bc2_sqrt / bc1) * (m / (sqrt(r) + eps));
     else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
     """, "reseau_adam")
-_RMSPROP = cp.ElementwiseKernel(
+_RMSPROP = _step_kernel(
     "T g0, T gs, raw T lr, T alpha, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
     """
     T g = gs * g0 + wd * p;
@@ -113,6 +119,20 @@ class CupyKernels(Reference):
     def __init__(self, backend):
         super().__init__(backend)
         self._scratch_cache = {}
+        self._ok = self._true = cp.ones((), dtype=bool)  # the optimiser kernels' gate (see ``gated``)
+
+    def step_ok(self, loss, g):
+        """isfinite(L) ∧ isfinite(g·g) as a device boolean (cuBLAS dot; no host sync)."""
+        return cp.isfinite(loss) & cp.isfinite(cp.dot(g, g))
+
+    def gated(self, ok, update, params, state):
+        """Run ``update()`` with every optimiser kernel reading the device flag ``ok``: where it is
+        false the kernels write nothing, so params and state stay as they were, in place."""
+        self._ok = ok
+        try:
+            return update()
+        finally:
+            self._ok = self._true
 
     def _scratch(self, tag, shape, dtype):
         key = (tag, shape, dtype)
@@ -191,41 +211,41 @@ class CupyKernels(Reference):
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _SGD(g, T(gs), lr, T(wd), p)
+        _SGD(g, T(gs), lr, T(wd), self._ok, p)
         return p
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), p, buf)
+        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), self._ok, p, buf)
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _SUTSKEVER(g, T(gs), lr, T(mu), T(wd), bool(nesterov), p, v)
+        _SUTSKEVER(g, T(gs), lr, T(mu), T(wd), bool(nesterov), self._ok, p, v)
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         T = p.dtype.type
-        _ADAGRAD(g, T(gs), lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), p, s)
+        _ADAGRAD(g, T(gs), lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), self._ok, p, s)
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _ADADELTA(g, T(gs), lr, T(rho), T(eps), T(wd), p, Eg, Ed)
+        _ADADELTA(g, T(gs), lr, T(rho), T(eps), T(wd), self._ok, p, Eg, Ed)
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
                   decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         T = p.dtype.type
         _ADAM(g, T(gs), lr, T(1.0 - beta1 ** t), T((1.0 - beta2 ** t) ** 0.5), T(beta1), T(beta2), T(eps), T(wd),
-              bool(decoupled), bool(amsgrad), bool(eps_uncorrected), p, m, v,
+              bool(decoupled), bool(amsgrad), bool(eps_uncorrected), self._ok, p, m, v,
               vmax if amsgrad else self._dummy(p))
         return p, m, v, vmax
 
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
                      centered=False, gs=1.0):
         T = p.dtype.type
-        _RMSPROP(g, T(gs), lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), p, v,
+        _RMSPROP(g, T(gs), lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), self._ok, p, v,
                  g_avg if centered else self._dummy(p, "g_avg"), buf if momentum else self._dummy(p, "buf"))
         return p, v, g_avg, buf
 

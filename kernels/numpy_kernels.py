@@ -9,6 +9,8 @@ copy into the buffer (they allocate; the numba kernels fuse them too).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .reference import LEAKY_SLOPE, Reference
@@ -334,6 +336,10 @@ class NumpyKernels(Reference):
 
         self._chunked((p, g, v, g_avg, buf), chunk, gs)
         return p, v, g_avg, buf
+
+    def step_ok(self, loss, g):
+        """isfinite(L) ∧ isfinite(g·g) as a host bool (one BLAS dot)."""
+        return math.isfinite(loss) and math.isfinite(np.dot(g, g))
 
     def clip_by_global_norm(self, g, max_norm):
         norm = float(np.sqrt(np.dot(g, g)))

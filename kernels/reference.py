@@ -275,6 +275,18 @@ class Reference:
     # g is the mean-loss gradient, t = 1 on the first update; wd > 0 adds coupled L2: g ← g + wd·θ.
     # gs scales g first (1/ranks after an allreduce that summed the ranks' gradients).
 
+    def step_ok(self, loss, g):
+        """isfinite(L) ∧ isfinite(g·g): whether a step may be applied (a device boolean)."""
+        xp = self.xp
+        return xp.isfinite(loss) & xp.isfinite(xp.sum(g * g))
+
+    def gated(self, ok, update, params, state):
+        """``update()``'s (params, state) where ``ok``, else the old ones, selected per buffer."""
+        xp = self.xp
+        new_params, new_state = update()
+        return (xp.where(ok, new_params, params),
+                {k: xp.where(ok, v, state[k]) if k in state else v for k, v in new_state.items()})
+
     def clip_by_global_norm(self, g, max_norm):
         """g ← g · min(1, max_norm / (‖g‖₂ + 1e-6)), the norm taken over all layers at once."""
         xp = self.xp

@@ -1,0 +1,190 @@
+"""Checkpoints: all a fit needs to go on exactly where it stopped, written so a crash never
+leaves a broken one behind.
+
+A checkpoint is a model file (core/serialize.py; ``reseau.load`` reads it as a model) with more
+in it: tensors "params", "state.<key>" (every optimiser buffer and the learning rate), "order"
+(the epoch's permutation, when saved mid-epoch) and "best_params" (early stopping); the JSON
+description adds a "checkpoint" entry: step and epoch counters, the position in the epoch, the
+host generator's state (the next shuffles), the schedule's start and state, the early-stopping
+counters, the divergence guard's bookkeeping and a fingerprint of the fit's settings and data.
+
+Files are ``step-<step>.ckpt`` in the checkpoint directory, written atomically (temporary file,
+fsync, rename, fsync of the directory); the newest ``keep`` stay. ``latest`` takes the newest
+file that reads back whole (its checksum verifies), skipping any that does not.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+from ..backends.host import np
+from . import guard, serialize
+
+PATTERN = re.compile(r"^step-(\d+)\.ckpt$")
+
+
+def check_every(every):
+    if every is None:
+        return None
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise ValueError(f"checkpoint_every={every!r} is invalid; expected None (each epoch) or a number "
+                         "of steps >= 1")
+    return int(every)
+
+
+def check_keep(keep):
+    if isinstance(keep, bool) or not isinstance(keep, (int, np.integer)) or keep < 1:
+        raise ValueError(f"checkpoint_keep={keep!r} is invalid; expected a number of checkpoints >= 1")
+    return int(keep)
+
+
+def directory(path, name="checkpoint", create=True) -> Path:
+    """``path`` as a directory (created if missing), or a ValueError naming the argument."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise ValueError(f"{name}={path!r} is not a directory path; expected a string or pathlib.Path")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name}={str(path)!r} is a file; expected a directory for checkpoints")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{name}={str(path)!r}: cannot create the directory ({exc.strerror or exc})") from None
+    return path
+
+
+class Checkpoints:
+    """Writes a fit's checkpoints into ``path``: every ``every`` steps (None: at the end of each
+    epoch), keeping the newest ``keep``. ``fingerprint`` names the fit's settings and data; a
+    resumed fit must match it."""
+
+    def __init__(self, path, every=None, keep=3, fingerprint="", writer=True, start=0):
+        self.path, self.every, self.keep = Path(path), every, keep
+        self.fingerprint, self.writer = fingerprint, writer
+        self.last = start  # the step count of the last checkpoint (or of the fit's start)
+
+    def due(self, step: int) -> bool:
+        """Whether a checkpoint is due mid-epoch after ``step`` steps: at each multiple of ``every``."""
+        return self.every is not None and step % self.every == 0 and step != self.last
+
+    def epoch_end_due(self, step: int) -> bool:
+        """At an epoch's end: always without ``every``; else when the epoch crossed a multiple of it."""
+        return step != self.last and (self.every is None or step // self.every > self.last // self.every)
+
+    def save(self, model, order=None, position=None, epoch_first_step=None, stopping=None, stopped=False):
+        """Write the model and its training state now (``order``/``position``: mid-epoch)."""
+        self.last = model.step_count
+        if not self.writer:  # data-parallel ranks other than 0 hold the same state
+            return
+        backend = model.backend
+        tensors, description = model._file_contents()
+        tensors["params"] = backend.to_numpy(model.params)
+        book = {}
+        for key, value in model.opt_state.items():
+            if key in guard.KEYS:
+                book[key] = value if isinstance(value, (int, float)) else backend.to_numpy(value).item()
+            else:
+                tensors[f"state.{key}"] = np.asarray(backend.to_numpy(value))
+        if order is not None:
+            tensors["order"] = np.asarray(backend.to_numpy(order)).astype(np.int64)
+        best = None
+        if stopping is not None:
+            best = {"best": _finite_or_none(stopping.best), "best_epoch": stopping.best_epoch, "wait": stopping.wait}
+            if stopping.best_params is not None:
+                tensors["best_params"] = backend.to_numpy(stopping.best_params)
+        schedule = model.schedule
+        description["checkpoint"] = {
+            "fingerprint": self.fingerprint, "step": model.step_count, "epoch": model.epoch,
+            "fit_epoch0": model._fit_epoch0, "position": position, "epoch_first_step": epoch_first_step,
+            "rng": model._rng.bit_generator.state, "schedule_start": list(model._schedule_start),
+            "schedule_state": schedule.state() if hasattr(schedule, "state") else None,
+            "guard": book, "stopping": best, "stopped": bool(stopped),
+            "stopped_epoch": model.history.stopped_epoch, "best_epoch": model.history.best_epoch}
+        serialize.write(self.path / f"step-{model.step_count:012d}.ckpt", tensors, description)
+        self._prune()
+
+    def _prune(self):
+        files = sorted(_numbered(self.path))
+        for _, old in files[:-self.keep]:
+            old.unlink(missing_ok=True)
+        for stale in self.path.glob(".step-*.tmp"):  # left by a writer killed mid-write
+            stale.unlink(missing_ok=True)
+
+
+def _finite_or_none(x):
+    return float(x) if np.isfinite(x) else None
+
+
+def _numbered(path: Path):
+    for f in path.iterdir():
+        match = PATTERN.match(f.name)
+        if match:
+            yield int(match.group(1)), f
+
+
+def latest(path):
+    """(file, tensors, description) of the newest checkpoint in ``path`` that reads back whole, or
+    None when it holds none."""
+    path = directory(path, "resume", create=False)
+    if not path.is_dir():
+        return None
+    for _, f in sorted(_numbered(path), reverse=True):
+        try:
+            tensors, description = serialize.read(f)
+        except ValueError as exc:
+            warnings.warn(f"skipping checkpoint {f}: {exc}", RuntimeWarning, stacklevel=3)
+            continue
+        if "checkpoint" in description and "params" in tensors:
+            return f, tensors, description
+    return None
+
+
+def load(path, fingerprint: str):
+    """The newest checkpoint in directory ``path`` as (file, tensors, description), checked
+    against this fit's ``fingerprint``; a ValueError when there is none or it belongs to another fit."""
+    found = latest(path)
+    if found is None:
+        raise ValueError(f"resume={str(path)!r} holds no checkpoint (files step-<n>.ckpt); expected the "
+                         "directory a fit wrote with checkpoint=...")
+    f, tensors, description = found
+    entry = description["checkpoint"]
+    if entry.get("fingerprint") != fingerprint:
+        raise ValueError(f"resume: {f} was written by a different fit (model, optimiser, schedule, batch size or "
+                         f"data differ): it has {entry.get('fingerprint')!r}, this fit is {fingerprint!r}")
+    return f, tensors, description
+
+
+def restore(model, tensors, description, stopping):
+    """Put the training state of a checkpoint back into ``model`` (and ``stopping``); returns the
+    progress of the epoch it was saved in (None at an epoch's end)."""
+    entry = description["checkpoint"]
+    backend, host = model.backend, model.backend.name == "numpy"
+    model.params = backend.asarray(tensors["params"], dtype=model.dtype)
+    state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
+             if key.startswith("state.")}
+    book = entry["guard"]
+    if book:
+        fresh = guard.fresh(backend, model.dtype, host)
+        state.update(book if host else {k: backend.asarray(book[k], dtype=fresh[k].dtype) for k in guard.KEYS})
+    model.opt_state = state
+    model.step_count, model.epoch, model._fit_epoch0 = entry["step"], entry["epoch"], entry["fit_epoch0"]
+    model._rng.bit_generator.state = entry["rng"]
+    model._schedule_start = tuple(entry["schedule_start"])
+    if entry["schedule_state"] is not None:
+        model.schedule.set_state(entry["schedule_state"])
+    if stopping is not None and entry["stopping"] is not None:
+        best = entry["stopping"]
+        stopping.best = np.inf if best["best"] is None else best["best"]
+        stopping.best_epoch, stopping.wait = best["best_epoch"], best["wait"]
+        if "best_params" in tensors:
+            stopping.best_params = backend.asarray(tensors["best_params"], dtype=model.dtype)
+    model.history.clear()
+    model.history.update(description.get("history", {}))
+    model.history.stopped_epoch, model.history.best_epoch = entry["stopped_epoch"], entry["best_epoch"]
+    if entry["position"] is None:
+        return None
+    order = tensors.get("order")
+    return {"order": None if order is None else order.astype(np.int32), "position": entry["position"],
+            "epoch_first_step": entry["epoch_first_step"]}

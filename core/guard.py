@@ -1,0 +1,86 @@
+"""The divergence guard: a step whose loss or gradient is not finite is not applied.
+
+    ok = isfinite(L) ∧ isfinite(g·g)
+
+(g·g = ‖g‖², one BLAS dot over the flat gradient; it overflows, and so flags the step, once the
+gradient's norm passes ~1.8e19 in float32 — no step that large is worth taking.)
+
+Mode "stop": from the first bad step on, no update is applied, so the model keeps the weights of
+the last good step, and the epoch loop raises TrainingDivergedError naming the epoch and step.
+Mode "skip": a bad step is dropped (weights and optimiser state unchanged) and training goes on.
+
+The bookkeeping rides in the optimiser state beside the optimiser's buffers, so nothing is read
+back to the host per step (on NumPy the values are host numbers anyway):
+    "loss_sum"   Σ rows·L over this epoch's applied steps     "rows"     their rows
+    "skipped"    steps of this epoch not applied               "first_bad" index of the first bad
+    "bad_loss"   the loss of that step                                      step (−1: none)
+"""
+
+from __future__ import annotations
+
+import math
+
+MODES = ("stop", "skip")
+KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss")
+
+
+def check_mode(mode) -> str:
+    if mode not in MODES:
+        raise ValueError(f"on_divergence={mode!r} is not a mode; expected 'stop' (keep the weights of the last "
+                         "good step and raise) or 'skip' (drop the bad step and go on)")
+    return mode
+
+
+def fresh(backend, dtype, host: bool) -> dict:
+    """Zeroed bookkeeping for a new epoch: host numbers on NumPy, device scalars elsewhere."""
+    if host:
+        return {"loss_sum": 0.0, "rows": 0, "skipped": 0, "first_bad": -1, "bad_loss": 0.0}
+    xp = backend.xp
+    return {"loss_sum": xp.zeros((), dtype=dtype), "rows": xp.zeros((), dtype=xp.int32),
+            "skipped": xp.zeros((), dtype=xp.int32), "first_bad": xp.full((), -1, dtype=xp.int32),
+            "bad_loss": xp.zeros((), dtype=dtype)}
+
+
+def read(backend, state) -> dict:
+    """The bookkeeping as host numbers (one read per epoch)."""
+    return {key: (float if key in ("loss_sum", "bad_loss") else int)(backend.to_numpy(state[key]))
+            for key in KEYS}
+
+
+def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss, rows, mode, gs=1.0):
+    """The optimiser's update of ``params`` if ``check_loss`` and ``grads`` are finite (and, in mode
+    "stop", no step of the epoch has failed yet); else ``params`` and the optimiser state unchanged.
+    ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied."""
+    ok = kern.step_ok(check_loss, grads)
+    if isinstance(state["first_bad"], int):  # host values (NumPy): a plain branch
+        ok, state = bool(ok), dict(state)
+        if ok and (mode == "skip" or state["first_bad"] < 0):
+            params, state = optimizer.update(kern, params, grads, state, step, gs)
+            state["loss_sum"] += float(loss) * rows
+            state["rows"] += rows
+        elif not ok:
+            state["skipped"] += 1
+            if state["first_bad"] < 0:
+                state["first_bad"], state["bad_loss"] = step, float(loss)
+        return params, state
+    xp = kern.xp
+    apply = ok if mode == "skip" else ok & (state["first_bad"] < 0)
+    params, state = kern.gated(apply, lambda: optimizer.update(kern, params, grads, state, step, gs), params, state)
+    first = (state["first_bad"] < 0) & ~ok
+    state = {**state,
+             "loss_sum": state["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(state["loss_sum"])),
+             "rows": state["rows"] + xp.astype(apply, state["rows"].dtype) * rows,
+             "skipped": state["skipped"] + xp.astype(~ok, state["skipped"].dtype),
+             "first_bad": xp.where(first, xp.asarray(step, dtype=state["first_bad"].dtype), state["first_bad"]),
+             "bad_loss": xp.where(first, xp.astype(loss, state["bad_loss"].dtype), state["bad_loss"])}
+    return params, state
+
+
+def message(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_loss: float) -> str:
+    """What went wrong, where, and what to try."""
+    what = (f"the loss became {bad_loss}" if not math.isfinite(bad_loss)
+            else f"the gradient became non-finite (the loss was {bad_loss:.6g})")
+    return (f"training diverged: {what} at step {step_in_epoch} of {steps_in_epoch} in epoch {epoch} "
+            f"(step {step + 1} overall); the weights of the last good step were kept. Try a lower learning "
+            "rate, normalised inputs (e.g. normalize='minmax'), gradient clipping (clip_norm=...), or "
+            "on_divergence='skip' to drop bad steps and go on.")
