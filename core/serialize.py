@@ -25,7 +25,7 @@ FORMAT = "reseau-mlp"
 VERSION = 1
 MAX_HEADER = 1 << 24          # 16 MiB of JSON
 MAX_TENSOR_BYTES = 1 << 36    # refuse files claiming more than 64 GiB of weights
-_DTYPES = {"F32": np.float32, "F64": np.float64}
+_DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64}
 _NAMES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 
 
@@ -34,7 +34,7 @@ def write(path, tensors: dict, description: dict):
     path = Path(path)
     header, chunks, offset = {}, [], 0
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
         data = array.astype(array.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": _NAMES[array.dtype.str], "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(data)]}
@@ -53,9 +53,24 @@ def write(path, tensors: dict, description: dict):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_directory(directory)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _sync_directory(directory):
+    """fsync the directory, so the rename itself survives a power cut (POSIX; a no-op elsewhere)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read(path):

@@ -239,6 +239,8 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 if host and mode == "stop" and state["first_bad"] >= 0:
                     break
                 if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
+                    if mode == "stop" and int(backend.to_numpy(state["first_bad"])) >= 0:
+                        break  # the guard refused a step: never checkpoint past it
                     model.params, model.opt_state = params, state
                     checkpoints.save(model, order=order, position=start + bs, epoch_first_step=first_step,
                                      stopping=stopping)

@@ -17,6 +17,7 @@ from .core.activations import ACTIVATIONS
 from .core.heads import HEADS
 from .core.initializers import INITIALIZERS
 from .core.model import MLP, load
+from .core.train import TrainingDivergedError
 
 
 # ---- option types -----------------------------------------------------------------------------
@@ -116,6 +117,13 @@ TRAIN_OPTIONS = {
                       "(mpirun -n N reseau train --data-parallel ...; numpy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
                     "JAX_PROCESS_ID) and split every batch over all its devices", None),
+    "on_divergence": (str, "stop", "what a step with a NaN/inf loss or gradient does: stop (keep the last good "
+                      "step's weights) or skip it", ("stop", "skip")),
+    "checkpoint": (str, None, "write checkpoints (weights, optimiser state, schedule, data order, generator) "
+                   "to this directory, atomically, the newest 3 kept", None),
+    "checkpoint_every": (_positive_int, None, "a checkpoint every this many steps (default: each epoch)", None),
+    "resume": (bool, False, "continue from the newest checkpoint in --checkpoint, to the weights an "
+               "uninterrupted run reaches (same options and data)", None),
     "save": (str, None, "write the trained model to this file", None),
     "plot": (str, None, "write training curves (and the decision boundary for 2-D data) to this PNG", None),
 }
@@ -301,8 +309,12 @@ def cmd_train(args) -> int:
           f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
           f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
           f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs")
+    if o["resume"] and not o["checkpoint"]:
+        raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
     fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule,
-                    data_parallel=o["data_parallel"])
+                    data_parallel=o["data_parallel"], on_divergence=o["on_divergence"],
+                    checkpoint=o["checkpoint"], checkpoint_every=o["checkpoint_every"],
+                    resume=o["checkpoint"] if o["resume"] else None)
     if o["early_stopping"]:
         fit_args.update(validation_split=0.1, patience=o["early_stopping"])
     else:
@@ -451,3 +463,6 @@ def main(argv=None) -> int:
     except (ValueError, backends.BackendUnavailableError) as exc:
         print(f"reseau: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
+        print(f"reseau: {exc}", file=sys.stderr)
+        return 1

@@ -171,3 +171,50 @@ def test_progress_bar_on_a_terminal(monkeypatch, capsys):
 def test_more_bad_options(args, message):
     out = run(*args, "--quiet")
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_train_checkpoints_and_resumes_to_the_same_model(tmp_path, capsys):
+    """`reseau train --checkpoint D --checkpoint-every N`, then `--resume` from a checkpoint in the
+    middle of the run: the saved model files are byte-identical."""
+    common = ["train", "--epochs", "4", "--optimizer", "adam", "--lr", "0.01", "--dropout", "0.1", "--quiet",
+              "--dtype", "float64", "--backend", "numpy"]
+    full = tmp_path / "full"
+    assert main(common + ["--checkpoint", str(full), "--checkpoint-every", "5", "--save",
+                          str(tmp_path / "full.model")]) == 0
+    kept = sorted(f.name for f in full.glob("step-*.ckpt"))
+    assert kept == ["step-000000000050.ckpt", "step-000000000055.ckpt", "step-000000000060.ckpt"]
+    middle = tmp_path / "middle"
+    middle.mkdir()
+    (middle / kept[0]).write_bytes((full / kept[0]).read_bytes())
+    assert main(common + ["--checkpoint", str(middle), "--resume", "--save", str(tmp_path / "resumed.model")]) == 0
+    from reseau import load
+    a, b = load(tmp_path / "full.model"), load(tmp_path / "resumed.model")
+    np.testing.assert_array_equal(a.params, b.params)
+    assert a.history["loss"] == b.history["loss"] and len(a.history["loss"]) == 4
+
+
+def test_resume_needs_a_checkpoint_directory():
+    out = run("train", "--resume", "--quiet")
+    assert out.returncode == 2 and "--resume continues from the checkpoints in --checkpoint DIR" in out.stderr
+
+
+def test_train_on_divergence_option(tmp_path):
+    """Rows whose squared error overflows float32: --on-divergence stop (the default) ends with a clear
+    message (no traceback) and exit code 1; skip drops those steps and trains."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    X[::5] = 1e30
+    y = X[:, 0] - X[:, 1]
+    y[::5] = 0.0
+    data = tmp_path / "huge.csv"
+    np.savetxt(data, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="")
+    common = ("train", "--data", str(data), "--normalize", "none", "--activation", "relu", "--batch-size", "1",
+              "--epochs", "2", "--quiet")
+    out = run(*common)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert re.search(r"training diverged: the loss became inf at step \d+ of 48 in epoch 1", out.stderr)
+    out = run(*common, "--on-divergence", "skip")
+    assert out.returncode == 0, out.stderr
+    assert "test mse" in out.stdout
+    out = run(*common, "--on-divergence", "ignore")
+    assert out.returncode == 2 and "invalid choice: 'ignore'" in out.stderr
