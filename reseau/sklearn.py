@@ -31,13 +31,15 @@ class _Base(BaseEstimator):
                    init=self.init, backend=self.backend, dtype=self.dtype, seed=self.random_state,
                    dropout=self.dropout, l1=self.l1, l2=self.l2, normalize=self.normalize)
 
-    def _fit(self, X, y, n_out, output):
+    def _fit(self, X, y, n_out, output, **fitted):
+        """Train a new model; the estimator's fitted attributes are set only once training succeeded."""
         X = validation.features(X, None, "float64")
-        self.model_ = self._model(X.shape[1], n_out, output)
-        self.n_features_in_ = self.model_.sizes[0]
-        self.history_ = self.model_.fit(
-            X, y, epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
-            validation_split=self.validation_split, patience=self.patience)
+        model = self._model(X.shape[1], n_out, output)
+        history = model.fit(X, y, epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
+                            lr=self.lr, validation_split=self.validation_split, patience=self.patience)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self.model_, self.history_, self.n_features_in_ = model, history, model.sizes[0]
         return self
 
     def _check_fitted(self):
@@ -51,14 +53,10 @@ class MLPClassifier(ClassifierMixin, _Base):
     for two classes, softmax for more."""
 
     def fit(self, X, y):
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y has shape {y.shape}; MLPClassifier expects one label per row, shape (n,)")
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two")
-        binary = len(self.classes_) == 2
-        return self._fit(X, y_idx, 1 if binary else len(self.classes_), "sigmoid" if binary else "softmax")
+        classes, y_idx = _labels(y)
+        binary = len(classes) == 2
+        return self._fit(X, y_idx, 1 if binary else len(classes), "sigmoid" if binary else "softmax",
+                         classes_=classes)
 
     def predict_proba(self, X):
         """(n, n_classes) probabilities, columns in the order of classes_."""
@@ -75,9 +73,47 @@ class MLPRegressor(RegressorMixin, _Base):
     """A reseau MLP as a scikit-learn regressor (identity head, squared error)."""
 
     def fit(self, X, y):
-        y = np.asarray(y, dtype=np.float64)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be real numbers in an array of shape (n,) or (n, k); got "
+                             f"{_describe(y)}") from None
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y has shape {y.shape}; MLPRegressor expects (n,) or (n, k)")
         return self._fit(X, y, 1 if y.ndim == 1 else y.shape[1], "identity")
 
     def predict(self, X):
         self._check_fitted()
         return np.asarray(self.model_.predict(X), dtype=np.float64)
+
+
+def _describe(y) -> str:
+    kind = type(y).__name__
+    dtype = getattr(y, "dtype", None)
+    return f"a {kind}" + (f" of {dtype}" if dtype is not None else "")
+
+
+def _labels(y):
+    """(classes in sorted order, y as indices 0..k−1), or a ValueError naming y."""
+    try:
+        y = np.asarray(y)
+    except ValueError:
+        raise ValueError("y is ragged (rows of different lengths); MLPClassifier expects one label per row, "
+                         "shape (n,)") from None
+    if y.ndim != 1:
+        raise ValueError(f"y has shape {y.shape}; MLPClassifier expects one label per row, shape (n,)")
+    if y.size == 0:
+        raise ValueError("y is empty; expected one label per row of X")
+    if y.dtype.kind == "c":
+        raise ValueError("y holds complex numbers; expected class labels (integers or strings)")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"y contains NaN or inf at row {int(np.flatnonzero(~np.isfinite(y))[0])}; expected "
+                         "class labels")
+    try:
+        classes, y_idx = np.unique(y, return_inverse=True)
+    except TypeError:
+        raise ValueError("y mixes labels of types that cannot be ordered (e.g. strings and numbers); "
+                         "expected labels of one type") from None
+    if len(classes) < 2:
+        raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
+    return classes, y_idx
