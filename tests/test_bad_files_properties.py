@@ -71,6 +71,12 @@ def test_arbitrary_bytes_are_data_or_an_error_naming_the_file(payload, kind):
             assert str(exc).startswith(str(path)), exc
 
 
+def test_a_csv_field_beyond_the_parser_limit_names_the_line(tmp_path):
+    path = _write(tmp_path, "big.csv", b"a,b\n1,2\n3," + b"9" * 200_000 + b"\n")
+    with pytest.raises(ValueError, match=r"big\.csv, line 3: not readable as CSV \(field larger than field limit"):
+        datasets.read_csv(path)
+
+
 def test_an_npz_holding_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "objects.npz"
     np.savez(path, X=np.array([{"a": 1}, None], dtype=object), y=np.arange(2))

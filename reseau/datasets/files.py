@@ -45,8 +45,11 @@ def read_csv(path, target=-1, header=None, delimiter=","):
         text = _open_bytes(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file") from None
-    rows = [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
-            if row and any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = [(i, row) for i, row in enumerate(reader, start=1) if row and any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise ValueError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})") from None
     if not rows:
         raise ValueError(f"{path}: no data rows; expected a CSV file with at least one row")
     if header is None:
