@@ -50,6 +50,7 @@ def read(backend, state) -> dict:
 def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss, rows, mode, gs=1.0):
     """The optimiser's update of ``params`` if ``check_loss`` and ``grads`` are finite (and, in mode
     "stop", no step of the epoch has failed yet); else ``params`` and the optimiser state unchanged.
+    Under MPI ``check_loss`` and ``grads`` are sums over the ranks (``gs`` = 1/ranks), the same on each.
     ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied."""
     ok = kern.step_ok(check_loss, grads)
     if isinstance(state["first_bad"], int):  # host values (NumPy): a plain branch
@@ -60,8 +61,8 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
             state["rows"] += rows
         elif not ok:
             state["skipped"] += 1
-            if state["first_bad"] < 0:
-                state["first_bad"], state["bad_loss"] = step, float(loss)
+            if state["first_bad"] < 0:  # the loss the guard judged (over all ranks: their mean)
+                state["first_bad"], state["bad_loss"] = step, float(check_loss) * gs
         return params, state
     xp = kern.xp
     apply = ok if mode == "skip" else ok & (state["first_bad"] < 0)
@@ -72,7 +73,7 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
              "rows": state["rows"] + xp.astype(apply, state["rows"].dtype) * rows,
              "skipped": state["skipped"] + xp.astype(~ok, state["skipped"].dtype),
              "first_bad": xp.where(first, xp.asarray(step, dtype=state["first_bad"].dtype), state["first_bad"]),
-             "bad_loss": xp.where(first, xp.astype(loss, state["bad_loss"].dtype), state["bad_loss"])}
+             "bad_loss": xp.where(first, xp.astype(check_loss * gs, state["bad_loss"].dtype), state["bad_loss"])}
     return params, state
 
 

@@ -97,3 +97,53 @@ def test_a_rank_that_fails_to_start_stops_the_job(tmp_path):
     out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script)], capture_output=True,
                          text=True, env=env, timeout=120)  # bounded: a hang fails the test
     assert out.returncode != 0 and "not every one of the 2 MPI ranks reached fit within 5 s" in out.stderr
+
+
+GUARD_SCRIPT = r"""
+import sys
+import numpy as np
+import reseau
+from reseau.backends import mpi
+rank = mpi.world().rank
+out = sys.argv[1]
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(48, 5)), rng.normal(size=48)
+X[13] = 1e200  # its squared error overflows float64: the step whose batch holds it is bad
+m = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1)
+try:
+    m.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01, data_parallel=True,
+          checkpoint=out + "/ck", checkpoint_every=1)
+    message = "finished"
+except reseau.TrainingDivergedError as err:
+    message = str(err)
+np.save(f"{out}/w{rank}.npy", m.params)
+with open(f"{out}/msg{rank}.txt", "w") as f:
+    f.write(f"{m.step_count}\n{message}")
+"""
+
+
+def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_checkpoints(tmp_path):
+    """The bad row sits in one rank's half of a batch; the loss rides in the allreduce, so both ranks
+    refuse the same step, keep the same weights (those of one process on the same batches) and say
+    the same; checkpoints come from rank 0 alone."""
+    script = tmp_path / "guard.py"
+    script.write_text(GUARD_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script), str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    messages = [(tmp_path / f"msg{r}.txt").read_text() for r in (0, 1)]
+    assert messages[0] == messages[1] and "training diverged: the loss became inf at step" in messages[0]
+    np.testing.assert_array_equal(np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy"))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(48, 5)), rng.normal(size=48)
+    X[13] = 1e200
+    ref = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1)
+    with pytest.raises(reseau.TrainingDivergedError) as info:
+        ref.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
+    assert messages[0] == f"{ref.step_count}\n{info.value}"
+    np.testing.assert_allclose(np.load(tmp_path / "w0.npy"), ref.params, rtol=0, atol=1e-10)
+    steps = sorted(int(f.name[5:-5]) for f in (tmp_path / "ck").glob("step-*.ckpt"))
+    assert steps == list(range(1, ref.step_count + 1))[-3:]  # each good step; none past the bad one
+    assert not list((tmp_path / "ck").glob(".*.tmp"))
