@@ -92,18 +92,26 @@ class JaxBackend(Backend):
         return jax.tree_util.tree_map(
             lambda a: jax.device_put(a if a.is_fully_addressable else a.addressable_data(0), home), tree)
 
-    def agree(self, fingerprint: str):
-        """Across the processes of a multi-process run: True when every process has the same
-        ``fingerprint`` (always True in a single process)."""
+    def agree(self, fingerprint: str, failed: bool = False):
+        """Across the processes of a multi-process run: (every process has the same
+        ``fingerprint``, the indices of the processes that report ``failed``); one small allgather.
+        In a single process: (True, [0] if failed else [])."""
         jax = self._jax
         if jax.process_count() == 1:
-            return True
+            return True, [0] if failed else []
         import hashlib
 
         from jax.experimental import multihost_utils
         digest = int.from_bytes(hashlib.sha256(fingerprint.encode()).digest()[:3], "big")
-        gathered = np.asarray(multihost_utils.process_allgather(np.array([digest], dtype=np.int32)))
-        return bool((gathered == digest).all())
+        mine = np.array([digest, int(failed)], dtype=np.int32)
+        gathered = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, 2)
+        return bool((gathered[:, 0] == digest).all()), [int(i) for i in np.flatnonzero(gathered[:, 1])]
+
+    def process_count(self) -> int:
+        return self._jax.process_count()
+
+    def process_index(self) -> int:
+        return self._jax.process_index()
 
     def initialize_distributed(self, timeout: int = 120):
         """Join a multi-process JAX run (several hosts, or processes on one): reads

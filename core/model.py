@@ -119,20 +119,28 @@ class MLP:
         uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
+        processes = data_parallel and self.backend.name == "jax" and self.backend.process_count() > 1
         try:
             plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
                               validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
                               on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume)
             status = ("ok", plan.pop("fingerprint"))
         except ValueError as exc:
-            if comm is None or comm.size == 1:
+            if (comm is None or comm.size == 1) and not processes:
                 raise
             plan, status = exc, ("error", str(exc))
         if comm is not None and comm.size > 1:
             _agree(comm, status)
-        elif data_parallel and self.backend.name == "jax" and not self.backend.agree(repr(status)):
-            raise ValueError("the JAX processes were given different models, data or settings; every process "
-                             "must run the same fit")
+        elif processes:  # every process learns whether another failed its checks: no one waits
+            same, failed = self.backend.agree(repr(status), failed=status[0] == "error")
+            if status[0] == "error":
+                raise plan
+            if failed:
+                raise ValueError(f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed "
+                                 "its argument checks (its own error says why)")
+            if not same:
+                raise ValueError("the JAX processes were given different models, data or settings; every "
+                                 "process must run the same fit")
         # every argument is valid (on every rank): from here on the model changes
         self._prepare(plan["opt"], comm, plan["on_divergence"])
         if schedule is not None or not plan["continuing"] or resume is not None:

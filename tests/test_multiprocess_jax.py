@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ pytest.importorskip("jax", reason="JAX is not installed")
 
 SCRIPT = r"""
 import sys
+import time
 import numpy as np
 import reseau
 from reseau import optim
@@ -106,3 +108,15 @@ def test_processes_with_different_settings_are_refused(tmp_path):
     results = _launch([sys.executable, str(script), str(tmp_path / "w.npz")], tmp_path)
     for code, out, err in results:
         assert code != 0 and "the JAX processes were given different models, data or settings" in err
+
+
+def test_a_process_whose_arguments_fail_stops_every_process_promptly(tmp_path):
+    """Process 1 is given epochs=0: it raises its own error, and process 0, instead of waiting for a
+    partner that will never step, learns of the failure in the settings exchange."""
+    script = tmp_path / "bad_args.py"
+    script.write_text(SCRIPT.replace("epochs=3,", "epochs=3 if index == 0 else 0,"))
+    t0 = time.monotonic()
+    results = _launch([sys.executable, str(script), str(tmp_path / "w.npz")], tmp_path)
+    assert time.monotonic() - t0 < 120
+    assert results[1][0] != 0 and "epochs=0" in results[1][2]
+    assert results[0][0] != 0 and "JAX process 1 failed its argument checks" in results[0][2]
