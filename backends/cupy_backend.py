@@ -70,4 +70,8 @@ def create() -> CupyBackend:
         why = "cupy.is_available() is False (no CUDA GPU or driver)"
     if not usable:
         raise unavailable("cupy", "cuda12", why)
+    from .nccl import local_rank
+    rank = local_rank()
+    if rank is not None:  # one GPU per rank under a launcher (mpirun, srun)
+        cupy.cuda.Device(rank % cupy.cuda.runtime.getDeviceCount()).use()
     return CupyBackend(cupy)

@@ -381,15 +381,17 @@ class MLP:
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
 
     def _world(self):
-        """The MPI world for data parallelism on the NumPy and CuPy backends."""
+        """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
+        summed by NCCL where cupyx.distributed is present)."""
         from ..backends import mpi
-        if self.backend.name != "numpy":
-            raise ValueError(f"data_parallel=True over MPI supports the numpy backend; this model runs on "
-                             f"{self.backend.name!r} (CuPy with NCCL is not written yet)")
         try:
-            return mpi.world()
+            world = mpi.world()
         except backends.BackendUnavailableError as exc:
             raise ValueError(f"data_parallel=True on the {self.backend.name} backend needs MPI: {exc}") from None
+        if self.backend.name == "cupy":
+            from ..backends import nccl
+            return nccl.world(world)
+        return world
 
     def _check_data_parallel(self, n, batch_size, comm=None):
         """Batches must split evenly over the devices (JAX) or the MPI ranks."""

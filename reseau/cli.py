@@ -114,7 +114,7 @@ TRAIN_OPTIONS = {
     "dtype": (str, "float32", "float32 or float64", ("float32", "float64")),
     "seed": (int, 0, "seed of the weights, split, shuffles and generated data", None),
     "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
-                      "(mpirun -n N reseau train --data-parallel ...; numpy backend)", None),
+                      "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
                     "JAX_PROCESS_ID) and split every batch over all its devices", None),
     "on_divergence": (str, "stop", "what a step with a NaN/inf loss or gradient does: stop (keep the last good "

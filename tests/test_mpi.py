@@ -147,3 +147,31 @@ def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_chec
     steps = sorted(int(f.name[5:-5]) for f in (tmp_path / "ck").glob("step-*.ckpt"))
     assert steps == list(range(1, ref.step_count + 1))[-3:]  # each good step; none past the bad one
     assert not list((tmp_path / "ck").glob(".*.tmp"))
+
+
+def _gpu_count():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() if cupy.is_available() else 0
+    except Exception:  # no CuPy, or no driver
+        return 0
+
+
+@pytest.mark.skipif(_gpu_count() < 2, reason="CuPy data parallelism with NCCL needs one GPU per rank (2 here)")
+def test_cupy_ranks_with_nccl_equal_one_process(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT.replace('backend="numpy"', 'backend="cupy"'))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script), str(tmp_path / "w.npz"),
+                          "0.3", "cupy", "0", "16"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = np.load(tmp_path / "w.npz")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
+    ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
+                     dropout=0.3, l2=0.01)
+    h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
+                schedule=optim.CosineAnnealing(9, per="step"))
+    for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
+        np.testing.assert_allclose(got[f"arr_{i}"], a, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got["loss"], h["loss"], rtol=1e-10)
