@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 import reseau  # noqa: E402
 from reseau import optim  # noqa: E402
+from reseau.core import train  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -37,7 +38,7 @@ def main(argv=None):
     model.fit(X, y, epochs=1, batch_size=64, optimizer=optim.Adam(1e-3))
     bk = model.backend
     Xd, Yd = bk.asarray(X, dtype=model.dtype), bk.asarray(model._targets(y, 64))
-    p, s = model.params, model.opt_state
+    p, s = train.StepForm(model).to_step(model)  # as fit runs it: leaves on JAX
     readings, t0 = [], time.perf_counter()
     for t in range(args.steps + 1):
         if t % 10_000 == 0:

@@ -44,7 +44,7 @@ def peak_memory(key, kernels=None):
     model = reseau.MLP(sizes, hidden=hidden, output=output, backend="numpy", seed=0, kernels=kernels)
     model._prepare(optim.Adam(1e-3))
     Xd, Yd = model.backend.asarray(X), model.backend.asarray(model._targets(y, n))
-    p, s = model.params, model.opt_state
+    p, s = model.params, model.opt_state  # numpy: the flat buffers themselves
     for t in range(3):
         p, s, _ = model._step(p, s, Xd, Yd, t)
     _, peak = tracemalloc.get_traced_memory()

@@ -25,9 +25,21 @@ class Layout:
         self.size = offset
 
     def unflatten(self, xp, flat):
-        """[(W⁽¹⁾, b⁽¹⁾), ...] as views of ``flat`` (slices under JAX's jit)."""
+        """[(W⁽¹⁾, b⁽¹⁾), ...] as views of ``flat`` (slices under JAX's jit); from leaves (a tuple
+        W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ..., see ``split``) the pairs themselves."""
+        if isinstance(flat, tuple):
+            return list(zip(flat[0::2], flat[1::2]))
         return [(xp.reshape(flat[w0:w1], shape), flat[b0:b1])
                 for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]
+
+    def split(self, xp, flat):
+        """The leaves (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, ...) as separate arrays: JAX keeps these between steps,
+        since XLA cannot make views and would copy every W out of the flat buffer each step."""
+        return tuple(a for pair in self.unflatten(xp, flat) for a in pair)
+
+    def join(self, xp, leaves):
+        """The flat buffer from the leaves (one copy)."""
+        return xp.concat([xp.reshape(a, (-1,)) for a in leaves])
 
     def weight_mask(self):
         """1.0 on every weight, 0.0 on every bias, over the flat buffer (a host float64 array)."""

@@ -57,7 +57,8 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
 
 
 def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0):
-    """(mean batch loss, flat gradient buffer) at the flat parameters ``params``; with ``reg``
+    """(mean batch loss, flat gradient buffer) at the flat parameters ``params`` (or the gradient's
+    leaves at the parameters' leaves, see Layout.split); with ``reg``
     (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty."""
     layers = layout.unflatten(kern.xp, params) if ws is None else ws.layers(kern.xp, params)
     mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
@@ -65,6 +66,13 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
     Z = cache[-1][1]
     loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
     grads = backward(kern, layers, activations, cache, dZ, ws)
+    if isinstance(params, tuple):  # leaves in, leaves out (JAX, see Layout.split)
+        leaves = [g for dW_db in grads for g in dW_db]
+        if reg is not None and reg.penalty_on:
+            for i in range(0, len(leaves), 2):  # the weights; biases carry no penalty
+                extra, leaves[i] = kern.weight_penalty(params[i], leaves[i], 1.0, reg.l1, reg.l2)
+                loss = loss + extra
+        return loss, tuple(leaves)
     flat = ws.grad if ws is not None else kern.pack([g for dW_db in grads for g in dW_db])
     if reg is not None and reg.penalty_on:
         extra, flat = kern.weight_penalty(params, flat, reg.weight_mask, reg.l1, reg.l2)

@@ -42,6 +42,10 @@ def _form(form, allowed, name):
     return form
 
 
+def _scale(grads, factor):
+    return tuple(g * factor for g in grads) if isinstance(grads, tuple) else grads * factor
+
+
 class Optimizer:
     """The shared parts: the learning rate, coupled weight decay, gradient clipping, state layout."""
 
@@ -67,12 +71,22 @@ class Optimizer:
 
     def update(self, kern, params, grads, state, step, grad_scale=1.0):
         """One update; the gradient is ``grad_scale``·grads (1/ranks after an allreduce that summed
-        them), the scaling done inside the optimiser's pass."""
+        them), the scaling done inside the optimiser's pass. Leaves (tuples of arrays, see
+        Layout.split) are updated one by one with the same formula, in one compiled step."""
         if self.clip_norm is not None:
             if grad_scale != 1.0:
-                grads, grad_scale = grads * grad_scale, 1.0
+                grads, grad_scale = _scale(grads, grad_scale), 1.0
             grads = kern.clip_by_global_norm(grads, self.clip_norm)
-        return self.apply(kern, params, grads, dict(state), step + 1, grad_scale)
+        if not isinstance(params, tuple):
+            return self.apply(kern, params, grads, dict(state), step + 1, grad_scale)
+        per_leaf = {k for k, v in state.items() if isinstance(v, tuple)}
+        new_params, subs = [], []
+        for i, (p, g) in enumerate(zip(params, grads)):
+            p, sub = self.apply(kern, p, g, {k: v[i] if k in per_leaf else v for k, v in state.items()},
+                                step + 1, grad_scale)
+            new_params.append(p)
+            subs.append(sub)
+        return tuple(new_params), {**state, **{k: tuple(sub[k] for sub in subs) for k in per_leaf}}
 
     def hyperparameters(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "slots"}

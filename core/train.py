@@ -193,9 +193,10 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
         lr = schedule(base_lr, t)
         return {**state, "lr": place(backend.asarray(lr, dtype=model.dtype))}
 
+    forms = StepForm(model)
     while model.epoch - model._fit_epoch0 < epochs:
         t0 = time.perf_counter()
-        params, state = model.params, model.opt_state
+        params, state = forms.to_step(model)
         if progress is not None:  # a resumed fit: finish the epoch it was in
             order, start, first_step = progress["order"], progress["position"], progress["epoch_first_step"]
             order = None if order is None else place(backend.asarray(order))
@@ -241,10 +242,10 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                 if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
                     if mode == "stop" and int(backend.to_numpy(state["first_bad"])) >= 0:
                         break  # the guard refused a step: never checkpoint past it
-                    model.params, model.opt_state = params, state
+                    forms.to_model(model, params, state)
                     checkpoints.save(model, order=order, position=start + bs, epoch_first_step=first_step,
                                      stopping=stopping)
-        model.params, model.opt_state = params, state
+        forms.to_model(model, params, state)
         book = guard.read(backend, state)
         if book["first_bad"] >= 0 and mode == "stop":
             model.step_count = book["first_bad"]
@@ -298,6 +299,54 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
         if stopping.restore_best and stopping.best_params is not None:
             model.params = stopping.best_params
     return model.history
+
+
+class StepForm:
+    """The form the step takes its parameters in. NumPy and CuPy: the model's flat buffers. JAX, for
+    models of LEAVES_FROM parameters or more: the leaves (Layout.split), kept from step to step,
+    because XLA cannot make views and would copy every W out of the flat buffer at every step (L:
+    185 ms a step instead of 216); the model's flat params and optimiser state are joined from them
+    at the end of each epoch (and for a checkpoint)."""
+
+    #: parameters from which JAX steps on leaves; below it the flat buffer's fewer, larger kernels win
+    #: (XLA on the CPU runs each fused loop as its own kernel; measured in bench/results/README.md)
+    LEAVES_FROM = 1 << 18
+
+    def __init__(self, model):
+        self.leaves = model.backend.name == "jax" and model.layout.size >= self.LEAVES_FROM
+        self._synced = self._held = None
+        if self.leaves:
+            layout, xp, size = model.layout, model.kern.xp, model.layout.size
+            self._split = model.backend.jit(lambda s: {k: layout.split(xp, v) if _slot(v, size) else v
+                                                       for k, v in s.items()})
+            self._join = model.backend.jit(lambda s: {k: layout.join(xp, v) if isinstance(v, tuple) else v
+                                                      for k, v in s.items()})
+
+    def to_step(self, model):
+        """(params, state) for the step: the model's own, or their leaves (reused while the model
+        still holds what they were last joined into)."""
+        if not self.leaves:
+            return model.params, model.opt_state
+        if self._synced is None or self._synced[0] is not model.params or self._synced[1] is not model.opt_state:
+            both = self._split({"params": model.params, **model.opt_state})
+            self._held = both.pop("params"), both
+        return self._held
+
+    def to_model(self, model, params, state):
+        """Give the model the step's latest params and state (joined into flat buffers on JAX)."""
+        if not self.leaves:
+            model.params, model.opt_state = params, state
+            return
+        self._held = params, state
+        both = self._join({"params": params, **state})
+        model.params = both.pop("params")
+        model.opt_state = both
+        self._synced = model.params, model.opt_state
+
+
+def _slot(value, size) -> bool:
+    """Whether a state entry is a flat buffer as long as the parameters (an optimiser slot)."""
+    return getattr(value, "shape", None) == (size,)
 
 
 def format_record(record: dict, i: int, epochs: int) -> str:

@@ -24,3 +24,15 @@ class JaxKernels(Reference):
             flat = lax.dynamic_update_slice(flat, xp.reshape(a, (-1,)), (offset,))
             offset += a.size
         return flat
+
+    def gated(self, ok, update, params, state):
+        """``update()`` under ``lax.cond``: the branch not taken costs nothing, and the taken one
+        updates the donated buffers in place (a select after the update costs XLA extra passes)."""
+        def skip():
+            return params, {k: state[k] for k in state}
+
+        def take():
+            new_params, new_state = update()
+            return new_params, {k: new_state[k] for k in state}
+
+        return lax.cond(ok, take, skip)

@@ -278,20 +278,25 @@ class Reference:
     def step_ok(self, loss, g):
         """isfinite(L) ∧ isfinite(g·g): whether a step may be applied (a device boolean)."""
         xp = self.xp
-        return xp.isfinite(loss) & xp.isfinite(xp.sum(g * g))
+        return xp.isfinite(loss) & xp.isfinite(_sum_of_squares(xp, g))
 
     def gated(self, ok, update, params, state):
         """``update()``'s (params, state) where ``ok``, else the old ones, selected per buffer."""
         xp = self.xp
+
+        def pick(new, old):
+            if isinstance(new, tuple):
+                return tuple(xp.where(ok, a, b) for a, b in zip(new, old))
+            return xp.where(ok, new, old)
+
         new_params, new_state = update()
-        return (xp.where(ok, new_params, params),
-                {k: xp.where(ok, v, state[k]) if k in state else v for k, v in new_state.items()})
+        return pick(new_params, params), {k: pick(v, state[k]) if k in state else v for k, v in new_state.items()}
 
     def clip_by_global_norm(self, g, max_norm):
         """g ← g · min(1, max_norm / (‖g‖₂ + 1e-6)), the norm taken over all layers at once."""
         xp = self.xp
-        norm = xp.sqrt(xp.sum(g * g))
-        return g * xp.minimum(max_norm / (norm + 1e-6), 1.0)
+        factor = xp.minimum(max_norm / (xp.sqrt(_sum_of_squares(xp, g)) + 1e-6), 1.0)
+        return tuple(a * factor for a in g) if isinstance(g, tuple) else g * factor
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
         """θ ← θ − α·g"""
@@ -392,3 +397,10 @@ def scaled(g, gs):
 def lerp(a, b, w):
     """a + w(b − a), evaluated as PyTorch's lerp does (from the nearer end), w a Python float."""
     return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
+
+
+def _sum_of_squares(xp, g):
+    """Σ g² over the flat buffer, or over every leaf of a tuple of leaves."""
+    if isinstance(g, tuple):
+        return sum(xp.sum(a * a) for a in g)
+    return xp.sum(g * g)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import backends, datasets, optim
 from .backends.host import np
+from .core import train
 from .core.model import MLP
 
 SIZES = {
@@ -150,7 +151,8 @@ def reseau_method(backend, kernels=None):
         model.kern.prepare()
         bk = model.backend
         Xd, Yd = bk.asarray(spec.X, dtype=model.dtype), bk.asarray(model._targets(spec.y, spec.n))
-        st = {"p": model.params, "s": model.opt_state, "t": 0}
+        p, s = train.StepForm(model).to_step(model)  # as fit runs it: leaves on JAX
+        st = {"p": p, "s": s, "t": 0}
 
         def step():
             st["p"], st["s"], loss = model._step(st["p"], st["s"], Xd, Yd, st["t"])

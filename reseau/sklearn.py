@@ -74,6 +74,8 @@ class MLPRegressor(RegressorMixin, _Base):
 
     def fit(self, X, y):
         try:
+            if np.asarray(y).dtype.kind == "c":  # casting would drop the imaginary part
+                raise TypeError
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"y must be real numbers in an array of shape (n,) or (n, k); got "

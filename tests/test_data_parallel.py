@@ -19,6 +19,8 @@ import numpy as np, jax
 import reseau
 from reseau import optim
 assert len(jax.devices()) == 2, jax.devices()
+from reseau.core import train
+train.StepForm.LEAVES_FROM = int(sys.argv[1])  # 0: step on leaves, as large models do
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
 out = {}
@@ -41,10 +43,12 @@ print(json.dumps(out))
 """
 
 
-def test_two_devices_equal_one():
+@pytest.mark.parametrize("leaves_from", [0, 1 << 40], ids=["leaves", "flat"])
+def test_two_devices_equal_one(leaves_from):
     pytest.importorskip("jax", reason="JAX is not installed")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(leaves_from)], capture_output=True, text=True, env=env,
+                         timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result["0.0"] < 1e-10 and result["0.3"] < 1e-10

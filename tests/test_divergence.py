@@ -153,6 +153,9 @@ def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
     loss = bk.asarray(np.asarray(0.5), dtype=dtype)
     new_p, new_s = guard.guarded_update(kern, opt, params, bk.asarray(g0, dtype=dtype), state, 0, loss, loss, 3,
                                         "stop")
-    np.testing.assert_array_equal(to_np(bk, new_p), to_np(bk, plain_p))
-    np.testing.assert_array_equal(to_np(bk, new_s["v"]), to_np(bk, plain_s["v"]))
+    # JAX runs the guarded update compiled (lax.cond), the plain one op by op: equal to rounding
+    same = np.testing.assert_array_equal if bk.name != "jax" else (
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-15, atol=0))
+    same(to_np(bk, new_p), to_np(bk, plain_p))
+    same(to_np(bk, new_s["v"]), to_np(bk, plain_s["v"]))
     assert guard.read(bk, new_s) == {"loss_sum": 1.5, "rows": 3, "skipped": 0, "first_bad": -1, "bad_loss": 0.0}
