@@ -25,6 +25,8 @@ class Backend:
     name = "base"
     extra = ""
     xp: Any = None
+    #: whether arrays live in host memory, so reading a scalar back costs nothing (NumPy)
+    host = False
 
     def float_dtype(self, name: str):
         """The library's dtype object for "float32" or "float64"."""

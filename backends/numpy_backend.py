@@ -31,6 +31,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     extra = "cpu"
     xp = xp_numpy
+    host = True
 
     def erf(self, x):
         """erf(x), elementwise (scipy.special.erf when installed, else math.erf per element)."""

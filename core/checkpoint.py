@@ -160,14 +160,15 @@ def restore(model, tensors, description, stopping):
     """Put the training state of a checkpoint back into ``model`` (and ``stopping``); returns the
     progress of the epoch it was saved in (None at an epoch's end)."""
     entry = description["checkpoint"]
-    backend, host = model.backend, model.backend.name == "numpy"
+    backend = model.backend
     model.params = backend.asarray(tensors["params"], dtype=model.dtype)
     state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
              if key.startswith("state.")}
     book = entry["guard"]
     if book:
-        fresh = guard.fresh(backend, model.dtype, host)
-        state.update(book if host else {k: backend.asarray(book[k], dtype=fresh[k].dtype) for k in guard.KEYS})
+        fresh = guard.fresh(backend, model.dtype)
+        state.update(book if backend.host else {k: backend.asarray(book[k], dtype=fresh[k].dtype)
+                                                for k in guard.KEYS})
     model.opt_state = state
     model.step_count, model.epoch, model._fit_epoch0 = entry["step"], entry["epoch"], entry["fit_epoch0"]
     model._rng.bit_generator.state = entry["rng"]

@@ -31,9 +31,9 @@ def check_mode(mode) -> str:
     return mode
 
 
-def fresh(backend, dtype, host: bool) -> dict:
+def fresh(backend, dtype) -> dict:
     """Zeroed bookkeeping for a new epoch: host numbers on NumPy, device scalars elsewhere."""
-    if host:
+    if backend.host:
         return {"loss_sum": 0.0, "rows": 0, "skipped": 0, "first_bad": -1, "bad_loss": 0.0}
     xp = backend.xp
     return {"loss_sum": xp.zeros((), dtype=dtype), "rows": xp.zeros((), dtype=xp.int32),

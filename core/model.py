@@ -369,8 +369,7 @@ class MLP:
             if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
                 self.opt_state, self._state_owner = opt.init(self.kern, self.params), opt
             if "first_bad" not in self.opt_state:  # the divergence guard's bookkeeping rides along
-                host = self.backend.name == "numpy"
-                self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype, host)}
+                self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype)}
             self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
                                                  opt, self._workspaces, self._reg, comm, on_divergence)
             self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))

@@ -29,8 +29,8 @@ class History(dict):
     losses, penalties included), "accuracy" (of the model at the end of the epoch, on the training
     data; classifiers), "val_loss" / "val_accuracy" (with validation data), "lr", "seconds",
     "grad_norms" (with track_gradients), "skipped_steps" (with on_divergence="skip": steps dropped
-    for a non-finite loss or gradient). The epoch's loss averages the applied steps. With early stopping: ``best_epoch``, ``stopped_epoch``
-    (None if it ran to the end)."""
+    for a non-finite loss or gradient). The epoch's loss averages the applied steps. With early
+    stopping: ``best_epoch``, ``stopped_epoch`` (None if it ran to the end)."""
 
     best_epoch = None
     stopped_epoch = None
@@ -181,7 +181,6 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
     step, schedule, mode = model._step, model.schedule, model._on_divergence
-    host = backend.name == "numpy"
     kern.prepare()
     base_lr, (epoch0, step0) = model.optimizer.lr, model._schedule_start
     lr = None
@@ -205,7 +204,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
             host_order = model._rng.permutation(n).astype("int32") if bs < n else None
             order = None if host_order is None else place(backend.asarray(host_order))
             start, first_step = 0, model.step_count
-            state = {**state, **{k: place(v) for k, v in guard.fresh(backend, model.dtype, host).items()}}
+            state = {**state, **{k: place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
             if schedule is not None and schedule.per == "epoch":
                 state = set_lr(state, model.epoch - epoch0)
         with backend.quiet():
@@ -237,7 +236,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                     xb, yb = shard(xb), shard(yb)
                 params, state, _ = step(params, state, xb, yb, model.step_count)
                 model.step_count += 1
-                if host and mode == "stop" and state["first_bad"] >= 0:
+                if backend.host and mode == "stop" and state["first_bad"] >= 0:
                     break
                 if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
                     if mode == "stop" and int(backend.to_numpy(state["first_bad"])) >= 0:
