@@ -131,16 +131,8 @@ class MLP:
             plan, status = exc, ("error", str(exc))
         if comm is not None and comm.size > 1:
             _agree(comm, status)
-        elif processes:  # every process learns whether another failed its checks: no one waits
-            same, failed = self.backend.agree(repr(status), failed=status[0] == "error")
-            if status[0] == "error":
-                raise plan
-            if failed:
-                raise ValueError(f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed "
-                                 "its argument checks (its own error says why)")
-            if not same:
-                raise ValueError("the JAX processes were given different models, data or settings; every "
-                                 "process must run the same fit")
+        elif processes:
+            _agree_processes(self.backend, status, plan)
         # every argument is valid (on every rank): from here on the model changes
         self._prepare(plan["opt"], comm, plan["on_divergence"])
         if schedule is not None or not plan["continuing"] or resume is not None:
@@ -455,6 +447,20 @@ def _agree(comm, status):
     if any(detail != statuses[0][1] for _, detail in statuses):
         raise ValueError("the MPI ranks were given different models, data or settings; every rank must run "
                          f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})")
+
+
+def _agree_processes(backend, status, error):
+    """The JAX processes' version of ``_agree``: each learns whether another failed its checks (so
+    none waits for a partner that will never step), then whether all were given the same fit."""
+    same, failed = backend.agree(repr(status), failed=status[0] == "error")
+    if status[0] == "error":
+        raise error
+    if failed:
+        raise ValueError(f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
+                         "argument checks (its own error says why)")
+    if not same:
+        raise ValueError("the JAX processes were given different models, data or settings; every process "
+                         "must run the same fit")
 
 
 def load(path, backend=None, kernels=None) -> MLP:
