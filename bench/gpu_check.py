@@ -5,8 +5,9 @@
 1. runs the CuPy and JAX tests on the GPU (pytest, -k "cupy or jax");
 2. times Adam alone on 16 M parameters against the device-to-device copy bandwidth measured in
    the same run (28 bytes per parameter: read θ, g, m, v, write θ, m, v; target >= 80 %);
-3. times the M and L training steps (forward + backward + Adam, float32) of reseau on CuPy and on
-   JAX against the cuBLAS GEMM floor (target L <= 1.1x), and PyTorch CUDA when installed;
+3. times the S, M and L training steps (forward + backward + Adam, float32) of reseau on CuPy
+   (stepped, and replayed from a CUDA graph) and on JAX against the cuBLAS GEMM floor (target
+   L <= 1.1x), and PyTorch CUDA when installed;
 writes the details to OUTDIR (pytest.txt, results.json) and prints a short table last.
 Works from a plain checkout (nothing installed, no array-api-compat); TF32 stays off.
 """
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from reseau import benchmark  # noqa: E402
 
-SIZES = {key: benchmark.SIZES[key] for key in ("M", "L")}
+SIZES = {key: benchmark.SIZES[key] for key in ("S", "M", "L")}
 
 
 def run_tests(out: Path) -> dict:
@@ -85,9 +86,11 @@ def adam_bandwidth(P=1 << 24) -> dict:
 def step_times(key) -> dict:
     import cupy as cp
     spec = benchmark.Spec(key, *benchmark.SIZES[key])
-    reps = 50 if key == "M" else 10
+    reps = 10 if key == "L" else 50
     rows = {"cuBLAS GEMM floor": gpu_time(benchmark.gemm_floor(spec, cp).step, reps)}
-    makers = {"reseau cupy": benchmark.reseau_method("cupy"), "reseau jax": benchmark.reseau_method("jax"),
+    makers = {"reseau cupy": benchmark.reseau_method("cupy"),
+              "reseau cupy + CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),
+              "reseau jax": benchmark.reseau_method("jax"),
               "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda")}
     for name, make in makers.items():
         try:
@@ -126,7 +129,8 @@ def main(argv=None):
         except ImportError:
             results[lib] = "not installed"
     results["tests"] = run_tests(out)
-    for name, fn in (("adam", adam_bandwidth), ("M", lambda: step_times("M")), ("L", lambda: step_times("L"))):
+    for name, fn in (("adam", adam_bandwidth), ("S", lambda: step_times("S")), ("M", lambda: step_times("M")),
+                     ("L", lambda: step_times("L"))):
         try:
             results[name] = fn()
         except Exception as exc:
@@ -140,7 +144,7 @@ def main(argv=None):
               f"{adam['adam_vs_copy']:.2f} x copy bandwidth ({adam['copy_GBps']:.0f} GB/s); target >= 0.80")
     else:
         print("Adam:", adam)
-    for key in ("M", "L"):
+    for key in ("S", "M", "L"):
         print(f"\n{key}: {SIZES[key][0]}, batch {SIZES[key][2]}")
         rows = results[key]
         if not isinstance(rows, dict):

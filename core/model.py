@@ -67,7 +67,7 @@ class MLP:
         self._step = None
         self._workspaces = None
         self._comm = self._state_owner = None
-        self._on_divergence, self._fit_epoch0 = "stop", 0
+        self._on_divergence, self._fit_epoch0, self._cuda_graph = "stop", 0, False
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -86,7 +86,7 @@ class MLP:
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
-            checkpoint_keep=3, resume=None):
+            checkpoint_keep=3, resume=None, cuda_graph=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -117,13 +117,15 @@ class MLP:
         of each epoch) and at the end, atomically, keeping the newest ``checkpoint_keep``.
         ``resume="dir"`` continues from the newest checkpoint there, to the same weights an
         uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
+        ``cuda_graph=True`` (CuPy) records each step once in a CUDA graph and replays it: one launch
+        per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.name == "jax" and self.backend.process_count() > 1
         try:
             plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
                               validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
-                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume)
+                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume, cuda_graph)
             status = ("ok", plan.pop("fingerprint"))
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
@@ -134,7 +136,7 @@ class MLP:
         elif processes:
             _agree_processes(self.backend, status, plan)
         # every argument is valid (on every rank): from here on the model changes
-        self._prepare(plan["opt"], comm, plan["on_divergence"])
+        self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self.scaler = plan["scaler"]
@@ -177,7 +179,7 @@ class MLP:
 
     def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
               patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
-              checkpoint_every=None, checkpoint_keep=3, resume=None):
+              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False):
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
@@ -222,6 +224,7 @@ class MLP:
         continuing = optimizer is None and lr is None and self.optimizer is not None
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
         on_divergence = guard.check_mode(on_divergence)
+        self._check_cuda_graph(cuda_graph, data_parallel)
         every, keep = checkpoint_files.check_every(checkpoint_every), checkpoint_files.check_keep(checkpoint_keep)
         if checkpoint is not None:
             checkpoint_files.directory(checkpoint, create=False)
@@ -350,12 +353,13 @@ class MLP:
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _prepare(self, opt, comm=None, on_divergence="stop"):
+    def _prepare(self, opt, comm=None, on_divergence="stop", cuda_graph=False):
         """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
-        communicator and divergence mode)."""
+        communicator, divergence mode and graph choice)."""
         if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm
-                or on_divergence != self._on_divergence):
+                or on_divergence != self._on_divergence or cuda_graph != self._cuda_graph):
             self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
+            self._cuda_graph = cuda_graph
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
             if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
@@ -364,7 +368,11 @@ class MLP:
                 self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype)}
             self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
                                                  opt, self._workspaces, self._reg, comm, on_divergence)
-            self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
+            if cuda_graph:
+                from .cuda_graph import GraphedStep
+                self._step = GraphedStep(self._raw_step, self.backend)
+            else:
+                self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
             self._epoch_fns = {}
 
     def _to_flat(self, W_b):
@@ -383,6 +391,20 @@ class MLP:
             from ..backends import nccl
             return nccl.world(world)
         return world
+
+    def _check_cuda_graph(self, cuda_graph, data_parallel):
+        if not isinstance(cuda_graph, bool):
+            raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
+        if not cuda_graph:
+            return
+        if self.backend.name != "cupy":
+            raise ValueError(f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on "
+                             f"{self.backend.name!r}")
+        if not self.kern.in_place:
+            raise ValueError("cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
+                             "whose buffers stay where the graph recorded them")
+        if data_parallel:
+            raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
 
     def _check_data_parallel(self, n, batch_size, comm=None):
         """Batches must split evenly over the devices (JAX) or the MPI ranks."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import cupy as cp
+import numpy as np
 
 from .reference import ELU_ALPHA, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, Reference
 
@@ -113,6 +114,41 @@ _RMSPROP = _step_kernel(
     """, "reseau_rmsprop")
 
 
+def _on_device(t) -> bool:
+    """Whether the step count is a device scalar (a captured CUDA graph keeps it there)."""
+    return isinstance(t, cp.ndarray)
+
+
+def _by_step(p, t, formula):
+    """A kernel argument that depends on the step count t: computed on the host in float64 and
+    passed by value, or, for a device t, computed on the device in float64 (no host sync)."""
+    if _on_device(t):
+        return formula(t.astype(cp.float64)).astype(p.dtype)
+    return p.dtype.type(formula(float(t)))
+
+
+_HASH = """
+__device__ inline unsigned int reseau_hash(unsigned int x) {
+    x ^= x >> 16; x *= 0x85EBCA6Bu; x ^= x >> 13; x *= 0xC2B2AE35u; return x ^ (x >> 16);
+}
+"""
+# the reference's dropout_bits: key from (seed, step, layer), then one hash per element index
+_BITS = ("unsigned int key = reseau_hash(layer * 0x9E3779B1u + 0x7F4A7C15u);"
+         "key = reseau_hash(step ^ key); key = reseau_hash(seed ^ key);"
+         "unsigned int bits = reseau_hash(((unsigned int)i + base) * 0x85EBCA77u ^ key);")
+_DROPOUT_BITS = cp.ElementwiseKernel("uint32 step, uint32 seed, uint32 layer, uint32 base", "uint32 out",
+                                     _BITS + "out = bits;", "reseau_dropout_bits", preamble=_HASH)
+_DROPOUT_MASK = cp.ElementwiseKernel(
+    "uint32 step, uint32 seed, uint32 layer, uint32 base, uint32 threshold, T inv_keep", "T m",
+    _BITS + "m = bits < threshold ? inv_keep : (T)0;", "reseau_dropout_mask", preamble=_HASH)
+_SUM_SQUARES = cp.ReductionKernel("T x", "T y", "x * x", "a + b", "y = a", "0", "reseau_sum_squares")
+
+
+def _u32(v):
+    """A uint32 kernel argument: a host integer (wrapped mod 2³²) or a device scalar."""
+    return v.astype(cp.uint32) if _on_device(v) else np.uint32(int(v) % (1 << 32))
+
+
 class CupyKernels(Reference):
     in_place = True
 
@@ -122,8 +158,22 @@ class CupyKernels(Reference):
         self._ok = self._true = cp.ones((), dtype=bool)  # the optimiser kernels' gate (see ``gated``)
 
     def step_ok(self, loss, g):
-        """isfinite(L) ∧ isfinite(g·g) as a device boolean (cuBLAS dot; no host sync)."""
-        return cp.isfinite(loss) & cp.isfinite(cp.dot(g, g))
+        """isfinite(L) ∧ isfinite(g·g) as a device boolean (one reduction; no host sync)."""
+        return cp.isfinite(loss) & cp.isfinite(_SUM_SQUARES(g))
+
+    # ---- dropout: one kernel, the step count by value or on the device --------------------------
+
+    def dropout_bits(self, shape, seed, step, layer, row0=0):
+        out = cp.empty(shape, dtype=cp.uint32)
+        _DROPOUT_BITS(_u32(step), _u32(seed), _u32(layer), _u32(row0 * shape[1]), out)
+        return out
+
+    def dropout_mask(self, shape, seed, step, layer, keep, dtype, row0=0):
+        out = cp.empty(shape, dtype=dtype)
+        threshold = np.uint32(min(int(keep * 2.0 ** 32), 2 ** 32 - 1))
+        _DROPOUT_MASK(_u32(step), _u32(seed), _u32(layer), _u32(row0 * shape[1]), threshold,
+                      out.dtype.type(1.0 / keep), out)
+        return out
 
     def gated(self, ok, update, params, state):
         """Run ``update()`` with every optimiser kernel reading the device flag ``ok``: where it is
@@ -216,7 +266,8 @@ class CupyKernels(Reference):
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), t == 1, bool(nesterov), self._ok, p, buf)
+        first = t == 1 if _on_device(t) else bool(t == 1)
+        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), first, bool(nesterov), self._ok, p, buf)
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
@@ -226,7 +277,8 @@ class CupyKernels(Reference):
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         T = p.dtype.type
-        _ADAGRAD(g, T(gs), lr, T(1.0 + (t - 1) * lr_decay), T(eps), T(wd), bool(eps_inside), self._ok, p, s)
+        decay = _by_step(p, t, lambda t: 1.0 + (t - 1.0) * lr_decay)
+        _ADAGRAD(g, T(gs), lr, decay, T(eps), T(wd), bool(eps_inside), self._ok, p, s)
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
@@ -237,7 +289,9 @@ class CupyKernels(Reference):
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
                   decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
         T = p.dtype.type
-        _ADAM(g, T(gs), lr, T(1.0 - beta1 ** t), T((1.0 - beta2 ** t) ** 0.5), T(beta1), T(beta2), T(eps), T(wd),
+        bc1 = _by_step(p, t, lambda t: 1.0 - beta1 ** t)
+        bc2_sqrt = _by_step(p, t, lambda t: (1.0 - beta2 ** t) ** 0.5)
+        _ADAM(g, T(gs), lr, bc1, bc2_sqrt, T(beta1), T(beta2), T(eps), T(wd),
               bool(decoupled), bool(amsgrad), bool(eps_uncorrected), self._ok, p, m, v,
               vmax if amsgrad else self._dummy(p))
         return p, m, v, vmax

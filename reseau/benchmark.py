@@ -141,13 +141,13 @@ def plain_numpy(spec):
     return Method(step, float(forward()[2]))
 
 
-def reseau_method(backend, kernels=None):
+def reseau_method(backend, kernels=None, cuda_graph=False):
     def make(spec):
         model = MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend=backend, dtype=spec.dtype,
                     seed=0, kernels=kernels)
         model.set_weights(spec.weights)
         first = model.evaluate(spec.X, spec.y)["loss"]
-        model._prepare(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr))
+        model._prepare(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)
         model.kern.prepare()
         bk = model.backend
         Xd, Yd = bk.asarray(spec.X, dtype=model.dtype), bk.asarray(model._targets(spec.y, spec.n))

@@ -117,6 +117,8 @@ TRAIN_OPTIONS = {
                       "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
                     "JAX_PROCESS_ID) and split every batch over all its devices", None),
+    "cuda_graph": (bool, False, "record each training step in a CUDA graph and replay it (cupy backend; "
+                   "for small models)", None),
     "on_divergence": (str, "stop", "what a step with a NaN/inf loss or gradient does: stop (keep the last good "
                       "step's weights) or skip it", ("stop", "skip")),
     "checkpoint": (str, None, "write checkpoints (weights, optimiser state, schedule, data order, generator) "
@@ -314,7 +316,7 @@ def cmd_train(args) -> int:
     fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule,
                     data_parallel=o["data_parallel"], on_divergence=o["on_divergence"],
                     checkpoint=o["checkpoint"], checkpoint_every=o["checkpoint_every"],
-                    resume=o["checkpoint"] if o["resume"] else None)
+                    resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"])
     if o["early_stopping"]:
         fit_args.update(validation_split=0.1, patience=o["early_stopping"])
     else:
