@@ -18,6 +18,7 @@ the loops in the array's dtype, so float32 stays float32 end to end. GEMMs stay 
 
 from __future__ import annotations
 
+import math
 import os
 
 import numba
@@ -190,6 +191,16 @@ def _rmsprop(p, g, v, g_avg, buf, c):
         p[i] = p[i] - c[0] * bi
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def SUM_SQUARES(g):
+    """Σ g² in g's dtype, the additions reordered so the loop vectorises (NaN and inf propagate:
+    only reassociation is allowed, not fastmath's no-NaN assumptions)."""
+    acc = g.dtype.type(0)
+    for i in range(g.shape[0]):
+        acc += g[i] * g[i]
+    return acc
+
+
 def _compile(*fns):
     return [njit(cache=True, parallel=True)(fn) for fn in fns]
 
@@ -220,6 +231,10 @@ class NumbaKernels(NumpyKernels):
     def prepare(self):
         """Run this thread's numba loops on THREADS threads (called as each fit starts)."""
         numba.set_num_threads(THREADS)
+
+    def step_ok(self, loss, g):
+        """isfinite(L) ∧ isfinite(g·g), the sum in one vectorised loop (at M 8 µs; BLAS's dot 14 µs)."""
+        return math.isfinite(loss) and math.isfinite(SUM_SQUARES(g))
 
     def _typed(self, dtype, *values):
         return tuple(map(dtype.type, values))
