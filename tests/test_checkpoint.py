@@ -181,7 +181,7 @@ X = rng.normal(size=(64, 4))
 y = (X[:, 0] + X[:, 1] > 0).astype(int)
 model = MLP([4, 8, 1], dtype="float64", seed=0, dropout=0.1, kernels="numpy")
 has = os.path.isdir(directory) and any(f.endswith(".ckpt") for f in os.listdir(directory))
-model.fit(X, y, epochs=100, batch_size=8, optimizer="adam", lr=0.01, checkpoint=directory,
+model.fit(X, y, epochs=200, batch_size=8, optimizer="adam", lr=0.01, checkpoint=directory,
           checkpoint_every=1, checkpoint_keep=3, resume=directory if has else None)
 np.save(out, model.params)
 """
@@ -214,7 +214,7 @@ def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint_and_resume_is_
         while _newest_step(directory) <= newest and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)  # until this run has saved something new
         if i % 2:  # at a random moment
-            time.sleep(rng.uniform(0.0, 0.02))
+            time.sleep(rng.uniform(0.0, 0.002))
         else:  # as soon as a write is seen under way
             while not any(directory.glob(".step-*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
                 pass
