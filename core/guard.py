@@ -72,7 +72,7 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
              "loss_sum": state["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(state["loss_sum"])),
              "rows": state["rows"] + xp.astype(apply, state["rows"].dtype) * rows,
              "skipped": state["skipped"] + xp.astype(~ok, state["skipped"].dtype),
-             "first_bad": xp.where(first, xp.asarray(step, dtype=state["first_bad"].dtype), state["first_bad"]),
+             "first_bad": xp.astype(xp.where(first, step, state["first_bad"]), state["first_bad"].dtype),
              "bad_loss": xp.where(first, xp.astype(check_loss * gs, state["bad_loss"].dtype), state["bad_loss"])}
     return params, state
 

@@ -207,16 +207,15 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
             state = {**state, **{k: place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
             if schedule is not None and schedule.per == "epoch":
                 state = set_lr(state, model.epoch - epoch0)
+        if per_step:  # the epoch's rates moved to the device at once: step k reads lrs[k], no copy per step
+            values = [schedule(base_lr, first_step + k - step0) for k in range(-(-n // bs))]
+            lr, lrs = values[-1], place(backend.asarray(values, dtype=model.dtype))
         with backend.quiet():
             if compile_epoch and n // bs > 0 and start == 0:
                 start = (n // bs) * bs
-                if per_step:
-                    values = [schedule(base_lr, model.step_count + k - step0) for k in range(n // bs)]
-                    lr, lrs = values[-1], backend.asarray(values, dtype=model.dtype)
-                else:
-                    lrs = kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
+                rates = lrs[:n // bs] if per_step else kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
                 ordered = order if order is not None else backend.asarray(np.arange(n, dtype="int32"))
-                params, state = model._epoch_fn(bs)(params, state, X, Y, ordered, model.step_count, lrs)
+                params, state = model._epoch_fn(bs)(params, state, X, Y, ordered, model.step_count, rates)
                 model.step_count += n // bs
             for start in range(start, n, bs):
                 lo, hi = start, min(start + bs, n)
@@ -231,7 +230,7 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
                     xb = kern.gather(X, idx, out=ws and ws.X)
                     yb = kern.gather(Y, idx, out=ws and ws.Y)
                 if per_step:
-                    state = set_lr(state, model.step_count - step0)
+                    state = {**state, "lr": lrs[model.step_count - first_step]}
                 if shard is not None:
                     xb, yb = shard(xb), shard(yb)
                 params, state, _ = step(params, state, xb, yb, model.step_count)
