@@ -46,7 +46,8 @@ print(json.dumps(out))
 @pytest.mark.parametrize("leaves_from", [0, 1 << 40], ids=["leaves", "flat"])
 def test_two_devices_equal_one(leaves_from):
     pytest.importorskip("jax", reason="JAX is not installed")
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT),
+           "JAX_PLATFORMS": "cpu"}  # simulated CPU devices, also where a GPU is present
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(leaves_from)], capture_output=True, text=True, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

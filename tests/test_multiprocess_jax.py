@@ -45,7 +45,8 @@ def _launch(args, cwd):
     procs = []
     for pid in range(2):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
-               "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(pid), "XLA_FLAGS": ""}
+               "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(pid), "XLA_FLAGS": "",
+               "JAX_PLATFORMS": "cpu"}  # CPU processes talking through gloo, also where a GPU is present
         procs.append(subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True))
     outs = []
