@@ -369,11 +369,12 @@ class Progress:
                 pass
 
     def update(self, record):
-        self.i += 1
+        """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
+        advance, self.i = record.get("epoch", self.i + 1) - self.i, record.get("epoch", self.i + 1)
         metrics = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds", "grad_norms")}
         if self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()}, refresh=False)
-            self.bar.update(1)
+            self.bar.update(advance)
         elif not self.quiet:
             width = len(str(self.epochs))
             print(f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),

@@ -218,3 +218,15 @@ def test_train_on_divergence_option(tmp_path):
     assert "test mse" in out.stdout
     out = run(*common, "--on-divergence", "ignore")
     assert out.returncode == 2 and "invalid choice: 'ignore'" in out.stderr
+
+
+def test_a_resumed_run_counts_its_epochs_from_where_it_stopped(tmp_path, capsys):
+    common = ["train", "--epochs", "3", "--backend", "numpy", "--checkpoint"]
+    assert main(common + [str(tmp_path / "all"), "--quiet"]) == 0
+    first = sorted((tmp_path / "all").glob("step-*.ckpt"))[0]  # the end of epoch 1
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / first.name).write_bytes(first.read_bytes())
+    capsys.readouterr()
+    assert main(common + [str(tmp_path / "one"), "--resume"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["2/3", "3/3"]
