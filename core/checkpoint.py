@@ -2,7 +2,8 @@
 leaves a broken one behind.
 
 A checkpoint is a model file (core/serialize.py; ``reseau.load`` reads it as a model) with more
-in it: tensors "params", "state.<key>" (every optimiser buffer and the learning rate), "order"
+in it: beside the weights W1, b1, … (the flat parameters, layer by layer), tensors "state.<key>"
+(every optimiser buffer and the learning rate), "order"
 (the epoch's permutation, when saved mid-epoch) and "best_params" (early stopping); the JSON
 description adds a "checkpoint" entry: step and epoch counters, the position in the epoch, the
 host generator's state (the next shuffles), the schedule's start and state, the early-stopping
@@ -80,7 +81,6 @@ class Checkpoints:
             return
         backend = model.backend
         tensors, description = model._file_contents()
-        tensors["params"] = backend.to_numpy(model.params)
         book = {}
         for key, value in model.opt_state.items():
             if key in guard.KEYS:
@@ -124,6 +124,11 @@ def _numbered(path: Path):
             yield int(match.group(1)), f
 
 
+def flat_params(tensors, n_layers):
+    """The flat parameter buffer from a checkpoint's W1, b1, W2, … (the layout's order, exactly)."""
+    return np.concatenate([tensors[f"{kind}{l}"].reshape(-1) for l in range(1, n_layers + 1) for kind in "Wb"])
+
+
 def latest(path):
     """(file, tensors, description) of the newest checkpoint in ``path`` that reads back whole, or
     None when it holds none."""
@@ -136,7 +141,7 @@ def latest(path):
         except ValueError as exc:
             warnings.warn(f"skipping checkpoint {f}: {exc}", RuntimeWarning, stacklevel=3)
             continue
-        if "checkpoint" in description and "params" in tensors:
+        if "checkpoint" in description:
             return f, tensors, description
     return None
 
@@ -161,7 +166,7 @@ def restore(model, tensors, description, stopping):
     progress of the epoch it was saved in (None at an epoch's end)."""
     entry = description["checkpoint"]
     backend = model.backend
-    model.params = backend.asarray(tensors["params"], dtype=model.dtype)
+    model.params = backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype)
     state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
              if key.startswith("state.")}
     book = entry["guard"]
