@@ -128,13 +128,14 @@ def test_any_option_value_trains_or_exits_2_with_a_message(option, value):
 
 sklearn = pytest.importorskip("reseau.sklearn", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
 
-BAD_X = st.sampled_from(["nan", "inf", "strings", "objects", "complex", "rank1", "rank3", "empty", "ragged"])
+BAD_X = st.sampled_from(["nan", "inf", "huge", "strings", "objects", "complex", "rank1", "rank3", "empty", "ragged"])
 BAD_Y = st.sampled_from(["length", "nan", "inf", "complex", "rank2", "ragged", "mixed", "empty", "single"])
 
 
 def _bad_X(kind, n):
     X = np.random.default_rng(0).normal(size=(n, 3))
     return {"nan": lambda: np.where(np.arange(3) == 1, np.nan, X), "inf": lambda: X * np.inf,
+            "huge": lambda: X * 1e300,  # beyond float32, the estimators' default dtype
             "strings": lambda: X.astype(str), "objects": lambda: X.astype(object), "complex": lambda: X + 1j,
             "rank1": lambda: X[:, 0], "rank3": lambda: X[:, :, None], "empty": lambda: X[:0],
             "ragged": lambda: [[0.0, 1.0, 2.0]] * (n - 1) + [[0.0]]}[kind]()
