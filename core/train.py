@@ -210,39 +210,44 @@ def run_epochs(model, X, Y, epochs, batch_size, validation, verbose, compile_epo
         if per_step:  # the epoch's rates moved to the device at once: step k reads lrs[k], no copy per step
             values = [schedule(base_lr, first_step + k - step0) for k in range(-(-n // bs))]
             lr, lrs = values[-1], place(backend.asarray(values, dtype=model.dtype))
-        with backend.quiet():
-            if compile_epoch and n // bs > 0 and start == 0:
-                start = (n // bs) * bs
-                rates = lrs[:n // bs] if per_step else kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
-                ordered = order if order is not None else backend.asarray(np.arange(n, dtype="int32"))
-                params, state = model._epoch_fn(bs)(params, state, X, Y, ordered, model.step_count, rates)
-                model.step_count += n // bs
-            for start in range(start, n, bs):
-                lo, hi = start, min(start + bs, n)
-                if comm is not None:  # this rank's slice of the global batch
-                    width = (hi - lo) // comm.size
-                    lo, hi = lo + comm.rank * width, lo + (comm.rank + 1) * width
-                if order is None:
-                    xb, yb = (X, Y) if (lo, hi) == (0, n) else (X[lo:hi], Y[lo:hi])
-                else:
-                    idx = order[lo:hi]
-                    ws = model._workspaces and model._workspaces.get(hi - lo, Y)
-                    xb = kern.gather(X, idx, out=ws and ws.X)
-                    yb = kern.gather(Y, idx, out=ws and ws.Y)
-                if per_step:
-                    state = {**state, "lr": lrs[model.step_count - first_step]}
-                if shard is not None:
-                    xb, yb = shard(xb), shard(yb)
-                params, state, _ = step(params, state, xb, yb, model.step_count)
-                model.step_count += 1
-                if backend.host and mode == "stop" and state["first_bad"] >= 0:
-                    break
-                if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
-                    if mode == "stop" and int(backend.to_numpy(state["first_bad"])) >= 0:
-                        break  # the guard refused a step: never checkpoint past it
-                    forms.to_model(model, params, state)
-                    checkpoints.save(model, order=order, position=start + bs, epoch_first_step=first_step,
-                                     stopping=stopping)
+        try:
+            with backend.quiet():
+                if compile_epoch and n // bs > 0 and start == 0:
+                    start = (n // bs) * bs
+                    rates = lrs[:n // bs] if per_step else kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
+                    ordered = order if order is not None else backend.asarray(np.arange(n, dtype="int32"))
+                    params, state = model._epoch_fn(bs)(params, state, X, Y, ordered, model.step_count, rates)
+                    model.step_count += n // bs
+                for start in range(start, n, bs):
+                    lo, hi = start, min(start + bs, n)
+                    if comm is not None:  # this rank's slice of the global batch
+                        width = (hi - lo) // comm.size
+                        lo, hi = lo + comm.rank * width, lo + (comm.rank + 1) * width
+                    if order is None:
+                        xb, yb = (X, Y) if (lo, hi) == (0, n) else (X[lo:hi], Y[lo:hi])
+                    else:
+                        idx = order[lo:hi]
+                        ws = model._workspaces and model._workspaces.get(hi - lo, Y)
+                        xb = kern.gather(X, idx, out=ws and ws.X)
+                        yb = kern.gather(Y, idx, out=ws and ws.Y)
+                    if per_step:
+                        state = {**state, "lr": lrs[model.step_count - first_step]}
+                    if shard is not None:
+                        xb, yb = shard(xb), shard(yb)
+                    params, state, _ = step(params, state, xb, yb, model.step_count)
+                    model.step_count += 1
+                    if backend.host and mode == "stop" and state["first_bad"] >= 0:
+                        break
+                    if checkpoints is not None and checkpoints.due(model.step_count) and start + bs < n:
+                        if mode == "stop" and int(backend.to_numpy(state["first_bad"])) >= 0:
+                            break  # the guard refused a step: never checkpoint past it
+                        forms.to_model(model, params, state)
+                        checkpoints.save(model, order=order, position=start + bs, epoch_first_step=first_step,
+                                         stopping=stopping)
+        except BaseException:  # interrupted mid-epoch: the model keeps its last completed step
+            if _alive(params) and _alive(state):
+                forms.to_model(model, params, state)
+            raise
         forms.to_model(model, params, state)
         book = guard.read(backend, state)
         if book["first_bad"] >= 0 and mode == "stop":
@@ -340,6 +345,13 @@ class StepForm:
         model.params = both.pop("params")
         model.opt_state = both
         self._synced = model.params, model.opt_state
+
+
+def _alive(tree) -> bool:
+    """Whether no array of ``tree`` was donated to a compiled call (JAX deletes donated inputs)."""
+    items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (tuple, list)) else (tree,)
+    return all(_alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
+               for v in items)
 
 
 def _slot(value, size) -> bool:

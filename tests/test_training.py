@@ -208,3 +208,39 @@ def test_compiled_epoch_equals_step_by_step(batch_size, n):
 def test_compile_epoch_needs_jax():
     with pytest.raises(ValueError, match="compile_epoch=True needs the jax backend"):
         MLP([2, 1], backend="numpy").fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True)
+
+
+@pytest.mark.parametrize("name", ["numpy", "jax"])
+def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, monkeypatch):
+    """Ctrl-C in the middle of an epoch: on JAX the step donates its inputs, so the model must be
+    handed the arrays of the last completed step, usable and consistent with step_count."""
+    pytest.importorskip(name, reason=f"{name} is not installed")
+    X, y = _binary_data(40)
+    model = MLP([4, 6, 1], backend=name, dtype="float64", seed=0)
+    calls = {"n": 0}
+    gather = model.kern.gather
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2 * 3 + 1:  # X and y of three steps, then the fourth step's X
+            raise KeyboardInterrupt
+        return gather(*args, **kwargs)
+
+    monkeypatch.setattr(model.kern, "gather", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
+    assert model.step_count == 3 and model.epoch == 0
+    monkeypatch.setattr(model.kern, "gather", gather)
+    again = MLP([4, 6, 1], backend=name, dtype="float64", seed=0)
+    again._prepare(model.optimizer)
+    p, s = again.params, again.opt_state
+    bk = again.backend
+    order = np.random.default_rng(0)  # the same stream the model drew its first epoch's order from
+    order.bit_generator.state = MLP([4, 6, 1], dtype="float64", seed=0)._rng.bit_generator.state
+    perm = order.permutation(40)
+    for t in range(3):
+        idx = perm[8 * t:8 * t + 8]
+        p, s, _ = again._step(p, s, bk.asarray(X[idx], dtype=again.dtype),
+                              bk.asarray(again._targets(y[idx], 8)), t)
+    np.testing.assert_allclose(to_np(bk, model.params), to_np(bk, p), rtol=1e-12, atol=1e-14)
+    assert np.isfinite(model.predict_proba(X)).all()
