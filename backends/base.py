@@ -50,6 +50,13 @@ class Backend:
         """Block until ``x`` (or all queued work) is computed; returns ``x``."""
         return x
 
+    def process_count(self) -> int:
+        """Processes in a multi-process run of this backend (JAX); 1 elsewhere."""
+        return 1
+
+    def process_index(self) -> int:
+        return 0
+
     def jit(self, fn: Callable, donate_argnums: tuple[int, ...] = ()) -> Callable:
         """Compile ``fn`` where the library can (JAX); the identity elsewhere."""
         return fn

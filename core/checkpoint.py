@@ -26,21 +26,6 @@ from . import guard, serialize
 PATTERN = re.compile(r"^step-(\d+)\.ckpt$")
 
 
-def check_every(every):
-    if every is None:
-        return None
-    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-        raise ValueError(f"checkpoint_every={every!r} is invalid; expected None (each epoch) or a number "
-                         "of steps >= 1")
-    return int(every)
-
-
-def check_keep(keep):
-    if isinstance(keep, bool) or not isinstance(keep, (int, np.integer)) or keep < 1:
-        raise ValueError(f"checkpoint_keep={keep!r} is invalid; expected a number of checkpoints >= 1")
-    return int(keep)
-
-
 def directory(path, name="checkpoint", create=True) -> Path:
     """``path`` as a directory (created if missing), or a ValueError naming the argument."""
     if not isinstance(path, (str, Path)) or not str(path):

@@ -121,7 +121,7 @@ class MLP:
         per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
-        processes = data_parallel and self.backend.name == "jax" and self.backend.process_count() > 1
+        processes = data_parallel and self.backend.process_count() > 1
         try:
             plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
                               validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
@@ -154,7 +154,7 @@ class MLP:
                 return self.history
         saver = None
         if checkpoint is not None:
-            writer = (comm is None or comm.rank == 0) and getattr(self.backend, "process_index", lambda: 0)() == 0
+            writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
             saver = checkpoint_files.Checkpoints(checkpoint_files.directory(checkpoint), plan["every"], plan["keep"],
                                                  plan["resume_key"], writer, start=self.step_count)
         args = (epochs, batch_size, val, verbose, bool(compile_epoch), stopping, bool(track_gradients), callback)
@@ -225,7 +225,8 @@ class MLP:
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
         on_divergence = guard.check_mode(on_divergence)
         self._check_cuda_graph(cuda_graph, data_parallel)
-        every, keep = checkpoint_files.check_every(checkpoint_every), checkpoint_files.check_keep(checkpoint_keep)
+        every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
+        keep = validation.positive_int(checkpoint_keep, "checkpoint_keep")
         if checkpoint is not None:
             checkpoint_files.directory(checkpoint, create=False)
         resume_key, resumed = None, None

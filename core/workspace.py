@@ -39,7 +39,6 @@ class Workspaces:
         self.kern, self.layout, self.activations, self.dtype = kern, layout, activations, dtype
         #: the flat gradient and, in its last element, the batch loss: one message for an allreduce
         self.grad_and_loss = kern.xp.zeros(layout.size + 1, dtype=dtype)
-        self.grad = self.grad_and_loss[:layout.size]
         self._by_n = {}
 
     def get(self, n, Y):

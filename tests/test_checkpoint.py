@@ -154,7 +154,7 @@ def test_resume_refuses_another_network(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(resume="MISSING"), r"resume='.*MISSING' holds no checkpoint"),
     (dict(checkpoint="FILE"), r"checkpoint='.*FILE' is a file; expected a directory"),
-    (dict(checkpoint="DIR", checkpoint_every=0), r"checkpoint_every=0 is invalid; expected None"),
+    (dict(checkpoint="DIR", checkpoint_every=0), r"checkpoint_every=0 is invalid; expected a positive integer or None"),
     (dict(checkpoint="DIR", checkpoint_every=2.5), r"checkpoint_every=2.5 is invalid"),
     (dict(checkpoint="DIR", checkpoint_keep=0), r"checkpoint_keep=0 is invalid"),
     (dict(checkpoint=3), r"checkpoint=3 is not a directory path"),
