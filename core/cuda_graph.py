@@ -10,7 +10,9 @@ recorded with, so:
   it read, so the next step hands in the same arrays; a learning rate or state that arrives in
   other arrays (a schedule, a new epoch) is copied in before the launch;
 - what the step allocates comes from a memory pool of the graph's own that nothing else uses, so
-  no other array ever lands on memory a replay writes.
+  no other array ever lands on memory a replay writes;
+- the GEMMs go through reseau's own cuBLAS handle (kernels/cublas.py): CuPy's refuses to be
+  recorded.
 One graph per batch size (an epoch's last batch may be shorter). The first step at a size runs
 eagerly on that pool (kernels compile, buffers are cached); the second is recorded, then launched.
 """

@@ -404,6 +404,9 @@ class MLP:
         if not self.kern.in_place:
             raise ValueError("cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
                              "whose buffers stay where the graph recorded them")
+        if getattr(self.kern, "blas", True) is None:
+            raise ValueError("cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
+                             "cuBLAS calls while a graph records), and libcublas was not found beside CuPy")
         if data_parallel:
             raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
 

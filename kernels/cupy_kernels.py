@@ -15,6 +15,7 @@ import math
 import cupy as cp
 import numpy as np
 
+from . import cublas
 from .reference import ELU_ALPHA, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, Reference
 
 _SIG = "(z >= (T)0 ? (T)1 / ((T)1 + exp(-z)) : exp(z) / ((T)1 + exp(z)))"
@@ -57,8 +58,12 @@ _IDENTITY_MSE = cp.ElementwiseKernel(
 
 def _step_kernel(in_params, out_params, body, name):
     """An optimiser kernel that applies its update only where the device flag ``ok[0]`` is set
-    (the divergence guard: a bad step leaves parameters and state untouched, with no host sync)."""
-    return cp.ElementwiseKernel(in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name)
+    (the divergence guard: a bad step leaves parameters and state untouched, with no host sync).
+    Compiled without FMA contraction (``--fmad=false``): every operation rounds as the reference's
+    separate array operations do (a contracted sqrt(v − ḡ²) in centered RMSprop differed by 3e-4
+    relative on an H200). The kernels are memory-bound, so this costs nothing measurable."""
+    return cp.ElementwiseKernel(in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name,
+                                options=("--fmad=false",))
 
 
 # ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
@@ -77,34 +82,32 @@ _ADAGRAD = _step_kernel(
     "T g = gs * g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
     "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));", "reseau_adagrad")
 _ADADELTA = _step_kernel(
-    "T g0, T gs, raw T lr, T rho, T eps, T wd", "T p, T eg, T ed",
-    "T g = gs * g0 + wd * p; eg = rho * eg + ((T)1 - rho) * g * g;"
-    "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + ((T)1 - rho) * delta * delta;"
+    "T g0, T gs, raw T lr, T rho, T rho_c, T eps, T wd", "T p, T eg, T ed",
+    "T g = gs * g0 + wd * p; eg = rho * eg + rho_c * g * g;"
+    "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + rho_c * delta * delta;"
     "p = p - lr[0] * delta;", "reseau_adadelta")
 _ADAM = _step_kernel(
-    "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T beta1, T beta2, T eps, T wd, bool decoupled, bool amsgrad, "
-    "bool keras",
+    "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T w, T w_c, T beta2, T beta2_c, T eps, T wd, bool decoupled, "
+    "bool amsgrad, bool keras",
     "T p, T m, T v, T vmax",
     """
     T g = decoupled ? gs * g0 : gs * g0 + wd * p;
     if (decoupled) p = p * ((T)1 - lr[0] * wd);
-    T w = (T)1 - beta1;
-    m = w < (T)0.5 ? m + w * (g - m) : g - (g - m) * ((T)1 - w);
-    v = beta2 * v + ((T)1 - beta2) * g * g;
+    m = w < (T)0.5 ? m + w * (g - m) : g - (g - m) * w_c;
+    v = beta2 * v + beta2_c * g * g;
     T r = v;
     if (amsgrad) { vmax = max(vmax, v); r = vmax; }
     if (keras) p = p - (lr[0] * bc2_sqrt / bc1) * (m / (sqrt(r) + eps));
     else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
     """, "reseau_adam")
 _RMSPROP = _step_kernel(
-    "T g0, T gs, raw T lr, T alpha, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
+    "T g0, T gs, raw T lr, T alpha, T w, T w_c, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
     """
     T g = gs * g0 + wd * p;
-    v = alpha * v + ((T)1 - alpha) * g * g;
+    v = alpha * v + w * g * g;
     T avg;
     if (centered) {
-        T w = (T)1 - alpha;
-        ga = w < (T)0.5 ? ga + w * (g - ga) : g - (g - ga) * ((T)1 - w);
+        ga = w < (T)0.5 ? ga + w * (g - ga) : g - (g - ga) * w_c;
         avg = sqrt(v - ga * ga) + eps;
     } else {
         avg = sqrt(v) + eps;
@@ -156,10 +159,21 @@ class CupyKernels(Reference):
         super().__init__(backend)
         self._scratch_cache = {}
         self._ok = self._true = cp.ones((), dtype=bool)  # the optimiser kernels' gate (see ``gated``)
+        self.blas = cublas.for_current_device(cp)  # GEMMs a CUDA graph can record (None: cupy.matmul)
+
+    def _matmul(self, A, B, out):
+        """out ← A · B through reseau's cuBLAS handle (kernels/cublas.py)."""
+        if self.blas is None:
+            return cp.matmul(A, B, out=out)
+        return self.blas.matmul(A, B, out)
 
     def step_ok(self, loss, g):
         """isfinite(L) ∧ isfinite(g·g) as a device boolean (one reduction; no host sync)."""
-        return cp.isfinite(loss) & cp.isfinite(_SUM_SQUARES(g))
+        if self.blas is None or g.dtype not in (cp.float32, cp.float64) or not g.flags.c_contiguous:
+            gg = _SUM_SQUARES(g)
+        else:  # cuBLAS's dot spreads the pass over every SM (a ReductionKernel to a scalar runs one block)
+            gg = self.blas.dot(g.ravel(), g.ravel(), self._scratch("gg", (), g.dtype))
+        return cp.isfinite(loss) & cp.isfinite(gg)
 
     # ---- dropout: one kernel, the step count by value or on the device --------------------------
 
@@ -207,7 +221,7 @@ class CupyKernels(Reference):
         if out is None:
             return super().dense_forward(name, A_prev, W, b)
         Z, A = out
-        cp.matmul(A_prev, W, out=Z)
+        self._matmul(A_prev, W, Z)
         _BIAS_ACT[name](Z, b, Z, A)
         return Z, A
 
@@ -221,10 +235,10 @@ class CupyKernels(Reference):
         if out is None:
             return super().dense_backward(A_prev, dZ, W, need_dA_prev)
         dW, db, dA_prev = out
-        cp.matmul(A_prev.T, dZ, out=dW)
-        cp.sum(dZ, axis=0, out=db)
+        self._matmul(A_prev.T, dZ, dW)
+        cp.sum(dZ, axis=0, out=db)  # as the reference sums (1ᵀdZ as a GEMM differed by 1e-4 where columns cancel)
         if need_dA_prev:
-            cp.matmul(dZ, W.T, out=dA_prev)
+            self._matmul(dZ, W.T, dA_prev)
         return dW, db, dA_prev if need_dA_prev else None
 
     def gather(self, X, idx, out=None):
@@ -283,7 +297,7 @@ class CupyKernels(Reference):
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         T = p.dtype.type
-        _ADADELTA(g, T(gs), lr, T(rho), T(eps), T(wd), self._ok, p, Eg, Ed)
+        _ADADELTA(g, T(gs), lr, T(rho), T(1.0 - rho), T(eps), T(wd), self._ok, p, Eg, Ed)
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
@@ -291,7 +305,8 @@ class CupyKernels(Reference):
         T = p.dtype.type
         bc1 = _by_step(p, t, lambda t: 1.0 - beta1 ** t)
         bc2_sqrt = _by_step(p, t, lambda t: (1.0 - beta2 ** t) ** 0.5)
-        _ADAM(g, T(gs), lr, bc1, bc2_sqrt, T(beta1), T(beta2), T(eps), T(wd),
+        w = 1.0 - beta1
+        _ADAM(g, T(gs), lr, bc1, bc2_sqrt, T(w), T(1.0 - w), T(beta2), T(1.0 - beta2), T(eps), T(wd),
               bool(decoupled), bool(amsgrad), bool(eps_uncorrected), self._ok, p, m, v,
               vmax if amsgrad else self._dummy(p))
         return p, m, v, vmax
@@ -299,7 +314,8 @@ class CupyKernels(Reference):
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
                      centered=False, gs=1.0):
         T = p.dtype.type
-        _RMSPROP(g, T(gs), lr, T(alpha), T(eps), T(wd), T(momentum), bool(centered), self._ok, p, v,
+        w = 1.0 - alpha
+        _RMSPROP(g, T(gs), lr, T(alpha), T(w), T(1.0 - w), T(eps), T(wd), T(momentum), bool(centered), self._ok, p, v,
                  g_avg if centered else self._dummy(p, "g_avg"), buf if momentum else self._dummy(p, "buf"))
         return p, v, g_avg, buf
 

@@ -310,7 +310,7 @@ class Reference:
         g = scaled(g, gs)
         if wd:
             g = g + wd * p
-        buf = self.xp.where(t == 1, g, mu * buf + (1.0 - dampening) * g)
+        buf = self.xp.where(self.xp.asarray(t == 1), g, mu * buf + (1.0 - dampening) * g)  # cupy.where wants an array
         return p - lr * (g + mu * buf if nesterov else buf), buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):

@@ -65,11 +65,20 @@ class Spec:
 
 
 class Method:
-    """step() runs one training step and waits for it; first_loss is the loss on the batch at
-    the initial weights (None for the floor)."""
+    """step() runs one training step and waits for it; run(k) runs k steps back to back and waits
+    once, at the end (how a training loop on a GPU runs: the host queues step k+1 while the device
+    works on step k); first_loss is the loss on the batch at the initial weights (None for the
+    floor)."""
 
-    def __init__(self, step, first_loss=None):
+    def __init__(self, step, first_loss=None, run=None):
         self.step, self.first_loss = step, first_loss
+        self._run = run
+
+    def run(self, k):
+        if self._run is not None:
+            return self._run(k)
+        for _ in range(k):
+            self.step()
 
 
 # ---- the methods --------------------------------------------------------------------------------
@@ -84,14 +93,20 @@ def gemm_floor(spec, xp=np):
     dAs = [xp.empty((n, s), dt) for s in sizes]
     dWs = [xp.empty_like(W) for W in Ws]
 
-    def step():
+    def products():
         for l, W in enumerate(Ws):
             xp.matmul(As[l], W, out=As[l + 1])
         for l in reversed(range(len(Ws))):
             xp.matmul(As[l].T, As[l + 1], out=dWs[l])
             if l > 0:
                 xp.matmul(As[l + 1], Ws[l].T, out=dAs[l])
-    return Method(step)
+
+    def run(k):
+        for _ in range(k):
+            products()
+        if xp is not np:
+            xp.cuda.get_current_stream().synchronize()
+    return Method(lambda: run(1), run=run)
 
 
 def plain_numpy(spec):
@@ -154,11 +169,12 @@ def reseau_method(backend, kernels=None, cuda_graph=False):
         p, s = train.StepForm(model).to_step(model)  # as fit runs it: leaves on JAX
         st = {"p": p, "s": s, "t": 0}
 
-        def step():
-            st["p"], st["s"], loss = model._step(st["p"], st["s"], Xd, Yd, st["t"])
-            st["t"] += 1
+        def run(k):
+            for _ in range(k):
+                st["p"], st["s"], loss = model._step(st["p"], st["s"], Xd, Yd, st["t"])
+                st["t"] += 1
             bk.sync(loss)
-        return Method(step, first)
+        return Method(lambda: run(1), first, run)
     return make
 
 
@@ -192,13 +208,14 @@ def torch_method(device):
         with torch.no_grad():
             first = float(loss_fn(net(X), target))
 
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss_fn(net(X), target).backward()
-            opt.step()
+        def run(k):
+            for _ in range(k):
+                opt.zero_grad(set_to_none=True)
+                loss_fn(net(X), target).backward()
+                opt.step()
             if device == "cuda":
                 torch.cuda.synchronize()
-        return Method(step, first)
+        return Method(lambda: run(1), first, run)
     return make
 
 

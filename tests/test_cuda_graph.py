@@ -70,7 +70,7 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
     (dict(cuda_graph=True), "cuda_graph=True needs the cupy backend"),
 ])
 def test_cuda_graph_arguments_are_checked(kwargs, message):
-    model = MLP([3, 4, 1], seed=0)
+    model = MLP([3, 4, 1], backend="numpy", seed=0)  # not the default, which is cupy on a GPU machine
     before = model.get_weights()[0][0].copy()
     with pytest.raises(ValueError, match=message):
         model.fit(np.zeros((4, 3)), [0, 1, 0, 1], **kwargs)

@@ -78,8 +78,8 @@ def test_two_processes_equal_one(tmp_path):
 
 
 def test_reseau_train_distributed(tmp_path):
-    exe = str(Path(sys.executable).parent / "reseau")
-    results = _launch([exe, "train", "--distributed", "--epochs", "15", "--batch-size", "32", "--quiet"], tmp_path)
+    # python -m reseau: the same command line, also from a checkout that is not installed
+    results = _launch([sys.executable, "-m", "reseau", "train", "--distributed", "--epochs", "15", "--batch-size", "32", "--quiet"], tmp_path)
     for code, out, err in results:
         assert code == 0, err[-2000:]
     assert results[0][1].count("test accuracy") == 1 and "test accuracy" not in results[1][1]  # process 0 reports

@@ -205,6 +205,7 @@ def test_matches_pytorch_to_rounding(kern64, key):
     topt = torch_cls([tp], **targs)
     params = kern64.xp.asarray(theta0.copy())
     state = opt.init(kern64, params)
+    A_dev, b_dev = kern64.xp.asarray(A), kern64.xp.asarray(b)  # on the backend's device
     At, bt = torch.tensor(A), torch.tensor(b)
     for step in range(50):
         topt.zero_grad()
@@ -212,8 +213,8 @@ def test_matches_pytorch_to_rounding(kern64, key):
         if cfg.get("clip_norm"):
             torch.nn.utils.clip_grad_norm_([tp], cfg["clip_norm"])
         topt.step()
-        params, state = opt.update(kern64, params, A @ params - b, state, step)
-    np.testing.assert_allclose(params, tp.detach().numpy(), rtol=1e-11, atol=1e-13)
+        params, state = opt.update(kern64, params, A_dev @ params - b_dev, state, step)
+    np.testing.assert_allclose(kern64.backend.to_numpy(params), tp.detach().numpy(), rtol=1e-11, atol=1e-13)
 
 
 # ---- schedules ----------------------------------------------------------------------------------

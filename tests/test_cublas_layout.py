@@ -1,0 +1,156 @@
+"""kernels/cublas.py maps row-major products onto cuBLAS's column-major GEMM: checked here on the
+host, against a stand-in library that does what the cuBLAS documentation says cublas<t>gemm and
+cublas<t>dot do, on the arrays' real memory (no GPU needed). The same calls on a real GPU are
+checked by the CuPy kernel tests."""
+
+import ctypes
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from reseau.kernels import cublas
+
+
+class Dev:
+    """A host array dressed as a CuPy one (shape, flags, dtype, data.ptr)."""
+
+    def __init__(self, a):
+        self.a = a
+
+    shape = property(lambda self: self.a.shape)
+    dtype = property(lambda self: self.a.dtype)
+    size = property(lambda self: self.a.size)
+    flags = property(lambda self: self.a.flags)
+    data = property(lambda self: SimpleNamespace(ptr=self.a.ctypes.data))
+    T = property(lambda self: Dev(self.a.T))
+
+    def reshape(self, *shape):
+        return Dev(self.a.reshape(*shape))
+
+    def ravel(self):
+        return Dev(self.a.ravel())
+
+
+def _column_major(ptr, dtype, rows, cols, ld):
+    """The rows×cols column-major matrix with leading dimension ld stored at ptr."""
+    count = ld * (cols - 1) + rows
+    ctype = ctypes.c_float if np.dtype(dtype) == np.float32 else ctypes.c_double
+    flat = np.ctypeslib.as_array((ctype * count).from_address(ptr))
+    return np.lib.stride_tricks.as_strided(flat, (rows, cols), (flat.itemsize, ld * flat.itemsize))
+
+
+class FakeLibrary:
+    """cublas<S|D>gemm_v2 and cublas<S|D>dot_v2 as documented, plus the handle calls; records calls."""
+
+    def __init__(self):
+        self.calls, self.pointer_mode = [], 0
+        for name, dt in (("cublasSgemm_v2", np.float32), ("cublasDgemm_v2", np.float64)):
+            setattr(self, name, self._gemm(dt))
+        for name, dt in (("cublasSdot_v2", np.float32), ("cublasDdot_v2", np.float64)):
+            setattr(self, name, self._dot(dt))
+        for name in ("cublasCreate_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2"):
+            setattr(self, name, self._record(name))
+        def set_pointer_mode(handle, mode):
+            self.pointer_mode = mode
+            return 0
+        self.cublasSetPointerMode_v2 = set_pointer_mode  # a plain function: argtypes get set on it
+
+    def _record(self, name):
+        def call(*args):
+            self.calls.append(name)
+            return 0
+        return call
+
+    def _gemm(self, dt):
+        def gemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+            self.calls.append("gemm")
+            a = _column_major(A, dt, *((m, k) if transa == 0 else (k, m)), lda)
+            b = _column_major(B, dt, *((k, n) if transb == 0 else (n, k)), ldb)
+            opA, opB = (a if transa == 0 else a.T), (b if transb == 0 else b.T)
+            al, be = (_column_major(p, dt, 1, 1, 1)[0, 0] for p in (alpha, beta))
+            c = _column_major(C, dt, m, n, ldc)
+            c[...] = al * (opA.astype(np.float64) @ opB) + (be * c if be else 0)
+            return 0
+        return gemm
+
+    def _dot(self, dt):
+        def dot(handle, n, x, incx, y, incy, result):
+            assert self.pointer_mode == cublas.POINTER_DEVICE  # the result is written to device memory
+            out = _column_major(result, dt, 1, 1, 1)
+            out[0, 0] = _column_major(x, dt, n, 1, n)[:, 0].astype(np.float64) @ _column_major(y, dt, n, 1, n)[:, 0]
+            return 0
+        return dot
+
+
+class FakeCupy:
+    uint8 = np.uint8
+
+    def __init__(self):
+        self.stream = SimpleNamespace(ptr=1234)
+        self.cuda = SimpleNamespace(get_current_stream=lambda: self.stream)
+        self.matmul_calls = 0
+
+    def empty(self, n, dtype):
+        return Dev(np.empty(n, dtype=dtype))
+
+    def matmul(self, A, B, out):
+        self.matmul_calls += 1
+        out.a[...] = A.a @ B.a
+        return out
+
+
+@pytest.fixture
+def blas():
+    cp, lib = FakeCupy(), FakeLibrary()
+    return cublas.Cublas(cp, lib=lib), cp, lib
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta, tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("m, k, n", [(7, 5, 3), (1, 9, 4), (6, 1, 2), (5, 8, 1), (1, 1, 1)])
+def test_gemm_equals_the_row_major_product(blas, dtype, ta, tb, m, k, n):
+    """C-contiguous operands and .T views (F-contiguous), odd and unit sizes, output poisoned."""
+    b_, cp, lib = blas
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    A = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
+    B = rng.normal(size=(n, k) if tb else (k, n)).astype(dtype)
+    A_dev, B_dev = (Dev(A).T if ta else Dev(A)), (Dev(B).T if tb else Dev(B))
+    out = Dev(np.full((m, n), np.nan, dtype=dtype))
+    b_.matmul(A_dev, B_dev, out)
+    want = A_dev.a.astype(np.float64) @ B_dev.a.astype(np.float64)
+    np.testing.assert_allclose(out.a, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    assert cp.matmul_calls == 0 and lib.calls.count("gemm") == 1
+
+
+def test_the_stream_is_set_with_the_workspace_and_only_when_it_changes(blas):
+    b_, cp, lib = blas
+    A, B = Dev(np.ones((2, 3))), Dev(np.ones((3, 4)))
+    out = Dev(np.empty((2, 4)))
+    for _ in range(3):
+        b_.matmul(A, B, out)
+    cp.stream = SimpleNamespace(ptr=99)  # another stream (a graph's capture stream)
+    b_.matmul(A, B, out)
+    assert [c for c in lib.calls if c != "gemm"] == ["cublasCreate_v2"] + ["cublasSetStream_v2",
+                                                                           "cublasSetWorkspace_v2"] * 2
+
+
+def test_what_cublas_cannot_take_goes_to_cupy_matmul(blas):
+    b_, cp, lib = blas
+    A = Dev(np.ones((4, 6))[:, ::2])  # neither C- nor F-contiguous
+    out = Dev(np.empty((4, 2)))
+    b_.matmul(A, Dev(np.ones((3, 2))), out)
+    b_.matmul(Dev(np.ones((4, 3), dtype=np.float16)), Dev(np.ones((3, 2), dtype=np.float16)),
+              Dev(np.empty((4, 2), dtype=np.float16)))
+    assert cp.matmul_calls == 2 and "gemm" not in lib.calls
+    np.testing.assert_array_equal(out.a, 3.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dot_writes_the_device_scalar_and_restores_host_pointers(blas, dtype):
+    b_, cp, lib = blas
+    g = np.random.default_rng(0).normal(size=1001).astype(dtype)
+    out = Dev(np.full((), np.nan, dtype=dtype))
+    b_.dot(Dev(g), Dev(g), out)
+    np.testing.assert_allclose(out.a, g.astype(np.float64) @ g, rtol=1e-6)
+    assert lib.pointer_mode == cublas.POINTER_HOST
