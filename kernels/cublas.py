@@ -20,7 +20,6 @@ import os
 import numpy as np
 
 OP_N, OP_T = 0, 1
-POINTER_HOST, POINTER_DEVICE = 0, 1
 WORKSPACE_BYTES = 32 << 20  # what cuBLAS asks for on Hopper; more than enough before it
 _NAMES = ("libcublas.so.13", "libcublas.so.12", "libcublas.so")
 _GEMM_ARGS = [ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
@@ -70,11 +69,6 @@ class Cublas:
         self.lib = lib = _library(cp) if lib is None else lib
         for name, dtype in (("cublasSgemm_v2", ctypes.c_float), ("cublasDgemm_v2", ctypes.c_double)):
             getattr(lib, name).argtypes, getattr(lib, name).restype = _GEMM_ARGS, ctypes.c_int
-        for name in ("cublasSdot_v2", "cublasDdot_v2"):
-            getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
-                                           ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-            getattr(lib, name).restype = ctypes.c_int
-        lib.cublasSetPointerMode_v2.argtypes = [ctypes.c_void_p, ctypes.c_int]
         lib.cublasCreate_v2.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         lib.cublasSetStream_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.cublasSetWorkspace_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
@@ -82,7 +76,6 @@ class Cublas:
         _check(lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cp.empty(WORKSPACE_BYTES, dtype=cp.uint8)
         self._stream = None
-        self._dot = {np.dtype(np.float32): lib.cublasSdot_v2, np.dtype(np.float64): lib.cublasDdot_v2}
         self._gemm = {np.dtype(np.float32): (lib.cublasSgemm_v2, ctypes.c_float(1.0), ctypes.c_float(0.0)),
                       np.dtype(np.float64): (lib.cublasDgemm_v2, ctypes.c_double(1.0), ctypes.c_double(0.0))}
 
@@ -111,17 +104,6 @@ class Cublas:
                   A.data.ptr, a[1], ctypes.addressof(zero), out.data.ptr, max(1, n)), "gemm")
         return out
 
-
-    def dot(self, x, y, out):
-        """out (a device scalar) ← x · y for contiguous vectors, written on the device (pointer
-        mode device: nothing is read back; one pass over x and y with every SM at work)."""
-        self._bind()
-        _check(self.lib.cublasSetPointerMode_v2(self.handle, POINTER_DEVICE), "cublasSetPointerMode")
-        try:
-            _check(self._dot[out.dtype](self.handle, x.size, x.data.ptr, 1, y.data.ptr, 1, out.data.ptr), "dot")
-        finally:
-            _check(self.lib.cublasSetPointerMode_v2(self.handle, POINTER_HOST), "cublasSetPointerMode")
-        return out
 
 
 _HANDLES: dict[int, Cublas] = {}

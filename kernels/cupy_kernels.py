@@ -169,11 +169,7 @@ class CupyKernels(Reference):
 
     def step_ok(self, loss, g):
         """isfinite(L) ∧ isfinite(g·g) as a device boolean (one reduction; no host sync)."""
-        if self.blas is None or g.dtype not in (cp.float32, cp.float64) or not g.flags.c_contiguous:
-            gg = _SUM_SQUARES(g)
-        else:  # cuBLAS's dot spreads the pass over every SM (a ReductionKernel to a scalar runs one block)
-            gg = self.blas.dot(g.ravel(), g.ravel(), self._scratch("gg", (), g.dtype))
-        return cp.isfinite(loss) & cp.isfinite(gg)
+        return cp.isfinite(loss) & cp.isfinite(_SUM_SQUARES(g))
 
     # ---- dropout: one kernel, the step count by value or on the device --------------------------
 

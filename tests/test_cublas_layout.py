@@ -1,6 +1,5 @@
 """kernels/cublas.py maps row-major products onto cuBLAS's column-major GEMM: checked here on the
-host, against a stand-in library that does what the cuBLAS documentation says cublas<t>gemm and
-cublas<t>dot do, on the arrays' real memory (no GPU needed). The same calls on a real GPU are
+host, against a stand-in library that does what the cuBLAS documentation says cublas<t>gemm does, on the arrays' real memory (no GPU needed). The same calls on a real GPU are
 checked by the CuPy kernel tests."""
 
 import ctypes
@@ -41,20 +40,14 @@ def _column_major(ptr, dtype, rows, cols, ld):
 
 
 class FakeLibrary:
-    """cublas<S|D>gemm_v2 and cublas<S|D>dot_v2 as documented, plus the handle calls; records calls."""
+    """cublas<S|D>gemm_v2 as documented, plus the handle calls; records the calls."""
 
     def __init__(self):
-        self.calls, self.pointer_mode = [], 0
+        self.calls = []
         for name, dt in (("cublasSgemm_v2", np.float32), ("cublasDgemm_v2", np.float64)):
             setattr(self, name, self._gemm(dt))
-        for name, dt in (("cublasSdot_v2", np.float32), ("cublasDdot_v2", np.float64)):
-            setattr(self, name, self._dot(dt))
         for name in ("cublasCreate_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2"):
             setattr(self, name, self._record(name))
-        def set_pointer_mode(handle, mode):
-            self.pointer_mode = mode
-            return 0
-        self.cublasSetPointerMode_v2 = set_pointer_mode  # a plain function: argtypes get set on it
 
     def _record(self, name):
         def call(*args):
@@ -73,14 +66,6 @@ class FakeLibrary:
             c[...] = al * (opA.astype(np.float64) @ opB) + (be * c if be else 0)
             return 0
         return gemm
-
-    def _dot(self, dt):
-        def dot(handle, n, x, incx, y, incy, result):
-            assert self.pointer_mode == cublas.POINTER_DEVICE  # the result is written to device memory
-            out = _column_major(result, dt, 1, 1, 1)
-            out[0, 0] = _column_major(x, dt, n, 1, n)[:, 0].astype(np.float64) @ _column_major(y, dt, n, 1, n)[:, 0]
-            return 0
-        return dot
 
 
 class FakeCupy:
@@ -144,13 +129,3 @@ def test_what_cublas_cannot_take_goes_to_cupy_matmul(blas):
               Dev(np.empty((4, 2), dtype=np.float16)))
     assert cp.matmul_calls == 2 and "gemm" not in lib.calls
     np.testing.assert_array_equal(out.a, 3.0)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dot_writes_the_device_scalar_and_restores_host_pointers(blas, dtype):
-    b_, cp, lib = blas
-    g = np.random.default_rng(0).normal(size=1001).astype(dtype)
-    out = Dev(np.full((), np.nan, dtype=dtype))
-    b_.dot(Dev(g), Dev(g), out)
-    np.testing.assert_allclose(out.a, g.astype(np.float64) @ g, rtol=1e-6)
-    assert lib.pointer_mode == cublas.POINTER_HOST

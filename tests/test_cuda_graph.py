@@ -66,7 +66,7 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(cuda_graph=1), "cuda_graph=1 is invalid; expected True or False"),
+    (dict(cuda_graph=1), "cuda_graph=1 is invalid; expected True, False or None"),
     (dict(cuda_graph=True), "cuda_graph=True needs the cupy backend"),
 ])
 def test_cuda_graph_arguments_are_checked(kwargs, message):
@@ -75,3 +75,28 @@ def test_cuda_graph_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         model.fit(np.zeros((4, 3)), [0, 1, 0, 1], **kwargs)
     np.testing.assert_array_equal(model.get_weights()[0][0], before)
+
+
+@needs_gpu
+def test_cupy_steps_from_graphs_by_default_and_eagerly_when_asked():
+    from reseau.core.cuda_graph import GraphedStep
+    X, y = _data()
+    for kwargs, graphed in (({}, True), (dict(cuda_graph=False), False), (dict(cuda_graph=True), True)):
+        model = MLP([4, 8, 3], backend="cupy", seed=0)
+        model.fit(X, y, epochs=1, batch_size=10, **kwargs)
+        assert isinstance(model._step, GraphedStep) is graphed, kwargs
+
+
+def test_other_backends_step_eagerly_by_default():
+    from reseau.core.cuda_graph import GraphedStep
+    X, y = _data()
+    model = MLP([4, 8, 3], backend="numpy", seed=0)
+    model.fit(X, y, epochs=1, batch_size=10)
+    assert not isinstance(model._step, GraphedStep)
+
+
+def test_the_command_line_switches_graphs_on_and_off(capsys):
+    from reseau.cli import main
+    assert main(["train", "--backend", "numpy", "--epochs", "1", "--quiet", "--no-cuda-graph"]) == 0
+    assert main(["train", "--backend", "numpy", "--epochs", "1", "--quiet", "--cuda-graph"]) == 2
+    assert "cuda_graph=True needs the cupy backend" in capsys.readouterr().err
