@@ -8,7 +8,7 @@
 2. times Adam alone on 16 M parameters against the device-to-device copy bandwidth measured in
    the same run (28 bytes per parameter: read θ, g, m, v, write θ, m, v; target >= 80 %);
 3. times the S, M and L training steps (forward + backward + Adam, float32) of reseau on CuPy
-   (replayed from a CUDA graph, fit's default there, and stepped eagerly) and on JAX against the cuBLAS GEMM floor (target
+   (replayed from a CUDA graph, fit(cuda_graph=True), and stepped eagerly, fit's default) and on JAX against the cuBLAS GEMM floor (target
    L <= 1.1x), and PyTorch CUDA when installed: each step waited for ("synced") and K steps
    queued back to back ("pipelined", as fit runs);
 writes the details to OUTDIR (pytest.txt, results.json) and prints a short table last.
@@ -168,8 +168,8 @@ def step_times(key) -> dict:
     spec = benchmark.Spec(key, *benchmark.SIZES[key])
     reps, k = (10, 20) if key == "L" else (30, 100)
     makers = {"cuBLAS GEMM floor": lambda spec: benchmark.gemm_floor(spec, cp),
-              "reseau cupy, CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),  # fit's default
-              "reseau cupy, eager": benchmark.reseau_method("cupy"),  # cuda_graph=False
+              "reseau cupy, CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),  # fit(cuda_graph=True)
+              "reseau cupy, eager": benchmark.reseau_method("cupy"),  # fit's default
               "reseau jax": benchmark.reseau_method("jax"),
               "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda")}
     rows = {}

@@ -9,8 +9,11 @@ recorded with, so:
 - the graph ends by copying its new optimiser state (the guard's bookkeeping) back over the state
   it read, so the next step hands in the same arrays; a learning rate or state that arrives in
   other arrays (a schedule, a new epoch) is copied in before the launch;
-- what the step allocates comes from a memory pool of the graph's own that nothing else uses, so
-  no other array ever lands on memory a replay writes;
+- what the step allocates comes from a memory pool of the graph's own (one per batch size) that
+  nothing else uses, so no other array ever lands on memory a replay writes. One pool for all
+  sizes is not enough: the buffers the second size's first step makes and keeps (scratch arrays,
+  the softmax's row indices) could land on the temporaries the first size's graph reuses at every
+  replay (seen on an H200 as a softmax model off by 2e-3 after 20 steps);
 - the GEMMs go through reseau's own cuBLAS handle (kernels/cublas.py): CuPy's refuses to be
   recorded.
 One graph per batch size (an epoch's last batch may be shorter). The first step at a size runs
@@ -28,7 +31,7 @@ class GraphedStep:
         cp = backend._cp
         self._cp, self._step = cp, step
         self.stream = cp.cuda.Stream()  # for recording; replays go on the current stream
-        self.pool = cp.cuda.MemoryPool()
+        self.pools = {}  # batch rows -> the memory pool of that size's warm-up step and graph
         self.t = cp.zeros((), dtype=cp.int64)
         self._t_host = None  # what self.t holds, as far as the host knows
         self._graphs = {}    # batch rows -> (graph, params, state, x, y, loss)
@@ -43,7 +46,8 @@ class GraphedStep:
         if entry is not None and (entry[1] is not params or set(entry[2]) != set(state)):
             entry = None  # new parameter buffers or another optimiser: record again
         if entry is None:  # warm up or record on the side stream (capture needs one), on the graph's pool
-            with cp.cuda.using_allocator(self.pool.malloc), self.stream:
+            pool = self.pools.setdefault(rows, cp.cuda.MemoryPool())
+            with cp.cuda.using_allocator(pool.malloc), self.stream:
                 if ("warm", rows) not in self._graphs:
                     self._graphs["warm", rows] = True
                     out = self._step(params, state, x, y, self.t)

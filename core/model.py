@@ -86,7 +86,7 @@ class MLP:
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
-            checkpoint_keep=3, resume=None, cuda_graph=None):
+            checkpoint_keep=3, resume=None, cuda_graph=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -118,8 +118,7 @@ class MLP:
         ``resume="dir"`` continues from the newest checkpoint there, to the same weights an
         uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
         ``cuda_graph=True`` (CuPy) records each step once in a CUDA graph and replays it: one launch
-        per step instead of dozens (core/cuda_graph.py); None (default): on for CuPy with its in-place
-        kernels in one process, off elsewhere; False steps eagerly.
+        per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.process_count() > 1
@@ -137,7 +136,7 @@ class MLP:
         elif processes:
             _agree_processes(self.backend, status, plan)
         # every argument is valid (on every rank): from here on the model changes
-        self._prepare(plan["opt"], comm, plan["on_divergence"], plan["cuda_graph"])
+        self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self.scaler = plan["scaler"]
@@ -180,7 +179,7 @@ class MLP:
 
     def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
               patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
-              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=None):
+              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False):
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
@@ -225,7 +224,7 @@ class MLP:
         continuing = optimizer is None and lr is None and self.optimizer is not None
         opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
         on_divergence = guard.check_mode(on_divergence)
-        cuda_graph = self._check_cuda_graph(cuda_graph, data_parallel)
+        self._check_cuda_graph(cuda_graph, data_parallel)
         every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
         keep = validation.positive_int(checkpoint_keep, "checkpoint_keep")
         if checkpoint is not None:
@@ -240,7 +239,7 @@ class MLP:
         return {"opt": opt, "continuing": continuing, "scaler": scaler, "X": Xd, "Y": Y, "val": val,
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
                 "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
-                "resumed": resumed, "cuda_graph": cuda_graph}
+                "resumed": resumed}
 
     def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta):
         """What a resumed fit must share with the one that wrote the checkpoint: the network, the
@@ -395,14 +394,10 @@ class MLP:
         return world
 
     def _check_cuda_graph(self, cuda_graph, data_parallel):
-        """The graph choice: True or False as asked (checked), None: on wherever it can be."""
-        if cuda_graph is None:
-            return (self.backend.name == "cupy" and self.kern.in_place and not data_parallel
-                    and getattr(self.kern, "blas", None) is not None)
         if not isinstance(cuda_graph, bool):
-            raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True, False or None")
+            raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
         if not cuda_graph:
-            return False
+            return
         if self.backend.name != "cupy":
             raise ValueError(f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on "
                              f"{self.backend.name!r}")
@@ -414,7 +409,6 @@ class MLP:
                              "cuBLAS calls while a graph records), and libcublas was not found beside CuPy")
         if data_parallel:
             raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
-        return True
 
     def _check_data_parallel(self, n, batch_size, comm=None):
         """Batches must split evenly over the devices (JAX) or the MPI ranks."""

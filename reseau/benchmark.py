@@ -301,7 +301,8 @@ def methods():
         found[f"reseau jax {jax.default_backend()}"] = ("jax", reseau_method("jax"))
         gpu = gpu or jax.default_backend() == "gpu"
     if status["cupy"] == "ok":
-        found["reseau cupy"] = ("cupy", reseau_method("cupy", cuda_graph=True))  # fit's default on CuPy
+        found["reseau cupy"] = ("cupy", reseau_method("cupy"))
+        found["reseau cupy + CUDA graph"] = ("cupy", reseau_method("cupy", cuda_graph=True))
         found["cuBLAS GEMM floor"] = ("cupy", lambda spec: gemm_floor(spec, __import__("cupy")))
     if have["torch"]:
         found["PyTorch CPU"] = ("torch", torch_method("cpu"))

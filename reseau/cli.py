@@ -117,8 +117,8 @@ TRAIN_OPTIONS = {
                       "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
                     "JAX_PROCESS_ID) and split every batch over all its devices", None),
-    "cuda_graph": (bool, None, "record each training step in a CUDA graph and replay it (default: on for the "
-                   "cupy backend, off elsewhere; --no-cuda-graph steps eagerly)", None),
+    "cuda_graph": (bool, False, "record each training step in a CUDA graph and replay it (cupy backend; "
+                   "for small models)", None),
     "on_divergence": (str, "stop", "what a step with a NaN/inf loss or gradient does: stop (keep the last good "
                       "step's weights) or skip it", ("stop", "skip")),
     "checkpoint": (str, None, "write checkpoints (weights, optimiser state, schedule, data order, generator) "
@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         "option can also come from a TOML file (--config), the command line winning.")
     for name, (kind, default, help_text, choices) in TRAIN_OPTIONS.items():
         if kind is bool:
-            train.add_argument(f"--{name.replace('_', '-')}", dest=name, default=argparse.SUPPRESS, help=help_text,
-                               action="store_true" if default is False else argparse.BooleanOptionalAction)
+            train.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true",
+                               default=argparse.SUPPRESS, help=help_text)
             continue
         shown = "full" if name == "batch_size" and default is None else (
             ",".join(map(str, default)) if isinstance(default, list) else default)
