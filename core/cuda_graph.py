@@ -13,7 +13,8 @@ recorded with, so:
   nothing else uses, so no other array ever lands on memory a replay writes. One pool for all
   sizes is not enough: the buffers the second size's first step makes and keeps (scratch arrays,
   the softmax's row indices) could land on the temporaries the first size's graph reuses at every
-  replay (seen on an H200 as a softmax model off by 2e-3 after 20 steps);
+  replay (seen on an H200 as a softmax model off by 2e-3 after 20 steps); and the kernels make
+  the buffers they keep from CuPy's default pool in any case;
 - the GEMMs go through reseau's own cuBLAS handle (kernels/cublas.py): CuPy's refuses to be
   recorded.
 One graph per batch size (an epoch's last batch may be shorter). The first step at a size runs

@@ -194,11 +194,15 @@ class CupyKernels(Reference):
         finally:
             self._ok = self._true
 
-    def _scratch(self, tag, shape, dtype):
+    def _scratch(self, tag, shape, dtype, make=cp.empty):
+        """A buffer kept from call to call, made once from CuPy's default pool, also when the first
+        call runs under a CUDA graph's pool: a graph's pool holds the temporaries its replays write,
+        and a kept buffer there could share their memory (core/cuda_graph.py)."""
         key = (tag, shape, dtype)
         buf = self._scratch_cache.get(key)
         if buf is None:
-            buf = self._scratch_cache[key] = cp.empty(shape, dtype=dtype)
+            with cp.cuda.using_allocator(cp.get_default_memory_pool().malloc):
+                buf = self._scratch_cache[key] = make(shape, dtype=dtype)
         return buf
 
     def _dummy(self, p, tag="dummy"):
@@ -206,10 +210,7 @@ class CupyKernels(Reference):
         return self._scratch(tag, p.shape, p.dtype)
 
     def _rows(self, n):
-        key = ("rows", n)
-        if key not in self._scratch_cache:
-            self._scratch_cache[key] = cp.arange(n)
-        return self._scratch_cache[key]
+        return self._scratch("rows", n, cp.int64, make=lambda n, dtype: cp.arange(n, dtype=dtype))
 
     # ---- layers -----------------------------------------------------------------------------
 
