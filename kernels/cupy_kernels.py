@@ -59,9 +59,10 @@ _IDENTITY_MSE = cp.ElementwiseKernel(
 def _step_kernel(in_params, out_params, body, name):
     """An optimiser kernel that applies its update only where the device flag ``ok[0]`` is set
     (the divergence guard: a bad step leaves parameters and state untouched, with no host sync).
-    Compiled without FMA contraction (``--fmad=false``): every operation rounds as the reference's
-    separate array operations do (a contracted sqrt(v − ḡ²) in centered RMSprop differed by 3e-4
-    relative on an H200). The kernels are memory-bound, so this costs nothing measurable."""
+    Compiled without FMA contraction (``--fmad=false``) and handed the complements 1 − β computed
+    on the host in float64, as the reference computes them, every operation rounds as the
+    reference's separate array operations do: centered RMSprop's v − ḡ², which cancels, differed by
+    3e-4 relative on an H200 until both. The kernels are memory-bound: this costs nothing measurable."""
     return cp.ElementwiseKernel(in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name,
                                 options=("--fmad=false",))
 
