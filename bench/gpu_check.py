@@ -9,7 +9,7 @@
    the same run (28 bytes per parameter: read θ, g, m, v, write θ, m, v; target >= 80 %);
 3. times the S, M and L training steps (forward + backward + Adam, float32) of reseau on CuPy
    (replayed from a CUDA graph, fit(cuda_graph=True), and stepped eagerly, fit's default) and on JAX against the cuBLAS GEMM floor (target
-   L <= 1.1x), and PyTorch CUDA when installed: each step waited for ("synced") and K steps
+   L <= 1.1x), JAX+optax and PyTorch CUDA when installed: each step waited for ("synced") and K steps
    queued back to back ("pipelined", as fit runs);
 writes the details to OUTDIR (pytest.txt, results.json) and prints a short table last.
 Works from a plain checkout (nothing installed, no array-api-compat); TF32 stays off.
@@ -171,12 +171,14 @@ def step_times(key) -> dict:
               "reseau cupy, CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),  # fit(cuda_graph=True)
               "reseau cupy, eager": benchmark.reseau_method("cupy"),  # fit's default
               "reseau jax": benchmark.reseau_method("jax"),
+              "JAX+optax (jit)": benchmark.optax_method,
               "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda")}
     rows = {}
     for name, make in makers.items():
         try:
             method = make(spec)
-            synced = (host_time(method.step, reps) if name == "reseau jax" else gpu_time(method.step, reps))
+            on_jax = name in ("reseau jax", "JAX+optax (jit)")  # JAX's own stream: host clocks around a sync
+            synced = host_time(method.step, reps) if on_jax else gpu_time(method.step, reps)
             piped = host_time(lambda: method.run(k), max(3, reps // 3), warm=1)
             rows[name] = (synced, (piped[0] / k, piped[1] / k))
         except Exception as exc:  # report, keep going

@@ -252,10 +252,11 @@ def optax_method(spec):
 
     st = {"p": params, "s": tx.init(params)}
 
-    def step():
-        st["p"], st["s"], loss = update(st["p"], st["s"])
+    def run(k):
+        for _ in range(k):
+            st["p"], st["s"], loss = update(st["p"], st["s"])
         loss.block_until_ready()
-    return Method(step, float(loss_fn(params)))
+    return Method(lambda: run(1), float(loss_fn(params)), run)
 
 
 def sklearn_method(spec):
