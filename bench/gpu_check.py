@@ -8,9 +8,10 @@
 2. times Adam alone on 16 M parameters against the device-to-device copy bandwidth measured in
    the same run (28 bytes per parameter: read θ, g, m, v, write θ, m, v; target >= 80 %);
 3. times the S, M and L training steps (forward + backward + Adam, float32) of reseau on CuPy
-   (replayed from a CUDA graph, fit(cuda_graph=True), and stepped eagerly, fit's default) and on JAX against the cuBLAS GEMM floor (target
-   L <= 1.1x), JAX+optax and PyTorch CUDA when installed: each step waited for ("synced") and K steps
-   queued back to back ("pipelined", as fit runs);
+   (replayed from a CUDA graph, fit(cuda_graph=True), and stepped eagerly, fit's default) and on
+   JAX against the cuBLAS GEMM floor (target L <= 1.1x), JAX+optax and PyTorch CUDA when installed:
+   each step waited for ("synced") and K steps queued back to back ("pipelined", as fit runs);
+4. times the parts of the L step beside its GEMMs, each alone;
 writes the details to OUTDIR (pytest.txt, results.json) and prints a short table last.
 Works from a plain checkout (nothing installed, no array-api-compat); TF32 stays off.
 """
@@ -212,8 +213,9 @@ def main(argv=None):
         except ImportError:
             results[lib] = "not installed"
     results["tests"] = run_tests(out)
-    for name, fn in (("train", train_on_gpu), ("adam", adam_bandwidth), ("S", lambda: step_times("S")), ("M", lambda: step_times("M")),
-                     ("L", lambda: step_times("L")), ("L_parts", l_parts)):
+    sections = [("train", train_on_gpu), ("adam", adam_bandwidth)]
+    sections += [(key, lambda key=key: step_times(key)) for key in SIZES] + [("L_parts", l_parts)]
+    for name, fn in sections:
         if time.perf_counter() - T0 > BUDGET_S:
             results[name] = f"not run: the check had used {BUDGET_S} s"
             continue

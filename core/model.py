@@ -404,7 +404,7 @@ class MLP:
         if not self.kern.in_place:
             raise ValueError("cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
                              "whose buffers stay where the graph recorded them")
-        if getattr(self.kern, "blas", True) is None:
+        if self.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
             raise ValueError("cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
                              "cuBLAS calls while a graph records), and libcublas was not found beside CuPy")
         if data_parallel:

@@ -67,8 +67,8 @@ class Cublas:
     def __init__(self, cp, lib=None):
         self._cp = cp
         self.lib = lib = _library(cp) if lib is None else lib
-        for name, dtype in (("cublasSgemm_v2", ctypes.c_float), ("cublasDgemm_v2", ctypes.c_double)):
-            getattr(lib, name).argtypes, getattr(lib, name).restype = _GEMM_ARGS, ctypes.c_int
+        for gemm in (lib.cublasSgemm_v2, lib.cublasDgemm_v2):
+            gemm.argtypes, gemm.restype = _GEMM_ARGS, ctypes.c_int
         lib.cublasCreate_v2.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         lib.cublasSetStream_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.cublasSetWorkspace_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
