@@ -16,7 +16,7 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0) 
                dtype="float64", seed=model.seed, kernels="reference", dropout=model.dropout, l1=model.l1,
                l2=model.l2)
     twin.set_weights(model.get_weights())
-    twin.scaler = model.scaler
+    twin.columns, twin.classes = model.columns, model.classes
     Xd = twin._inputs(X)
     Yd = twin._targets(y, Xd.shape[0])
 

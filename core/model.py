@@ -8,7 +8,10 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
-from . import guard, heads, initializers, optim, preprocessing, schedules, serialize, train, validation
+from . import columns, guard, heads, initializers, optim, preprocessing, schedules, serialize, targets, train, validation
+from .defaults import DEFAULTS
+from .tables import Table
+from .tables import columns as table_of
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
 from .layout import Layout
@@ -19,45 +22,57 @@ from .workspace import Workspaces
 class MLP:
     """A multilayer perceptron trained by explicit forward and backward propagation.
 
-    ``layers`` = [n_inputs, hidden units..., n_outputs]. ``hidden`` names the hidden
-    activation (one name, or one per hidden layer); ``output`` the head: "sigmoid" (binary
-    cross-entropy), "softmax" (cross-entropy, integer labels) or "identity" (squared error);
-    None picks sigmoid for one output and softmax for more. ``init`` names the weight
-    initialiser (one, or one per layer); None picks He for ReLU-like layers, LeCun for SELU
-    and Xavier otherwise. ``backend``: "numpy", "jax", "cupy", "auto" or None
-    ($RESEAU_BACKEND, else "auto"). ``dtype``: "float32" or "float64". ``seed`` fixes the
-    initial weights and every epoch's shuffle, identically on every backend. ``kernels`` picks
-    a kernel table ("reference", "numpy", "numba", "cupy"); None takes the backend's fastest.
-    ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden layer (inverted
-    dropout, training only). ``l1``, ``l2``: penalties on the weights, L += (l2/2)ΣW² + l1Σ|W|.
-    ``normalize``: "minmax" or "standard" fits that scaler on the first training data and
-    applies it to every X the model sees; None leaves inputs as they are.
+    ``layers`` = [n_inputs, hidden units..., n_outputs]; n_inputs and n_outputs may be None, to be
+    sized from the first training data (its encoded columns; its classes or target columns).
+    ``hidden`` names the hidden activation (one name, or one per hidden layer); ``output`` the
+    head: "sigmoid" (binary cross-entropy), "softmax" (cross-entropy, integer labels) or
+    "identity" (squared error); None picks sigmoid for one output and softmax for more, or, with
+    n_outputs None, decides from the targets (``core/targets.py``; ``task`` = "classify" or
+    "regress" overrides). ``init`` names the weight initialiser (one, or one per layer); None picks
+    He for ReLU-like layers, LeCun for SELU and Xavier otherwise. ``backend``: "numpy", "jax",
+    "cupy", "auto" or None ($RESEAU_BACKEND, else "auto"). ``dtype``: "float32" or "float64".
+    ``seed`` fixes the initial weights and every epoch's shuffle, identically on every backend.
+    ``kernels`` picks a kernel table ("reference", "numpy", "numba", "cupy"); None takes the
+    backend's fastest. ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden
+    layer (inverted dropout, training only). ``l1``, ``l2``: penalties on the weights,
+    L += (l2/2)ΣW² + l1Σ|W|.
+
+    Inputs: arrays, pandas DataFrames, Arrow tables. The first ``fit`` fits a per-column plan
+    (``core/columns.py``) on its training data and keeps it: numbers scaled by ``normalize``
+    ("minmax", "standard" or None), text/categorical/boolean columns one-hot encoded, missing
+    cells imputed (``impute="median"``) or refused (None), unseen categories all-zeros
+    (``handle_unknown="ignore"``) or an error. ``feature_names`` and ``classes`` (labels that are
+    not 0..k−1: strings, booleans) are kept, saved, and used by predict and evaluate. Defaults:
+    ``core/defaults.py``.
     """
 
-    def __init__(self, layers, hidden="relu", output=None, init=None, backend=None,
-                 dtype="float32", seed=0, kernels=None, dropout=0.0, l1=0.0, l2=0.0, normalize=None):
+    def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
+                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=0.0,
+                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
+                 handle_unknown=DEFAULTS["handle_unknown"], task=None):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
-        self.output = heads.check_output(output, sizes[-1])
+        if output is not None or sizes[-1] is not None:
+            output = heads.check_output(output, sizes[-1] or 2 if output == "softmax" else sizes[-1] or 1)
+        self.output = output
+        self.task = None if task is None else targets.task(np.zeros(0), task)
         if init is None:
             init = [DEFAULT_INIT[name] for name in self.hidden] + ["xavier"]
         self.init = initializers.check_init(init, len(sizes) - 1)
         self.seed = validation.seed(seed)
         self.dropout = check_dropout(dropout, len(sizes) - 2)
         self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2")
-        self.normalize = preprocessing.check_normalize(normalize)
-        self.scaler = None
-        self.classes = None  # the original class values, when the caller encoded them as 0..k−1
+        self.normalize = columns.check_option(normalize, "normalize", columns.NORMALIZE)
+        self.impute = columns.check_option(impute, "impute", columns.IMPUTE)
+        self.handle_unknown = columns.check_option(handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
+        self.columns = None  # the preprocessing plan, fitted on the first training data
+        self.classes = None  # the class labels, when they are not already 0..k−1
         self.backend = backends.get(backend)
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
         self.kern = kernel_tables.for_backend(self.backend, kernels)
-        self.layout = Layout(sizes)
-        self.activations = self.hidden + ["identity"]
         self._rng = rng(self.seed)
-        W_b = [(initializers.draw_weight(self._rng, name, n_in, n_out), np.zeros(n_out))
-               for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
-        self.params = self._to_flat(W_b)
+        self._sizes, self.layout, self.params = sizes, None, None
         self.optimizer = None
         self.opt_state = None
         self.schedule, self._schedule_start = None, (0, 0)
@@ -68,6 +83,18 @@ class MLP:
         self._workspaces = None
         self._comm = self._state_owner = None
         self._on_divergence, self._fit_epoch0, self._cuda_graph = "stop", 0, False
+        self._scaler = None
+        if None not in sizes:
+            self._build(sizes, self.output)
+
+    def _build(self, sizes, output):
+        """The network of ``sizes`` (all known now): layout, initial weights, compiled forward passes."""
+        self.output = heads.check_output(output, sizes[-1])
+        self.layout = Layout(sizes)
+        self.activations = self.hidden + ["identity"]
+        W_b = [(initializers.draw_weight(self._rng, name, n_in, n_out), np.zeros(n_out))
+               for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
+        self.params = self._to_flat(W_b)
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -77,12 +104,47 @@ class MLP:
             self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask)
 
     @property
-    def sizes(self) -> list[int]:
-        return self.layout.sizes
+    def feature_names(self):
+        """The input columns the model was fitted on (x0, x1, ... for a plain array), or None."""
+        return None if self.columns is None else list(self.columns.names)
+
+    @property
+    def scaler(self):
+        """The fitted input scaler as a MinMaxScaler / StandardScaler (all-numeric inputs), else None."""
+        plan = self.columns
+        if plan is None or plan.normalize is None or not plan.all_numeric:
+            return None
+        if self._scaler is None or self._scaler[0] is not plan:
+            scaler = preprocessing.SCALERS[plan.normalize]()
+            scaler.offset_, scaler.scale_ = plan.offset.copy(), plan.scale.copy()
+            self._scaler = (plan, scaler)
+        return self._scaler[1]
+
+    @property
+    def sizes(self) -> list:
+        return self._sizes if self.layout is None else self.layout.sizes
+
+    def _require_built(self, what):
+        if self.layout is None:
+            raise ValueError(f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
+                             "training data: call fit first")
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, X, y, epochs=100, batch_size=32, lr=None, optimizer=None, schedule=None,
+    def build(self, X, y):
+        """Size the network from data without training (``fit`` does it on its first call): fit
+        the preprocessing plan on ``X``, decide the head, output width and classes from ``y``
+        where ``layers`` left them open, draw the initial weights. Returns the model."""
+        table = self._table(X, "X")
+        head, n_out, classes, _ = self._labels(y, table.n_rows)
+        plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
+        sizes = self._input_size(plan, n_out)
+        if self.layout is None:
+            self._build(sizes, head)
+        self.columns, self.classes = plan, classes
+        return self
+
+    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None, schedule=None,
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
@@ -92,7 +154,8 @@ class MLP:
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
         stochastic gradient descent; the data are reshuffled each epoch from the model's seed.
         ``optimizer``: a name or an object from ``reseau.optim`` (default: plain gradient
-        descent, θ ← θ − lr·g, with ``lr`` = 0.01 unless given). With neither ``optimizer`` nor
+        descent, θ ← θ − lr·g, with ``lr`` = 0.1 unless given; a named optimiser without ``lr``
+        takes its own default rate). With neither ``optimizer`` nor
         ``lr``, a model that was trained before continues with its optimiser and its state.
         ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step).
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
@@ -136,10 +199,12 @@ class MLP:
         elif processes:
             _agree_processes(self.backend, status, plan)
         # every argument is valid (on every rank): from here on the model changes
+        if plan["build"] is not None:
+            self._build(*plan["build"])
+        self.columns, self.classes = plan["columns"], plan["classes"]
         self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
-        self.scaler = plan["scaler"]
         self._fit_epoch0 = self.epoch
         Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
         stopping = None if patience is None else train.EarlyStopping(plan["patience"], plan["min_delta"],
@@ -183,22 +248,22 @@ class MLP:
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
-        X = validation.features(X, self.sizes[0], "float64")
-        Y = self._targets(y, X.shape[0])
-        classifier = heads.is_classifier(self.output)
+        table = self._table(X, "X")
+        head, n_out, classes, Y = self._labels(y, table.n_rows)
+        classifier = heads.is_classifier(head)
         if validation_split is not None:
             if validation_data is not None:
                 raise ValueError("validation_split and validation_data were both given; expected one")
             labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
             train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
-            X, Xv, Y, Yv = X[train_idx], X[val_idx], Y[train_idx], Y[val_idx]
+            table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
         if patience is not None:
             patience = validation.positive_int(patience, "patience")
         min_delta = validation.non_negative(min_delta, "min_delta")
-        scaler = self.scaler
-        if self.normalize and scaler is None:
-            scaler = preprocessing.SCALERS[self.normalize]().fit(X)
-        Xd = self._inputs(X, "X", scaler)
+        plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
+        sizes = self._input_size(plan, n_out)
+        X = self._matrix(table, "X", plan, sizes[0], "float64")
+        Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
         if classifier:
             heads.check_classes(Y)
         val = None
@@ -206,10 +271,11 @@ class MLP:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val); got "
                                  f"{type(validation_data).__name__}")
-            Xv = self._inputs(validation_data[0], "X_val", scaler)
-            val = (Xv, self.backend.asarray(self._targets(validation_data[1], Xv.shape[0], "y_val")))
+            Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
+            Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
+            val = (Xv, self.backend.asarray(Yv))
         elif validation_split is not None:
-            val = (self._inputs(Xv, "X_val", scaler), self.backend.asarray(Yv))
+            val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
         if data_parallel:
             self._check_data_parallel(X.shape[0], batch_size, comm)
             if compile_epoch:
@@ -222,7 +288,9 @@ class MLP:
             raise ValueError(f"schedule={schedule!r} is not a schedule; expected None or an object "
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
         continuing = optimizer is None and lr is None and self.optimizer is not None
-        opt = self.optimizer if continuing else optim.get("sgd" if optimizer is None else optimizer, lr)
+        if optimizer is None and lr is None:
+            lr = DEFAULTS["lr"]
+        opt = self.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
         on_divergence = guard.check_mode(on_divergence)
         self._check_cuda_graph(cuda_graph, data_parallel)
         every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
@@ -236,7 +304,8 @@ class MLP:
             resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
         fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                        float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
-        return {"opt": opt, "continuing": continuing, "scaler": scaler, "X": Xd, "Y": Y, "val": val,
+        return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "X": Xd, "Y": Y,
+                "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
                 "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
                 "resumed": resumed}
@@ -266,9 +335,11 @@ class MLP:
         return A[:, 0] if A.shape[1] == 1 and self.output == "sigmoid" else A
 
     def predict(self, X):
-        """Predicted class labels (classifiers) or values (identity head), as a NumPy array."""
+        """Predicted class labels (classifiers: the labels y had at fit, strings stay strings) or
+        values (identity head), as a NumPy array."""
         A = self._forward_output(X)
-        return self.backend.to_numpy(heads.predictions(self.kern.xp, self.output, A))
+        P = self.backend.to_numpy(heads.predictions(self.kern.xp, self.output, A))
+        return P if self.classes is None or P.ndim != 1 else targets.decode(P, self.classes)
 
     def evaluate(self, X, y) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"}."""
@@ -278,11 +349,13 @@ class MLP:
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
+        self._require_built("get_weights")
         flat = self.backend.to_numpy(self.params).copy()
         return [(W.copy(), b.copy()) for W, b in self.layout.unflatten(np, flat)]
 
     def set_weights(self, weights):
         """Replace every (W, b); shapes must match the layers and entries must be finite."""
+        self._require_built("set_weights")
         try:
             pairs = [tuple(pair) for pair in weights]
         except TypeError:
@@ -314,21 +387,22 @@ class MLP:
         tensors = {}
         for l, (W, b) in enumerate(self.get_weights(), start=1):
             tensors[f"W{l}"], tensors[f"b{l}"] = W, b
-        scaler = None
-        if self.scaler is not None:
-            scaler = {"kind": self.normalize, "offset": self.scaler.offset_.tolist(),
-                      "scale": self.scaler.scale_.tolist()}
         optimizer = None if self.optimizer is None else {
             "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
         return tensors, {
             "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
             "dtype": self.dtype_name, "seed": self.seed, "dropout": self.dropout, "l1": self.l1,
-            "l2": self.l2, "normalize": self.normalize, "scaler": scaler, "classes": _jsonable(self.classes),
+            "l2": self.l2, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
+            "task": self.task, "feature_names": self.feature_names,
+            "preprocessing": None if self.columns is None else self.columns.to_json(),
+            "classes": _jsonable(self.classes),
             "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
             "history": _jsonable(dict(self.history))}
 
     def summary(self) -> str:
-        """The layers as a table: shapes, activations, initialisers, parameter counts."""
+        """The layers as a table: shapes, activations, initialisers, parameter counts; then the
+        input preprocessing plan and the classes."""
+        self._require_built("summary")
         rows = [("layer", "W shape", "b", "activation", "init", "params")]
         for l, ((n_in, n_out), g, init) in enumerate(zip(self.layout.shapes, self.activations, self.init), 1):
             name = self.output if l == len(self.layout.shapes) else g
@@ -341,10 +415,15 @@ class MLP:
             extra.append(f"dropout {self.dropout}")
         if self.l1 or self.l2:
             extra.append(f"l1 {self.l1}, l2 {self.l2}")
-        if self.normalize:
-            extra.append(f"inputs normalised ({self.normalize})")
         lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
                      + "".join(f"; {e}" for e in extra))
+        if self.columns is not None:
+            lines.append(f"inputs: {self.columns.describe()}")
+        elif self.normalize:
+            lines.append(f"inputs: normalised ({self.normalize}) once fitted")
+        if self.classes is not None:
+            shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
+            lines.append(f"classes: {shown}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -434,16 +513,84 @@ class MLP:
             self._epoch_fns[batch_size] = train.make_epoch(self.backend, self.kern, self._raw_step, batch_size)
         return self._epoch_fns[batch_size]
 
-    def _targets(self, y, n_rows, name="y"):
-        return heads.encode_targets(self.output, y, self.sizes[-1], n_rows, self.dtype_name, name)
+    def _targets(self, y, n_rows, name="y", head=None, n_out=None, classes=None):
+        """The targets as the head's host array; labels mapped through the model's classes."""
+        head, n_out = head or self.output, n_out or self.sizes[-1]
+        classes = self.classes if classes is None else classes
+        y = targets.as_array(y, name)
+        if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
+            labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+            if labels.ndim == 1 and labels.shape[0] == n_rows:
+                y, classes = targets.encode(labels, classes, name)
+                capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
+                if len(classes) > capacity:
+                    raise ValueError(f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
+                                     f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
+                                     f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}")
+        return heads.encode_targets(head, y, n_out, n_rows, self.dtype_name, name)
 
-    def _inputs(self, X, name="X", scaler=None):
-        """X checked, scaled by the model's scaler (if any) and on the device in the model's dtype."""
-        scaler = scaler or self.scaler
-        X = validation.features(X, self.sizes[0], "float64" if scaler else self.dtype_name, name)
-        if scaler is not None:
-            X = validation.features(scaler.transform(X), self.sizes[0], self.dtype_name, name)
-        return self.backend.asarray(X, dtype=self.dtype)
+    def _labels(self, y, n_rows, name="y"):
+        """(head, n_out, classes, Y) for the training targets: the head and output width decided
+        from y where the model leaves them open (``targets.task``), class labels encoded."""
+        head, n_out, classes = self.output, self.sizes[-1], self.classes
+        if self.layout is None and (head is None or n_out is None):
+            y_arr = targets.as_array(y, name)
+            task = self.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
+            task = targets.task(y_arr, task, name)
+            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+            if task == "classify" and labels.ndim == 1:
+                if labels.shape[0] == n_rows:
+                    _, classes = targets.encode(labels, classes, name)
+                k = max(len(classes or ()), 2)
+                head = head or ("sigmoid" if k == 2 else "softmax")
+                n_out = n_out or (1 if head == "sigmoid" and k == 2 else k)
+            else:
+                head = head or ("sigmoid" if task == "classify" else "identity")
+                n_out = n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1])
+        elif heads.is_classifier(head) and classes is None:
+            y_arr = targets.as_array(y, name)
+            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+            if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
+                _, classes = targets.encode(labels, None, name)
+        return head, n_out, classes, self._targets(y, n_rows, name, head, n_out, classes)
+
+    def _table(self, X, name):
+        """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
+        table = table_of(X, name)
+        if table.matrix is not None:
+            table.matrix = validation.features_allow_nan(table.matrix, None, name)
+        return table
+
+    def _input_size(self, plan, n_out):
+        """The network's sizes with n_in and n_out filled in; n_in must match the plan's width."""
+        sizes = list(self.sizes)
+        if sizes[0] is None:
+            sizes[0] = plan.width
+        elif sizes[0] != plan.width:
+            if plan.all_numeric:
+                raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has "
+                                 f"{sizes[0]}")
+            raise ValueError(f"X's {len(plan.names)} columns encode to {plan.width} input features "
+                             f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
+                             "layers=[None, ...] to size it from the data")
+        sizes[-1] = sizes[-1] or n_out
+        return sizes
+
+    def _matrix(self, X, name, plan, n_in, dtype):
+        """The host input matrix of ``X``: through the plan where the model has one (a plan also
+        checks the columns), else the raw numbers of a model that was never fitted."""
+        if plan is None:
+            return validation.features(X, n_in, dtype, name)
+        table = X if isinstance(X, Table) else self._table(X, name)
+        return plan.transform(table, name)
+
+    def _inputs(self, X, name="X", plan=None, n_in=None):
+        """X checked, through the preprocessing plan, on the device in the model's dtype."""
+        plan, n_in = plan or self.columns, n_in or self.sizes[0]
+        if n_in is None:
+            self._require_built("predicting")
+        X = self._matrix(X, name, plan, n_in, self.dtype_name)
+        return self.backend.asarray(validation.features(X, n_in, self.dtype_name, name), dtype=self.dtype)
 
     def _forward_output(self, X):
         Xd = self._inputs(X)
@@ -496,17 +643,28 @@ def load(path, backend=None, kernels=None) -> MLP:
     try:
         model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
                     dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
-                    l2=d["l2"], normalize=d["normalize"])
+                    l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
+                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"))
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    if d.get("scaler"):
-        scaler = preprocessing.SCALERS[d["scaler"]["kind"]]()
-        scaler.offset_ = np.asarray(d["scaler"]["offset"], dtype=np.float64)
-        scaler.scale_ = np.asarray(d["scaler"]["scale"], dtype=np.float64)
-        model.scaler = scaler
-    model.classes = d.get("classes")
+    try:
+        if d.get("preprocessing"):
+            model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
+        elif d.get("scaler"):  # a file written before preprocessing plans
+            model.columns = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"],
+                                                           d["scaler"]["scale"])
+        if model.columns is not None and model.columns.width != model.sizes[0]:
+            raise ValueError(f"the preprocessing makes {model.columns.width} features for an input layer of "
+                             f"{model.sizes[0]}")
+        classes = d.get("classes")
+        if classes is not None and (not isinstance(classes, list) or not classes
+                                    or any(isinstance(c, (dict, list)) for c in classes)):
+            raise ValueError("classes must be a list of labels")
+        model.classes = classes
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
     model.history.update(d.get("history", {}))
     return model

@@ -8,9 +8,9 @@ import numbers
 from ..backends.host import np
 
 
-def features(X, n_features: int | None, dtype, name: str = "X"):
+def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool = False):
     """``X`` as a host (n, n_features) float array of ``dtype`` with finite entries
-    (any number of columns when ``n_features`` is None)."""
+    (any number of columns when ``n_features`` is None; NaN kept, as missing, with ``allow_nan``)."""
     cols = "" if n_features is None else f" with {n_features} columns"
     try:
         X = np.asarray(X)
@@ -32,11 +32,18 @@ def features(X, n_features: int | None, dtype, name: str = "X"):
     with np.errstate(over="ignore"):
         X = np.asarray(X, dtype=dtype)
     bad = ~np.isfinite(X)
+    if allow_nan:
+        bad &= ~np.isnan(X)
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise ValueError(f"{name}[{i}, {j}] is {X[i, j]} (after conversion to {np.dtype(dtype).name}); "
                          "expected finite numbers: remove or impute NaN/inf, rescale huge values")
     return X
+
+
+def features_allow_nan(X, n_features: int | None, name: str = "X"):
+    """``features`` in float64 with NaN (a missing cell) allowed, ±inf still refused."""
+    return features(X, n_features, "float64", name, allow_nan=True)
 
 
 def positive_int(value, name: str, allow_none: bool = False):
@@ -56,18 +63,22 @@ def seed(value):
     return int(value)
 
 
-def layer_sizes(layers) -> list[int]:
-    """``layers`` = [n_in, hidden..., n_out] as a list of ints ≥ 1, at least two of them."""
+def layer_sizes(layers) -> list:
+    """``layers`` = [n_in, hidden..., n_out] as a list of ints ≥ 1, at least two of them; n_in and
+    n_out may be None (sized from the first training data: its encoded columns, its classes)."""
     try:
         sizes = list(layers)
     except TypeError:
         sizes = None
-    if not sizes or len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                                          or s < 1 for s in sizes):
-        raise ValueError(f"layers={layers!r} is invalid; expected a list of at least two positive "
-                         "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1]")
-    return [int(s) for s in sizes]
 
+    def ok(s, end):
+        return (s is None and end) or (not isinstance(s, bool) and isinstance(s, numbers.Integral) and s >= 1)
+
+    if not sizes or len(sizes) < 2 or not all(ok(s, i in (0, len(sizes) - 1)) for i, s in enumerate(sizes)):
+        raise ValueError(f"layers={layers!r} is invalid; expected a list of at least two positive "
+                         "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1] (n_inputs and "
+                         "n_outputs may be None: sized from the training data)")
+    return [None if s is None else int(s) for s in sizes]
 
 
 def non_negative(value, name: str) -> float:

@@ -14,7 +14,13 @@ from pathlib import Path
 from . import backends, datasets, optim
 from .backends.host import np
 from .core.activations import ACTIVATIONS
+from .core.columns import DataWarning
+from .core.defaults import DEFAULTS
 from .core.heads import HEADS
+from .core.targets import TASKS
+from .core import targets as target_rules
+from .core.data import split_indices
+from .core.tables import take_rows
 from .core.initializers import INITIALIZERS
 from .core.model import MLP, load
 from .core.train import TrainingDivergedError
@@ -53,6 +59,13 @@ def _batch_size(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'full'") from None
 
 
+def _delimiter(text) -> str:
+    text = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if not isinstance(text, str) or len(text) != 1 or text in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"{text!r} is not one character (e.g. , ; | or tab)")
+    return text
+
+
 def _number(text) -> float:
     try:
         return float(text)
@@ -88,31 +101,42 @@ OPTIMIZERS = tuple(optim.OPTIMIZERS)
 TRAIN_OPTIONS = {
     "data": (str, "breast_cancer", "a bundled data set (breast_cancer, digits), a generator (moons, circles, "
              "spirals, xor, blobs) or a CSV/NPZ/IDX file", None),
-    "target": (str, None, "the target: a CSV column name or index, an NPZ array name, the labels' IDX file "
-               "(default: the last CSV column / array 'y')", None),
-    "layers": (_int_list, [16], "hidden layer sizes, comma-separated (e.g. 64,32)", None),
-    "activation": (str, "tanh", "hidden activation", ACTIVATIONS),
+    "target": (str, None, "the target: a column name or index, an NPZ array name, the labels' IDX file "
+               "(default: the last column / array 'y')", None),
+    "drop": (str, [], "a column to leave out of the features, e.g. an id (repeatable)", None),
+    "delimiter": (_delimiter, None, "the CSV delimiter (default: detected among , ; tab |)", None),
+    "task": (str, None, "classify or regress (default: text, boolean and few-valued integer targets are "
+             "classes, floats and many-valued integers a quantity)", TASKS),
+    "impute": (str, DEFAULTS["impute"], "missing cells: median (numbers; most frequent category for "
+               "text) fitted on the training part, or none to refuse them", ("median", "none")),
+    "layers": (_int_list, list(DEFAULTS["hidden_layers"]), "hidden layer sizes, comma-separated (e.g. 64,32)",
+               None),
+    "activation": (str, DEFAULTS["hidden"], "hidden activation", ACTIVATIONS),
     "output": (str, None, "output head (default: sigmoid for 2 classes, softmax for more, identity for "
-               "real targets)", HEADS),
-    "init": (str, "xavier", "weight initialiser", INITIALIZERS),
-    "optimizer": (str, "sgd", "update rule", OPTIMIZERS),
-    "lr": (_number, 0.1, "learning rate α", None),
+               "a quantity)", HEADS),
+    "init": (str, "auto", "weight initialiser (auto: He for ReLU-like layers, Xavier otherwise)",
+             ("auto",) + tuple(INITIALIZERS)),
+    "optimizer": (str, DEFAULTS["optimizer"], "update rule", OPTIMIZERS),
+    "lr": (_number, DEFAULTS["lr"], "learning rate α", None),
     "momentum": (_number, None, "momentum μ (sgd, momentum, nag, rmsprop)", None),
     "schedule": (_schedule, "none", "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, "
                  "exp:GAMMA, inverse:K, plateau", None),
     "warmup": (_positive_int, None, "linear warm-up over this many epochs first", None),
-    "epochs": (_positive_int, 100, "passes over the training data", None),
-    "batch_size": (_batch_size, 32, "mini-batch size; 'full' for batch gradient descent, 1 for stochastic", None),
+    "epochs": (_positive_int, DEFAULTS["epochs"], "passes over the training data", None),
+    "batch_size": (_batch_size, DEFAULTS["batch_size"], "mini-batch size; 'full' for batch gradient descent, 1 for stochastic", None),
     "dropout": (_rate, 0.0, "dropout rate of every hidden layer", None),
     "l1": (_number, 0.0, "L1 penalty on the weights", None),
     "l2": (_number, 0.0, "L2 penalty on the weights", None),
-    "normalize": (str, "minmax", "input scaling fitted on the training part", ("minmax", "standard", "none")),
+    "normalize": (str, DEFAULTS["normalize"], "numeric input scaling fitted on the training part",
+                  ("minmax", "standard", "none")),
     "early_stopping": (_positive_int, None, "stop after this many epochs without a better validation "
-                       "loss (on 10 %% of the training part), keeping the best weights", None),
-    "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test", None),
+                       "loss, keeping the best weights", None),
+    "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test (read once, at the end)", None),
+    "val_size": (_rate, 0.1, "fraction held out, stratified, for the per-epoch val_* figures and early "
+                 "stopping", None),
     "backend": (str, None, "array backend (default: $RESEAU_BACKEND, else auto)", backends.NAMES + ("auto",)),
-    "dtype": (str, "float32", "float32 or float64", ("float32", "float64")),
-    "seed": (int, 0, "seed of the weights, split, shuffles and generated data", None),
+    "dtype": (str, DEFAULTS["dtype"], "float32 or float64", ("float32", "float64")),
+    "seed": (int, DEFAULTS["seed"], "seed of the weights, split, shuffles and generated data", None),
     "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
                       "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
@@ -133,22 +157,27 @@ TRAIN_OPTIONS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="reseau", description="Train multilayer perceptrons from first principles on NumPy, JAX or "
+        prog="reseau", allow_abbrev=False, description="Train multilayer perceptrons from first principles on NumPy, JAX or "
         "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     train = sub.add_parser(
-        "train", help="train a network and report its test accuracy",
-        description="Train a network: the data are split (stratified) into a training and a test part, "
-        "inputs are scaled on the training part, progress is shown per epoch, and the test "
-        "accuracy ends the run. With no options: the notes' 30-16-1 tanh/sigmoid network, Xavier "
-        "init, gradient descent with lr 0.1 in mini-batches of 32, on the breast-cancer data. Every "
-        "option can also come from a TOML file (--config), the command line winning.")
+        "train", allow_abbrev=False, help="train a network and report its test accuracy",
+        description="Train a network: the data are split (stratified) into training, validation and test "
+        "parts; the preprocessing (scaling, one-hot encoding of text columns, imputation) is fitted on "
+        "the training part; progress and the validation figures are shown per epoch, and the test part, "
+        "read once, ends the run. With no options: a 30-16-1 relu/sigmoid network, He init, gradient "
+        "descent with lr 0.1 in mini-batches of 32, on the breast-cancer data. Every option can also come "
+        "from a TOML file (--config), the command line winning.")
     for name, (kind, default, help_text, choices) in TRAIN_OPTIONS.items():
         if kind is bool:
             train.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true",
                                default=argparse.SUPPRESS, help=help_text)
+            continue
+        if name == "drop":
+            train.add_argument("--drop", dest="drop", action="append", default=argparse.SUPPRESS, metavar="COL",
+                               help=help_text)
             continue
         shown = "full" if name == "batch_size" and default is None else (
             ",".join(map(str, default)) if isinstance(default, list) else default)
@@ -159,24 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=cmd_train)
 
-    evaluate = sub.add_parser("evaluate", help="a saved model's loss and accuracy on data")
+    evaluate = sub.add_parser("evaluate", allow_abbrev=False, help="a saved model's loss and accuracy on data")
     evaluate.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
     evaluate.add_argument("--data", required=True, help="a bundled data set, a generator or a data file")
     evaluate.add_argument("--target", default=None, help="the target column or array (as for train)")
+    evaluate.add_argument("--drop", action="append", default=[], metavar="COL",
+                          help="a column to leave out (repeatable)")
+    evaluate.add_argument("--delimiter", type=_delimiter, default=None, help="the CSV delimiter (default: detected)")
     evaluate.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     evaluate.add_argument("--seed", default=0, type=int, help="seed of generated data")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    predict = sub.add_parser("predict", help="predictions of a saved model for a CSV file, as CSV")
+    predict = sub.add_parser("predict", allow_abbrev=False, help="predictions of a saved model for a table, as CSV")
     predict.add_argument("model", type=Path)
-    predict.add_argument("input", type=Path, help="a CSV file of feature columns (a header is detected)")
+    predict.add_argument("input", type=Path, help="a CSV, Parquet or Feather file of feature columns (matched to "
+                         "the model's by name when it has a header)")
     predict.add_argument("--output", "-o", type=Path, default=None, help="where to write (default: stdout)")
-    predict.add_argument("--drop", default=None, help="a column of the input to ignore (e.g. the target)")
+    predict.add_argument("--drop", action="append", default=[], metavar="COL",
+                         help="a column of the input to ignore, e.g. the target (repeatable)")
+    predict.add_argument("--keep", action="append", default=[], metavar="COL",
+                         help="a column of the input to copy beside the predictions, e.g. an id (repeatable)")
+    predict.add_argument("--delimiter", type=_delimiter, default=None, help="the CSV delimiter (default: detected)")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     predict.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     predict.set_defaults(func=cmd_predict)
 
-    bench = sub.add_parser("bench", help="time the training step on every backend and peer installed",
+    bench = sub.add_parser("bench", allow_abbrev=False, help="time the training step on every backend and peer installed",
                            description="Benchmark one training step (forward, backward, update) of the same "
                            "network, data and seed on every backend present and every peer installed "
                            "(PyTorch, JAX+optax, scikit-learn), against the GEMM-only floor measured in the "
@@ -186,9 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
-    info = sub.add_parser("info", help="backends available here, devices, versions and BLAS")
+    info = sub.add_parser("info", allow_abbrev=False, help="backends available here, devices, versions and BLAS")
     info.set_defaults(func=cmd_info)
     return parser
+
+
+def _toml_value(name, kind, value):
+    if name == "drop":
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            return [str(v) for v in value]
+        raise argparse.ArgumentTypeError("expected a column name or a list of them")
+    return kind(value)
 
 
 def _options(args) -> dict:
@@ -206,8 +253,8 @@ def _options(args) -> dict:
                                  f"{', '.join(TRAIN_OPTIONS)}")
             kind, _, _, choices = TRAIN_OPTIONS[name]
             try:
-                value = kind(value)
-            except argparse.ArgumentTypeError as exc:
+                value = _toml_value(name, kind, value)
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
                 raise ValueError(f"--config {args.config}: {key} = {value!r}: {exc}") from None
             if choices and value not in choices:
                 raise ValueError(f"--config {args.config}: {key} = {value!r}; expected one of {', '.join(choices)}")
@@ -216,35 +263,45 @@ def _options(args) -> dict:
     return options
 
 
-def _data(name, target, seed):
-    """(X, y, class names, description) from a bundled set, a generator or a file."""
-    if name in datasets.NAMES:
-        d = datasets.load(name)
-        return d.X, d.y, d.target_names, d.description
-    if name in datasets.GENERATORS:
+def _data(name, target, seed, drop=(), delimiter=None):
+    """(X, y, description) from a bundled set, a generator or a file: X an array or, for files,
+    the table of feature columns (names kept); y the targets as the file holds them (text stays
+    text)."""
+    if name in datasets.NAMES or name in datasets.GENERATORS:
+        if drop:
+            raise ValueError(f"--drop applies to data files; --data {name} is built in")
+        if name in datasets.NAMES:
+            d = datasets.load(name)
+            return d.X, d.y, d.description
         X, y = datasets.GENERATORS[name](seed=seed)
-        return X, y, [str(c) for c in np.unique(y)], f"generated {name} data (seed {seed})"
+        return X, y, f"generated {name} data (seed {seed})"
     if not Path(name).exists():
         raise ValueError(f"--data {name!r} is not a bundled data set ({', '.join(datasets.NAMES)}), a generator "
                          f"({', '.join(datasets.GENERATORS)}) or an existing file")
     target = -1 if target is None and not name.lower().endswith(".npz") else target
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
-    d = datasets.load_file(name, target=target)
+    d = datasets.load_file(name, target=target, drop=drop, delimiter=delimiter)
     if d.y is None:
         raise ValueError(f"--data {name}: no target found; name it with --target")
     y = d.y
     if d.target_names and not all(n.lstrip("-").isdigit() for n in d.target_names):
-        y = np.asarray(d.target_names)[d.y]  # text labels: keep the text as the class values
-    return d.X, y, d.target_names, d.description
+        y = np.asarray(d.target_names, dtype=object)[d.y]  # text labels: keep the text as the class values
+    return (d.table if d.table is not None else d.X), y, d.description
 
 
-def _encode(y):
-    """Class indices and the class values for integer targets; None for real-valued targets."""
-    if y.dtype.kind in "iuU":
-        classes, y_idx = np.unique(y, return_inverse=True)
-        return y_idx, classes
-    return y, None
+def _split(X, y, o, classify):
+    """Training, validation and test parts (stratified for classes), from the run's seed."""
+    fractions = [o["test_size"]] + ([o["val_size"]] if o["val_size"] else [])
+    if sum(fractions) >= 1:
+        raise ValueError(f"--test-size {o['test_size']} and --val-size {o['val_size']} leave no training data; "
+                         "expected a sum below 1")
+    labels = np.asarray(y).astype(str) if classify and np.ndim(y) == 1 else np.zeros(len(y))
+    parts = split_indices(labels, fractions, o["seed"], stratify=classify)
+    if any(len(p) == 0 for p in parts):
+        raise ValueError(f"--data {o['data']}: {len(y)} rows are too few for training, validation and test parts "
+                         "(see --test-size, --val-size)")
+    return [(take_rows(X, p), np.asarray(y)[p]) for p in parts] + ([] if o["val_size"] else [None])
 
 
 def _optimizer(o):
@@ -287,40 +344,36 @@ def cmd_train(args) -> int:
     if rank != 0:
         sys.stdout = open(os.devnull, "w")  # every process trains; process 0 reports and saves
         o["save"] = o["plot"] = None
-    X, y, _, description = _data(o["data"], o["target"], o["seed"])
-    y_idx, classes = _encode(y)
-    classifier = classes is not None
-    if classifier and len(classes) < 2:
-        raise ValueError(f"--data {o['data']}: the target has a single class ({classes[0]}); a classifier "
-                         "needs at least two")
-    if classifier:
-        X_train, X_test, y_train, y_test = datasets.train_test_split(X, y_idx, o["test_size"], seed=o["seed"])
-    else:
-        X_train, X_test, y_train, y_test = datasets.train_test_split(X, y_idx, o["test_size"], seed=o["seed"],
-                                                                     stratify=False)
-    n_out = (1 if len(classes) == 2 else len(classes)) if classifier else (1 if y.ndim == 1 else y.shape[1])
-    output = o["output"] or ("sigmoid" if n_out == 1 and classifier else "softmax" if classifier else "identity")
-    model = MLP([X.shape[1], *o["layers"], n_out], hidden=o["activation"], output=output, init=o["init"],
-                backend=o["backend"], dtype=o["dtype"], seed=o["seed"], dropout=o["dropout"], l1=o["l1"],
-                l2=o["l2"], normalize=None if o["normalize"] == "none" else o["normalize"])
-    model.classes = None if classes is None else [c.item() for c in classes]
+    if o["resume"] and not o["checkpoint"]:
+        raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
+    X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"])
+    task = _task(o, y)
+    (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
+    model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
+                init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
+                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"],
+                normalize=None if o["normalize"] == "none" else o["normalize"],
+                impute=None if o["impute"] == "none" else o["impute"])
+    model.build(X_train, y_train)
     opt, schedule = _optimizer(o), _schedule_object(o)
-    print(f"{description.split(':')[0]}: {len(X_train)} training and {len(X_test)} test examples, "
-          f"{X.shape[1]} features" + (f", {len(classes)} classes" if classifier else ""))
-    print(f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {o['init']}; "
+    parts = f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and {len(y_test)} test examples"
+    print(f"{description.split(':')[0]}: {parts}, {len(model.feature_names)} columns"
+          + (f", {len(model.classes or [0, 1])} classes" if task == "classify" else ""))
+    print(f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {model.init[0]}; "
           f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
           f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
           f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs")
-    if o["resume"] and not o["checkpoint"]:
-        raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
+    print(f"inputs: {model.columns.describe()}")
     fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule,
                     data_parallel=o["data_parallel"], on_divergence=o["on_divergence"],
                     checkpoint=o["checkpoint"], checkpoint_every=o["checkpoint_every"],
-                    resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"])
-    if o["early_stopping"]:
-        fit_args.update(validation_split=0.1, patience=o["early_stopping"])
-    else:
-        fit_args.update(validation_data=(X_test, y_test))
+                    resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"],
+                    validation_data=val, patience=o["early_stopping"])
+    if o["early_stopping"] and val is None:
+        raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
+    if o["plot"]:
+        from .plots import require_matplotlib
+        require_matplotlib("--plot")
     progress = Progress(o["epochs"], quiet=args.quiet)
     t0 = time.perf_counter()
     try:
@@ -328,13 +381,7 @@ def cmd_train(args) -> int:
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
-    result = model.evaluate(X_test, y_test)
-    if classifier:
-        right = round(result["accuracy"] * len(y_test))
-        print(f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), test loss "
-              f"{result['loss']:.4f}, trained in {seconds:.2f} s")
-    else:
-        print(f"test mse {result['mse']:.6g}, test loss {result['loss']:.6g}, trained in {seconds:.2f} s")
+    _report_test(model, X_test, y_test, seconds)
     if history.stopped_epoch:
         print(f"early stopping after epoch {history.stopped_epoch}; best epoch {history.best_epoch}")
     if o["save"]:
@@ -342,10 +389,40 @@ def cmd_train(args) -> int:
         print(f"model saved to {o['save']}")
     if o["plot"]:
         from .plots import training_report
-        training_report(model, o["plot"], X=X_train if X.shape[1] == 2 else None,
-                        y=y_train if X.shape[1] == 2 else None)
+        two_d = model.sizes[0] == 2 and isinstance(X_train, np.ndarray)
+        training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None)
         print(f"plot written to {o['plot']}")
     return 0
+
+
+def _task(o, y):
+    """classify or regress: the output head where one is given, else --task, else the target rule."""
+    if o["output"] is not None:
+        task = "regress" if o["output"] == "identity" else "classify"
+        if o["task"] is not None and o["task"] != task:
+            raise ValueError(f"--output {o['output']} and --task {o['task']} disagree; give one of them")
+        return target_rules.task(np.asarray(y), task, "the target")
+    return target_rules.task(np.asarray(y), o["task"], "the target")
+
+
+def _report_test(model, X_test, y_test, seconds):
+    """The final line: the test part's accuracy (classes) or mse and R² (a quantity)."""
+    result = model.evaluate(X_test, y_test)
+    if "accuracy" in result:
+        right = round(result["accuracy"] * len(y_test))
+        print(f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), test loss "
+              f"{result['loss']:.4f}, trained in {seconds:.2f} s")
+    else:
+        print(f"test mse {result['mse']:.6g}, R² {_r2(model.predict(X_test), y_test):.4f}, test loss "
+              f"{result['loss']:.6g}, trained in {seconds:.2f} s")
+
+
+def _r2(prediction, y) -> float:
+    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², over every target column."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    prediction = np.asarray(prediction, dtype=np.float64).reshape(y.shape)
+    total = float(((y - y.mean(axis=0)) ** 2).sum())
+    return 1.0 - float(((y - prediction) ** 2).sum()) / total if total > 0 else float("nan")
 
 
 def _mpi_rank() -> int:
@@ -387,48 +464,62 @@ class Progress:
 
 def cmd_evaluate(args) -> int:
     model = load(args.model, backend=args.backend)
-    X, y, _, description = _data(args.data, args.target, args.seed)
-    classes = getattr(model, "classes", None)
-    if classes is not None:
-        index = {c: k for k, c in enumerate(classes)}
-        unknown = sorted({v.item() for v in np.unique(y)} - set(index))
-        if unknown:
-            raise ValueError(f"--data {args.data}: classes {unknown} were not seen in training")
-        y = np.array([index[v.item()] for v in y])
+    X, y, description = _data(args.data, args.target, args.seed, args.drop, args.delimiter)
     result = model.evaluate(X, y)
-    print(f"{description.split(':')[0]}: {len(X)} examples; " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
+    if "mse" in result:
+        result["r2"] = _r2(model.predict(X), y)
+    print(f"{description.split(':')[0]}: {len(y)} examples; " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
     return 0
 
 
 def cmd_predict(args) -> int:
     model = load(args.model, backend=args.backend)
-    X, _, names, _ = datasets.read_csv(args.input, target=args.drop)
-    if X.shape[1] != model.sizes[0]:
-        raise ValueError(f"{args.input}: {X.shape[1]} feature columns ({', '.join(names)}) but the model "
-                         f"takes {model.sizes[0]}")
-    predictions = model.predict(X)
-    classes = getattr(model, "classes", None)
-    rows, header = [], ["prediction"]
-    if classes is not None:
-        predictions = [classes[int(k)] for k in predictions]
-    if args.proba:
-        P = model.predict_proba(X)
-        P = np.stack([1 - P, P], 1) if P.ndim == 1 else P
-        header += [f"p_{c}" for c in (classes or range(P.shape[1]))]
-        rows = [[p, *map(float, ps)] for p, ps in zip(predictions, P)]
+    table = datasets.read_table(args.input, delimiter=args.delimiter)
+    names = list(table.column_names)
+    for col in args.drop + args.keep:
+        if col not in names:
+            raise ValueError(f"--{'drop' if col in args.drop else 'keep'} {col!r}: {args.input} has no such column; "
+                             f"its columns are {', '.join(names)}")
+    kept = {c: table.column(c).to_pylist() for c in args.keep}
+    features = table.select([n for n in names if n not in set(args.drop) | (set(args.keep) - set(model.feature_names or ()))])
+    if not (model.columns is not None and model.columns.named):
+        features = _positional(args.input, model, features)
+    predictions = model.predict(features)
+    header = list(args.keep) + ["prediction"]
+    columns_out = [kept[c] for c in args.keep]
+    if predictions.ndim == 2:
+        header = list(args.keep) + [f"prediction_{j}" for j in range(predictions.shape[1])]
+        columns_out += [predictions[:, j].tolist() for j in range(predictions.shape[1])]
     else:
-        rows = [[p] if np.ndim(p) == 0 else list(p) for p in predictions]
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
+        columns_out.append(predictions.tolist())
+    if args.proba:
+        P = model.predict_proba(features)
+        P = np.stack([1 - P, P], 1) if P.ndim == 1 else P
+        header += [f"p_{c}" for c in (model.classes or range(P.shape[1]))]
+        columns_out += [P[:, j].astype(float).tolist() for j in range(P.shape[1])]
+    _write_csv(args.output, header, zip(*columns_out))
+    if args.output:
+        print(f"{len(predictions)} predictions written to {args.output}")
+    return 0
+
+
+def _positional(path, model, features):
+    """A model fitted on an array takes its columns by position: the width must match."""
+    if features.num_columns != model.sizes[0] and model.columns is None:
+        raise ValueError(f"{path}: {features.num_columns} feature columns ({', '.join(features.column_names)}) but "
+                         f"the model takes {model.sizes[0]}")
+    return features
+
+
+def _write_csv(path, header, rows):
+    out = open(path, "w", newline="") if path else sys.stdout
     try:
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(rows)
     finally:
-        if args.output:
+        if path:
             out.close()
-    if args.output:
-        print(f"{len(rows)} predictions written to {args.output}")
-    return 0
 
 
 def cmd_bench(args) -> int:
@@ -459,8 +550,16 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _note(message, category, filename, lineno, file=None, line=None):
+    """Warnings about the data (imputed cells, unseen categories) as one line each."""
+    prefix = "note" if issubclass(category, DataWarning) else category.__name__
+    print(f"reseau: {prefix}: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    import warnings
+    shown, warnings.showwarning = warnings.showwarning, _note
     try:
         return args.func(args)
     except (ValueError, backends.BackendUnavailableError) as exc:
@@ -469,3 +568,5 @@ def main(argv=None) -> int:
     except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
         print(f"reseau: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = shown

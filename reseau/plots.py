@@ -7,6 +7,14 @@ from __future__ import annotations
 from .backends.host import np
 
 
+def require_matplotlib(option="plots"):
+    """A ValueError now, before any work, where matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ValueError(f'{option} needs matplotlib: pip install "reseau[plot]"') from None
+
+
 def _figure(n_panels):
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -1,6 +1,8 @@
 """scikit-learn estimators (extra ``reseau[sklearn]``): ``MLPClassifier`` and ``MLPRegressor``
 with the usual fit / predict / predict_proba / score and get_params / set_params, so they clone
-and work in ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``, on any backend."""
+and work in ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``, on any backend. X may be an
+array or a table (DataFrame, Arrow): text columns are one-hot encoded, columns matched by name;
+missing cells are refused, as scikit-learn does, unless ``impute="median"``."""
 
 from __future__ import annotations
 
@@ -12,34 +14,43 @@ except ImportError:  # pragma: no cover - depends on the environment
 from .backends.host import np
 from .core import validation
 from .core.model import MLP
+from .core.tables import is_table
+from .core.targets import as_array
 
 
 class _Base(BaseEstimator):
     """The parameters both estimators share (scikit-learn reads them off this signature)."""
 
     def __init__(self, hidden_layer_sizes=(16,), activation="relu", init=None, optimizer="adam", lr=1e-3,
-                 epochs=200, batch_size=32, dropout=0.0, l1=0.0, l2=0.0, normalize=None,
-                 validation_split=None, patience=None, backend=None, dtype="float32", random_state=0):
+                 epochs=200, batch_size=32, dropout=0.0, l1=0.0, l2=0.0, normalize=None, impute=None,
+                 handle_unknown="ignore", validation_split=None, patience=None, backend=None, dtype="float32",
+                 random_state=0):
         self.hidden_layer_sizes, self.activation, self.init = hidden_layer_sizes, activation, init
         self.optimizer, self.lr, self.epochs, self.batch_size = optimizer, lr, epochs, batch_size
         self.dropout, self.l1, self.l2, self.normalize = dropout, l1, l2, normalize
+        self.impute, self.handle_unknown = impute, handle_unknown
         self.validation_split, self.patience = validation_split, patience
         self.backend, self.dtype, self.random_state = backend, dtype, random_state
 
     def _model(self, n_in, n_out, output):
         return MLP([n_in, *self.hidden_layer_sizes, n_out], hidden=self.activation, output=output,
                    init=self.init, backend=self.backend, dtype=self.dtype, seed=self.random_state,
-                   dropout=self.dropout, l1=self.l1, l2=self.l2, normalize=self.normalize)
+                   dropout=self.dropout, l1=self.l1, l2=self.l2, normalize=self.normalize, impute=self.impute,
+                   handle_unknown=self.handle_unknown)
 
     def _fit(self, X, y, n_out, output, **fitted):
         """Train a new model; the estimator's fitted attributes are set only once training succeeded."""
-        X = validation.features(X, None, "float64")
-        model = self._model(X.shape[1], n_out, output)
+        if not is_table(X):
+            X = validation.features(X, None, "float64", allow_nan=self.impute is not None)
+        model = self._model(None, n_out, output)
         history = model.fit(X, y, epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
                             lr=self.lr, validation_split=self.validation_split, patience=self.patience)
         for name, value in fitted.items():
             setattr(self, name, value)
-        self.model_, self.history_, self.n_features_in_ = model, history, model.sizes[0]
+        self.model_, self.history_ = model, history
+        self.n_features_in_ = len(model.feature_names)
+        if is_table(X):
+            self.feature_names_in_ = np.asarray(model.feature_names, dtype=object)
         return self
 
     def _check_fitted(self):
@@ -76,7 +87,7 @@ class MLPRegressor(RegressorMixin, _Base):
         try:
             if np.asarray(y).dtype.kind == "c":  # casting would drop the imaginary part
                 raise TypeError
-            y = np.asarray(y, dtype=np.float64)
+            y = np.asarray(as_array(y), dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"y must be real numbers in an array of shape (n,) or (n, k); got "
                              f"{_describe(y)}") from None
@@ -98,7 +109,7 @@ def _describe(y) -> str:
 def _labels(y):
     """(classes in sorted order, y as indices 0..k−1), or a ValueError naming y."""
     try:
-        y = np.asarray(y)
+        y = as_array(y)
     except ValueError:
         raise ValueError("y is ragged (rows of different lengths); MLPClassifier expects one label per row, "
                          "shape (n,)") from None

@@ -4,7 +4,8 @@
 - ``load("digits")``: optical recognition of handwritten digits, 1797 × 64 (8×8, 0..16), 10 classes.
   Both from the UCI Machine Learning Repository under CC BY 4.0; see ``data/README.md``.
 - ``moons``, ``circles``, ``spirals``, ``xor``, ``blobs``: seeded synthetic problems.
-- ``load_file(path, target=...)``: CSV (header, target column by name or index), NPZ, IDX
+- ``load_file(path, target=..., drop=...)``: CSV (delimiter and header detected), Parquet,
+  Feather (through pyarrow), NPZ, IDX
   (MNIST's format, gzip too: ``load_file("train-images-idx3-ubyte.gz", target="train-labels-idx1-ubyte.gz")``).
 - ``train_test_split`` / ``train_val_test_split``: seeded, stratified.
 """
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from ..backends.host import np
 from ..core.data import train_test_split, train_val_test_split
-from .files import read_csv, read_idx, read_npz
+from ..core.tables import columns
+from .files import read_csv, read_idx, read_npz, split_target
+from .tables import read_table
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
 
 __all__ = ["Dataset", "load", "load_file", "train_test_split", "train_val_test_split", "NAMES",
-           "moons", "circles", "spirals", "xor", "blobs", "GENERATORS", "read_csv", "read_npz", "read_idx"]
+           "moons", "circles", "spirals", "xor", "blobs", "GENERATORS", "read_csv", "read_npz", "read_idx",
+           "read_table"]
 
 _INFO = {
     "breast_cancer": ("Wisconsin Diagnostic Breast Cancer (UCI, CC BY 4.0): 30 features of cell "
@@ -44,6 +48,7 @@ class Dataset:
     feature_names: list[str]
     target_names: list[str]
     description: str = field(repr=False)
+    table: object = field(default=None, repr=False)  # the feature columns as read (files)
 
     def __iter__(self):  # X, y = load("digits")
         return iter((self.X, self.y))
@@ -62,12 +67,20 @@ def load(name: str) -> Dataset:
                    target_names, description)
 
 
-def load_file(path, target=-1) -> Dataset:
-    """A data set from a file: CSV (``target`` a column name or index, None for none), NPZ
-    (arrays "X" and ``target`` or "y"), or IDX (``target`` the labels' IDX file); by suffix, or
-    by IDX's magic number. Images become rows of pixels."""
+def load_file(path, target=-1, drop=(), delimiter=None, header=None) -> Dataset:
+    """A data set from a file, by suffix (or IDX's magic number):
+
+    - CSV (``.csv``, ``.tsv``, ``.txt``, gzip too), Parquet, Feather: ``target`` a column name or
+      index (None for none), ``drop`` column names or indices to leave out (an id), ``delimiter``
+      and ``header`` as ``read_table`` (None: detected). ``X`` is a float64 array when every
+      feature cell is a number, else an Arrow table (text and missing cells are kept for the
+      model's preprocessing); ``table`` is always the feature columns as an Arrow table.
+    - NPZ: arrays "X" and ``target`` or "y". IDX: ``target`` the labels' IDX file; images become
+      rows of pixels.
+    """
     path = Path(path)
     name = path.name.lower()
+    table = None
     if name.endswith(".npz"):
         X, y = read_npz(path, y_key=target if isinstance(target, str) else "y")
         X = _matrix(path, X)
@@ -79,13 +92,24 @@ def load_file(path, target=-1) -> Dataset:
             raise ValueError(f"{target}: {y.shape[0]} labels for the {X.shape[0]} rows of {path}")
         feature_names, target_names = [f"x{j}" for j in range(X.shape[1])], None
     else:
-        delimiter = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
-        X, y, feature_names, target_names = read_csv(path, target=target, delimiter=delimiter)
+        if delimiter is None and name.endswith((".tsv", ".tsv.gz", ".tab")):
+            delimiter = "\t"
+        table, y, target_names = split_target(path, read_table(path, delimiter, header), target, drop)
+        feature_names = list(table.column_names)
+        X = _numbers_or_table(table)
     if y is not None and y.dtype.kind in "iu":
         y = y.astype(np.int64)
     if target_names is None and y is not None and y.dtype.kind == "i":
         target_names = [str(c) for c in np.unique(y)]
-    return Dataset(path.stem, X, y, feature_names, target_names or [], f"loaded from {path}")
+    return Dataset(path.stem, X, y, feature_names, target_names or [], f"loaded from {path}", table)
+
+
+def _numbers_or_table(table):
+    """The columns as one float64 matrix when all are complete numbers, else the table itself."""
+    t = columns(table)
+    if all(c.dtype.kind == "f" and not np.isnan(c).any() for c in t.cols):
+        return np.column_stack(t.cols)
+    return table
 
 
 def _looks_idx(path: Path) -> bool:

@@ -1,20 +1,20 @@
-"""Reading data files: CSV, NPZ (no pickle) and IDX (the MNIST format, gzip too).
+"""Reading data files: CSV, Parquet and Feather (through pyarrow, ``tables.py``), NPZ (no pickle)
+and IDX (the MNIST format, gzip too).
 
 Every problem is a ValueError that names the file and, for text, the line and column.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import math
 import struct
 from pathlib import Path
 
 from ..backends.host import np
-
-MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
+from ..core.columns import number_like
+from ..core.tables import columns
+from .tables import line_of, read_table
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_IDX_BYTES = 1 << 33  # refuse headers that claim more than 8 GiB
 
@@ -32,92 +32,77 @@ def _open_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_csv(path, target=-1, header=None, delimiter=","):
-    """(X, y, feature_names, target_names) from a CSV file.
+def read_csv(path, target=-1, header=None, delimiter=None):
+    """(X, y, feature_names, target_names) from a CSV file of numbers (``read_table`` reads it).
 
     ``target``: the target column, by name (needs a header) or index (negative counts from the
-    end); None for no target. ``header``: True, False, or None to detect (a first row that is
-    not all numbers). Numeric targets stay numbers (integers as int64); text targets become
-    class indices 0..k−1 in sorted order, named in target_names.
+    end); None for no target. ``header``: True, False, or None to detect. Every feature cell must
+    be a number (``load_file`` keeps text and missing cells for the model's preprocessing).
+    Numeric targets stay numbers (integers as int64); text targets become class indices 0..k−1
+    in sorted order, named in target_names.
     """
-    path = Path(path)
-    try:
-        text = _open_bytes(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file") from None
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        rows = [(i, row) for i, row in enumerate(reader, start=1) if row and any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise ValueError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})") from None
-    if not rows:
-        raise ValueError(f"{path}: no data rows; expected a CSV file with at least one row")
-    if header is None:
-        header = not all(_is_number(c) for c in rows[0][1])
-    names = [c.strip() for c in rows[0][1]] if header else [f"x{j}" for j in range(len(rows[0][1]))]
-    body = rows[1:] if header else rows
-    if not body:
-        raise ValueError(f"{path}: a header but no data rows; expected at least one example")
-    width = len(names)
-    for line, row in body:
-        if len(row) != width:
-            raise ValueError(f"{path}, line {line}: {len(row)} cells but the first row has {width}; "
-                             "expected the same number of columns in every row")
+    table = read_table(path, delimiter=delimiter, header=header)
+    features, y, target_names = split_target(path, table, target)
+    t = columns(features, str(path))
+    for j, name in enumerate(t.names):
+        col = t.cols[j]
+        if col.dtype.kind != "f":
+            row = next(i for i, v in enumerate(col) if v is not None and not number_like(v)) \
+                if any(v is not None for v in col) else 0
+            raise ValueError(f"{path}, {line_of(path, table, row)}, column {name!r}: {col[row]!r} is not a number; expected "
+                             "numbers (load_file and the model's preprocessing take text columns)")
+        if np.isnan(col).any():
+            row = int(np.flatnonzero(np.isnan(col))[0])
+            raise ValueError(f"{path}, {line_of(path, table, row)}, column {name!r}: missing value; expected a number "
+                             "(impute or drop the row)")
+    X = np.column_stack(t.cols) if t.cols else np.empty((table.num_rows, 0))
+    return X, y, t.names, target_names
+
+
+def split_target(path, table, target, drop=()):
+    """(the feature columns as an Arrow table, y or None, target_names or None): ``target`` by name
+    or index, ``drop`` names (or indices) of columns to leave out."""
+    names = list(table.column_names)
     t = _target_index(path, target, names)
-    feature_cols = [j for j in range(width) if j != t]
-    X = np.empty((len(body), len(feature_cols)))
-    for r, (line, row) in enumerate(body):
-        for c, j in enumerate(feature_cols):
-            X[r, c] = _number(path, line, j, names[j], row[j])
-    y, target_names = None, None
-    if t is not None:
-        cells = [row[t].strip() for _, row in body]
-        for (line, _), cell in zip(body, cells):
-            if cell.lower() in MISSING:
-                raise ValueError(f"{path}, line {line}, column {names[t]!r}: the target is missing")
-        if all(_is_number(c) for c in cells):
-            y = np.array([float(c) for c in cells])
-            if np.all(y == np.round(y)):
-                y = y.astype(np.int64)
-        else:
-            target_names = sorted(set(cells))
-            index = {name: k for k, name in enumerate(target_names)}
-            y = np.array([index[c] for c in cells], dtype=np.int64)
-    return X, y, [names[j] for j in feature_cols], target_names
+    dropped = {names[_target_index(path, d, names, "drop")] for d in drop}
+    keep = [n for j, n in enumerate(names) if j != t and n not in dropped]
+    if not keep:
+        raise ValueError(f"{path}: no feature columns left (the columns are {', '.join(names)}); expected at "
+                         "least one besides the target and the dropped ones")
+    features = table.select(keep)
+    if t is None:
+        return features, None, None
+    col = columns(table.select([t]), str(path)).cols[0]
+    missing = np.isnan(col) if col.dtype.kind == "f" else np.array([v is None for v in col])
+    if missing.any():
+        raise ValueError(f"{path}, {line_of(path, table, int(np.flatnonzero(missing)[0]))}, column {names[t]!r}: the target "
+                         "is missing; every row needs a target")
+    if col.dtype.kind == "f":
+        y = col.astype(np.int64) if np.all(col == np.round(col)) and _integer_column(table, t) else col
+        return features, y, None
+    target_names = sorted(set(col.tolist()))
+    index = {name: k for k, name in enumerate(target_names)}
+    return features, np.array([index[c] for c in col], dtype=np.int64), target_names
 
 
-def _target_index(path, target, names):
+def _integer_column(table, j) -> bool:
+    import pyarrow as pa
+    return pa.types.is_integer(table.schema.field(j).type)
+
+
+def _target_index(path, target, names, what="target"):
     if target is None:
         return None
     if isinstance(target, str):
         if target not in names:
+            if target.lstrip("-").isdigit():
+                return _target_index(path, int(target), names, what)
             raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(names)}")
         return names.index(target)
     if isinstance(target, bool) or not isinstance(target, int) or not -len(names) <= target < len(names):
-        raise ValueError(f"target={target!r} is not a column of {path}; expected a name or an index "
+        raise ValueError(f"{what}={target!r} is not a column of {path}; expected a name or an index "
                          f"in [-{len(names)}, {len(names) - 1}]")
     return target % len(names)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def _number(path, line, j, name, cell):
-    text = cell.strip()
-    if text.lower() in MISSING:
-        raise ValueError(f"{path}, line {line}, column {name!r}: missing value; expected a number "
-                         "(impute or drop the row)")
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{path}, line {line}, column {name!r}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{path}, line {line}, column {name!r}: {text!r} is not a finite number")
-    return value
 
 
 def read_npz(path, x_key="X", y_key="y"):

@@ -1,0 +1,348 @@
+"""The model's input contract: a per-column plan fitted on the training part, saved with the model.
+
+For each input column, in the order of the training data:
+
+| column | at fit | at predict |
+|---|---|---|
+| numbers | median m (for imputation), offset and scale (min-max or standard) | missing → m, then x' = (x − offset)/scale |
+| text, categories, booleans | the categories seen, the most frequent one | one-hot over the seen categories; missing → the most frequent; unseen → all zeros (``handle_unknown="ignore"``) or an error |
+
+``impute=None`` refuses missing cells instead. Min-max is the notes' x' = (x − min)/(max − min);
+a column whose spread is 0 maps to 0. Columns of a table are matched by name, columns of a plain
+array by position.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from ..backends.host import np
+from . import validation
+from .tables import Table, columns
+
+NORMALIZE = ("minmax", "standard", None)
+IMPUTE = ("median", None)
+HANDLE_UNKNOWN = ("ignore", "error")
+
+
+class DataWarning(UserWarning):
+    """Something reseau did to the data that the caller should know: cells imputed, unseen
+    categories, extra columns ignored."""
+
+
+def warn(message):
+    """A DataWarning attributed to the caller's line, outside reseau."""
+    import sys
+    frame, level = sys._getframe(1), 2
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "reseau":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DataWarning, stacklevel=level)
+
+
+def check_option(value, name, allowed):
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name}={value!r} is invalid; expected one of {shown}")
+    return value
+
+
+class ColumnPlan:
+    """Preprocessing per column (see the module docstring): ``fit(X)`` on the training part,
+    ``transform(X)`` → the network's float64 input matrix, the same on every backend."""
+
+    def __init__(self, normalize="minmax", impute="median", handle_unknown="ignore"):
+        self.normalize = check_option(normalize, "normalize", NORMALIZE)
+        self.impute = check_option(impute, "impute", IMPUTE)
+        self.handle_unknown = check_option(handle_unknown, "handle_unknown", HANDLE_UNKNOWN)
+        self.names = None
+
+    # ---- fit ----------------------------------------------------------------------------------
+
+    def fit(self, X, name="X"):
+        t = X if isinstance(X, Table) else columns(X, name)
+        if t.matrix is not None:
+            A = _numeric_matrix(t.matrix, name)
+            cols = [A[:, j] for j in range(A.shape[1])]
+        else:
+            cols = [_numeric_or_text(t.cols[j], name, t.names[j]) for j in range(len(t.names))]
+        names, kinds, fill, cats, offset, scale = list(t.names), [], [], [], [], []
+        for j, col in enumerate(cols):
+            missing = _missing_mask(col)
+            if missing.all():
+                raise ValueError(f"{name} column {names[j]!r} has no values (every cell is missing); "
+                                 "drop it")
+            if missing.any() and self.impute is None:
+                _refuse_missing(name, names[j], int(np.flatnonzero(missing)[0]))
+            if col.dtype.kind == "f":
+                _check_finite(col, missing, name, names[j])
+                present = col[~missing]
+                kinds.append("number")
+                cats.append(None)
+                fill.append(float(np.median(present)))
+                low, spread = _statistics(self.normalize, present)
+                offset.append(low)
+                scale.append(spread if spread > 0 else 1.0)
+            else:
+                values, counts = np.unique(col[~missing].astype(str), return_counts=True)
+                kinds.append("category")
+                cats.append([str(v) for v in values])
+                fill.append(str(values[int(np.argmax(counts))]))
+                offset.append(0.0)
+                scale.append(1.0)
+        self.names, self.kinds, self.fill, self.categories = names, kinds, fill, cats
+        self.offset, self.scale = np.array(offset, dtype=np.float64), np.array(scale, dtype=np.float64)
+        self.named = t.named
+        return self
+
+    @property
+    def width(self) -> int:
+        """Columns of the matrix the network sees: one per number, one per category."""
+        return sum(1 if c is None else len(c) for c in self.categories)
+
+    @property
+    def all_numeric(self) -> bool:
+        return all(k == "number" for k in self.kinds)
+
+    # ---- transform ----------------------------------------------------------------------------
+
+    def transform(self, X, name="X"):
+        """The float64 (n, width) input matrix of ``X``; warns (DataWarning) once for what it
+        imputed, ignored or did not recognise."""
+        if self.names is None:
+            raise ValueError("this plan is not fitted yet; fit the model on training data first")
+        t = X if isinstance(X, Table) else columns(X, name)
+        order = self._match(t, name)
+        notes = []
+        if t.matrix is not None and self.all_numeric:
+            out = self._numbers(_numeric_matrix(t.matrix, name, self.names), name, notes)
+        else:
+            out = np.zeros((t.n_rows, self.width), dtype=np.float64)
+            pos = 0
+            for j, src in enumerate(order):
+                col = _numeric_or_text(t.column(src), name, self.names[j], self.kinds[j] == "number")
+                if self.kinds[j] == "number":
+                    out[:, pos] = self._numbers(col[:, None], name, notes, j)[:, 0]
+                    pos += 1
+                else:
+                    self._one_hot(col, j, out[:, pos:pos + len(self.categories[j])], name, notes)
+                    pos += len(self.categories[j])
+        if notes:
+            warn("; ".join(_summarise(notes)))
+        return out
+
+    def _match(self, t: Table, name):
+        """The source column of each planned column: by name for tables fitted on tables, else by
+        position with the width checked."""
+        width = len(t.names) if t.matrix is None else (t.matrix.shape[1] if t.matrix.ndim == 2 else None)
+        if not (t.named and self.named):
+            if width is not None and width != len(self.names):
+                shown = ", ".join(self.names[:8]) + (", ..." if len(self.names) > 8 else "")
+                raise ValueError(f"{name} has {width} columns but the model was fitted on {len(self.names)} "
+                                 f"({shown}); expected the same columns in the same order")
+            return list(range(len(self.names)))
+        index = {n: j for j, n in enumerate(t.names)}
+        absent = [n for n in self.names if n not in index]
+        if absent:
+            raise ValueError(f"{name} has no column {absent[0]!r}" + (f" (nor {', '.join(map(repr, absent[1:]))})"
+                             if len(absent) > 1 else "") + f"; the model was fitted on columns "
+                             f"{', '.join(self.names)}")
+        extra = [n for n in t.names if n not in set(self.names)]
+        if extra:
+            warn(f"{name}: ignoring column{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}, "
+                 "which the model was not fitted on")
+        return [index[n] for n in self.names]
+
+    def _numbers(self, A, name, notes, first=0):
+        """Numeric columns first..first+k: missing cells imputed (or refused), then scaled."""
+        missing = np.isnan(A)
+        if missing.any():
+            if self.impute is None:
+                i, j = (int(v) for v in np.argwhere(missing)[0])
+                _refuse_missing(name, self.names[first + j], i)
+            A = A.copy()
+            rows, cols = np.nonzero(missing)
+            A[rows, cols] = np.asarray(self.fill[first:first + A.shape[1]], dtype=np.float64)[cols]
+            notes.append(("imputed", int(missing.sum()), {self.names[first + c] for c in cols.tolist()}))
+        k = A.shape[1]
+        if self.normalize is None:
+            return A
+        return (A - self.offset[first:first + k]) / self.scale[first:first + k]
+
+    def _one_hot(self, col, j, out, name, notes):
+        codes = {c: k for k, c in enumerate(self.categories[j])}
+        missing = _missing_mask(col)
+        if missing.any():
+            if self.impute is None:
+                _refuse_missing(name, self.names[j], int(np.flatnonzero(missing)[0]))
+            notes.append(("imputed", int(missing.sum()), {self.names[j]}))
+        cells = [self.fill[j] if m else _as_category(v) for v, m in zip(col, missing)]
+        index = np.array([codes.get(c, -1) for c in cells], dtype=np.int64)
+        unknown = index < 0
+        if unknown.any():
+            first = cells[int(np.flatnonzero(unknown)[0])]
+            if self.handle_unknown == "error":
+                raise ValueError(f"{name} column {self.names[j]!r}, row {int(np.flatnonzero(unknown)[0])}: "
+                                 f"category {first!r} was not seen in training; expected one of "
+                                 f"{', '.join(self.categories[j])} (or handle_unknown='ignore')")
+            notes.append(("unseen", int(unknown.sum()), {self.names[j]}))
+        rows = np.flatnonzero(~unknown)
+        out[rows, index[rows]] = 1.0
+
+    # ---- description --------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line per kind of column, for ``summary()``."""
+        numbers = [n for n, k in zip(self.names, self.kinds) if k == "number"]
+        cats = [(n, c) for n, k, c in zip(self.names, self.kinds, self.categories) if k == "category"]
+        parts = [f"{len(self.names)} input columns -> {self.width} features"]
+        if numbers:
+            scaled = {"minmax": "scaled min-max", "standard": "standardised", None: "unscaled"}[self.normalize]
+            parts.append(f"{len(numbers)} numeric, {scaled}")
+        if cats:
+            parts.append(f"{len(cats)} one-hot (" + ", ".join(f"{n}: {len(c)}" for n, c in cats[:6])
+                         + (", ..." if len(cats) > 6 else "") + ")")
+        parts.append("missing cells refused" if self.impute is None else
+                     "missing cells imputed (median / most frequent)")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"names": self.names, "kinds": self.kinds, "fill": self.fill, "categories": self.categories,
+                "offset": self.offset.tolist(), "scale": self.scale.tolist(), "normalize": self.normalize,
+                "impute": self.impute, "handle_unknown": self.handle_unknown, "named": self.named}
+
+    @classmethod
+    def from_json(cls, d: dict):
+        """The plan a model file describes; a ValueError names the field that is wrong."""
+        if not isinstance(d, dict):
+            raise ValueError(f"preprocessing is a {type(d).__name__}; expected an object")
+        plan = cls(d.get("normalize"), d.get("impute"), d.get("handle_unknown", "ignore"))
+        names, kinds, fill, cats = (d.get(k) for k in ("names", "kinds", "fill", "categories"))
+        n = len(names) if isinstance(names, list) else -1
+        for key, value in (("names", names), ("kinds", kinds), ("fill", fill), ("categories", cats),
+                           ("offset", d.get("offset")), ("scale", d.get("scale"))):
+            if not isinstance(value, list) or len(value) != n or n < 1:
+                raise ValueError(f"preprocessing.{key} must be a list with one entry per input column")
+        if not all(isinstance(v, str) for v in names) or any(k not in ("number", "category") for k in kinds):
+            raise ValueError("preprocessing.names must be strings and preprocessing.kinds 'number' or 'category'")
+        for k, c in zip(kinds, cats):
+            if (k == "number") != (c is None) or (c is not None and (not c or not all(isinstance(s, str) for s in c))):
+                raise ValueError("preprocessing.categories must be null for numbers and a list of strings "
+                                 "for categories")
+        try:
+            plan.offset = np.asarray(d["offset"], dtype=np.float64)
+            plan.scale = np.asarray(d["scale"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("preprocessing.offset and preprocessing.scale must be numbers") from None
+        if not (np.isfinite(plan.offset).all() and np.isfinite(plan.scale).all() and (plan.scale > 0).all()):
+            raise ValueError("preprocessing.offset must be finite and preprocessing.scale finite and > 0")
+        plan.names, plan.kinds, plan.categories, plan.named = names, kinds, cats, bool(d.get("named"))
+        plan.fill = [float(f) if k == "number" and f is not None else f for f, k in zip(fill, kinds)]
+        return plan
+
+    @classmethod
+    def from_scaler(cls, kind, offset, scale):
+        """The plan of a model file written before plans existed (numbers only, no imputation)."""
+        plan = cls(kind, None)
+        n = len(offset)
+        plan.names, plan.kinds, plan.fill = [f"x{j}" for j in range(n)], ["number"] * n, [None] * n
+        plan.categories, plan.named = [None] * n, False
+        plan.offset, plan.scale = np.asarray(offset, np.float64), np.asarray(scale, np.float64)
+        return plan
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def _statistics(normalize, x):
+    if normalize == "standard":
+        return float(x.mean()), float(x.std())
+    if normalize == "minmax":
+        low = float(x.min())
+        return low, float(x.max()) - low
+    return 0.0, 1.0
+
+
+def _numeric_matrix(A, name, names=None):
+    """A plain array as float64 (n, d), NaN kept (missing), ±inf refused."""
+    A = validation.features_allow_nan(A, None if names is None else len(names), name)
+    return A
+
+
+def _missing_mask(col):
+    if col.dtype.kind == "f":
+        return np.isnan(col)
+    return np.array([v is None for v in col], dtype=bool)
+
+
+def _check_finite(col, missing, name, column):
+    bad = ~np.isfinite(col) & ~missing
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} column {column!r}, row {i}: {col[i]} is not a finite number; expected finite "
+                         "numbers (rescale huge values)")
+
+
+def number_like(cell) -> bool:
+    try:
+        float(cell)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def stray_text(col):
+    """(row, cell) of the first non-number in a text column whose present cells are mostly numbers
+    (a typo in a numeric column, not a category), else None."""
+    present = [(i, v) for i, v in enumerate(col) if v is not None]
+    numeric = [number_like(v) for _, v in present]
+    if present and 0 < len(present) - sum(numeric) and sum(numeric) >= 0.5 * len(present):
+        return next(p for p, ok in zip(present, numeric) if not ok)
+    return None
+
+
+def _numeric_or_text(col, name, column, want_number=None):
+    """A column as float64 if it holds numbers (text cells that all read as numbers included),
+    else as text; a text cell in a mostly numeric column is an error naming it."""
+    if col.dtype.kind in "biuf":
+        col = col.astype(np.float64)
+        return col if want_number is not False else np.array([None if math.isnan(v) else _as_category(v)
+                                                             for v in col], dtype=object)
+    if col.dtype.kind != "O":
+        col = col.astype(object)
+    present = [v for v in col if v is not None]
+    if present and all(number_like(v) for v in present) and want_number is not False:
+        return np.array([np.nan if v is None else float(v) for v in col], dtype=np.float64)
+    bad = stray_text(col)
+    if bad is not None and want_number is not False:
+        raise ValueError(f"{name} column {column!r}, row {bad[0]}: {bad[1]!r} is not a number, but the column's "
+                         "other cells are; fix the cell or mark it missing")
+    if want_number:
+        first = next(v for v in present if not number_like(v))
+        raise ValueError(f"{name} column {column!r}: {first!r} is not a number; the model was fitted on "
+                         "numbers in this column")
+    return col
+
+
+def _as_category(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _refuse_missing(name, column, row):
+    raise ValueError(f"{name} column {column!r}, row {row}: missing value; expected a number (impute='median' "
+                     "fills it with the training median, or drop the row)")
+
+
+def _summarise(notes):
+    out = []
+    for what in ("imputed", "unseen"):
+        cells = sum(n for w, n, _ in notes if w == what)
+        cols = set().union(*[c for w, _, c in notes if w == what]) if cells else set()
+        if cells and what == "imputed":
+            out.append(f"imputed {cells} missing cell{'s' * (cells != 1)} in {len(cols)} column"
+                       f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''})")
+        elif cells:
+            out.append(f"{cells} cell{'s' * (cells != 1)} of {', '.join(sorted(cols))} held categories not seen "
+                       "in training (encoded as all zeros)")
+    return out

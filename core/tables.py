@@ -1,0 +1,181 @@
+"""Where user data enters: arrays, pandas DataFrames/Series, Arrow tables (polars through Arrow).
+
+``columns(X)`` turns any of them into a ``Table``: feature names and one host column each, a
+float64 array (NaN where a cell is missing) for numbers, an object array of strings (None where
+missing) for text, categorical and boolean columns. A plain numeric array stays one matrix and
+is matched by position (names x0, x1, ...); a table is matched by column name.
+``target(y)`` does the same for targets, ``take_rows`` indexes any of them by rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..backends.host import np
+
+
+@dataclass
+class Table:
+    """Named host columns. ``matrix`` is set (and ``cols`` is None) for a plain numeric array;
+    ``named`` says whether the names came from the data (a table) or by position (an array)."""
+
+    names: list[str]
+    cols: list | None
+    matrix: object = None
+    named: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return self.matrix.shape[0] if self.matrix is not None else len(self.cols[0])
+
+    def column(self, j):
+        return self.matrix[:, j] if self.matrix is not None else self.cols[j]
+
+    def take(self, idx) -> "Table":
+        """The rows ``idx``."""
+        if self.matrix is not None:
+            return Table(self.names, None, self.matrix[idx], self.named)
+        return Table(self.names, [c[idx] for c in self.cols], None, self.named)
+
+
+def is_table(X) -> bool:
+    """A pandas DataFrame, an Arrow table or record batch, or a polars DataFrame."""
+    return _arrow_like(X) or _pandas_frame(X) or hasattr(X, "to_arrow")
+
+
+def columns(X, name: str = "X") -> Table:
+    """``X`` as a ``Table`` (see the module docstring), or a ValueError naming ``name``."""
+    if hasattr(X, "to_arrow") and not _arrow_like(X):  # polars
+        X = X.to_arrow()
+    if _pandas_frame(X):
+        X = _arrow_from_pandas(X, name)
+    if _arrow_like(X):
+        names = [str(c) for c in X.column_names]
+        _check_unique(names, name)
+        cols = [_arrow_column(X.column(j), name, names[j]) for j in range(len(names))]
+        if not cols or len(cols[0]) == 0:
+            raise ValueError(f"{name} has {len(cols[0]) if cols else 0} rows and {len(cols)} columns; "
+                             "expected at least one row and one column")
+        return Table(names, cols, named=True)
+    try:
+        A = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as an array ({exc}); expected a 2-D array, a DataFrame "
+                         "or an Arrow table") from None
+    if A.ndim == 2 and A.dtype.kind in "OUS" and A.shape[0] and A.shape[1]:
+        return Table([f"x{j}" for j in range(A.shape[1])], [_object_column(A[:, j]) for j in range(A.shape[1])])
+    return Table([f"x{j}" for j in range(A.shape[1])] if A.ndim == 2 else [], None, matrix=A)
+
+
+def target(y, name: str = "y"):
+    """Targets as a host array: a pandas Series, an Arrow array or one-column table, a polars
+    Series, a list or an array. Text and categories become an object array of strings."""
+    if hasattr(y, "to_arrow") and not _arrow_like(y):
+        y = y.to_arrow()
+    if _pandas_frame(y) or _arrow_like(y):
+        t = columns(y, name)
+        if len(t.cols) != 1:
+            return np.column_stack([np.asarray(c) for c in t.cols])
+        return t.cols[0]
+    if _pandas_series(y):
+        y = _arrow_from_pandas(y.to_frame(), name).column(0)
+    if hasattr(y, "to_numpy") and hasattr(y, "type"):  # an Arrow (chunked) array
+        return _arrow_column(y, name, name)
+    return y
+
+
+def take_rows(X, idx):
+    """Rows ``idx`` of an array, a DataFrame, an Arrow table or a polars frame, as the same kind."""
+    if _pandas_frame(X) or _pandas_series(X):
+        return X.iloc[idx]
+    if _arrow_like(X):
+        return X.take(np.asarray(idx))
+    if hasattr(X, "to_arrow"):  # polars
+        return X[np.asarray(idx)]
+    return np.asarray(X)[idx]
+
+
+def n_rows(X) -> int:
+    if _arrow_like(X):
+        return X.num_rows
+    if _pandas_frame(X) or hasattr(X, "to_arrow"):
+        return len(X)
+    return len(np.asarray(X))
+
+
+# ---- conversions ------------------------------------------------------------------------------
+
+def _pandas_frame(X) -> bool:
+    return type(X).__module__.startswith("pandas") and hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+def _pandas_series(X) -> bool:
+    return type(X).__module__.startswith("pandas") and hasattr(X, "to_frame")
+
+
+def _arrow_like(X) -> bool:
+    return type(X).__module__.startswith("pyarrow") and hasattr(X, "column_names")
+
+
+def _arrow_from_pandas(frame, name):
+    import pyarrow as pa
+    names = [str(c) for c in frame.columns]
+    _check_unique(names, name)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+        # mixed types in one column (numbers and text): read that column as text
+        arrays = {n: _pandas_column(frame.iloc[:, j]) for j, n in enumerate(names)}
+        try:
+            return pa.table(arrays)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            raise ValueError(f"{name} could not be read as a table ({exc}); expected columns of numbers, "
+                             "text, categories or booleans") from None
+
+
+def _pandas_column(series):
+    import pyarrow as pa
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array([None if _missing(v) else str(v) for v in series], type=pa.string())
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
+
+
+def _arrow_column(col, name, column):
+    """One Arrow column as float64 (NaN = missing) or an object array of strings (None = missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = pc.cast(col, pa.string()), pa.string()
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
+        values = pc.cast(col, pa.float64())
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if pa.types.is_boolean(t):
+        values = col.to_pylist()
+        return np.array([None if v is None else str(v) for v in values], dtype=object)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    raise ValueError(f"{name}: column {column!r} has type {t}; expected numbers, text, categories or booleans "
+                     "(convert dates and times to numbers first)")
+
+
+def _object_column(values):
+    """A column of an object/string array: numbers if every present cell is one, else text."""
+    cells = [None if _missing(v) or (isinstance(v, str) and not v.strip()) else v for v in values]
+    try:
+        return np.array([np.nan if v is None else float(v) for v in cells], dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.array([None if v is None else str(v) for v in cells], dtype=object)
+
+
+def _check_unique(names, name):
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"{name} has two columns named {n!r}; expected unique column names")
+        seen.add(n)

@@ -1,0 +1,103 @@
+"""What a target column is: classes or a quantity, and the class labels a model gives back.
+
+The rule (``task(y)``): text, boolean and categorical targets are classes; floats are a
+quantity (regression); integers are classes unless they look like a quantity, that is when
+there are more than ``MAX_CLASSES`` = 20 distinct values AND fewer than 20 rows per distinct
+value on average (the diabetes progression score: 214 values in 442 rows). ``task="classify"``
+or ``"regress"`` overrides the rule.
+"""
+
+from __future__ import annotations
+
+from ..backends.host import np
+from .tables import target as target_values
+
+TASKS = ("classify", "regress")
+MAX_CLASSES = 20
+ROWS_PER_CLASS = 20
+
+
+def as_array(y, name="y"):
+    """Targets from a Series, an Arrow array, a list or an array, as a host array."""
+    y = target_values(y, name)
+    try:
+        return np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as an array ({exc}); expected one target per row") from None
+
+
+def is_label_array(y) -> bool:
+    """Labels that are not numbers (text, booleans, categories): they need a class table."""
+    return y.dtype.kind in "OUSb"
+
+
+def task(y, override=None, name="y") -> str:
+    """"classify" or "regress" for targets ``y`` (see the module docstring)."""
+    if override is not None:
+        if override not in TASKS:
+            raise ValueError(f"task={override!r} is invalid; expected None, 'classify' or 'regress'")
+        if override == "regress" and is_label_array(y):
+            first = next(v for v in y.ravel() if not _is_number(v))
+            raise ValueError(f"task='regress' needs numeric targets; {name} holds {first!r}")
+        return override
+    if is_label_array(y):
+        return "classify"
+    if y.dtype.kind == "f":
+        return "regress"
+    if y.dtype.kind in "iu":
+        k = len(np.unique(y))
+        return "regress" if k > MAX_CLASSES and len(y) / k < ROWS_PER_CLASS else "classify"
+    raise ValueError(f"{name} has dtype {y.dtype}; expected class labels or real numbers")
+
+
+def encode(y, classes=None, name="y"):
+    """(indices 0..k−1, classes): ``classes`` sorted from ``y`` when not given; a label that is
+    not among given ``classes`` is an error naming it."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} has shape {y.shape}; expected one label per row, shape (n,)")
+    missing = np.array([_is_missing(v) for v in y], dtype=bool) if y.dtype.kind in "Of" else np.zeros(len(y), bool)
+    if missing.any():
+        raise ValueError(f"{name}[{int(np.flatnonzero(missing)[0])}] is missing; every row needs a label")
+    if classes is None:
+        try:
+            values, indices = np.unique(y, return_inverse=True)
+        except TypeError:
+            raise ValueError(f"{name} mixes labels of types that cannot be ordered (e.g. strings and numbers); "
+                             "expected labels of one type") from None
+        return indices.reshape(-1).astype(np.int64), values.tolist()
+    index = {_key(c): k for k, c in enumerate(classes)}
+    out = np.empty(len(y), dtype=np.int64)
+    for i, v in enumerate(y.tolist()):
+        k = index.get(_key(v))
+        if k is None:
+            raise ValueError(f"{name}[{i}] = {v!r} is not one of the model's classes "
+                             f"({', '.join(map(repr, classes[:10]))}{', ...' if len(classes) > 10 else ''})")
+        out[i] = k
+    return out, classes
+
+
+def decode(indices, classes):
+    """Class labels for predicted indices, with the type the labels had at fit."""
+    return np.asarray(classes)[np.asarray(indices, dtype=np.int64)]
+
+
+def _key(v):
+    """Labels compare as their values: 1, 1.0 and numpy's 1 are one class; '1' another."""
+    if isinstance(v, (bool, np.bool_)):
+        return ("b", bool(v))
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return ("n", float(v))
+    return ("s", str(v))
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return not isinstance(v, (bool, np.bool_))
+    except (TypeError, ValueError):
+        return False
