@@ -21,7 +21,7 @@ from ..backends.host import np
 from . import validation
 from .tables import Table, columns
 
-NORMALIZE = ("minmax", "standard", None)
+NORMALIZE = (None, "minmax", "standard")
 IMPUTE = ("median", None)
 HANDLE_UNKNOWN = ("ignore", "error")
 
@@ -42,8 +42,8 @@ def warn(message):
 
 def check_option(value, name, allowed):
     if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name}={value!r} is invalid; expected one of {shown}")
+        shown = ", ".join(repr(a) for a in allowed[:-1]) + f" or {allowed[-1]!r}"
+        raise ValueError(f"{name}={value!r} is invalid; expected {shown}")
     return value
 
 
@@ -138,8 +138,8 @@ class ColumnPlan:
         if not (t.named and self.named):
             if width is not None and width != len(self.names):
                 shown = ", ".join(self.names[:8]) + (", ..." if len(self.names) > 8 else "")
-                raise ValueError(f"{name} has {width} columns but the model was fitted on {len(self.names)} "
-                                 f"({shown}); expected the same columns in the same order")
+                raise ValueError(f"{name} has {width} features (columns) but the model's input has "
+                                 f"{len(self.names)} ({shown}); expected the same columns in the same order")
             return list(range(len(self.names)))
         index = {n: j for j, n in enumerate(t.names)}
         absent = [n for n in self.names if n not in index]

@@ -415,8 +415,6 @@ class MLP:
             extra.append(f"dropout {self.dropout}")
         if self.l1 or self.l2:
             extra.append(f"l1 {self.l1}, l2 {self.l2}")
-        lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
-                     + "".join(f"; {e}" for e in extra))
         if self.columns is not None:
             lines.append(f"inputs: {self.columns.describe()}")
         elif self.normalize:
@@ -424,6 +422,8 @@ class MLP:
         if self.classes is not None:
             shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
             lines.append(f"classes: {shown}")
+        lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
+                     + "".join(f"; {e}" for e in extra))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -558,7 +558,9 @@ class MLP:
         """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
         table = table_of(X, name)
         if table.matrix is not None:
-            table.matrix = validation.features_allow_nan(table.matrix, None, name)
+            n_in = self.sizes[0] if self.columns is None else None  # a plan checks the width itself
+            table.matrix = validation.features(table.matrix, n_in, "float64", name,
+                                               allow_nan=self.impute is not None)
         return table
 
     def _input_size(self, plan, n_out):

@@ -16,11 +16,12 @@ if _os.path.isfile(_os.path.join(_root, "core", "model.py")) and _root not in __
 
 from . import backends, datasets, optim, plots  # noqa: E402
 from .backends import BackendUnavailableError  # noqa: E402
+from .core.columns import ColumnPlan, DataWarning  # noqa: E402
 from .core.gradcheck import gradcheck  # noqa: E402
 from .core.model import MLP, load  # noqa: E402
 from .core.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from .core.train import History, TrainingDivergedError  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["MLP", "load", "gradcheck", "MinMaxScaler", "StandardScaler", "History", "TrainingDivergedError", "BackendUnavailableError",
+__all__ = ["MLP", "load", "gradcheck", "ColumnPlan", "DataWarning", "MinMaxScaler", "StandardScaler", "History", "TrainingDivergedError", "BackendUnavailableError",
            "backends", "datasets", "optim", "plots", "__version__"]

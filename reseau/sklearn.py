@@ -40,8 +40,7 @@ class _Base(BaseEstimator):
 
     def _fit(self, X, y, n_out, output, **fitted):
         """Train a new model; the estimator's fitted attributes are set only once training succeeded."""
-        if not is_table(X):
-            X = validation.features(X, None, "float64", allow_nan=self.impute is not None)
+        X = self._check_X(X)
         model = self._model(None, n_out, output)
         history = model.fit(X, y, epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
                             lr=self.lr, validation_split=self.validation_split, patience=self.patience)
@@ -52,6 +51,10 @@ class _Base(BaseEstimator):
         if is_table(X):
             self.feature_names_in_ = np.asarray(model.feature_names, dtype=object)
         return self
+
+    def _check_X(self, X):
+        """An array must hold numbers (text comes in tables, whose columns have names)."""
+        return X if is_table(X) else validation.features(X, None, "float64", allow_nan=self.impute is not None)
 
     def _check_fitted(self):
         if not hasattr(self, "model_"):
@@ -72,12 +75,12 @@ class MLPClassifier(ClassifierMixin, _Base):
     def predict_proba(self, X):
         """(n, n_classes) probabilities, columns in the order of classes_."""
         self._check_fitted()
-        P = self.model_.predict_proba(X)
+        P = self.model_.predict_proba(self._check_X(X))
         return np.column_stack([1.0 - P, P]) if P.ndim == 1 else P
 
     def predict(self, X):
         self._check_fitted()
-        return self.classes_[np.asarray(self.model_.predict(X)).astype(int)]
+        return self.classes_[np.asarray(self.model_.predict(self._check_X(X))).astype(int)]
 
 
 class MLPRegressor(RegressorMixin, _Base):
@@ -97,7 +100,7 @@ class MLPRegressor(RegressorMixin, _Base):
 
     def predict(self, X):
         self._check_fitted()
-        return np.asarray(self.model_.predict(X), dtype=np.float64)
+        return np.asarray(self.model_.predict(self._check_X(X)), dtype=np.float64)
 
 
 def _describe(y) -> str:

@@ -23,7 +23,7 @@ def _data(n=50, d=3, seed=0):
 
 
 def _model(backend="numpy", **kw):
-    return MLP([3, 5, 1], backend=backend, dtype="float64", seed=0, dropout=0.2, **kw)
+    return MLP([3, 5, 1], backend=backend, dtype="float64", seed=0, dropout=0.2, **{"normalize": None, **kw})
 
 
 def _fit_args(X, y):
@@ -148,7 +148,7 @@ def test_resume_refuses_another_network(tmp_path):
     X, y = _data()
     _model().fit(X, y, epochs=1, checkpoint=tmp_path)
     with pytest.raises(ValueError, match="different fit"):
-        MLP([3, 6, 1], dtype="float64", seed=0, dropout=0.2).fit(X, y, epochs=1, resume=tmp_path)
+        MLP([3, 6, 1], dtype="float64", seed=0, dropout=0.2, normalize=None).fit(X, y, epochs=1, resume=tmp_path)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -179,7 +179,7 @@ directory, out = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(0)
 X = rng.normal(size=(64, 4))
 y = (X[:, 0] + X[:, 1] > 0).astype(int)
-model = MLP([4, 8, 1], dtype="float64", seed=0, dropout=0.1, kernels="numpy")
+model = MLP([4, 8, 1], dtype="float64", seed=0, dropout=0.1, kernels="numpy", normalize=None)
 has = os.path.isdir(directory) and any(f.endswith(".ckpt") for f in os.listdir(directory))
 model.fit(X, y, epochs=200, batch_size=8, optimizer="adam", lr=0.01, checkpoint=directory,
           checkpoint_every=1, checkpoint_keep=3, resume=directory if has else None)

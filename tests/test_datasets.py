@@ -154,7 +154,6 @@ def test_the_bundled_csv_reads_like_load(tmp_path):
 
 
 @pytest.mark.parametrize("text,kwargs,message", [
-    ("a,b,y\n1,2,0\n3,,1\n", {"target": "y"}, r"line 3, column 'b': missing value"),
     ("a,b,y\n1,2,0\n3,x,1\n", {"target": "y"}, r"line 3, column 'b': 'x' is not a number"),
     ("a,b,y\n1,2,0\n3,4\n", {"target": "y"}, r"line 3: 2 cells but the first row has 3"),
     ("a,b,y\n1,2,0\n3,4,NA\n", {"target": "y"}, r"line 3, column 'y': the target is missing"),
@@ -169,6 +168,14 @@ def test_csv_problems_name_the_file_line_and_column(tmp_path, text, kwargs, mess
     with pytest.raises(ValueError, match=message) as err:
         datasets.load_file(path, **kwargs)
     assert "bad.csv" in str(err.value)
+
+
+def test_missing_cells_are_kept_for_the_model_but_refused_by_the_numbers_only_reader(tmp_path):
+    path = _write(tmp_path, "gaps.csv", "a,b,y\n1,2,0\n3,,1\n")
+    d = datasets.load_file(path, target="y")
+    assert d.table.column("b").to_pylist() == [2, None] and d.X is d.table
+    with pytest.raises(ValueError, match=r"gaps\.csv, line 3, column 'b': missing value"):
+        datasets.read_csv(path, target="y")
 
 
 def test_unreadable_files(tmp_path):

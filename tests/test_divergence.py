@@ -25,7 +25,7 @@ def test_stop_keeps_the_weights_of_the_last_good_step(backend):
     exactly the weights of a run told to stop after e − 1 epochs."""
     X, y = _exploding()
     kw = dict(batch_size=None, lr=10.0)
-    model = MLP([3, 8, 1], output="identity", backend=backend.name, dtype="float64", seed=0)
+    model = MLP([3, 8, 1], output="identity", backend=backend.name, dtype="float64", seed=0, normalize=None)
     with pytest.raises(TrainingDivergedError, match="the weights of the last good step were kept") as info:
         model.fit(X, y, epochs=200, **kw)
     message = str(info.value)
@@ -33,7 +33,7 @@ def test_stop_keeps_the_weights_of_the_last_good_step(backend):
     epoch = int(re.search(r"in epoch (\d+)", message).group(1))
     assert re.search(r"at step 1 of 1 in epoch", message) and epoch > 1
     assert model.step_count == epoch - 1 and model.epoch == epoch - 1
-    good = MLP([3, 8, 1], output="identity", backend=backend.name, dtype="float64", seed=0)
+    good = MLP([3, 8, 1], output="identity", backend=backend.name, dtype="float64", seed=0, normalize=None)
     good.fit(X, y, epochs=epoch - 1, **kw)
     for a, b in zip(_weights(model), _weights(good)):
         np.testing.assert_array_equal(a, b)
@@ -54,7 +54,7 @@ def test_stop_mid_epoch_names_the_step_and_keeps_the_step_before(backend, kernel
     if kernels == "reference" and backend.name != "numpy":
         pytest.skip("the reference table on numpy is the case of interest; jax has one table")
     X, y = _one_bad_row()
-    model = MLP([3, 4, 1], output="identity", backend=backend.name, seed=0, kernels=kernels)
+    model = MLP([3, 4, 1], output="identity", backend=backend.name, seed=0, kernels=kernels, normalize=None)
     replica = np.random.default_rng()
     replica.bit_generator.state = model._rng.bit_generator.state
     order = replica.permutation(len(X))
@@ -73,7 +73,7 @@ def test_stop_mid_epoch_names_the_step_and_keeps_the_step_before(backend, kernel
 
 def test_skip_drops_bad_steps_and_goes_on(backend):
     X, y = _one_bad_row()
-    model = MLP([3, 4, 1], output="identity", backend=backend.name, seed=0)
+    model = MLP([3, 4, 1], output="identity", backend=backend.name, seed=0, normalize=None)
     h = model.fit(X, y, epochs=4, batch_size=1, optimizer="adam", lr=0.01, on_divergence="skip")
     assert h["skipped_steps"] == [1, 1, 1, 1] and model.step_count == 48
     assert all(np.isfinite(a).all() for a in _weights(model)) and all(np.isfinite(h["loss"]))
@@ -85,7 +85,7 @@ def test_skip_averages_the_loss_over_the_applied_steps():
     X = np.ones((6, 2))
     X[2] = 1e30
     y = np.zeros(6)
-    model = MLP([2, 1], output="identity", dtype="float32", seed=0)
+    model = MLP([2, 1], output="identity", dtype="float32", seed=0, normalize=None)
     W0 = model.get_weights()
     h = model.fit(X, y, epochs=1, batch_size=1, lr=1e-9, on_divergence="skip")
     (W, b), = W0
@@ -95,7 +95,7 @@ def test_skip_averages_the_loss_over_the_applied_steps():
 
 def test_an_epoch_of_nothing_but_bad_steps_is_an_error_and_changes_nothing():
     X, y = _one_bad_row()
-    model = MLP([3, 4, 1], output="identity", seed=0)
+    model = MLP([3, 4, 1], output="identity", seed=0, normalize=None)
     before = _weights(model)
     with pytest.raises(TrainingDivergedError, match=r"every step of epoch 1 .*\(1 skipped\)"):
         model.fit(X, y, epochs=2, batch_size=None, on_divergence="skip")
@@ -104,7 +104,7 @@ def test_an_epoch_of_nothing_but_bad_steps_is_an_error_and_changes_nothing():
 
 
 def test_on_divergence_is_checked():
-    model = MLP([3, 4, 1], seed=0)
+    model = MLP([3, 4, 1], seed=0, normalize=None)
     with pytest.raises(ValueError, match="on_divergence='ignore' is not a mode; expected 'stop'"):
         model.fit(np.zeros((4, 3)), [0, 1, 0, 1], on_divergence="ignore")
 

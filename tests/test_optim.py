@@ -143,7 +143,7 @@ def test_network_50_steps_match_the_restated_formula(key):
     cls, cfg = CONFIGS[key]
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
-    model = MLP([4, 6, 3], hidden="tanh", output="softmax", dtype="float64", seed=4)
+    model = MLP([4, 6, 3], hidden="tanh", output="softmax", dtype="float64", seed=4, normalize=None)
     P = [a for pair in model.get_weights() for a in pair]
     model.fit(X, y, epochs=50, batch_size=None, optimizer=cls(**cfg))
     Xd, Yd = model.backend.asarray(X), model.backend.asarray(model._targets(y, 40))
@@ -173,7 +173,7 @@ def test_numpy_and_jax_trajectories_agree(key):
     X, y = rng.normal(size=(45, 5)), rng.integers(0, 2, 45)
     weights = []
     for name in ("numpy", "jax"):
-        model = MLP([5, 8, 6, 1], hidden=["relu", "tanh"], backend=name, dtype="float64", seed=5)
+        model = MLP([5, 8, 6, 1], hidden=["relu", "tanh"], backend=name, dtype="float64", seed=5, normalize=None)
         model.fit(X, y, epochs=5, batch_size=10, optimizer=cls(**cfg),
                   schedule=optim.Warmup(3, optim.CosineAnnealing(20, per="step"), per="step"))
         weights.append(model.get_weights())
@@ -274,7 +274,7 @@ def test_schedules_match_pytorch():
 def test_fit_records_the_lr_in_effect_and_jax_does_not_recompile(backend):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
-    model = MLP([3, 4, 1], backend=backend.name, seed=0)
+    model = MLP([3, 4, 1], backend=backend.name, seed=0, normalize=None)
     h = model.fit(X, y, epochs=6, batch_size=10, optimizer=optim.SGD(0.2), schedule=optim.StepDecay(2, 0.5))
     assert h["lr"] == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
     assert float(to_np(backend, model.opt_state["lr"])) == pytest.approx(0.05)
@@ -288,7 +288,7 @@ def test_fit_records_the_lr_in_effect_and_jax_does_not_recompile(backend):
 def test_plateau_schedule_in_fit_lowers_the_rate():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
-    model = MLP([3, 4, 1], seed=0)
+    model = MLP([3, 4, 1], seed=0, normalize=None)
     h = model.fit(X, y, epochs=12, optimizer=optim.SGD(1e-9),
                   schedule=optim.ReduceOnPlateau(factor=0.1, patience=2, threshold=0.1))
     assert h["lr"][0] == pytest.approx(1e-9) and h["lr"][-1] < 1e-10
@@ -297,14 +297,14 @@ def test_plateau_schedule_in_fit_lowers_the_rate():
 def test_optimizer_state_is_part_of_the_model():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
-    model = MLP([3, 4, 1], dtype="float64", seed=0)
+    model = MLP([3, 4, 1], dtype="float64", seed=0, normalize=None)
     model.fit(X, y, epochs=2, optimizer="adam")
     assert set(model.opt_state) == {"lr", "m", "v", "loss_sum", "rows", "skipped", "first_bad", "bad_loss"}
     assert model.opt_state["m"].shape == (model.layout.size,) and np.abs(model.opt_state["v"]).sum() > 0
     m_before = model.opt_state["m"].copy()
     model.fit(X, y, epochs=1)  # continues: the moments carry over
     assert isinstance(model.optimizer, optim.Adam) and not np.array_equal(m_before, model.opt_state["m"])
-    fresh = MLP([3, 4, 1], dtype="float64", seed=0)
+    fresh = MLP([3, 4, 1], dtype="float64", seed=0, normalize=None)
     fresh.fit(X, y, epochs=3, optimizer="adam")
     for (W0, b0), (W1, b1) in zip(model.get_weights(), fresh.get_weights()):
         np.testing.assert_allclose(W0, W1, rtol=1e-13)
@@ -315,7 +315,7 @@ def test_every_optimizer_by_name_trains(name):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    model = MLP([2, 8, 1], hidden="tanh", seed=0)
+    model = MLP([2, 8, 1], hidden="tanh", seed=0, normalize=None)
     h = model.fit(X, y, epochs=60, batch_size=16, optimizer=name)
     assert type(model.optimizer) is optim.OPTIMIZERS[name]
     assert h["loss"][-1] < h["loss"][0]
@@ -347,8 +347,8 @@ def test_every_optimizer_by_name_trains(name):
     (lambda: optim.Warmup(5, then=0.1), r"then=0.1 is invalid"),
     (lambda: optim.Warmup(5, optim.StepDecay(2, per="step"), per="epoch"), r"per='epoch' differs"),
     (lambda: optim.ReduceOnPlateau(factor=1.0), r"factor=1.0 is invalid"),
-    (lambda: MLP([2, 1]).fit(np.zeros((2, 2)), [0, 1], schedule="cosine"), r"schedule='cosine' is not a schedule"),
-    (lambda: MLP([2, 1]).fit(np.zeros((2, 2)), [0, 1], optimizer=object()), r"optimizer=<object .*is not an optimiser"),
+    (lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], schedule="cosine"), r"schedule='cosine' is not a schedule"),
+    (lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], optimizer=object()), r"optimizer=<object .*is not an optimiser"),
 ])
 def test_invalid_hyperparameters(make, message):
     with pytest.raises(ValueError, match=message):
@@ -358,4 +358,4 @@ def test_invalid_hyperparameters(make, message):
 def test_repr_names_the_hyperparameters():
     assert repr(optim.NAG(0.1)) == ("NAG(lr=0.1, weight_decay=0.0, clip_norm=None, momentum=0.9, "
                                     "dampening=0.0, nesterov=True, form='pytorch')")
-    assert kernels.for_backend(MLP([2, 1]).backend) is MLP([2, 1]).kern
+    assert kernels.for_backend(MLP([2, 1], normalize=None).backend) is MLP([2, 1], normalize=None).kern

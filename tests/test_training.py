@@ -51,7 +51,7 @@ def notes_training(X, y, n_hidden, lr, epochs, batch_size, seed):
 def test_gradient_descent_matches_the_notes_written_out(backend, batch_size):
     X, y = _binary_data()
     model = MLP([4, 6, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name,
-                dtype="float64", seed=3)
+                dtype="float64", seed=3, normalize=None)
     model.fit(X, y, epochs=4, batch_size=batch_size, lr=0.3)
     expected = notes_training(X, y, 6, 0.3, 4, batch_size, seed=3)
     for (W, b), (W_ref, b_ref) in zip(model.get_weights(), expected):
@@ -71,7 +71,7 @@ def test_twenty_steps_agree_across_backends(backend, hidden, output, k):
     sizes = [5, 7, 6, k] if isinstance(hidden, list) else [5, 7, k]
     runs = []
     for name in ("numpy", backend.name):
-        model = MLP(sizes, hidden=hidden, output=output, backend=name, dtype="float64", seed=9)
+        model = MLP(sizes, hidden=hidden, output=output, backend=name, dtype="float64", seed=9, normalize=None)
         model.fit(X, y, epochs=4, batch_size=8, lr=0.05)  # 5 steps an epoch, the last one short
         assert model.step_count == 20
         runs.append((model.get_weights(), model.history["loss"]))
@@ -85,7 +85,7 @@ def test_twenty_steps_agree_across_backends(backend, hidden, output, k):
 def test_two_layer_net_learns_xor(backend):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
-    model = MLP([2, 4, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0)
+    model = MLP([2, 4, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0, normalize=None)
     history = model.fit(X, y, epochs=2000, batch_size=None, lr=1.0)
     np.testing.assert_array_equal(model.predict(X), y)
     assert history["accuracy"][-1] == 1.0
@@ -97,14 +97,14 @@ def test_learns_the_bundled_breast_cancer_data(backend):
     data = datasets.load("breast_cancer")
     Xtr, Xte, ytr, yte = datasets.train_test_split(data.X, data.y, 0.2, seed=0)
     scaler = MinMaxScaler().fit(Xtr)
-    model = MLP([30, 16, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0)
+    model = MLP([30, 16, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0, normalize=None)
     model.fit(scaler.transform(Xtr), ytr, epochs=30, batch_size=32, lr=0.1)
     assert model.evaluate(scaler.transform(Xte), yte)["accuracy"] >= 0.95
 
 
 def test_history_records_every_epoch_and_validation():
     X, y = _binary_data()
-    model = MLP([4, 5, 1], hidden="tanh", seed=0)
+    model = MLP([4, 5, 1], hidden="tanh", seed=0, normalize=None)
     h = model.fit(X, y, epochs=3, batch_size=16, lr=0.1, validation_data=(X[:10], y[:10]))
     assert h["epoch"] == [1, 2, 3]
     assert set(h) >= {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
@@ -117,16 +117,16 @@ def test_history_records_every_epoch_and_validation():
 
 def test_predict_and_predict_proba_shapes():
     X, y = _binary_data()
-    binary = MLP([4, 5, 1], seed=0)
+    binary = MLP([4, 5, 1], seed=0, normalize=None)
     p = binary.predict_proba(X)
     assert p.shape == (50,) and ((p > 0) & (p < 1)).all()
     np.testing.assert_array_equal(binary.predict(X), (p >= 0.5).astype(int))
-    multi = MLP([4, 5, 3], seed=0)
+    multi = MLP([4, 5, 3], seed=0, normalize=None)
     P = multi.predict_proba(X)
     assert P.shape == (50, 3)
     np.testing.assert_allclose(P.sum(1), 1, rtol=1e-6)
     np.testing.assert_array_equal(multi.predict(X), P.argmax(1))
-    reg = MLP([4, 5, 2], output="identity", seed=0)
+    reg = MLP([4, 5, 2], output="identity", seed=0, normalize=None)
     assert reg.predict(X).shape == (50, 2)
     assert set(reg.evaluate(X, np.zeros((50, 2)))) == {"loss", "mse"}
     with pytest.raises(ValueError, match="predict_proba needs a classifier"):
@@ -135,7 +135,7 @@ def test_predict_and_predict_proba_shapes():
 
 def test_evaluation_in_chunks_equals_one_pass(monkeypatch):
     X, y = _binary_data(n=101)
-    model = MLP([4, 5, 1], dtype="float64", seed=0)
+    model = MLP([4, 5, 1], dtype="float64", seed=0, normalize=None)
     whole = model.evaluate(X, y)
     proba = model.predict_proba(X)
     monkeypatch.setattr(train, "EVAL_CHUNK_ELEMENTS", 5 * 7)  # 7-row chunks
@@ -147,14 +147,14 @@ def test_divergence_stops_with_advice_and_keeps_good_weights():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3)) * 1e3
     y = rng.normal(size=20) * 1e3
-    model = MLP([3, 8, 1], hidden="relu", output="identity", seed=0)
+    model = MLP([3, 8, 1], hidden="relu", output="identity", seed=0, normalize=None)
     with pytest.raises(TrainingDivergedError, match="epoch .*lower learning rate"):
         model.fit(X, y, epochs=50, batch_size=None, lr=10.0)
     assert all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in model.get_weights())
 
 
 def test_numpy_weights_are_views_of_the_flat_buffer():
-    model = MLP([3, 4, 2], seed=0)
+    model = MLP([3, 4, 2], seed=0, normalize=None)
     layers = model.layout.unflatten(model.kern.xp, model.params)
     layers[1][0][0, 0] = 123.0
     assert model.params[model.layout.slices[1][0][0]] == 123.0
@@ -166,7 +166,7 @@ def test_jax_step_is_jitted_with_params_and_state_donated(monkeypatch, donate):
     """Donated by default; RESEAU_JAX_DONATE=0 keeps the inputs."""
     pytest.importorskip("jax", reason="JAX is not installed")
     monkeypatch.setenv("RESEAU_JAX_DONATE", donate)
-    model = MLP([4, 3, 1], backend="jax", seed=0)
+    model = MLP([4, 3, 1], backend="jax", seed=0, normalize=None)
     X, y = _binary_data(n=8)
     model.fit(X, y, epochs=1, batch_size=None)
     assert hasattr(model._step, "lower")  # a jax.jit-compiled function
@@ -193,7 +193,7 @@ def test_compiled_epoch_equals_step_by_step(batch_size, n):
     X, y = rng.normal(size=(n, 5)), rng.integers(0, 3, n)
     runs = []
     for compiled in (False, True):
-        model = MLP([5, 7, 3], hidden="tanh", backend="jax", dtype="float64", seed=2)
+        model = MLP([5, 7, 3], hidden="tanh", backend="jax", dtype="float64", seed=2, normalize=None)
         h = model.fit(X, y, epochs=4, batch_size=batch_size, optimizer=optim.Adam(0.01),
                       schedule=optim.ExponentialDecay(0.9, per="step"), compile_epoch=compiled)
         runs.append((model.get_weights(), h["loss"], h["lr"], model.step_count))
@@ -207,7 +207,7 @@ def test_compiled_epoch_equals_step_by_step(batch_size, n):
 
 def test_compile_epoch_needs_jax():
     with pytest.raises(ValueError, match="compile_epoch=True needs the jax backend"):
-        MLP([2, 1], backend="numpy").fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True)
+        MLP([2, 1], backend="numpy", normalize=None).fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True)
 
 
 @pytest.mark.parametrize("name", ["numpy", "jax"])
@@ -216,7 +216,7 @@ def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, mo
     handed the arrays of the last completed step, usable and consistent with step_count."""
     pytest.importorskip(name, reason=f"{name} is not installed")
     X, y = _binary_data(40)
-    model = MLP([4, 6, 1], backend=name, dtype="float64", seed=0)
+    model = MLP([4, 6, 1], backend=name, dtype="float64", seed=0, normalize=None)
     calls = {"n": 0}
     gather = model.kern.gather
 
@@ -231,12 +231,12 @@ def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, mo
         model.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
     assert model.step_count == 3 and model.epoch == 0
     monkeypatch.setattr(model.kern, "gather", gather)
-    again = MLP([4, 6, 1], backend=name, dtype="float64", seed=0)
+    again = MLP([4, 6, 1], backend=name, dtype="float64", seed=0, normalize=None)
     again._prepare(model.optimizer)
     p, s = again.params, again.opt_state
     bk = again.backend
     order = np.random.default_rng(0)  # the same stream the model drew its first epoch's order from
-    order.bit_generator.state = MLP([4, 6, 1], dtype="float64", seed=0)._rng.bit_generator.state
+    order.bit_generator.state = MLP([4, 6, 1], dtype="float64", seed=0, normalize=None)._rng.bit_generator.state
     perm = order.permutation(40)
     for t in range(3):
         idx = perm[8 * t:8 * t + 8]

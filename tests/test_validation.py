@@ -9,7 +9,7 @@ from reseau import MLP
 
 
 def _model():
-    return MLP([3, 4, 1], hidden="tanh", seed=0)
+    return MLP([3, 4, 1], hidden="tanh", seed=0, normalize=None)
 
 
 def _data(n=10):
@@ -48,10 +48,9 @@ def test_bad_fit_arguments(kwargs, message):
     (np.zeros((10, 4)), np.zeros(10), r"X has 4 features \(columns\) but the network's input layer has 3"),
     (np.zeros(10), np.zeros(10), r"X has shape \(10,\); expected a 2-D array \(n, 3\)"),
     (np.zeros((0, 3)), np.zeros(0), r"X has shape \(0, 3\); expected at least one row"),
-    (np.full((10, 3), np.nan), np.zeros(10), r"X\[0, 0\] is nan .*expected finite numbers"),
+    (np.full((10, 3), np.nan), np.zeros(10), r"X column 'x0' has no values \(every cell is missing\)"),
     (np.array([[1, 2, np.inf]] * 10), np.zeros(10), r"X\[0, 2\] is inf"),
     (np.array([[1e300, 0, 0]] * 10), np.zeros(10), r"X\[0, 0\] is inf \(after conversion to float32\)"),
-    (np.array([["a", "b", "c"]] * 10), np.zeros(10), r"X has dtype <U1; expected real numbers"),
     (np.ones((10, 3), dtype=complex), np.zeros(10), r"X has dtype complex128"),
     ([[1, 2, 3], [1, 2]], [0, 1], r"X could not be read as an array"),
     (np.zeros((10, 3)), np.full(10, np.inf), r"y contains inf at index \(0,\)"),
@@ -66,7 +65,7 @@ def test_bad_data(X, y, message):
 
 
 def test_softmax_labels_out_of_range():
-    model = MLP([3, 4, 3], output="softmax", seed=0)
+    model = MLP([3, 4, 3], output="softmax", seed=0, normalize=None)
     with pytest.raises(ValueError, match=r"y\[1\] = 3 is not a class label.*integers 0..2"):
         model.fit(np.zeros((3, 3)), [0, 3, 1], epochs=1)
     with pytest.raises(ValueError, match=r"y\[0\] = 0.5"):
@@ -97,7 +96,7 @@ def test_bad_model_arguments(kwargs, message):
 def test_environment_variable_names_itself(monkeypatch):
     monkeypatch.setenv("RESEAU_BACKEND", "tensorflow")
     with pytest.raises(ValueError, match="environment variable RESEAU_BACKEND='tensorflow'"):
-        MLP([3, 1])
+        MLP([3, 1], normalize=None)
 
 
 def test_set_weights_checks_before_changing():

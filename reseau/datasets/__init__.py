@@ -19,7 +19,6 @@ from pathlib import Path
 
 from ..backends.host import np
 from ..core.data import train_test_split, train_val_test_split
-from ..core.tables import columns
 from .files import read_csv, read_idx, read_npz, split_target
 from .tables import read_table
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
@@ -106,10 +105,14 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None) -> Dataset:
 
 def _numbers_or_table(table):
     """The columns as one float64 matrix when all are complete numbers, else the table itself."""
-    t = columns(table)
-    if all(c.dtype.kind == "f" and not np.isnan(c).any() for c in t.cols):
-        return np.column_stack(t.cols)
-    return table
+    import pyarrow as pa
+    numeric = all((pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) for f in table.schema)
+    if not numeric or any(table.column(j).null_count for j in range(table.num_columns)):
+        return table
+    X = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
+    for j in range(table.num_columns):  # column by column: one copy of the data, no temporaries
+        X[:, j] = table.column(j).to_numpy()
+    return X
 
 
 def _looks_idx(path: Path) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from pathlib import Path
 
 from ..backends.host import np
@@ -50,6 +51,8 @@ def read_table(path, delimiter=None, header=None, encoding="utf-8"):
 
 
 def _nonempty(path, table):
+    index = [n for n in table.column_names if re.fullmatch(r"__index_level_\d+__", n)]
+    table = table.drop_columns(index)  # the row index pandas stores beside the data
     if table.num_rows == 0 or table.num_columns == 0:
         raise ValueError(f"{path}: no data rows; expected at least one row and one column")
     return table
@@ -209,18 +212,19 @@ def _names(path, row):
 
 def _check_cells(path, table, gz, encoding, skipped):
     """A stray word in a column of numbers, or a number beyond float range, named by line."""
-    t = columns(table, str(path))
-    for j, name in enumerate(t.names):
-        col = t.cols[j]
-        if col.dtype.kind == "f":
-            bad = np.flatnonzero(np.isinf(col))
-            if bad.size:
-                row = int(bad[0])
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    for j, name in enumerate(table.column_names):
+        col = table.column(j)
+        if pa.types.is_floating(col.type):
+            inf = pc.fill_null(pc.is_inf(col), False)
+            if pc.any(inf).as_py():
+                row = int(pc.index(inf, True).as_py())
                 cell = _cell(path, gz, encoding, skipped, row, j, table.schema)
                 raise ValueError(f"{path}, line {_line_of_row(path, gz, encoding, skipped, row)}, column "
                                  f"{name!r}: {_short(cell)!r} is not a finite number")
-        else:
-            stray = stray_text(col)
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            stray = stray_text(columns(table.select([j]), str(path)).cols[0])
             if stray is not None:
                 raise ValueError(f"{path}, line {_line_of_row(path, gz, encoding, skipped, stray[0])}, column "
                                  f"{name!r}: {_short(stray[1])!r} is not a number (the column's other cells are)")
@@ -257,7 +261,7 @@ def _cell(path, gz, encoding, skipped, row_index, j, schema):
         for number, text in enumerate(f, start=1):
             if number == line:
                 for d in DELIMITERS:
-                    cells = next(csv.reader([text.rstrip("\r\n")], delimiter=d), [])
+                    cells = text.rstrip("\r\n").split(d)
                     if len(cells) == len(schema.names):
-                        return cells[j].strip()
+                        return cells[j].strip().strip('"')
     return "inf"
