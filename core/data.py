@@ -1,8 +1,9 @@
-"""Splitting data on the host: stratified, seeded, a partition of the rows."""
+"""Splitting data on the host: stratified, seeded, a partition of the rows (arrays and tables)."""
 
 from __future__ import annotations
 
 from ..backends.host import np, rng
+from .tables import is_table, n_rows, take_rows, target
 
 
 def split_indices(y, fractions, seed: int = 0, stratify: bool = True):
@@ -37,18 +38,23 @@ def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool
     """(X_train, X_test, y_train, y_test): a seeded, stratified split (see ``split_indices``)."""
     if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size={test_size!r} is invalid; expected a fraction in (0, 1)")
-    X, y = np.asarray(X), np.asarray(y)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; expected equal lengths")
+    X, y = _rows(X, y)
     train, test = split_indices(y, [test_size], seed, stratify)
-    return X[train], X[test], y[train], y[test]
+    return take_rows(X, train), take_rows(X, test), y[train], y[test]
 
 
 def train_val_test_split(X, y, val_size: float = 0.1, test_size: float = 0.2, seed: int = 0,
                          stratify: bool = True):
     """(X_train, X_val, X_test, y_train, y_val, y_test), seeded and stratified."""
-    X, y = np.asarray(X), np.asarray(y)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; expected equal lengths")
+    X, y = _rows(X, y)
     train, val, test = split_indices(y, [val_size, test_size], seed, stratify)
-    return X[train], X[val], X[test], y[train], y[val], y[test]
+    return take_rows(X, train), take_rows(X, val), take_rows(X, test), y[train], y[val], y[test]
+
+
+def _rows(X, y):
+    """X (an array, or a table as it is) and y as an array, of the same number of rows."""
+    X = X if is_table(X) else np.asarray(X)
+    y = np.asarray(target(y))
+    if n_rows(X) != y.shape[0]:
+        raise ValueError(f"X has {n_rows(X)} rows but y has {y.shape[0]}; expected equal lengths")
+    return X, y

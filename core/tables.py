@@ -95,6 +95,21 @@ def take_rows(X, idx):
     return np.asarray(X)[idx]
 
 
+def concat_rows(A, B):
+    """The rows of A then B, both arrays or both tables of the same kind."""
+    if _pandas_frame(A):
+        return _pandas_concat(A, B)
+    if _arrow_like(A):
+        import pyarrow as pa
+        return pa.concat_tables([A, B])
+    return np.concatenate([np.asarray(A), np.asarray(B)])
+
+
+def _pandas_concat(A, B):
+    import pandas as pd
+    return pd.concat([A, B])
+
+
 def n_rows(X) -> int:
     if _arrow_like(X):
         return X.num_rows

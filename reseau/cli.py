@@ -271,8 +271,9 @@ def _data(name, target, seed, drop=(), delimiter=None):
         if drop:
             raise ValueError(f"--drop applies to data files; --data {name} is built in")
         if name in datasets.NAMES:
-            d = datasets.load(name)
-            return d.X, d.y, d.description
+            import pyarrow as pa
+            d = datasets.load(name)  # as a table: the model keeps the feature names
+            return pa.table({n: d.X[:, j] for j, n in enumerate(d.feature_names)}), d.y, d.description
         X, y = datasets.GENERATORS[name](seed=seed)
         return X, y, f"generated {name} data (seed {seed})"
     if not Path(name).exists():
@@ -349,6 +350,8 @@ def cmd_train(args) -> int:
     X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"])
     task = _task(o, y)
     (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
+    if o["data_parallel"]:
+        X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
                 seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"],
@@ -393,6 +396,29 @@ def cmd_train(args) -> int:
         training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None)
         print(f"plot written to {o['plot']}")
     return 0
+
+
+def _workers(o) -> int:
+    """How many devices (JAX) or MPI ranks split every batch."""
+    if o["backend"] == "jax":
+        return backends.get("jax").device_count()
+    from .backends import mpi
+    return mpi.world().size
+
+
+def _even(X, y, val, k):
+    """The training part trimmed to a multiple of ``k`` rows (the rest joins the validation part),
+    so that every batch, the last one too, splits evenly over k workers."""
+    extra = len(y) % k
+    if not extra:
+        return X, y, val
+    keep, moved = np.arange(len(y) - extra), np.arange(len(y) - extra, len(y))
+    if val is not None:
+        from .core.tables import concat_rows
+        val = (concat_rows(val[0], take_rows(X, moved)), np.concatenate([val[1], y[moved]]))
+    print(f"note: {extra} training row{'s' * (extra != 1)} moved to the validation part, so that batches split "
+          f"evenly over {k} workers")
+    return take_rows(X, keep), y[keep], val
 
 
 def _task(o, y):

@@ -49,6 +49,13 @@ class Dataset:
     description: str = field(repr=False)
     table: object = field(default=None, repr=False)  # the feature columns as read (files)
 
+    @property
+    def labels(self):
+        """The targets as the file held them: text labels for text classes, else y."""
+        if self.y is not None and self.target_names and not all(n.lstrip("-").isdigit() for n in self.target_names):
+            return np.asarray(self.target_names)[self.y]
+        return self.y
+
     def __iter__(self):  # X, y = load("digits")
         return iter((self.X, self.y))
 
