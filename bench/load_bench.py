@@ -29,7 +29,7 @@ import numpy as np
 if method == "pandas":
     import pandas as pd
 elif method == "reseau":
-    import pyarrow.csv, reseau.datasets
+    import pyarrow.csv, pyarrow.compute, reseau.datasets
 def rss_kib():
     with open("/proc/self/status") as f:
         for line in f:
@@ -54,7 +54,7 @@ def write_csv(path: Path, rows: int, cols: int, seed: int = 0):
     import pyarrow as pa
     import pyarrow.csv as pcsv
     g = np.random.default_rng(seed)
-    table = pa.table({f"f{j}": np.round(g.normal(50, 20, rows), 4) for j in range(cols)})
+    table = pa.table({f"f{j}": np.round(g.normal(50, 20, rows), 6) for j in range(cols)})
     pcsv.write_csv(table, path)
 
 

@@ -168,8 +168,9 @@ def _arrow_column(col, name, column):
     if pa.types.is_dictionary(t):
         col, t = pc.cast(col, pa.string()), pa.string()
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
-        values = pc.cast(col, pa.float64())
-        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+        out = np.empty(len(col), dtype=np.float64)
+        float64_into(col, out)
+        return out
     if pa.types.is_boolean(t):
         values = col.to_pylist()
         return np.array([None if v is None else str(v) for v in values], dtype=object)
@@ -177,6 +178,28 @@ def _arrow_column(col, name, column):
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
     raise ValueError(f"{name}: column {column!r} has type {t}; expected numbers, text, categories or booleans "
                      "(convert dates and times to numbers first)")
+
+
+def float64_into(col, out):
+    """Write an Arrow numeric column into the float64 array ``out`` (NaN where null), chunk by
+    chunk from the Arrow buffers: one copy, and none of pyarrow's pandas-aware conversions."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    chunks = col.chunks if hasattr(col, "chunks") else [col]
+    start = 0
+    for chunk in chunks:
+        n = len(chunk)
+        if pa.types.is_null(chunk.type):
+            out[start:start + n] = np.nan
+        else:
+            c = pc.cast(chunk, pa.float64())
+            values = c.buffers()[1]
+            out[start:start + n] = np.frombuffer(values, dtype=np.float64, count=n, offset=c.offset * 8)
+            if c.null_count:
+                bits = np.unpackbits(np.frombuffer(c.buffers()[0], dtype=np.uint8), bitorder="little")
+                out[start:start + n][bits[c.offset:c.offset + n] == 0] = np.nan
+        start += n
+    return out
 
 
 def _object_column(values):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..backends.host import np
 from ..core.data import train_test_split, train_val_test_split
+from ..core.tables import float64_into
 from .files import read_csv, read_idx, read_npz, split_target
 from .tables import read_table
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
@@ -116,9 +117,9 @@ def _numbers_or_table(table):
     numeric = all((pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) for f in table.schema)
     if not numeric or any(table.column(j).null_count for j in range(table.num_columns)):
         return table
-    X = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
-    for j in range(table.num_columns):  # column by column: one copy of the data, no temporaries
-        X[:, j] = table.column(j).to_numpy()
+    X = np.empty((table.num_rows, table.num_columns), dtype=np.float64, order="F")
+    for j in range(table.num_columns):  # column by column into contiguous columns: one copy, no temporaries
+        float64_into(table.column(j), X[:, j])
     return X
 
 

@@ -45,10 +45,9 @@ def read_csv(path, target=-1, header=None, delimiter=None):
     features, y, target_names = split_target(path, table, target)
     t = columns(features, str(path))
     for j, name in enumerate(t.names):
-        col = t.cols[j]
+        col = t.cols[j] = _numbers_if_all(t.cols[j])
         if col.dtype.kind != "f":
-            row = next(i for i, v in enumerate(col) if v is not None and not number_like(v)) \
-                if any(v is not None for v in col) else 0
+            row = next(i for i, v in enumerate(col) if v is not None and not number_like(v))
             raise ValueError(f"{path}, {line_of(path, table, row)}, column {name!r}: {col[row]!r} is not a number; expected "
                              "numbers (load_file and the model's preprocessing take text columns)")
         if np.isnan(col).any():
@@ -57,6 +56,13 @@ def read_csv(path, target=-1, header=None, delimiter=None):
                              "(impute or drop the row)")
     X = np.column_stack(t.cols) if t.cols else np.empty((table.num_rows, 0))
     return X, y, t.names, target_names
+
+
+def _numbers_if_all(col):
+    """A text column whose every cell reads as a number (Python's float), as float64."""
+    if col.dtype.kind == "f" or not all(v is None or number_like(v) for v in col):
+        return col
+    return np.array([np.nan if v is None else float(v) for v in col], dtype=np.float64)
 
 
 def split_target(path, table, target, drop=()):
