@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..backends.host import np
 from . import guard, serialize
+from .callbacks import Callback
 
 PATTERN = re.compile(r"^step-(\d+)\.ckpt$")
 
@@ -39,6 +40,27 @@ def directory(path, name="checkpoint", create=True) -> Path:
         except OSError as exc:
             raise ValueError(f"{name}={str(path)!r}: cannot create the directory ({exc.strerror or exc})") from None
     return path
+
+
+class CheckpointCallback(Callback):
+    """Checkpoints as a callback: mid-epoch every ``every`` steps (the per-step hook), and at the
+    end of an epoch when due, when training stops, and at the last epoch."""
+
+    def __init__(self, saver, stopping=None):
+        self.saver, self.stopping = saver, stopping
+
+    def on_step_end(self, trainer, sync, where):
+        if not self.saver.due(trainer.model.step_count):
+            return None
+        if not sync():
+            return False  # the guard refused a step: never checkpoint past it
+        self.saver.save(trainer.model, stopping=self.stopping, **where)
+        return None
+
+    def on_epoch_end(self, trainer, record):
+        model, stop = trainer.model, trainer.stop_training
+        if stop or model.epoch - trainer.epoch0 >= trainer.epochs or self.saver.epoch_end_due(model.step_count):
+            self.saver.save(model, stopping=self.stopping, stopped=stop)
 
 
 class Checkpoints:
@@ -76,7 +98,7 @@ class Checkpoints:
             tensors["order"] = np.asarray(backend.to_numpy(order)).astype(np.int64)
         best = None
         if stopping is not None:
-            best = {"best": _finite_or_none(stopping.best), "best_epoch": stopping.best_epoch, "wait": stopping.wait}
+            best = stopping.state()
             if stopping.best_params is not None:
                 tensors["best_params"] = backend.to_numpy(stopping.best_params)
         schedule = model.schedule
@@ -96,10 +118,6 @@ class Checkpoints:
             old.unlink(missing_ok=True)
         for stale in self.path.glob(".step-*.tmp"):  # left by a writer killed mid-write
             stale.unlink(missing_ok=True)
-
-
-def _finite_or_none(x):
-    return float(x) if np.isfinite(x) else None
 
 
 def _numbered(path: Path):
@@ -166,11 +184,8 @@ def restore(model, tensors, description, stopping):
     if entry["schedule_state"] is not None:
         model.schedule.set_state(entry["schedule_state"])
     if stopping is not None and entry["stopping"] is not None:
-        best = entry["stopping"]
-        stopping.best = np.inf if best["best"] is None else best["best"]
-        stopping.best_epoch, stopping.wait = best["best_epoch"], best["wait"]
-        if "best_params" in tensors:
-            stopping.best_params = backend.asarray(tensors["best_params"], dtype=model.dtype)
+        best = tensors.get("best_params")
+        stopping.set_state(entry["stopping"], None if best is None else backend.asarray(best, dtype=model.dtype))
     model.history.clear()
     model.history.update(description.get("history", {}))
     model.history.stopped_epoch, model.history.best_epoch = entry["stopped_epoch"], entry["best_epoch"]

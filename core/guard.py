@@ -14,6 +14,7 @@ back to the host per step (on NumPy the values are host numbers anyway):
     "loss_sum"   Σ rows·L over this epoch's applied steps     "rows"     their rows
     "skipped"    steps of this epoch not applied               "first_bad" index of the first bad
     "bad_loss"   the loss of that step                                      step (−1: none)
+    "correct"    rows the applied steps' logits classified right (the epoch's running accuracy)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 
 MODES = ("stop", "skip")
-KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss")
+KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
 
 def check_mode(mode) -> str:
@@ -34,24 +35,25 @@ def check_mode(mode) -> str:
 def fresh(backend, dtype) -> dict:
     """Zeroed bookkeeping for a new epoch: host numbers on NumPy, device scalars elsewhere."""
     if backend.host:
-        return {"loss_sum": 0.0, "rows": 0, "skipped": 0, "first_bad": -1, "bad_loss": 0.0}
+        return {"loss_sum": 0.0, "rows": 0, "skipped": 0, "first_bad": -1, "bad_loss": 0.0, "correct": 0.0}
     xp = backend.xp
     return {"loss_sum": xp.zeros((), dtype=dtype), "rows": xp.zeros((), dtype=xp.int32),
             "skipped": xp.zeros((), dtype=xp.int32), "first_bad": xp.full((), -1, dtype=xp.int32),
-            "bad_loss": xp.zeros((), dtype=dtype)}
+            "bad_loss": xp.zeros((), dtype=dtype), "correct": xp.zeros((), dtype=dtype)}
 
 
 def read(backend, state) -> dict:
     """The bookkeeping as host numbers (one read per epoch)."""
-    return {key: (float if key in ("loss_sum", "bad_loss") else int)(backend.to_numpy(state[key]))
+    return {key: (float if key in ("loss_sum", "bad_loss", "correct") else int)(backend.to_numpy(state.get(key, 0)))
             for key in KEYS}
 
 
-def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss, rows, mode, gs=1.0):
+def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss, rows, mode, gs=1.0, correct=0):
     """The optimiser's update of ``params`` if ``check_loss`` and ``grads`` are finite (and, in mode
     "stop", no step of the epoch has failed yet); else ``params`` and the optimiser state unchanged.
     Under MPI ``check_loss`` and ``grads`` are sums over the ranks (``gs`` = 1/ranks), the same on each.
-    ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied."""
+    ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied,
+    and ``correct`` (its rows classified right) to the epoch's count."""
     ok = kern.step_ok(check_loss, grads)
     if isinstance(state["first_bad"], int):  # host values (NumPy): a plain branch
         ok, state = bool(ok), dict(state)
@@ -59,6 +61,7 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
             params, state = optimizer.update(kern, params, grads, state, step, gs)
             state["loss_sum"] += float(loss) * rows
             state["rows"] += rows
+            state["correct"] += float(correct)
         elif not ok:
             state["skipped"] += 1
             if state["first_bad"] < 0:  # the loss the guard judged (over all ranks: their mean)
@@ -71,6 +74,8 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
     state = {**state,
              "loss_sum": state["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(state["loss_sum"])),
              "rows": state["rows"] + xp.astype(apply, state["rows"].dtype) * rows,
+             "correct": state["correct"] + xp.where(apply, xp.astype(correct, state["correct"].dtype),
+                                                    xp.zeros_like(state["correct"])),
              "skipped": state["skipped"] + xp.astype(~ok, state["skipped"].dtype),
              "first_bad": xp.astype(xp.where(first, step, state["first_bad"]), state["first_bad"].dtype),
              "bad_loss": xp.where(first, xp.astype(check_loss * gs, state["bad_loss"].dtype), state["bad_loss"])}

@@ -100,10 +100,3 @@ def predictions(xp, head: str, A):
     if head == "softmax":
         return xp.argmax(A, axis=1)
     return A[:, 0] if A.shape[1] == 1 else A
-
-
-def n_correct(xp, head: str, Z, Y):
-    """How many rows the logits Z classify right (every output of the row, for sigmoid)."""
-    if head == "sigmoid":
-        return xp.sum(xp.astype(xp.all((Z >= 0) == (Y > 0.5), axis=1), Z.dtype))
-    return xp.sum(xp.astype(xp.argmax(Z, axis=1) == Y, Z.dtype))

@@ -10,7 +10,9 @@ from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
 from . import columns, guard, heads, initializers, optim, preprocessing, schedules, serialize, targets, train, validation
 from .defaults import DEFAULTS
+from .callbacks import EarlyStopping, Verbose, as_list
 from .tables import Table
+from .trainer import Trainer
 from .tables import columns as table_of
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
@@ -146,7 +148,7 @@ class MLP:
 
     def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None, schedule=None,
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
             checkpoint_keep=3, resume=None, cuda_graph=False):
         """Train for ``epochs`` passes over (X, y) and return the History.
@@ -166,7 +168,10 @@ class MLP:
         weights come back (``restore_best``); ``history.best_epoch`` and ``history.stopped_epoch``
         record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
         the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
-        ``callback(record)`` is called after every epoch with that epoch's history record.
+        ``callbacks``: reseau.callbacks objects (Keras-style hooks: progress bars, loggers, your own;
+        core/callbacks.py); ``callback(record)``, a plain function, is called after every epoch with
+        that epoch's history record and stops training by returning False. Returns this fit's
+        History; ``model.history`` is the record of every fit.
         ``data_parallel=True`` (JAX): every mini-batch is split by rows over all local devices,
         parameters and optimiser state replicated; the step stays one compiled program and XLA
         sums the gradient across devices. Batches must split evenly over the devices.
@@ -207,38 +212,43 @@ class MLP:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
         Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
-        stopping = None if patience is None else train.EarlyStopping(plan["patience"], plan["min_delta"],
-                                                                     bool(restore_best))
+        stopping = None if patience is None else EarlyStopping(plan["patience"], plan["min_delta"], bool(restore_best))
         progress = None
         if plan["resumed"] is not None:
             progress = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
-            if plan["resumed"][2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
-                self.history.best_epoch = stopping.best_epoch
-                if stopping.restore_best and stopping.best_params is not None:
-                    self.params = stopping.best_params
-                return self.history
-        saver = None
+        history = self.history.since(self._fit_epoch0)  # this fit's History (a resumed fit: all of it)
+        if plan["resumed"] is not None:
+            history.best_epoch, history.stopped_epoch = self.history.best_epoch, self.history.stopped_epoch
+        if plan["resumed"] is not None and plan["resumed"][2]["checkpoint"]["stopped"]:
+            # the fit had stopped early: nothing left to do
+            history.best_epoch = self.history.best_epoch = stopping.best_epoch
+            if stopping.restore_best and stopping.best_params is not None:
+                self.params = stopping.best_params
+            return history
+        extra = [Verbose(epochs)] if verbose else []
+        extra += as_list(callbacks, callback) + ([stopping] if stopping is not None else [])
         if checkpoint is not None:
             writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
             saver = checkpoint_files.Checkpoints(checkpoint_files.directory(checkpoint), plan["every"], plan["keep"],
                                                  plan["resume_key"], writer, start=self.step_count)
-        args = (epochs, batch_size, val, verbose, bool(compile_epoch), stopping, bool(track_gradients), callback)
-        more = {"checkpoints": saver, "progress": progress}
+            extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
+        fit = dict(epochs=epochs, batch_size=batch_size, validation=val, compile_epoch=bool(compile_epoch),
+                   callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history)
         if not data_parallel:
-            return train.run_epochs(self, Xd, Yd, *args, **more)
+            return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
             if self._reg is not None:
                 self._reg.rank = comm.rank
             try:
-                return train.run_epochs(self, Xd, Yd, *args, comm=comm, **more)
+                return Trainer(self, Xd, Yd, comm=comm, **fit).run()
             finally:
                 if self._reg is not None:
                     self._reg.rank = 0
         bk = self.backend
         self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
-        Xd, Yd, val = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
+        Xd, Yd, fit["validation"] = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
         try:
-            return train.run_epochs(self, Xd, Yd, *args, shard=bk.shard_rows, **more)
+            return Trainer(self, Xd, Yd, shard=bk.shard_rows, **fit).run()
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
@@ -501,11 +511,13 @@ class MLP:
                              f"rows, batch_size={batch_size}); choose a batch size and data size that are "
                              f"multiples of {k}")
 
-    def _grad_norms(self):
+    def grad_norms(self, X, Y):
+        """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
+        them), as a host array."""
         if getattr(self, "_grad_norms_fn", None) is None:
             self._grad_norms_fn = train.make_grad_norms(self.backend, self.kern, self.layout,
                                                         self.activations, self.output)
-        return self._grad_norms_fn
+        return self.backend.to_numpy(self._grad_norms_fn(self.params, X, Y))
 
     def _epoch_fn(self, batch_size):
         """The compiled epoch loop for this batch size (see ``train.make_epoch``)."""

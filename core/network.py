@@ -56,16 +56,27 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
     return grads
 
 
-def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0):
+def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0, count=False):
     """(mean batch loss, flat gradient buffer) at the flat parameters ``params`` (or the gradient's
     leaves at the parameters' leaves, see Layout.split); with ``reg``
-    (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty."""
+    (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty.
+    ``count=True`` adds a third result: the rows the batch's logits classify right (the head's
+    kernel counts them as it computes the loss)."""
     layers = layout.unflatten(kern.xp, params) if ws is None else ws.layers(kern.xp, params)
     mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
     cache = forward(kern, layers, activations, X, ws, mask)
     Z = cache[-1][1]
-    loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
+    if count:
+        loss, dZ, correct = kern.head_loss_count(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
+    else:
+        loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
     grads = backward(kern, layers, activations, cache, dZ, ws)
+    loss, grads = _penalised(kern, params, loss, grads, ws, reg)
+    return (loss, grads, correct) if count else (loss, grads)
+
+
+def _penalised(kern, params, loss, grads, ws, reg):
+    """The loss and the gradient (flat, or leaves) with the L1/L2 penalty of ``reg`` added."""
     if isinstance(params, tuple):  # leaves in, leaves out (JAX, see Layout.split)
         leaves = [g for dW_db in grads for g in dW_db]
         if reg is not None and reg.penalty_on:

@@ -66,13 +66,16 @@ def _leaky_grad(dA, Z, out, slope):
             out[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
 
 
-def _softmax_ce(Z, y, scale, out, row_loss):
-    """Per row: loss = logsumexp(z) − z_y; dZ = scale·(softmax(z) − onehot(y)). ``out`` may be Z."""
+def _softmax_ce(Z, y, scale, out, row_loss, row_right):
+    """Per row: loss = logsumexp(z) − z_y; dZ = scale·(softmax(z) − onehot(y)); right = (argmax z
+    = y, the first maximum as numpy's argmax). ``out`` may be Z."""
     n, k = Z.shape
     for i in prange(n):
-        m = Z[i, 0]
+        m, arg = Z[i, 0], 0
         for j in range(1, k):
-            m = max(m, Z[i, j])
+            if Z[i, j] > m:
+                m, arg = Z[i, j], j
+        row_right[i] = 1 if arg == y[i] else 0
         z_y = Z[i, y[i]]
         s = Z[i, 0] * 0
         for j in range(k):
@@ -86,21 +89,26 @@ def _softmax_ce(Z, y, scale, out, row_loss):
         out[i, y[i]] -= scale
 
 
-def _sigmoid_bce(Z, Y, scale, out, row_loss):
-    """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y)."""
+def _sigmoid_bce(Z, Y, scale, out, row_loss, row_right):
+    """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y); right = every
+    output's (z ≥ 0) = (y > ½)."""
     n, k = Z.shape
     for i in prange(n):
         acc = Z[i, 0] * 0
+        right = 1
         for j in range(k):
             z, t = Z[i, j], Y[i, j]
+            if (z >= 0) != (t > 0.5):
+                right = 0
             e = np.exp(-abs(z))
             acc += max(z, z * 0) - t * z + np.log1p(e)
             s = 1 / (1 + e) if z >= 0 else e / (1 + e)
             out[i, j] = scale * (s - t)
         row_loss[i] = acc
+        row_right[i] = right
 
 
-def _identity_mse(Z, Y, scale, out, row_loss):
+def _identity_mse(Z, Y, scale, out, row_loss, row_right):
     """Per row: loss = ½‖z − y‖²; dZ = scale·(z − y)."""
     n, k = Z.shape
     for i in prange(n):
@@ -110,6 +118,7 @@ def _identity_mse(Z, Y, scale, out, row_loss):
             acc += d * d
             out[i, j] = scale * d
         row_loss[i] = acc / 2
+        row_right[i] = 0
 
 
 def _adam(p, g, m, v, c):
@@ -273,10 +282,17 @@ class NumbaKernels(NumpyKernels):
     def head_loss(self, name, Z, Y, scale=1.0, out=None):
         if out is None:
             return super().head_loss(name, Z, Y, scale)
+        return self.head_loss_count(name, Z, Y, scale, out)[:2]
+
+    def head_loss_count(self, name, Z, Y, scale=1.0, out=None):
+        """One fused pass per row: the loss, dZ into ``out`` and whether the row is classified right."""
+        if out is None:
+            return super().head_loss_count(name, Z, Y, scale)
         n = Z.shape[0]
         row_loss = self._scratch("row_loss", (n,), Z.dtype)
-        HEADS[name](Z, Y, Z.dtype.type(scale), out, row_loss)
-        return Z.dtype.type(row_loss.sum(dtype=np.float64) / n), out
+        row_right = self._scratch("row_right", (n,), np.int8)
+        HEADS[name](Z, Y, Z.dtype.type(scale), out, row_loss, row_right)
+        return Z.dtype.type(row_loss.sum(dtype=np.float64) / n), out, int(row_right.sum())
 
     # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 

@@ -168,6 +168,23 @@ class Reference:
         loss, dZ = self._loss[name](Z, Y)
         return loss, dZ if scale == 1.0 else dZ * scale
 
+    def head_loss_count(self, name, Z, Y, scale=1.0, out=None):
+        """``head_loss`` and the rows the logits Z classify right (``n_correct``, counted before
+        dZ may overwrite Z): (loss, dZ, correct)."""
+        correct = self.n_correct(name, Z, Y)
+        loss, dZ = self.head_loss(name, Z, Y, scale, out)
+        return loss, dZ, correct
+
+    def n_correct(self, name, Z, Y):
+        """Rows the logits Z classify right: argmax z = y (softmax), every output's z ≥ 0 ⇔ y = 1
+        (sigmoid); 0 for the identity head."""
+        xp = self.xp
+        if name == "sigmoid":
+            return xp.sum(xp.astype(xp.all((Z >= 0) == (Y > 0.5), axis=1), Z.dtype))
+        if name == "softmax":
+            return xp.sum(xp.astype(xp.argmax(Z, axis=1) == Y, Z.dtype))
+        return xp.zeros((), dtype=Z.dtype)
+
     def head_output(self, name, Z):
         """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
         return self._out[name](Z)

@@ -21,7 +21,7 @@ def _data(n=50, seed=0):
 def _run(graph, **kw):
     X, y = _data()
     model = MLP([4, 16, 8, 3], hidden=["tanh", "relu"], backend="cupy", dtype="float64", seed=0, dropout=0.2,
-                l2=1e-3)
+                l2=1e-3, normalize=None)
     h = model.fit(X, y, epochs=4, batch_size=16, optimizer=optim.Adam(0.01, amsgrad=True),
                   schedule=optim.CosineAnnealing(20, per="step"), cuda_graph=graph, **kw)
     return model, h
@@ -44,7 +44,7 @@ def test_cupy_graph_step_count_on_device_drives_every_optimizer(opt):
     X, y = _data()
     results = []
     for graph in (False, True):
-        model = MLP([4, 8, 3], backend="cupy", dtype="float64", seed=0)
+        model = MLP([4, 8, 3], backend="cupy", dtype="float64", seed=0, normalize=None)
         model.fit(X, y, epochs=3, batch_size=10, optimizer=type(opt)(**opt.hyperparameters()), cuda_graph=graph)
         results.append(model.backend.to_numpy(model.params))
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12, atol=1e-14)
@@ -57,7 +57,7 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
     X[5] = 1e200
     weights = []
     for graph in (False, True):
-        model = MLP([3, 4, 1], output="identity", hidden="relu", backend="cupy", dtype="float64", seed=0)
+        model = MLP([3, 4, 1], output="identity", hidden="relu", backend="cupy", dtype="float64", seed=0, normalize=None)
         with pytest.raises(TrainingDivergedError, match="loss became inf"):
             model.fit(X, y, epochs=3, batch_size=1, optimizer="adam", lr=0.01, cuda_graph=graph)
         weights.append((model.step_count, model.backend.to_numpy(model.params)))
@@ -70,7 +70,7 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
     (dict(cuda_graph=True), "cuda_graph=True needs the cupy backend"),
 ])
 def test_cuda_graph_arguments_are_checked(kwargs, message):
-    model = MLP([3, 4, 1], backend="numpy", seed=0)  # not the default, which is cupy on a GPU machine
+    model = MLP([3, 4, 1], backend="numpy", seed=0, normalize=None)  # not the default, which is cupy on a GPU machine
     before = model.get_weights()[0][0].copy()
     with pytest.raises(ValueError, match=message):
         model.fit(np.zeros((4, 3)), [0, 1, 0, 1], **kwargs)
@@ -82,7 +82,7 @@ def test_cupy_steps_eagerly_unless_graphs_are_asked_for():
     from reseau.core.cuda_graph import GraphedStep
     X, y = _data()
     for kwargs, graphed in (({}, False), (dict(cuda_graph=True), True)):
-        model = MLP([4, 8, 3], backend="cupy", seed=0)
+        model = MLP([4, 8, 3], backend="cupy", seed=0, normalize=None)
         model.fit(X, y, epochs=1, batch_size=10, **kwargs)
         assert isinstance(model._step, GraphedStep) is graphed, kwargs
 
@@ -99,7 +99,7 @@ def test_cupy_graphs_of_two_batch_sizes_keep_apart(hidden, output, k):
     y = rng.integers(0, k, 37) if output == "softmax" else rng.integers(0, 2, 37)
     runs = []
     for graph in (False, True):
-        model = MLP([5, 7, k], hidden=hidden, output=output, backend="cupy", dtype="float64", seed=9)
+        model = MLP([5, 7, k], hidden=hidden, output=output, backend="cupy", dtype="float64", seed=9, normalize=None)
         model.fit(X, y, epochs=4, batch_size=8, lr=0.05, cuda_graph=graph)
         runs.append((model.backend.to_numpy(model.params), model.history["loss"]))
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12, atol=1e-14)

@@ -28,7 +28,7 @@ for dropout in (0.0, 0.3):
     weights = []
     for dp in (False, True):
         m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=1,
-                       dropout=dropout, l2=0.01)
+                       dropout=dropout, l2=0.01, normalize=None)
         m.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
               schedule=optim.ExponentialDecay(0.9, per="step"), data_parallel=dp, validation_data=(X[:8], y[:8]))
         weights.append([a for pair in m.get_weights() for a in pair])
@@ -59,7 +59,7 @@ def test_two_devices_equal_one(leaves_from):
 def test_uneven_batches_and_other_backends_are_refused(monkeypatch):
     X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
     pytest.importorskip("jax", reason="JAX is not installed")
-    model = reseau.MLP([3, 1], backend="jax")
+    model = reseau.MLP([3, 1], backend="jax", normalize=None)
     monkeypatch.setattr(model.backend, "device_count", lambda: 4)  # as on a 4-device host
     before = model.get_weights()[0][0]
     with pytest.raises(ValueError, match=r"batches of \[6\] rows do not split evenly over 4 devices"):

@@ -134,7 +134,7 @@ def test_the_guard_leaves_params_and_state_untouched(kern64, bad):
         for key in ("lr", "m", "v"):
             np.testing.assert_array_equal(to_np(bk, new_s[key]), before[key])
         book = guard.read(bk, new_s)
-        assert book == {"loss_sum": 0.0, "rows": 0, "skipped": 1, "first_bad": 7, "bad_loss": 1.25}
+        assert book == {"loss_sum": 0.0, "rows": 0, "skipped": 1, "first_bad": 7, "bad_loss": 1.25, "correct": 0.0}
 
 
 def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
@@ -156,4 +156,4 @@ def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-15, atol=0))
     same(to_np(bk, new_p), to_np(bk, plain_p))
     same(to_np(bk, new_s["v"]), to_np(bk, plain_s["v"]))
-    assert guard.read(bk, new_s) == {"loss_sum": 1.5, "rows": 3, "skipped": 0, "first_bad": -1, "bad_loss": 0.0}
+    assert guard.read(bk, new_s) == {"loss_sum": 1.5, "rows": 3, "skipped": 0, "first_bad": -1, "bad_loss": 0.0, "correct": 0.0}

@@ -34,7 +34,7 @@ out, dropout, kernels, seed_per_rank = sys.argv[1], float(sys.argv[2]), sys.argv
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
 m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64",
-               seed=1 + (rank if seed_per_rank else 0), dropout=dropout, l2=0.01, kernels=kernels)
+               seed=1 + (rank if seed_per_rank else 0), dropout=dropout, l2=0.01, kernels=kernels, normalize=None)
 h = m.fit(X, y, epochs=3, batch_size=int(sys.argv[5]), optimizer=optim.Adam(0.01),
           schedule=optim.CosineAnnealing(9, per="step"), data_parallel=True)
 if rank == 0:
@@ -60,7 +60,7 @@ def test_two_ranks_equal_one_process(tmp_path, dropout, kernels):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
     ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=dropout, l2=0.01, kernels=kernels)
+                     dropout=dropout, l2=0.01, kernels=kernels, normalize=None)
     h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
                 schedule=optim.CosineAnnealing(9, per="step"))
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
@@ -90,7 +90,7 @@ def test_a_rank_that_fails_to_start_stops_the_job(tmp_path):
     script = tmp_path / "crash.py"
     script.write_text("import sys\nfrom reseau.backends import mpi\nw = mpi.world()\n"
                       "sys.exit(3) if w.rank == 1 else None\n"
-                      "import reseau, numpy as np\nm = reseau.MLP([2, 1], backend='numpy')\n"
+                      "import reseau, numpy as np\nm = reseau.MLP([2, 1], backend='numpy', normalize=None)\n"
                       "m.fit(np.zeros((8, 2)), np.arange(8) % 2, batch_size=4, data_parallel=True)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "RESEAU_MPI_TIMEOUT": "5"}
@@ -109,7 +109,7 @@ out = sys.argv[1]
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.normal(size=48)
 X[13] = 1e200  # its squared error overflows float64: the step whose batch holds it is bad
-m = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1)
+m = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1, normalize=None)
 try:
     m.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01, data_parallel=True,
           checkpoint=out + "/ck", checkpoint_every=1)
@@ -139,7 +139,7 @@ def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_chec
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.normal(size=48)
     X[13] = 1e200
-    ref = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1)
+    ref = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1, normalize=None)
     with pytest.raises(reseau.TrainingDivergedError) as info:
         ref.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
     assert messages[0] == f"{ref.step_count}\n{info.value}"
@@ -169,7 +169,7 @@ def test_cupy_ranks_with_nccl_equal_one_process(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
     ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=0.3, l2=0.01)
+                     dropout=0.3, l2=0.01, normalize=None)
     h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
                 schedule=optim.CosineAnnealing(9, per="step"))
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):

@@ -27,7 +27,7 @@ from reseau import optim
 index = reseau.backends.get("jax").initialize_distributed(timeout=60)
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
-m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=1, dropout=0.3, l2=0.01)
+m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=1, dropout=0.3, l2=0.01, normalize=None)
 h = m.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01), data_parallel=True)
 if index == 0:
     np.savez(sys.argv[1], *[a for pair in m.get_weights() for a in pair], loss=np.array(h["loss"]))
@@ -70,7 +70,7 @@ def test_two_processes_equal_one(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
     ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=0.3, l2=0.01)
+                     dropout=0.3, l2=0.01, normalize=None)
     h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01))
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
         np.testing.assert_allclose(got[f"arr_{i}"], a, rtol=0, atol=1e-10)

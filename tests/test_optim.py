@@ -299,7 +299,7 @@ def test_optimizer_state_is_part_of_the_model():
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
     model = MLP([3, 4, 1], dtype="float64", seed=0, normalize=None)
     model.fit(X, y, epochs=2, optimizer="adam")
-    assert set(model.opt_state) == {"lr", "m", "v", "loss_sum", "rows", "skipped", "first_bad", "bad_loss"}
+    assert set(model.opt_state) == {"lr", "m", "v", "loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct"}
     assert model.opt_state["m"].shape == (model.layout.size,) and np.abs(model.opt_state["v"]).sum() > 0
     m_before = model.opt_state["m"].copy()
     model.fit(X, y, epochs=1)  # continues: the moments carry over

@@ -111,8 +111,9 @@ def test_history_records_every_epoch_and_validation():
     assert all(len(v) == 3 for v in h.values())
     assert h["lr"] == [pytest.approx(0.1)] * 3
     assert h["val_loss"][-1] == pytest.approx(model.evaluate(X[:10], y[:10])["loss"])
-    model.fit(X, y, epochs=2)  # continues with the same optimiser and state, batches of 32
-    assert h is model.history and h["epoch"][-1] == 5 and model.step_count == 3 * 4 + 2 * 2
+    h2 = model.fit(X, y, epochs=2)  # continues with the same optimiser and state, batches of 32
+    assert h2["epoch"] == [4, 5] and model.step_count == 3 * 4 + 2 * 2  # each fit: the History of that call
+    assert model.history["epoch"] == [1, 2, 3, 4, 5] and model.history["loss"][:3] == h["loss"]
 
 
 def test_predict_and_predict_proba_shapes():
@@ -244,3 +245,39 @@ def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, mo
                               bk.asarray(again._targets(y[idx], 8)), t)
     np.testing.assert_allclose(to_np(bk, model.params), to_np(bk, p), rtol=1e-12, atol=1e-14)
     assert np.isfinite(model.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("name", ["numpy", "jax"])
+def test_interrupts_at_random_moments_leave_a_usable_model(name):
+    """SIGALRM raising KeyboardInterrupt at 20 random moments of fits: each time the model predicts
+    (finite, the counters consistent) and trains again."""
+    pytest.importorskip(name, reason=f"{name} is not installed")
+    import signal
+    X, y = _binary_data(200)
+    model = MLP([4, 16, 1], backend=name, dtype="float64", seed=0)
+    model.fit(X, y, epochs=1, batch_size=8, optimizer="adam", lr=0.01)  # compiled before the clock starts
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    g = np.random.default_rng(0)
+    interrupted = 0
+    try:
+        for _ in range(20):
+            steps = model.step_count
+            signal.setitimer(signal.ITIMER_REAL, float(g.uniform(0.0002, 0.01)))
+            try:
+                model.fit(X, y, epochs=50, batch_size=8, optimizer="adam", lr=0.01)
+            except KeyboardInterrupt:
+                interrupted += 1
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            assert steps <= model.step_count <= steps + 50 * 25
+            assert np.isfinite(model.predict_proba(X)).all()
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert interrupted >= 15  # the rest fired where no fit ran (a timer is not exact)
+    before = model.step_count
+    model.fit(X, y, epochs=1, batch_size=8)
+    assert model.step_count == before + 25 and np.isfinite(model.evaluate(X, y)["loss"])

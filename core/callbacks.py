@@ -1,0 +1,232 @@
+"""Callbacks: the optional work around the training loop, in Keras's shape.
+
+A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
+``on_epoch_end(trainer, record)`` and ``on_train_end(trainer)``; ``on_step_end(trainer, sync)``
+runs after each step only for the callbacks that define it (``sync()`` gives the model the
+step's current weights), so an unused per-step hook costs nothing. ``record`` is the epoch's
+history record (a dict: epoch, loss, accuracy, val_*, lr, seconds, ...); a callback may add keys
+before the History callback stores it. A callback stops training by setting
+``trainer.stop_training = True``; a plain function passed as ``fit(callback=f)`` is called with
+the record and stops training by returning False.
+
+Built in: ``History`` (always first among the user's), ``EarlyStopping``, ``Checkpoints``
+(core/checkpoint.py), ``GradientNorms``, ``CSVLogger``, ``TensorBoard`` (tensorboardX, extra
+``reseau[tensorboard]``) and ``LambdaCallback``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+
+class Callback:
+    """Does nothing at every hook; subclasses override the ones they need."""
+
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_begin(self, trainer, epoch):
+        pass
+
+    def on_epoch_end(self, trainer, record):
+        pass
+
+    def on_train_end(self, trainer):
+        pass
+
+
+class LambdaCallback(Callback):
+    """``f(record)`` after every epoch; returning False stops training."""
+
+    def __init__(self, f):
+        if not callable(f):
+            raise ValueError(f"callback={f!r} is not callable; expected a function of the epoch's record "
+                             "or a reseau.callbacks.Callback")
+        self.f = f
+
+    def on_epoch_end(self, trainer, record):
+        if self.f(record) is False:
+            trainer.stop_training = True
+
+
+class History(Callback):
+    """Stores each record, its "seconds" taken now, in the fit's History and in the model's
+    cumulative ``model.history``."""
+
+    def on_epoch_end(self, trainer, record):
+        record["seconds"] = time.perf_counter() - trainer.epoch_started
+        trainer.history.append(**record)
+        if trainer.model.history is not trainer.history:
+            trainer.model.history.append(**record)
+
+
+class ScheduleWatch(Callback):
+    """Shows each record to a schedule that watches the metrics (ReduceOnPlateau), right after
+    the History stored it and before any callback saves a checkpoint."""
+
+    def on_epoch_end(self, trainer, record):
+        schedule = trainer.model.schedule
+        if hasattr(schedule, "observe"):
+            schedule.observe(record, trainer.model.optimizer.lr)
+
+
+class GradientNorms(Callback):
+    """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on the whole training set, at the end of each epoch, as
+    ``record["grad_norms"]`` (the vanishing gradient, made visible)."""
+
+    def on_epoch_end(self, trainer, record):
+        norms = trainer.model.grad_norms(trainer.X, trainer.Y)
+        record["grad_norms"] = [float(v) for v in norms]
+
+
+class EarlyStopping(Callback):
+    """Stop once the monitored value (val_loss, else loss) has not fallen by more than
+    ``min_delta`` for ``patience`` epochs; keep a copy of the best weights and restore them at
+    the end (``restore_best``). Sets ``history.best_epoch`` and ``history.stopped_epoch``."""
+
+    def __init__(self, patience, min_delta=0.0, restore_best=True):
+        self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+        self.best, self.best_epoch, self.best_params, self.wait = math.inf, None, None, 0
+        self.stopped = False
+
+    def update(self, model, value) -> bool:
+        """Record this epoch's value; True when training should stop."""
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, model.epoch, 0
+            if self.restore_best:
+                self.best_params = model.backend.copy(model.params)
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def on_epoch_end(self, trainer, record):
+        if self.update(trainer.model, record.get("val_loss", record["loss"])):
+            self.stopped = trainer.stop_training = True
+            for h in trainer.histories():
+                h.stopped_epoch = trainer.model.epoch
+
+    def on_train_end(self, trainer):
+        if trainer.failed:  # an error or an interrupt: the model keeps its last step
+            return
+        for h in trainer.histories():
+            h.best_epoch = self.best_epoch
+        if self.restore_best and self.best_params is not None:
+            trainer.model.params = self.best_params
+
+    def state(self) -> dict:
+        return {"best": self.best if math.isfinite(self.best) else None, "best_epoch": self.best_epoch,
+                "wait": self.wait}
+
+    def set_state(self, state, best_params=None):
+        self.best = math.inf if state["best"] is None else state["best"]
+        self.best_epoch, self.wait = state["best_epoch"], state["wait"]
+        if best_params is not None:
+            self.best_params = best_params
+
+
+class Verbose(Callback):
+    """One printed line per epoch (``fit(verbose=True)``): epoch i/epochs of this fit and each metric."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_end(self, trainer, record):
+        print(format_record(record, trainer.model.epoch - trainer.epoch0, self.epochs), flush=True)
+
+    def on_train_end(self, trainer):
+        if trainer.history.stopped_epoch is not None and not trainer.failed:
+            print(f"early stop after epoch {trainer.history.stopped_epoch}: best epoch {trainer.history.best_epoch}",
+                  flush=True)
+
+
+def format_record(record: dict, i: int, epochs: int) -> str:
+    """One progress line: epoch i/epochs of this fit, then each metric."""
+    width = len(str(epochs))
+    parts = [f"epoch {i:>{width}}/{epochs}"]
+    for key, value in record.items():
+        if key not in ("epoch", "lr", "seconds", "grad_norms"):
+            parts.append(f"{key} {value:.4f}")
+    return "  ".join(parts)
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch (the record's numbers; lists such as grad_norms as one column per
+    layer), flushed as it goes, so a running fit can be watched with ``tail -f``."""
+
+    def __init__(self, path, append=False):
+        self.path, self.append = Path(path), append
+        self._file = self._writer = self._keys = None
+
+    def on_train_begin(self, trainer):
+        exists = self.append and self.path.exists() and self.path.stat().st_size > 0
+        try:
+            self._file = open(self.path, "a" if self.append else "w", newline="")
+        except OSError as exc:
+            raise ValueError(f"CSVLogger: cannot write {self.path} ({exc.strerror or exc})") from None
+        self._writer = csv.writer(self._file)
+        self._keys = None if not exists else "appending"
+
+    def on_epoch_end(self, trainer, record):
+        flat = _flatten(record)
+        if self._keys is None or self._keys == "appending":
+            if self._keys is None:
+                self._writer.writerow(list(flat))
+            self._keys = list(flat)
+        self._writer.writerow([flat.get(k, "") for k in self._keys])
+        self._file.flush()
+
+    def on_train_end(self, trainer):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TensorBoard(Callback):
+    """Scalars per epoch (loss, accuracy, val_*, lr, and each layer's ‖dW‖ with gradient tracking)
+    as TensorBoard event files in ``log_dir``, written by tensorboardX."""
+
+    def __init__(self, log_dir):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ValueError('TensorBoard needs tensorboardX: pip install "reseau[tensorboard]"') from None
+        self.log_dir, self._Writer, self._writer = str(log_dir), SummaryWriter, None
+
+    def on_train_begin(self, trainer):
+        self._writer = self._Writer(self.log_dir)
+
+    def on_epoch_end(self, trainer, record):
+        for key, value in _flatten(record).items():
+            if key != "epoch":
+                self._writer.add_scalar(key.replace("grad_norms_", "grad_norm/layer_"), value, record["epoch"])
+        self._writer.flush()
+
+    def on_train_end(self, trainer):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def _flatten(record: dict) -> dict:
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, (list, tuple)):
+            flat.update({f"{key}_{l}": v for l, v in enumerate(value, start=1)})
+        else:
+            flat[key] = value
+    return flat
+
+
+def as_list(callbacks, callback=None) -> list:
+    """The user's callbacks: a Callback, a list of them, and/or a plain function."""
+    out = [] if callbacks is None else [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
+    for c in out:
+        if not isinstance(c, Callback):
+            raise ValueError(f"callbacks holds {c!r}; expected reseau.callbacks.Callback objects (a plain function "
+                             "goes in callback=)")
+    if callback is not None:
+        out.append(callback if isinstance(callback, Callback) else LambdaCallback(callback))
+    return out

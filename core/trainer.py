@@ -1,0 +1,206 @@
+"""The training loop of one fit, as an object: ``Trainer(model, X, Y, ...).run()``.
+
+Each epoch draws a fresh permutation from the model's host generator (unless the batch is the
+whole set), steps through the mini-batches with the model's compiled step, and reads the guard's
+book from the device once: the epoch's mean loss and running accuracy (counted by the step as it
+computes the loss). Around the loop, callbacks (core/callbacks.py) do the optional work: history,
+gradient norms, early stopping, checkpoints, progress, loggers.
+
+    for each epoch:  on_epoch_begin → steps (on_step_end, where a callback wants it)
+                     → close (guard; TrainingDivergedError) → record → on_epoch_end
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..backends.host import np
+from . import guard, heads
+from .callbacks import GradientNorms, History, ScheduleWatch
+from .train import StepForm, TrainingDivergedError, _alive
+
+
+class Trainer:
+    """One fit: the data on the device, the batch size, the schedule's position, the step's form
+    (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
+    optimiser state, counters (``step_count``, ``epoch``) and cumulative history."""
+
+    def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
+                 track_gradients=False, shard=None, comm=None, progress=None, history=None):
+        self.model, self.X, self.Y, self.validation = model, X, Y, validation
+        self.n = X.shape[0]
+        self.bs = self.n if batch_size is None else min(batch_size, self.n)
+        self.epochs, self.compile_epoch, self.shard, self.comm = epochs, compile_epoch, shard, comm
+        self.progress = progress  # where a resumed fit left off: its epoch's order and position
+        self.history = history
+        extra = [GradientNorms()] if track_gradients else []
+        self.callbacks = extra + [History(), ScheduleWatch()] + list(callbacks)
+        self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
+        self.stop_training = False
+        self.form = StepForm(model)
+        self.epoch0 = model._fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
+        self.failed = False  # set when the loop ends by an exception (divergence, interrupt)
+        self.epoch_started = None
+        self.place = (lambda v: v) if shard is None else model.backend.replicate
+        self.lr = None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n // self.bs)
+
+    def histories(self):
+        """The fit's History and the model's cumulative one."""
+        return [self.history] if self.model.history is self.history else [self.history, self.model.history]
+
+    def run(self):
+        """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
+        self.model.kern.prepare()
+        self._each("on_train_begin")
+        try:
+            while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
+                self.run_epoch()
+        except BaseException:
+            self.failed = True
+            raise
+        finally:
+            self._each("on_train_end")
+        return self.history
+
+    def run_epoch(self):
+        model = self.model
+        t0 = self.epoch_started = time.perf_counter()
+        self._each("on_epoch_begin", model.epoch + 1)
+        params, state = self.form.to_step(model)
+        params, state, order, start, first_step, lrs = self._begin(params, state)
+        self.current = (params, state)
+        try:
+            with model.backend.quiet():
+                params, state = self._steps(params, state, order, start, first_step, lrs)
+        except BaseException:  # interrupted mid-epoch: the model keeps its last completed step
+            params, state = self.current
+            if _alive(params) and _alive(state):
+                self.form.to_model(model, params, state)
+            raise
+        self.form.to_model(model, params, state)
+        record = self._close(first_step)
+        self._each("on_epoch_end", record)
+
+    # ---- one epoch ----------------------------------------------------------------------------
+
+    def _begin(self, params, state):
+        """(params, state, order, first position, first step, per-step rates) of the epoch."""
+        model, backend = self.model, self.model.backend
+        if self.progress is not None:  # a resumed fit: finish the epoch it was in
+            p, self.progress = self.progress, None
+            order = None if p["order"] is None else self.place(backend.asarray(p["order"]))
+            start, first_step = p["position"], p["epoch_first_step"]
+        else:
+            host_order = model._rng.permutation(self.n).astype("int32") if self.bs < self.n else None
+            order = None if host_order is None else self.place(backend.asarray(host_order))
+            start, first_step = 0, model.step_count
+            state = {**state, **{k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
+            if model.schedule is not None and model.schedule.per == "epoch":
+                state = self._set_lr(state, model.epoch - model._schedule_start[0])
+        lrs = None
+        if model.schedule is not None and model.schedule.per == "step":
+            # the epoch's rates go to the device at once: step k reads lrs[k], no copy per step
+            step0 = model._schedule_start[1]
+            values = [model.schedule(model.optimizer.lr, first_step + k - step0) for k in range(self.steps_per_epoch)]
+            self.lr, lrs = values[-1], self.place(backend.asarray(values, dtype=model.dtype))
+        return params, state, order, start, first_step, lrs
+
+    def _set_lr(self, state, t):
+        self.lr = self.model.schedule(self.model.optimizer.lr, t)
+        return {**state, "lr": self.place(self.model.backend.asarray(self.lr, dtype=self.model.dtype))}
+
+    def _steps(self, params, state, order, start, first_step, lrs):
+        """The epoch's steps from row ``start``: a compiled epoch loop first where asked, then one
+        step per mini-batch. On the host, a refused step in mode "stop" ends the epoch at once."""
+        model, n, bs = self.model, self.n, self.bs
+        if self.compile_epoch and n // bs > 0 and start == 0:
+            params, state = self._compiled(params, state, order, lrs)
+            start = (n // bs) * bs
+        host_stop = model.backend.host and model._on_divergence == "stop"
+        for start in range(start, n, bs):
+            xb, yb = self._batch(order, start)
+            if lrs is not None:
+                state = {**state, "lr": lrs[model.step_count - first_step]}
+            params, state, _ = model._step(params, state, xb, yb, model.step_count)
+            # one statement: an interrupt leaves the model the last completed step and its count
+            self.current, model.step_count = (params, state), model.step_count + 1
+            if host_stop and state["first_bad"] >= 0:
+                break
+            if self.step_hooks and start + bs < n and self._step_end(params, state, order, start + bs, first_step):
+                break
+        return params, state
+
+    def _compiled(self, params, state, order, lrs):
+        model, n, bs = self.model, self.n, self.bs
+        rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
+        ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
+        params, state = model._epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
+        self.current, model.step_count = (params, state), model.step_count + n // bs
+        return params, state
+
+    def _batch(self, order, start):
+        """The mini-batch at ``start`` (this rank's slice of it under MPI), gathered in ``order``."""
+        model, n = self.model, self.n
+        lo, hi = start, min(start + self.bs, n)
+        if self.comm is not None:
+            width = (hi - lo) // self.comm.size
+            lo, hi = lo + self.comm.rank * width, lo + (self.comm.rank + 1) * width
+        if order is None:
+            xb, yb = (self.X, self.Y) if (lo, hi) == (0, n) else (self.X[lo:hi], self.Y[lo:hi])
+        else:
+            idx = order[lo:hi]
+            ws = model._workspaces and model._workspaces.get(hi - lo, self.Y)
+            xb = model.kern.gather(self.X, idx, out=ws and ws.X)
+            yb = model.kern.gather(self.Y, idx, out=ws and ws.Y)
+        if self.shard is not None:
+            xb, yb = self.shard(xb), self.shard(yb)
+        return xb, yb
+
+    def _step_end(self, params, state, order, position, first_step) -> bool:
+        """The per-step hooks; True when the guard has refused a step (stop: nothing may follow)."""
+        model = self.model
+
+        def sync():
+            if model._on_divergence == "stop" and int(model.backend.to_numpy(state["first_bad"])) >= 0:
+                return False
+            self.form.to_model(model, params, state)
+            return True
+
+        where = {"order": order, "position": position, "epoch_first_step": first_step}
+        return any(c.on_step_end(self, sync, where) is False for c in self.step_hooks)
+
+    def _close(self, first_step) -> dict:
+        """The epoch's record from the guard's book (one read), or TrainingDivergedError."""
+        model, backend = self.model, self.model.backend
+        book = guard.read(backend, model.opt_state)
+        if book["first_bad"] >= 0 and model._on_divergence == "stop":
+            model.step_count = book["first_bad"]
+            raise TrainingDivergedError(guard.message(model.epoch + 1, book["first_bad"] - first_step + 1,
+                                                      self.steps_per_epoch, book["first_bad"], book["bad_loss"]))
+        loss_sum, rows, correct = book["loss_sum"], book["rows"], book["correct"]
+        if self.comm is not None:
+            loss_sum, rows, correct = self.comm.sum(loss_sum), self.comm.sum(rows), self.comm.sum(correct)
+        if rows == 0:
+            raise TrainingDivergedError(
+                f"training diverged: every step of epoch {model.epoch + 1} had a non-finite loss or gradient "
+                f"({book['skipped']} skipped); the weights from before it were kept. Try a lower learning rate "
+                "or normalised inputs (e.g. normalize='minmax').")
+        model.epoch += 1
+        record = {"epoch": model.epoch, "loss": loss_sum / rows}
+        if heads.is_classifier(model.output):
+            record["accuracy"] = correct / rows
+        if self.validation is not None:
+            with backend.quiet():
+                record.update({f"val_{k}": v for k, v in model._metrics(*self.validation).items()})
+        record["lr"] = model.optimizer.lr if self.lr is None else self.lr
+        if model._on_divergence == "skip":
+            record["skipped_steps"] = book["skipped"]
+        return record
+
+    def _each(self, hook, *args):
+        for c in self.callbacks:
+            getattr(c, hook)(self, *args)
