@@ -14,7 +14,7 @@ _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.isfile(_os.path.join(_root, "core", "model.py")) and _root not in __path__:
     __path__.append(_root)
 
-from . import backends, datasets, optim, plots  # noqa: E402
+from . import backends, callbacks, datasets, optim, plots  # noqa: E402
 from .backends import BackendUnavailableError  # noqa: E402
 from .core.columns import ColumnPlan, DataWarning  # noqa: E402
 from .core.gradcheck import gradcheck  # noqa: E402
@@ -24,4 +24,4 @@ from .core.train import History, TrainingDivergedError  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["MLP", "load", "gradcheck", "ColumnPlan", "DataWarning", "MinMaxScaler", "StandardScaler", "History", "TrainingDivergedError", "BackendUnavailableError",
-           "backends", "datasets", "optim", "plots", "__version__"]
+           "backends", "callbacks", "datasets", "optim", "plots", "__version__"]
