@@ -152,6 +152,90 @@ def format_record(record: dict, i: int, epochs: int) -> str:
     return "  ".join(parts)
 
 
+class ProgressBar(Callback):
+    """Per-epoch progress: a tqdm bar sized to the terminal (60 columns and up) with a compact
+    postfix, where tqdm is installed and the output is a terminal; else one line an epoch; nothing
+    with ``quiet``. ``width`` and ``file`` fix the bar's width and stream (tests, logs)."""
+
+    SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "vloss", "val_accuracy": "vacc", "mse": "mse",
+             "val_mse": "vmse", "skipped_steps": "skip"}
+
+    def __init__(self, epochs, quiet=False, file=None, width=None):
+        import shutil
+        import sys
+        self.epochs, self.quiet, self.bar, self.i = epochs, quiet, None, 0
+        self.file = file if file is not None else sys.stderr
+        self.width = width or shutil.get_terminal_size((80, 24)).columns
+        if not quiet and (file is not None or sys.stdout.isatty()):
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=epochs, unit="ep", file=self.file, ncols=self.width, leave=True,
+                                bar_format=self._format(""))
+            except ImportError:
+                pass
+
+    def _format(self, postfix):
+        """``n/total |bar| elapsed<remaining postfix``, the bar taking what the width leaves (≥ 10)."""
+        n = len(str(self.epochs))
+        fixed = 2 * n + 1 + 4 + len(" 00:00<00:00 ")
+        room = self.width - fixed - 1
+        kept = []
+        for token in postfix.split():  # whole metrics, as many as leave the bar 10 columns
+            if len(" ".join(kept + [token])) > room - 10:
+                break
+            kept.append(token)
+        postfix = " ".join(kept)
+        bar = max(10, room - len(postfix))
+        return "{n_fmt:>%d}/{total_fmt} |{bar:%d}| {elapsed}<{remaining} %s" % (n, bar, postfix)
+
+    def postfix(self, record) -> str:
+        return " ".join(f"{self.SHORT.get(k, k)}={v:.4f}" for k, v in record.items()
+                        if k not in ("epoch", "lr", "seconds", "grad_norms") and isinstance(v, (int, float)))
+
+    def update(self, record):
+        """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
+        advance, self.i = record.get("epoch", self.i + 1) - self.i, record.get("epoch", self.i + 1)
+        if self.bar is not None:
+            self.bar.bar_format = self._format(self.postfix(record))
+            self.bar.update(advance)
+        elif not self.quiet:
+            width = len(str(self.epochs))
+            metrics = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds", "grad_norms")}
+            print(f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+                  flush=True)
+
+    def on_epoch_end(self, trainer, record):
+        self.update(record)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def on_train_end(self, trainer):
+        self.close()
+
+
+class EpochSnapshot(Callback):
+    """The weights and counters at the end of the last completed epoch, on the host (what an
+    interrupted command line run saves)."""
+
+    def __init__(self):
+        self.weights = self.epoch = self.step_count = None
+
+    def on_epoch_end(self, trainer, record):
+        model = trainer.model
+        self.weights, self.epoch, self.step_count = model.get_weights(), model.epoch, model.step_count
+
+    def restore(self, model) -> bool:
+        """Put the snapshot back into ``model``; False when no epoch had completed."""
+        if self.weights is None:
+            return False
+        model.set_weights(self.weights)
+        model.epoch, model.step_count = self.epoch, self.step_count
+        return True
+
+
 class CSVLogger(Callback):
     """One CSV row per epoch (the record's numbers; lists such as grad_norms as one column per
     layer), flushed as it goes, so a running fit can be watched with ``tail -f``."""

@@ -456,14 +456,26 @@ class MLP:
                 self.opt_state, self._state_owner = opt.init(self.kern, self.params), opt
             if "first_bad" not in self.opt_state:  # the divergence guard's bookkeeping rides along
                 self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype)}
-            self._raw_step = train.step_function(self.kern, self.layout, self.activations, self.output,
-                                                 opt, self._workspaces, self._reg, comm, on_divergence)
-            if cuda_graph:
-                from .cuda_graph import GraphedStep
-                self._step = GraphedStep(self._raw_step, self.backend)
-            else:
-                self._step = self.backend.jit(self._raw_step, donate_argnums=(0, 1))
-            self._epoch_fns = {}
+            self._raw_step, self._step, self._epoch_fns = self._compiled_step(opt, comm, on_divergence, cuda_graph)
+
+    def _compiled_step(self, opt, comm, on_divergence, cuda_graph):
+        """(raw step, compiled step, compiled epochs), cached by what changes the program: the
+        optimiser's kind and options other than the learning rate (which the step reads from its
+        state), the communicator and the divergence mode. A new lr, or a new optimiser object of the
+        same kind and options, reuses the compiled program (JAX compiles once). CUDA graphs record
+        their buffers, so a graphed step is never shared."""
+        options = {k: v for k, v in opt.hyperparameters().items() if k != "lr"}
+        key = (type(opt), repr(options), id(comm), on_divergence)
+        cache = self.__dict__.setdefault("_steps", {})
+        if not cuda_graph and key in cache and cache[key][3] is comm:
+            return cache[key][:3]
+        raw = train.step_function(self.kern, self.layout, self.activations, self.output, opt, self._workspaces,
+                                  self._reg, comm, on_divergence)
+        if cuda_graph:
+            from .cuda_graph import GraphedStep
+            return raw, GraphedStep(raw, self.backend), {}
+        cache[key] = (raw, self.backend.jit(raw, donate_argnums=(0, 1)), {}, comm)
+        return cache[key][:3]
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])

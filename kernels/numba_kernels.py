@@ -210,8 +210,14 @@ def SUM_SQUARES(g):
     return acc
 
 
+THREADS = min(int(os.environ.get("RESEAU_NUMBA_THREADS", "1")), numba.config.NUMBA_NUM_THREADS)
+
+
 def _compile(*fns):
-    return [njit(cache=True, parallel=True)(fn) for fn in fns]
+    """Each loop compiled once per machine (numba's on-disk cache). With one thread (the default)
+    the loops are plain ones: a cached ``parallel=True`` function loads its threading layer and
+    gufunc wrappers, ~90 ms each at start-up, for nothing."""
+    return [njit(cache=True, parallel=THREADS > 1)(fn) for fn in fns]
 
 
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
@@ -221,7 +227,6 @@ ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
     _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
 HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
 LEAKY_SLOPE = 0.01
-THREADS = min(int(os.environ.get("RESEAU_NUMBA_THREADS", "1")), numba.config.NUMBA_NUM_THREADS)
 
 
 def lerp_coefficients(w):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import os
 import platform
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 from . import backends, datasets, optim
 from .backends.host import np
 from .core.activations import ACTIVATIONS
-from .core.columns import DataWarning
+from .core.callbacks import EpochSnapshot, ProgressBar
+from .core.columns import ColumnPlan, DataWarning
 from .core.defaults import DEFAULTS
 from .core.heads import HEADS
 from .core.targets import TASKS
@@ -352,11 +354,13 @@ def cmd_train(args) -> int:
     (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
+    normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
+    plan = ColumnPlan(normalize, impute).fit(X_train)
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
-                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"],
-                normalize=None if o["normalize"] == "none" else o["normalize"],
-                impute=None if o["impute"] == "none" else o["impute"])
+                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
+                kernels=_kernels(o, plan.width, len(y_train)))
+    model.columns = plan
     model.build(X_train, y_train)
     opt, schedule = _optimizer(o), _schedule_object(o)
     parts = f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and {len(y_test)} test examples"
@@ -377,10 +381,13 @@ def cmd_train(args) -> int:
     if o["plot"]:
         from .plots import require_matplotlib
         require_matplotlib("--plot")
-    progress = Progress(o["epochs"], quiet=args.quiet)
+    progress, snapshot = ProgressBar(o["epochs"], quiet=args.quiet), EpochSnapshot()
     t0 = time.perf_counter()
     try:
-        history = model.fit(X_train, y_train, callback=progress.update, **fit_args)
+        history = model.fit(X_train, y_train, callbacks=[progress, snapshot], **fit_args)
+    except KeyboardInterrupt:
+        progress.close()
+        return _interrupted(model, snapshot, o["save"])
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
@@ -396,6 +403,35 @@ def cmd_train(args) -> int:
         training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None)
         print(f"plot written to {o['plot']}")
     return 0
+
+
+#: parameters × rows × epochs below which the NumPy kernels beat numba's start-up (~0.7 s to import
+#: numba and load its cached loops, against ~25 % less time a step; measured on the CI machine kind)
+NUMBA_WORTH = 1e11
+
+
+def _kernels(o, n_in, n_rows):
+    """None (the backend's fastest) for long runs; the NumPy kernels for short ones on the NumPy
+    backend, where numba's start-up would cost more than its faster steps save."""
+    sizes = [n_in, *o["layers"], 10]
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    name = o["backend"] or os.environ.get("RESEAU_BACKEND") or "auto"
+    if name != "numpy" and not (name == "auto" and importlib.util.find_spec("cupy") is None):
+        return None  # another backend, or auto where CuPy may take a GPU
+    return None if params * n_rows * o["epochs"] >= NUMBA_WORTH else "numpy"
+
+
+def _interrupted(model, snapshot, save) -> int:
+    """Ctrl-C: one line saying where training stopped; the last completed epoch's model saved to
+    --save when given; exit status 130."""
+    where = f"interrupted in epoch {model.epoch + 1} (after {model.step_count} steps)"
+    if save and snapshot.restore(model):
+        model.save(save)
+        where += f"; the model of epoch {snapshot.epoch} saved to {save}"
+    elif save:
+        where += "; no epoch had completed, nothing saved"
+    print(f"reseau: {where}", file=sys.stderr)
+    return 130
 
 
 def _workers(o) -> int:
@@ -457,35 +493,6 @@ def _mpi_rank() -> int:
         return mpi.world().rank
     except backends.BackendUnavailableError:
         return 0
-
-
-class Progress:
-    """Per-epoch progress: a tqdm bar on a terminal (when tqdm is installed), else one line an epoch."""
-
-    def __init__(self, epochs, quiet=False):
-        self.epochs, self.quiet, self.bar, self.i = epochs, quiet, None, 0
-        if not quiet and sys.stdout.isatty():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=epochs, unit="epoch", leave=True)
-            except ImportError:
-                pass
-
-    def update(self, record):
-        """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
-        advance, self.i = record.get("epoch", self.i + 1) - self.i, record.get("epoch", self.i + 1)
-        metrics = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds", "grad_norms")}
-        if self.bar is not None:
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()}, refresh=False)
-            self.bar.update(advance)
-        elif not self.quiet:
-            width = len(str(self.epochs))
-            print(f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
-                  flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def cmd_evaluate(args) -> int:

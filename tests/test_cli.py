@@ -153,14 +153,52 @@ def test_regression_targets(tmp_path, capsys):
 
 def test_progress_bar_on_a_terminal(monkeypatch, capsys):
     pytest.importorskip("tqdm", reason="tqdm is not installed (pip install 'reseau[cli]')")
-    from reseau.cli import Progress
+    from reseau.callbacks import ProgressBar
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    bar = Progress(3)
+    bar = ProgressBar(3)
     for e in range(3):
         bar.update({"epoch": e + 1, "loss": 0.5, "accuracy": 0.9, "lr": 0.1, "seconds": 0.0})
     bar.close()
     err = capsys.readouterr().err
-    assert "3/3" in err and "loss=0.5000" in err
+    assert "3/3" in err and "loss=0.5000" in err and "acc=0.9000" in err
+
+
+@pytest.mark.parametrize("width", [60, 80, 132])
+def test_the_progress_bar_fits_the_terminal(width):
+    pytest.importorskip("tqdm", reason="tqdm is not installed (pip install 'reseau[cli]')")
+    import io
+    from reseau.callbacks import ProgressBar
+    out = io.StringIO()
+    bar = ProgressBar(100, file=out, width=width)
+    for e in range(100):
+        bar.update({"epoch": e + 1, "loss": 0.123456, "accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.88,
+                    "lr": 0.1, "seconds": 0.0})
+    bar.close()
+    lines = [line for chunk in out.getvalue().split("\r") for line in chunk.split("\n") if line.strip()]
+    assert lines and all(len(line) <= width for line in lines), max(map(len, lines))
+    last = lines[-1]
+    bar_cells = last.split("|")[1]
+    assert len(bar_cells) >= 10 and set(bar_cells) <= {"#", "█"} and "loss=0.1235" in last  # a real bar, the loss
+
+
+def test_ctrl_c_prints_one_line_saves_the_last_epoch_and_exits_130(tmp_path):
+    """SIGINT in the middle of `reseau train --save`: one line on stderr, no traceback, exit 130,
+    and the saved model is the last completed epoch's."""
+    import signal
+    import time
+    args = [sys.executable, "-m", "reseau", "train", "--data", "digits", "--epochs", "100000", "--quiet",
+            "--save", str(tmp_path / "m.reseau")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert re.match(r"reseau: interrupted in epoch (\d+) \(after \d+ steps\); the model of epoch (\d+) saved", err)
+    from reseau import load
+    saved = load(tmp_path / "m.reseau")
+    assert saved.epoch == int(re.search(r"the model of epoch (\d+)", err).group(1)) >= 1
+    assert saved.step_count == saved.epoch * 40  # 1257 training rows in batches of 32
 
 
 @pytest.mark.parametrize("args,message", [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import to_np
-from reseau import MLP, TrainingDivergedError
+from reseau import MLP, TrainingDivergedError, optim
 from reseau.core import train
 
 
@@ -281,3 +281,25 @@ def test_interrupts_at_random_moments_leave_a_usable_model(name):
     before = model.step_count
     model.fit(X, y, epochs=1, batch_size=8)
     assert model.step_count == before + 25 and np.isfinite(model.evaluate(X, y)["loss"])
+
+
+def test_jax_compiles_the_step_once_for_new_rates_and_new_optimisers_of_a_kind():
+    """What changes the program (the optimiser's kind and options, shapes, head) compiles; a new
+    learning rate or a new optimiser object of the same kind does not (counted by JAX's own
+    compile events)."""
+    jax = pytest.importorskip("jax", reason="JAX is not installed (pip install 'reseau[jax]')")
+    import jax.monitoring
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, seconds, **kw: compiles.append(event) if "backend_compile" in event else None)
+    X, y = _binary_data(64)
+    model = MLP([4, 6, 1], backend="jax", seed=0, normalize=None)
+    model.fit(X, y, epochs=1, batch_size=16, lr=0.1)
+    model.fit(X, y, epochs=1, batch_size=16, optimizer="adam")
+    before = len(compiles)
+    model.fit(X, y, epochs=1, batch_size=16, lr=0.05)
+    model.fit(X, y, epochs=1, batch_size=16, optimizer=optim.SGD(0.2))
+    model.fit(X, y, epochs=1, batch_size=16, optimizer="adam", lr=0.01)
+    assert len(compiles) == before
+    model.fit(X, y, epochs=1, batch_size=16, optimizer=optim.SGD(0.2, momentum=0.9))  # another program
+    assert len(compiles) > before
