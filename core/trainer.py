@@ -20,6 +20,57 @@ from .callbacks import GradientNorms, History, ScheduleWatch
 from .train import StepForm, TrainingDivergedError, _alive
 
 
+class DeferredSignals:
+    """While a fit runs, a signal whose handler is Python code (Ctrl-C's KeyboardInterrupt, an
+    alarm) is held and delivered between two steps or two epochs, never inside one: on JAX a step
+    donates its inputs, and an exception raised inside it would lose both the old arrays and the
+    new ones (or surface from JAX's C code as a SystemError). Only the main thread can set
+    handlers; elsewhere signals act as usual."""
+
+    SIGNALS = ("SIGINT", "SIGALRM", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2")
+
+    def __init__(self):
+        self.pending, self._saved = [], {}
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for name in self.SIGNALS:
+            sig = getattr(signal, name, None)
+            handler = None if sig is None else signal.getsignal(sig)
+            if callable(handler):
+                self._saved[sig] = handler
+                signal.signal(sig, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.pending.append((signum, frame))
+
+    def _restore(self):
+        import signal
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        self._saved = {}
+
+    def deliver(self):
+        """Put the handlers back and run each held signal's own handler (which may raise)."""
+        handlers, pending = dict(self._saved), self.pending
+        self._restore()
+        self.pending = []
+        for signum, frame in pending:
+            handlers[signum](signum, frame)
+        self.__enter__()  # the handlers returned: hold signals again for the steps still to come
+
+    def __exit__(self, *exc):
+        if self.pending and exc[0] is None:
+            self.deliver()
+        self._restore()
+        self.pending = []
+        return False
+
+
 class Trainer:
     """One fit: the data on the device, the batch size, the schedule's position, the step's form
     (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
@@ -43,6 +94,7 @@ class Trainer:
         self.epoch_started = None
         self.place = (lambda v: v) if shard is None else model.backend.replicate
         self.lr = None
+        self.signals = DeferredSignals()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -57,8 +109,11 @@ class Trainer:
         self.model.kern.prepare()
         self._each("on_train_begin")
         try:
-            while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
-                self.run_epoch()
+            with self.signals:  # a signal acts between steps and between epochs, never inside one
+                while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
+                    self.run_epoch()
+                    if self.signals.pending:
+                        self.signals.deliver()
         except BaseException:
             self.failed = True
             raise
@@ -128,6 +183,8 @@ class Trainer:
             params, state, _ = model._step(params, state, xb, yb, model.step_count)
             # one statement: an interrupt leaves the model the last completed step and its count
             self.current, model.step_count = (params, state), model.step_count + 1
+            if self.signals.pending:
+                self.signals.deliver()  # a signal that came during the step acts here, between steps
             if host_stop and state["first_bad"] >= 0:
                 break
             if self.step_hooks and start + bs < n and self._step_end(params, state, order, start + bs, first_step):
@@ -140,6 +197,8 @@ class Trainer:
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
         params, state = model._epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
         self.current, model.step_count = (params, state), model.step_count + n // bs
+        if self.signals.pending:
+            self.signals.deliver()
         return params, state
 
     def _batch(self, order, start):
