@@ -76,6 +76,9 @@ class Trainer:
     (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
     optimiser state, counters (``step_count``, ``epoch``) and cumulative history."""
 
+    #: data up to this size are reordered once an epoch on the host instead of gathered per batch
+    REORDER_BYTES = 1 << 26
+
     def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
                  track_gradients=False, shard=None, comm=None, progress=None, history=None):
         self.model, self.X, self.Y, self.validation = model, X, Y, validation
@@ -95,6 +98,10 @@ class Trainer:
         self.place = (lambda v: v) if shard is None else model.backend.replicate
         self.lr = None
         self.signals = DeferredSignals()
+        # NumPy: each epoch's rows are put in order once (two gathers an epoch, then views), when
+        # a second copy of the data is small; elsewhere each batch is gathered on the device
+        self.reorder = model.backend.host and X.nbytes + Y.nbytes <= self.REORDER_BYTES
+        self.ordered = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -156,6 +163,8 @@ class Trainer:
             state = {**state, **{k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
             if model.schedule is not None and model.schedule.per == "epoch":
                 state = self._set_lr(state, model.epoch - model._schedule_start[0])
+        if self.reorder and order is not None:
+            self.ordered = self._reordered(order)
         lrs = None
         if model.schedule is not None and model.schedule.per == "step":
             # the epoch's rates go to the device at once: step k reads lrs[k], no copy per step
@@ -201,6 +210,13 @@ class Trainer:
             self.signals.deliver()
         return params, state
 
+    def _reordered(self, order):
+        """(X, Y) with rows in ``order``, into buffers kept for the fit."""
+        kern = self.model.kern
+        if self.ordered is None:
+            self.ordered = (np.empty_like(self.X), np.empty_like(self.Y))
+        return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1])
+
     def _batch(self, order, start):
         """The mini-batch at ``start`` (this rank's slice of it under MPI), gathered in ``order``."""
         model, n = self.model, self.n
@@ -208,7 +224,9 @@ class Trainer:
         if self.comm is not None:
             width = (hi - lo) // self.comm.size
             lo, hi = lo + self.comm.rank * width, lo + (self.comm.rank + 1) * width
-        if order is None:
+        if order is not None and self.reorder:
+            xb, yb = self.ordered[0][lo:hi], self.ordered[1][lo:hi]
+        elif order is None:
             xb, yb = (self.X, self.Y) if (lo, hi) == (0, n) else (self.X[lo:hi], self.Y[lo:hi])
         else:
             idx = order[lo:hi]
