@@ -214,10 +214,10 @@ THREADS = min(int(os.environ.get("RESEAU_NUMBA_THREADS", "1")), numba.config.NUM
 
 
 def _compile(*fns):
-    """Each loop compiled once per machine (numba's on-disk cache). With one thread (the default)
-    the loops are plain ones: a cached ``parallel=True`` function loads its threading layer and
-    gufunc wrappers, ~90 ms each at start-up, for nothing."""
-    return [njit(cache=True, parallel=THREADS > 1)(fn) for fn in fns]
+    """Each loop compiled once per machine (numba's on-disk cache). ``parallel=True`` even with one
+    thread: measured A/B on M (784-256-256-10), its loops step in 1.86 ms against 3.46 ms for plain
+    ones, at the price of ~0.4 s to load them at start-up (the CLI keeps short runs off numba)."""
+    return [njit(cache=True, parallel=True)(fn) for fn in fns]
 
 
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
