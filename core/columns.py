@@ -160,7 +160,7 @@ class ColumnPlan:
             if self.impute is None:
                 i, j = (int(v) for v in np.argwhere(missing)[0])
                 _refuse_missing(name, self.names[first + j], i)
-            A = A.copy()
+            A = A.astype(np.float64)
             rows, cols = np.nonzero(missing)
             A[rows, cols] = np.asarray(self.fill[first:first + A.shape[1]], dtype=np.float64)[cols]
             notes.append(("imputed", int(missing.sum()), {self.names[first + c] for c in cols.tolist()}))
@@ -263,9 +263,15 @@ def _statistics(normalize, x):
 
 
 def _numeric_matrix(A, name, names=None):
-    """A plain array as float64 (n, d), NaN kept (missing), ±inf refused."""
-    A = validation.features_allow_nan(A, None if names is None else len(names), name)
-    return A
+    """A plain array as a float (n, d) array (float32 and float64 kept, else float64; no copy when
+    it already is one), NaN kept (missing), ±inf refused."""
+    return validation.features(A, None if names is None else len(names), float_dtype(A), name, allow_nan=True)
+
+
+def float_dtype(A):
+    """A's dtype when it is float32 or float64, else float64."""
+    kind = getattr(getattr(A, "dtype", None), "name", None)
+    return kind if kind in ("float32", "float64") else "float64"
 
 
 def _missing_mask(col):

@@ -312,8 +312,10 @@ class MLP:
             resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta)
         if resume is not None:
             resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
-        fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
-                       float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
+        fingerprint = None
+        if data_parallel:  # what every rank or process must agree on
+            fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
+                           float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
         return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "X": Xd, "Y": Y,
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
@@ -583,7 +585,7 @@ class MLP:
         table = table_of(X, name)
         if table.matrix is not None:
             n_in = self.sizes[0] if self.columns is None else None  # a plan checks the width itself
-            table.matrix = validation.features(table.matrix, n_in, "float64", name,
+            table.matrix = validation.features(table.matrix, n_in, columns.float_dtype(table.matrix), name,
                                                allow_nan=self.impute is not None)
         return table
 
