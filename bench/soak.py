@@ -19,7 +19,6 @@ import numpy as np  # noqa: E402
 
 import reseau  # noqa: E402
 from reseau import optim  # noqa: E402
-from reseau.core import train  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -37,15 +36,15 @@ def main(argv=None):
     model = reseau.MLP([30, 16, 1], hidden="tanh", backend=args.backend, seed=0, dropout=0.1)
     model.fit(X, y, epochs=1, batch_size=64, optimizer=optim.Adam(1e-3))
     bk = model.backend
-    Xd, Yd = bk.asarray(X, dtype=model.dtype), bk.asarray(model._targets(y, 64))
-    p, s = train.StepForm(model).to_step(model)  # as fit runs it: leaves on JAX
+    step, p, s = model.training_step()  # the fit's optimiser, in the form fit steps in
+    Xd, Yd = bk.asarray(X, dtype=model.dtype), bk.asarray(model.encode_targets(y))
     readings, t0 = [], time.perf_counter()
     for t in range(args.steps + 1):
         if t % 10_000 == 0:
             bk.sync(p)
             readings.append(rss_bytes())
             print(f"step {t:>7}: {readings[-1] / 2**20:8.2f} MiB resident", flush=True)
-        p, s, loss = model._step(p, s, Xd, Yd, t + 1)
+        p, s, loss = step(p, s, Xd, Yd, t + 1)
     seconds = time.perf_counter() - t0
     growth = readings[-1] - readings[1] if len(readings) > 2 else readings[-1] - readings[0]
     print(f"{args.steps} steps in {seconds:.1f} s; memory growth after the first 10 000 steps: "

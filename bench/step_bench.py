@@ -42,11 +42,10 @@ def peak_memory(key, kernels=None):
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     model = reseau.MLP(sizes, hidden=hidden, output=output, backend="numpy", seed=0, kernels=kernels)
-    model._prepare(optim.Adam(1e-3))
-    Xd, Yd = model.backend.asarray(X), model.backend.asarray(model._targets(y, n))
-    p, s = model.params, model.opt_state  # numpy: the flat buffers themselves
+    step, p, s = model.training_step(optim.Adam(1e-3))  # numpy: the flat buffers themselves
+    Xd, Yd = model.backend.asarray(X), model.backend.asarray(model.encode_targets(y))
     for t in range(3):
-        p, s, _ = model._step(p, s, Xd, Yd, t)
+        p, s, _ = step(p, s, Xd, Yd, t)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     P = model.layout.size

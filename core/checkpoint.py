@@ -105,7 +105,7 @@ class Checkpoints:
         description["checkpoint"] = {
             "fingerprint": self.fingerprint, "step": model.step_count, "epoch": model.epoch,
             "fit_epoch0": model._fit_epoch0, "position": position, "epoch_first_step": epoch_first_step,
-            "rng": model._rng.bit_generator.state, "schedule_start": list(model._schedule_start),
+            "rng": model.rng.bit_generator.state, "schedule_start": list(model._schedule_start),
             "schedule_state": schedule.state() if hasattr(schedule, "state") else None,
             "guard": book, "stopping": best, "stopped": bool(stopped),
             "stopped_epoch": model.history.stopped_epoch, "best_epoch": model.history.best_epoch}
@@ -179,7 +179,7 @@ def restore(model, tensors, description, stopping):
                                                 for k in guard.KEYS})
     model.opt_state = state
     model.step_count, model.epoch, model._fit_epoch0 = entry["step"], entry["epoch"], entry["fit_epoch0"]
-    model._rng.bit_generator.state = entry["rng"]
+    model.rng.bit_generator.state = entry["rng"]
     model._schedule_start = tuple(entry["schedule_start"])
     if entry["schedule_state"] is not None:
         model.schedule.set_state(entry["schedule_state"])

@@ -73,7 +73,7 @@ class MLP:
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
         self.kern = kernel_tables.for_backend(self.backend, kernels)
-        self._rng = rng(self.seed)
+        self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
         self._sizes, self.layout, self.params = sizes, None, None
         self.optimizer = None
         self.opt_state = None
@@ -94,7 +94,7 @@ class MLP:
         self.output = heads.check_output(output, sizes[-1])
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
-        W_b = [(initializers.draw_weight(self._rng, name, n_in, n_out), np.zeros(n_out))
+        W_b = [(initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
                for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
         self.params = self._to_flat(W_b)
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
@@ -524,6 +524,28 @@ class MLP:
             raise ValueError(f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
                              f"rows, batch_size={batch_size}); choose a batch size and data size that are "
                              f"multiples of {k}")
+
+    def training_step(self, optimizer=None, on_divergence="stop", cuda_graph=False):
+        """(step, params, state): the compiled training step for ``optimizer`` (an object or a name
+        from reseau.optim; None: the model's current one) and the model's parameters and optimiser
+        state to start from. ``step(params, state, x, y, t) -> (params, state, loss)`` on device
+        arrays (x as ``backend.asarray``, y as ``encode_targets``), t the step index; always use the
+        arrays it returns (on JAX they replace donated ones). For benchmarks and checks of the step
+        itself; ``fit`` runs the same step."""
+        self._require_built("training_step")
+        opt = self.optimizer if optimizer is None else optim.get(optimizer)
+        if opt is None:
+            raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
+        self._prepare(opt, None, guard.check_mode(on_divergence), cuda_graph)
+        params, state = train.StepForm(self).to_step(self)  # as fit runs it: leaves for large JAX models
+        return self._step, params, state
+
+    def encode_targets(self, y):
+        """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
+        for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
+        self._require_built("encode_targets")
+        y_arr = targets.as_array(y)
+        return self._targets(y_arr, y_arr.shape[0] if y_arr.ndim else 0)
 
     def grad_norms(self, X, Y):
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds

@@ -157,7 +157,7 @@ class Trainer:
             order = None if p["order"] is None else self.place(backend.asarray(p["order"]))
             start, first_step = p["position"], p["epoch_first_step"]
         else:
-            host_order = model._rng.permutation(self.n).astype("int32") if self.bs < self.n else None
+            host_order = model.rng.permutation(self.n).astype("int32") if self.bs < self.n else None
             order = None if host_order is None else self.place(backend.asarray(host_order))
             start, first_step = 0, model.step_count
             state = {**state, **{k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()}}

@@ -30,7 +30,6 @@ from pathlib import Path
 
 from . import backends, datasets, optim
 from .backends.host import np
-from .core import train
 from .core.model import MLP
 
 SIZES = {
@@ -162,16 +161,15 @@ def reseau_method(backend, kernels=None, cuda_graph=False):
                     seed=0, kernels=kernels)
         model.set_weights(spec.weights)
         first = model.evaluate(spec.X, spec.y)["loss"]
-        model._prepare(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)
+        step, p, s = model.training_step(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)
         model.kern.prepare()
         bk = model.backend
-        Xd, Yd = bk.asarray(spec.X, dtype=model.dtype), bk.asarray(model._targets(spec.y, spec.n))
-        p, s = train.StepForm(model).to_step(model)  # as fit runs it: leaves on JAX
+        Xd, Yd = bk.asarray(spec.X, dtype=model.dtype), bk.asarray(model.encode_targets(spec.y))
         st = {"p": p, "s": s, "t": 0}
 
         def run(k):
             for _ in range(k):
-                st["p"], st["s"], loss = model._step(st["p"], st["s"], Xd, Yd, st["t"])
+                st["p"], st["s"], loss = step(st["p"], st["s"], Xd, Yd, st["t"])
                 st["t"] += 1
             bk.sync(loss)
         return Method(lambda: run(1), first, run)

@@ -35,7 +35,7 @@ def test_cupy_graph_replays_equal_eager_steps():
                                rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(h_graph["loss"], h_eager["loss"], rtol=1e-12)
     assert graphed.step_count == eager.step_count == 16
-    assert sorted(k for k in graphed._step._graphs if not isinstance(k, tuple)) == [2, 16]  # both batch sizes
+    assert sorted(k for k in graphed.training_step(cuda_graph=True)[0]._graphs if not isinstance(k, tuple)) == [2, 16]  # both batch sizes
 
 
 @needs_gpu
@@ -84,7 +84,7 @@ def test_cupy_steps_eagerly_unless_graphs_are_asked_for():
     for kwargs, graphed in (({}, False), (dict(cuda_graph=True), True)):
         model = MLP([4, 8, 3], backend="cupy", seed=0, normalize=None)
         model.fit(X, y, epochs=1, batch_size=10, **kwargs)
-        assert isinstance(model._step, GraphedStep) is graphed, kwargs
+        assert isinstance(model.training_step(cuda_graph=model._cuda_graph)[0], GraphedStep) is graphed, kwargs
 
 
 @needs_gpu

@@ -34,8 +34,8 @@ for dropout in (0.0, 0.3):
         weights.append([a for pair in m.get_weights() for a in pair])
         if dp:
             bk = m.backend
-            xb, yb = bk.shard_rows(bk.asarray(X[:16])), bk.shard_rows(bk.asarray(m._targets(y[:16], 16)))
-            hlo = m._step.lower(bk.replicate(m.params), bk.replicate(m.opt_state), xb, yb, 0).compile().as_text()
+            xb, yb = bk.shard_rows(bk.asarray(X[:16])), bk.shard_rows(bk.asarray(m.encode_targets(y[:16])))
+            hlo = m.training_step()[0].lower(bk.replicate(m.params), bk.replicate(m.opt_state), xb, yb, 0).compile().as_text()
             out["all_reduce"] = "all-reduce" in hlo
             out["predict_ok"] = m.predict(X).shape == (48,)
     out[str(dropout)] = max(float(np.abs(a - b).max()) for a, b in zip(*weights))

@@ -56,7 +56,7 @@ def test_stop_mid_epoch_names_the_step_and_keeps_the_step_before(backend, kernel
     X, y = _one_bad_row()
     model = MLP([3, 4, 1], output="identity", backend=backend.name, seed=0, kernels=kernels, normalize=None)
     replica = np.random.default_rng()
-    replica.bit_generator.state = model._rng.bit_generator.state
+    replica.bit_generator.state = model.rng.bit_generator.state
     order = replica.permutation(len(X))
     position = int(np.flatnonzero(order == 5)[0]) + 1
     with pytest.raises(TrainingDivergedError, match=f"loss became inf at step {position} of 12 in epoch 1 "):

@@ -56,7 +56,7 @@ def test_network_gradient_matches_central_differences(backend, sizes, hidden, he
                                    dtype="float64", seed=1))
     X, y = _data(sizes, head)
     Xd = backend.asarray(X, dtype=model.dtype)
-    Yd = backend.asarray(model._targets(y, X.shape[0]))
+    Yd = backend.asarray(model.encode_targets(y))
     fn = backend.jit(lambda p, X, Y: loss_and_grads(model.kern, model.layout, model.activations,
                                                      model.output, p, X, Y))
     p0 = to_np(backend, model.params)
@@ -76,7 +76,7 @@ def test_every_activation_inside_a_network(backend, activation):
                                    dtype="float64", seed=2))
     X, y = _data(sizes, head, seed=5)
     Xd = backend.asarray(X, dtype=model.dtype)
-    Yd = backend.asarray(model._targets(y, X.shape[0]))
+    Yd = backend.asarray(model.encode_targets(y))
     fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations,
                                               model.output, p, Xd, Yd))
     _, grads = fn(model.params)

@@ -198,19 +198,19 @@ def test_steady_state_steps_allocate_nothing(variant, hidden, output):
     y = rng.integers(0, max(k, 2), 512)
     model = MLP([20, 256, 128, k], hidden=hidden, output=output, kernels=variant)
     model.fit(X, y, epochs=1, batch_size=128, optimizer=optim.Adam(1e-3))  # compile, allocate workspaces
-    Xd, Yd = model.backend.asarray(X[:128]), model.backend.asarray(model._targets(y[:128], 128))
-    params, state = model.params, model.opt_state
+    Xd, Yd = model.backend.asarray(X[:128]), model.backend.asarray(model.encode_targets(y[:128]))
+    step, params, state = model.training_step()
     for t in range(100):
-        params, state, _ = model._step(params, state, Xd, Yd, 10 + t)
+        params, state, _ = step(params, state, Xd, Yd, 10 + t)
     gc.collect()
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     for t in range(100):
-        params, state, loss = model._step(params, state, Xd, Yd, 110 + t)
+        params, state, loss = step(params, state, Xd, Yd, 110 + t)
     gc.collect()
     current, peak = tracemalloc.get_traced_memory()
     for t in range(1000):
-        params, state, loss = model._step(params, state, Xd, Yd, 210 + t)
+        params, state, loss = step(params, state, Xd, Yd, 210 + t)
     gc.collect()
     later, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()

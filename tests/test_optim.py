@@ -146,7 +146,7 @@ def test_network_50_steps_match_the_restated_formula(key):
     model = MLP([4, 6, 3], hidden="tanh", output="softmax", dtype="float64", seed=4, normalize=None)
     P = [a for pair in model.get_weights() for a in pair]
     model.fit(X, y, epochs=50, batch_size=None, optimizer=cls(**cfg))
-    Xd, Yd = model.backend.asarray(X), model.backend.asarray(model._targets(y, 40))
+    Xd, Yd = model.backend.asarray(X), model.backend.asarray(model.encode_targets(y))
     S = [{} for _ in P]
     for t in range(1, 51):
         _, grads = loss_and_grads(model.kern, model.layout, model.activations, model.output,
@@ -282,7 +282,7 @@ def test_fit_records_the_lr_in_effect_and_jax_does_not_recompile(backend):
                   schedule=optim.ExponentialDecay(0.5, per="step"))
     assert h["lr"][-2:] == pytest.approx([0.2 * 0.5 ** 2, 0.2 * 0.5 ** 5])  # last step of each epoch
     if backend.name == "jax":
-        assert model._step._cache_size() == 1  # one shape, many learning rates: one compilation
+        assert model.training_step()[0]._cache_size() == 1  # one shape, many learning rates: one compilation
 
 
 def test_plateau_schedule_in_fit_lowers_the_rate():

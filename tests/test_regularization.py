@@ -72,7 +72,7 @@ def _data(n=30, seed=0):
 def test_gradient_check_with_fixed_mask_and_penalties(backend, kw):
     model = _model(backend.name, **kw)
     X, y = _data()
-    Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model._targets(y, 30))
+    Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model.encode_targets(y))
     fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations, model.output,
                                               p, Xd, Yd, None, model._reg, 17))
     p0 = to_np(backend, model.params)

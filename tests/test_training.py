@@ -170,11 +170,11 @@ def test_jax_step_is_jitted_with_params_and_state_donated(monkeypatch, donate):
     model = MLP([4, 3, 1], backend="jax", seed=0, normalize=None)
     X, y = _binary_data(n=8)
     model.fit(X, y, epochs=1, batch_size=None)
-    assert hasattr(model._step, "lower")  # a jax.jit-compiled function
-    params, state = model.params, model.opt_state
+    step, params, state = model.training_step()
+    assert hasattr(step, "lower")  # a jax.jit-compiled function
     xb = model.backend.asarray(X, dtype=model.dtype)
-    yb = model.backend.asarray(model._targets(y, 8))
-    new_params, new_state, loss = model._step(params, state, xb, yb, 1)
+    yb = model.backend.asarray(model.encode_targets(y))
+    new_params, new_state, loss = step(params, state, xb, yb, 1)
     assert params.is_deleted() == state["lr"].is_deleted() == (donate == "1")
     assert np.isfinite(to_np(model.backend, loss))
 
@@ -235,16 +235,15 @@ def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, mo
     assert model.step_count == 3 and model.epoch == 0
     monkeypatch.setattr(model.kern, "gather", gather)
     again = MLP([4, 6, 1], backend=name, dtype="float64", seed=0, normalize=None)
-    again._prepare(model.optimizer)
-    p, s = again.params, again.opt_state
+    step, p, s = again.training_step(model.optimizer)
     bk = again.backend
     order = np.random.default_rng(0)  # the same stream the model drew its first epoch's order from
-    order.bit_generator.state = MLP([4, 6, 1], dtype="float64", seed=0, normalize=None)._rng.bit_generator.state
+    order.bit_generator.state = MLP([4, 6, 1], dtype="float64", seed=0, normalize=None).rng.bit_generator.state
     perm = order.permutation(40)
     for t in range(3):
         idx = perm[8 * t:8 * t + 8]
-        p, s, _ = again._step(p, s, bk.asarray(X[idx], dtype=again.dtype),
-                              bk.asarray(again._targets(y[idx], 8)), t)
+        p, s, _ = step(p, s, bk.asarray(X[idx], dtype=again.dtype),
+                              bk.asarray(again.encode_targets(y[idx])), t)
     np.testing.assert_allclose(to_np(bk, model.params), to_np(bk, p), rtol=1e-12, atol=1e-14)
     assert np.isfinite(model.predict_proba(X)).all()
 
