@@ -54,13 +54,13 @@ class CheckpointCallback(Callback):
             return None
         if not sync():
             return False  # the guard refused a step: never checkpoint past it
-        self.saver.save(trainer.model, stopping=self.stopping, **where)
+        self.saver.save(trainer, stopping=self.stopping, **where)
         return None
 
     def on_epoch_end(self, trainer, record):
         model, stop = trainer.model, trainer.stop_training
         if stop or model.epoch - trainer.epoch0 >= trainer.epochs or self.saver.epoch_end_due(model.step_count):
-            self.saver.save(model, stopping=self.stopping, stopped=stop)
+            self.saver.save(trainer, stopping=self.stopping, stopped=stop)
 
 
 class Checkpoints:
@@ -81,13 +81,14 @@ class Checkpoints:
         """At an epoch's end: always without ``every``; else when the epoch crossed a multiple of it."""
         return step != self.last and (self.every is None or step // self.every > self.last // self.every)
 
-    def save(self, model, order=None, position=None, epoch_first_step=None, stopping=None, stopped=False):
-        """Write the model and its training state now (``order``/``position``: mid-epoch)."""
+    def save(self, trainer, order=None, position=None, epoch_first_step=None, stopping=None, stopped=False):
+        """Write the trainer's model and its training state now (``order``/``position``: mid-epoch)."""
+        model = trainer.model
         self.last = model.step_count
         if not self.writer:  # data-parallel ranks other than 0 hold the same state
             return
         backend = model.backend
-        tensors, description = model._file_contents()
+        tensors, description = model.file_contents()
         book = {}
         for key, value in model.opt_state.items():
             if key in guard.KEYS:
@@ -104,8 +105,8 @@ class Checkpoints:
         schedule = model.schedule
         description["checkpoint"] = {
             "fingerprint": self.fingerprint, "step": model.step_count, "epoch": model.epoch,
-            "fit_epoch0": model._fit_epoch0, "position": position, "epoch_first_step": epoch_first_step,
-            "rng": model.rng.bit_generator.state, "schedule_start": list(model._schedule_start),
+            "fit_epoch0": trainer.epoch0, "position": position, "epoch_first_step": epoch_first_step,
+            "rng": model.rng.bit_generator.state, "schedule_start": list(trainer.schedule_start),
             "schedule_state": schedule.state() if hasattr(schedule, "state") else None,
             "guard": book, "stopping": best, "stopped": bool(stopped),
             "stopped_epoch": model.history.stopped_epoch, "best_epoch": model.history.best_epoch}
@@ -165,8 +166,9 @@ def load(path, fingerprint: str):
 
 
 def restore(model, tensors, description, stopping):
-    """Put the training state of a checkpoint back into ``model`` (and ``stopping``); returns the
-    progress of the epoch it was saved in (None at an epoch's end)."""
+    """Put the training state of a checkpoint back into ``model`` (and ``stopping``); returns (the
+    progress of the epoch it was saved in, None at an epoch's end; (the fit's first epoch, where its
+    schedule started)) for the trainer."""
     entry = description["checkpoint"]
     backend = model.backend
     model.params = backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype)
@@ -178,9 +180,8 @@ def restore(model, tensors, description, stopping):
         state.update(book if backend.host else {k: backend.asarray(book[k], dtype=fresh[k].dtype)
                                                 for k in guard.KEYS})
     model.opt_state = state
-    model.step_count, model.epoch, model._fit_epoch0 = entry["step"], entry["epoch"], entry["fit_epoch0"]
+    model.step_count, model.epoch = entry["step"], entry["epoch"]
     model.rng.bit_generator.state = entry["rng"]
-    model._schedule_start = tuple(entry["schedule_start"])
     if entry["schedule_state"] is not None:
         model.schedule.set_state(entry["schedule_state"])
     if stopping is not None and entry["stopping"] is not None:
@@ -189,8 +190,9 @@ def restore(model, tensors, description, stopping):
     model.history.clear()
     model.history.update(description.get("history", {}))
     model.history.stopped_epoch, model.history.best_epoch = entry["stopped_epoch"], entry["best_epoch"]
+    fit_state = (entry["fit_epoch0"], tuple(entry["schedule_start"]))
     if entry["position"] is None:
-        return None
+        return None, fit_state
     order = tensors.get("order")
-    return {"order": None if order is None else order.astype(np.int32), "position": entry["position"],
-            "epoch_first_step": entry["epoch_first_step"]}
+    return ({"order": None if order is None else order.astype(np.int32), "position": entry["position"],
+             "epoch_first_step": entry["epoch_first_step"]}, fit_state)

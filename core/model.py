@@ -215,7 +215,8 @@ class MLP:
         stopping = None if patience is None else EarlyStopping(plan["patience"], plan["min_delta"], bool(restore_best))
         progress = None
         if plan["resumed"] is not None:
-            progress = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
+            progress, fit_state = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
+            self._fit_epoch0, self._schedule_start = fit_state
         history = self.history.since(self._fit_epoch0)  # this fit's History (a resumed fit: all of it)
         if plan["resumed"] is not None:
             history.best_epoch, history.stopped_epoch = self.history.best_epoch, self.history.stopped_epoch
@@ -233,7 +234,9 @@ class MLP:
                                                  plan["resume_key"], writer, start=self.step_count)
             extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
         fit = dict(epochs=epochs, batch_size=batch_size, validation=val, compile_epoch=bool(compile_epoch),
-                   callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history)
+                   callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history,
+                   step=self._step, epoch_fn=self._epoch_fn, workspaces=self._workspaces,
+                   on_divergence=self._on_divergence, fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start)
         if not data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
@@ -357,7 +360,7 @@ class MLP:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"}."""
         Xd = self._inputs(X)
         Yd = self.backend.asarray(self._targets(y, Xd.shape[0]))
-        return self._metrics(Xd, Yd)
+        return self.metrics(Xd, Yd)
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
@@ -392,9 +395,9 @@ class MLP:
         """Write the model to ``path`` (safetensors layout + JSON description; see
         ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
         any backend."""
-        serialize.write(path, *self._file_contents())
+        serialize.write(path, *self.file_contents())
 
-    def _file_contents(self):
+    def file_contents(self):
         """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
         tensors = {}
         for l, (W, b) in enumerate(self.get_weights(), start=1):
@@ -648,7 +651,7 @@ class MLP:
         parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(Xd.shape[0], max(self.sizes))]
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
-    def _metrics(self, X, Y) -> dict:
+    def metrics(self, X, Y) -> dict:
         """Loss and accuracy (or mse) of the current parameters on device arrays X, Y."""
         n = X.shape[0]
         loss, correct = 0.0, 0.0

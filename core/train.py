@@ -190,10 +190,10 @@ class StepForm:
         self._synced = model.params, model.opt_state
 
 
-def _alive(tree) -> bool:
+def alive(tree) -> bool:
     """Whether no array of ``tree`` was donated to a compiled call (JAX deletes donated inputs)."""
     items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (tuple, list)) else (tree,)
-    return all(_alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
+    return all(alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
                for v in items)
 
 

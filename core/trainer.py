@@ -17,7 +17,7 @@ import time
 from ..backends.host import np
 from . import guard, heads
 from .callbacks import GradientNorms, History, ScheduleWatch
-from .train import StepForm, TrainingDivergedError, _alive
+from .train import StepForm, TrainingDivergedError, alive
 
 
 class DeferredSignals:
@@ -80,7 +80,8 @@ class Trainer:
     REORDER_BYTES = 1 << 26
 
     def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
-                 track_gradients=False, shard=None, comm=None, progress=None, history=None):
+                 track_gradients=False, shard=None, comm=None, progress=None, history=None, *, step, epoch_fn,
+                 workspaces=None, on_divergence="stop", fit_epoch0=0, schedule_start=(0, 0)):
         self.model, self.X, self.Y, self.validation = model, X, Y, validation
         self.n = X.shape[0]
         self.bs = self.n if batch_size is None else min(batch_size, self.n)
@@ -92,7 +93,10 @@ class Trainer:
         self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
         self.stop_training = False
         self.form = StepForm(model)
-        self.epoch0 = model._fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
+        self.step, self.epoch_fn, self.workspaces = step, epoch_fn, workspaces  # the model's compiled step
+        self.on_divergence = on_divergence
+        self.epoch0 = fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
+        self.schedule_start = schedule_start  # (epoch, step) where the schedule's clock started
         self.failed = False  # set when the loop ends by an exception (divergence, interrupt)
         self.epoch_started = None
         self.place = (lambda v: v) if shard is None else model.backend.replicate
@@ -140,7 +144,7 @@ class Trainer:
                 params, state = self._steps(params, state, order, start, first_step, lrs)
         except BaseException:  # interrupted mid-epoch: the model keeps its last completed step
             params, state = self.current
-            if _alive(params) and _alive(state):
+            if alive(params) and alive(state):
                 self.form.to_model(model, params, state)
             raise
         self.form.to_model(model, params, state)
@@ -162,13 +166,13 @@ class Trainer:
             start, first_step = 0, model.step_count
             state = {**state, **{k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
             if model.schedule is not None and model.schedule.per == "epoch":
-                state = self._set_lr(state, model.epoch - model._schedule_start[0])
+                state = self._set_lr(state, model.epoch - self.schedule_start[0])
         if self.reorder and order is not None:
             self.ordered = self._reordered(order)
         lrs = None
         if model.schedule is not None and model.schedule.per == "step":
             # the epoch's rates go to the device at once: step k reads lrs[k], no copy per step
-            step0 = model._schedule_start[1]
+            step0 = self.schedule_start[1]
             values = [model.schedule(model.optimizer.lr, first_step + k - step0) for k in range(self.steps_per_epoch)]
             self.lr, lrs = values[-1], self.place(backend.asarray(values, dtype=model.dtype))
         return params, state, order, start, first_step, lrs
@@ -184,12 +188,12 @@ class Trainer:
         if self.compile_epoch and n // bs > 0 and start == 0:
             params, state = self._compiled(params, state, order, lrs)
             start = (n // bs) * bs
-        host_stop = model.backend.host and model._on_divergence == "stop"
+        host_stop = model.backend.host and self.on_divergence == "stop"
         for start in range(start, n, bs):
             xb, yb = self._batch(order, start)
             if lrs is not None:
                 state = {**state, "lr": lrs[model.step_count - first_step]}
-            params, state, _ = model._step(params, state, xb, yb, model.step_count)
+            params, state, _ = self.step(params, state, xb, yb, model.step_count)
             # one statement: an interrupt leaves the model the last completed step and its count
             self.current, model.step_count = (params, state), model.step_count + 1
             if self.signals.pending:
@@ -204,7 +208,7 @@ class Trainer:
         model, n, bs = self.model, self.n, self.bs
         rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
-        params, state = model._epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
+        params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
         self.current, model.step_count = (params, state), model.step_count + n // bs
         if self.signals.pending:
             self.signals.deliver()
@@ -230,7 +234,7 @@ class Trainer:
             xb, yb = (self.X, self.Y) if (lo, hi) == (0, n) else (self.X[lo:hi], self.Y[lo:hi])
         else:
             idx = order[lo:hi]
-            ws = model._workspaces and model._workspaces.get(hi - lo, self.Y)
+            ws = self.workspaces and self.workspaces.get(hi - lo, self.Y)
             xb = model.kern.gather(self.X, idx, out=ws and ws.X)
             yb = model.kern.gather(self.Y, idx, out=ws and ws.Y)
         if self.shard is not None:
@@ -242,7 +246,7 @@ class Trainer:
         model = self.model
 
         def sync():
-            if model._on_divergence == "stop" and int(model.backend.to_numpy(state["first_bad"])) >= 0:
+            if self.on_divergence == "stop" and int(model.backend.to_numpy(state["first_bad"])) >= 0:
                 return False
             self.form.to_model(model, params, state)
             return True
@@ -254,7 +258,7 @@ class Trainer:
         """The epoch's record from the guard's book (one read), or TrainingDivergedError."""
         model, backend = self.model, self.model.backend
         book = guard.read(backend, model.opt_state)
-        if book["first_bad"] >= 0 and model._on_divergence == "stop":
+        if book["first_bad"] >= 0 and self.on_divergence == "stop":
             model.step_count = book["first_bad"]
             raise TrainingDivergedError(guard.message(model.epoch + 1, book["first_bad"] - first_step + 1,
                                                       self.steps_per_epoch, book["first_bad"], book["bad_loss"]))
@@ -272,9 +276,9 @@ class Trainer:
             record["accuracy"] = correct / rows
         if self.validation is not None:
             with backend.quiet():
-                record.update({f"val_{k}": v for k, v in model._metrics(*self.validation).items()})
+                record.update({f"val_{k}": v for k, v in model.metrics(*self.validation).items()})
         record["lr"] = model.optimizer.lr if self.lr is None else self.lr
-        if model._on_divergence == "skip":
+        if self.on_divergence == "skip":
             record["skipped_steps"] = book["skipped"]
         return record
 
