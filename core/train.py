@@ -8,8 +8,7 @@ returned arrays.
 
 from __future__ import annotations
 
-from ..backends.host import np
-from . import guard, heads
+from . import guard
 from .network import logits, loss_and_grads
 
 #: rows per evaluation chunk are chosen so a chunk holds about this many activations

@@ -134,7 +134,7 @@ class Trainer:
 
     def run_epoch(self):
         model = self.model
-        t0 = self.epoch_started = time.perf_counter()
+        self.epoch_started = time.perf_counter()
         self._each("on_epoch_begin", model.epoch + 1)
         params, state = self.form.to_step(model)
         params, state, order, start, first_step, lrs = self._begin(params, state)

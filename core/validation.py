@@ -41,11 +41,6 @@ def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool 
     return X
 
 
-def features_allow_nan(X, n_features: int | None, name: str = "X"):
-    """``features`` in float64 with NaN (a missing cell) allowed, ±inf still refused."""
-    return features(X, n_features, "float64", name, allow_nan=True)
-
-
 def positive_int(value, name: str, allow_none: bool = False):
     """``value`` as an int ≥ 1 (or None when allowed), else a ValueError naming ``name``."""
     if value is None and allow_none:

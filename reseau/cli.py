@@ -336,17 +336,7 @@ def _schedule_object(o):
 
 def cmd_train(args) -> int:
     o = _options(args)
-    rank = 0
-    if o["distributed"]:
-        if o["backend"] not in (None, "jax"):
-            raise ValueError(f"--distributed runs on the jax backend, not {o['backend']!r}")
-        o["backend"], o["data_parallel"] = "jax", True
-        rank = backends.get("jax").initialize_distributed()
-    elif o["data_parallel"] and (o["backend"] or "numpy") != "jax":
-        rank = _mpi_rank()
-    if rank != 0:
-        sys.stdout = open(os.devnull, "w")  # every process trains; process 0 reports and saves
-        o["save"] = o["plot"] = None
+    _processes(o)
     if o["resume"] and not o["checkpoint"]:
         raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
     X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"])
@@ -354,14 +344,7 @@ def cmd_train(args) -> int:
     (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
-    normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
-    plan = ColumnPlan(normalize, impute).fit(X_train)
-    model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
-                init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
-                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
-                kernels=_kernels(o, plan.width, len(y_train)))
-    model.columns = plan
-    model.build(X_train, y_train)
+    model = _model(o, task, X_train, y_train)
     opt, schedule = _optimizer(o), _schedule_object(o)
     parts = f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and {len(y_test)} test examples"
     print(f"{description.split(':')[0]}: {parts}, {len(model.feature_names)} columns"
@@ -419,6 +402,34 @@ def _kernels(o, n_in, n_rows):
     if name != "numpy" and not (name == "auto" and importlib.util.find_spec("cupy") is None):
         return None  # another backend, or auto where CuPy may take a GPU
     return None if params * n_rows * o["epochs"] >= NUMBA_WORTH else "numpy"
+
+
+def _processes(o):
+    """Join a distributed run where asked; every process trains, process (rank) 0 reports and saves."""
+    rank = 0
+    if o["distributed"]:
+        if o["backend"] not in (None, "jax"):
+            raise ValueError(f"--distributed runs on the jax backend, not {o['backend']!r}")
+        o["backend"], o["data_parallel"] = "jax", True
+        rank = backends.get("jax").initialize_distributed()
+    elif o["data_parallel"] and (o["backend"] or "numpy") != "jax":
+        rank = _mpi_rank()
+    if rank != 0:
+        sys.stdout = open(os.devnull, "w")
+        o["save"] = o["plot"] = None
+
+
+def _model(o, task, X_train, y_train):
+    """The network the options describe, its preprocessing fitted and its sizes set from the
+    training part (the kernels chosen by the run's length, see ``_kernels``)."""
+    normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
+    plan = ColumnPlan(normalize, impute).fit(X_train)
+    model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
+                init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
+                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
+                kernels=_kernels(o, plan.width, len(y_train)))
+    model.columns = plan
+    return model.build(X_train, y_train)
 
 
 def _interrupted(model, snapshot, save) -> int:

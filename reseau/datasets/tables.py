@@ -17,7 +17,6 @@ import io
 import re
 from pathlib import Path
 
-from ..backends.host import np
 from ..core.columns import number_like, stray_text
 from ..core.tables import columns
 
