@@ -48,6 +48,7 @@ def write(path, tensors: dict, description: dict):
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is shared as any other file
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(head)) + head + body)
             f.flush()
@@ -57,6 +58,13 @@ def write(path, tensors: dict, description: dict):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _sync_directory(directory):

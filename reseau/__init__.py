@@ -14,6 +14,18 @@ _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.isfile(_os.path.join(_root, "core", "model.py")) and _root not in __path__:
     __path__.append(_root)
 
+def _version() -> str:
+    """The version pyproject.toml declares: from the installed package's metadata, or from the
+    checkout's pyproject.toml when reseau runs from a source tree that is not installed."""
+    pyproject = _os.path.join(_root, "pyproject.toml")
+    if _os.path.isfile(pyproject) and _os.path.isfile(_os.path.join(_root, "core", "model.py")):
+        import tomllib
+        with open(pyproject, "rb") as f:
+            return tomllib.load(f)["project"]["version"]
+    from importlib.metadata import version
+    return version("reseau")
+
+
 from . import backends, callbacks, datasets, optim, plots  # noqa: E402
 from .backends import BackendUnavailableError  # noqa: E402
 from .core.columns import ColumnPlan, DataWarning  # noqa: E402
@@ -22,6 +34,6 @@ from .core.model import MLP, load  # noqa: E402
 from .core.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from .core.train import History, TrainingDivergedError  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = _version()
 __all__ = ["MLP", "load", "gradcheck", "ColumnPlan", "DataWarning", "MinMaxScaler", "StandardScaler", "History", "TrainingDivergedError", "BackendUnavailableError",
            "backends", "callbacks", "datasets", "optim", "plots", "__version__"]

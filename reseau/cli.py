@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reseau", allow_abbrev=False, description="Train multilayer perceptrons from first principles on NumPy, JAX or "
         "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.")
+    parser.add_argument("--version", action="version", version=f"reseau {_package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -336,6 +337,11 @@ def _schedule_object(o):
 
 def cmd_train(args) -> int:
     o = _options(args)
+    _writable("--save", o["save"])
+    _writable("--plot", o["plot"])
+    if o["plot"]:
+        from .plots import require_matplotlib
+        require_matplotlib("--plot")
     _processes(o)
     if o["resume"] and not o["checkpoint"]:
         raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
@@ -361,9 +367,6 @@ def cmd_train(args) -> int:
                     validation_data=val, patience=o["early_stopping"])
     if o["early_stopping"] and val is None:
         raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
-    if o["plot"]:
-        from .plots import require_matplotlib
-        require_matplotlib("--plot")
     progress, snapshot = ProgressBar(o["epochs"], quiet=args.quiet), EpochSnapshot()
     t0 = time.perf_counter()
     try:
@@ -517,6 +520,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    _writable("--output", args.output)
     model = load(args.model, backend=args.backend)
     table = datasets.read_table(args.input, delimiter=args.delimiter)
     names = list(table.column_names)
@@ -594,6 +598,26 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _package_version() -> str:
+    import reseau
+    return reseau.__version__
+
+
+def _writable(option, path):
+    """A ValueError now, before any work, when ``path`` cannot be written: its directory missing or
+    read-only, or the path a directory."""
+    if path is None:
+        return
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a directory; expected a file path")
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: the directory {folder} is not writable")
+
+
 def _note(message, category, filename, lineno, file=None, line=None):
     """Warnings about the data (imputed cells, unseen categories) as one line each."""
     prefix = "note" if issubclass(category, DataWarning) else category.__name__
@@ -605,7 +629,13 @@ def main(argv=None) -> int:
     import warnings
     shown, warnings.showwarning = warnings.showwarning, _note
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `reseau info | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (ValueError, backends.BackendUnavailableError) as exc:
         print(f"reseau: error: {exc}", file=sys.stderr)
         return 2

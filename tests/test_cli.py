@@ -269,3 +269,53 @@ def test_a_resumed_run_counts_its_epochs_from_where_it_stopped(tmp_path, capsys)
     assert main(common + [str(tmp_path / "one"), "--resume"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == ["2/3", "3/3"]
+
+
+def test_version_has_one_source():
+    import tomllib
+    from pathlib import Path
+    import reseau
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    assert reseau.__version__ == declared
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"reseau {declared}"
+    assert run("info").stdout.startswith(f"reseau {declared}, Python")
+
+
+def test_output_paths_are_checked_before_training(tmp_path):
+    out = run("train", "--epochs", "50", "--save", str(tmp_path / "missing" / "m.reseau"))
+    assert out.returncode == 2 and "epoch" not in out.stdout  # refused before the first epoch
+    assert "--save" in out.stderr and "does not exist" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / "m.reseau").mkdir()
+    out = run("train", "--plot", str(tmp_path / "m.reseau"))
+    assert out.returncode == 2 and "--plot" in out.stderr and "is a directory" in out.stderr
+    assert main(["train", "--epochs", "1", "--quiet", "--save", str(tmp_path / "ok.reseau")]) == 0
+    out = run("predict", str(tmp_path / "ok.reseau"), str(tmp_path / "none.csv"), "--output",
+              str(tmp_path / "missing" / "p.csv"))
+    assert out.returncode == 2 and "--output" in out.stderr and "does not exist" in out.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    proc = subprocess.Popen([sys.executable, "-m", "reseau", "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `reseau info | head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_files_are_written_with_the_users_umask(tmp_path):
+    import os
+    import stat
+    import reseau
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    old = os.umask(0o022)
+    try:
+        model = reseau.MLP([3, 4, 1], seed=0)
+        model.fit(X, y, epochs=2, batch_size=10, checkpoint=tmp_path / "ck")
+        model.save(tmp_path / "m.reseau")
+        os.umask(0o077)
+        model.save(tmp_path / "private.reseau")
+    finally:
+        os.umask(old)
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "m.reseau", *(tmp_path / "ck").glob("*.ckpt")]]
+    assert modes and all(m == 0o644 for m in modes), [oct(m) for m in modes]
+    assert stat.S_IMODE((tmp_path / "private.reseau").stat().st_mode) == 0o600
