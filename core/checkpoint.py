@@ -23,6 +23,7 @@ from pathlib import Path
 from ..backends.host import np
 from . import guard, serialize
 from .callbacks import Callback
+from .state import StepState
 
 PATTERN = re.compile(r"^step-(\d+)\.ckpt$")
 
@@ -89,12 +90,10 @@ class Checkpoints:
             return
         backend = model.backend
         tensors, description = model.file_contents()
-        book = {}
-        for key, value in model.opt_state.items():
-            if key in guard.KEYS:
-                book[key] = value if isinstance(value, (int, float)) else backend.to_numpy(value).item()
-            else:
-                tensors[f"state.{key}"] = np.asarray(backend.to_numpy(value))
+        state = model.opt_state
+        book = {k: v if isinstance(v, (int, float)) else backend.to_numpy(v).item() for k, v in state.book.items()}
+        for key, value in state.optimizer_state().items():  # state.lr, state.m, ... (the file's names)
+            tensors[f"state.{key}"] = np.asarray(backend.to_numpy(value))
         if order is not None:
             tensors["order"] = np.asarray(backend.to_numpy(order)).astype(np.int64)
         best = None
@@ -172,14 +171,13 @@ def restore(model, tensors, description, stopping):
     entry = description["checkpoint"]
     backend = model.backend
     model.params = backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype)
-    state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
-             if key.startswith("state.")}
-    book = entry["guard"]
+    optimizer_state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
+                       if key.startswith("state.")}
+    book, fresh = entry["guard"], guard.fresh(backend, model.dtype)
     if book:
-        fresh = guard.fresh(backend, model.dtype)
-        state.update(book if backend.host else {k: backend.asarray(book[k], dtype=fresh[k].dtype)
-                                                for k in guard.KEYS})
-    model.opt_state = state
+        fresh = {k: book.get(k, fresh[k]) if backend.host else backend.asarray(book.get(k, 0), dtype=fresh[k].dtype)
+                 for k in guard.KEYS}
+    model.opt_state = StepState.of(optimizer_state, fresh)
     model.step_count, model.epoch = entry["step"], entry["epoch"]
     model.rng.bit_generator.state = entry["rng"]
     if entry["schedule_state"] is not None:

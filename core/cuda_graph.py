@@ -23,6 +23,8 @@ eagerly on that pool (kernels compile, buffers are cached); the second is record
 
 from __future__ import annotations
 
+from .state import StepState
+
 
 class GraphedStep:
     """``step(params, opt_state, x, y, step_index)`` (the pure step, in place on CuPy) replayed from
@@ -38,6 +40,11 @@ class GraphedStep:
         self._graphs = {}    # batch rows -> (graph, params, state, x, y, loss)
 
     def __call__(self, params, state, x, y, step_index):
+        """``state`` is a StepState; the graph addresses its buffers by their flat names."""
+        params, state, loss = self._call(params, state.buffers(), x, y, step_index)
+        return params, StepState.from_buffers(state), loss
+
+    def _call(self, params, state, x, y, step_index):
         cp = self._cp
         if self._t_host != step_index:
             self.t.fill(step_index)
@@ -51,9 +58,9 @@ class GraphedStep:
             with cp.cuda.using_allocator(pool.malloc), self.stream:
                 if ("warm", rows) not in self._graphs:
                     self._graphs["warm", rows] = True
-                    out = self._step(params, state, x, y, self.t)
+                    new_params, new_state, loss = self._step(params, StepState.from_buffers(state), x, y, self.t)
                     cp.add(self.t, 1, out=self.t)
-                    return out
+                    return new_params, new_state.buffers(), loss
                 entry = self._graphs[rows] = self._record(params, state, x, y)
         graph, g_params, g_state, g_x, g_y, loss = entry
         for key, value in state.items():  # on the current stream, like everything around the step
@@ -70,11 +77,11 @@ class GraphedStep:
         state = dict(state)
         stream.begin_capture()
         try:
-            new_params, new_state, loss = self._step(params, state, x, y, self.t)
+            new_params, new_state, loss = self._step(params, StepState.from_buffers(state), x, y, self.t)
             cp.add(self.t, 1, out=self.t)
             if new_params is not params:
                 cp.copyto(params, new_params)
-            for key, value in new_state.items():
+            for key, value in new_state.buffers().items():
                 if value is not state[key]:
                     cp.copyto(state[key], value)
         finally:

@@ -9,7 +9,7 @@ Mode "stop": from the first bad step on, no update is applied, so the model keep
 the last good step, and the epoch loop raises TrainingDivergedError naming the epoch and step.
 Mode "skip": a bad step is dropped (weights and optimiser state unchanged) and training goes on.
 
-The bookkeeping rides in the optimiser state beside the optimiser's buffers, so nothing is read
+The bookkeeping rides in the step's state (``StepState.book``, core/state.py), so nothing is read
 back to the host per step (on NumPy the values are host numbers anyway):
     "loss_sum"   Σ rows·L over this epoch's applied steps     "rows"     their rows
     "skipped"    steps of this epoch not applied               "first_bad" index of the first bad
@@ -43,8 +43,8 @@ def fresh(backend, dtype) -> dict:
 
 
 def read(backend, state) -> dict:
-    """The bookkeeping as host numbers (one read per epoch)."""
-    return {key: (float if key in ("loss_sum", "bad_loss", "correct") else int)(backend.to_numpy(state.get(key, 0)))
+    """The bookkeeping of a StepState as host numbers (one read per epoch)."""
+    return {key: (float if key in ("loss_sum", "bad_loss", "correct") else int)(backend.to_numpy(state.book.get(key, 0)))
             for key in KEYS}
 
 
@@ -55,31 +55,32 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
     ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied,
     and ``correct`` (its rows classified right) to the epoch's count."""
     ok = kern.step_ok(check_loss, grads)
-    if isinstance(state["first_bad"], int):  # host values (NumPy): a plain branch
-        ok, state = bool(ok), dict(state)
-        if ok and (mode == "skip" or state["first_bad"] < 0):
-            params, state = optimizer.update(kern, params, grads, state, step, gs)
-            state["loss_sum"] += float(loss) * rows
-            state["rows"] += rows
-            state["correct"] += float(correct)
+    b = state.book
+    if isinstance(b["first_bad"], int):  # host values (NumPy): a plain branch
+        ok, b = bool(ok), dict(b)
+        if ok and (mode == "skip" or b["first_bad"] < 0):
+            params, opt = optimizer.update(kern, params, grads, state.optimizer_state(), step, gs)
+            state = state.with_optimizer(opt)
+            b["loss_sum"] += float(loss) * rows
+            b["rows"] += rows
+            b["correct"] += float(correct)
         elif not ok:
-            state["skipped"] += 1
-            if state["first_bad"] < 0:  # the loss the guard judged (over all ranks: their mean)
-                state["first_bad"], state["bad_loss"] = step, float(check_loss) * gs
-        return params, state
+            b["skipped"] += 1
+            if b["first_bad"] < 0:  # the loss the guard judged (over all ranks: their mean)
+                b["first_bad"], b["bad_loss"] = step, float(check_loss) * gs
+        return params, state._replace(book=b)
     xp = kern.xp
-    apply = ok if mode == "skip" else ok & (state["first_bad"] < 0)
-    params, state = kern.gated(apply, lambda: optimizer.update(kern, params, grads, state, step, gs), params, state)
-    first = (state["first_bad"] < 0) & ~ok
-    state = {**state,
-             "loss_sum": state["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(state["loss_sum"])),
-             "rows": state["rows"] + xp.astype(apply, state["rows"].dtype) * rows,
-             "correct": state["correct"] + xp.where(apply, xp.astype(correct, state["correct"].dtype),
-                                                    xp.zeros_like(state["correct"])),
-             "skipped": state["skipped"] + xp.astype(~ok, state["skipped"].dtype),
-             "first_bad": xp.astype(xp.where(first, step, state["first_bad"]), state["first_bad"].dtype),
-             "bad_loss": xp.where(first, xp.astype(check_loss * gs, state["bad_loss"].dtype), state["bad_loss"])}
-    return params, state
+    apply = ok if mode == "skip" else ok & (b["first_bad"] < 0)
+    params, opt = kern.gated(apply, lambda: optimizer.update(kern, params, grads, state.optimizer_state(), step, gs),
+                             params, state.optimizer_state())
+    first = (b["first_bad"] < 0) & ~ok
+    b = {"loss_sum": b["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(b["loss_sum"])),
+         "rows": b["rows"] + xp.astype(apply, b["rows"].dtype) * rows,
+         "skipped": b["skipped"] + xp.astype(~ok, b["skipped"].dtype),
+         "first_bad": xp.astype(xp.where(first, step, b["first_bad"]), b["first_bad"].dtype),
+         "bad_loss": xp.where(first, xp.astype(check_loss * gs, b["bad_loss"].dtype), b["bad_loss"]),
+         "correct": b["correct"] + xp.where(apply, xp.astype(correct, b["correct"].dtype), xp.zeros_like(b["correct"]))}
+    return params, state.with_optimizer(opt)._replace(book=b)
 
 
 def message(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_loss: float) -> str:

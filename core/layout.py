@@ -7,6 +7,7 @@ state are flat buffers of the same length and order, so one kernel updates the w
 from __future__ import annotations
 
 from ..backends.host import np
+from .state import is_leaves
 
 
 class Layout:
@@ -27,7 +28,7 @@ class Layout:
     def unflatten(self, xp, flat):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as views of ``flat`` (slices under JAX's jit); from leaves (a tuple
         W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ..., see ``split``) the pairs themselves."""
-        if isinstance(flat, tuple):
+        if is_leaves(flat):
             return list(zip(flat[0::2], flat[1::2]))
         return [(xp.reshape(flat[w0:w1], shape), flat[b0:b1])
                 for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]

@@ -11,6 +11,7 @@ from . import checkpoint as checkpoint_files
 from . import columns, guard, heads, initializers, optim, preprocessing, schedules, serialize, targets, train, validation
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
+from .state import StepState
 from .tables import Table
 from .trainer import Trainer
 from .tables import columns as table_of
@@ -389,7 +390,7 @@ class MLP:
             checked.append((W, b))
         self.params = self._to_flat(checked)
         if self.optimizer is not None:
-            self.opt_state = self.optimizer.init(self.kern, self.params)
+            self.opt_state = self._fresh_state(self.optimizer)
 
     def save(self, path):
         """Write the model to ``path`` (safetensors layout + JSON description; see
@@ -458,10 +459,12 @@ class MLP:
             if self.kern.in_place and self._workspaces is None:
                 self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
             if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
-                self.opt_state, self._state_owner = opt.init(self.kern, self.params), opt
-            if "first_bad" not in self.opt_state:  # the divergence guard's bookkeeping rides along
-                self.opt_state = {**self.opt_state, **guard.fresh(self.backend, self.dtype)}
+                self.opt_state, self._state_owner = self._fresh_state(opt), opt
             self._raw_step, self._step, self._epoch_fns = self._compiled_step(opt, comm, on_divergence, cuda_graph)
+
+    def _fresh_state(self, opt):
+        """The step's state for ``opt`` at its start: zeroed slots, its rate, a fresh guard book."""
+        return StepState.of(opt.init(self.kern, self.params), guard.fresh(self.backend, self.dtype))
 
     def _compiled_step(self, opt, comm, on_divergence, cuda_graph):
         """(raw step, compiled step, compiled epochs), cached by what changes the program: the

@@ -16,6 +16,8 @@ or 1/keep per unit; backward multiplies the gradient reaching A by the same M.
 
 from __future__ import annotations
 
+from .state import is_leaves
+
 
 def forward(kern, layers, activations, X, ws=None, mask=None):
     """Run the layers on X; return the cache [(A_in, Z, A, M) per layer] that backward reads:
@@ -77,7 +79,7 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
 
 def _penalised(kern, params, loss, grads, ws, reg):
     """The loss and the gradient (flat, or leaves) with the L1/L2 penalty of ``reg`` added."""
-    if isinstance(params, tuple):  # leaves in, leaves out (JAX, see Layout.split)
+    if is_leaves(params):  # leaves in, leaves out (JAX, see Layout.split)
         leaves = [g for dW_db in grads for g in dW_db]
         if reg is not None and reg.penalty_on:
             for i in range(0, len(leaves), 2):  # the weights; biases carry no penalty

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .state import is_leaves
+
 
 def check_lr(lr, name: str = "lr") -> float:
     """``lr`` as a positive finite float, or a ValueError naming it."""
@@ -43,7 +45,7 @@ def _form(form, allowed, name):
 
 
 def _scale(grads, factor):
-    return tuple(g * factor for g in grads) if isinstance(grads, tuple) else grads * factor
+    return tuple(g * factor for g in grads) if is_leaves(grads) else grads * factor
 
 
 class Optimizer:
@@ -77,9 +79,9 @@ class Optimizer:
             if grad_scale != 1.0:
                 grads, grad_scale = _scale(grads, grad_scale), 1.0
             grads = kern.clip_by_global_norm(grads, self.clip_norm)
-        if not isinstance(params, tuple):
+        if not is_leaves(params):
             return self.apply(kern, params, grads, dict(state), step + 1, grad_scale)
-        per_leaf = {k for k, v in state.items() if isinstance(v, tuple)}
+        per_leaf = {k for k, v in state.items() if is_leaves(v)}
         new_params, subs = [], []
         for i, (p, g) in enumerate(zip(params, grads)):
             p, sub = self.apply(kern, p, g, {k: v[i] if k in per_leaf else v for k, v in state.items()},

@@ -1,7 +1,7 @@
 """Learning-rate schedules: α_t from the base rate α₀ and the count t of epochs (``per="epoch"``,
 the default) or of steps (``per="step"``) done before this one, so t = 0 gives the first value.
 
-The model sets the optimiser's ``state["lr"]`` from the schedule before each epoch or step; the
+The trainer sets the step's learning rate (``StepState.lr``) from the schedule before each epoch or step; the
 value in effect is recorded in ``history["lr"]``.
 """
 

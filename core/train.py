@@ -99,7 +99,7 @@ def make_epoch(backend, kern, step, batch_size):
             params, state = carry
             xb = backend.dynamic_rows(Xp, i * batch_size, batch_size)
             yb = backend.dynamic_rows(Yp, i * batch_size, batch_size)
-            params, state, _ = step(params, {**state, "lr": lrs[i]}, xb, yb, step0 + i)
+            params, state, _ = step(params, state._replace(lr=lrs[i]), xb, yb, step0 + i)
             return params, state
 
         return backend.fori_loop(lrs.shape[0], body, (params, opt_state))
@@ -161,11 +161,16 @@ class StepForm:
         self.leaves = model.backend.name == "jax" and model.layout.size >= self.LEAVES_FROM
         self._synced = self._held = None
         if self.leaves:
-            layout, xp, size = model.layout, model.kern.xp, model.layout.size
-            self._split = model.backend.jit(lambda s: {k: layout.split(xp, v) if _slot(v, size) else v
-                                                       for k, v in s.items()})
-            self._join = model.backend.jit(lambda s: {k: layout.join(xp, v) if isinstance(v, tuple) else v
-                                                      for k, v in s.items()})
+            layout, xp = model.layout, model.kern.xp
+
+            def split(params, state):  # the parameters and every optimiser slot, each like them
+                return layout.split(xp, params), state._replace(
+                    slots={k: layout.split(xp, v) for k, v in state.slots.items()})
+
+            def join(params, state):
+                return layout.join(xp, params), state._replace(
+                    slots={k: layout.join(xp, v) for k, v in state.slots.items()})
+            self._split, self._join = model.backend.jit(split), model.backend.jit(join)
 
     def to_step(self, model):
         """(params, state) for the step: the model's own, or their leaves (reused while the model
@@ -173,8 +178,7 @@ class StepForm:
         if not self.leaves:
             return model.params, model.opt_state
         if self._synced is None or self._synced[0] is not model.params or self._synced[1] is not model.opt_state:
-            both = self._split({"params": model.params, **model.opt_state})
-            self._held = both.pop("params"), both
+            self._held = self._split(model.params, model.opt_state)
         return self._held
 
     def to_model(self, model, params, state):
@@ -183,9 +187,7 @@ class StepForm:
             model.params, model.opt_state = params, state
             return
         self._held = params, state
-        both = self._join({"params": params, **state})
-        model.params = both.pop("params")
-        model.opt_state = both
+        model.params, model.opt_state = self._join(params, state)
         self._synced = model.params, model.opt_state
 
 
@@ -194,8 +196,3 @@ def alive(tree) -> bool:
     items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (tuple, list)) else (tree,)
     return all(alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
                for v in items)
-
-
-def _slot(value, size) -> bool:
-    """Whether a state entry is a flat buffer as long as the parameters (an optimiser slot)."""
-    return getattr(value, "shape", None) == (size,)

@@ -164,7 +164,7 @@ class Trainer:
             host_order = model.rng.permutation(self.n).astype("int32") if self.bs < self.n else None
             order = None if host_order is None else self.place(backend.asarray(host_order))
             start, first_step = 0, model.step_count
-            state = {**state, **{k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()}}
+            state = state._replace(book={k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()})
             if model.schedule is not None and model.schedule.per == "epoch":
                 state = self._set_lr(state, model.epoch - self.schedule_start[0])
         if self.reorder and order is not None:
@@ -179,7 +179,7 @@ class Trainer:
 
     def _set_lr(self, state, t):
         self.lr = self.model.schedule(self.model.optimizer.lr, t)
-        return {**state, "lr": self.place(self.model.backend.asarray(self.lr, dtype=self.model.dtype))}
+        return state._replace(lr=self.place(self.model.backend.asarray(self.lr, dtype=self.model.dtype)))
 
     def _steps(self, params, state, order, start, first_step, lrs):
         """The epoch's steps from row ``start``: a compiled epoch loop first where asked, then one
@@ -192,13 +192,13 @@ class Trainer:
         for start in range(start, n, bs):
             xb, yb = self._batch(order, start)
             if lrs is not None:
-                state = {**state, "lr": lrs[model.step_count - first_step]}
+                state = state._replace(lr=lrs[model.step_count - first_step])
             params, state, _ = self.step(params, state, xb, yb, model.step_count)
             # one statement: an interrupt leaves the model the last completed step and its count
             self.current, model.step_count = (params, state), model.step_count + 1
             if self.signals.pending:
                 self.signals.deliver()  # a signal that came during the step acts here, between steps
-            if host_stop and state["first_bad"] >= 0:
+            if host_stop and state.book["first_bad"] >= 0:
                 break
             if self.step_hooks and start + bs < n and self._step_end(params, state, order, start + bs, first_step):
                 break
@@ -206,7 +206,7 @@ class Trainer:
 
     def _compiled(self, params, state, order, lrs):
         model, n, bs = self.model, self.n, self.bs
-        rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state["lr"], dtype=model.dtype)
+        rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state.lr, dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
         params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
         self.current, model.step_count = (params, state), model.step_count + n // bs
@@ -246,7 +246,7 @@ class Trainer:
         model = self.model
 
         def sync():
-            if self.on_divergence == "stop" and int(model.backend.to_numpy(state["first_bad"])) >= 0:
+            if self.on_divergence == "stop" and int(model.backend.to_numpy(state.book["first_bad"])) >= 0:
                 return False
             self.form.to_model(model, params, state)
             return True

@@ -43,7 +43,7 @@ def _assert_same_run(a, b, exact):
         lambda x, y: np.testing.assert_allclose(x, y, rtol=0, atol=1e-12))
     check(to_np(a.backend, a.params), to_np(b.backend, b.params))
     for key in ("m", "v", "lr"):
-        check(to_np(a.backend, a.opt_state[key]), to_np(b.backend, b.opt_state[key]))
+        check(to_np(a.backend, a.opt_state.optimizer_state()[key]), to_np(b.backend, b.opt_state.optimizer_state()[key]))
     assert a.step_count == b.step_count and a.epoch == b.epoch
     for key in ("loss", "val_loss", "accuracy", "lr"):
         if exact:

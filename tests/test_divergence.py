@@ -9,6 +9,7 @@ import pytest
 from conftest import to_np
 from reseau import MLP, TrainingDivergedError
 from reseau.core import checkpoint, guard, optim
+from reseau.core.state import StepState
 
 
 def _weights(model):
@@ -67,7 +68,7 @@ def test_stop_mid_epoch_names_the_step_and_keeps_the_step_before(backend, kernel
         from reseau.core import serialize
         tensors, _ = serialize.read(tmp_path / f"step-{position - 1:012d}.ckpt")
         np.testing.assert_array_equal(to_np(backend, model.params), checkpoint.flat_params(tensors, 2))
-        np.testing.assert_array_equal(to_np(backend, model.opt_state["m"]), tensors["state.m"])
+        np.testing.assert_array_equal(to_np(backend, model.opt_state.slots["m"]), tensors["state.m"])
     assert not (tmp_path / f"step-{position:012d}.ckpt").exists()
 
 
@@ -121,18 +122,18 @@ def test_the_guard_leaves_params_and_state_untouched(kern64, bad):
     g0[11] = {"nan": np.nan, "inf": np.inf, "huge": 1e20}[bad]
     opt = optim.Adam(0.1)
     params = bk.asarray(p0.astype(np.float32 if bad == "huge" else np.float64), dtype=dtype)
-    state = {**opt.init(kern, params), **guard.fresh(bk, dtype)}
-    state["m"] = state["m"] + 0.5
-    before = {k: to_np(bk, v).copy() for k, v in state.items()}
+    state = StepState.of(opt.init(kern, params), guard.fresh(bk, dtype))
+    state.slots["m"] = state.slots["m"] + 0.5
+    before = {k: to_np(bk, v).copy() for k, v in state.optimizer_state().items()}
     p_before = to_np(bk, params).copy()
     grads = bk.asarray(g0.astype(p_before.dtype), dtype=dtype)
     loss = bk.asarray(np.asarray(1.25, dtype=p_before.dtype), dtype=dtype)
     for mode in guard.MODES:
         with np.errstate(over="ignore"):  # g·g overflows on purpose ("huge")
-            new_p, new_s = guard.guarded_update(kern, opt, params, grads, dict(state), 7, loss, loss, 4, mode)
+            new_p, new_s = guard.guarded_update(kern, opt, params, grads, state, 7, loss, loss, 4, mode)
         np.testing.assert_array_equal(to_np(bk, new_p), p_before)
         for key in ("lr", "m", "v"):
-            np.testing.assert_array_equal(to_np(bk, new_s[key]), before[key])
+            np.testing.assert_array_equal(to_np(bk, new_s.optimizer_state()[key]), before[key])
         book = guard.read(bk, new_s)
         assert book == {"loss_sum": 0.0, "rows": 0, "skipped": 1, "first_bad": 7, "bad_loss": 1.25, "correct": 0.0}
 
@@ -147,7 +148,7 @@ def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
     mk = lambda: bk.asarray(p0.copy(), dtype=dtype)  # noqa: E731
     plain_p, plain_s = opt.update(kern, mk(), bk.asarray(g0, dtype=dtype), opt.init(kern, mk()), 0)
     params = mk()
-    state = {**opt.init(kern, params), **guard.fresh(bk, dtype)}
+    state = StepState.of(opt.init(kern, params), guard.fresh(bk, dtype))
     loss = bk.asarray(np.asarray(0.5), dtype=dtype)
     new_p, new_s = guard.guarded_update(kern, opt, params, bk.asarray(g0, dtype=dtype), state, 0, loss, loss, 3,
                                         "stop")
@@ -155,5 +156,5 @@ def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
     same = np.testing.assert_array_equal if bk.name != "jax" else (
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-15, atol=0))
     same(to_np(bk, new_p), to_np(bk, plain_p))
-    same(to_np(bk, new_s["v"]), to_np(bk, plain_s["v"]))
+    same(to_np(bk, new_s.slots["v"]), to_np(bk, plain_s["v"]))
     assert guard.read(bk, new_s) == {"loss_sum": 1.5, "rows": 3, "skipped": 0, "first_bad": -1, "bad_loss": 0.0, "correct": 0.0}

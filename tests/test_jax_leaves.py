@@ -33,8 +33,8 @@ def test_leaves_train_as_the_flat_buffer(monkeypatch, opt, kw):
     flat, h_flat = _fit(monkeypatch, 1 << 40, opt(), **kw)
     leaves, h_leaves = _fit(monkeypatch, 0, opt(), **kw)
     np.testing.assert_allclose(np.asarray(leaves.params), np.asarray(flat.params), rtol=1e-12, atol=1e-14)
-    for key in flat.opt_state:
-        np.testing.assert_allclose(np.asarray(leaves.opt_state[key]), np.asarray(flat.opt_state[key]),
+    for key, value in flat.opt_state.buffers().items():
+        np.testing.assert_allclose(np.asarray(leaves.opt_state.buffers()[key]), np.asarray(value),
                                    rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(h_leaves["loss"], h_flat["loss"], rtol=1e-12)
     assert leaves.params.shape == (leaves.layout.size,)  # the model holds flat buffers between fits

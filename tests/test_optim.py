@@ -277,7 +277,7 @@ def test_fit_records_the_lr_in_effect_and_jax_does_not_recompile(backend):
     model = MLP([3, 4, 1], backend=backend.name, seed=0, normalize=None)
     h = model.fit(X, y, epochs=6, batch_size=10, optimizer=optim.SGD(0.2), schedule=optim.StepDecay(2, 0.5))
     assert h["lr"] == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
-    assert float(to_np(backend, model.opt_state["lr"])) == pytest.approx(0.05)
+    assert float(to_np(backend, model.opt_state.lr)) == pytest.approx(0.05)
     h = model.fit(X, y, epochs=2, batch_size=10, optimizer=optim.SGD(0.2),
                   schedule=optim.ExponentialDecay(0.5, per="step"))
     assert h["lr"][-2:] == pytest.approx([0.2 * 0.5 ** 2, 0.2 * 0.5 ** 5])  # last step of each epoch
@@ -299,11 +299,13 @@ def test_optimizer_state_is_part_of_the_model():
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
     model = MLP([3, 4, 1], dtype="float64", seed=0, normalize=None)
     model.fit(X, y, epochs=2, optimizer="adam")
-    assert set(model.opt_state) == {"lr", "m", "v", "loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct"}
-    assert model.opt_state["m"].shape == (model.layout.size,) and np.abs(model.opt_state["v"]).sum() > 0
-    m_before = model.opt_state["m"].copy()
+    state = model.opt_state  # named: the optimiser's slots, the learning rate, the guard's book
+    assert set(state.slots) == {"m", "v"} and float(state.lr) == pytest.approx(1e-3)
+    assert set(state.book) == {"loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct"}
+    assert state.slots["m"].shape == (model.layout.size,) and np.abs(state.slots["v"]).sum() > 0
+    m_before = state.slots["m"].copy()
     model.fit(X, y, epochs=1)  # continues: the moments carry over
-    assert isinstance(model.optimizer, optim.Adam) and not np.array_equal(m_before, model.opt_state["m"])
+    assert isinstance(model.optimizer, optim.Adam) and not np.array_equal(m_before, model.opt_state.slots["m"])
     fresh = MLP([3, 4, 1], dtype="float64", seed=0, normalize=None)
     fresh.fit(X, y, epochs=3, optimizer="adam")
     for (W0, b0), (W1, b1) in zip(model.get_weights(), fresh.get_weights()):

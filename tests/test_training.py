@@ -175,7 +175,7 @@ def test_jax_step_is_jitted_with_params_and_state_donated(monkeypatch, donate):
     xb = model.backend.asarray(X, dtype=model.dtype)
     yb = model.backend.asarray(model.encode_targets(y))
     new_params, new_state, loss = step(params, state, xb, yb, 1)
-    assert params.is_deleted() == state["lr"].is_deleted() == (donate == "1")
+    assert params.is_deleted() == state.lr.is_deleted() == (donate == "1")
     assert np.isfinite(to_np(model.backend, loss))
 
 
