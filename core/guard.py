@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+from .state import StepState
+
 MODES = ("stop", "skip")
 KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
@@ -58,9 +60,10 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
     b = state.book
     if isinstance(b["first_bad"], int):  # host values (NumPy): a plain branch
         ok, b = bool(ok), dict(b)
+        lr, slots = state.lr, state.slots
         if ok and (mode == "skip" or b["first_bad"] < 0):
-            params, opt = optimizer.update(kern, params, grads, state.optimizer_state(), step, gs)
-            state = state.with_optimizer(opt)
+            params, slots = optimizer.update(kern, params, grads, state.optimizer_state(), step, gs)
+            lr = slots.pop("lr")  # the update's own dict becomes the new slots
             b["loss_sum"] += float(loss) * rows
             b["rows"] += rows
             b["correct"] += float(correct)
@@ -68,7 +71,7 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
             b["skipped"] += 1
             if b["first_bad"] < 0:  # the loss the guard judged (over all ranks: their mean)
                 b["first_bad"], b["bad_loss"] = step, float(check_loss) * gs
-        return params, state._replace(book=b)
+        return params, StepState(slots, lr, b)
     xp = kern.xp
     apply = ok if mode == "skip" else ok & (b["first_bad"] < 0)
     params, opt = kern.gated(apply, lambda: optimizer.update(kern, params, grads, state.optimizer_state(), step, gs),
