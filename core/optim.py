@@ -71,21 +71,21 @@ class Optimizer:
             state[slot] = xp.full(params.shape, self.initial_slot(slot), dtype=params.dtype)
         return state
 
-    def update(self, kern, params, grads, state, step, grad_scale=1.0):
-        """One update; the gradient is ``grad_scale``·grads (1/ranks after an allreduce that summed
-        them), the scaling done inside the optimiser's pass. Leaves (tuples of arrays, see
+    def update(self, kern, params, grads, state, step, gs=1.0):
+        """One update; the gradient is ``gs``·grads (the gradient scale: 1/ranks after an allreduce
+        that summed them, the name the kernels use too), the scaling done inside the optimiser's pass. Leaves (tuples of arrays, see
         Layout.split) are updated one by one with the same formula, in one compiled step."""
         if self.clip_norm is not None:
-            if grad_scale != 1.0:
-                grads, grad_scale = _scale(grads, grad_scale), 1.0
+            if gs != 1.0:
+                grads, gs = _scale(grads, gs), 1.0
             grads = kern.clip_by_global_norm(grads, self.clip_norm)
         if not is_leaves(params):
-            return self.apply(kern, params, grads, dict(state), step + 1, grad_scale)
+            return self.apply(kern, params, grads, dict(state), step + 1, gs)
         per_leaf = {k for k, v in state.items() if is_leaves(v)}
         new_params, subs = [], []
         for i, (p, g) in enumerate(zip(params, grads)):
             p, sub = self.apply(kern, p, g, {k: v[i] if k in per_leaf else v for k, v in state.items()},
-                                step + 1, grad_scale)
+                                step + 1, gs)
             new_params.append(p)
             subs.append(sub)
         return tuple(new_params), {**state, **{k: tuple(sub[k] for sub in subs) for k in per_leaf}}
