@@ -17,12 +17,12 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0) 
                l2=model.l2)
     twin.set_weights(model.get_weights())
     twin.columns, twin.classes = model.columns, model.classes
-    Xd = twin._inputs(X)
-    Yd = twin._targets(y, Xd.shape[0])
+    Xd = twin.device_inputs(X)
+    Yd = twin.encode_targets(y)
 
     def f(p):
         return loss_and_grads(twin.kern, twin.layout, twin.activations, twin.output, p, Xd, Yd, None,
-                              twin._reg, 0)
+                              twin.regularization, 0)
 
     p0 = np.array(twin.params, dtype=np.float64)
     _, g = f(p0)

@@ -546,6 +546,16 @@ class MLP:
         params, state = train.StepForm(self).to_step(self)  # as fit runs it: leaves for large JAX models
         return self._step, params, state
 
+    def device_inputs(self, X):
+        """``X`` as the network's input on the device: checked, through the preprocessing plan, in
+        the model's dtype (what predict and evaluate feed the forward pass)."""
+        return self._inputs(X)
+
+    @property
+    def regularization(self):
+        """The dropout masks and L1/L2 penalty the step applies (core/regularization.py), or None."""
+        return self._reg
+
     def encode_targets(self, y):
         """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""

@@ -74,7 +74,7 @@ def test_gradient_check_with_fixed_mask_and_penalties(backend, kw):
     X, y = _data()
     Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model.encode_targets(y))
     fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations, model.output,
-                                              p, Xd, Yd, None, model._reg, 17))
+                                              p, Xd, Yd, None, model.regularization, 17))
     p0 = to_np(backend, model.params)
     _, g = fn(model.params)
     numeric = np.zeros_like(p0)
