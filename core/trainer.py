@@ -76,8 +76,10 @@ class Trainer:
     (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
     optimiser state, counters (``step_count``, ``epoch``) and cumulative history."""
 
-    #: data up to this size are reordered once an epoch on the host instead of gathered per batch
-    REORDER_BYTES = 1 << 26
+    #: data up to this size are reordered once an epoch on the host instead of gathered per batch:
+    #: small sets save the per-batch calls (S: 0.12 → 0.09 ms a step); larger ones gain from each
+    #: batch being gathered right before its step, still in cache (M, 16 MB: 0.2 ms a step lost)
+    REORDER_BYTES = 1 << 22
 
     def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
                  track_gradients=False, shard=None, comm=None, progress=None, history=None, *, step, epoch_fn,
@@ -103,7 +105,7 @@ class Trainer:
         self.lr = None
         self.signals = DeferredSignals()
         # NumPy: each epoch's rows are put in order once (two gathers an epoch, then views), when
-        # a second copy of the data is small; elsewhere each batch is gathered on the device
+        # the data are small (REORDER_BYTES); elsewhere each batch is gathered before its step
         self.reorder = model.backend.host and X.nbytes + Y.nbytes <= self.REORDER_BYTES
         self.ordered = None
 
