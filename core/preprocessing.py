@@ -42,10 +42,3 @@ class StandardScaler(_Scaler):
 
 
 SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler}
-
-
-def check_normalize(normalize):
-    """None, "minmax" or "standard"."""
-    if normalize is not None and normalize not in SCALERS:
-        raise ValueError(f"normalize={normalize!r} is invalid; expected None, 'minmax' or 'standard'")
-    return normalize

@@ -153,10 +153,11 @@ def _pandas_column(series):
     try:
         return pa.array(series, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array([None if _missing(v) else str(v) for v in series], type=pa.string())
+        return pa.array([None if is_missing(v) else str(v) for v in series], type=pa.string())
 
 
-def _missing(v) -> bool:
+def is_missing(v) -> bool:
+    """A missing cell: None, NaN, pandas' NA or NaT."""
     return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
 
 
@@ -204,7 +205,7 @@ def float64_into(col, out):
 
 def _object_column(values):
     """A column of an object/string array: numbers if every present cell is one, else text."""
-    cells = [None if _missing(v) or (isinstance(v, str) and not v.strip()) else v for v in values]
+    cells = [None if is_missing(v) or (isinstance(v, str) and not v.strip()) else v for v in values]
     try:
         return np.array([np.nan if v is None else float(v) for v in cells], dtype=np.float64)
     except (TypeError, ValueError):

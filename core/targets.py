@@ -10,6 +10,7 @@ or ``"regress"`` overrides the rule.
 from __future__ import annotations
 
 from ..backends.host import np
+from .tables import is_missing
 from .tables import target as target_values
 
 TASKS = ("classify", "regress")
@@ -56,7 +57,7 @@ def encode(y, classes=None, name="y"):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{name} has shape {y.shape}; expected one label per row, shape (n,)")
-    missing = np.array([_is_missing(v) for v in y], dtype=bool) if y.dtype.kind in "Of" else np.zeros(len(y), bool)
+    missing = np.array([is_missing(v) for v in y], dtype=bool) if y.dtype.kind in "Of" else np.zeros(len(y), bool)
     if missing.any():
         raise ValueError(f"{name}[{int(np.flatnonzero(missing)[0])}] is missing; every row needs a label")
     if classes is None:
@@ -89,10 +90,6 @@ def _key(v):
     if isinstance(v, (int, float, np.integer, np.floating)):
         return ("n", float(v))
     return ("s", str(v))
-
-
-def _is_missing(v) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
 
 
 def _is_number(v) -> bool:
