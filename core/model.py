@@ -8,7 +8,8 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
-from . import columns, guard, heads, initializers, optim, preprocessing, schedules, serialize, targets, train, validation
+from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, serialize, targets, train,
+               validation)
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
 from .state import StepState
@@ -98,6 +99,10 @@ class MLP:
         W_b = [(initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
                for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
         self.params = self._to_flat(W_b)
+        self._compile_forward()
+
+    def _compile_forward(self):
+        """The forward passes and the regularisation of the built network (again after unpickling)."""
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
@@ -441,6 +446,13 @@ class MLP:
         lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
                      + "".join(f"; {e}" for e in extra))
         return "\n".join(lines)
+
+    def __getstate__(self):
+        """Pickle, ``copy.deepcopy`` and joblib: host arrays and plain values only (core/pickling.py)."""
+        return pickling.host_state(self)
+
+    def __setstate__(self, state):
+        pickling.restore_state(self, state)
 
     def __repr__(self) -> str:
         return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "

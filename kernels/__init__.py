@@ -21,7 +21,7 @@ import os
 
 from .reference import Reference
 
-__all__ = ["Reference", "for_backend", "variants"]
+__all__ = ["Reference", "for_backend", "variant_of", "variants"]
 
 _cache: dict[tuple[str, str], Reference] = {}
 
@@ -52,6 +52,14 @@ def for_backend(backend, variant: str | None = None) -> Reference:
     if key not in _cache:
         _cache[key] = _make(variant, backend)
     return _cache[key]
+
+
+def variant_of(kern) -> str:
+    """The name of a kernel table that ``for_backend`` made ("numba", "numpy", "jax", ...)."""
+    for (_, variant), table in _cache.items():
+        if table is kern:
+            return variant
+    raise ValueError(f"{type(kern).__name__} is not a kernel table made by for_backend")
 
 
 def _make(variant, backend):
