@@ -77,6 +77,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         _check_params(self)
+        before = dict(self.__dict__)
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -93,6 +94,10 @@ class _BaseMLP(BaseEstimator):
         else:
             self._fit_stochastic(X, y, sample_weight, layer_units, incremental)
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            self.__dict__.clear()  # the estimator as it was before this call
+            self.__dict__.update(before)
+            if "_cache" in before:
+                self._cache["forward"] = None
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
         self._device_params(self._network(layer_units, X.dtype))
@@ -345,7 +350,11 @@ class _BaseMLP(BaseEstimator):
             part = part.toarray() if hasattr(part, "toarray") else part
             parts.append(model.backend.to_numpy(self._cache[key](model.params, model.backend.asarray(
                 np.asarray(part, dtype=self.coefs_[0].dtype), dtype=model.dtype))))
-        return np.concatenate(parts) if parts else np.zeros((0, self.n_outputs_), self.coefs_[0].dtype)
+        A = np.concatenate(parts) if parts else np.zeros((0, self.n_outputs_), self.coefs_[0].dtype)
+        if check_input and not np.isfinite(A).all():
+            raise ValueError(f"X gives outputs that are not finite (largest |x| = {np.abs(X).max():.3g}): its values "
+                             "are far beyond the training data's; scale X as the training data was scaled")
+        return A
 
     def _check_X(self, X):
         plan = getattr(self, "_plan", None)
@@ -358,25 +367,26 @@ class _BaseMLP(BaseEstimator):
         """(X, y) checked as scikit-learn checks them, or through reseau's column plan for tables with
         text columns, or when ``normalize`` / ``impute`` ask for it."""
         if reset:
-            self._plan = None
-            if self.normalize is not None or self.impute is not None or (is_table(X) and not _numeric(X)):
-                self._plan = columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(X)
-                table = table_of(X)
-                self.n_features_in_ = len(table.names)
-                if table.named:
-                    self.feature_names_in_ = np.asarray(table.names, dtype=object)
+            needs_plan = self.normalize is not None or self.impute is not None or (is_table(X) and not _numeric(X))
+            plan = columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(X) if needs_plan else None
+        else:
+            plan = getattr(self, "_plan", None)
+        if plan is None:
+            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
+                                 dtype=(np.float64, np.float32), reset=reset)
+        else:
+            X = plan.transform(X).astype(np.dtype(self.dtype or "float64"))
+            y = check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None, ensure_all_finite=True)
+            check_consistent_length(X, y)
+        if reset:
+            self._plan = plan
+            if plan is not None:
+                self.n_features_in_ = len(plan.names)
+                if plan.named:
+                    self.feature_names_in_ = np.asarray(plan.names, dtype=object)
                 else:
                     self.__dict__.pop("feature_names_in_", None)
-        plan = getattr(self, "_plan", None)
-        if plan is None:
-            return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
-                                 dtype=(np.float64, np.float32), reset=reset)
-        dtype = np.dtype(self.dtype or "float64")
-        Xm = plan.transform(X).astype(dtype)
-        y = check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None,
-                        ensure_all_finite=True)
-        check_consistent_length(Xm, y)
-        return Xm, y
+        return X, y
 
     def __getstate__(self):
         """Pickle / joblib: host arrays and plain values (``model_`` pickles itself the same way);
@@ -418,7 +428,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
+            try:
+                self._label_binarizer = LabelBinarizer().fit(y)
+            except TypeError:
+                raise ValueError("y mixes labels of types that cannot be ordered (e.g. strings and numbers); "
+                                 "expected labels of one type") from None
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -500,6 +514,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
 
     def _validate_input(self, X, y, incremental, reset):
+        _real_targets(y)
         X, y = self._validate_X_y(X, y, reset, y_numeric=True)
         X = X.astype(self._dtype_of(X), copy=False)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -584,6 +599,16 @@ def _first_partial_fit(est, classes) -> bool:
         est.classes_ = unique_labels(classes)
         return True
     return False
+
+
+def _real_targets(y):
+    """Regression targets must be numbers: text gets a message that names y."""
+    try:
+        y = np.asarray(y)
+        if y.dtype.kind in "OUS":
+            y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y must hold real numbers for regression ({exc})") from None
 
 
 def _numeric(X) -> bool:
