@@ -4,10 +4,14 @@
 
 The header names each tensor ("W1", "b1", ...) with its dtype, shape and byte range, and carries
 ``__metadata__`` (strings only): "reseau" holds the model's JSON description (format version,
-architecture, activations, initialisers, scaler, training configuration) and "sha256" the
-checksum of the tensor bytes. Files are written to a temporary file, flushed to disk, then
-renamed over the target, so a reader never sees half a file. Loading checks the sizes and
-shapes against the header before it allocates, then the checksum.
+architecture, activations, initialisers, scaler, training configuration) and "checksum" the
+SHA-256 of the description and of every tensor by name (its name, dtype, shape and values, in
+name order), not of the byte layout: a file that another safetensors writer laid out anew (other
+order, other padding) still verifies. Files written before this checksum carry "sha256", of the
+tensor bytes as laid out, and still load. Files are written to a temporary file, flushed to
+disk, then renamed over the target, so a reader never sees half a file. Loading reads one
+snapshot through one open descriptor and checks the sizes and shapes against the header before
+it allocates, then the checksum.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ def write(path, tensors: dict, description: dict):
         chunks.append(data)
         offset += len(data)
     body = b"".join(chunks)
-    header["__metadata__"] = {"reseau": json.dumps({"format": FORMAT, "version": VERSION, **description}),
-                              "sha256": hashlib.sha256(body).hexdigest()}
+    text = json.dumps({"format": FORMAT, "version": VERSION, **description})
+    header["__metadata__"] = {"reseau": text, "checksum": checksum(text, tensors)}
     head = json.dumps(header).encode()
     head += b" " * (-len(head) % 8)  # keep the tensor bytes 8-byte aligned
     directory = path.parent if str(path.parent) else Path(".")
@@ -58,6 +62,17 @@ def write(path, tensors: dict, description: dict):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def checksum(description_text: str, tensors: dict) -> str:
+    """SHA-256 of the description's text and of each tensor (name, dtype, shape, little-endian
+    values), in name order: independent of where the bytes sit in the file."""
+    h = hashlib.sha256(description_text.encode())
+    for name in sorted(tensors):
+        array = np.asarray(tensors[name])
+        h.update(json.dumps([name, _NAMES[array.dtype.newbyteorder("<").str], list(array.shape)]).encode())
+        h.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def _umask() -> int:
@@ -85,8 +100,8 @@ def read(path):
     """(tensors, description) from a model file; a ValueError that names the file otherwise."""
     path = Path(path)
     try:
-        size = path.stat().st_size
         with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size  # this descriptor's file, whoever renames over the path
             raw_n = f.read(8)
             if len(raw_n) < 8:
                 raise ValueError(f"{path}: truncated (shorter than a header); not a reseau model file")
@@ -109,11 +124,14 @@ def read(path):
             body = f.read()
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+    if "checksum" not in meta and hashlib.sha256(body).hexdigest() != meta.get("sha256"):
         raise ValueError(f"{path}: the checksum of the weights does not match; the file is corrupted")
     tensors = {name: np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=count,
                                    offset=start).reshape(shape).astype(dtype)
                for name, (dtype, shape, start, count) in specs.items()}
+    if "checksum" in meta and checksum(meta["reseau"], tensors) != meta["checksum"]:
+        raise ValueError(f"{path}: the checksum of the weights and description does not match; the file is "
+                         "corrupted")
     return tensors, description
 
 
@@ -121,7 +139,8 @@ def _check_specs(path, header, body_size):
     """Every tensor's dtype, shape and byte range, checked against each other and the file size
     before anything is allocated."""
     specs, end = {}, 0
-    for name, spec in header.items():
+    by_offset = sorted(header.items(), key=lambda item: _start(item[1]))
+    for name, spec in by_offset:
         try:
             dtype = _DTYPES[spec["dtype"]]
             shape = [int(d) for d in spec["shape"]]
@@ -137,7 +156,16 @@ def _check_specs(path, header, body_size):
                              f"needs {nbytes} bytes at {end}; corrupted")
         specs[name] = (dtype, shape, start, count)
         end = stop
+    specs = {name: specs[name] for name in header}
     if end != body_size:
         raise ValueError(f"{path}: the header describes {end} bytes of weights but the file holds "
                          f"{body_size}; truncated or corrupted")
     return specs
+
+
+def _start(spec):
+    """A tensor entry's first byte, for laying entries out in file order (malformed: first)."""
+    try:
+        return int(spec["data_offsets"][0])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return -1

@@ -75,7 +75,7 @@ def _patched(path, edit):
 
 @pytest.mark.parametrize("edit,message", [
     (lambda raw: raw.__delitem__(slice(-10, None)), r"truncated or corrupted"),
-    (lambda raw: raw.__setitem__(-1, raw[-1] ^ 0xFF), r"checksum of the weights does not match"),
+    (lambda raw: raw.__setitem__(-1, raw[-1] ^ 0xFF), r"checksum of the weights and description does not match"),
     (lambda raw: raw.__delitem__(slice(4, None)), r"truncated \(shorter than a header\)"),
     (lambda raw: raw.__setitem__(slice(0, 8), struct.pack("<Q", 10 ** 12)), r"header length .* does not fit"),
     (lambda raw: raw.__setitem__(slice(8, 12), b"{{{{"), r"unreadable header"),
