@@ -403,6 +403,12 @@ class MLP:
         any backend."""
         serialize.write(path, *self.file_contents())
 
+    def to_onnx(self, path=None):
+        """The model with its preprocessing as one ONNX graph (``core/onnx_export.py``), returned as
+        a ModelProto and written to ``path`` when given; needs ``reseau[onnx]``."""
+        from .onnx_export import to_onnx
+        return to_onnx(self, path)
+
     def file_contents(self):
         """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
         tensors = {}

@@ -216,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     predict.set_defaults(func=cmd_predict)
 
+    export = sub.add_parser("export", allow_abbrev=False, help="a saved model as ONNX, preprocessing included",
+                            description="Write a saved model, with its input preprocessing (scaling, one-hot, "
+                            "imputation), as one ONNX graph for onnxruntime and other ONNX runtimes; inputs are "
+                            "named after the features (needs reseau[onnx]).")
+    export.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
+    export.add_argument("output", type=Path, help="the .onnx file to write")
+    export.set_defaults(func=cmd_export)
+
     bench = sub.add_parser("bench", allow_abbrev=False, help="time the training step on every backend and peer installed",
                            description="Benchmark one training step (forward, backward, update) of the same "
                            "network, data and seed on every backend present and every peer installed "
@@ -568,6 +576,20 @@ def _write_csv(path, header, rows):
     finally:
         if path:
             out.close()
+
+
+def cmd_export(args) -> int:
+    _writable("output", args.output)
+    try:
+        import onnx  # noqa: F401 - checked before the model is read
+    except ImportError:
+        raise ValueError('export needs the onnx package: pip install "reseau[onnx]"') from None
+    model = load(args.model)
+    proto = model.to_onnx(args.output)
+    names = ", ".join(i.name for i in proto.graph.input)
+    print(f"{args.output}: ONNX opset {proto.opset_import[0].version}, inputs {names}; output "
+          f"{proto.graph.output[0].name}")
+    return 0
 
 
 def cmd_bench(args) -> int:

@@ -53,4 +53,5 @@ def test_every_cli_command_in_the_readme_runs(tmp_path):
         out = subprocess.run([exe, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, (command, out.stderr)
     assert (tmp_path / "moons.png").exists() and (tmp_path / "cancer.reseau").exists()
+    assert (tmp_path / "cancer.onnx").stat().st_size > 0
     assert (tmp_path / "predictions.csv").read_text().startswith("prediction,p_0,p_1")

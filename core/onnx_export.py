@@ -1,0 +1,126 @@
+"""Export to ONNX (extra ``reseau[onnx]``): the network and its saved preprocessing as one graph.
+
+Inputs: one float32 tensor "X" (n, d) for a model fitted on a plain array; one per feature,
+named after it, for a model fitted on a table: (n, 1) float32 for a number, (n, 1) string for a
+category. In the graph, as in ``core/columns.py``: a missing number (NaN) or category ("")
+becomes the training median / most frequent value; numbers are scaled as fitted,
+(x − offset)/scale; a category becomes its one-hot columns (an unseen one, all zeros). Then
+Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g(Z⁽ˡ⁾) per layer and the head: output "probabilities" (sigmoid,
+softmax) or "values" (identity), float32 (n, k), what ``predict_proba`` / ``predict`` give.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backends.host import np
+from ..kernels.reference import SELU_ALPHA, SELU_SCALE
+
+OPSET = 20  # string Equal (one-hot of categories) needs 19
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError('ONNX export needs the onnx package: pip install "reseau[onnx]"') from None
+    return onnx
+
+
+class _Graph:
+    """Nodes and constants under construction, with fresh names."""
+
+    def __init__(self, onnx):
+        self.onnx, self.h, self.nodes, self.inits, self.count = onnx, onnx.helper, [], [], 0
+
+    def name(self, stem):
+        self.count += 1
+        return f"{stem}_{self.count}"
+
+    def const(self, value, stem="c", dtype=np.float32):
+        name = self.name(stem)
+        array = np.asarray(value, dtype=object if dtype is str else dtype)
+        self.inits.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, kind, *inputs, stem=None, **attrs):
+        out = self.name(stem or kind.lower())
+        self.nodes.append(self.h.make_node(kind, list(inputs), [out], **attrs))
+        return out
+
+
+def _activation(g: _Graph, name: str, Z: str) -> str:
+    """A = g(Z) for reseau's hidden activations (core/activations.py)."""
+    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
+    if name in simple:
+        return g.op(simple[name], Z)
+    if name == "identity":
+        return Z
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", Z, alpha=0.01)
+    if name == "elu":
+        return g.op("Elu", Z, alpha=1.0)
+    if name == "selu":
+        return g.op("Selu", Z, alpha=SELU_ALPHA, gamma=SELU_SCALE)
+    if name == "silu":
+        return g.op("Mul", Z, g.op("Sigmoid", Z))
+    if name == "gelu":  # z·Φ(z) = ½z(1 + erf(z/√2))
+        erf = g.op("Erf", g.op("Mul", Z, g.const(1.0 / math.sqrt(2.0))))
+        return g.op("Mul", g.op("Mul", Z, g.const(0.5)), g.op("Add", erf, g.const(1.0)))
+    raise ValueError(f"activation {name!r} has no ONNX form here")
+
+
+def _numbers(g, x, plan, cols):
+    """Impute NaN with the training median, then scale, for the numeric columns ``cols``."""
+    fill = g.const([plan.fill[j] for j in cols])
+    x = g.op("Where", g.op("IsNaN", x), g.op("Expand", fill, g.op("Shape", x)), x)
+    if plan.normalize is None:
+        return x
+    return g.op("Div", g.op("Sub", x, g.const(plan.offset[cols])), g.const(plan.scale[cols]))
+
+
+def _inputs(g, model):
+    """(graph inputs, the network's input A⁽⁰⁾)."""
+    h, onnx = g.h, g.onnx
+    plan, n_in = model.columns, model.sizes[0]
+    if plan is None or (plan.all_numeric and not plan.named):
+        X = h.make_tensor_value_info("X", onnx.TensorProto.FLOAT, ["n", n_in])
+        return [X], (_numbers(g, "X", plan, list(range(n_in))) if plan is not None else "X")
+    inputs, parts = [], []
+    for j, name in enumerate(plan.names):
+        if plan.kinds[j] == "number":
+            inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["n", 1]))
+            parts.append(_numbers(g, name, plan, [j]))
+        else:
+            inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.STRING, ["n", 1]))
+            empty = g.op("Equal", name, g.const([""], dtype=str))
+            x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)), name)
+            hits = g.op("Equal", x, g.const([plan.categories[j]], dtype=str))  # (n, 1) vs (1, k): (n, k)
+            parts.append(g.op("Cast", hits, to=onnx.TensorProto.FLOAT))
+    return inputs, parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+
+
+def to_onnx(model, path=None):
+    """The model as an ONNX ``ModelProto`` (written to ``path`` when given)."""
+    onnx = _onnx()
+    model._require_built("to_onnx")
+    g = _Graph(onnx)
+    inputs, A = _inputs(g, model)
+    weights = model.get_weights()
+    for l, ((W, b), name) in enumerate(zip(weights, model.activations), start=1):
+        Z = g.op("Add", g.op("MatMul", A, g.const(W, f"W{l}")), g.const(b, f"b{l}"), stem=f"Z{l}")
+        A = _activation(g, name, Z)
+    head = {"sigmoid": "Sigmoid", "softmax": "Softmax"}.get(model.output)
+    out_name = "probabilities" if head else "values"
+    attrs = {"axis": 1} if head == "Softmax" else {}
+    g.nodes.append(g.h.make_node(head or "Identity", [A], [out_name], **attrs))
+    output = g.h.make_tensor_value_info(out_name, onnx.TensorProto.FLOAT, ["n", model.sizes[-1]])
+    graph = g.h.make_graph(g.nodes, "reseau_mlp", inputs, [output], g.inits)
+    proto = g.h.make_model(graph, opset_imports=[g.h.make_opsetid("", OPSET)], producer_name="reseau")
+    proto.ir_version = min(proto.ir_version, 9)  # readable by older runtimes
+    if model.feature_names is not None:
+        g.h.set_model_props(proto, {"feature_names": ",".join(model.feature_names)})
+    onnx.checker.check_model(proto)
+    if path is not None:
+        onnx.save(proto, str(path))
+    return proto
