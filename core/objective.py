@@ -21,6 +21,7 @@ formula). The rest of backward is ``core/network.py``'s, on the model's kernels 
 from __future__ import annotations
 
 from . import network
+from .workspace import Workspaces
 
 #: the output activations, and the reseau head that predicts with the same A (exp: identity, then eᶻ)
 OUTPUTS = {"logistic": "sigmoid", "softmax": "softmax", "identity": "identity", "exp": "identity"}
@@ -58,22 +59,29 @@ def row_losses(xp, out: str, Z, Y, A):
 def make_objective(model, out: str):
     """``objective(params, X, Y, r, l2, step) -> (L, flat gradient)`` for the network of ``model``
     (its kernels, layout, hidden activations and dropout) with output activation ``out``; r the
-    rows' weights (summing to 1), l2 = α/Σw; ``step`` picks the dropout masks."""
+    rows' weights (summing to 1), l2 = α/Σw; ``step`` picks the dropout masks. With in-place
+    kernels (NumPy, CuPy) every intermediate lives in preallocated buffers and the gradient lands
+    in one flat buffer, reused by the next call."""
     kern, layout, activations, reg = model.kern, model.layout, model.activations, model.regularization
     xp = kern.xp
-    weights_only = model.backend.asarray(layout.weight_mask().astype(model.dtype_name), dtype=model.dtype)
+    workspaces = Workspaces(kern, layout, activations, model.dtype) if kern.in_place else None
 
     def objective(params, X, Y, r, l2, step):
-        layers = layout.unflatten(xp, params)
+        ws = None if workspaces is None else workspaces.get(X.shape[0], Y)
+        layers = layout.unflatten(xp, params) if ws is None else ws.layers(xp, params)
         mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
-        cache = network.forward(kern, layers, activations, X, None, mask)
+        cache = network.forward(kern, layers, activations, X, ws, mask)
         Z = cache[-1][1]
         A = output(xp, out, Z)
         loss = xp.sum(r * row_losses(xp, out, Z, Y, A))
-        grads = network.backward(kern, layers, activations, cache, (A - Y) * r[:, None])
-        flat = kern.pack([g for dW_db in grads for g in dW_db])
-        penalty, flat = kern.weight_penalty(params, flat, weights_only, 0.0, l2)
-        return loss + penalty, flat
+        grads = network.backward(kern, layers, activations, cache, (A - Y) * r[:, None], ws)
+        for (W, _), (dW, _) in zip(layers, grads):  # ½·l2·ΣW², dW += l2·W: weights only
+            loss = loss + 0.5 * l2 * xp.sum(W * W)
+        if ws is not None:
+            for (W, _), (dW, _) in zip(layers, grads):
+                dW += l2 * W  # views of ws.grad
+            return loss, ws.grad
+        return loss, kern.pack([g for (W, _), (dW, db) in zip(layers, grads) for g in (dW + l2 * W, db)])
 
     return objective
 

@@ -342,7 +342,7 @@ class NumbaKernels(NumpyKernels):
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
                      centered=False, gs=1.0):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
-        b = buf if momentum else self._scratch("buf", p.shape, p.dtype)
+        b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
         s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
         c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
         RMSPROP(p, g, v, ga, b, c)
