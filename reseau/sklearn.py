@@ -152,8 +152,13 @@ class _BaseMLP(BaseEstimator):
         if getattr(self, "_network_key", None) != key:
             seed = self.random_state if isinstance(self.random_state, numbers.Integral) and self.random_state >= 0 else 0
             self.model_ = MLP(layer_units, hidden=self._hidden(), output=objective.OUTPUTS[self.out_activation_],
-                              backend=self.backend, dtype=np.dtype(dtype).name, seed=int(seed), dropout=self.dropout)
+                              init=self.init or "glorot_uniform", backend=self.backend, dtype=np.dtype(dtype).name,
+                              seed=int(seed), dropout=self.dropout, normalize=self.normalize, impute=self.impute,
+                              handle_unknown=self.handle_unknown)
             self.model_.columns = getattr(self, "_plan", None)
+            lb = getattr(self, "_label_binarizer", None)
+            if lb is not None and lb.y_type_ in ("binary", "multiclass"):  # model_.predict gives these labels
+                self.model_.classes = self.classes_.tolist()
             self._network_key, self._cache = key, {"forward": None}
         return self.model_
 
