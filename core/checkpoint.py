@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 from ..backends.host import np
-from . import guard, serialize
+from . import guard, schema, serialize
 from .callbacks import Callback
 from .state import StepState
 
@@ -140,7 +140,7 @@ def latest(path):
         return None
     for _, f in sorted(_numbered(path), reverse=True):
         try:
-            tensors, description = serialize.read(f)
+            tensors, description = serialize.read(f, lambda d, specs: schema.check(d, specs, f, checkpoint=True))
         except ValueError as exc:
             warnings.warn(f"skipping checkpoint {f}: {exc}", RuntimeWarning, stacklevel=3)
             continue

@@ -8,8 +8,8 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
-from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, serialize, targets, train,
-               validation)
+from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
+               train, validation)
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
 from .state import StepState
@@ -723,7 +723,7 @@ def _agree_processes(backend, status, error):
 def load(path, backend=None, kernels=None) -> MLP:
     """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
     architecture, weights, scaler and training counters; no code is executed."""
-    tensors, d = serialize.read(path)
+    tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
     try:
         model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
                     dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from ..backends.host import np
+from . import schema
 
 FORMAT = "reseau-mlp"
 VERSION = 1
@@ -96,8 +97,10 @@ def _sync_directory(directory):
         os.close(fd)
 
 
-def read(path):
-    """(tensors, description) from a model file; a ValueError that names the file otherwise."""
+def read(path, check=None):
+    """(tensors, description) from a model file; a ValueError that names the file otherwise.
+    ``check(description, {name: (dtype, shape)})`` runs once the header is parsed, before the
+    tensors are read (core/schema.py: the description against the tensors it announces)."""
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -110,18 +113,24 @@ def read(path):
                 raise ValueError(f"{path}: header length {n} does not fit the file ({size} bytes); "
                                  "truncated, corrupted or not a reseau model file")
             try:
-                header = json.loads(f.read(n))
+                header = schema.parse(f.read(n), "the header", MAX_HEADER)
                 meta = header.pop("__metadata__")
-                description = json.loads(meta["reseau"])
-            except (ValueError, KeyError, TypeError):
-                raise ValueError(f"{path}: unreadable header; not a reseau model file") from None
+                text = meta["reseau"]
+                description = schema.parse(text.encode(), "the description", MAX_HEADER)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                why = f" ({exc})" if "nested" in str(exc) or "bytes" in str(exc) else ""
+                raise ValueError(f"{path}: unreadable header{why}; not a reseau model file") from None
+            if not isinstance(description, dict) or not isinstance(header, dict):
+                raise ValueError(f"{path}: the description is not a JSON object; not a reseau model file")
             if description.get("format") != FORMAT:
                 raise ValueError(f"{path}: format {description.get('format')!r}, expected {FORMAT!r}")
             if description.get("version") != VERSION:
                 raise ValueError(f"{path}: format version {description.get('version')!r}; this reseau "
                                  f"reads version {VERSION}")
             specs = _check_specs(path, header, size - 8 - n)
-            body = f.read()
+            if check is not None:
+                check(description, {name: (dtype, shape) for name, (dtype, shape, _, _) in specs.items()})
+            body = f.read(size - 8 - n)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if "checksum" not in meta and hashlib.sha256(body).hexdigest() != meta.get("sha256"):

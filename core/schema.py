@@ -1,0 +1,216 @@
+"""The model description's schema: what a model file's (and a checkpoint's) JSON description may
+hold, checked right after the header is parsed and before anything is allocated beyond it.
+
+JSON is parsed with bounded size and depth (``parse``). Then ``check(description, specs, path)``
+checks, in order: every field's type and range (the table below); the fields against each other
+(one activation per hidden layer, one initialiser and one dropout rate per layer, the
+preprocessing plan's width against the input layer, the class labels against the output head);
+and the tensors the header announces against the architecture (W1…WL, b1…bL with the layers'
+shapes, and a checkpoint's optimiser state, order and best parameters with the parameter count).
+Every failure is a ``ValueError`` naming the file and the field.
+
+| field | allowed |
+|---|---|
+| layers | 2–1000 ints in [1, 10⁷] |
+| hidden, init | one name per hidden layer / per layer, from reseau's activations / initialisers |
+| output | "sigmoid", "softmax" (≥ 2 outputs), "identity" |
+| dtype | "float32", "float64" |
+| seed | int in [0, 2⁶³) |
+| dropout | one rate in [0, 1) per hidden layer |
+| l1, l2 | finite numbers ≥ 0 |
+| normalize, impute, handle_unknown, task | their options, or null where allowed |
+| feature_names | null or strings, as many as the plan's columns |
+| preprocessing | null or a column plan (core/columns.py) of the input layer's width |
+| classes | null or 1 to n_classes scalar labels |
+| training | {"optimizer": null or {"name", "hyperparameters"} that make an optimiser, "epochs", "steps": ints ≥ 0} |
+| history | an object of lists |
+| checkpoint | counters (ints ≥ 0), the generator's state, the guard's numbers, flags (checkpoints only) |
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+
+from ..backends.host import np
+from . import columns, heads, optim
+from .activations import ACTIVATIONS
+from .initializers import INITIALIZERS
+
+MAX_DEPTH = 32
+MAX_LAYERS = 1000
+MAX_UNITS = 10 ** 7
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def parse(raw: bytes, what: str, limit: int):
+    """JSON from ``raw`` (at most ``limit`` bytes, nested at most MAX_DEPTH deep), else ValueError."""
+    if len(raw) > limit:
+        raise ValueError(f"{what} is {len(raw)} bytes; at most {limit} are read")
+    depth = np.frombuffer(_STRING.sub(b'""', raw), dtype=np.uint8)
+    steps = (np.isin(depth, (ord("["), ord("{"))).astype(np.int64) - np.isin(depth, (ord("]"), ord("}"))))
+    if steps.size and int(np.cumsum(steps).max()) > MAX_DEPTH:
+        raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise ValueError(f"{what} is not valid JSON") from None
+
+
+class _Fail(ValueError):
+    pass
+
+
+def _require(ok, field, expected, value):
+    if not ok:
+        shown = repr(value)
+        raise _Fail(f"{field} must be {expected}; got {shown if len(shown) <= 80 else shown[:77] + '...'}")
+
+
+def _int(v, low=0, high=2 ** 63 - 1):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high
+
+
+def _real(v, low=0.0, high=math.inf, high_open=False):
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v >= low
+    return ok and (v < high if high_open else v <= high)
+
+
+def _names(d, field, allowed, count):
+    value = d.get(field)
+    _require(isinstance(value, list) and len(value) == count and all(v in allowed for v in value), field,
+             f"a list of {count} names from {', '.join(allowed)}", value)
+
+
+def check(description, specs: dict, path, checkpoint: bool = False):
+    """Check a parsed description and the tensors its header announces ({name: (dtype, shape)});
+    a ValueError "<path>: the description's <field> must be ..." otherwise."""
+    try:
+        _check(description, specs, checkpoint)
+    except _Fail as exc:
+        raise ValueError(f"{path}: the description's {exc}") from None
+
+
+def _check(d, specs, checkpoint):
+    _require(isinstance(d, dict), "top level", "an object", type(d).__name__)
+    layers = d.get("layers")
+    _require(isinstance(layers, list) and 2 <= len(layers) <= MAX_LAYERS and all(_int(s, 1, MAX_UNITS) for s in layers),
+             "layers", f"a list of 2 to {MAX_LAYERS} layer sizes in [1, {MAX_UNITS}]", layers)
+    n_hidden = len(layers) - 2
+    _names(d, "hidden", ACTIVATIONS, n_hidden)
+    _names(d, "init", INITIALIZERS, n_hidden + 1)
+    _require(d.get("output") in heads.HEADS and (d["output"] != "softmax" or layers[-1] >= 2), "output",
+             "sigmoid, softmax (2 or more outputs) or identity", d.get("output"))
+    _require(d.get("dtype") in ("float32", "float64"), "dtype", "float32 or float64", d.get("dtype"))
+    _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
+    dropout = d.get("dropout")
+    _require(isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
+             "dropout", f"a list of {n_hidden} rates in [0, 1)", dropout)
+    for field in ("l1", "l2"):
+        _require(_real(d.get(field)), field, "a finite number >= 0", d.get(field))
+    for field, allowed in (("normalize", columns.NORMALIZE), ("impute", columns.IMPUTE),
+                           ("handle_unknown", columns.HANDLE_UNKNOWN), ("task", (None, "classify", "regress"))):
+        if field in d or field == "normalize":
+            _require(d.get(field) in allowed, field, f"one of {allowed}", d.get(field))
+    width = _preprocessing(d, layers[0])
+    names = d.get("feature_names")
+    _require(names is None or (isinstance(names, list) and all(isinstance(n, str) for n in names)
+                               and (width is None or len(names) == width)),
+             "feature_names", "null or a list of strings, one per input column", names)
+    classes = d.get("classes")
+    capacity = 2 if d["output"] == "sigmoid" and layers[-1] == 1 else layers[-1]
+    _require(classes is None or (isinstance(classes, list) and 1 <= len(classes) <= capacity
+                                 and all(isinstance(c, (str, int, float, bool)) for c in classes)),
+             "classes", f"null or a list of 1 to {capacity} labels (strings or numbers)", classes)
+    _training(d.get("training"))
+    history = d.get("history", {})
+    _require(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()), "history",
+             "an object of lists", type(history).__name__)
+    checkpoint = checkpoint or "checkpoint" in d  # a checkpoint is also a model file
+    _tensors(specs, layers, d["dtype"], checkpoint)
+    if checkpoint:
+        _checkpoint(d.get("checkpoint"))
+
+
+def _preprocessing(d, n_in):
+    """The plan's column count, after checking it makes a plan of the input layer's width."""
+    plan = d.get("preprocessing")
+    if plan is None:
+        legacy = d.get("scaler")
+        if legacy is not None:
+            ok = (isinstance(legacy, dict) and legacy.get("kind") in ("minmax", "standard")
+                  and all(isinstance(legacy.get(k), list) and len(legacy[k]) == n_in
+                          and all(_real(v, -math.inf) for v in legacy[k]) for k in ("offset", "scale")))
+            _require(ok, "scaler", f"an object with kind and {n_in} offsets and scales", type(legacy).__name__)
+        return None
+    try:
+        fitted = columns.ColumnPlan.from_json(plan)
+    except ValueError as exc:
+        raise _Fail(str(exc)) from None
+    _require(fitted.width == n_in, "preprocessing", f"a plan of {n_in} input features (the input layer)",
+             f"a plan of {fitted.width}")
+    return len(fitted.names)
+
+
+def _training(t):
+    _require(isinstance(t, dict), "training", "an object", type(t).__name__)
+    for field in ("epochs", "steps"):
+        _require(_int(t.get(field)), f"training.{field}", "an integer >= 0", t.get(field))
+    opt = t.get("optimizer")
+    if opt is None:
+        return
+    _require(isinstance(opt, dict) and opt.get("name") in optim.OPTIMIZERS and isinstance(opt.get("hyperparameters"), dict),
+             "training.optimizer", f"null or {{name: one of {', '.join(optim.OPTIMIZERS)}, hyperparameters: {{...}}}}",
+             opt)
+    try:
+        optim.OPTIMIZERS[opt["name"]](**opt["hyperparameters"])
+    except (TypeError, ValueError) as exc:
+        raise _Fail(f"training.optimizer.hyperparameters must make a {opt['name']} optimiser ({exc})") from None
+
+
+def _tensors(specs, layers, dtype, checkpoint):
+    """W1…WL and b1…bL with the architecture's shapes; in checkpoints, the state tensors too."""
+    n_params = sum(a * b + b for a, b in zip(layers[:-1], layers[1:]))
+    expected = {}
+    for l, (n_in, n_out) in enumerate(zip(layers[:-1], layers[1:]), start=1):
+        expected[f"W{l}"], expected[f"b{l}"] = [n_in, n_out], [n_out]
+    for name, shape in expected.items():
+        _require(name in specs and list(specs[name][1]) == shape, f"tensor {name}",
+                 f"present with shape {shape} (the layers)", None if name not in specs else specs[name][1])
+    for name, (kind, shape) in specs.items():
+        if name in expected:
+            _require(np.dtype(kind) == np.dtype(dtype), f"tensor {name}", f"of dtype {dtype}", np.dtype(kind).name)
+        elif not checkpoint:
+            raise _Fail(f"tensors must be W1…W{len(layers) - 1} and b1…b{len(layers) - 1}; got an extra {name!r}")
+        elif name.startswith("state.") or name == "best_params":
+            _require(list(shape) in ([], [n_params]), f"tensor {name}", f"a scalar or {n_params} values", shape)
+        elif name == "order":
+            _require(len(shape) == 1, "tensor order", "one row index per example", shape)
+        else:
+            raise _Fail(f"tensors of a checkpoint are the weights, state.*, order and best_params; got {name!r}")
+
+
+def _checkpoint(c):
+    _require(isinstance(c, dict), "checkpoint", "an object", type(c).__name__)
+    for field in ("step", "epoch", "fit_epoch0"):
+        _require(_int(c.get(field)), f"checkpoint.{field}", "an integer >= 0", c.get(field))
+    for field in ("position", "epoch_first_step", "stopped_epoch", "best_epoch"):
+        _require(c.get(field) is None or _int(c[field]), f"checkpoint.{field}", "null or an integer >= 0",
+                 c.get(field))
+    _require(isinstance(c.get("fingerprint"), str), "checkpoint.fingerprint", "a string", c.get("fingerprint"))
+    start = c.get("schedule_start")
+    _require(isinstance(start, list) and len(start) == 2 and all(_int(v) for v in start),
+             "checkpoint.schedule_start", "two integers >= 0", start)
+    for field in ("schedule_state", "stopping"):
+        _require(c.get(field) is None or isinstance(c[field], dict), f"checkpoint.{field}", "null or an object",
+                 c.get(field))
+    guard = c.get("guard")
+    _require(isinstance(guard, dict) and all(_real(v, -math.inf) for v in guard.values()), "checkpoint.guard",
+             "an object of numbers", guard)
+    _require(isinstance(c.get("stopped"), bool), "checkpoint.stopped", "true or false", c.get("stopped"))
+    try:
+        np.random.default_rng(0).bit_generator.state = c.get("rng")
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise _Fail(f"checkpoint.rng must be the state of numpy's default generator; got {c.get('rng')!r:.80}") from None
