@@ -226,9 +226,16 @@ class ColumnPlan:
         if not all(isinstance(v, str) for v in names) or any(k not in ("number", "category") for k in kinds):
             raise ValueError("preprocessing.names must be strings and preprocessing.kinds 'number' or 'category'")
         for k, c in zip(kinds, cats):
-            if (k == "number") != (c is None) or (c is not None and (not c or not all(isinstance(s, str) for s in c))):
+            if (k == "number") != (c is None) or (c is not None and (not isinstance(c, list) or not c
+                                                                     or not all(isinstance(s, str) for s in c))):
                 raise ValueError("preprocessing.categories must be null for numbers and a list of strings "
                                  "for categories")
+        for f, k in zip(fill, kinds):
+            ok = (f is None or (isinstance(f, (int, float)) and not isinstance(f, bool) and np.isfinite(f))
+                  if k == "number" else isinstance(f, str))
+            if not ok:
+                raise ValueError(f"preprocessing.fill must hold a finite number (or null) per number column and a "
+                                 f"string per category column; got {f!r:.40}")
         try:
             plan.offset = np.asarray(d["offset"], dtype=np.float64)
             plan.scale = np.asarray(d["scale"], dtype=np.float64)

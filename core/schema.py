@@ -161,7 +161,8 @@ def _training(t):
     opt = t.get("optimizer")
     if opt is None:
         return
-    _require(isinstance(opt, dict) and opt.get("name") in optim.OPTIMIZERS and isinstance(opt.get("hyperparameters"), dict),
+    _require(isinstance(opt, dict) and isinstance(opt.get("name"), str) and opt["name"] in optim.OPTIMIZERS
+             and isinstance(opt.get("hyperparameters"), dict),
              "training.optimizer", f"null or {{name: one of {', '.join(optim.OPTIMIZERS)}, hyperparameters: {{...}}}}",
              opt)
     try:
