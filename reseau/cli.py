@@ -157,8 +157,16 @@ TRAIN_OPTIONS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a user error as one line on stderr (the option, the value, where help is) and
+    exit status 2, as every other user error of the CLI."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reseau", allow_abbrev=False, description="Train multilayer perceptrons from first principles on NumPy, JAX or "
         "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.")
     parser.add_argument("--version", action="version", version=f"reseau {_package_version()}")
@@ -347,6 +355,7 @@ def cmd_train(args) -> int:
     o = _options(args)
     _writable("--save", o["save"])
     _writable("--plot", o["plot"])
+    _writable_directory("--checkpoint", o["checkpoint"])
     if o["plot"]:
         from .plots import require_matplotlib
         require_matplotlib("--plot")
@@ -638,6 +647,23 @@ def _writable(option, path):
         raise ValueError(f"{option} {path}: the directory {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{option} {path}: the directory {folder} is not writable")
+
+
+def _writable_directory(option, path):
+    """A ValueError now, before any work, when the directory ``path`` (created if missing) could not
+    be written: a file there, or the nearest existing folder above it not writable."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: is a file; expected a directory")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{option} {path}: {existing} is a file, so no directory can be made there")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: the directory {existing} is not writable")
 
 
 def _note(message, category, filename, lineno, file=None, line=None):
