@@ -410,6 +410,13 @@ class _BaseMLP(BaseEstimator):
             backend, dtype = self.model_.backend, self.model_.dtype
             self._optimizer_state = {k: backend.asarray(v, dtype=dtype) for k, v in self._optimizer_state.items()}
 
+    def _check_solver(self):
+        """partial_fit exists for the stochastic solvers only (``hasattr`` says so, as in scikit-learn)."""
+        if self.solver not in STOCHASTIC:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 "stochastic.")
+        return True
+
     def _dtype_of(self, X):
         return X.dtype if self.dtype is None else np.dtype(self.dtype)
 
@@ -450,13 +457,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                  f"'y' has {classes}.")
         return X, self._label_binarizer.transform(y).astype(bool)
 
-    def _check_solver(self):
-        if self.solver not in STOCHASTIC:
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
-                                 "stochastic.")
-        return True
-
-    @available_if(_check_solver)
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y; ``classes`` (every label there will be) is needed on the first call."""
         if _first_partial_fit(self, classes):
@@ -528,13 +529,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return X, np.asarray(y, dtype=X.dtype)
 
-    def _check_solver(self):
-        if self.solver not in STOCHASTIC:
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
-                                 "stochastic.")
-        return True
-
-    @available_if(_check_solver)
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y."""
         return self._fit(X, y, sample_weight, incremental=True)
