@@ -277,3 +277,35 @@ def test_errors():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             MLPRegressor(max_iter=3).fit(np.finfo(np.float64).max * np.ones((10, 2)), np.arange(10.0))
+
+
+def test_an_untidy_csv_of_public_data_through_pandas_the_estimator_and_onnx(tmp_path):
+    """scikit-learn's wine data written as people's files are (an id column, ';', a byte-order mark,
+    empty cells, a text column, text labels), read with pandas, fitted, scored, exported."""
+    pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
+    from sklearn.model_selection import train_test_split
+    d = sklearn.datasets.load_wine(as_frame=True)
+    df = d.frame.drop(columns="target")
+    df.insert(0, "id", [f"w{k:04d}" for k in range(len(df))])
+    df["colour"] = np.where(df["color_intensity"] > 5, "dark", "light")
+    df["cultivar"] = np.asarray(["barolo", "grignolino", "barbera"])[d.target]
+    g = np.random.default_rng(0)
+    for c in ("alcohol", "magnesium", "proline"):
+        df.loc[g.choice(len(df), 4, replace=False), c] = np.nan
+    df.to_csv(tmp_path / "wine.csv", sep=";", index=False, encoding="utf-8-sig", na_rep="")
+    t = pd.read_csv(tmp_path / "wine.csv", sep=";", encoding="utf-8-sig")
+    X, y = t.drop(columns=["id", "cultivar"]), t["cultivar"]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=500, random_state=0,
+                        normalize="standard", impute="median")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X_train, y_train)
+        assert clf.score(X_test, y_test) > 0.95 and clf.n_features_in_ == 14
+        P = clf.predict_proba(X_test)
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'reseau[onnx]')")
+    clf.model_.to_onnx(tmp_path / "wine.onnx")
+    session = ort.InferenceSession(str(tmp_path / "wine.onnx"))
+    feeds = {i.name: (X_test[[i.name]].fillna("").to_numpy(object) if i.type == "tensor(string)"
+                      else X_test[[i.name]].to_numpy(np.float32)) for i in session.get_inputs()}
+    np.testing.assert_allclose(session.run(None, feeds)[0], P, atol=1e-5)
