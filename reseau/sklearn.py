@@ -77,7 +77,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         _check_params(self)
-        before = dict(self.__dict__)
+        before = {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}  # lists grow
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -100,7 +100,8 @@ class _BaseMLP(BaseEstimator):
                 self._cache["forward"] = None
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
-        self._device_params(self._network(layer_units, X.dtype))
+        self._device_params(self._network(layer_units, X.dtype))  # model_ holds the weights (save, to_onnx)
+        self._cache["forward"] = self.coefs_
         return self
 
     def _initialize(self, y, layer_units, dtype):
