@@ -150,3 +150,16 @@ def test_gradcheck_catches_a_wrong_derivative(monkeypatch):
     monkeypatch.setitem(ref._dg, "tanh", lambda dA, Z, A: dA * (1.0 - A))  # wrong: 1 − A, not 1 − A²
     report = reseau.gradcheck(reseau.MLP([4, 6, 1], hidden="tanh", seed=0), X, y)
     assert report["layer 1"] > 1e-2
+
+
+def test_gradcheck_resolves_the_tiny_gradients_of_a_deep_sigmoid_network():
+    """Ten sigmoid layers: the first layers' gradients are ~1e-6 of the last's (the vanishing
+    gradient). A step scaled to each parameter keeps every layer's error below 1e-6; one fixed
+    step for all (change=0: h = eps everywhere) reads the first layer as far off."""
+    X, y = reseau.datasets.moons(n=300, seed=0)
+    deep = reseau.MLP([2] + [16] * 9 + [1], hidden="sigmoid", init="xavier", seed=0)
+    deep.fit(X, y, epochs=20, lr=0.5)
+    scaled = reseau.gradcheck(deep, X[:50], y[:50])
+    fixed = reseau.gradcheck(deep, X[:50], y[:50], change=0.0)
+    assert scaled["max"] < 1e-6, scaled
+    assert fixed["layer 1"] > 100 * scaled["layer 1"], (fixed, scaled)
