@@ -269,7 +269,7 @@ class CSVLogger(Callback):
 
 
 class TensorBoard(Callback):
-    """Scalars per epoch (loss, accuracy, val_*, lr, and each layer's ‖dW‖ with gradient tracking)
+    """Scalars per epoch (loss, accuracy, ``val_*``, lr, and each layer's ‖dW‖ with gradient tracking)
     as TensorBoard event files in ``log_dir``, written by tensorboardX."""
 
     def __init__(self, log_dir):

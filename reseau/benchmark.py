@@ -671,7 +671,7 @@ def add_arguments(parser):
     parser.add_argument("--hidden", default="relu", choices=("relu", "tanh"), help="activation of the custom case")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--optimizer", default="adam", choices=tuple(optim.OPTIMIZERS))
-    parser.add_argument("--quick", action="store_true", help="S and M only, fewer rounds: under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="S and M only, fewer rounds (about 2 minutes on 2 cores)")
     parser.add_argument("--out", default="bench-report", help="folder for report.json, report.md, table.txt, chart.png")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--no-accuracy", action="store_true", help="skip time-to-accuracy on digits")

@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Benchmark one training step (forward, backward, update) of the same "
                            "network, data and seed on every backend present and every peer installed "
                            "(PyTorch, JAX+optax, scikit-learn), against the GEMM-only floor measured in the "
-                           "same run; plus time to 97%% test accuracy on the digits data. Each method must "
+                           "same run; plus time to 97 % test accuracy on the digits data. Each method must "
                            "compute the reference loss on the first batch before it is timed.")
     from .benchmark import add_arguments
     add_arguments(bench)

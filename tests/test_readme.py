@@ -1,4 +1,4 @@
-"""Every Python example in the README runs as shown."""
+"""Every Python example and command in the README and the docs' topic pages runs as shown."""
 
 import re
 import subprocess
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs" / "topics").glob("*.md"))]
+README = "\n".join(page.read_text() for page in PAGES)
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
