@@ -43,8 +43,8 @@ def grad(p):
 
 kern = Reference(reseau.backends.get("numpy"))
 walkers = {"gradient descent": optim.SGD(lr=0.02), "Momentum": optim.Momentum(lr=0.005, momentum=0.9),
-           "NAG": optim.NAG(lr=0.005, momentum=0.9), "Adagrad": optim.Adagrad(lr=0.5),
-           "AdaDelta": optim.Adadelta(lr=40.0), "Adam": optim.Adam(lr=0.05), "RMSprop": optim.RMSprop(lr=0.01)}
+           "NAG": optim.NAG(lr=0.005, momentum=0.9), "Adagrad": optim.Adagrad(lr=0.3),
+           "AdaDelta": optim.Adadelta(lr=5.0), "Adam": optim.Adam(lr=0.05), "RMSprop": optim.RMSprop(lr=0.02)}
 paths = {}
 for name, opt in walkers.items():
     p = np.array([-1.5, 2.0])
@@ -58,11 +58,11 @@ for name, opt in walkers.items():
 
 fig, ax = plt.subplots(figsize=(6, 4.5))
 gx, gy = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
-ax.contour(gx, gy, f(np.array([gx, gy])), levels=np.logspace(-2, 2.5, 14), cmap="Greys", linewidths=0.6)
+ax.contourf(gx, gy, np.log10(f(np.array([gx, gy])) + 1e-3), levels=20, cmap="Greys", alpha=0.35)
 for name, path in paths.items():
     ax.plot(path[:, 0], path[:, 1], lw=1.2, label=name)
 ax.plot([1], [1], "k*", ms=10)
-ax.set(xlabel="x", ylabel="y", title="300 steps from (−1.5, 2) to the minimum (1, 1)")
+ax.set(xlabel="x", ylabel="y", title="300 steps from (−1.5, 2) to (1, 1); shade: log f")
 ax.legend(fontsize=7, loc="lower left")
 fig.tight_layout()
 
