@@ -31,27 +31,29 @@ print(f"feature ranges in the training part: from {spread.min():.3g} to {spread.
 
 # %%
 # The same network, optimiser and learning rate, with and without the scaling.
-fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, ax = plt.subplots(figsize=(6, 3.2))
 for normalize in [None, "minmax", "standard"]:
     model = reseau.MLP([30, 16, 1], seed=0, normalize=normalize)
     history = model.fit(X_train, y_train, epochs=40, batch_size=32, lr=0.01, optimizer="sgd",
                         on_divergence="skip")
     accuracy = (model.predict(X_test) == y_test).mean()
     label = "raw inputs" if normalize is None else normalize
-    ax[0].plot(history["epoch"], history["loss"], label=label)
+    ax.plot(history["epoch"], history["loss"], label=label)
     print(f"{label:10s}: training loss {history['loss'][-1]:.4f}, test accuracy {accuracy:.3f}")
-ax[0].set(xlabel="epoch", ylabel="training loss", yscale="log", title="same α = 0.01, with and without")
-ax[0].legend()
+ax.set(xlabel="epoch", ylabel="training loss", yscale="log", title="same α = 0.01, with and without")
+ax.legend()
+fig.tight_layout()
 
 # %%
 # What the fitted scaling does to the inputs the network sees (``model.device_inputs``): every
 # feature in [0, 1] on the training part.
 model = reseau.MLP([30, 16, 1], seed=0).build(X_train, y_train)
 seen = np.asarray(model.device_inputs(X_test))
-ax[1].boxplot([X_test[:, j] / spread[j] for j in range(0, 30, 3)], showfliers=False)
-ax[1].boxplot([seen[:, j] for j in range(0, 30, 3)], showfliers=False, positions=np.arange(1, 11) + 0.3,
-              widths=0.25)
-ax[1].set(xlabel="feature (every third)", title="raw / range (left), min-max (right)")
+fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+ax[0].boxplot([X_test[:, j] for j in range(0, 30, 3)], showfliers=False)
+ax[0].set(xlabel="feature (every third)", yscale="log", title="raw test inputs")
+ax[1].boxplot([seen[:, j] for j in range(0, 30, 3)], showfliers=False)
+ax[1].set(xlabel="feature (every third)", title="after the fitted min-max scaling")
 fig.tight_layout()
 print(f"test inputs after min-max: from {seen.min():.3f} to {seen.max():.3f} (the training part's "
       "extremes are 0 and 1; new data can fall outside, as here)")
