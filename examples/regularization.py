@@ -26,7 +26,7 @@ X_train, y_train, X_val, y_val = X[:150], y[:150], X[150:650], y[150:650]
 settings = {"no regularisation": {}, "L2 λ₂ = 0.01": {"l2": 0.01}, "L1 λ₁ = 3e-4": {"l1": 3e-4},
             "dropout r = 0.5": {"dropout": 0.5}}
 print(f"{reseau.MLP([64, 128, 128, 10]).layout.size:,} parameters, {len(X_train)} training examples")
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
 for name, options in settings.items():
     model = reseau.MLP([64, 128, 128, 10], seed=0, **options)
     history = model.fit(X_train, y_train, epochs=80, batch_size=32, optimizer="adam", lr=1e-3,
@@ -37,7 +37,7 @@ for name, options in settings.items():
     print(f"{name:18s} train loss {history['loss'][-1]:.4f}, validation loss {history['val_loss'][-1]:.3f} "
           f"(best {best:.3f}), validation accuracy {history['val_accuracy'][-1]:.3f}")
 axes[0].set(xlabel="epoch", ylabel="loss", yscale="log", title="training loss (penalty included)")
-axes[1].set(xlabel="epoch", title="validation loss")
+axes[1].set(xlabel="epoch", title="validation loss", ylim=(0.4, 1.2))
 axes[1].legend(fontsize=8)
 fig.tight_layout()
 
