@@ -12,8 +12,13 @@
    JAX against the cuBLAS GEMM floor (target L <= 1.1x), JAX+optax and PyTorch CUDA when installed:
    each step waited for ("synced") and K steps queued back to back ("pipelined", as fit runs);
 4. times the parts of the L step beside its GEMMs, each alone;
+5. times M and L per precision (fp32, tf32, bf16): cuBLAS floors, reseau CuPy and JAX, PyTorch CUDA
+   with TF32 and autocast(bfloat16) (targets: L fp32 <= 1.1x, L bf16 <= 1.25x its floor and ahead
+   of PyTorch autocast);
 writes the details to OUTDIR (pytest.txt, results.json) and prints a short table last.
-Works from a plain checkout (nothing installed, no array-api-compat); TF32 stays off.
+Works from a plain checkout (nothing installed, no array-api-compat); TF32 stays off but in the
+precision rows. ``python bench/gpu_check.py OUTDIR --dry-run`` runs, without a GPU, the code paths
+that can (the JAX precision rows on S, on the CPU) and reports the rest as skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -197,10 +204,115 @@ def step_times(key) -> dict:
     return out
 
 
+def cublas_floor(spec, precision):
+    """The step's GEMMs alone through reseau's cuBLAS handle in ``precision``: SGEMM (fp32), SGEMM
+    with TF32 tensor-op math (tf32), or GemmEx on operands already in bfloat16 (bf16)."""
+    import cupy as cp
+
+    from reseau.kernels import cublas
+    blas = cublas.for_current_device(cp)
+    if blas is None:
+        raise RuntimeError("libcublas was not found beside CuPy")
+    sizes, n = spec.sizes, spec.n
+    rng = np.random.default_rng(0)
+    Ws = [cp.asarray(rng.standard_normal(sh).astype(np.float32)) for sh in zip(sizes[:-1], sizes[1:])]
+    As = [cp.asarray(rng.standard_normal((n, w)).astype(np.float32)) for w in sizes]
+    dAs, dWs = [cp.empty((n, w), np.float32) for w in sizes], [cp.empty_like(W) for W in Ws]
+    if precision == "bf16":  # the operands as bf16 bits, in the layouts the GEMMs read
+        from reseau.kernels.cupy_kernels import _TO_BF16
+
+        def bf16(M):
+            out = cp.empty(M.shape, cp.uint16)
+            _TO_BF16(M, out)
+            return out
+        W16, WT16 = [bf16(W) for W in Ws], [bf16(W.T) for W in Ws]
+        A16, AT16 = [bf16(A) for A in As], [bf16(A.T) for A in As]
+
+        def products():
+            for l in range(len(Ws)):
+                blas.matmul_bf16(A16[l], W16[l], As[l + 1])
+            for l in reversed(range(len(Ws))):
+                blas.matmul_bf16(AT16[l], A16[l + 1], dWs[l])
+                if l > 0:
+                    blas.matmul_bf16(A16[l + 1], WT16[l], dAs[l])
+    else:
+        def products():
+            for l, W in enumerate(Ws):
+                blas.matmul(As[l], W, As[l + 1], tf32=precision == "tf32")
+            for l in reversed(range(len(Ws))):
+                blas.matmul(As[l].T, As[l + 1], dWs[l], tf32=precision == "tf32")
+                if l > 0:
+                    blas.matmul(As[l + 1], Ws[l].T, dAs[l], tf32=precision == "tf32")
+
+    def run(k):
+        for _ in range(k):
+            products()
+        cp.cuda.get_current_stream().synchronize()
+    return benchmark.Method(lambda: run(1), run=run)
+
+
+def precision_times(key, dry=False) -> dict:
+    """Each precision's step against that precision's GEMM floor, medians of steps queued back to
+    back (as fit runs them): cuBLAS floors fp32 / tf32 / bf16, reseau CuPy (CUDA graph) and JAX in
+    each precision, PyTorch CUDA in fp32, TF32 and autocast(bfloat16) with fused Adam. ``dry``:
+    the rows that run without a GPU (reseau JAX on the CPU, S only, few steps), the rest reported
+    as skipped: the code path, not a measurement."""
+    spec = benchmark.Spec(key, *benchmark.SIZES[key])
+    reps, k = (2, 3) if dry else ((6, 10) if key == "L" else (10, 50))
+    rows = {}
+    for precision in ("fp32", "tf32", "bf16"):
+        makers = {f"cuBLAS floor {precision}": (lambda spec, p=precision: cublas_floor(spec, p), True),
+                  f"reseau cupy {precision}, CUDA graph": (
+                      benchmark.reseau_method("cupy", cuda_graph=True, precision=precision), True),
+                  f"reseau jax {precision}": (benchmark.reseau_method("jax", precision=precision), False),
+                  f"PyTorch CUDA {precision}": (benchmark.torch_method("cuda", precision), True)}
+        for name, (make, needs_gpu) in makers.items():
+            if dry and needs_gpu:
+                rows[name] = "skipped: dry run (needs a CUDA GPU)"
+                continue
+            try:
+                method = make(spec)
+                piped = host_time(lambda: method.run(k), reps, warm=1)
+                rows[name] = {"pipelined_ms": piped[0] / k * 1e3, "pipelined_min_ms": piped[1] / k * 1e3}
+            except Exception as exc:  # report, keep going
+                rows[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+        floor = rows[f"cuBLAS floor {precision}"]
+        for name in makers:
+            if isinstance(rows[name], dict) and isinstance(floor, dict):
+                rows[name]["vs_floor"] = rows[name]["pipelined_ms"] / floor["pipelined_ms"]
+    return rows
+
+
+def _print_precision_rows(results):
+    for key in [k for k in results if k.startswith("precision ")]:
+        print(f"\n{key}: pipelined ms per step (x the same precision's cuBLAS floor)")
+        rows = results[key]
+        if not isinstance(rows, dict):
+            print(" ", rows)
+            continue
+        for name, r in rows.items():
+            shown = (f"{r['pipelined_ms']:10.4f}" + (f" {r['vs_floor']:6.2f}" if "vs_floor" in r else "")
+                     if isinstance(r, dict) else r)
+            print(f"  {name:32} {shown}")
+
+
+def dry_run(out: Path) -> dict:
+    """Without a GPU: every section's code path that can run on the CPU (the JAX precision rows on S),
+    the rest reported as skipped; writes results.json and prints the table."""
+    results = {"dry_run": True, "python": platform.python_version(), "precision S": precision_times("S", dry=True)}
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    _print_precision_rows(results)
+    return results
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    dry = "--dry-run" in argv
+    argv = [a for a in argv if a != "--dry-run"]
     out = Path(argv[0] if argv else "gpu-check")
     out.mkdir(parents=True, exist_ok=True)
+    if dry:
+        return dry_run(out)
     results = {"python": platform.python_version()}
     try:
         results["nvidia-smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
@@ -215,6 +327,7 @@ def main(argv=None):
     results["tests"] = run_tests(out)
     sections = [("train", train_on_gpu), ("adam", adam_bandwidth)]
     sections += [(key, lambda key=key: step_times(key)) for key in SIZES] + [("L_parts", l_parts)]
+    sections += [(f"precision {key}", lambda key=key: precision_times(key)) for key in ("M", "L")]
     for name, fn in sections:
         if time.perf_counter() - T0 > BUDGET_S:
             results[name] = f"not run: the check had used {BUDGET_S} s"
@@ -258,6 +371,7 @@ def main(argv=None):
     if isinstance(parts, dict):
         print("\nL step parts (ms, medians): " + ", ".join(f"{k[:-3]} {v:.4f}" for k, v in parts.items()
                                                          if k.endswith("_ms")))
+    _print_precision_rows(results)
     return results
 
 

@@ -53,7 +53,7 @@ class MLP:
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
                  dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=0.0,
                  normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
-                 handle_unknown=DEFAULTS["handle_unknown"], task=None):
+                 handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32"):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -74,7 +74,8 @@ class MLP:
         self.backend = backends.get(backend)
         self.dtype = self.backend.float_dtype(dtype)
         self.dtype_name = dtype
-        self.kern = kernel_tables.for_backend(self.backend, kernels)
+        self.precision = kernel_tables.check_precision(precision, self.backend, dtype)
+        self.kern = kernel_tables.for_backend(self.backend, kernels, self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
         self._sizes, self.layout, self.params = sizes, None, None
         self.optimizer = None
@@ -418,7 +419,8 @@ class MLP:
             "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
         return tensors, {
             "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
-            "dtype": self.dtype_name, "seed": self.seed, "dropout": self.dropout, "l1": self.l1,
+            "dtype": self.dtype_name, "precision": self.precision, "seed": self.seed, "dropout": self.dropout,
+            "l1": self.l1,
             "l2": self.l2, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
             "task": self.task, "feature_names": self.feature_names,
             "preprocessing": None if self.columns is None else self.columns.to_json(),
@@ -450,6 +452,7 @@ class MLP:
             shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
             lines.append(f"classes: {shown}")
         lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
+                     + ("" if self.precision == "fp32" else f" ({self.precision} GEMMs)")
                      + "".join(f"; {e}" for e in extra))
         return "\n".join(lines)
 
@@ -463,7 +466,7 @@ class MLP:
     def __repr__(self) -> str:
         return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
                 f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
-                f"seed={self.seed})")
+                + ("" if self.precision == "fp32" else f"precision={self.precision!r}, ") + f"seed={self.seed})")
 
     # ---- internals --------------------------------------------------------------------------
 
@@ -720,15 +723,19 @@ def _agree_processes(backend, status, error):
                          "must run the same fit")
 
 
-def load(path, backend=None, kernels=None) -> MLP:
+def load(path, backend=None, kernels=None, precision=None) -> MLP:
     """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
     architecture, weights, scaler and training counters; no code is executed."""
     tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
+    if precision is None:  # the file's, where this backend runs it; the weights are float32 either way
+        precision = d.get("precision", "fp32")
+        if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
+            precision = "fp32"
     try:
         model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
                     dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
                     l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
-                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"))
+                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision)
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
     except (KeyError, TypeError, ValueError) as exc:

@@ -47,7 +47,7 @@ def restore_state(model, state: dict):
     """The inverse of ``host_state``: arrays back on the named backend (which must be available here)."""
     state = dict(state)
     backend = backends.get(state.pop("backend"))
-    kern = kernel_tables.for_backend(backend, state.pop("kern"))
+    kern = kernel_tables.for_backend(backend, state.pop("kern"), state.get("precision", "fp32"))
     owner = state.pop("state_owner_is_optimizer")
     model.__dict__.update(state)
     model.backend, model.kern = backend, kern

@@ -15,6 +15,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | hidden, init | one name per hidden layer / per layer, from reseau's activations / initialisers |
 | output | "sigmoid", "softmax" (≥ 2 outputs), "identity" |
 | dtype | "float32", "float64" |
+| precision | "fp32", "tf32", "bf16" (the last two with float32; absent in older files: fp32) |
 | seed | int in [0, 2⁶³) |
 | dropout | one rate in [0, 1) per hidden layer |
 | l1, l2 | finite numbers ≥ 0 |
@@ -35,6 +36,7 @@ import numbers
 import re
 
 from ..backends.host import np
+from ..kernels import PRECISIONS
 from . import columns, heads, optim
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
@@ -104,6 +106,9 @@ def _check(d, specs, checkpoint):
     _require(d.get("output") in heads.HEADS and (d["output"] != "softmax" or layers[-1] >= 2), "output",
              "sigmoid, softmax (2 or more outputs) or identity", d.get("output"))
     _require(d.get("dtype") in ("float32", "float64"), "dtype", "float32 or float64", d.get("dtype"))
+    _require(d.get("precision", "fp32") in PRECISIONS and (d.get("precision", "fp32") == "fp32"
+                                                        or d["dtype"] == "float32"),
+             "precision", f"one of {', '.join(PRECISIONS)} (tf32 and bf16 with float32)", d.get("precision"))
     _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
     dropout = d.get("dropout")
     _require(isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),

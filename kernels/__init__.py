@@ -21,7 +21,7 @@ import os
 
 from .reference import Reference
 
-__all__ = ["Reference", "for_backend", "variant_of", "variants"]
+__all__ = ["PRECISIONS", "Reference", "check_precision", "for_backend", "variant_of", "variants"]
 
 _cache: dict[tuple[str, str], Reference] = {}
 
@@ -38,8 +38,30 @@ def variants(backend) -> list[str]:
     return ["reference"]
 
 
-def for_backend(backend, variant: str | None = None) -> Reference:
-    """The kernel table for ``backend``: the fastest available, or the ``variant`` named."""
+#: the GEMMs' arithmetic: fp32 (true float32, or the model's float64), tf32 (TF32 tensor cores),
+#: bf16 (bfloat16 operands, float32 sums); weights, gradients, optimiser state, the loss and softmax
+#: stay in the model's dtype in every one
+PRECISIONS = ("fp32", "tf32", "bf16")
+#: which backend's kernel tables run which precision
+SUPPORTED = {"numpy": ("fp32",), "jax": PRECISIONS, "cupy": PRECISIONS}
+
+
+def check_precision(precision, backend, dtype_name="float32") -> str:
+    """``precision`` checked against the backend and dtype, or a ValueError saying what runs where."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is invalid; expected one of {', '.join(PRECISIONS)}")
+    if precision != "fp32" and precision not in SUPPORTED.get(backend.name, ("fp32",)):
+        raise ValueError(f"precision={precision!r} runs on the jax and cupy backends; the {backend.name} backend "
+                         "computes every GEMM in the model's dtype (precision='fp32')")
+    if precision != "fp32" and dtype_name != "float32":
+        raise ValueError(f"precision={precision!r} rounds float32 GEMM operands; with dtype={dtype_name!r} use "
+                         "precision='fp32'")
+    return precision
+
+
+def for_backend(backend, variant: str | None = None, precision: str = "fp32") -> Reference:
+    """The kernel table for ``backend``: the fastest available, or the ``variant`` named; its
+    GEMMs in ``precision`` (PRECISIONS)."""
     options = variants(backend)
     if variant is None:
         variant = options[0]
@@ -48,21 +70,24 @@ def for_backend(backend, variant: str | None = None) -> Reference:
     elif variant not in options:
         raise ValueError(f"kernels={variant!r} cannot run on the {backend.name} backend here; "
                          f"expected one of {', '.join(options)}")
-    key = (backend.name, variant)
+    if precision != "fp32" and variant not in ("jax", "cupy"):
+        raise ValueError(f"precision={precision!r} needs the {backend.name} backend's own kernels, not "
+                         f"kernels={variant!r}")
+    key = (backend.name, variant, precision)
     if key not in _cache:
-        _cache[key] = _make(variant, backend)
+        _cache[key] = _make(variant, backend, precision)
     return _cache[key]
 
 
 def variant_of(kern) -> str:
     """The name of a kernel table that ``for_backend`` made ("numba", "numpy", "jax", ...)."""
-    for (_, variant), table in _cache.items():
+    for (_, variant, _), table in _cache.items():
         if table is kern:
             return variant
     raise ValueError(f"{type(kern).__name__} is not a kernel table made by for_backend")
 
 
-def _make(variant, backend):
+def _make(variant, backend, precision="fp32"):
     if variant == "numba":
         from .numba_kernels import NumbaKernels
         return NumbaKernels(backend)
@@ -71,8 +96,8 @@ def _make(variant, backend):
         return NumpyKernels(backend)
     if variant == "jax":
         from .jax_kernels import JaxKernels
-        return JaxKernels(backend)
+        return JaxKernels(backend, precision)
     if variant == "cupy":
         from .cupy_kernels import CupyKernels
-        return CupyKernels(backend)
+        return CupyKernels(backend, precision)
     return Reference(backend)

@@ -20,6 +20,9 @@ import os
 import numpy as np
 
 OP_N, OP_T = 0, 1
+DEFAULT_MATH, TF32_TENSOR_OP_MATH = 0, 3  # cublasMath_t
+CUDA_R_32F, CUDA_R_16BF = 0, 14  # cudaDataType
+COMPUTE_32F, GEMM_DEFAULT = 68, -1  # cublasComputeType_t, cublasGemmAlgo_t
 WORKSPACE_BYTES = 32 << 20  # what cuBLAS asks for on Hopper; more than enough before it
 _NAMES = ("libcublas.so.13", "libcublas.so.12", "libcublas.so")
 _GEMM_ARGS = [ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
@@ -69,6 +72,14 @@ class Cublas:
         self.lib = lib = _library(cp) if lib is None else lib
         for gemm in (lib.cublasSgemm_v2, lib.cublasDgemm_v2):
             gemm.argtypes, gemm.restype = _GEMM_ARGS, ctypes.c_int
+        lib.cublasGemmEx.argtypes = ([ctypes.c_void_p] + [ctypes.c_int] * 5
+                                     + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # α, A
+                                     + [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # B
+                                     + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # β, C
+                                     + [ctypes.c_int, ctypes.c_int])  # compute type, algorithm
+        lib.cublasGemmEx.restype = ctypes.c_int
+        lib.cublasSetMathMode.argtypes, lib.cublasSetMathMode.restype = [ctypes.c_void_p, ctypes.c_int], ctypes.c_int
+        self._math = DEFAULT_MATH
         lib.cublasCreate_v2.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         lib.cublasSetStream_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.cublasSetWorkspace_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
@@ -88,9 +99,29 @@ class Cublas:
                    "cublasSetWorkspace")
             self._stream = stream
 
-    def matmul(self, A, B, out):
-        """out ← A · B (float32 or float64, out C-contiguous); falls back to ``cupy.matmul``
-        for anything else (which cannot be recorded in a graph)."""
+    def _set_math(self, mode):
+        """The handle's math mode (tensor-op TF32 or plain float32), set only when it changes: one
+        handle serves every kernel table of the device, fp32 and tf32 models alike."""
+        if mode != self._math:
+            _check(self.lib.cublasSetMathMode(self.handle, mode), "cublasSetMathMode")
+            self._math = mode
+
+    def matmul_bf16(self, A16, B16, out):
+        """out (float32) ← A · B for C-contiguous bfloat16 operands (their uint16 bits), products
+        summed in float32: cublasGemmEx, as ``torch.autocast(bfloat16)`` runs a linear layer."""
+        (m, k), n = A16.shape, B16.shape[1]
+        self._bind()
+        one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+        _check(self.lib.cublasGemmEx(self.handle, OP_N, OP_N, n, m, k, ctypes.addressof(one),
+                                     B16.data.ptr, CUDA_R_16BF, max(1, n), A16.data.ptr, CUDA_R_16BF, max(1, k),
+                                     ctypes.addressof(zero), out.data.ptr, CUDA_R_32F, max(1, n), COMPUTE_32F,
+                                     GEMM_DEFAULT), "cublasGemmEx")
+        return out
+
+    def matmul(self, A, B, out, tf32=False):
+        """out ← A · B (float32 or float64, out C-contiguous; float32 on TF32 tensor cores with
+        ``tf32``); falls back to ``cupy.matmul`` for anything else (which cannot be recorded in a
+        graph)."""
         gemm = self._gemm.get(out.dtype)
         a, b = _layout(A), _layout(B)
         if (gemm is None or a is None or b is None or not out.flags.c_contiguous
@@ -99,6 +130,7 @@ class Cublas:
             return self._cp.matmul(A, B, out=out)
         (m, k), n = A.shape, B.shape[1]
         self._bind()
+        self._set_math(TF32_TENSOR_OP_MATH if tf32 and out.dtype == np.float32 else DEFAULT_MATH)
         fn, one, zero = gemm
         _check(fn(self.handle, b[0], a[0], n, m, k, ctypes.addressof(one), B.data.ptr, b[1],
                   A.data.ptr, a[1], ctypes.addressof(zero), out.data.ptr, max(1, n)), "gemm")

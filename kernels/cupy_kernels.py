@@ -18,6 +18,10 @@ import numpy as np
 from . import cublas
 from .reference import ELU_ALPHA, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, Reference
 
+#: float32 → bfloat16 (round to nearest even), kept as its 16 bits: the operands of a bf16 GEMM
+_TO_BF16 = cp.ElementwiseKernel("float32 x", "uint16 y", "y = __bfloat16_as_ushort(__float2bfloat16_rn(x))",
+                                "reseau_to_bf16", preamble="#include <cuda_bf16.h>")
+
 _SIG = "(z >= (T)0 ? (T)1 / ((T)1 + exp(-z)) : exp(z) / ((T)1 + exp(z)))"
 FORWARD = {  # a = g(z)
     "identity": "z",
@@ -157,17 +161,34 @@ def _u32(v):
 class CupyKernels(Reference):
     in_place = True
 
-    def __init__(self, backend):
-        super().__init__(backend)
+    def __init__(self, backend, precision="fp32"):
+        super().__init__(backend, precision)
         self._scratch_cache = {}
         self._ok = self._true = cp.ones((), dtype=bool)  # the optimiser kernels' gate (see ``gated``)
         self.blas = cublas.for_current_device(cp)  # GEMMs a CUDA graph can record (None: cupy.matmul)
+        if precision != "fp32" and self.blas is None:
+            raise ValueError(f"precision={precision!r} on cupy sets cuBLAS's types through reseau's own handle, "
+                             "and libcublas was not found beside CuPy; use precision='fp32'")
 
     def _matmul(self, A, B, out):
-        """out ← A · B through reseau's cuBLAS handle (kernels/cublas.py)."""
+        """out ← A · B through reseau's cuBLAS handle (kernels/cublas.py), in the table's precision:
+        fp32 (SGEMM in true float32), tf32 (SGEMM with TF32 tensor-op math), bf16 (both operands
+        rounded to bfloat16 into kept buffers, then cublasGemmEx with float32 output and float32
+        accumulation)."""
         if self.blas is None:
             return cp.matmul(A, B, out=out)
-        return self.blas.matmul(A, B, out)
+        if self.precision == "bf16" and out.dtype == cp.float32:
+            A16 = self._scratch("bf16.a", A.shape, cp.uint16)
+            B16 = self._scratch("bf16.b", B.shape, cp.uint16)
+            _TO_BF16(A, A16)
+            _TO_BF16(B, B16)
+            return self.blas.matmul_bf16(A16, B16, out)
+        return self.blas.matmul(A, B, out, tf32=self.precision == "tf32")
+
+    def matmul(self, A, B):
+        """A · B in the table's precision (the un-buffered path: predict, evaluate)."""
+        out = cp.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+        return self._matmul(A, B, out)
 
     def step_ok(self, loss, g):
         """isfinite(L) ∧ isfinite(g·g) as a device boolean (one reduction; no host sync)."""

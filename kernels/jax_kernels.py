@@ -15,6 +15,19 @@ from .reference import Reference
 
 
 class JaxKernels(Reference):
+    def __init__(self, backend, precision="fp32"):
+        super().__init__(backend, precision)
+        self._matmul_precision = {"fp32": "highest", "tf32": "tensorfloat32", "bf16": None}[precision]
+
+    def matmul(self, A, B):
+        """A · B in the table's precision: fp32 exactly ("highest"); tf32, JAX's "tensorfloat32"
+        (TF32 tensor cores on NVIDIA GPUs, true float32 on CPUs); bf16, both operands rounded to
+        bfloat16 and the products summed in float32 (``preferred_element_type``)."""
+        xp = self.xp
+        if self.precision == "bf16":
+            return xp.matmul(A.astype(xp.bfloat16), B.astype(xp.bfloat16), preferred_element_type=A.dtype)
+        return xp.matmul(A, B, precision=self._matmul_precision)
+
     def pack(self, arrays):
         """The flat buffer [a₁ | a₂ | ...], written piece by piece in place."""
         xp = self.xp

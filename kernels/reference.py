@@ -31,9 +31,10 @@ class Reference:
     #: whether the kernels write into ``out=`` buffers (then the caller preallocates workspaces)
     in_place = False
 
-    def __init__(self, backend):
+    def __init__(self, backend, precision="fp32"):
         self.backend = backend
         self.xp = backend.xp
+        self.precision = precision  # the GEMMs' arithmetic (kernels/__init__.py: PRECISIONS)
         names = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu",
                  "softplus")
         self._g = {name: getattr(self, f"g_{name}") for name in names}
@@ -146,18 +147,23 @@ class Reference:
 
     # ---- a dense layer -------------------------------------------------------------------------
 
+    def matmul(self, A, B):
+        """A · B, the GEMM every dense layer's forward and backward pass makes (in the model's
+        dtype here; a backend's table may round the operands, see ``precision``)."""
+        return A @ B
+
     def dense_forward(self, name, A_prev, W, b, out=None):
         """Z = A_prev W + b, then A = g(Z). Returns (Z, A): backward needs both.
         ``out=(Z, A)`` buffers (the same one when g' reads A alone)."""
-        Z = A_prev @ W + b
+        Z = self.matmul(A_prev, W) + b
         return Z, self.activation(name, Z)
 
     def dense_backward(self, A_prev, dZ, W, need_dA_prev=True, out=None):
         """dW = A_prevᵀ dZ, db = Σ_rows dZ, dA_prev = dZ Wᵀ (dZ carries the 1/n).
         Returns (dW, db, dA_prev); ``out=(dW, db, dA_prev)`` buffers."""
-        dW = A_prev.T @ dZ
+        dW = self.matmul(A_prev.T, dZ)
         db = self.xp.sum(dZ, axis=0)
-        dA_prev = dZ @ W.T if need_dA_prev else None
+        dA_prev = self.matmul(dZ, W.T) if need_dA_prev else None
         return dW, db, dA_prev
 
     # ---- output heads: loss from the logits Z, and dZ = A − Y ---------------------------------

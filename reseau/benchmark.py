@@ -155,10 +155,10 @@ def plain_numpy(spec):
     return Method(step, float(forward()[2]))
 
 
-def reseau_method(backend, kernels=None, cuda_graph=False):
+def reseau_method(backend, kernels=None, cuda_graph=False, precision="fp32"):
     def make(spec):
         model = MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend=backend, dtype=spec.dtype,
-                    seed=0, kernels=kernels)
+                    seed=0, kernels=kernels, precision=precision)
         model.set_weights(spec.weights)
         first = model.evaluate(spec.X, spec.y)["loss"]
         step, p, s = model.training_step(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)
@@ -176,10 +176,15 @@ def reseau_method(backend, kernels=None, cuda_graph=False):
     return make
 
 
-def torch_method(device):
+def torch_method(device, precision="fp32"):
+    """PyTorch with its fused Adam; precision "tf32" allows TF32 matmuls, "bf16" runs forward and
+    loss under ``torch.autocast(bfloat16)`` (PyTorch's mixed precision: float32 master weights)."""
     def make(spec):
+        import contextlib
+
         import torch
-        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        amp = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if precision == "bf16" else contextlib.nullcontext
         tdt = torch.float32 if spec.dtype == "float32" else torch.float64
         layers = []
         for i, (W, b) in enumerate(spec.weights):
@@ -209,7 +214,9 @@ def torch_method(device):
         def run(k):
             for _ in range(k):
                 opt.zero_grad(set_to_none=True)
-                loss_fn(net(X), target).backward()
+                with amp():
+                    loss = loss_fn(net(X), target)
+                loss.backward()
                 opt.step()
             if device == "cuda":
                 torch.cuda.synchronize()

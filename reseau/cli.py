@@ -19,6 +19,7 @@ from .core.callbacks import EpochSnapshot, ProgressBar
 from .core.columns import ColumnPlan, DataWarning
 from .core.defaults import DEFAULTS
 from .core.heads import HEADS
+from .kernels import PRECISIONS
 from .core.targets import TASKS
 from .core import targets as target_rules
 from .core.data import split_indices
@@ -138,6 +139,9 @@ TRAIN_OPTIONS = {
                  "stopping", None),
     "backend": (str, None, "array backend (default: $RESEAU_BACKEND, else auto)", backends.NAMES + ("auto",)),
     "dtype": (str, DEFAULTS["dtype"], "float32 or float64", ("float32", "float64")),
+    "precision": (str, "fp32", "GEMM arithmetic: fp32, tf32 (TF32 tensor cores) or bf16 (bfloat16 operands, "
+                  "float32 sums; weights, optimiser state and loss stay float32); tf32 and bf16 on jax and cupy",
+                  PRECISIONS),
     "seed": (int, DEFAULTS["seed"], "seed of the weights, split, shuffles and generated data", None),
     "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
                       "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
@@ -447,7 +451,7 @@ def _model(o, task, X_train, y_train):
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
                 seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
-                kernels=_kernels(o, plan.width, len(y_train)))
+                kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"])
     model.columns = plan
     return model.build(X_train, y_train)
 

@@ -54,3 +54,24 @@ def test_command_lines():
     out = subprocess.run([sys.executable, "-m", "reseau", "bench", "--sizes", "X"], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2 and "--sizes 'X': X unknown" in out.stderr
+
+
+def test_gpu_check_dry_run_builds_the_precision_rows_without_a_gpu(tmp_path):
+    """bench/gpu_check.py --dry-run: the JAX precision rows run on the CPU, the GPU rows say they
+    were skipped; results.json is written. (The GPU run itself needs a CUDA machine.)"""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("JAX is not installed (pip install 'reseau[jax]')")
+    script = Path(__file__).resolve().parents[1] / "bench" / "gpu_check.py"
+    run = subprocess.run([sys.executable, str(script), str(tmp_path), "--dry-run"], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads((tmp_path / "results.json").read_text())["precision S"]
+    for precision in ("fp32", "tf32", "bf16"):
+        assert rows[f"reseau jax {precision}"]["pipelined_ms"] > 0
+        assert rows[f"cuBLAS floor {precision}"].startswith("skipped")
+    assert "reseau jax bf16" in run.stdout
