@@ -39,6 +39,20 @@ def _column_major(ptr, dtype, rows, cols, ld):
     return np.lib.stride_tricks.as_strided(flat, (rows, cols), (flat.itemsize, ld * flat.itemsize))
 
 
+def _bf16_column_major(ptr, rows, cols, ld):
+    """A column-major matrix of bfloat16 (16-bit) values at ptr, as float32."""
+    count = ld * (cols - 1) + rows
+    bits = np.ctypeslib.as_array((ctypes.c_uint16 * count).from_address(ptr))
+    values = (bits.astype(np.uint32) << 16).view(np.float32)
+    return np.lib.stride_tricks.as_strided(values, (rows, cols), (values.itemsize, ld * values.itemsize))
+
+
+def _to_bf16(x):
+    """float32 → bfloat16 bits, rounded to nearest even (what __float2bfloat16_rn does)."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
 class FakeLibrary:
     """cublas<S|D>gemm_v2 as documented, plus the handle calls; records the calls."""
 
@@ -48,6 +62,23 @@ class FakeLibrary:
             setattr(self, name, self._gemm(dt))
         for name in ("cublasCreate_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2"):
             setattr(self, name, self._record(name))
+        self.cublasGemmEx = lambda *args: self._gemm_ex(*args)  # functions: ctypes sets argtypes on them
+        self.cublasSetMathMode = lambda handle, mode: self.calls.append(f"math {mode}") or 0
+
+    def _gemm_ex(self, handle, transa, transb, m, n, k, alpha, A, a_type, lda, B, b_type, ldb, beta, C, c_type,
+                 ldc, compute_type, algo):
+        """cublasGemmEx as documented, for bf16 A and B (CUDA_R_16BF), float32 C (CUDA_R_32F),
+        float32 accumulation (CUBLAS_COMPUTE_32F)."""
+        assert (a_type, b_type, c_type, compute_type) == (cublas.CUDA_R_16BF, cublas.CUDA_R_16BF, cublas.CUDA_R_32F,
+                                                          cublas.COMPUTE_32F)
+        self.calls.append("gemm_ex")
+        a = _bf16_column_major(A, *((m, k) if transa == 0 else (k, m)), lda)
+        b = _bf16_column_major(B, *((k, n) if transb == 0 else (n, k)), ldb)
+        opA, opB = (a if transa == 0 else a.T), (b if transb == 0 else b.T)
+        al, be = (_column_major(p, np.float32, 1, 1, 1)[0, 0] for p in (alpha, beta))
+        c = _column_major(C, np.float32, m, n, ldc)
+        c[...] = al * (opA.astype(np.float64) @ opB) + (be * c if be else 0)
+        return 0
 
     def _record(self, name):
         def call(*args):
@@ -128,4 +159,31 @@ def test_what_cublas_cannot_take_goes_to_cupy_matmul(blas):
     b_.matmul(Dev(np.ones((4, 3), dtype=np.float16)), Dev(np.ones((3, 2), dtype=np.float16)),
               Dev(np.empty((4, 2), dtype=np.float16)))
     assert cp.matmul_calls == 2 and "gemm" not in lib.calls
+    np.testing.assert_array_equal(out.a, 3.0)
+
+
+@pytest.mark.parametrize("m, k, n", [(7, 5, 3), (1, 9, 4), (6, 1, 2), (5, 8, 1)])
+def test_bf16_gemm_ex_equals_the_product_of_the_rounded_operands(blas, m, k, n):
+    b_, cp, lib = blas
+    rng = np.random.default_rng(m + 10 * k + 100 * n)
+    A, B = rng.normal(size=(m, k)).astype(np.float32), rng.normal(size=(k, n)).astype(np.float32)
+    A16, B16 = _to_bf16(A), _to_bf16(B)
+    out = Dev(np.full((m, n), np.nan, dtype=np.float32))
+    b_.matmul_bf16(Dev(A16), Dev(B16), out)
+    rounded = [(M.astype(np.uint32) << 16).view(np.float32).astype(np.float64) for M in (A16, B16)]
+    np.testing.assert_allclose(out.a, rounded[0] @ rounded[1], rtol=1e-6, atol=1e-6)
+    assert np.abs(rounded[0] - A).max() > 0  # bf16 rounding really happened
+    assert lib.calls.count("gemm_ex") == 1
+
+
+def test_tf32_switches_the_math_mode_only_when_it_changes(blas):
+    b_, cp, lib = blas
+    A, B = Dev(np.ones((2, 3), np.float32)), Dev(np.ones((3, 4), np.float32))
+    out = Dev(np.empty((2, 4), np.float32))
+    b_.matmul(A, B, out)                     # fp32: the default mode, nothing to set
+    b_.matmul(A, B, out, tf32=True)
+    b_.matmul(A, B, out, tf32=True)
+    b_.matmul(A, B, out)                     # back to true float32
+    modes = [c for c in lib.calls if c.startswith("math")]
+    assert modes == [f"math {cublas.TF32_TENSOR_OP_MATH}", f"math {cublas.DEFAULT_MATH}"]
     np.testing.assert_array_equal(out.a, 3.0)
