@@ -337,6 +337,12 @@ def main(argv=None):
         except Exception as exc:
             results[name] = f"failed: {type(exc).__name__}: {exc}"[:500]
         (out / "results.json").write_text(json.dumps(results, indent=1))
+    print_summary(results)
+    return results
+
+
+def print_summary(results):
+    """The short table, last: the device and versions, failed tests, then each section's rows."""
     print(json.dumps({k: results[k] for k in ("nvidia-smi", "cupy", "jax", "torch")}, indent=1))
     failed = results["tests"]["failed"]
     for line in failed[:25]:
@@ -372,7 +378,6 @@ def main(argv=None):
         print("\nL step parts (ms, medians): " + ", ".join(f"{k[:-3]} {v:.4f}" for k, v in parts.items()
                                                          if k.endswith("_ms")))
     _print_precision_rows(results)
-    return results
 
 
 if __name__ == "__main__":
