@@ -206,9 +206,9 @@ class _BaseMLP(BaseEstimator):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 total = 0.0
+                state = {**state, "lr": xp.asarray(self.learning_rate_, dtype=model.dtype)}  # it changes by epoch
                 for batch in gen_batches(n, batch_size):
                     idx = sample_idx[batch] if self.shuffle else batch
-                    state = {**state, "lr": xp.asarray(self.learning_rate_, dtype=model.dtype)}
                     params, state, loss = step(params, state, *data.batch(idx), self._n_updates)
                     self._n_updates += 1
                     total = total + loss * (batch.stop - batch.start)

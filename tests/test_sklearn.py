@@ -148,7 +148,7 @@ def test_a_backend_trains_as_numpy_does(backend):
 
 
 def test_tables_with_text_columns_go_through_the_column_plan():
-    pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
+    pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
     d = sklearn.datasets.load_iris(as_frame=True)
     df = d.frame.drop(columns="target")
     df["size"] = np.where(df["petal length (cm)"] > 4.8, "large", "small")
