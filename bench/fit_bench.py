@@ -1,12 +1,15 @@
 """What ``fit`` costs over the raw step it runs, and what a second ``fit(lr=...)`` costs on JAX.
 
-    python bench/fit_bench.py [--sizes S,M] [--rounds 5] [--json out.json]
+    python bench/fit_bench.py [--sizes S,M] [--rounds 7] [--json out.json]
 
 Per size (S: 30-16-1 tanh/sigmoid, batch 64; M: 784-256-256-10 relu/softmax, batch 128; float32,
-Adam, numpy+numba), measured in one run, interleaved, medians over rounds:
-- the GEMM-only floor and the raw reseau step on one batch (reseau.benchmark's methods);
-- ``MLP.fit`` through the public API, 5 epochs of 40 (M) or 200 (S) batches, per step: shuffles,
-  gathers, the guard's book, the epoch's running accuracy, the History.
+Adam, numpy+numba), in one run, three methods timed alike: each round runs, with a pause before
+each, the GEMM-only floor (reseau.benchmark's), the raw reseau step on one batch (the same
+``training_step`` fit runs), and ``MLP.fit`` through the public API, 5 epochs of 40 (M) or 200
+(S) batches (shuffles, gathers, the guard's book, the running accuracy, History, callbacks), each
+for the same number of steps back to back; a method's time is the median over rounds of its time
+per step. The floor and the raw step reuse one batch that stays in cache; fit reads a fresh
+batch from the training set at every step, as training does.
 Targets: fit per step ≤ 1.1 × the raw step at S and M; M through fit ≤ 1.3 × the GEMM floor.
 JAX: a first fit (compiles), a second fit with a new learning rate, and a fit with the same
 optimiser object; the second's extra time over the third is what a recompile would cost
@@ -64,28 +67,45 @@ def jax_refit():
     return out
 
 
+def per_step(run, steps):
+    """Seconds per step of ``run(steps)``, after a pause (OpenBLAS's threads spin after a GEMM)."""
+    time.sleep(benchmark.PAUSE)
+    t0 = time.perf_counter()
+    run(steps)
+    return (time.perf_counter() - t0) / steps
+
+
+def time_size(key, rounds):
+    """{floor, raw step, fit}: per-step times of each round, the three interleaved."""
+    spec = benchmark.Spec(key, *benchmark.SIZES[key])
+    steps = STEPS[key] * 5
+    fit = fit_per_step(spec, epochs=5)
+    methods = {"floor": benchmark.gemm_floor(spec).run,
+               "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
+               "fit": lambda k: fit()}
+    times = {name: [] for name in methods}
+    for _ in range(rounds):
+        for name, run in methods.items():
+            times[name].append(per_step(run, steps))
+    return times
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="S,M")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results = {"environment": benchmark.environment(), "sizes": {}}
     lines = []
     for key in args.sizes.split(","):
-        spec = benchmark.Spec(key, *benchmark.SIZES[key])
-        rows = benchmark.time_spec(spec, args.rounds, STEPS[key], only=["reseau numpy+numba"])
-        fit = fit_per_step(spec, epochs=5)
-        fits = []
-        for _ in range(args.rounds):
-            time.sleep(benchmark.PAUSE)
-            fits.append(fit())
-        floor, raw = rows["GEMM floor"]["median_ms"], rows["reseau numpy+numba"]["median_ms"]
-        through_fit = statistics.median(fits) * 1e3
+        times = time_size(key, args.rounds)
+        floor, raw, through_fit = (statistics.median(times[k]) * 1e3 for k in ("floor", "raw step", "fit"))
         results["sizes"][key] = {"floor_ms": floor, "raw_step_ms": raw, "fit_per_step_ms": through_fit,
-                                 "fit_runs_ms": [f * 1e3 for f in fits]}
+                                 "runs_ms": {k: [t * 1e3 for t in v] for k, v in times.items()}}
         lines.append(f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms = "
-                     f"{through_fit / raw:.2f} x raw step, {through_fit / floor:.2f} x floor")
+                     f"{through_fit / raw:.2f} x raw step, {through_fit / floor:.2f} x floor "
+                     f"(raw step {raw / floor:.2f} x floor)")
     try:
         first, new_lr, same = jax_refit()
         results["jax_refit_s"] = {"first": first, "new_lr": new_lr, "same_optimizer": same}

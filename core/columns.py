@@ -155,8 +155,8 @@ class ColumnPlan:
 
     def _numbers(self, A, name, notes, first=0):
         """Numeric columns first..first+k: missing cells imputed (or refused), then scaled."""
-        missing = np.isnan(A)
-        if missing.any():
+        missing = None if validation.all_finite(A) else np.isnan(A)
+        if missing is not None and missing.any():
             if self.impute is None:
                 i, j = (int(v) for v in np.argwhere(missing)[0])
                 _refuse_missing(name, self.names[first + j], i)

@@ -7,8 +7,9 @@
   optimiser's options are folded into coefficients (e.g. Nesterov or not: g·a + b·c), so the
   loop has no branches and vectorises.
 
-Loops are compiled with ``parallel=True`` (``prange``): numba then tells LLVM the arrays do not
-overlap and the loops vectorise, which the serial pipeline does not do. They run on
+Elementwise loops are compiled with ``parallel=True`` (``prange``): numba then tells LLVM the
+arrays do not overlap and the loops vectorise, which the serial pipeline does not do. The heads,
+whose scalar exp and log calls do not vectorise, are compiled serially and return their sums. They run on
 ``THREADS`` numba threads (default 1, ``RESEAU_NUMBA_THREADS`` to change): right after a GEMM,
 OpenBLAS's worker threads keep spinning on the other cores, and a second numba thread fighting
 them made the M step 40x slower and the L step 1.2x slower here (bench/results/). The count is
@@ -66,59 +67,65 @@ def _leaky_grad(dA, Z, out, slope):
             out[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
 
 
-def _softmax_ce(Z, y, scale, out, row_loss, row_right):
+def _softmax_ce(Z, y, scale, out):
     """Per row: loss = logsumexp(z) − z_y; dZ = scale·(softmax(z) − onehot(y)); right = (argmax z
-    = y, the first maximum as numpy's argmax). ``out`` may be Z."""
+    = y, the first maximum as numpy's argmax). Returns (Σ rows' losses in float64, rows right).
+    ``out`` may be Z."""
     n, k = Z.shape
-    for i in prange(n):
+    total, right = 0.0, 0
+    for i in range(n):
         m, arg = Z[i, 0], 0
         for j in range(1, k):
             if Z[i, j] > m:
                 m, arg = Z[i, j], j
-        row_right[i] = 1 if arg == y[i] else 0
+        right += 1 if arg == y[i] else 0
         z_y = Z[i, y[i]]
         s = Z[i, 0] * 0
         for j in range(k):
             e = np.exp(Z[i, j] - m)
             out[i, j] = e
             s += e
-        row_loss[i] = np.log(s) + m - z_y
+        total += np.float64(np.log(s) + m - z_y)
         w = scale / s
         for j in range(k):
             out[i, j] *= w
         out[i, y[i]] -= scale
+    return total, right
 
 
-def _sigmoid_bce(Z, Y, scale, out, row_loss, row_right):
+def _sigmoid_bce(Z, Y, scale, out):
     """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y); right = every
-    output's (z ≥ 0) = (y > ½)."""
+    output's (z ≥ 0) = (y > ½). Returns (Σ rows' losses in float64, rows right)."""
     n, k = Z.shape
-    for i in prange(n):
+    total, right = 0.0, 0
+    for i in range(n):
         acc = Z[i, 0] * 0
-        right = 1
+        row_right = 1
         for j in range(k):
             z, t = Z[i, j], Y[i, j]
             if (z >= 0) != (t > 0.5):
-                right = 0
+                row_right = 0
             e = np.exp(-abs(z))
             acc += max(z, z * 0) - t * z + np.log1p(e)
             s = 1 / (1 + e) if z >= 0 else e / (1 + e)
             out[i, j] = scale * (s - t)
-        row_loss[i] = acc
-        row_right[i] = right
+        total += np.float64(acc)
+        right += row_right
+    return total, right
 
 
-def _identity_mse(Z, Y, scale, out, row_loss, row_right):
-    """Per row: loss = ½‖z − y‖²; dZ = scale·(z − y)."""
+def _identity_mse(Z, Y, scale, out):
+    """Per row: loss = ½‖z − y‖²; dZ = scale·(z − y). Returns (Σ rows' losses in float64, 0)."""
     n, k = Z.shape
-    for i in prange(n):
+    total = 0.0
+    for i in range(n):
         acc = Z[i, 0] * 0
         for j in range(k):
             d = Z[i, j] - Y[i, j]
             acc += d * d
             out[i, j] = scale * d
-        row_loss[i] = acc / 2
-        row_right[i] = 0
+        total += np.float64(acc / 2)
+    return total, 0
 
 
 def _adam(p, g, m, v, c):
@@ -222,7 +229,9 @@ def _compile(*fns):
 
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
                                                               _leaky_grad)
-SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = _compile(_softmax_ce, _sigmoid_bce, _identity_mse)
+# the heads loop over rows with scalar exp/log calls, which do not vectorise: compiled serially,
+# they skip the parallel launch (M's 128 × 10 softmax: 9.5 µs against 11.3) and sum as they go
+SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = (njit(cache=True)(fn) for fn in (_softmax_ce, _sigmoid_bce, _identity_mse))
 ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
     _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
 HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
@@ -250,8 +259,12 @@ class NumbaKernels(NumpyKernels):
         """isfinite(L) ∧ isfinite(g·g), the sum in one vectorised loop (at M 8 µs; BLAS's dot 14 µs)."""
         return math.isfinite(loss) and math.isfinite(SUM_SQUARES(g))
 
-    def _typed(self, dtype, *values):
-        return tuple(map(dtype.type, values))
+    def _coefficients(self, dtype, *values):
+        """``values`` in a reused array of ``dtype`` (an array argument: numba types it at once,
+        where a tuple of 11 scalars cost 6 µs a step to build and type at S)."""
+        c = self._scratch("coefficients", (len(values),), dtype)
+        c[:] = values
+        return c
 
     def _zeros_like(self, tag, p):
         """A zero buffer standing in for an optimiser slot that an option switches off (never an
@@ -293,36 +306,33 @@ class NumbaKernels(NumpyKernels):
         """One fused pass per row: the loss, dZ into ``out`` and whether the row is classified right."""
         if out is None:
             return super().head_loss_count(name, Z, Y, scale)
-        n = Z.shape[0]
-        row_loss = self._scratch("row_loss", (n,), Z.dtype)
-        row_right = self._scratch("row_right", (n,), np.int8)
-        HEADS[name](Z, Y, Z.dtype.type(scale), out, row_loss, row_right)
-        return Z.dtype.type(row_loss.sum(dtype=np.float64) / n), out, int(row_right.sum())
+        total, right = HEADS[name](Z, Y, Z.dtype.type(scale), out)
+        return Z.dtype.type(total / Z.shape[0]), out, right
 
     # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        SGD(p, g, self._zeros_like("buf", p), self._typed(p.dtype, lr, 0, 0, wd, 1, 0, gs))
+        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, lr, 0, 0, wd, 1, 0, gs))
         return p
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         mu_b, damp = (0.0, 1.0) if t == 1 else (mu, 1.0 - dampening)  # first step: b = g
         a, b = (1.0, mu) if nesterov else (0.0, 1.0)
-        SGD(p, g, buf, self._typed(p.dtype, lr, mu_b, damp, wd, a, b, gs))
+        SGD(p, g, buf, self._coefficients(p.dtype, lr, mu_b, damp, wd, a, b, gs))
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
         a, b = (mu, float(lr)) if nesterov else (1.0, 0.0)
-        SUTSKEVER(p, g, v, self._typed(p.dtype, lr, mu, wd, a, b, gs))
+        SUTSKEVER(p, g, v, self._coefficients(p.dtype, lr, mu, wd, a, b, gs))
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         clr = float(lr) / (1.0 + (t - 1) * lr_decay)
-        ADAGRAD(p, g, s, self._typed(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs))
+        ADAGRAD(p, g, s, self._coefficients(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs))
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        ADADELTA(p, g, Eg, Ed, self._typed(p.dtype, lr, rho, 1.0 - rho, eps, wd, gs))
+        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, lr, rho, 1.0 - rho, eps, wd, gs))
         return p, Eg, Ed
 
     def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
@@ -331,7 +341,7 @@ class NumbaKernels(NumpyKernels):
         bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
         a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
         s_m, s_g, w = lerp_coefficients(1.0 - beta1)
-        c = self._typed(p.dtype, a, B, w, beta2, 1.0 - beta2, eps,
+        c = self._coefficients(p.dtype, a, B, w, beta2, 1.0 - beta2, eps,
                         0.0 if decoupled else wd, 1.0 - lr * wd if decoupled else 1.0, s_m, s_g, gs)
         if amsgrad:
             ADAM_AMSGRAD(p, g, m, v, vmax, c)
@@ -344,6 +354,6 @@ class NumbaKernels(NumpyKernels):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
         b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
         s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
-        c = self._typed(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
+        c = self._coefficients(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
         RMSPROP(p, g, v, ga, b, c)
         return p, v, g_avg, buf

@@ -120,3 +120,26 @@ def test_lr_with_an_optimiser_object_is_ambiguous():
     X, y = _data()
     with pytest.raises(ValueError, match="lr=0.5 was given together with optimizer=SGD"):
         _model().fit(X, y, optimizer=reseau.optim.SGD(lr=0.1), lr=0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 513)])
+def test_all_finite_agrees_with_isfinite_at_every_cell(dtype, shape):
+    from reseau.core.validation import all_finite
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal(shape).astype(dtype)
+    assert all_finite(X) and all_finite(np.asfortranarray(X))
+    for value in (np.nan, np.inf, -np.inf):
+        for _ in range(10):
+            bad = X.copy()
+            i, j = rng.integers(shape[0]), rng.integers(shape[1])
+            bad[i, j] = value
+            assert not all_finite(bad) and not all_finite(np.asfortranarray(bad))
+            assert all_finite(bad[:, 1::2]) == (j % 2 == 0)
+
+
+def test_huge_finite_values_pass_although_their_row_sums_overflow():
+    X = np.full((3, 4), 3e38, dtype=np.float32)
+    from reseau.core.validation import all_finite, features
+    assert not all_finite(X)  # the fast check defers to the exact one
+    assert features(X, 4, "float32") is X
