@@ -1,15 +1,16 @@
 """What ``fit`` costs over the raw step it runs, and what a second ``fit(lr=...)`` costs on JAX.
 
-    python bench/fit_bench.py [--sizes S,M] [--rounds 7] [--json out.json]
+    python bench/fit_bench.py [--sizes S,M] [--rounds 9] [--json out.json]
 
 Per size (S: 30-16-1 tanh/sigmoid, batch 64; M: 784-256-256-10 relu/softmax, batch 128; float32,
 Adam, numpy+numba), in one run, three methods timed alike: each round runs, with a pause before
 each, the GEMM-only floor (reseau.benchmark's), the raw reseau step on one batch (the same
 ``training_step`` fit runs), and ``MLP.fit`` through the public API, 5 epochs of 40 (M) or 200
 (S) batches (shuffles, gathers, the guard's book, the running accuracy, History, callbacks), each
-for the same number of steps back to back; a method's time is the median over rounds of its time
-per step. The floor and the raw step reuse one batch that stays in cache; fit reads a fresh
-batch from the training set at every step, as training does.
+for the same number of steps back to back. Times are medians over rounds of the time per step;
+ratios are medians over rounds of each round's ratio (the three ran seconds apart, so the drift
+of a shared machine's speed cancels in them). The floor and the raw step reuse one batch that
+stays in cache; fit reads a fresh batch from the training set at every step, as training does.
 Targets: fit per step ≤ 1.1 × the raw step at S and M; M through fit ≤ 1.3 × the GEMM floor.
 JAX: a first fit (compiles), a second fit with a new learning rate, and a fit with the same
 optimiser object; the second's extra time over the third is what a recompile would cost
@@ -93,7 +94,7 @@ def time_size(key, rounds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="S,M")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results = {"environment": benchmark.environment(), "sizes": {}}
@@ -101,11 +102,16 @@ def main(argv=None):
     for key in args.sizes.split(","):
         times = time_size(key, args.rounds)
         floor, raw, through_fit = (statistics.median(times[k]) * 1e3 for k in ("floor", "raw step", "fit"))
+
+        def ratio(a, b):
+            return statistics.median(x / y for x, y in zip(times[a], times[b]))
+        ratios = {"fit/raw step": ratio("fit", "raw step"), "fit/floor": ratio("fit", "floor"),
+                  "raw step/floor": ratio("raw step", "floor")}
         results["sizes"][key] = {"floor_ms": floor, "raw_step_ms": raw, "fit_per_step_ms": through_fit,
-                                 "runs_ms": {k: [t * 1e3 for t in v] for k, v in times.items()}}
-        lines.append(f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms = "
-                     f"{through_fit / raw:.2f} x raw step, {through_fit / floor:.2f} x floor "
-                     f"(raw step {raw / floor:.2f} x floor)")
+                                 "ratios": ratios, "runs_ms": {k: [t * 1e3 for t in v] for k, v in times.items()}}
+        lines.append(f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms; fit = "
+                     f"{ratios['fit/raw step']:.2f} x raw step, {ratios['fit/floor']:.2f} x floor "
+                     f"(raw step {ratios['raw step/floor']:.2f} x floor)")
     try:
         first, new_lr, same = jax_refit()
         results["jax_refit_s"] = {"first": first, "new_lr": new_lr, "same_optimizer": same}

@@ -207,6 +207,19 @@ def _rmsprop(p, g, v, g_avg, buf, c):
         p[i] = p[i] - c[0] * bi
 
 
+@njit(cache=True)
+def COLUMN_SUMS(dZ, db):
+    """db = Σ_rows dZ, row after row: the order NumPy's ``add.reduce(dZ, axis=0)`` sums a C-order
+    array with two or more columns in (a single column it sums pairwise), so the results are
+    the same bits, at 2.5 µs against 6 µs for M's 128 × 256 (a NumPy call's overhead)."""
+    n, k = dZ.shape
+    for j in range(k):
+        db[j] = dZ[0, j]
+    for i in range(1, n):
+        for j in range(k):
+            db[j] += dZ[i, j]
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def SUM_SQUARES(g):
     """Σ g² in g's dtype, the additions reordered so the loop vectorises (NaN and inf propagate:
@@ -287,6 +300,11 @@ class NumbaKernels(NumpyKernels):
             if A is not Z:
                 np.copyto(A, Z)
         return Z, A
+
+    def _column_sums(self, dZ, db):
+        if dZ.shape[1] < 2 or not dZ.flags.c_contiguous:  # where NumPy sums otherwise than row by row
+            return super()._column_sums(dZ, db)
+        COLUMN_SUMS(dZ, db)
 
     def activation_grad(self, name, dA, Z, A, out=None):
         if out is None or name not in ("relu", "leaky_relu"):

@@ -67,6 +67,25 @@ def test_dense_backward(kern, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_out", [1, 2, 10, 263])
+def test_numba_bias_gradient_has_numpys_bits(dtype, n_out):
+    """numba's column sums add the rows in the order NumPy does (one column: NumPy's own sum)."""
+    import reseau
+    host = reseau.backends.get("numpy")
+    if "numba" not in reseau.kernels.variants(host):
+        pytest.skip("numba is not installed (pip install 'reseau[cpu]')")
+    fast, plain = (reseau.kernels.for_backend(host, variant) for variant in ("numba", "numpy"))
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 128, 1000):
+        A_prev, dZ, W = (rng.normal(size=s).astype(dtype) for s in ((n, 5), (n, n_out), (5, n_out)))
+        dbs = []
+        for kern in (plain, fast):
+            out = (np.full((5, n_out), np.nan, dtype), np.full(n_out, np.nan, dtype), np.full((n, 5), np.nan, dtype))
+            dbs.append(kern.dense_backward(A_prev, dZ, W, out=out)[1].copy())
+        np.testing.assert_array_equal(dbs[1], dbs[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(9, 3), (6001, 11)], ids=["small", "large"])
 @pytest.mark.parametrize("head", ["sigmoid", "softmax", "identity"])
 @pytest.mark.parametrize("alias", [False, True], ids=["out", "in-place"])
