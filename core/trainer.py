@@ -191,18 +191,18 @@ class Trainer:
             params, state = self._compiled(params, state, order, lrs)
             start = (n // bs) * bs
         host_stop = model.backend.host and self.on_divergence == "stop"
-        for start in range(start, n, bs):
-            xb, yb = self._batch(order, start)
+        step, signals, hooks = self.step, self.signals, self.step_hooks
+        for lo, xb, yb in self._batches(order, start):
             if lrs is not None:
                 state = state._replace(lr=lrs[model.step_count - first_step])
-            params, state, _ = self.step(params, state, xb, yb, model.step_count)
+            params, state, _ = step(params, state, xb, yb, model.step_count)
             # one statement: an interrupt leaves the model the last completed step and its count
             self.current, model.step_count = (params, state), model.step_count + 1
-            if self.signals.pending:
-                self.signals.deliver()  # a signal that came during the step acts here, between steps
+            if signals.pending:
+                signals.deliver()  # a signal that came during the step acts here, between steps
             if host_stop and state.book["first_bad"] >= 0:
                 break
-            if self.step_hooks and start + bs < n and self._step_end(params, state, order, start + bs, first_step):
+            if hooks and lo + bs < n and self._step_end(params, state, order, lo + bs, first_step):
                 break
         return params, state
 
@@ -223,25 +223,28 @@ class Trainer:
             self.ordered = (np.empty_like(self.X), np.empty_like(self.Y))
         return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1])
 
-    def _batch(self, order, start):
-        """The mini-batch at ``start`` (this rank's slice of it under MPI), gathered in ``order``."""
-        model, n = self.model, self.n
-        lo, hi = start, min(start + self.bs, n)
-        if self.comm is not None:
-            width = (hi - lo) // self.comm.size
-            lo, hi = lo + self.comm.rank * width, lo + (self.comm.rank + 1) * width
-        if order is not None and self.reorder:
-            xb, yb = self.ordered[0][lo:hi], self.ordered[1][lo:hi]
-        elif order is None:
-            xb, yb = (self.X, self.Y) if (lo, hi) == (0, n) else (self.X[lo:hi], self.Y[lo:hi])
-        else:
-            idx = order[lo:hi]
-            ws = self.workspaces and self.workspaces.get(hi - lo, self.Y)
-            xb = model.kern.gather(self.X, idx, out=ws and ws.X)
-            yb = model.kern.gather(self.Y, idx, out=ws and ws.Y)
-        if self.shard is not None:
-            xb, yb = self.shard(xb), self.shard(yb)
-        return xb, yb
+    def _batches(self, order, start):
+        """(first row, X rows, Y rows) of each mini-batch from row ``start`` on, in ``order`` (under
+        MPI this rank's slice of each): views of the epoch's reordered rows, slices of the data
+        when there is no order, or rows gathered right before their step."""
+        model, n, bs = self.model, self.n, self.bs
+        X, Y = self.ordered if order is not None and self.reorder else (self.X, self.Y)
+        gather = order is not None and not self.reorder
+        for lo in range(start, n, bs):
+            hi = min(lo + bs, n)
+            a, b = lo, hi
+            if self.comm is not None:
+                width = (hi - lo) // self.comm.size
+                a, b = lo + self.comm.rank * width, lo + (self.comm.rank + 1) * width
+            if gather:
+                idx = order[a:b]
+                ws = self.workspaces and self.workspaces.get(b - a, Y)
+                xb, yb = model.kern.gather(X, idx, out=ws and ws.X), model.kern.gather(Y, idx, out=ws and ws.Y)
+            else:
+                xb, yb = (X, Y) if (a, b) == (0, n) else (X[a:b], Y[a:b])
+            if self.shard is not None:
+                xb, yb = self.shard(xb), self.shard(yb)
+            yield lo, xb, yb
 
     def _step_end(self, params, state, order, position, first_step) -> bool:
         """The per-step hooks; True when the guard has refused a step (stop: nothing may follow)."""
