@@ -2,12 +2,13 @@
 
     python bench/step_parts.py [--size M] [--rounds 20] [--steps 50]
 
-Four versions of the same compiled step (float32, Adam) run interleaved with the GEMM-only floor,
-each ``steps`` steps back to back per round, with a pause before each: the full step; the step
-with the optimiser update replaced by a no-op; also without the guard's finiteness check; also
-without the bias-gradient sums. A part's cost is the drop in the median time per step when it
-is removed; ratios to the floor are medians of per-round ratios. The ablated steps train nothing
-(the weights stay put): they are for timing only.
+Versions of the same compiled step (float32, Adam) run interleaved with the GEMM-only floor,
+each ``steps`` steps back to back per round, with a pause before each: the full step, and the
+full step with one part replaced by a no-op (the optimiser update, the guard's finiteness check,
+the bias-gradient sums), then with all three. Times are medians over rounds; ratios to the floor are
+medians of per-round ratios (the drift of a shared machine's speed cancels in them), and a
+part's cost is the full step's ratio minus that of the step without it, times the floor.
+The ablated steps train nothing (without the update the weights stay put): timing only.
 """
 
 from __future__ import annotations
@@ -32,18 +33,22 @@ class WithoutUpdate(NumbaKernels):
         return p, m, v, vmax
 
 
-class WithoutCheck(WithoutUpdate):
+class WithoutCheck(NumbaKernels):
     def step_ok(self, loss, g):
         return True
 
 
-class WithoutBiasSums(WithoutCheck):
+class WithoutBiasSums(NumbaKernels):
     def _column_sums(self, dZ, db):
         pass
 
 
+class WithoutAll(WithoutUpdate, WithoutCheck, WithoutBiasSums):
+    pass
+
+
 VERSIONS = {"full step": NumbaKernels, "- optimiser update": WithoutUpdate, "- guard check": WithoutCheck,
-            "- bias sums": WithoutBiasSums}
+            "- bias sums": WithoutBiasSums, "- all three": WithoutAll}
 
 
 def step_runner(spec, table):
@@ -81,13 +86,12 @@ def main(argv=None):
             times[name].append((time.perf_counter() - t0) / args.steps)
     floor = times["GEMM floor"]
     print(f"{args.size}, {args.rounds} rounds of {args.steps} steps ({benchmark.environment().get('cpu', '')})")
-    previous = None
+    floor_ms = statistics.median(floor) * 1e3
+    ratios = {name: statistics.median(t / f for t, f in zip(ts, floor)) for name, ts in times.items()}
     for name, ts in times.items():
-        med = statistics.median(ts) * 1e3
-        vs = statistics.median(t / f for t, f in zip(ts, floor))
-        drop = "" if previous is None or name == "full step" else f"   part: {previous - med:+.4f} ms"
-        print(f"{name:20s} {med:8.4f} ms/step  {vs:5.3f} x floor{drop}")
-        previous = med
+        part = (f"   part: {(ratios['full step'] - ratios[name]) * floor_ms:+.4f} ms"
+                if name.startswith("-") else "")
+        print(f"{name:20s} {statistics.median(ts) * 1e3:8.4f} ms/step  {ratios[name]:5.3f} x floor{part}")
     return times
 
 
