@@ -3,14 +3,15 @@
 - bias-add + ReLU / leaky ReLU forward, and their dZ = dA ⊙ g' backward: one loop each
   (tanh and sigmoid stay with NumPy's SIMD ufuncs, which beat a scalar libm loop);
 - softmax / sigmoid / identity head: loss, output and dZ = scale·(A − Y) in one loop;
+- the bias gradient db = Σ_rows dZ, row after row as NumPy sums it;
 - every optimiser step: one loop over the flat parameter, gradient and state buffers. Each
   optimiser's options are folded into coefficients (e.g. Nesterov or not: g·a + b·c), so the
   loop has no branches and vectorises.
 
 Elementwise loops are compiled with ``parallel=True`` (``prange``): numba then tells LLVM the
-arrays do not overlap and the loops vectorise, which the serial pipeline does not do. The heads,
-whose scalar exp and log calls do not vectorise, are compiled serially and return their sums. They run on
-``THREADS`` numba threads (default 1, ``RESEAU_NUMBA_THREADS`` to change): right after a GEMM,
+arrays do not overlap and the loops vectorise, which the serial pipeline does not do. (The heads,
+whose scalar exp and log calls do not vectorise, are compiled serially and return their sums.)
+The parallel loops run on ``THREADS`` numba threads (default 1, ``RESEAU_NUMBA_THREADS`` to change): right after a GEMM,
 OpenBLAS's worker threads keep spinning on the other cores, and a second numba thread fighting
 them made the M step 40x slower and the L step 1.2x slower here (bench/results/). The count is
 set on the calling thread when the kernels start and as each ``fit`` starts. Constants reach
@@ -242,8 +243,7 @@ def _compile(*fns):
 
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
                                                               _leaky_grad)
-# the heads loop over rows with scalar exp/log calls, which do not vectorise: compiled serially,
-# they skip the parallel launch (M's 128 × 10 softmax: 9.5 µs against 11.3) and sum as they go
+# serial: no parallel launch (M's 128 × 10 softmax: 9.5 µs against 11.3)
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = (njit(cache=True)(fn) for fn in (_softmax_ce, _sigmoid_bce, _identity_mse))
 ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
     _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
