@@ -19,7 +19,7 @@ import warnings
 
 from ..backends.host import np
 from . import validation
-from .tables import Table, columns
+from .tables import Table, Unsupported, columns
 
 NORMALIZE = (None, "minmax", "standard")
 IMPUTE = ("median", None)
@@ -55,7 +55,7 @@ class ColumnPlan:
         self.normalize = check_option(normalize, "normalize", NORMALIZE)
         self.impute = check_option(impute, "impute", IMPUTE)
         self.handle_unknown = check_option(handle_unknown, "handle_unknown", HANDLE_UNKNOWN)
-        self.names = None
+        self.names, self.ignored = None, []
 
     # ---- fit ----------------------------------------------------------------------------------
 
@@ -65,9 +65,14 @@ class ColumnPlan:
             A = _numeric_matrix(t.matrix, name)
             cols = [A[:, j] for j in range(A.shape[1])]
         else:
-            cols = [_numeric_or_text(t.cols[j], name, t.names[j]) for j in range(len(t.names))]
+            cols = [_numeric_or_text(t.cols[j], name, t.names[j], False if t.names[j] in t.categorical else None)
+                    for j in range(len(t.names))]
         names, kinds, fill, cats, offset, scale = list(t.names), [], [], [], [], []
+        ignored = []
         for j, col in enumerate(cols):
+            if _identifier_like(col, t.names[j] in t.categorical):
+                ignored.append([j, t.names[j]])
+                continue
             missing = _missing_mask(col)
             if missing.all():
                 raise ValueError(f"{name} column {names[j]!r} has no values (every cell is missing); "
@@ -90,9 +95,20 @@ class ColumnPlan:
                 fill.append(str(values[int(np.argmax(counts))]))
                 offset.append(0.0)
                 scale.append(1.0)
+        if ignored:
+            left = [n for _, n in ignored]
+            if len(left) == len(names):
+                raise ValueError(f"{name}: every column is text with a distinct value on nearly every row "
+                                 f"({listed(left)}), like names or ids; expected at least one column of numbers, "
+                                 "categories or booleans")
+            warn(f"{name}: left out column{'s' * (len(left) > 1)} {listed(left)}: text with a distinct value on "
+                 f"nearly every row (more than {MAX_DISTINCT} distinct values, on at least {DISTINCT_SHARE:.0%} of "
+                 "the rows), like a name or an id, which one-hot encoding cannot generalise from")
+            names = [n for n in names if n not in set(left)]
+        _check_width(name, names, cats, t.n_rows)
         self.names, self.kinds, self.fill, self.categories = names, kinds, fill, cats
         self.offset, self.scale = np.array(offset, dtype=np.float64), np.array(scale, dtype=np.float64)
-        self.named = t.named
+        self.named, self.ignored = t.named, ignored
         return self
 
     @property
@@ -135,21 +151,24 @@ class ColumnPlan:
         """The source column of each planned column: by name for tables fitted on tables, else by
         position with the width checked."""
         width = len(t.names) if t.matrix is None else (t.matrix.shape[1] if t.matrix.ndim == 2 else None)
+        ignored = getattr(self, "ignored", [])
         if not (t.named and self.named):
-            if width is not None and width != len(self.names):
-                shown = ", ".join(self.names[:8]) + (", ..." if len(self.names) > 8 else "")
+            expected = len(self.names) + len(ignored)
+            if width is not None and width != expected:
                 raise ValueError(f"{name} has {width} features (columns) but the model's input has "
-                                 f"{len(self.names)} ({shown}); expected the same columns in the same order")
-            return list(range(len(self.names)))
+                                 f"{expected} ({listed(self.names, quote=False)}); expected the same columns "
+                                 "in the same order")
+            skipped = {j for j, _ in ignored}
+            return [j for j in range(expected) if j not in skipped]
         index = {n: j for j, n in enumerate(t.names)}
         absent = [n for n in self.names if n not in index]
         if absent:
-            raise ValueError(f"{name} has no column {absent[0]!r}" + (f" (nor {', '.join(map(repr, absent[1:]))})"
+            raise ValueError(f"{name} has no column {_short(absent[0])!r}" + (f" (nor {listed(absent[1:])})"
                              if len(absent) > 1 else "") + f"; the model was fitted on columns "
-                             f"{', '.join(self.names)}")
-        extra = [n for n in t.names if n not in set(self.names)]
+                             f"{listed(self.names, quote=False)}")
+        extra = [n for n in t.names if n not in set(self.names) | {n for _, n in ignored}]
         if extra:
-            warn(f"{name}: ignoring column{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}, "
+            warn(f"{name}: ignoring column{'s' if len(extra) > 1 else ''} {listed(extra)}, "
                  "which the model was not fitted on")
         return [index[n] for n in self.names]
 
@@ -184,7 +203,7 @@ class ColumnPlan:
             if self.handle_unknown == "error":
                 raise ValueError(f"{name} column {self.names[j]!r}, row {int(np.flatnonzero(unknown)[0])}: "
                                  f"category {first!r} was not seen in training; expected one of "
-                                 f"{', '.join(self.categories[j])} (or handle_unknown='ignore')")
+                                 f"{listed(self.categories[j])} (or handle_unknown='ignore')")
             notes.append(("unseen", int(unknown.sum()), {self.names[j]}))
         rows = np.flatnonzero(~unknown)
         out[rows, index[rows]] = 1.0
@@ -207,9 +226,12 @@ class ColumnPlan:
         return "; ".join(parts)
 
     def to_json(self) -> dict:
-        return {"names": self.names, "kinds": self.kinds, "fill": self.fill, "categories": self.categories,
-                "offset": self.offset.tolist(), "scale": self.scale.tolist(), "normalize": self.normalize,
-                "impute": self.impute, "handle_unknown": self.handle_unknown, "named": self.named}
+        d = {"names": self.names, "kinds": self.kinds, "fill": self.fill, "categories": self.categories,
+             "offset": self.offset.tolist(), "scale": self.scale.tolist(), "normalize": self.normalize,
+             "impute": self.impute, "handle_unknown": self.handle_unknown, "named": self.named}
+        if getattr(self, "ignored", None):
+            d["ignored"] = self.ignored
+        return d
 
     @classmethod
     def from_json(cls, d: dict):
@@ -243,7 +265,13 @@ class ColumnPlan:
             raise ValueError("preprocessing.offset and preprocessing.scale must be numbers") from None
         if not (np.isfinite(plan.offset).all() and np.isfinite(plan.scale).all() and (plan.scale > 0).all()):
             raise ValueError("preprocessing.offset must be finite and preprocessing.scale finite and > 0")
+        with np.errstate(over="ignore", divide="ignore"):
+            within = np.isfinite(np.concatenate([plan.offset / plan.scale, 1 / plan.scale]).astype(np.float32))
+        if not within.all():
+            raise ValueError("preprocessing.offset / scale and 1 / scale must be within float32's range (a plan "
+                             "fitted on real data is)")
         plan.names, plan.kinds, plan.categories, plan.named = names, kinds, cats, bool(d.get("named"))
+        plan.ignored = _ignored_from_json(d.get("ignored", []), n)
         plan.fill = [float(f) if k == "number" and f is not None else f for f, k in zip(fill, kinds)]
         return plan
 
@@ -253,12 +281,62 @@ class ColumnPlan:
         plan = cls(kind, None)
         n = len(offset)
         plan.names, plan.kinds, plan.fill = [f"x{j}" for j in range(n)], ["number"] * n, [None] * n
-        plan.categories, plan.named = [None] * n, False
+        plan.categories, plan.named, plan.ignored = [None] * n, False, []
         plan.offset, plan.scale = np.asarray(offset, np.float64), np.asarray(scale, np.float64)
         return plan
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+MAX_DISTINCT = 20  # a text column with more distinct values than this ...
+DISTINCT_SHARE = 0.5  # ... and at least this many per present cell is an identifier, left out
+MEMORY_SHARE = 0.5  # the encoded matrix may take at most this share of the available memory
+
+
+def _identifier_like(col, categorical) -> bool:
+    """A text column (not a declared category) with more than MAX_DISTINCT distinct values and at
+    least DISTINCT_SHARE of a distinct value per present cell: names, ids, free text."""
+    if categorical or isinstance(col, Unsupported) or col.dtype.kind != "O":
+        return False
+    present = [v for v in col if v is not None]
+    distinct = len(set(present))
+    return distinct > MAX_DISTINCT and distinct >= DISTINCT_SHARE * len(present)
+
+
+def _check_width(name, names, cats, n_rows):
+    """Refuse, before allocating, an encoded matrix beyond MEMORY_SHARE of the available memory."""
+    from .memory import available_bytes, gib
+    width = sum(1 if c is None else len(c) for c in cats)
+    need = n_rows * width * 8 * 2  # the float64 matrix and the model's copy of it
+    have = available_bytes()
+    if have is None or need <= MEMORY_SHARE * have:
+        return
+    widest = max(range(len(cats)), key=lambda j: 0 if cats[j] is None else len(cats[j]))
+    raise ValueError(f"{name}: one-hot encoding makes {width} input features; {n_rows} rows of them need "
+                     f"{gib(need)}, more than half the {gib(have)} of memory available; column "
+                     f"{_short(names[widest])!r} alone has {len(cats[widest] or ())} categories: drop it "
+                     f"(drop=[...] / --drop {_short(names[widest])}) or group its values")
+
+
+def _ignored_from_json(value, n):
+    ok = isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
+                                         and not isinstance(p[0], bool) and 0 <= p[0] <= n + len(value)
+                                         and isinstance(p[1], str) for p in value)
+    if not ok:
+        raise ValueError("preprocessing.ignored must be a list of [position, name] pairs")
+    return value
+
+
+def _short(text, limit=40) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def listed(names, shown=5, quote=True) -> str:
+    """The first few names, then how many more: an error message stays short whatever the width."""
+    head = [repr(_short(n)) if quote else _short(n) for n in names[:shown]]
+    more = len(names) - shown
+    return ", ".join(head) + (f" ... and {more} more" if more > 0 else "")
 
 def _statistics(normalize, x):
     if normalize == "standard":
@@ -303,11 +381,13 @@ def number_like(cell) -> bool:
         return False
 
 
-def stray_text(col):
+def stray_text(col, is_number=None):
     """(row, cell) of the first non-number in a text column whose present cells are mostly numbers
-    (a typo in a numeric column, not a category), else None."""
+    (a typo in a numeric column, not a category), else None; ``is_number`` the test of a cell
+    (default ``number_like``)."""
+    is_number = is_number or number_like
     present = [(i, v) for i, v in enumerate(col) if v is not None]
-    numeric = [number_like(v) for _, v in present]
+    numeric = [is_number(v) for _, v in present]
     if present and 0 < len(present) - sum(numeric) and sum(numeric) >= 0.5 * len(present):
         return next(p for p, ok in zip(present, numeric) if not ok)
     return None
@@ -316,6 +396,8 @@ def stray_text(col):
 def _numeric_or_text(col, name, column, want_number=None):
     """A column as float64 if it holds numbers (text cells that all read as numbers included),
     else as text; a text cell in a mostly numeric column is an error naming it."""
+    if isinstance(col, Unsupported):
+        raise col.error()
     if col.dtype.kind in "biuf":
         col = col.astype(np.float64)
         return col if want_number is not False else np.array([None if math.isnan(v) else _as_category(v)
@@ -356,6 +438,6 @@ def _summarise(notes):
             out.append(f"imputed {cells} missing cell{'s' * (cells != 1)} in {len(cols)} column"
                        f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''})")
         elif cells:
-            out.append(f"{cells} cell{'s' * (cells != 1)} of {', '.join(sorted(cols))} held categories not seen "
+            out.append(f"{cells} cell{'s' * (cells != 1)} of {listed(sorted(cols), quote=False)} held categories not seen "
                        "in training (encoded as all zeros)")
     return out

@@ -618,6 +618,8 @@ class MLP:
         """(head, n_out, classes, Y) for the training targets: the head and output width decided
         from y where the model leaves them open (``targets.task``), class labels encoded."""
         head, n_out, classes = self.output, self.sizes[-1], self.classes
+        if classes is None:
+            targets.warn_labels(y, name)
         if self.layout is None and (head is None or n_out is None):
             y_arr = targets.as_array(y, name)
             task = self.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))

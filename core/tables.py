@@ -3,7 +3,8 @@
 ``columns(X)`` turns any of them into a ``Table``: feature names and one host column each, a
 float64 array (NaN where a cell is missing) for numbers, an object array of strings (None where
 missing) for text, categorical and boolean columns. A plain numeric array stays one matrix and
-is matched by position (names x0, x1, ...); a table is matched by column name.
+is matched by position (names x0, x1, ...), and so is a file read without a header; a table is
+matched by column name.
 ``target(y)`` does the same for targets, ``take_rows`` indexes any of them by rows.
 """
 
@@ -14,15 +15,21 @@ from dataclasses import dataclass
 from ..backends.host import np
 
 
+POSITIONAL = "reseau.positional"  # Arrow schema metadata: "1" for a file without a header (names made up)
+
+
 @dataclass
 class Table:
     """Named host columns. ``matrix`` is set (and ``cols`` is None) for a plain numeric array;
-    ``named`` says whether the names came from the data (a table) or by position (an array)."""
+    ``named`` says whether the names came from the data (a table) or by position (an array);
+    ``categorical`` names the columns that are categories whatever their values (pandas
+    ``category``, Arrow dictionary columns)."""
 
     names: list[str]
     cols: list | None
     matrix: object = None
     named: bool = False
+    categorical: frozenset = frozenset()
 
     @property
     def n_rows(self) -> int:
@@ -35,7 +42,25 @@ class Table:
         """The rows ``idx``."""
         if self.matrix is not None:
             return Table(self.names, None, self.matrix[idx], self.named)
-        return Table(self.names, [c[idx] for c in self.cols], None, self.named)
+        return Table(self.names, [c if isinstance(c, Unsupported) else c[idx] for c in self.cols], None,
+                     self.named, self.categorical)
+
+
+@dataclass
+class Unsupported:
+    """A column of a type the model cannot take (dates, times, ...): an error where it is used, and
+    nothing where it is not (an extra column at predict, ignored)."""
+
+    column: str
+    type: str
+    source: str
+
+    def error(self):
+        return ValueError(f"{self.source}: column {self.column!r} has type {self.type}; expected numbers, text, "
+                          "categories or booleans (convert dates and times to numbers first, or drop the column)")
+
+    def __len__(self):
+        raise self.error()
 
 
 def is_table(X) -> bool:
@@ -53,10 +78,13 @@ def columns(X, name: str = "X") -> Table:
         names = [str(c) for c in X.column_names]
         _check_unique(names, name)
         cols = [_arrow_column(X.column(j), name, names[j]) for j in range(len(names))]
-        if not cols or len(cols[0]) == 0:
-            raise ValueError(f"{name} has {len(cols[0]) if cols else 0} rows and {len(cols)} columns; "
+        if not cols or X.num_rows == 0:
+            raise ValueError(f"{name} has {X.num_rows} rows and {len(cols)} columns; "
                              "expected at least one row and one column")
-        return Table(names, cols, named=True)
+        import pyarrow as pa
+        categorical = frozenset(n for n, f in zip(names, X.schema) if pa.types.is_dictionary(f.type))
+        positional = (getattr(X.schema, "metadata", None) or {}).get(POSITIONAL.encode()) == b"1"
+        return Table(names, cols, named=not positional, categorical=categorical)
     try:
         A = np.asarray(X)
     except (ValueError, TypeError) as exc:
@@ -69,19 +97,37 @@ def columns(X, name: str = "X") -> Table:
 
 def target(y, name: str = "y"):
     """Targets as a host array: a pandas Series, an Arrow array or one-column table, a polars
-    Series, a list or an array. Text and categories become an object array of strings."""
+    Series, a list or an array. Integers stay int64 and booleans bool (where no cell is missing),
+    categories take their values' type; other text becomes an object array of strings."""
     if hasattr(y, "to_arrow") and not _arrow_like(y):
         y = y.to_arrow()
     if _pandas_frame(y) or _arrow_like(y):
+        if _pandas_frame(y):
+            y = _arrow_from_pandas(y, name)
+        if y.num_columns == 1:
+            return _target_column(y.column(0), name)
         t = columns(y, name)
-        if len(t.cols) != 1:
-            return np.column_stack([np.asarray(c) for c in t.cols])
-        return t.cols[0]
+        return np.column_stack([np.asarray(c) for c in t.cols])
     if _pandas_series(y):
         y = _arrow_from_pandas(y.to_frame(), name).column(0)
     if hasattr(y, "to_numpy") and hasattr(y, "type"):  # an Arrow (chunked) array
-        return _arrow_column(y, name, name)
+        return _target_column(y, name)
     return y
+
+
+def _target_column(col, name):
+    """One Arrow target column: int64 or bool kept where complete, a category as its values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, col.type.value_type)
+    if col.null_count == 0 and (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
+        return np.asarray(col.to_numpy(zero_copy_only=False)).astype(
+            np.int64 if pa.types.is_integer(col.type) else bool)
+    out = _arrow_column(col, name, name)
+    if isinstance(out, Unsupported):
+        raise out.error()
+    return out
 
 
 def take_rows(X, idx):
@@ -177,8 +223,7 @@ def _arrow_column(col, name, column):
         return np.array([None if v is None else str(v) for v in values], dtype=object)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-    raise ValueError(f"{name}: column {column!r} has type {t}; expected numbers, text, categories or booleans "
-                     "(convert dates and times to numbers first)")
+    return Unsupported(column, str(t), name)
 
 
 def float64_into(col, out):

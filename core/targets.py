@@ -1,10 +1,15 @@
 """What a target column is: classes or a quantity, and the class labels a model gives back.
 
-The rule (``task(y)``): text, boolean and categorical targets are classes; floats are a
-quantity (regression); integers are classes unless they look like a quantity, that is when
-there are more than ``MAX_CLASSES`` = 20 distinct values AND fewer than 20 rows per distinct
-value on average (the diabetes progression score: 214 values in 442 rows). ``task="classify"``
-or ``"regress"`` overrides the rule.
+The rule (``task(y)``), scikit-learn's ``type_of_target`` with a bound on the number of classes:
+text, boolean and categorical targets are classes; integers, and floats whose every value is an
+integer (0.0/1.0, as ``numpy.savetxt`` writes them), are classes unless they look like a quantity,
+that is when there are more than ``MAX_CLASSES`` = 20 distinct values AND fewer than 20 rows per
+distinct value on average (the diabetes progression score: 214 values in 442 rows); other floats
+are a quantity (regression). ``task="classify"`` or ``"regress"`` (also ``"classification"``,
+``"regression"``) overrides the rule.
+
+Text labels are compared without their surrounding spaces (``"yes "`` is ``"yes"``, said in a
+warning); labels that differ only in case stay separate classes, named in the same warning.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from .tables import is_missing
 from .tables import target as target_values
 
 TASKS = ("classify", "regress")
+ALIASES = {"classification": "classify", "regression": "regress"}
 MAX_CLASSES = 20
 ROWS_PER_CLASS = 20
 
@@ -22,7 +28,7 @@ def as_array(y, name="y"):
     """Targets from a Series, an Arrow array, a list or an array, as a host array."""
     y = target_values(y, name)
     try:
-        return np.asarray(y)
+        return _stripped(np.asarray(y))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} could not be read as an array ({exc}); expected one target per row") from None
 
@@ -35,20 +41,62 @@ def is_label_array(y) -> bool:
 def task(y, override=None, name="y") -> str:
     """"classify" or "regress" for targets ``y`` (see the module docstring)."""
     if override is not None:
+        override = ALIASES.get(override, override)
         if override not in TASKS:
-            raise ValueError(f"task={override!r} is invalid; expected None, 'classify' or 'regress'")
+            raise ValueError(f"task={override!r} is invalid; expected None, 'classify' (or 'classification') "
+                             "or 'regress' (or 'regression')")
         if override == "regress" and is_label_array(y):
             first = next(v for v in y.ravel() if not _is_number(v))
             raise ValueError(f"task='regress' needs numeric targets; {name} holds {first!r}")
         return override
     if is_label_array(y):
         return "classify"
-    if y.dtype.kind == "f":
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
         return "regress"
-    if y.dtype.kind in "iu":
+    if y.dtype.kind in "iuf":
         k = len(np.unique(y))
         return "regress" if k > MAX_CLASSES and len(y) / k < ROWS_PER_CLASS else "classify"
     raise ValueError(f"{name} has dtype {y.dtype}; expected class labels or real numbers")
+
+
+def normalise_task(value):
+    """``task`` as "classify", "regress" or None (the aliases accepted)."""
+    return None if value is None else task(np.zeros(0), value)
+
+
+def _stripped(y):
+    """Text labels without their surrounding spaces."""
+    if y.dtype.kind not in "OU" or y.ndim != 1:
+        return y
+    return np.array([v.strip() if isinstance(v, str) else v for v in y.tolist()], dtype=object)
+
+
+def warn_labels(y, name="y"):
+    """One warning (at fit) naming the labels whose surrounding spaces ``as_array`` strips and the
+    labels that differ only in case."""
+    try:
+        y = np.asarray(target_values(y, name))
+    except (ValueError, TypeError):
+        return
+    if y.dtype.kind not in "OU" or y.ndim != 1:
+        return
+    stripped = _stripped(y)
+    changed = sorted({repr(v) for v, s in zip(y.tolist(), stripped.tolist()) if isinstance(v, str) and v != s})
+    groups = {}
+    for v in set(v for v in stripped.tolist() if isinstance(v, str)):
+        groups.setdefault(v.casefold(), []).append(v)
+    alike = [sorted(g) for g in groups.values() if len(g) > 1]
+    parts = []
+    if changed:
+        parts.append(f"stripped the spaces around {len(changed)} label{'s' * (len(changed) != 1)} "
+                     f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''})")
+    if alike:
+        shown = "; ".join(", ".join(map(repr, g)) for g in sorted(alike)[:5])
+        parts.append(f"labels that differ only in case are separate classes: {shown}; map them to one label "
+                     "first if they mean the same")
+    if parts:
+        from .columns import warn
+        warn(f"{name}: " + "; ".join(parts))
 
 
 def encode(y, classes=None, name="y"):

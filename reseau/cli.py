@@ -16,7 +16,7 @@ from . import backends, datasets, optim
 from .backends.host import np
 from .core.activations import ACTIVATIONS
 from .core.callbacks import EpochSnapshot, ProgressBar
-from .core.columns import ColumnPlan, DataWarning
+from .core.columns import ColumnPlan, DataWarning, listed
 from .core.defaults import DEFAULTS
 from .core.heads import HEADS
 from .kernels import PRECISIONS
@@ -108,8 +108,12 @@ TRAIN_OPTIONS = {
                "(default: the last column / array 'y')", None),
     "drop": (str, [], "a column to leave out of the features, e.g. an id (repeatable)", None),
     "delimiter": (_delimiter, None, "the CSV delimiter (default: detected among , ; tab |)", None),
+    "encoding": (str, "utf-8", "the CSV file's text encoding, e.g. cp1252 or latin-1 (default: UTF-8, with or "
+                 "without a byte-order mark)", None),
+    "decimal": (str, None, "the decimal mark of the CSV file's numbers (default: a comma where a ; tab or | "
+                "file writes them so, else a point)", (".", ",")),
     "task": (str, None, "classify or regress (default: text, boolean and few-valued integer targets are "
-             "classes, floats and many-valued integers a quantity)", TASKS),
+             "classes, floats and many-valued integers a quantity)", TASKS + tuple(target_rules.ALIASES)),
     "impute": (str, DEFAULTS["impute"], "missing cells: median (numbers; most frequent category for "
                "text) fitted on the training part, or none to refuse them", ("median", "none")),
     "layers": (_int_list, list(DEFAULTS["hidden_layers"]), "hidden layer sizes, comma-separated (e.g. 64,32)",
@@ -209,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", default=None, help="the target column or array (as for train)")
     evaluate.add_argument("--drop", action="append", default=[], metavar="COL",
                           help="a column to leave out (repeatable)")
-    evaluate.add_argument("--delimiter", type=_delimiter, default=None, help="the CSV delimiter (default: detected)")
+    _file_options(evaluate)
     evaluate.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     evaluate.add_argument("--seed", default=0, type=int, help="seed of generated data")
     evaluate.set_defaults(func=cmd_evaluate)
@@ -223,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a column of the input to ignore, e.g. the target (repeatable)")
     predict.add_argument("--keep", action="append", default=[], metavar="COL",
                          help="a column of the input to copy beside the predictions, e.g. an id (repeatable)")
-    predict.add_argument("--delimiter", type=_delimiter, default=None, help="the CSV delimiter (default: detected)")
+    _file_options(predict)
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     predict.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     predict.set_defaults(func=cmd_predict)
@@ -249,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", allow_abbrev=False, help="backends available here, devices, versions and BLAS")
     info.set_defaults(func=cmd_info)
     return parser
+
+
+def _file_options(parser):
+    """--delimiter, --encoding and --decimal, as train has them (one table: TRAIN_OPTIONS)."""
+    for name in ("delimiter", "encoding", "decimal"):
+        kind, default, help_text, choices = TRAIN_OPTIONS[name]
+        parser.add_argument(f"--{name}", type=kind, default=default, choices=choices, help=help_text)
 
 
 def _toml_value(name, kind, value):
@@ -286,7 +297,7 @@ def _options(args) -> dict:
     return options
 
 
-def _data(name, target, seed, drop=(), delimiter=None):
+def _data(name, target, seed, drop=(), delimiter=None, encoding="utf-8", decimal=None):
     """(X, y, description) from a bundled set, a generator or a file: X an array or, for files,
     the table of feature columns (names kept); y the targets as the file holds them (text stays
     text)."""
@@ -305,7 +316,7 @@ def _data(name, target, seed, drop=(), delimiter=None):
     target = -1 if target is None and not name.lower().endswith(".npz") else target
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
-    d = datasets.load_file(name, target=target, drop=drop, delimiter=delimiter)
+    d = datasets.load_file(name, target=target, drop=drop, delimiter=delimiter, encoding=encoding, decimal=decimal)
     if d.y is None:
         raise ValueError(f"--data {name}: no target found; name it with --target")
     y = d.y
@@ -366,7 +377,8 @@ def cmd_train(args) -> int:
     _processes(o)
     if o["resume"] and not o["checkpoint"]:
         raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
-    X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"])
+    X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"],
+                              o["decimal"])
     task = _task(o, y)
     (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
@@ -532,7 +544,8 @@ def _mpi_rank() -> int:
 
 def cmd_evaluate(args) -> int:
     model = load(args.model, backend=args.backend)
-    X, y, description = _data(args.data, args.target, args.seed, args.drop, args.delimiter)
+    X, y, description = _data(args.data, args.target, args.seed, args.drop, args.delimiter, args.encoding,
+                              args.decimal)
     result = model.evaluate(X, y)
     if "mse" in result:
         result["r2"] = _r2(model.predict(X), y)
@@ -543,17 +556,20 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     _writable("--output", args.output)
     model = load(args.model, backend=args.backend)
-    table = datasets.read_table(args.input, delimiter=args.delimiter)
+    table = datasets.read_table(args.input, delimiter=args.delimiter, encoding=args.encoding, decimal=args.decimal)
     names = list(table.column_names)
     for col in args.drop + args.keep:
         if col not in names:
             raise ValueError(f"--{'drop' if col in args.drop else 'keep'} {col!r}: {args.input} has no such column; "
-                             f"its columns are {', '.join(names)}")
+                             f"its columns are {listed(names, quote=False)}")
     kept = {c: table.column(c).to_pylist() for c in args.keep}
     features = table.select([n for n in names if n not in set(args.drop) | (set(args.keep) - set(model.feature_names or ()))])
     if not (model.columns is not None and model.columns.named):
         features = _positional(args.input, model, features)
-    predictions = model.predict(features)
+    try:
+        predictions = model.predict(features)
+    except ValueError as exc:
+        raise ValueError(f"{args.input}: {exc}") from None
     header = list(args.keep) + ["prediction"]
     columns_out = [kept[c] for c in args.keep]
     if predictions.ndim == 2:
@@ -575,7 +591,7 @@ def cmd_predict(args) -> int:
 def _positional(path, model, features):
     """A model fitted on an array takes its columns by position: the width must match."""
     if features.num_columns != model.sizes[0] and model.columns is None:
-        raise ValueError(f"{path}: {features.num_columns} feature columns ({', '.join(features.column_names)}) but "
+        raise ValueError(f"{path}: {features.num_columns} feature columns ({listed(features.column_names)}) but "
                          f"the model takes {model.sizes[0]}")
     return features
 

@@ -183,7 +183,7 @@ def test_unreadable_files(tmp_path):
         datasets.load_file(tmp_path / "missing.csv")
     path = tmp_path / "latin1.csv"
     path.write_bytes("a,b\n1,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="not UTF-8 text"):
+    with pytest.raises(ValueError, match=r"line 2: not valid UTF-8 text.*encoding=.cp1252"):
         datasets.load_file(path)
 
 

@@ -74,12 +74,12 @@ def load(name: str) -> Dataset:
                    target_names, description)
 
 
-def load_file(path, target=-1, drop=(), delimiter=None, header=None) -> Dataset:
+def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="utf-8", decimal=None) -> Dataset:
     """A data set from a file, by suffix (or IDX's magic number):
 
     - CSV (``.csv``, ``.tsv``, ``.txt``, gzip too), Parquet, Feather: ``target`` a column name or
-      index (None for none), ``drop`` column names or indices to leave out (an id), ``delimiter``
-      and ``header`` as ``read_table`` (None: detected). ``X`` is a float64 array when every
+      index (None for none), ``drop`` column names or indices to leave out (an id), ``delimiter``,
+      ``header``, ``encoding`` and ``decimal`` as ``read_table`` (None: detected). ``X`` is a float64 array when every
       feature cell is a number, else an Arrow table (text and missing cells are kept for the
       model's preprocessing); ``table`` is always the feature columns as an Arrow table.
     - NPZ: arrays "X" and ``target`` or "y". IDX: ``target`` the labels' IDX file; images become
@@ -101,7 +101,8 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None) -> Dataset:
     else:
         if delimiter is None and name.endswith((".tsv", ".tsv.gz", ".tab")):
             delimiter = "\t"
-        table, y, target_names = split_target(path, read_table(path, delimiter, header), target, drop)
+        table, y, target_names = split_target(path, read_table(path, delimiter, header, encoding, decimal),
+                                                 target, drop)
         feature_names = list(table.column_names)
         X = _numbers_or_table(table)
     if y is not None and y.dtype.kind in "iu":

@@ -12,7 +12,8 @@ import struct
 from pathlib import Path
 
 from ..backends.host import np
-from ..core.columns import number_like
+from ..core import targets
+from ..core.columns import listed, number_like
 from ..core.tables import columns
 from .tables import line_of, read_table
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -32,16 +33,17 @@ def _open_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_csv(path, target=-1, header=None, delimiter=None):
+def read_csv(path, target=-1, header=None, delimiter=None, encoding="utf-8", decimal=None):
     """(X, y, feature_names, target_names) from a CSV file of numbers (``read_table`` reads it).
 
     ``target``: the target column, by name (needs a header) or index (negative counts from the
-    end); None for no target. ``header``: True, False, or None to detect. Every feature cell must
+    end); None for no target. ``header``, ``delimiter``, ``encoding``, ``decimal``: as
+    ``read_table``. Every feature cell must
     be a number (``load_file`` keeps text and missing cells for the model's preprocessing).
     Numeric targets stay numbers (integers as int64); text targets become class indices 0..k−1
     in sorted order, named in target_names.
     """
-    table = read_table(path, delimiter=delimiter, header=header)
+    table = read_table(path, delimiter=delimiter, header=header, encoding=encoding, decimal=decimal)
     features, y, target_names = split_target(path, table, target)
     t = columns(features, str(path))
     for j, name in enumerate(t.names):
@@ -73,7 +75,7 @@ def split_target(path, table, target, drop=()):
     dropped = {names[_target_index(path, d, names, "drop")] for d in drop}
     keep = [n for j, n in enumerate(names) if j != t and n not in dropped]
     if not keep:
-        raise ValueError(f"{path}: no feature columns left (the columns are {', '.join(names)}); expected at "
+        raise ValueError(f"{path}: no feature columns left (the columns are {listed(names, quote=False)}); expected at "
                          "least one besides the target and the dropped ones")
     features = table.select(keep)
     if t is None:
@@ -86,6 +88,8 @@ def split_target(path, table, target, drop=()):
     if col.dtype.kind == "f":
         y = col.astype(np.int64) if np.all(col == np.round(col)) and _integer_column(table, t) else col
         return features, y, None
+    targets.warn_labels(col, f"{path} column {names[t]!r}")
+    col = targets.as_array(col)  # surrounding spaces stripped
     target_names = sorted(set(col.tolist()))
     index = {name: k for k, name in enumerate(target_names)}
     return features, np.array([index[c] for c in col], dtype=np.int64), target_names
@@ -103,7 +107,7 @@ def _target_index(path, target, names, what="target"):
         if target not in names:
             if target.lstrip("-").isdigit():
                 return _target_index(path, int(target), names, what)
-            raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(names)}")
+            raise ValueError(f"{path}: no column named {target!r}; the columns are {listed(names, quote=False)}")
         return names.index(target)
     if isinstance(target, bool) or not isinstance(target, int) or not -len(names) <= target < len(names):
         raise ValueError(f"{what}={target!r} is not a column of {path}; expected a name or an index "
@@ -118,7 +122,7 @@ def read_npz(path, x_key="X", y_key="y"):
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if x_key not in keys:
-                raise ValueError(f"{path}: no array named {x_key!r}; the archive holds {', '.join(keys) or 'nothing'}")
+                raise ValueError(f"{path}: no array named {x_key!r}; the archive holds {listed(keys, quote=False) or 'nothing'}")
             X = archive[x_key]
             y = archive[y_key] if y_key in keys else None
     except ValueError as exc:

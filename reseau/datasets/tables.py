@@ -1,38 +1,61 @@
 """Reading tables from files with pyarrow: CSV (any of , ; tab | as delimiter, detected), Parquet
 and Feather/Arrow IPC.
 
-CSV: a UTF-8 byte-order mark, quoting, CRLF and gzip are handled by the reader; the delimiter is
-the one of , ; tab | that splits the first rows into the most consistent number of cells; the
-first row is a header only when it differs in kind from the rows below it (text above a column
-of numbers; in a table of text only, names that never occur below). Missing cells: empty, NA,
-N/A, nan, null, None, ? (any case). Every problem is a ValueError naming the file and, for
-text, the line and column.
+CSV, every decision made on the whole file, never on a sample of it:
+
+- text: UTF-8 by default, with or without a byte-order mark (a UTF-16 one is honoured too);
+  ``encoding=`` for any other (cp1252, latin-1, ...). Nothing is guessed: a line that is not valid
+  in the encoding is an error naming it and, when it reads as cp1252 or Latin-1, that option.
+- the delimiter: the one of , ; tab | that splits the first rows (each read whole) into the most
+  consistent number of cells; the parse of the whole file then checks every row's width.
+- numbers: a decimal comma (``decimal=","``, or detected: a ``;``/tab/``|`` file whose text
+  columns hold only ``1234,56``-like numbers and no column of ``1234.56``-like ones); digit groups,
+  currency symbols and percent signs when a whole column fits one pattern (``numbers.py``), each
+  conversion said in a DataWarning; a column of numbers with a stray word is an error naming the
+  line, the column and the cell. Booleans: true/false in three cases (yes/no stay text: categories
+  with the file's own labels).
+- the header: the first row names the columns when, against the whole rest of the file, it holds
+  text above a column of numbers; or pandas' position names (0, 1, 2, ...) above the numbers and
+  text names not found in their columns; or, in a table of text only, names found nowhere below.
+- columns dropped with a note: columns with neither a name nor a value (a spreadsheet's trailing
+  separators) and a row index written as a first column without a name (pandas' ``to_csv()``,
+  R's ``write.csv``). Duplicate names are an error.
+
+Missing cells: empty, NA, N/A, nan, null, None, ? (any case). Every problem is a ValueError
+naming the file and, for text, the line and column.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import re
 from pathlib import Path
 
-from ..core.columns import number_like, stray_text
-from ..core.tables import columns
+from ..core.columns import check_option, stray_text, warn
+from ..core.tables import POSITIONAL, columns
+from . import numbers
 
 DELIMITERS = (",", ";", "\t", "|")
+DECIMALS = (None, ".", ",")
 MISSING = ("", "na", "nan", "n/a", "null", "none", "?")
-SAMPLE_BYTES = 1 << 16
-SAMPLE_ROWS = 200
+HEAD_ROWS = 200  # rows read whole to choose the delimiter (the parse of the whole file checks it)
+HEAD_BYTES = 1 << 20  # ... beyond the first two rows, which are always read whole
 BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; 16 MiB measured faster than its 1 MiB default
 _NULLS = sorted({v for m in MISSING for v in (m, m.upper(), m.capitalize())} | {"NaN", "-nan", "#N/A"})
+_TRUE = ["true", "True", "TRUE"]  # yes/no, y/n stay text: two categories, the file's own labels kept
+_FALSE = ["false", "False", "FALSE"]
 
 
-def read_table(path, delimiter=None, header=None, encoding="utf-8"):
+def read_table(path, delimiter=None, header=None, encoding="utf-8", decimal=None):
     """The whole file as a pyarrow Table of named columns (see the module docstring).
 
     ``delimiter``: None to detect, or one character. ``header``: True, False, or None to detect;
-    without a header the columns are named x0, x1, ... .
+    without a header the columns are named x0, x1, ... . ``encoding``: the text encoding of a
+    CSV file (any Python codec name; a UTF-8 or UTF-16 byte-order mark is always honoured).
+    ``decimal``: "." or "," (None: a comma when a ``;``/tab/``|`` file's numbers are written so).
     """
     path = Path(path)
     name = path.name.lower()
@@ -47,7 +70,7 @@ def read_table(path, delimiter=None, header=None, encoding="utf-8"):
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
     except Exception as exc:  # pyarrow's own errors (ArrowInvalid, ...) for a damaged file
         raise ValueError(f"{path}: not a readable {name.rsplit('.', 1)[-1]} file ({exc})") from None
-    return _read_csv(path, delimiter, header, encoding)
+    return _read_csv(path, delimiter, header, encoding, decimal)
 
 
 def _nonempty(path, table):
@@ -58,49 +81,144 @@ def _nonempty(path, table):
     return table
 
 
-def _read_csv(path, delimiter, header, encoding):
+def _read_csv(path, delimiter, header, encoding, decimal):
     import pyarrow as pa
     gz = _is_gzip(path)
-    rows, lead = _sample(path, gz, encoding)
+    encoding = _encoding(path, gz, encoding)
+    check_option(decimal, "decimal", DECIMALS)
+    rows, lead = _head(path, gz, encoding)
     if not rows:
         raise ValueError(f"{path}: no data rows; expected a CSV file with at least one row")
     if delimiter is None:
         delimiter = detect_delimiter(rows)
     elif not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
         raise ValueError(f"delimiter={delimiter!r} is invalid; expected one character such as , ; | or a tab")
-    cells = [next(csv.reader([r], delimiter=delimiter), []) for r in rows]
-    if header is None:
-        header = detect_header(cells)
-    width = len(cells[0])
-    names = _names(path, cells[0]) if header else [f"x{j}" for j in range(width)]
-    if header and len(rows) == 1:
-        raise ValueError(f"{path}: a header but no data rows; expected at least one example")
+    first = _cells([rows[0]], delimiter)[0]
+    source = _Source(path, gz, encoding, delimiter, lead)
+    generated = [f"x{j}" for j in range(len(first))]
+    if header is False:
+        table, decimal, notes = source.table(generated, 0, decimal)
+    else:
+        body, decimal, notes = source.table(generated, 1, decimal)
+        if body.num_rows == 0:
+            if header or not all(numbers.number_like(c, decimal or ".") or _is_missing(c) for c in first):
+                raise ValueError(f"{path}: a header but no data rows; expected at least one example")
+            header = False
+        elif header is None:
+            header = detect_header(first, body, decimal or ".")
+        if header:
+            table = body.rename_columns(_names(path, first, lead + 1))
+            notes = [(table.column_names[generated.index(n)], text) for n, text in notes]
+        else:
+            table, decimal, notes = source.table(generated, 0, decimal)
     skipped = lead + (1 if header else 0)
-    try:
-        try:
-            table = _parse(path, gz, names, skipped, delimiter, encoding, newlines_in_values=False)
-        except pa.ArrowInvalid as exc:
-            if "columns, got" not in str(exc):
-                raise
-            # a quoted cell holding a line break looks like a short row: parse again, allowing them
-            table = _parse(path, gz, names, skipped, delimiter, encoding, newlines_in_values=True)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read the file ({exc})") from None
-    except pa.ArrowException as exc:
-        ragged = re.search(r"Expected (\d+) columns, got (\d+): (.*)", str(exc), re.S)
-        if ragged:
-            line = _line_of_text(path, gz, encoding, ragged.group(3).splitlines()[0] if ragged.group(3) else "")
-            raise ValueError(f"{path}, line {line}: {ragged.group(2)} cells but the first row has "
-                             f"{ragged.group(1)}; expected the same number of columns in every row") from None
-        if "UTF8" in str(exc) or "utf-8" in str(exc).lower():
-            raise ValueError(f"{path}: not UTF-8 text ({exc}); expected a CSV file in UTF-8, or give "
-                             "encoding=") from None
-        raise ValueError(f"{path}: not readable as CSV ({exc})") from None
     if table.num_rows == 0:
         raise ValueError(f"{path}: no data rows; expected a CSV file with at least one row")
-    _check_cells(path, table, gz, encoding, skipped)
+    _check_cells(path, table, source, skipped, decimal or ".")
+    if header:
+        table = _drop_unnamed(path, table, first)
+    for name, text in notes:
+        warn(f"{path}: column {name!r}: {text}")
     return table.replace_schema_metadata({"reseau.skipped": str(skipped), "reseau.gzip": str(int(gz)),
-                                          "reseau.encoding": encoding})
+                                          "reseau.encoding": encoding, POSITIONAL: "0" if header else "1"})
+
+
+class _Source:
+    """One CSV file and how to parse it (delimiter, encoding, blank lines before the first row)."""
+
+    def __init__(self, path, gz, encoding, delimiter, lead):
+        self.path, self.gz, self.encoding, self.delimiter, self.lead = path, gz, encoding, delimiter, lead
+
+    def table(self, names, skip, decimal):
+        """(the rows after the first ``skip`` ones as a table, the decimal mark, notes): text columns
+        of numbers as people write them converted (``numbers.py``), each said in a note."""
+        table = self.parse(names, skip, decimal or ".")
+        if decimal is None:
+            decimal = "."
+            if self.delimiter != "," and _comma_decimal(table):
+                decimal = ","
+                table = self.parse(names, skip, decimal)
+                warn(f"{self.path}: numbers read with a decimal comma (14,23 as 14.23); give decimal='.' "
+                     "(--decimal .) if the commas mean something else")
+        table, notes = _patterned(table, decimal)
+        return table, decimal, notes
+
+    def parse(self, names, skip, decimal):
+        import pyarrow as pa
+        strings = {}
+        for _ in range(len(names) + 1):
+            try:
+                try:
+                    table = _parse(self, names, skip, decimal, strings, newlines_in_values=False)
+                except pa.ArrowInvalid as exc:
+                    if "columns, got" not in str(exc):
+                        raise
+                    # a quoted cell holding a line break looks like a short row: parse again, allowing them
+                    table = _parse(self, names, skip, decimal, strings, newlines_in_values=True)
+            except OSError as exc:
+                raise ValueError(f"{self.path}: cannot read the file ({exc})") from None
+            except pa.ArrowException as exc:
+                late = re.search(r"In CSV column #(\d+): CSV conversion error to \w+", str(exc))
+                if late and "UTF8" not in str(exc) and names[int(late.group(1))] not in strings:
+                    strings[names[int(late.group(1))]] = pa.string()  # a later block disagrees: read it as text
+                    continue
+                self.fail(exc)
+            _check_text(self, table)
+            return table
+        self.fail(RuntimeError("the column types did not settle"))
+
+    def fail(self, exc):
+        ragged = re.search(r"Expected (\d+) columns, got (\d+): (.*)", str(exc), re.S)
+        if ragged:
+            line = _line_of_text(self, ragged.group(3).splitlines()[0] if ragged.group(3) else "")
+            raise ValueError(f"{self.path}, line {line}: {ragged.group(2)} cells but the first row has "
+                             f"{ragged.group(1)}; expected the same number of columns in every row") from None
+        if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
+            _refuse_encoding(self.path, self.gz, self.encoding)
+        raise ValueError(f"{self.path}: not readable as CSV ({_short(str(exc), 200)})") from None
+
+
+def _comma_decimal(table) -> bool:
+    """Numbers written with a decimal comma: some text column holds only such numbers and no column
+    was read as numbers with a decimal point."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    comma = any(_is_text(c.type) and numbers.is_comma_decimal(c) for c in table.columns)
+    point = any(pa.types.is_floating(c.type) and
+                pc.any(pc.not_equal(c, pc.floor(c))).as_py() for c in table.columns)
+    return comma and not point
+
+
+def _patterned(table, decimal):
+    """(the table with its text columns of decorated numbers as float64, notes saying each)."""
+    import pyarrow.compute as pc
+    notes = []
+    for j, name in enumerate(table.column_names):
+        col = table.column(j)
+        if not _is_text(col.type):
+            continue
+        pattern = numbers.column_pattern(col, decimal)
+        if pattern is None:
+            continue
+        values = numbers.convert(col, decimal, *pattern)
+        present = pc.drop_null(col)
+        example = present[0].as_py()
+        notes.append((name, f"read {example!r} as {numbers.to_float(example, decimal)!r}"
+                            f"{' (and the other cells alike)' if len(present) > 1 else ''}"))
+        table = table.set_column(j, name, values)
+    return table, notes
+
+
+def _is_text(t) -> bool:
+    import pyarrow as pa
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _check_text(source, table):
+    """A column pyarrow could only read as bytes holds text that is not in the file's encoding."""
+    import pyarrow as pa
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        _refuse_encoding(source.path, source.gz, source.encoding)
 
 
 def line_of(path, table, row_index):
@@ -114,17 +232,23 @@ def line_of(path, table, row_index):
     return f"line {line}"
 
 
-def _parse(path, gz, names, skipped, delimiter, encoding, newlines_in_values):
+def _parse(source, names, skip, decimal, types, newlines_in_values):
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    source = pa.CompressedInputStream(pa.OSFile(str(path)), "gzip") if gz else str(path)
+    path = str(source.path)
+    stream = pa.CompressedInputStream(pa.OSFile(path), "gzip") if source.gz else path
     return pcsv.read_csv(
-        source,
-        read_options=pcsv.ReadOptions(column_names=names, skip_rows=skipped, encoding=encoding,
-                                      block_size=BLOCK_BYTES),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values),
+        stream,
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=source.lead + skip,
+                                      encoding=_pyarrow_codec(source.encoding), block_size=BLOCK_BYTES),
+        parse_options=pcsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=newlines_in_values),
         convert_options=pcsv.ConvertOptions(null_values=_NULLS, strings_can_be_null=True,
-                                            quoted_strings_can_be_null=True))
+                                            quoted_strings_can_be_null=True, decimal_point=decimal,
+                                            true_values=_TRUE, false_values=_FALSE, column_types=types))
+
+
+def _pyarrow_codec(encoding):
+    return "utf8" if encoding == "utf-8-sig" else encoding
 
 
 def _is_gzip(path) -> bool:
@@ -135,87 +259,184 @@ def _is_gzip(path) -> bool:
         raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def _open_text(path, gz, encoding):
-    raw = gzip.open(path, "rb") if gz else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-                            else encoding, newline="")
+def _raw(path, gz):
+    return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def _sample(path, gz, encoding):
-    """(the first non-blank lines of the file, the number of blank lines before them)."""
+def _encoding(path, gz, encoding):
+    """The codec to read with: ``encoding`` checked, a UTF-16 byte-order mark honoured, UTF-8's
+    skipped (utf-8-sig)."""
+    if not isinstance(encoding, str) or not encoding:
+        raise ValueError(f"encoding={encoding!r} is invalid; expected a codec name such as utf-8 or cp1252")
     try:
-        with _open_text(path, gz, encoding) as f:
-            text = f.read(SAMPLE_BYTES)
-            complete = len(text) < SAMPLE_BYTES
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file in UTF-8, or give "
-                         "encoding=") from None
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"encoding={encoding!r} is not a known text encoding; expected a codec name such as "
+                         "utf-8, cp1252 or latin-1") from None
+    try:
+        with _raw(path, gz) as f:
+            bom = f.read(3)
     except (OSError, EOFError) as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
-    lines = text.splitlines()
-    if not complete and lines:
-        lines = lines[:-1]  # the sample may end inside a line
-    lead = 0
-    while lead < len(lines) and not lines[lead].strip():
-        lead += 1
-    rows = [line for line in lines[lead:] if line.strip()][:SAMPLE_ROWS]
+    if bom[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
+
+
+def _open_text(path, gz, encoding):
+    return io.TextIOWrapper(_raw(path, gz), encoding=encoding, newline="")
+
+
+def _head(path, gz, encoding):
+    """(the first non-blank rows of the file, each whole, the number of blank lines before them)."""
+    rows, lead, size = [], 0, 0
+    try:
+        with _open_text(path, gz, encoding) as f:
+            for line in f:
+                if not line.strip():
+                    lead += 0 if rows else 1
+                    continue
+                rows.append(line.rstrip("\r\n"))
+                size += len(line)
+                if len(rows) >= HEAD_ROWS or (len(rows) >= 2 and size > HEAD_BYTES):
+                    break
+    except UnicodeError:
+        _refuse_encoding(path, gz, encoding)
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: cannot read the file ({exc})") from None
     return rows, lead
 
 
+def _refuse_encoding(path, gz, encoding):
+    """The first line that is not valid text in ``encoding``, named, with the option that reads it."""
+    number, bad = 0, b""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with _raw(path, gz) as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeError as exc:
+                start = max(0, getattr(exc, "start", 0) - 20)
+                bad = line[start:start + 40]
+                break
+    shown = {"utf-8-sig": "UTF-8"}.get(encoding, encoding)
+    hint = ""
+    for other in ("cp1252", "latin-1"):
+        try:
+            text = bad.decode(other).rstrip("\r\n")
+        except UnicodeError:
+            continue
+        hint = (f"; it reads as {other} (...{text!r}...): give encoding={other!r} "
+                f"(--encoding {other} on the command line)")
+        break
+    raise ValueError(f"{path}, line {number}: not valid {shown} text{hint or '; give the file’s encoding with encoding= (--encoding)'}") from None
+
+
 def detect_delimiter(rows) -> str:
-    """The delimiter of , ; tab | that splits the sample rows into the most consistent number (> 1)
-    of cells, then the one giving the most number-like cells; "," when none splits them."""
+    """The delimiter of , ; tab | that splits the first rows into the most consistent number (> 1)
+    of cells, then the one giving the most number-like cells (a decimal comma counts for the others
+    than ","); "," when none splits them."""
     best, best_score = ",", None
     for d in DELIMITERS:
-        widths = [len(r) for r in csv.reader(rows, delimiter=d)]
+        parsed = _cells(rows, d)
+        widths = [len(r) for r in parsed]
         mode = max(set(widths), key=widths.count)
         if mode < 2:
             continue
-        parsed = list(csv.reader(rows, delimiter=d))
-        numeric = sum(number_like(c) for r in parsed for c in r) / max(1, sum(widths))
+        decimal = "." if d == "," else ","
+        numeric = sum(numbers.number_like(c, decimal) for r in parsed for c in r) / max(1, sum(widths))
         score = (widths.count(mode) / len(widths), numeric, mode)
         if best_score is None or score > best_score:
             best, best_score = d, score
     return best
 
 
-def detect_header(cells) -> bool:
-    """Whether the first row names the columns: it holds text above a column of numbers, or, in
-    a table without numbers, none of its values occur below it in their column."""
-    first, body = cells[0], cells[1:]
-    if not body:
-        return not all(number_like(c) or _is_missing(c) for c in first)
-    numeric_cols = []
+def detect_header(first, body, decimal=".") -> bool:
+    """Whether the first row names the columns, judged against the whole rest of the file ``body``
+    (a pyarrow table): text above a column of numbers; or, above numbers only, the names pandas
+    gives unnamed columns (each column's position: 0, 1, 2, ...) with any text names not among their
+    column's values; or, in a table without numbers, names none of which occur in their column."""
+    import pyarrow.compute as pc
+    numeric = [not _is_text(body.column(j).type) for j in range(body.num_columns)]
+    present = [not _is_missing(c) for c in first]
     for j, cell in enumerate(first):
-        below = [r[j] for r in body if j < len(r) and not _is_missing(r[j])]
-        if below and all(number_like(c) for c in below):
-            numeric_cols.append(j)
-            if not number_like(cell) and not _is_missing(cell):
-                return True
-    if numeric_cols:
+        if numeric[j] and present[j] and not numbers.number_like(cell, decimal):
+            return True
+
+    def unseen(j):
+        return not pc.any(pc.equal(body.column(j), first[j])).as_py()
+    texts = [j for j in range(len(first)) if not numeric[j]]
+    if not all(present) or not all(unseen(j) for j in texts):
         return False
-    if any(_is_missing(c) for c in first):
-        return False
-    return all(all(j >= len(r) or r[j] != cell for r in body) for j, cell in enumerate(first))
+    positions = [j for j in range(len(first)) if numeric[j]]
+    if not positions:
+        return True
+    return len(positions) >= 2 and all(first[j].strip() == str(j) for j in positions)
+
+
+def _cells(rows, delimiter):
+    """Each row split into its cells (csv's quoting rules, cells of any length)."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, max((len(r) for r in rows), default=0) + 1))
+    try:
+        return [next(csv.reader([r], delimiter=delimiter), []) for r in rows]
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _is_missing(cell) -> bool:
     return cell.strip().lower() in MISSING
 
 
-def _names(path, row):
+def _names(path, row, line):
     names = [c.strip() or f"x{j}" for j, c in enumerate(row)]
     seen = {}
     for n in names:
         seen[n] = seen.get(n, 0) + 1
     dup = [n for n, k in seen.items() if k > 1]
     if dup:
-        raise ValueError(f"{path}, line 1: column {dup[0]!r} appears {seen[dup[0]]} times in the header; "
-                         "expected unique column names")
+        raise ValueError(f"{path}, line {line}: column {_short(dup[0], 40)!r} appears {seen[dup[0]]} times in the "
+                         "header; expected unique column names")
     return names
 
 
-def _check_cells(path, table, gz, encoding, skipped):
+def _drop_unnamed(path, table, first):
+    """The table without the columns that have no name and no values (a spreadsheet's trailing
+    separators) and without a row index written as a column (pandas' ``to_csv()``: an empty or
+    ``Unnamed: 0`` name, values 0..n−1; R's ``write.csv``: an empty name, values 1..n), each said."""
+    import pyarrow.compute as pc
+    empty = [j for j, c in enumerate(first) if not c.strip() and table.column(j).null_count == table.num_rows]
+    notes = []
+    if empty and len(empty) < table.num_columns:
+        table = table.drop_columns([table.column_names[j] for j in empty])
+        first = [c for j, c in enumerate(first) if j not in set(empty)]
+        notes.append(f"dropped {len(empty)} empty column{'s' * (len(empty) != 1)} without a name")
+    col = table.column(0)
+    if table.num_columns > 1 and first[0].strip() in ("", "Unnamed: 0") and col.null_count == 0 \
+            and _is_integer_type(col.type):
+        n = table.num_rows
+        for start in (0, 1):
+            if pc.all(pc.equal(col, pc.add(_arange(n), start))).as_py():
+                table = table.drop_columns([table.column_names[0]])
+                notes.append(f"dropped the first column, a row index ({start}..{n - 1 + start}, no name)")
+                break
+    if notes:
+        warn(f"{path}: " + "; ".join(notes))
+    return table
+
+
+def _is_integer_type(t) -> bool:
+    import pyarrow as pa
+    return pa.types.is_integer(t)
+
+
+def _arange(n):
+    import pyarrow as pa
+    from ..backends.host import np
+    return pa.array(np.arange(n, dtype=np.int64))
+
+
+def _check_cells(path, table, source, skipped, decimal):
     """A stray word in a column of numbers, or a number beyond float range, named by line."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -225,14 +446,17 @@ def _check_cells(path, table, gz, encoding, skipped):
             inf = pc.is_inf(col)  # null where the cell is missing; any() skips those
             if pc.any(inf).as_py():
                 row = int(pc.index(pc.fill_null(inf, False), True).as_py())
-                cell = _cell(path, gz, encoding, skipped, row, j, table.schema)
-                raise ValueError(f"{path}, line {_line_of_row(path, gz, encoding, skipped, row)}, column "
-                                 f"{name!r}: {_short(cell)!r} is not a finite number")
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            stray = stray_text(columns(table.select([j]), str(path)).cols[0])
+                line = _line_of_row(path, source.gz, source.encoding, skipped, row)
+                cell = _cell(source, line, j)
+                raise ValueError(f"{path}, line {line}, column {_short(name, 40)!r}: {_short(cell)!r} is not a "
+                                 "finite number")
+        elif _is_text(col.type):
+            stray = stray_text(columns(table.select([j]), str(path)).cols[0],
+                               lambda v: numbers.number_like(v, decimal))
             if stray is not None:
-                raise ValueError(f"{path}, line {_line_of_row(path, gz, encoding, skipped, stray[0])}, column "
-                                 f"{name!r}: {_short(stray[1])!r} is not a number (the column's other cells are)")
+                raise ValueError(f"{path}, line {_line_of_row(path, source.gz, source.encoding, skipped, stray[0])}, "
+                                 f"column {_short(name, 40)!r}: {_short(stray[1])!r} is not a number (the column's "
+                                 "other cells are); fix the cell or mark it missing (empty, NA)")
 
 
 def _short(text, limit=24):
@@ -252,21 +476,18 @@ def _line_of_row(path, gz, encoding, skipped, row_index):
     return skipped + row_index + 1
 
 
-def _line_of_text(path, gz, encoding, text):
-    with _open_text(path, gz, encoding) as f:
+def _line_of_text(source, text):
+    with _open_text(source.path, source.gz, source.encoding) as f:
         for number, line in enumerate(f, start=1):
             if line.rstrip("\r\n") == text:
                 return number
     return "?"
 
 
-def _cell(path, gz, encoding, skipped, row_index, j, schema):
-    line = _line_of_row(path, gz, encoding, skipped, row_index)
-    with _open_text(path, gz, encoding) as f:
+def _cell(source, line, j):
+    with _open_text(source.path, source.gz, source.encoding) as f:
         for number, text in enumerate(f, start=1):
             if number == line:
-                for d in DELIMITERS:
-                    cells = text.rstrip("\r\n").split(d)
-                    if len(cells) == len(schema.names):
-                        return cells[j].strip().strip('"')
+                cells = _cells([text.rstrip("\r\n")], source.delimiter)[0]
+                return cells[j].strip() if j < len(cells) else "inf"
     return "inf"
