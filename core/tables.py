@@ -54,13 +54,14 @@ class Unsupported:
     column: str
     type: str
     source: str
+    length: int
 
     def error(self):
         return ValueError(f"{self.source}: column {self.column!r} has type {self.type}; expected numbers, text, "
                           "categories or booleans (convert dates and times to numbers first, or drop the column)")
 
     def __len__(self):
-        raise self.error()
+        return self.length
 
 
 def is_table(X) -> bool:
@@ -223,7 +224,7 @@ def _arrow_column(col, name, column):
         return np.array([None if v is None else str(v) for v in values], dtype=object)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-    return Unsupported(column, str(t), name)
+    return Unsupported(column, str(t), name, len(col))
 
 
 def float64_into(col, out):

@@ -18,8 +18,9 @@ CSV, every decision made on the whole file, never on a sample of it:
   text above a column of numbers; or pandas' position names (0, 1, 2, ...) above the numbers and
   text names not found in their columns; or, in a table of text only, names found nowhere below.
 - columns dropped with a note: columns with neither a name nor a value (a spreadsheet's trailing
-  separators) and a row index written as a first column without a name (pandas' ``to_csv()``,
-  R's ``write.csv``). Duplicate names are an error.
+  separators) and a row index written as a first column without a name or named ``Unnamed: 0``,
+  holding distinct non-negative integers (pandas' ``to_csv()``, R's ``write.csv``). Duplicate
+  names are an error.
 
 Missing cells: empty, NA, N/A, nan, null, None, ? (any case). Every problem is a ValueError
 naming the file and, for text, the line and column.
@@ -183,7 +184,9 @@ def _comma_decimal(table) -> bool:
     was read as numbers with a decimal point."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    comma = any(_is_text(c.type) and numbers.is_comma_decimal(c) for c in table.columns)
+    comma = any(_is_text(c.type) and (numbers.is_comma_decimal(c) or (
+        numbers.column_pattern(c, ",") is not None and numbers.column_pattern(c, ".") is None))
+        for c in table.columns)
     point = any(pa.types.is_floating(c.type) and
                 pc.any(pc.not_equal(c, pc.floor(c))).as_py() for c in table.columns)
     return comma and not point
@@ -283,15 +286,16 @@ def _encoding(path, gz, encoding):
     return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 
-def _open_text(path, gz, encoding):
-    return io.TextIOWrapper(_raw(path, gz), encoding=encoding, newline="")
+def _open_text(path, gz, encoding, errors="replace"):
+    """The file as text; a byte that is not valid shows as U+FFFD (``errors``), for finding lines."""
+    return io.TextIOWrapper(_raw(path, gz), encoding=encoding, errors=errors, newline="")
 
 
 def _head(path, gz, encoding):
     """(the first non-blank rows of the file, each whole, the number of blank lines before them)."""
     rows, lead, size = [], 0, 0
     try:
-        with _open_text(path, gz, encoding) as f:
+        with _open_text(path, gz, encoding, "strict") as f:
             for line in f:
                 if not line.strip():
                     lead += 0 if rows else 1
@@ -403,7 +407,7 @@ def _names(path, row, line):
 def _drop_unnamed(path, table, first):
     """The table without the columns that have no name and no values (a spreadsheet's trailing
     separators) and without a row index written as a column (pandas' ``to_csv()``: an empty or
-    ``Unnamed: 0`` name, values 0..n−1; R's ``write.csv``: an empty name, values 1..n), each said."""
+    ``Unnamed: 0`` name; R's ``write.csv``: an empty name; distinct non-negative integers), each said."""
     import pyarrow.compute as pc
     empty = [j for j, c in enumerate(first) if not c.strip() and table.column(j).null_count == table.num_rows]
     notes = []
@@ -413,13 +417,12 @@ def _drop_unnamed(path, table, first):
         notes.append(f"dropped {len(empty)} empty column{'s' * (len(empty) != 1)} without a name")
     col = table.column(0)
     if table.num_columns > 1 and first[0].strip() in ("", "Unnamed: 0") and col.null_count == 0 \
-            and _is_integer_type(col.type):
-        n = table.num_rows
-        for start in (0, 1):
-            if pc.all(pc.equal(col, pc.add(_arange(n), start))).as_py():
-                table = table.drop_columns([table.column_names[0]])
-                notes.append(f"dropped the first column, a row index ({start}..{n - 1 + start}, no name)")
-                break
+            and _is_integer_type(col.type) and pc.min(col).as_py() >= 0 \
+            and pc.count_distinct(col).as_py() == table.num_rows:
+        low, high = pc.min(col).as_py(), pc.max(col).as_py()
+        shown = f"{low}..{high}" if high - low + 1 == table.num_rows else "distinct integers"
+        table = table.drop_columns([table.column_names[0]])
+        notes.append(f"dropped the first column, a row index ({shown}, no name)")
     if notes:
         warn(f"{path}: " + "; ".join(notes))
     return table
@@ -428,12 +431,6 @@ def _drop_unnamed(path, table, first):
 def _is_integer_type(t) -> bool:
     import pyarrow as pa
     return pa.types.is_integer(t)
-
-
-def _arange(n):
-    import pyarrow as pa
-    from ..backends.host import np
-    return pa.array(np.arange(n, dtype=np.int64))
 
 
 def _check_cells(path, table, source, skipped, decimal):
