@@ -12,8 +12,8 @@ CSV, every decision made on the whole file, never on a sample of it:
   columns hold only ``1234,56``-like numbers and no column of ``1234.56``-like ones); digit groups,
   currency symbols and percent signs when a whole column fits one pattern (``numbers.py``), each
   conversion said in a DataWarning; a column of numbers with a stray word is an error naming the
-  line, the column and the cell. Booleans: true/false in three cases (yes/no stay text: categories
-  with the file's own labels).
+  line, the column and the cell. Booleans: true/false in three cases, pyarrow's spellings (yes/no stay
+  text: categories with the file's own labels).
 - the header: the first row names the columns when, against the whole rest of the file, it holds
   text above a column of numbers; or pandas' position names (0, 1, 2, ...) above the numbers and
   text names not found in their columns; or, in a table of text only, names found nowhere below.
@@ -46,8 +46,6 @@ HEAD_ROWS = 200  # rows read whole to choose the delimiter (the parse of the who
 HEAD_BYTES = 1 << 20  # ... beyond the first two rows, which are always read whole
 BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; 16 MiB measured faster than its 1 MiB default
 _NULLS = sorted({v for m in MISSING for v in (m, m.upper(), m.capitalize())} | {"NaN", "-nan", "#N/A"})
-_TRUE = ["true", "True", "TRUE"]  # yes/no, y/n stay text: two categories, the file's own labels kept
-_FALSE = ["false", "False", "FALSE"]
 
 
 def read_table(path, delimiter=None, header=None, encoding="utf-8", decimal=None):
@@ -246,8 +244,9 @@ def _parse(source, names, skip, decimal, types, newlines_in_values):
                                       encoding=_pyarrow_codec(source.encoding), block_size=BLOCK_BYTES),
         parse_options=pcsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=newlines_in_values),
         convert_options=pcsv.ConvertOptions(null_values=_NULLS, strings_can_be_null=True,
-                                            quoted_strings_can_be_null=True, decimal_point=decimal,
-                                            true_values=_TRUE, false_values=_FALSE, column_types=types))
+                                            quoted_strings_can_be_null=True,
+                                            **({"decimal_point": decimal} if decimal != "." else {}),
+                                            **({"column_types": types} if types else {})))
 
 
 def _pyarrow_codec(encoding):
