@@ -6,6 +6,7 @@
 | hidden | relu | hidden activation |
 | init | None | He √(2/n_in) for ReLU-like layers, LeCun for SELU, Xavier √(1/n_in) otherwise |
 | normalize | minmax | numeric inputs x' = (x − min)/(max − min), fitted on the training part |
+| target_scaling | standard | regression targets y' = (y − μ)/σ, fitted on the training part, inverted by predict |
 | impute | median | missing numbers → training median, missing categories → most frequent |
 | handle_unknown | ignore | a category unseen at fit → all-zeros one-hot (with a warning) |
 | optimizer | sgd | plain gradient descent θ ← θ − α·g |
@@ -21,6 +22,7 @@ DEFAULTS = {
     "hidden": "relu",
     "init": None,
     "normalize": "minmax",
+    "target_scaling": "standard",
     "impute": "median",
     "handle_unknown": "ignore",
     "optimizer": "sgd",

@@ -46,14 +46,19 @@ class MLP:
     ("minmax", "standard" or None), text/categorical/boolean columns one-hot encoded, missing
     cells imputed (``impute="median"``) or refused (None), unseen categories all-zeros
     (``handle_unknown="ignore"``) or an error. ``feature_names`` and ``classes`` (labels that are
-    not 0..k−1: strings, booleans) are kept, saved, and used by predict and evaluate. Defaults:
+    not 0..k−1: strings, booleans) are kept, saved, and used by predict and evaluate.
+    ``target_scaling="standard"``: regression targets are learnt as y' = (y − μ)/σ (μ, σ fitted
+    on the first training targets and kept, ``core/targets.py``); predict gives z·σ + μ, and
+    evaluate, val_* and the training loss are in the target's own units (the training loss for
+    one target column; for several, in standardised units). None learns y as it is. Defaults:
     ``core/defaults.py``.
     """
 
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
                  dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=0.0,
                  normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
-                 handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32"):
+                 handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32",
+                 target_scaling=DEFAULTS["target_scaling"]):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -69,6 +74,8 @@ class MLP:
         self.normalize = columns.check_option(normalize, "normalize", columns.NORMALIZE)
         self.impute = columns.check_option(impute, "impute", columns.IMPUTE)
         self.handle_unknown = columns.check_option(handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
+        self.target_scaling = columns.check_option(target_scaling, "target_scaling", targets.TARGET_SCALING)
+        self.target_scale = None  # regression targets' (μ, σ), fitted on the first training data
         self.columns = None  # the preprocessing plan, fitted on the first training data
         self.classes = None  # the class labels, when they are not already 0..k−1
         self.backend = backends.get(backend)
@@ -213,7 +220,7 @@ class MLP:
         # every argument is valid (on every rank): from here on the model changes
         if plan["build"] is not None:
             self._build(*plan["build"])
-        self.columns, self.classes = plan["columns"], plan["classes"]
+        self.columns, self.classes, self.target_scale = plan["columns"], plan["classes"], plan["target_scale"]
         self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
@@ -277,6 +284,13 @@ class MLP:
             labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
             train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
             table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
+        scale = self.target_scale
+        if scale is None and not classifier and self.target_scaling == "standard":
+            scale = targets.TargetScale.fit(Y)
+        if scale is not None:
+            Y = scale.forward(Y)
+            if validation_split is not None:
+                Yv = scale.forward(Yv)
         if patience is not None:
             patience = validation.positive_int(patience, "patience")
         min_delta = validation.non_negative(min_delta, "min_delta")
@@ -293,7 +307,7 @@ class MLP:
                                  f"{type(validation_data).__name__}")
             Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
             Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
-            val = (Xv, self.backend.asarray(Yv))
+            val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
         elif validation_split is not None:
             val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
         if data_parallel:
@@ -326,7 +340,8 @@ class MLP:
         if data_parallel:  # what every rank or process must agree on
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
-        return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "X": Xd, "Y": Y,
+        return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "target_scale": scale,
+                "X": Xd, "Y": Y,
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
                 "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
@@ -361,13 +376,16 @@ class MLP:
         values (identity head), as a NumPy array."""
         A = self._forward_output(X)
         P = self.backend.to_numpy(heads.predictions(self.kern.xp, self.output, A))
+        if self.target_scale is not None:
+            return self.target_scale.inverse(P).astype(P.dtype)
         return P if self.classes is None or P.ndim != 1 else targets.decode(P, self.classes)
 
     def evaluate(self, X, y) -> dict:
-        """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"}."""
+        """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"} (in the
+        target's own units)."""
         Xd = self._inputs(X)
-        Yd = self.backend.asarray(self._targets(y, Xd.shape[0]))
-        return self.metrics(Xd, Yd)
+        Y = self._targets(y, Xd.shape[0])
+        return self.metrics(Xd, self.backend.asarray(Y if self.target_scale is None else self.target_scale.forward(Y)))
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
@@ -424,7 +442,8 @@ class MLP:
             "l2": self.l2, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
             "task": self.task, "feature_names": self.feature_names,
             "preprocessing": None if self.columns is None else self.columns.to_json(),
-            "classes": _jsonable(self.classes),
+            "classes": _jsonable(self.classes), "target_scaling": self.target_scaling,
+            "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
             "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
             "history": _jsonable(dict(self.history))}
 
@@ -697,6 +716,12 @@ class MLP:
         loss = float(self.backend.to_numpy(loss)) / n
         if heads.is_classifier(self.output):
             return {"loss": loss, "accuracy": float(self.backend.to_numpy(correct)) / n}
+        if self.target_scale is not None:  # in the target's units: L = (1/2n) Σ ‖(z − y')·σ‖²
+            sse = 0.0
+            for a, b in train.chunks(n, max(self.sizes)):
+                D = self.backend.to_numpy(self._output(self.params, X[a:b]) - Y[a:b].reshape(b - a, -1))
+                sse += float(np.sum((D.astype(np.float64) * self.target_scale.std) ** 2))
+            loss = 0.5 * sse / n
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
 
 
@@ -737,7 +762,8 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
         model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
                     dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
                     l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
-                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision)
+                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision,
+                    target_scaling=d.get("target_scaling"))
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
     except (KeyError, TypeError, ValueError) as exc:
@@ -756,6 +782,8 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
                                     or any(isinstance(c, (dict, list)) for c in classes)):
             raise ValueError("classes must be a list of labels")
         model.classes = classes
+        if d.get("target_scale") is not None:
+            model.target_scale = targets.TargetScale.from_json(d["target_scale"], model.sizes[-1])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]

@@ -6,7 +6,8 @@ category. In the graph, as in ``core/columns.py``: a missing number (NaN) or cat
 becomes the training median / most frequent value; numbers are scaled as fitted,
 (x − offset)/scale; a category becomes its one-hot columns (an unseen one, all zeros). Then
 Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g(Z⁽ˡ⁾) per layer and the head: output "probabilities" (sigmoid,
-softmax) or "values" (identity), float32 (n, k), what ``predict_proba`` / ``predict`` give.
+softmax) or "values" (identity, standardised targets scaled back: z·σ + μ), float32 (n, k), what
+``predict_proba`` / ``predict`` give.
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def to_onnx(model, path=None):
     head = {"sigmoid": "Sigmoid", "softmax": "Softmax"}.get(model.output)
     out_name = "probabilities" if head else "values"
     attrs = {"axis": 1} if head == "Softmax" else {}
+    if model.target_scale is not None:  # ŷ = z·σ + μ: the target's own units, as predict gives them
+        A = g.op("Mul", A, g.const(model.target_scale.std.reshape(1, -1), "target_std"))
+        A = g.op("Add", A, g.const(model.target_scale.mean.reshape(1, -1), "target_mean"))
     g.nodes.append(g.h.make_node(head or "Identity", [A], [out_name], **attrs))
     output = g.h.make_tensor_value_info(out_name, onnx.TensorProto.FLOAT, ["n", model.sizes[-1]])
     graph = g.h.make_graph(g.nodes, "reseau_mlp", inputs, [output], g.inits)

@@ -129,6 +129,14 @@ def _check(d, specs, checkpoint):
     _require(classes is None or (isinstance(classes, list) and 1 <= len(classes) <= capacity
                                  and all(isinstance(c, (str, int, float, bool)) for c in classes)),
              "classes", f"null or a list of 1 to {capacity} labels (strings or numbers)", classes)
+    _require(d.get("target_scaling") in (None, "standard"), "target_scaling", "null or 'standard'",
+             d.get("target_scaling"))
+    scale = d.get("target_scale")
+    _require(scale is None or (d["output"] == "identity" and isinstance(scale, dict) and all(
+        isinstance(scale.get(k), list) and len(scale[k]) == layers[-1] and all(_real(v, -math.inf) for v in scale[k])
+        for k in ("mean", "std")) and all(v > 0 for v in scale["std"])),
+        "target_scale", f"null or {{mean, std}} of {layers[-1]} finite numbers each (std > 0), for an identity "
+        "head", scale)
     _training(d.get("training"))
     history = d.get("history", {})
     _require(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()), "history",

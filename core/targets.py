@@ -146,3 +146,47 @@ def _is_number(v) -> bool:
         return not isinstance(v, (bool, np.bool_))
     except (TypeError, ValueError):
         return False
+
+
+TARGET_SCALING = ("standard", None)
+
+
+class TargetScale:
+    """Regression targets standardised: y' = (y − μ)/σ per target column, μ and σ fitted on the
+    training targets (σ = 1 where a column is constant); the network learns y', and predictions
+    come back as ŷ = z·σ + μ, in the target's own units."""
+
+    def __init__(self, mean, std):
+        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        self.std = np.asarray(std, dtype=np.float64).reshape(-1)
+
+    @classmethod
+    def fit(cls, Y):
+        Y = np.asarray(Y, dtype=np.float64).reshape(len(Y), -1)
+        std = Y.std(axis=0)
+        return cls(Y.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def forward(self, Y):
+        """y' = (y − μ)/σ, in Y's dtype and shape ((n,) or (n, k))."""
+        Y = np.asarray(Y)
+        out = (Y.reshape(len(Y), -1) - self.mean) / self.std
+        return out.reshape(Y.shape).astype(Y.dtype if Y.dtype.kind == "f" else np.float64, copy=False)
+
+    def inverse(self, Z):
+        """ŷ = z·σ + μ for predictions of shape (n,) or (n, k)."""
+        Z = np.asarray(Z, dtype=np.float64)
+        return (Z.reshape(len(Z), -1) * self.std + self.mean).reshape(Z.shape)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_json(cls, d, n_out):
+        """The scale a model file describes; a ValueError names what is wrong."""
+        ok = isinstance(d, dict) and all(
+            isinstance(d.get(k), list) and len(d[k]) == n_out
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in d[k])
+            for k in ("mean", "std"))
+        if not ok or not all(v > 0 for v in d["std"]):
+            raise ValueError(f"target_scale must be {{mean, std}}: {n_out} finite numbers each, std > 0")
+        return cls(d["mean"], d["std"])

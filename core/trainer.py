@@ -277,6 +277,9 @@ class Trainer:
                 "or normalised inputs (e.g. normalize='minmax').")
         model.epoch += 1
         record = {"epoch": model.epoch, "loss": loss_sum / rows}
+        scale = model.target_scale
+        if scale is not None and len(scale.std) == 1:  # in the target's units: σ²·L(y')
+            record["loss"] *= float(scale.std[0]) ** 2
         if heads.is_classifier(model.output):
             record["accuracy"] = correct / rows
         if self.validation is not None:

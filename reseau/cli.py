@@ -116,6 +116,9 @@ TRAIN_OPTIONS = {
              "classes, floats and many-valued integers a quantity)", TASKS + tuple(target_rules.ALIASES)),
     "impute": (str, DEFAULTS["impute"], "missing cells: median (numbers; most frequent category for "
                "text) fitted on the training part, or none to refuse them", ("median", "none")),
+    "target_scaling": (str, DEFAULTS["target_scaling"], "a quantity as the target: standard learns (y − mean)/sd, "
+                       "fitted on the training part, and predicts in the target's units; none learns y as it is",
+                       ("standard", "none")),
     "layers": (_int_list, list(DEFAULTS["hidden_layers"]), "hidden layer sizes, comma-separated (e.g. 64,32)",
                None),
     "activation": (str, DEFAULTS["hidden"], "hidden activation", ACTIVATIONS),
@@ -463,7 +466,8 @@ def _model(o, task, X_train, y_train):
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
                 seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
-                kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"])
+                kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"],
+                target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"])
     model.columns = plan
     return model.build(X_train, y_train)
 
