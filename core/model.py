@@ -49,7 +49,7 @@ class MLP:
     not 0..k−1: strings, booleans) are kept, saved, and used by predict and evaluate.
     ``target_scaling="standard"``: regression targets are learnt as y' = (y − μ)/σ (μ, σ fitted
     on the first training targets and kept, ``core/targets.py``); predict gives z·σ + μ, and
-    evaluate, val_* and the training loss are in the target's own units (the training loss for
+    evaluate, ``val_*`` and the training loss are in the target's own units (the training loss for
     one target column; for several, in standardised units). None learns y as it is. Defaults:
     ``core/defaults.py``.
     """
