@@ -163,7 +163,7 @@ class ColumnPlan:
         index = {n: j for j, n in enumerate(t.names)}
         absent = [n for n in self.names if n not in index]
         if absent:
-            raise ValueError(f"{name} has no column {_short(absent[0])!r}" + (f" (nor {listed(absent[1:])})"
+            raise ValueError(f"{name} has no column {short(absent[0])!r}" + (f" (nor {listed(absent[1:])})"
                              if len(absent) > 1 else "") + f"; the model was fitted on columns "
                              f"{listed(self.names, quote=False)}")
         extra = [n for n in t.names if n not in set(self.names) | {n for _, n in ignored}]
@@ -314,8 +314,8 @@ def _check_width(name, names, cats, n_rows):
     widest = max(range(len(cats)), key=lambda j: 0 if cats[j] is None else len(cats[j]))
     raise ValueError(f"{name}: one-hot encoding makes {width} input features; {n_rows} rows of them need "
                      f"{gib(need)}, more than half the {gib(have)} of memory available; column "
-                     f"{_short(names[widest])!r} alone has {len(cats[widest] or ())} categories: drop it "
-                     f"(drop=[...] / --drop {_short(names[widest])}) or group its values")
+                     f"{short(names[widest])!r} alone has {len(cats[widest] or ())} categories: drop it "
+                     f"(drop=[...] / --drop {short(names[widest])}) or group its values")
 
 
 def _ignored_from_json(value, n):
@@ -327,14 +327,15 @@ def _ignored_from_json(value, n):
     return value
 
 
-def _short(text, limit=40) -> str:
+def short(text, limit=40) -> str:
+    """``text`` cut to ``limit`` characters, "..." marking the cut: a message stays one short line."""
     text = str(text)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
 def listed(names, shown=5, quote=True) -> str:
     """The first few names, then how many more: an error message stays short whatever the width."""
-    head = [repr(_short(n)) if quote else _short(n) for n in names[:shown]]
+    head = [repr(short(n)) if quote else short(n) for n in names[:shown]]
     more = len(names) - shown
     return ", ".join(head) + (f" ... and {more} more" if more > 0 else "")
 

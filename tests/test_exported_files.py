@@ -55,9 +55,9 @@ def _reseau_accuracy(X, y, train, test, **fit):
     model = reseau.MLP([None, 16, None], seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", reseau.DataWarning)
-        model.fit(X.take(train) if hasattr(X, "take") and not hasattr(X, "iloc") else X.iloc[train],
-                  np.asarray(y)[train], epochs=fit.pop("epochs", 150), optimizer="adam", lr=0.01, **fit)
-        predicted = model.predict(X.take(test) if hasattr(X, "take") and not hasattr(X, "iloc") else X.iloc[test])
+        model.fit(X.iloc[train], np.asarray(y)[train], epochs=fit.pop("epochs", 150), optimizer="adam", lr=0.01,
+                  **fit)
+        predicted = model.predict(X.iloc[test])
     return model, float(np.mean(predicted == np.asarray(y)[test]))
 
 

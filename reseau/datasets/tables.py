@@ -35,7 +35,7 @@ import io
 import re
 from pathlib import Path
 
-from ..core.columns import check_option, stray_text, warn
+from ..core.columns import check_option, short, stray_text, warn
 from ..core.tables import POSITIONAL, columns
 from . import numbers
 
@@ -174,7 +174,7 @@ class _Source:
                              f"{ragged.group(1)}; expected the same number of columns in every row") from None
         if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
             _refuse_encoding(self.path, self.gz, self.encoding)
-        raise ValueError(f"{self.path}: not readable as CSV ({_short(str(exc), 200)})") from None
+        raise ValueError(f"{self.path}: not readable as CSV ({short(str(exc), 200)})") from None
 
 
 def _comma_decimal(table) -> bool:
@@ -398,7 +398,7 @@ def _names(path, row, line):
         seen[n] = seen.get(n, 0) + 1
     dup = [n for n, k in seen.items() if k > 1]
     if dup:
-        raise ValueError(f"{path}, line {line}: column {_short(dup[0], 40)!r} appears {seen[dup[0]]} times in the "
+        raise ValueError(f"{path}, line {line}: column {short(dup[0], 40)!r} appears {seen[dup[0]]} times in the "
                          "header; expected unique column names")
     return names
 
@@ -444,20 +444,15 @@ def _check_cells(path, table, source, skipped, decimal):
                 row = int(pc.index(pc.fill_null(inf, False), True).as_py())
                 line = _line_of_row(path, source.gz, source.encoding, skipped, row)
                 cell = _cell(source, line, j)
-                raise ValueError(f"{path}, line {line}, column {_short(name, 40)!r}: {_short(cell)!r} is not a "
+                raise ValueError(f"{path}, line {line}, column {short(name, 40)!r}: {short(cell, 24)!r} is not a "
                                  "finite number")
         elif _is_text(col.type):
             stray = stray_text(columns(table.select([j]), str(path)).cols[0],
                                lambda v: numbers.number_like(v, decimal))
             if stray is not None:
                 raise ValueError(f"{path}, line {_line_of_row(path, source.gz, source.encoding, skipped, stray[0])}, "
-                                 f"column {_short(name, 40)!r}: {_short(stray[1])!r} is not a number (the column's "
+                                 f"column {short(name, 40)!r}: {short(stray[1], 24)!r} is not a number (the column's "
                                  "other cells are); fix the cell or mark it missing (empty, NA)")
-
-
-def _short(text, limit=24):
-    text = str(text)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _line_of_row(path, gz, encoding, skipped, row_index):
