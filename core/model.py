@@ -9,7 +9,7 @@ from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
 from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
-               train, validation)
+               train, validation, weights)
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
 from .state import StepState
@@ -164,7 +164,7 @@ class MLP:
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
-            checkpoint_keep=3, resume=None, cuda_graph=False):
+            checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -201,13 +201,18 @@ class MLP:
         uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
         ``cuda_graph=True`` (CuPy) records each step once in a CUDA graph and replays it: one launch
         per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
+        ``sample_weight``: one non-negative weight per row; ``class_weight``: "balanced" (class c
+        weighs n/(k·n_c)) or {label: weight}. The loss becomes the weighted mean Σ rᵢℓᵢ, r = w/Σw per
+        mini-batch (core/weights.py); a validation split keeps its rows' weights and its metrics are
+        weighted; ``validation_data`` may be (X_val, y_val, w_val).
         """
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.process_count() > 1
         try:
             plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
                               validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
-                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume, cuda_graph)
+                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume, cuda_graph,
+                              sample_weight, class_weight)
             status = ("ok", plan.pop("fingerprint"))
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
@@ -250,7 +255,8 @@ class MLP:
         fit = dict(epochs=epochs, batch_size=batch_size, validation=val, compile_epoch=bool(compile_epoch),
                    callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history,
                    step=self._step, epoch_fn=self._epoch_fn, workspaces=self._workspaces,
-                   on_divergence=self._on_divergence, fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start)
+                   on_divergence=self._on_divergence, fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start,
+                   W=plan["W"])
         if not data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
@@ -271,19 +277,30 @@ class MLP:
 
     def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
               patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
-              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False):
+              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None,
+              class_weight=None):
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
         table = self._table(X, "X")
         head, n_out, classes, Y = self._labels(y, table.n_rows)
         classifier = heads.is_classifier(head)
+        w = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
+        wv = None
+        if w is not None and (data_parallel or cuda_graph):
+            raise ValueError(f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
+                             "=True is not supported yet; drop the weights or that option")
         if validation_split is not None:
             if validation_data is not None:
                 raise ValueError("validation_split and validation_data were both given; expected one")
             labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
             train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
             table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
+            if w is not None:
+                w, wv = w[train_idx], w[val_idx]
+                if not w.any():
+                    raise ValueError("every row left for training after validation_split has the weight 0; "
+                                     "expected at least one positive weight")
         scale = self.target_scale
         if scale is None and not classifier and self.target_scaling == "standard":
             scale = targets.TargetScale.fit(Y)
@@ -302,14 +319,18 @@ class MLP:
             heads.check_classes(Y)
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val); got "
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
                                  f"{type(validation_data).__name__}")
             Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
             Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
+            if len(validation_data) == 3:
+                wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
             val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
         elif validation_split is not None:
             val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
+        if val is not None and wv is not None:
+            val = val + (self.backend.asarray(wv, dtype=self.dtype),)
         if data_parallel:
             self._check_data_parallel(X.shape[0], batch_size, comm)
             if compile_epoch:
@@ -333,7 +354,7 @@ class MLP:
             checkpoint_files.directory(checkpoint, create=False)
         resume_key, resumed = None, None
         if checkpoint is not None or resume is not None:
-            resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta)
+            resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
         if resume is not None:
             resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
         fingerprint = None
@@ -341,17 +362,18 @@ class MLP:
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
         return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "target_scale": scale,
-                "X": Xd, "Y": Y,
+                "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
                 "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
                 "resumed": resumed}
 
-    def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta):
+    def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):
         """What a resumed fit must share with the one that wrote the checkpoint: the network, the
-        optimiser, schedule, batch size, guard and early stopping, and the data (SHA-256)."""
+        optimiser, schedule, batch size, guard and early stopping, and the data and row weights
+        (SHA-256)."""
         digest = hashlib.sha256()
-        for a in (X, Y):
+        for a in (X, Y) if w is None else (X, Y, w):
             a = np.ascontiguousarray(a)
             digest.update(f"{a.dtype}{a.shape}".encode())
             digest.update(memoryview(a).cast("B"))
@@ -380,12 +402,14 @@ class MLP:
             return self.target_scale.inverse(P).astype(P.dtype)
         return P if self.classes is None or P.ndim != 1 else targets.decode(P, self.classes)
 
-    def evaluate(self, X, y) -> dict:
+    def evaluate(self, X, y, sample_weight=None) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"} (in the
-        target's own units)."""
+        target's own units); with ``sample_weight``, weighted means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
         Xd = self._inputs(X)
         Y = self._targets(y, Xd.shape[0])
-        return self.metrics(Xd, self.backend.asarray(Y if self.target_scale is None else self.target_scale.forward(Y)))
+        w = weights.sample_weights(sample_weight, Xd.shape[0])
+        Yd = self.backend.asarray(Y if self.target_scale is None else self.target_scale.forward(Y))
+        return self.metrics(Xd, Yd, None if w is None else self.backend.asarray(w, dtype=self.dtype))
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
@@ -706,21 +730,26 @@ class MLP:
         parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(Xd.shape[0], max(self.sizes))]
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
-    def metrics(self, X, Y) -> dict:
-        """Loss and accuracy (or mse) of the current parameters on device arrays X, Y."""
+    def metrics(self, X, Y, w=None) -> dict:
+        """Loss and accuracy (or mse) of the current parameters on device arrays X, Y; with row
+        weights w, the weighted means (n becomes Σw, each row counts wᵢ)."""
         n = X.shape[0]
         loss, correct = 0.0, 0.0
         for a, b in train.chunks(n, max(self.sizes)):
-            l, c = self._evaluate(self.params, X[a:b], Y[a:b])
+            l, c = self._evaluate(self.params, X[a:b], Y[a:b]) if w is None else \
+                self._evaluate(self.params, X[a:b], Y[a:b], w[a:b])
             loss, correct = loss + l, correct + c
+        if w is not None:
+            n = float(self.backend.to_numpy(self.kern.xp.sum(w)))
         loss = float(self.backend.to_numpy(loss)) / n
         if heads.is_classifier(self.output):
             return {"loss": loss, "accuracy": float(self.backend.to_numpy(correct)) / n}
-        if self.target_scale is not None:  # in the target's units: L = (1/2n) Σ ‖(z − y')·σ‖²
+        if self.target_scale is not None:  # in the target's units: L = (1/2n) Σ wᵢ‖(z − y')·σ‖²
             sse = 0.0
-            for a, b in train.chunks(n, max(self.sizes)):
+            for a, b in train.chunks(X.shape[0], max(self.sizes)):
                 D = self.backend.to_numpy(self._output(self.params, X[a:b]) - Y[a:b].reshape(b - a, -1))
-                sse += float(np.sum((D.astype(np.float64) * self.target_scale.std) ** 2))
+                rows = np.sum((D.astype(np.float64) * self.target_scale.std) ** 2, axis=1)
+                sse += float(np.sum(rows if w is None else rows * self.backend.to_numpy(w[a:b])))
             loss = 0.5 * sse / n
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
 

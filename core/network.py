@@ -58,17 +58,22 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
     return grads
 
 
-def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0, count=False):
+def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0, count=False,
+                   w=None):
     """(mean batch loss, flat gradient buffer) at the flat parameters ``params`` (or the gradient's
     leaves at the parameters' leaves, see Layout.split); with ``reg``
     (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty.
     ``count=True`` adds a third result: the rows the batch's logits classify right (the head's
-    kernel counts them as it computes the loss)."""
+    kernel counts them as it computes the loss). ``w``: row weights; the loss is then the weighted
+    mean Σ rᵢℓᵢ, r = w/Σw, and the output dZ = r ⊙ (A − Y) (core/weights.py)."""
     layers = layout.unflatten(kern.xp, params) if ws is None else ws.layers(kern.xp, params)
     mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
     cache = forward(kern, layers, activations, X, ws, mask)
     Z = cache[-1][1]
-    if count:
+    if w is not None:
+        correct = kern.n_correct(head, Z, Y) if count else None
+        loss, dZ = kern.head_loss_weighted(head, Z, Y, w)
+    elif count:
         loss, dZ, correct = kern.head_loss_count(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
     else:
         loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)

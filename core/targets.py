@@ -115,10 +115,10 @@ def encode(y, classes=None, name="y"):
             raise ValueError(f"{name} mixes labels of types that cannot be ordered (e.g. strings and numbers); "
                              "expected labels of one type") from None
         return indices.reshape(-1).astype(np.int64), values.tolist()
-    index = {_key(c): k for k, c in enumerate(classes)}
+    index = {label_key(c): k for k, c in enumerate(classes)}
     out = np.empty(len(y), dtype=np.int64)
     for i, v in enumerate(y.tolist()):
-        k = index.get(_key(v))
+        k = index.get(label_key(v))
         if k is None:
             raise ValueError(f"{name}[{i}] = {v!r} is not one of the model's classes "
                              f"({', '.join(map(repr, classes[:10]))}{', ...' if len(classes) > 10 else ''})")
@@ -131,7 +131,7 @@ def decode(indices, classes):
     return np.asarray(classes)[np.asarray(indices, dtype=np.int64)]
 
 
-def _key(v):
+def label_key(v):
     """Labels compare as their values: 1, 1.0 and numpy's 1 are one class; '1' another."""
     if isinstance(v, (bool, np.bool_)):
         return ("b", bool(v))

@@ -1,7 +1,7 @@
 """The training step (the pure-step contract), evaluation, and the epoch loop.
 
-A step is ``step(params, opt_state, x, y, step_index) -> (params, opt_state, loss)``: forward,
-loss head, backward, one optimiser update. On JAX it is compiled whole with ``params`` and
+A step is ``step(params, opt_state, x, y, step_index, w=None) -> (params, opt_state, loss)``:
+forward, loss head (weighted by the rows' weights ``w`` where given), backward, one optimiser update. On JAX it is compiled whole with ``params`` and
 ``opt_state`` donated; on NumPy/CuPy kernels may update in place. Callers always use the
 returned arrays.
 """
@@ -58,10 +58,10 @@ def step_function(kern, layout, activations, head, optimizer, workspaces=None, r
     average = comm is not None and comm.size > 1
     scale = 1.0 / comm.size if average else 1.0
 
-    def step(params, opt_state, x, y, step_index):
+    def step(params, opt_state, x, y, step_index, w=None):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
         loss, grads, correct = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index,
-                                              count=True)
+                                              count=True, w=w)
         check = loss
         if average:  # the sum over ranks; the 1/ranks is applied inside the optimiser's pass
             grads, check = _allreduce(kern, comm, ws, grads, loss)
@@ -87,19 +87,21 @@ def _allreduce(kern, comm, ws, grads, loss):
 
 def make_epoch(backend, kern, step, batch_size):
     """One compiled loop over the full mini-batches of an epoch (``lax.fori_loop`` on JAX):
-    ``epoch(params, opt_state, X, Y, order, step0, lrs) -> (params, opt_state)``, where the rows
-    are taken in ``order`` and step i runs with learning rate ``lrs[i]``; the losses add up in the
-    guard's entries of the state."""
+    ``epoch(params, opt_state, X, Y, order, step0, lrs, W=None) -> (params, opt_state)``, where the
+    rows are taken in ``order`` and step i runs with learning rate ``lrs[i]`` (and the rows'
+    weights W, where given); the losses add up in the guard's entries of the state."""
     xp = kern.xp
 
-    def epoch(params, opt_state, X, Y, order, step0, lrs):
+    def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
         Xp, Yp = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
+        Wp = None if W is None else xp.take(W, order, axis=0)
 
         def body(i, carry):
             params, state = carry
             xb = backend.dynamic_rows(Xp, i * batch_size, batch_size)
             yb = backend.dynamic_rows(Yp, i * batch_size, batch_size)
-            params, state, _ = step(params, state._replace(lr=lrs[i]), xb, yb, step0 + i)
+            wb = None if Wp is None else backend.dynamic_rows(Wp, i * batch_size, batch_size)
+            params, state, _ = step(params, state._replace(lr=lrs[i]), xb, yb, step0 + i, wb)
             return params, state
 
         return backend.fori_loop(lrs.shape[0], body, (params, opt_state))
@@ -108,11 +110,15 @@ def make_epoch(backend, kern, step, batch_size):
 
 
 def make_evaluate(backend, kern, layout, activations, head):
-    """``evaluate(params, X, Y) -> (summed loss, correct rows)`` as device scalars."""
+    """``evaluate(params, X, Y, w=None) -> (summed loss, correct rows)`` as device scalars; with
+    row weights w: (Σ wᵢℓᵢ, Σ wᵢ·rightᵢ)."""
     xp = kern.xp
 
-    def evaluate(params, X, Y):
+    def evaluate(params, X, Y, w=None):
         Z = logits(kern, layout.unflatten(xp, params), activations, X)
+        if w is not None:
+            ell, _ = kern.head_rows(head, Z, Y)
+            return xp.sum(w * ell), xp.sum(w * kern.rows_correct(head, Z, Y))
         loss, _ = kern.head_loss(head, Z, Y)
         correct = kern.n_correct(head, Z, Y)
         return loss * X.shape[0], correct

@@ -83,8 +83,9 @@ class Trainer:
 
     def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
                  track_gradients=False, shard=None, comm=None, progress=None, history=None, *, step, epoch_fn,
-                 workspaces=None, on_divergence="stop", fit_epoch0=0, schedule_start=(0, 0)):
+                 workspaces=None, on_divergence="stop", fit_epoch0=0, schedule_start=(0, 0), W=None):
         self.model, self.X, self.Y, self.validation = model, X, Y, validation
+        self.W = W  # the rows' weights (core/weights.py), or None
         self.n = X.shape[0]
         self.bs = self.n if batch_size is None else min(batch_size, self.n)
         self.epochs, self.compile_epoch, self.shard, self.comm = epochs, compile_epoch, shard, comm
@@ -192,10 +193,13 @@ class Trainer:
             start = (n // bs) * bs
         host_stop = model.backend.host and self.on_divergence == "stop"
         step, signals, hooks = self.step, self.signals, self.step_hooks
-        for lo, xb, yb in self._batches(order, start):
+        for lo, xb, yb, wb in self._batches(order, start):
             if lrs is not None:
                 state = state._replace(lr=lrs[model.step_count - first_step])
-            params, state, _ = step(params, state, xb, yb, model.step_count)
+            if wb is None:
+                params, state, _ = step(params, state, xb, yb, model.step_count)
+            else:
+                params, state, _ = step(params, state, xb, yb, model.step_count, wb)
             # one statement: an interrupt leaves the model the last completed step and its count
             self.current, model.step_count = (params, state), model.step_count + 1
             if signals.pending:
@@ -210,25 +214,26 @@ class Trainer:
         model, n, bs = self.model, self.n, self.bs
         rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state.lr, dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
-        params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates)
+        params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates, self.W)
         self.current, model.step_count = (params, state), model.step_count + n // bs
         if self.signals.pending:
             self.signals.deliver()
         return params, state
 
     def _reordered(self, order):
-        """(X, Y) with rows in ``order``, into buffers kept for the fit."""
+        """(X, Y, W) with rows in ``order``, into buffers kept for the fit (W None without weights)."""
         kern = self.model.kern
         if self.ordered is None:
-            self.ordered = (np.empty_like(self.X), np.empty_like(self.Y))
-        return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1])
+            self.ordered = (np.empty_like(self.X), np.empty_like(self.Y), None if self.W is None else np.empty_like(self.W))
+        W = None if self.W is None else kern.gather(self.W, order, out=self.ordered[2])
+        return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1]), W
 
     def _batches(self, order, start):
-        """(first row, X rows, Y rows) of each mini-batch from row ``start`` on, in ``order`` (under
-        MPI this rank's slice of each): views of the epoch's reordered rows, slices of the data
-        when there is no order, or rows gathered right before their step."""
+        """(first row, X rows, Y rows, weights or None) of each mini-batch from row ``start`` on, in
+        ``order`` (under MPI this rank's slice of each): views of the epoch's reordered rows, slices
+        of the data when there is no order, or rows gathered right before their step."""
         model, n, bs = self.model, self.n, self.bs
-        X, Y = self.ordered if order is not None and self.reorder else (self.X, self.Y)
+        X, Y, W = self.ordered if order is not None and self.reorder else (self.X, self.Y, self.W)
         gather = order is not None and not self.reorder
         for lo in range(start, n, bs):
             hi = min(lo + bs, n)
@@ -240,11 +245,13 @@ class Trainer:
                 idx = order[a:b]
                 ws = self.workspaces and self.workspaces.get(b - a, Y)
                 xb, yb = model.kern.gather(X, idx, out=ws and ws.X), model.kern.gather(Y, idx, out=ws and ws.Y)
+                wb = None if W is None else model.kern.gather(W, idx)
             else:
                 xb, yb = (X, Y) if (a, b) == (0, n) else (X[a:b], Y[a:b])
+                wb = None if W is None else (W if (a, b) == (0, n) else W[a:b])
             if self.shard is not None:
                 xb, yb = self.shard(xb), self.shard(yb)
-            yield lo, xb, yb
+            yield lo, xb, yb, wb
 
     def _step_end(self, params, state, order, position, first_step) -> bool:
         """The per-step hooks; True when the guard has refused a step (stop: nothing may follow)."""

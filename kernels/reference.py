@@ -40,6 +40,7 @@ class Reference:
         self._g = {name: getattr(self, f"g_{name}") for name in names}
         self._dg = {name: getattr(self, f"dg_{name}") for name in names}
         self._loss = {name: getattr(self, f"loss_{name}") for name in ("sigmoid", "softmax", "identity")}
+        self._rows = {name: getattr(self, f"rows_{name}") for name in ("sigmoid", "softmax", "identity")}
         self._out = {name: getattr(self, f"out_{name}") for name in ("sigmoid", "softmax", "identity")}
 
     # ---- hidden activations: g(Z), and dZ = dA ⊙ g'(Z) -------------------------------------
@@ -181,15 +182,33 @@ class Reference:
         loss, dZ = self.head_loss(name, Z, Y, scale, out)
         return loss, dZ, correct
 
+    def head_loss_weighted(self, name, Z, Y, w):
+        """The weighted mean loss and its dZ: (L = Σᵢ rᵢℓᵢ, dZ = r ⊙ (A − Y)), r = w/Σw over the
+        batch (r = 0 where every weight is 0), ℓᵢ the row's loss (``head_rows``); w = 1 gives
+        ``head_loss(..., scale=1/n)``."""
+        xp = self.xp
+        ell, D = self._rows[name](Z, Y)
+        total = xp.sum(w)
+        r = w / xp.where(total > 0, total, xp.ones_like(total))
+        return xp.sum(r * ell), D * r[:, None]
+
+    def head_rows(self, name, Z, Y):
+        """(ℓᵢ, the loss of each row summed over its outputs; A − Y) for the head ``name``."""
+        return self._rows[name](Z, Y)
+
     def n_correct(self, name, Z, Y):
-        """Rows the logits Z classify right: argmax z = y (softmax), every output's z ≥ 0 ⇔ y = 1
-        (sigmoid); 0 for the identity head."""
+        """Rows the logits Z classify right (the sum of ``rows_correct``)."""
+        return self.xp.sum(self.rows_correct(name, Z, Y))
+
+    def rows_correct(self, name, Z, Y):
+        """1 for each row the logits Z classify right, else 0: argmax z = y (softmax), every
+        output's z ≥ 0 ⇔ y = 1 (sigmoid); 0 for the identity head."""
         xp = self.xp
         if name == "sigmoid":
-            return xp.sum(xp.astype(xp.all((Z >= 0) == (Y > 0.5), axis=1), Z.dtype))
+            return xp.astype(xp.all((Z >= 0) == (Y > 0.5), axis=1), Z.dtype)
         if name == "softmax":
-            return xp.sum(xp.astype(xp.argmax(Z, axis=1) == Y, Z.dtype))
-        return xp.zeros((), dtype=Z.dtype)
+            return xp.astype(xp.argmax(Z, axis=1) == Y, Z.dtype)
+        return xp.zeros((Z.shape[0],), dtype=Z.dtype)
 
     def head_output(self, name, Z):
         """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
@@ -199,13 +218,17 @@ class Reference:
         return self.g_sigmoid(Z)
 
     def loss_sigmoid(self, Z, Y):
-        """Binary cross-entropy from logits, summed over outputs, mean over rows:
-        L = (1/n) Σ [max(z, 0) − y·z + log1p(e^(−|z|))]  (= −[y log σ(z) + (1−y) log(1−σ(z))]);
-        dZ = σ(Z) − Y."""
+        """Binary cross-entropy, mean over rows: L = (1/n) Σᵢ ℓᵢ (``rows_sigmoid``); dZ = σ(Z) − Y."""
+        ell, D = self.rows_sigmoid(Z, Y)
+        return self.xp.sum(ell) / Z.shape[0], D
+
+    def rows_sigmoid(self, Z, Y):
+        """Binary cross-entropy from logits per row, summed over outputs:
+        ℓᵢ = Σ_k [max(z, 0) − y·z + log1p(e^(−|z|))]  (= −[y log σ(z) + (1−y) log(1−σ(z))]);
+        A − Y = σ(Z) − Y."""
         xp = self.xp
-        n = Z.shape[0]
-        loss = xp.sum(xp.maximum(Z, 0.0) - Y * Z + xp.log1p(xp.exp(-xp.abs(Z)))) / n
-        return loss, self.g_sigmoid(Z) - Y
+        ell = xp.sum(xp.maximum(Z, 0.0) - Y * Z + xp.log1p(xp.exp(-xp.abs(Z))), axis=1)
+        return ell, self.g_sigmoid(Z) - Y
 
     def out_softmax(self, Z):
         """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z)"""
@@ -214,26 +237,35 @@ class Reference:
         return E / xp.sum(E, axis=1, keepdims=True)
 
     def loss_softmax(self, Z, labels):
-        """Cross-entropy from logits with integer labels y:
-        L = (1/n) Σ [logsumexp(z) − z_y], logsumexp(z) = m + log Σ_k e^(z_k − m), m = max z;
-        dZ = softmax(Z) − onehot(y)."""
+        """Cross-entropy, mean over rows: L = (1/n) Σᵢ ℓᵢ (``rows_softmax``); dZ = softmax(Z) − onehot(y)."""
+        ell, D = self.rows_softmax(Z, labels)
+        return self.xp.sum(ell) / Z.shape[0], D
+
+    def rows_softmax(self, Z, labels):
+        """Cross-entropy from logits with integer labels y, per row:
+        ℓᵢ = logsumexp(z) − z_y, logsumexp(z) = m + log Σ_k e^(z_k − m), m = max z;
+        A − Y = softmax(Z) − onehot(y)."""
         xp = self.xp
-        n, k = Z.shape
+        k = Z.shape[1]
         m = xp.max(Z, axis=1, keepdims=True)
         E = xp.exp(Z - m)
         s = xp.sum(E, axis=1, keepdims=True)
         Y = self.one_hot(labels, k, Z.dtype)
-        loss = xp.sum(m + xp.log(s) - xp.sum(Y * Z, axis=1, keepdims=True)) / n
-        return loss, E / s - Y
+        ell = xp.reshape(m + xp.log(s) - xp.sum(Y * Z, axis=1, keepdims=True), (-1,))
+        return ell, E / s - Y
 
     def out_identity(self, Z):
         return Z
 
     def loss_identity(self, Z, Y):
-        """Squared error, halved, summed over outputs, mean over rows:
-        L = (1/2n) Σ ‖z − y‖²; dZ = Z − Y."""
+        """Squared error, halved, mean over rows: L = (1/n) Σᵢ ℓᵢ (``rows_identity``); dZ = Z − Y."""
+        ell, D = self.rows_identity(Z, Y)
+        return self.xp.sum(ell) / Z.shape[0], D
+
+    def rows_identity(self, Z, Y):
+        """Squared error, halved, per row, summed over outputs: ℓᵢ = ½‖zᵢ − yᵢ‖²; A − Y = Z − Y."""
         D = Z - Y
-        return 0.5 * self.xp.sum(D * D) / Z.shape[0], D
+        return 0.5 * self.xp.sum(D * D, axis=1), D
 
     def one_hot(self, labels, k, dtype):
         """Y[i, j] = 1 if labels[i] == j else 0."""

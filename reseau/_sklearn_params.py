@@ -1,6 +1,6 @@
 """The scikit-learn estimators' parameters, checked as scikit-learn checks them: a ValueError at fit
 naming the parameter, the value and what is allowed (scikit-learn's own wording), before any
-state changes; and the sample weights."""
+state changes (the sample weights: core/weights.py)."""
 
 from __future__ import annotations
 
@@ -18,22 +18,6 @@ from .core.regularization import check_dropout
 STOCHASTIC = ("sgd", "adam") + tuple(name for name in optim.OPTIMIZERS if name not in ("sgd", "adam"))
 #: scikit-learn's hidden activation names, and reseau's for them
 HIDDEN = {"logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "identity": "identity"}
-
-
-def sample_weights(sample_weight, n):
-    """``sample_weight`` as n finite, non-negative float64 weights (not all zero), or None."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.ndim == 0:
-        w = np.full(n, float(w))
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n},)!")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError("sample_weight must be finite and non-negative")
-    if not w.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return w
 
 
 def hidden_sizes(sizes) -> list:

@@ -137,6 +137,8 @@ TRAIN_OPTIONS = {
     "dropout": (_rate, 0.0, "dropout rate of every hidden layer", None),
     "l1": (_number, 0.0, "L1 penalty on the weights", None),
     "l2": (_number, 0.0, "L2 penalty on the weights", None),
+    "class_weight": (str, None, "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
+                     "as much as common ones (default: every row weighs 1)", ("balanced",)),
     "normalize": (str, DEFAULTS["normalize"], "numeric input scaling fitted on the training part",
                   ("minmax", "standard", "none")),
     "early_stopping": (_positive_int, None, "stop after this many epochs without a better validation "
@@ -400,7 +402,7 @@ def cmd_train(args) -> int:
                     data_parallel=o["data_parallel"], on_divergence=o["on_divergence"],
                     checkpoint=o["checkpoint"], checkpoint_every=o["checkpoint_every"],
                     resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"],
-                    validation_data=val, patience=o["early_stopping"])
+                    validation_data=val, patience=o["early_stopping"], class_weight=o["class_weight"])
     if o["early_stopping"] and val is None:
         raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
     progress, snapshot = ProgressBar(o["epochs"], quiet=args.quiet), EpochSnapshot()
@@ -523,11 +525,20 @@ def _report_test(model, X_test, y_test, seconds):
     result = model.evaluate(X_test, y_test)
     if "accuracy" in result:
         right = round(result["accuracy"] * len(y_test))
-        print(f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), test loss "
-              f"{result['loss']:.4f}, trained in {seconds:.2f} s")
+        print(f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), balanced accuracy "
+              f"{_balanced_accuracy(model.predict(X_test), y_test):.4f}, test loss {result['loss']:.4f}, "
+              f"trained in {seconds:.2f} s")
     else:
         print(f"test mse {result['mse']:.6g}, R² {_r2(model.predict(X_test), y_test):.4f}, test loss "
               f"{result['loss']:.6g}, trained in {seconds:.2f} s")
+
+
+def _balanced_accuracy(prediction, y) -> float:
+    """The mean over the classes present in y of each class's recall (right / rows of the class)."""
+    y, prediction = np.asarray(y).astype(str), np.asarray(prediction).astype(str)
+    if y.ndim != 1:
+        return float(np.mean(np.all(y == prediction.reshape(y.shape), axis=1)))
+    return float(np.mean([np.mean(prediction[y == c] == c) for c in np.unique(y)]))
 
 
 def _r2(prediction, y) -> float:

@@ -37,7 +37,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError('reseau.sklearn needs scikit-learn>=1.6: pip install "reseau[sklearn]"') from None
 
 from .backends.host import np
-from ._sklearn_params import HIDDEN, STOCHASTIC, check_params, hidden_sizes, sample_weights
+from ._sklearn_params import HIDDEN, STOCHASTIC, check_params, hidden_sizes
+from .core.weights import class_weights, sample_weights
 from .core import columns, objective, optim
 from .core.model import MLP
 from .core.regularization import check_dropout
@@ -77,7 +78,7 @@ class _BaseMLP(BaseEstimator):
         hidden = hidden_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        sample_weight = sample_weights(sample_weight, X.shape[0])
+        sample_weight = self._row_weights(y, sample_weights(sample_weight, X.shape[0]))
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -184,6 +185,10 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "adam":
             return optim.Adam(lr=lr, betas=(self.beta_1, self.beta_2), eps=self.epsilon, form="keras")
         return optim.get(self.solver, lr=lr)
+
+    def _row_weights(self, Y, w):
+        """The sample weights (the regressor has no class weights)."""
+        return w
 
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         if self.early_stopping and incremental:
@@ -430,6 +435,37 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     binary cross-entropy / cross-entropy loss."""
 
     loss = "log_loss"
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
+                 dropout=0.0, init=None, normalize=None, impute=None, handle_unknown="ignore", class_weight=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+                         beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         backend=backend, dtype=dtype, dropout=dropout, init=init, normalize=normalize,
+                         impute=impute, handle_unknown=handle_unknown)
+        self.class_weight = class_weight  # a reseau extra: "balanced" or {label: weight} (core/weights.py)
+
+    def _row_weights(self, Y, w):
+        """sample_weight × the class weight of each row's class (``class_weight``, a reseau extra;
+        "balanced" counts the classes of this call's y)."""
+        if self.class_weight is None:
+            return w
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError(f"class_weight={self.class_weight!r} needs one label per row; y is multilabel: give "
+                             "sample_weight instead")
+        labels = Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
+        per_row = class_weights(self.class_weight, labels, len(self.classes_), list(self.classes_))[labels]
+        w = per_row if w is None else w * per_row
+        if not w.any():
+            raise ValueError(f"class_weight={self.class_weight!r} gives every row the weight 0")
+        return w
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = self._validate_X_y(X, y, reset, y_numeric=False)
