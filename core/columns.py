@@ -4,11 +4,13 @@ For each input column, in the order of the training data:
 
 | column | at fit | at predict |
 |---|---|---|
-| numbers | median m (for imputation), offset and scale (min-max or standard) | missing → m, then x' = (x − offset)/scale |
+| numbers | median m (for imputation), offset and scale (min-max, standard or robust) | missing → m, then x' = (x − offset)/scale (robust: then z/√(1 + (z/3)²)) |
 | text, categories, booleans | the categories seen, the most frequent one | one-hot over the seen categories; missing → the most frequent; unseen → all zeros (``handle_unknown="ignore"``) or an error |
 
 ``impute=None`` refuses missing cells instead. Min-max is the notes' x' = (x − min)/(max − min);
-a column whose spread is 0 maps to 0. Columns of a table are matched by name, columns of a plain
+a column whose spread is 0 maps to 0. Robust scaling (RealMLP's): offset the median, scale
+IQR/1.349 (the standard deviation, for normal data), then the smooth clip z/√(1 + (z/3)²), so
+an outlier cannot dominate a unit. Columns of a table are matched by name, columns of a plain
 array by position.
 """
 
@@ -21,7 +23,11 @@ from ..backends.host import np
 from . import validation
 from .tables import Table, Unsupported, columns
 
-NORMALIZE = (None, "minmax", "standard")
+NORMALIZE = (None, "minmax", "standard", "robust")
+#: the smooth clip of robust scaling: z/√(1 + (z/c)²) keeps |z| ≪ c and bounds the tails by c
+SMOOTH_CLIP = 3.0
+#: the interquartile range of the standard normal distribution (robust scale = IQR / this)
+NORMAL_IQR = 1.3489795003921634
 IMPUTE = ("median", None)
 HANDLE_UNKNOWN = ("ignore", "error")
 
@@ -186,7 +192,8 @@ class ColumnPlan:
         k = A.shape[1]
         if self.normalize is None:
             return A
-        return (A - self.offset[first:first + k]) / self.scale[first:first + k]
+        Z = (A - self.offset[first:first + k]) / self.scale[first:first + k]
+        return smooth_clip(Z) if self.normalize == "robust" else Z
 
     def _one_hot(self, col, j, out, name, notes):
         codes = {c: k for k, c in enumerate(self.categories[j])}
@@ -216,7 +223,8 @@ class ColumnPlan:
         cats = [(n, c) for n, k, c in zip(self.names, self.kinds, self.categories) if k == "category"]
         parts = [f"{len(self.names)} input columns -> {self.width} features"]
         if numbers:
-            scaled = {"minmax": "scaled min-max", "standard": "standardised", None: "unscaled"}[self.normalize]
+            scaled = {"minmax": "scaled min-max", "standard": "standardised", None: "unscaled",
+                      "robust": "robust-scaled and smooth-clipped"}[self.normalize]
             parts.append(f"{len(numbers)} numeric, {scaled}")
         if cats:
             parts.append(f"{len(cats)} one-hot (" + ", ".join(f"{n}: {len(c)}" for n, c in cats[:6])
@@ -339,7 +347,17 @@ def listed(names, shown=5, quote=True) -> str:
     more = len(names) - shown
     return ", ".join(head) + (f" ... and {more} more" if more > 0 else "")
 
+def smooth_clip(Z):
+    """z/√(1 + (z/c)²), c = SMOOTH_CLIP: ≈ z for small z, → ±c for outliers (robust scaling's last step)."""
+    return Z / np.sqrt(1.0 + (Z / SMOOTH_CLIP) ** 2)
+
+
 def _statistics(normalize, x):
+    """(offset, scale) of a numeric column for ``normalize`` (a scale of 0 becomes 1 later)."""
+    if normalize == "robust":  # median and IQR/1.349; a column of constant quartiles: half its range
+        q1, median, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
+        spread = (q3 - q1) / NORMAL_IQR
+        return median, spread if spread > 0 else 0.5 * (float(x.max()) - float(x.min()))
     if normalize == "standard":
         return float(x.mean()), float(x.std())
     if normalize == "minmax":

@@ -126,9 +126,10 @@ class MLP:
 
     @property
     def scaler(self):
-        """The fitted input scaler as a MinMaxScaler / StandardScaler (all-numeric inputs), else None."""
+        """The fitted input scaler as a MinMaxScaler / StandardScaler (all-numeric inputs, an affine
+        scaling), else None."""
         plan = self.columns
-        if plan is None or plan.normalize is None or not plan.all_numeric:
+        if plan is None or plan.normalize not in preprocessing.SCALERS or not plan.all_numeric:
             return None
         if self._scaler is None or self._scaler[0] is not plan:
             scaler = preprocessing.SCALERS[plan.normalize]()

@@ -16,6 +16,7 @@ import math
 
 from ..backends.host import np
 from ..kernels.reference import SELU_ALPHA, SELU_SCALE
+from .columns import SMOOTH_CLIP
 
 OPSET = 20  # string Equal (one-hot of categories) needs 19
 
@@ -77,7 +78,12 @@ def _numbers(g, x, plan, cols):
     x = g.op("Where", g.op("IsNaN", x), g.op("Expand", fill, g.op("Shape", x)), x)
     if plan.normalize is None:
         return x
-    return g.op("Div", g.op("Sub", x, g.const(plan.offset[cols])), g.const(plan.scale[cols]))
+    Z = g.op("Div", g.op("Sub", x, g.const(plan.offset[cols])), g.const(plan.scale[cols]))
+    if plan.normalize != "robust":
+        return Z
+    c = 1.0 / SMOOTH_CLIP  # the smooth clip z/√(1 + (z/c)²)
+    zc = g.op("Mul", Z, g.const(c))
+    return g.op("Div", Z, g.op("Sqrt", g.op("Add", g.op("Mul", zc, zc), g.const(1.0))))
 
 
 def _inputs(g, model):

@@ -40,7 +40,7 @@ class Reference:
         self._g = {name: getattr(self, f"g_{name}") for name in names}
         self._dg = {name: getattr(self, f"dg_{name}") for name in names}
         self._loss = {name: getattr(self, f"loss_{name}") for name in ("sigmoid", "softmax", "identity")}
-        self._rows = {name: getattr(self, f"rows_{name}") for name in ("sigmoid", "softmax", "identity")}
+        self._row_loss = {name: getattr(self, f"rows_{name}") for name in ("sigmoid", "softmax", "identity")}
         self._out = {name: getattr(self, f"out_{name}") for name in ("sigmoid", "softmax", "identity")}
 
     # ---- hidden activations: g(Z), and dZ = dA ⊙ g'(Z) -------------------------------------
@@ -187,14 +187,14 @@ class Reference:
         batch (r = 0 where every weight is 0), ℓᵢ the row's loss (``head_rows``); w = 1 gives
         ``head_loss(..., scale=1/n)``."""
         xp = self.xp
-        ell, D = self._rows[name](Z, Y)
+        ell, D = self._row_loss[name](Z, Y)
         total = xp.sum(w)
         r = w / xp.where(total > 0, total, xp.ones_like(total))
         return xp.sum(r * ell), D * r[:, None]
 
     def head_rows(self, name, Z, Y):
         """(ℓᵢ, the loss of each row summed over its outputs; A − Y) for the head ``name``."""
-        return self._rows[name](Z, Y)
+        return self._row_loss[name](Z, Y)
 
     def n_correct(self, name, Z, Y):
         """Rows the logits Z classify right (the sum of ``rows_correct``)."""

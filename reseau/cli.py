@@ -143,7 +143,8 @@ TRAIN_OPTIONS = {
                   ("minmax", "standard", "none")),
     "early_stopping": (_positive_int, None, "stop after this many epochs without a better validation "
                        "loss, keeping the best weights", None),
-    "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test (read once, at the end)", None),
+    "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test (read once, at the end); 0 "
+                  "trains on the rest without a test part", None),
     "val_size": (_rate, 0.1, "fraction held out, stratified, for the per-epoch val_* figures and early "
                  "stopping", None),
     "backend": (str, None, "array backend (default: $RESEAU_BACKEND, else auto)", backends.NAMES + ("auto",)),
@@ -332,16 +333,19 @@ def _data(name, target, seed, drop=(), delimiter=None, encoding="utf-8", decimal
 
 def _split(X, y, o, classify):
     """Training, validation and test parts (stratified for classes), from the run's seed."""
-    fractions = [o["test_size"]] + ([o["val_size"]] if o["val_size"] else [])
+    fractions = ([o["test_size"]] if o["test_size"] else []) + ([o["val_size"]] if o["val_size"] else [])
     if sum(fractions) >= 1:
         raise ValueError(f"--test-size {o['test_size']} and --val-size {o['val_size']} leave no training data; "
                          "expected a sum below 1")
     labels = np.asarray(y).astype(str) if classify and np.ndim(y) == 1 else np.zeros(len(y))
-    parts = split_indices(labels, fractions, o["seed"], stratify=classify)
+    parts = split_indices(labels, fractions, o["seed"], stratify=classify) if fractions else [np.arange(len(y))]
     if any(len(p) == 0 for p in parts):
         raise ValueError(f"--data {o['data']}: {len(y)} rows are too few for training, validation and test parts "
                          "(see --test-size, --val-size)")
-    return [(take_rows(X, p), np.asarray(y)[p]) for p in parts] + ([] if o["val_size"] else [None])
+    parts = [(take_rows(X, p), np.asarray(y)[p]) for p in parts]
+    if not o["test_size"]:  # no test part: the caller tests elsewhere (e.g. cross-validation)
+        parts.insert(1, None)
+    return parts + ([] if o["val_size"] else [None])
 
 
 def _optimizer(o):
@@ -385,12 +389,13 @@ def cmd_train(args) -> int:
     X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"],
                               o["decimal"])
     task = _task(o, y)
-    (X_train, y_train), (X_test, y_test), val = _split(X, y, o, task == "classify")
+    (X_train, y_train), test, val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
     model = _model(o, task, X_train, y_train)
     opt, schedule = _optimizer(o), _schedule_object(o)
-    parts = f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and {len(y_test)} test examples"
+    parts = (f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and "
+             f"{0 if test is None else len(test[1])} test examples")
     print(f"{description.split(':')[0]}: {parts}, {len(model.feature_names)} columns"
           + (f", {len(model.classes or [0, 1])} classes" if task == "classify" else ""))
     print(f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {model.init[0]}; "
@@ -415,7 +420,11 @@ def cmd_train(args) -> int:
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
-    _report_test(model, X_test, y_test, seconds)
+    if test is not None:
+        _report_test(model, *test, seconds)
+    else:
+        print(f"no test part (--test-size 0); trained in {seconds:.2f} s"
+              + "".join(f", {k} {v:.4g}" for k, v in history.last().items() if k.startswith("val_")))
     if history.stopped_epoch:
         print(f"early stopping after epoch {history.stopped_epoch}; best epoch {history.best_epoch}")
     if o["save"]:
