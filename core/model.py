@@ -161,7 +161,8 @@ class MLP:
         self.columns, self.classes = plan, classes
         return self
 
-    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None, schedule=None,
+    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
+            schedule=DEFAULTS["schedule"],
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
@@ -174,7 +175,9 @@ class MLP:
         descent, θ ← θ − lr·g, with ``lr`` = 0.1 unless given; a named optimiser without ``lr``
         takes its own default rate). With neither ``optimizer`` nor
         ``lr``, a model that was trained before continues with its optimiser and its state.
-        ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step).
+        ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step);
+        "cosine" (the default) is ``CosineAnnealing(epochs)``, one cosine cycle from lr to 0 over
+        this fit's epochs (a later fit starts a new cycle); None keeps lr constant, as the notes do.
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
         ``validation_split``: a fraction of (X, y) held out as validation data (stratified for
         classifiers, drawn from the model's seed) instead of ``validation_data``.
@@ -228,6 +231,7 @@ class MLP:
             self._build(*plan["build"])
         self.columns, self.classes, self.target_scale = plan["columns"], plan["classes"], plan["target_scale"]
         self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
+        schedule = plan["schedule"]
         if schedule is not None or not plan["continuing"] or resume is not None:
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
@@ -340,8 +344,10 @@ class MLP:
         if compile_epoch and self.backend.name != "jax":
             raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
                              f"{self.backend.name!r}, whose steps are not compiled")
+        if isinstance(schedule, str) and schedule == "cosine":
+            schedule = schedules.CosineAnnealing(epochs)
         if schedule is not None and not isinstance(schedule, schedules.Schedule):
-            raise ValueError(f"schedule={schedule!r} is not a schedule; expected None or an object "
+            raise ValueError(f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
         continuing = optimizer is None and lr is None and self.optimizer is not None
         if optimizer is None and lr is None:
@@ -362,7 +368,7 @@ class MLP:
         if data_parallel:  # what every rank or process must agree on
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
-        return {"opt": opt, "continuing": continuing, "columns": plan, "classes": classes, "target_scale": scale,
+        return {"opt": opt, "continuing": continuing, "schedule": schedule, "columns": plan, "classes": classes, "target_scale": scale,
                 "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,

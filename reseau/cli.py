@@ -62,6 +62,11 @@ def _batch_size(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'full'") from None
 
 
+def _patience(text):
+    """a positive integer, or none"""
+    return None if str(text).lower() == "none" else _positive_int(text)
+
+
 def _delimiter(text) -> str:
     text = {"tab": "\t", "\\t": "\t"}.get(text, text)
     if not isinstance(text, str) or len(text) != 1 or text in "\"\r\n":
@@ -129,7 +134,7 @@ TRAIN_OPTIONS = {
     "optimizer": (str, DEFAULTS["optimizer"], "update rule", OPTIMIZERS),
     "lr": (_number, DEFAULTS["lr"], "learning rate α", None),
     "momentum": (_number, None, "momentum μ (sgd, momentum, nag, rmsprop)", None),
-    "schedule": (_schedule, "none", "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, "
+    "schedule": (_schedule, _schedule(DEFAULTS["schedule"]), "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, "
                  "exp:GAMMA, inverse:K, plateau", None),
     "warmup": (_positive_int, None, "linear warm-up over this many epochs first", None),
     "epochs": (_positive_int, DEFAULTS["epochs"], "passes over the training data", None),
@@ -140,9 +145,10 @@ TRAIN_OPTIONS = {
     "class_weight": (str, None, "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
                      "as much as common ones (default: every row weighs 1)", ("balanced",)),
     "normalize": (str, DEFAULTS["normalize"], "numeric input scaling fitted on the training part",
-                  ("minmax", "standard", "none")),
-    "early_stopping": (_positive_int, None, "stop after this many epochs without a better validation "
-                       "loss, keeping the best weights", None),
+                  ("robust", "minmax", "standard", "none")),
+    "early_stopping": (_patience, DEFAULTS["early_stopping"], "stop after this many epochs without a better "
+                       "validation loss, keeping the best epoch's weights (none: run every epoch, keep the last)",
+                       None),
     "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test (read once, at the end); 0 "
                   "trains on the rest without a test part", None),
     "val_size": (_rate, 0.1, "fraction held out, stratified, for the per-epoch val_* figures and early "
@@ -192,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network: the data are split (stratified) into training, validation and test "
         "parts; the preprocessing (scaling, one-hot encoding of text columns, imputation) is fitted on "
         "the training part; progress and the validation figures are shown per epoch, and the test part, "
-        "read once, ends the run. With no options: a 30-16-1 relu/sigmoid network, He init, gradient "
-        "descent with lr 0.1 in mini-batches of 32, on the breast-cancer data. Every option can also come "
+        "read once, ends the run. With no options: a 30-16-1 relu/sigmoid network, He init, Adam with "
+        "lr 0.003 on a cosine schedule over 100 epochs in mini-batches of 32, inputs robust-scaled, the best "
+        "epoch on the validation part kept, on the breast-cancer data. Every option can also come "
         "from a TOML file (--config), the command line winning.")
     for name, (kind, default, help_text, choices) in TRAIN_OPTIONS.items():
         if kind is bool:
@@ -409,7 +416,9 @@ def cmd_train(args) -> int:
                     resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"],
                     validation_data=val, patience=o["early_stopping"], class_weight=o["class_weight"])
     if o["early_stopping"] and val is None:
-        raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
+        if hasattr(args, "early_stopping"):
+            raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
+        fit_args["patience"] = None  # the default's early stopping needs a validation part; --val-size 0 has none
     progress, snapshot = ProgressBar(o["epochs"], quiet=args.quiet), EpochSnapshot()
     t0 = time.perf_counter()
     try:

@@ -75,3 +75,20 @@ def test_gpu_check_dry_run_builds_the_precision_rows_without_a_gpu(tmp_path):
         assert rows[f"reseau jax {precision}"]["pipelined_ms"] > 0
         assert rows[f"cuBLAS floor {precision}"].startswith("skipped")
     assert "reseau jax bf16" in run.stdout
+
+
+def test_the_tables_suite_scores_a_bundled_table_against_its_baselines(tmp_path):
+    """bench/tables.py on scikit-learn's wine table (the other 13 need the [tables] extra), 2 folds."""
+    from pathlib import Path
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
+    script = Path(__file__).resolve().parents[1] / "bench" / "tables.py"
+    out = subprocess.run([sys.executable, str(script), "--tables", "wine", "--folds", "2", "--methods",
+                          "mlp,cli,sklearn,hgb", "--out", str(tmp_path / "wine")], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "mlp: at least as good as scikit-learn's MLP on 1 of 1" in out.stdout, out.stdout
+    result = json.loads((tmp_path / "wine.json").read_text())["results"][0]
+    assert result["mlp"]["score"] >= 0.9 and result["cli"]["score"] >= 0.9 and len(result["mlp"]["folds"]) == 2
+    compared = subprocess.run([sys.executable, str(script), "--compare", str(tmp_path / "wine.json")],
+                              capture_output=True, text=True, timeout=60)
+    assert "| defaults |" in compared.stdout and "1/1" in compared.stdout
