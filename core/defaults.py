@@ -11,7 +11,7 @@
 | handle_unknown | ignore | a category unseen at fit → all-zeros one-hot (with a warning) |
 | optimizer | adam | Adam (PyTorch's form); "sgd" is the notes' plain θ ← θ − α·g |
 | lr | 0.003 | learning rate α (a named optimiser given without lr takes its own default) |
-| schedule | cosine | α_t = α(1 + cos(πt/T))/2 over the fit's T epochs (None: constant α) |
+| schedule | cosine | with the default optimiser: α_t = α(1 + cos(πt/T))/2 over the fit's T epochs (a named optimiser: constant α unless a schedule is given) |
 | epochs | 100 | passes over the training data |
 | batch_size | 32 | mini-batch size (None: batch gradient descent) |
 | early_stopping | 20 | ``reseau train``: stop after 20 epochs without a better val_loss, the best epoch's weights kept |

@@ -88,6 +88,7 @@ class MLP:
         self.optimizer = None
         self.opt_state = None
         self.schedule, self._schedule_start = None, (0, 0)
+        self._auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
         self.step_count = 0
         self.epoch = 0
         self.history = train.History()
@@ -162,7 +163,7 @@ class MLP:
         return self
 
     def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
-            schedule=DEFAULTS["schedule"],
+            schedule="auto",
             validation_data=None, validation_split=None, patience=None, min_delta=0.0,
             restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
             data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
@@ -176,8 +177,10 @@ class MLP:
         takes its own default rate). With neither ``optimizer`` nor
         ``lr``, a model that was trained before continues with its optimiser and its state.
         ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step);
-        "cosine" (the default) is ``CosineAnnealing(epochs)``, one cosine cycle from lr to 0 over
-        this fit's epochs (a later fit starts a new cycle); None keeps lr constant, as the notes do.
+        "cosine" is ``CosineAnnealing(epochs)``, one cosine cycle from lr to 0 over this fit's
+        epochs; None keeps lr constant, as the notes do. "auto" (the default): the default
+        schedule (core/defaults.py: cosine) with the default optimiser (``optimizer=None``; a
+        later such fit starts a new cycle), a constant rate with an optimiser you name.
         ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
         ``validation_split``: a fraction of (X, y) held out as validation data (stratified for
         classifiers, drawn from the model's seed) instead of ``validation_data``.
@@ -233,6 +236,7 @@ class MLP:
         self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         schedule = plan["schedule"]
         if schedule is not None or not plan["continuing"] or resume is not None:
+            self._auto_schedule = plan["auto_schedule"]
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
         Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
@@ -344,12 +348,16 @@ class MLP:
         if compile_epoch and self.backend.name != "jax":
             raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
                              f"{self.backend.name!r}, whose steps are not compiled")
+        continuing = optimizer is None and lr is None and self.optimizer is not None
+        auto = isinstance(schedule, str) and schedule == "auto"
+        if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
+            kept_constant = continuing and not getattr(self, "_auto_schedule", False)
+            schedule = None if optimizer is not None or kept_constant else DEFAULTS["schedule"]
         if isinstance(schedule, str) and schedule == "cosine":
             schedule = schedules.CosineAnnealing(epochs)
         if schedule is not None and not isinstance(schedule, schedules.Schedule):
             raise ValueError(f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
                              "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
-        continuing = optimizer is None and lr is None and self.optimizer is not None
         if optimizer is None and lr is None:
             lr = DEFAULTS["lr"]
         opt = self.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
@@ -368,7 +376,7 @@ class MLP:
         if data_parallel:  # what every rank or process must agree on
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
-        return {"opt": opt, "continuing": continuing, "schedule": schedule, "columns": plan, "classes": classes, "target_scale": scale,
+        return {"opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
                 "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,

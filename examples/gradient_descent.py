@@ -28,10 +28,12 @@ runs = {"batch (m = n)": (None, 0.5), "mini-batch (m = 32)": (32, 0.1), "stochas
 results = {}
 for name, (batch_size, lr) in runs.items():
     model = reseau.MLP([30, 16, 1], seed=0)
-    model.fit(X_train, y_train, epochs=1, batch_size=batch_size, lr=lr)  # compile and warm the kernels
+    model.fit(X_train, y_train, epochs=1, batch_size=batch_size, optimizer="sgd", lr=lr,
+              schedule=None)  # compile and warm the kernels
     model = reseau.MLP([30, 16, 1], seed=0)
     start = time.perf_counter()
-    history = model.fit(X_train, y_train, epochs=30, batch_size=batch_size, lr=lr)
+    history = model.fit(X_train, y_train, epochs=30, batch_size=batch_size, optimizer="sgd", lr=lr,
+                        schedule=None)
     seconds = (time.perf_counter() - start) / 30
     accuracy = (model.predict(X_test) == y_test).mean()
     results[name] = (history["loss"], seconds)

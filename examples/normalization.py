@@ -32,9 +32,9 @@ print(f"feature ranges in the training part: from {spread.min():.3g} to {spread.
 # %%
 # The same network, optimiser and learning rate, with and without the scaling.
 fig, ax = plt.subplots(figsize=(6, 3.2))
-for normalize in [None, "minmax", "standard"]:
+for normalize in [None, "minmax", "standard", "robust"]:
     model = reseau.MLP([30, 16, 1], seed=0, normalize=normalize)
-    history = model.fit(X_train, y_train, epochs=40, batch_size=32, lr=0.01, optimizer="sgd",
+    history = model.fit(X_train, y_train, epochs=40, batch_size=32, lr=0.01, optimizer="sgd", schedule=None,
                         on_divergence="skip")
     accuracy = (model.predict(X_test) == y_test).mean()
     label = "raw inputs" if normalize is None else normalize
@@ -47,7 +47,7 @@ fig.tight_layout()
 # %%
 # What the fitted scaling does to the inputs the network sees (``model.device_inputs``): every
 # feature in [0, 1] on the training part.
-model = reseau.MLP([30, 16, 1], seed=0).build(X_train, y_train)
+model = reseau.MLP([30, 16, 1], seed=0, normalize="minmax").build(X_train, y_train)
 seen = np.asarray(model.device_inputs(X_test))
 fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
 ax[0].boxplot([X_test[:, j] for j in range(0, 30, 3)], showfliers=False)

@@ -78,7 +78,7 @@ rates = {"sgd": 0.1, "momentum": 0.05, "nag": 0.05, "adagrad": 0.05, "adadelta":
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, lr in rates.items():
     model = reseau.MLP([64, 64, 10], seed=0)
-    history = model.fit(X_train, y_train, epochs=8, batch_size=32, optimizer=name, lr=lr)
+    history = model.fit(X_train, y_train, epochs=8, batch_size=32, optimizer=name, lr=lr, schedule=None)
     accuracy = (model.predict(X_test) == y_test).mean()
     ax.plot(history["epoch"], history["loss"], label=f"{name} (α = {lr})")
     print(f"{name:9s} α = {lr:<6} loss after 8 epochs {history['loss'][-1]:.4f}, test accuracy {accuracy:.3f}")

@@ -431,7 +431,8 @@ def _trainers(Xtr, ytr, Xte, yte):
             continue
         backend = name.split()[1].split("+")[0]
         kernels = "numba" if "numba" in name else ("numpy" if name == "reseau numpy" else None)
-        model = MLP([64, 128, 10], hidden="relu", output="softmax", backend=backend, seed=0, kernels=kernels)
+        model = MLP([64, 128, 10], hidden="relu", output="softmax", backend=backend, seed=0, kernels=kernels,
+                    normalize="minmax")  # the peers' inputs: pixels / 16
         opt = optim.Adam(3e-3)
         yield (name, lambda m=model, o=opt: m.fit(Xtr, ytr, epochs=1, batch_size=32, optimizer=o),
                lambda m=model: m.evaluate(Xte, yte)["accuracy"])

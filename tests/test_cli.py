@@ -17,10 +17,11 @@ def run(*args):
 
 def test_main_job_reaches_the_target_accuracy():
     """`reseau train` with no options: the notes' two-layer network on breast cancer (the defaults:
-    relu, He, min-max), >= 0.95 on the test part."""
+    relu, He, robust scaling, Adam on a cosine schedule, the best epoch kept), >= 0.95 on the test part."""
     out = run("train")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.count("\nepoch ") == 100  # per-epoch progress
+    stopped = re.search(r"early stopping after epoch (\d+); best epoch (\d+)", out.stdout)
+    assert out.stdout.count("\nepoch ") == (int(stopped.group(1)) if stopped else 100)  # per-epoch progress
     assert "network [30, 16, 1], hidden relu, output sigmoid, init he" in out.stdout
     accuracy = float(re.search(r"test accuracy (\d\.\d+)", out.stdout).group(1))
     assert accuracy >= 0.95
@@ -186,7 +187,7 @@ def test_ctrl_c_prints_one_line_saves_the_last_epoch_and_exits_130(tmp_path):
     and the saved model is the last completed epoch's."""
     import signal
     import time
-    args = [sys.executable, "-m", "reseau", "train", "--data", "digits", "--epochs", "100000", "--quiet",
+    args = [sys.executable, "-m", "reseau", "train", "--data", "digits", "--epochs", "100000", "--early-stopping", "none", "--quiet",
             "--save", str(tmp_path / "m.reseau")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(6)

@@ -25,7 +25,7 @@ def test_stop_keeps_the_weights_of_the_last_good_step(backend):
     """Batch gradient descent takes one step per epoch: the run that diverges in epoch e must hold
     exactly the weights of a run told to stop after e − 1 epochs."""
     X, y = _exploding()
-    kw = dict(batch_size=None, lr=10.0)
+    kw = dict(batch_size=None, optimizer="sgd", lr=10.0)
     model = MLP([3, 8, 1], output="identity", backend=backend.name, dtype="float64", seed=0, normalize=None)
     with pytest.raises(TrainingDivergedError, match="the weights of the last good step were kept") as info:
         model.fit(X, y, epochs=200, **kw)
@@ -88,7 +88,7 @@ def test_skip_averages_the_loss_over_the_applied_steps():
     y = np.zeros(6)
     model = MLP([2, 1], output="identity", dtype="float32", seed=0, normalize=None)
     W0 = model.get_weights()
-    h = model.fit(X, y, epochs=1, batch_size=1, lr=1e-9, on_divergence="skip")
+    h = model.fit(X, y, epochs=1, batch_size=1, optimizer="sgd", lr=1e-9, on_divergence="skip")
     (W, b), = W0
     first = 0.5 * float((np.ones(2) @ W + b)[0]) ** 2  # lr 1e-9: every applied step has about this loss
     assert h["skipped_steps"] == [1] and h["loss"][0] == pytest.approx(first, rel=1e-6)

@@ -58,10 +58,10 @@ def test_leaves_divergence_keeps_the_last_good_step(monkeypatch):
     X, y = rng.normal(size=(20, 3)) * 1e3, rng.normal(size=20) * 1e3
     model = MLP([3, 8, 1], output="identity", backend="jax", dtype="float64", seed=0, normalize=None)
     with pytest.raises(TrainingDivergedError, match=r"at step 1 of 1 in epoch \d+"):
-        model.fit(X, y, epochs=200, batch_size=None, lr=10.0)
+        model.fit(X, y, epochs=200, batch_size=None, optimizer="sgd", lr=10.0)
     assert model.epoch >= 1 and model.step_count == model.epoch
     good = MLP([3, 8, 1], output="identity", backend="jax", dtype="float64", seed=0, normalize=None)
-    good.fit(X, y, epochs=model.epoch, batch_size=None, lr=10.0)
+    good.fit(X, y, epochs=model.epoch, batch_size=None, optimizer="sgd", lr=10.0)
     np.testing.assert_array_equal(np.asarray(model.params), np.asarray(good.params))
 
 

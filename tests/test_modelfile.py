@@ -158,7 +158,7 @@ def test_gradcheck_resolves_the_tiny_gradients_of_a_deep_sigmoid_network():
     step for all (change=0: h = eps everywhere) reads the first layer as far off."""
     X, y = reseau.datasets.moons(n=300, seed=0)
     deep = reseau.MLP([2] + [16] * 9 + [1], hidden="sigmoid", init="xavier", seed=0)
-    deep.fit(X, y, epochs=20, lr=0.5)
+    deep.fit(X, y, epochs=20, optimizer="sgd", lr=0.5)
     scaled = reseau.gradcheck(deep, X[:50], y[:50])
     fixed = reseau.gradcheck(deep, X[:50], y[:50], change=0.0)
     assert scaled["max"] < 1e-6, scaled

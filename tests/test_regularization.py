@@ -215,7 +215,7 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_but_not_with_relu_and_he():
     (dict(dropout=[0.1]), r"gives 1 rates for 2 hidden layers"),
     (dict(l1=-1), r"l1=-1 is invalid"),
     (dict(l2=float("nan")), r"l2=nan is invalid"),
-    (dict(normalize="zscore"), r"normalize='zscore' is invalid; expected None, 'minmax' or 'standard'"),
+    (dict(normalize="zscore"), r"normalize='zscore' is invalid; expected None, 'minmax', 'standard' or 'robust'"),
 ])
 def test_bad_regularisation_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

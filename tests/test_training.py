@@ -52,7 +52,7 @@ def test_gradient_descent_matches_the_notes_written_out(backend, batch_size):
     X, y = _binary_data()
     model = MLP([4, 6, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name,
                 dtype="float64", seed=3, normalize=None)
-    model.fit(X, y, epochs=4, batch_size=batch_size, lr=0.3)
+    model.fit(X, y, epochs=4, batch_size=batch_size, optimizer="sgd", lr=0.3)
     expected = notes_training(X, y, 6, 0.3, 4, batch_size, seed=3)
     for (W, b), (W_ref, b_ref) in zip(model.get_weights(), expected):
         np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-14)
@@ -72,7 +72,7 @@ def test_twenty_steps_agree_across_backends(backend, hidden, output, k):
     runs = []
     for name in ("numpy", backend.name):
         model = MLP(sizes, hidden=hidden, output=output, backend=name, dtype="float64", seed=9, normalize=None)
-        model.fit(X, y, epochs=4, batch_size=8, lr=0.05)  # 5 steps an epoch, the last one short
+        model.fit(X, y, epochs=4, batch_size=8, optimizer="sgd", lr=0.05)  # 5 steps an epoch, the last one short
         assert model.step_count == 20
         runs.append((model.get_weights(), model.history["loss"]))
     (w_ref, loss_ref), (w, loss) = runs
@@ -86,7 +86,7 @@ def test_two_layer_net_learns_xor(backend):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
     model = MLP([2, 4, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0, normalize=None)
-    history = model.fit(X, y, epochs=2000, batch_size=None, lr=1.0)
+    history = model.fit(X, y, epochs=2000, batch_size=None, optimizer="sgd", lr=1.0)
     np.testing.assert_array_equal(model.predict(X), y)
     assert history["accuracy"][-1] == 1.0
     assert history["loss"][-1] < 0.05 < history["loss"][0]
@@ -98,14 +98,14 @@ def test_learns_the_bundled_breast_cancer_data(backend):
     Xtr, Xte, ytr, yte = datasets.train_test_split(data.X, data.y, 0.2, seed=0)
     scaler = MinMaxScaler().fit(Xtr)
     model = MLP([30, 16, 1], hidden="tanh", output="sigmoid", init="xavier", backend=backend.name, seed=0, normalize=None)
-    model.fit(scaler.transform(Xtr), ytr, epochs=30, batch_size=32, lr=0.1)
+    model.fit(scaler.transform(Xtr), ytr, epochs=30, batch_size=32, optimizer="sgd", lr=0.1)
     assert model.evaluate(scaler.transform(Xte), yte)["accuracy"] >= 0.95
 
 
 def test_history_records_every_epoch_and_validation():
     X, y = _binary_data()
     model = MLP([4, 5, 1], hidden="tanh", seed=0, normalize=None)
-    h = model.fit(X, y, epochs=3, batch_size=16, lr=0.1, validation_data=(X[:10], y[:10]))
+    h = model.fit(X, y, epochs=3, batch_size=16, optimizer="sgd", lr=0.1, validation_data=(X[:10], y[:10]))
     assert h["epoch"] == [1, 2, 3]
     assert set(h) >= {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
     assert all(len(v) == 3 for v in h.values())
@@ -150,7 +150,7 @@ def test_divergence_stops_with_advice_and_keeps_good_weights():
     y = rng.normal(size=20) * 1e3
     model = MLP([3, 8, 1], hidden="relu", output="identity", seed=0, normalize=None)
     with pytest.raises(TrainingDivergedError, match="epoch .*lower learning rate"):
-        model.fit(X, y, epochs=50, batch_size=None, lr=10.0)
+        model.fit(X, y, epochs=50, batch_size=None, optimizer="sgd", lr=10.0)
     assert all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in model.get_weights())
 
 
@@ -295,10 +295,10 @@ def test_jax_compiles_the_step_once_for_new_rates_and_new_optimisers_of_a_kind()
         lambda event, seconds, **kw: compiles.append(event) if "backend_compile" in event else None)
     X, y = _binary_data(64)
     model = MLP([4, 6, 1], backend="jax", seed=0, normalize=None)
-    model.fit(X, y, epochs=1, batch_size=16, lr=0.1)
+    model.fit(X, y, epochs=1, batch_size=16, optimizer="sgd", lr=0.1)
     model.fit(X, y, epochs=1, batch_size=16, optimizer="adam")
     before = len(compiles)
-    model.fit(X, y, epochs=1, batch_size=16, lr=0.05)
+    model.fit(X, y, epochs=1, batch_size=16, optimizer="sgd", lr=0.05)
     model.fit(X, y, epochs=1, batch_size=16, optimizer=optim.SGD(0.2))
     model.fit(X, y, epochs=1, batch_size=16, optimizer="adam", lr=0.01)
     assert len(compiles) == before
