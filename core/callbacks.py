@@ -3,7 +3,8 @@
 A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
 ``on_epoch_end(trainer, record)`` and ``on_train_end(trainer)``; ``on_step_end(trainer, sync)``
 runs after each step only for the callbacks that define it (``sync()`` gives the model the
-step's current weights), so an unused per-step hook costs nothing. ``record`` is the epoch's
+step's current weights; ``trainer.position`` says where in the epoch the step left off), so an
+unused per-step hook costs nothing; returning False ends the epoch there. ``record`` is the epoch's
 history record (a dict: epoch, loss, accuracy, val_*, lr, seconds, ...); a callback may add keys
 before the History callback stores it. A callback stops training by setting
 ``trainer.stop_training = True``; a plain function passed as ``fit(callback=f)`` is called with
@@ -20,6 +21,12 @@ import csv
 import math
 import time
 from pathlib import Path
+
+
+def is_false(value) -> bool:
+    """Whether a hook's return value asks to stop: False, or NumPy's False (np.False_); None and
+    other values do not."""
+    return (isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")) and not value
 
 
 class Callback:
@@ -48,7 +55,7 @@ class LambdaCallback(Callback):
         self.f = f
 
     def on_epoch_end(self, trainer, record):
-        if self.f(record) is False:
+        if is_false(self.f(record)):
             trainer.stop_training = True
 
 

@@ -50,12 +50,12 @@ class CheckpointCallback(Callback):
     def __init__(self, saver, stopping=None):
         self.saver, self.stopping = saver, stopping
 
-    def on_step_end(self, trainer, sync, where):
+    def on_step_end(self, trainer, sync):
         if not self.saver.due(trainer.model.step_count):
             return None
         if not sync():
             return False  # the guard refused a step: never checkpoint past it
-        self.saver.save(trainer, stopping=self.stopping, **where)
+        self.saver.save(trainer, stopping=self.stopping, **trainer.position)
         return None
 
     def on_epoch_end(self, trainer, record):

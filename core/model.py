@@ -213,6 +213,9 @@ class MLP:
         mini-batch (core/weights.py); a validation split keeps its rows' weights and its metrics are
         weighted; ``validation_data`` may be (X_val, y_val, w_val).
         """
+        if getattr(self, "_running", None) is not None:
+            raise RuntimeError("fit() was called while this model is already training (from a callback?); a "
+                               "model trains one fit at a time: train another model, or act after fit returns")
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.process_count() > 1
         try:
@@ -458,7 +461,11 @@ class MLP:
     def save(self, path):
         """Write the model to ``path`` (safetensors layout + JSON description; see
         ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
-        any backend."""
+        any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
+        file would not load."""
+        if self.params is not None and not np.isfinite(self.backend.to_numpy(self.params)).all():
+            raise ValueError(f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
+                             "model file cannot hold (load would refuse it); nothing was written")
         serialize.write(path, *self.file_contents())
 
     def to_onnx(self, path=None):
@@ -531,7 +538,7 @@ class MLP:
     def _prepare(self, opt, comm=None, on_divergence="stop", cuda_graph=False):
         """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
         communicator, divergence mode and graph choice)."""
-        if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm
+        if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm or self._step is None
                 or on_divergence != self._on_divergence or cuda_graph != self._cuda_graph):
             self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
             self._cuda_graph = cuda_graph

@@ -16,7 +16,7 @@ import time
 
 from ..backends.host import np
 from . import guard, heads
-from .callbacks import GradientNorms, History, ScheduleWatch
+from .callbacks import GradientNorms, History, ScheduleWatch, is_false
 from .train import StepForm, TrainingDivergedError, alive
 
 
@@ -95,6 +95,7 @@ class Trainer:
         self.callbacks = extra + [History(), ScheduleWatch()] + list(callbacks)
         self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
         self.stop_training = False
+        self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
         self.form = StepForm(model)
         self.step, self.epoch_fn, self.workspaces = step, epoch_fn, workspaces  # the model's compiled step
         self.on_divergence = on_divergence
@@ -121,6 +122,7 @@ class Trainer:
     def run(self):
         """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
         self.model.kern.prepare()
+        self.model._running = self  # a fit started from a callback is refused (MLP.fit)
         self._each("on_train_begin")
         try:
             with self.signals:  # a signal acts between steps and between epochs, never inside one
@@ -132,7 +134,10 @@ class Trainer:
             self.failed = True
             raise
         finally:
-            self._each("on_train_end")
+            try:
+                self._each("on_train_end")
+            finally:
+                self.model._running = None
         return self.history
 
     def run_epoch(self):
@@ -263,8 +268,8 @@ class Trainer:
             self.form.to_model(model, params, state)
             return True
 
-        where = {"order": order, "position": position, "epoch_first_step": first_step}
-        return any(c.on_step_end(self, sync, where) is False for c in self.step_hooks)
+        self.position = {"order": order, "position": position, "epoch_first_step": first_step}
+        return any(is_false(c.on_step_end(self, sync)) for c in self.step_hooks)
 
     def _close(self, first_step) -> dict:
         """The epoch's record from the guard's book (one read), or TrainingDivergedError."""

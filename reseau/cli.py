@@ -62,6 +62,17 @@ def _batch_size(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'full'") from None
 
 
+def _seed(text) -> int:
+    """a non-negative integer"""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; expected a non-negative integer")
+    return value
+
+
 def _patience(text):
     """a positive integer, or none"""
     return None if str(text).lower() == "none" else _positive_int(text)
@@ -158,7 +169,7 @@ TRAIN_OPTIONS = {
     "precision": (str, "fp32", "GEMM arithmetic: fp32, tf32 (TF32 tensor cores) or bf16 (bfloat16 operands, "
                   "float32 sums; weights, optimiser state and loss stay float32); tf32 and bf16 on jax and cupy",
                   PRECISIONS),
-    "seed": (int, DEFAULTS["seed"], "seed of the weights, split, shuffles and generated data", None),
+    "seed": (_seed, DEFAULTS["seed"], "seed of the weights, split, shuffles and generated data", None),
     "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
                       "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
     "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
