@@ -17,6 +17,7 @@ import math
 from ..backends.host import np
 from ..kernels.reference import SELU_ALPHA, SELU_SCALE
 from .columns import SMOOTH_CLIP
+from .serialize import atomic_write
 
 OPSET = 20  # string Equal (one-hot of categories) needs 19
 
@@ -114,6 +115,13 @@ def to_onnx(model, path=None):
     g = _Graph(onnx)
     inputs, A = _inputs(g, model)
     weights = model.get_weights()
+    limit = float(np.finfo(np.float32).max)
+    for l, (W, b) in enumerate(weights, start=1):
+        for name, a in ((f"W{l}", W), (f"b{l}", b)):
+            if not np.all(np.abs(a.astype(np.float64)) <= limit):
+                raise ValueError(f"to_onnx: {name} holds values beyond float32's range (largest "
+                                 f"{float(np.max(np.abs(a))):.3g}) or not finite; the float32 graph would compute "
+                                 "inf/NaN. Nothing was exported")
     for l, ((W, b), name) in enumerate(zip(weights, model.activations), start=1):
         Z = g.op("Add", g.op("MatMul", A, g.const(W, f"W{l}")), g.const(b, f"b{l}"), stem=f"Z{l}")
         A = _activation(g, name, Z)
@@ -132,5 +140,5 @@ def to_onnx(model, path=None):
         g.h.set_model_props(proto, {"feature_names": ",".join(model.feature_names)})
     onnx.checker.check_model(proto)
     if path is not None:
-        onnx.save(proto, str(path))
+        atomic_write(path, proto.SerializeToString())  # whole or not at all, as save
     return proto

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..backends.host import np
 from . import schema
+from .validation import regular_file
 
 FORMAT = "reseau-mlp"
 VERSION = 1
@@ -50,12 +51,19 @@ def write(path, tensors: dict, description: dict):
     header["__metadata__"] = {"reseau": text, "checksum": checksum(text, tensors)}
     head = json.dumps(header).encode()
     head += b" " * (-len(head) % 8)  # keep the tensor bytes 8-byte aligned
+    atomic_write(path, struct.pack("<Q", len(head)) + head + body)
+
+
+def atomic_write(path, data: bytes):
+    """``data`` to ``path`` whole or not at all: a temporary file beside it, synced, then renamed
+    over it (an error on the way, a full disk or Ctrl-C, leaves the old file and no temporary one)."""
+    path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is shared as any other file
         with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(head)) + head + body)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -102,6 +110,7 @@ def read(path, check=None):
     ``check(description, {name: (dtype, shape)})`` runs once the header is parsed, before the
     tensors are read (core/schema.py: the description against the tensors it announces)."""
     path = Path(path)
+    regular_file(path)
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size  # this descriptor's file, whoever renames over the path

@@ -4,8 +4,26 @@ the offending value and what was expected, raised before any state changes."""
 from __future__ import annotations
 
 import numbers
+import os
+import stat
 
 from ..backends.host import np
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def regular_file(path):
+    """Refuse a path that leads (through links) to anything but a regular file, before opening it:
+    a FIFO would block the read forever and a device (/dev/zero) never end. A missing path passes
+    (the caller's open says so)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+        raise ValueError(f"{path}: is {kind}; expected a regular file")
 
 
 def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool = False):

@@ -2,7 +2,8 @@
 own optimiser; callbacks that return NumPy's False stop, that set NaN weights cannot make ``save``
 write a file ``load`` refuses, that start a fit inside a fit are refused; the documented
 ``on_step_end(trainer, sync)`` is the one called; ``--seed -1`` names the option; pyarrow's floor
-is past CVE-2023-47248."""
+is past CVE-2023-47248; FIFOs and devices are refused before they are opened; ONNX export refuses
+weights float32 cannot hold and writes its file atomically."""
 
 import copy
 import pickle
@@ -98,3 +99,34 @@ def test_a_negative_seed_names_the_option(capsys):
 def test_pyarrow_floor_excludes_the_release_with_cve_2023_47248():
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
     assert "pyarrow>=14.0.1" in project["dependencies"]
+
+
+@pytest.mark.parametrize("reader", ["load_file", "read_table", "load"])
+def test_a_fifo_or_a_device_is_refused_before_it_is_opened(tmp_path, reader):
+    import os
+    from reseau import datasets, load
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)  # opening it to read would block until a writer came
+    read = {"load_file": datasets.load_file, "read_table": datasets.read_table, "load": load}[reader]
+    with pytest.raises(ValueError, match=re.escape(f"{fifo}: is a FIFO (named pipe); expected a regular file")):
+        read(fifo)
+    link = tmp_path / "images.idx"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="is a character device; expected a regular file"):
+        read(link)
+
+
+def test_onnx_export_refuses_weights_beyond_float32_and_writes_atomically(tmp_path):
+    pytest.importorskip("onnx", reason="onnx is not installed (pip install 'reseau[onnx]')")
+    X, y = _data()
+    m = MLP([None, 4, None], seed=0, dtype="float64")
+    m.fit(X, y, epochs=1)
+    (tmp_path / "m.onnx").write_bytes(b"old")
+    W, b = m.get_weights()[0]
+    m.set_weights([(W * 1e300, b)] + m.get_weights()[1:])
+    with pytest.raises(ValueError, match="W1 holds values beyond float32's range"):
+        m.to_onnx(tmp_path / "m.onnx")
+    assert (tmp_path / "m.onnx").read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
+    m.set_weights([(W, b)] + m.get_weights()[1:])
+    m.to_onnx(tmp_path / "m.onnx")
+    assert (tmp_path / "m.onnx").stat().st_size > 100 and len(list(tmp_path.iterdir())) == 1

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..backends.host import np
 from ..core.data import train_test_split, train_val_test_split
 from ..core.tables import float64_into
+from ..core.validation import regular_file
 from .files import read_csv, read_idx, read_npz, split_target
 from .tables import read_table
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
@@ -86,6 +87,7 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="u
       rows of pixels.
     """
     path = Path(path)
+    regular_file(path)
     name = path.name.lower()
     table = None
     if name.endswith(".npz"):

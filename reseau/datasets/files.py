@@ -15,6 +15,7 @@ from ..backends.host import np
 from ..core import targets
 from ..core.columns import listed, number_like
 from ..core.tables import columns
+from ..core.validation import regular_file
 from .tables import line_of, read_table
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_IDX_BYTES = 1 << 33  # refuse headers that claim more than 8 GiB
@@ -137,6 +138,7 @@ def read_npz(path, x_key="X", y_key="y"):
 def read_idx(path):
     """The array in an IDX file (MNIST's format: magic 0 0 type ndim, big-endian sizes, data)."""
     path = Path(path)
+    regular_file(path)
     raw = _open_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..core.columns import check_option, short, stray_text, warn
 from ..core.tables import POSITIONAL, columns
+from ..core.validation import regular_file
 from . import numbers
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -57,6 +58,7 @@ def read_table(path, delimiter=None, header=None, encoding="utf-8", decimal=None
     ``decimal``: "." or "," (None: a comma when a ``;``/tab/``|`` file's numbers are written so).
     """
     path = Path(path)
+    regular_file(path)
     name = path.name.lower()
     try:
         if name.endswith(".parquet"):
