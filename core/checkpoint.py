@@ -88,6 +88,7 @@ class Checkpoints:
         self.last = model.step_count
         if not self.writer:  # data-parallel ranks other than 0 hold the same state
             return
+        self._prune()  # what a run killed between its write and its prune left: at most keep + 1 files, ever
         backend = model.backend
         tensors, description = model.file_contents()
         state = model.opt_state

@@ -9,7 +9,7 @@ from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
 from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
-               train, validation, weights)
+               resources, train, validation, weights)
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
 from .state import StepState
@@ -102,6 +102,7 @@ class MLP:
 
     def _build(self, sizes, output):
         """The network of ``sizes`` (all known now): layout, initial weights, compiled forward passes."""
+        resources.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
         self.output = heads.check_output(output, sizes[-1])
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
@@ -325,6 +326,8 @@ class MLP:
         min_delta = validation.non_negative(min_delta, "min_delta")
         plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
         sizes = self._input_size(plan, n_out)
+        if self.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
+            resources.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
         X = self._matrix(table, "X", plan, sizes[0], "float64")
         Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
         if classifier:

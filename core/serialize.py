@@ -153,6 +153,13 @@ def read(path, check=None):
     return tensors, description
 
 
+def _integer(value) -> int:
+    """A JSON integer of the header (a float such as Infinity or 2.5, a bool or text: TypeError)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    return value
+
+
 def _check_specs(path, header, body_size):
     """Every tensor's dtype, shape and byte range, checked against each other and the file size
     before anything is allocated."""
@@ -161,14 +168,15 @@ def _check_specs(path, header, body_size):
     for name, spec in by_offset:
         try:
             dtype = _DTYPES[spec["dtype"]]
-            shape = [int(d) for d in spec["shape"]]
-            start, stop = (int(x) for x in spec["data_offsets"])
+            shape = [_integer(d) for d in spec["shape"]]
+            start, stop = (_integer(x) for x in spec["data_offsets"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{path}: tensor {name!r} has a malformed entry in the header") from None
-        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
-        nbytes = count * np.dtype(dtype).itemsize
-        if any(d < 0 for d in shape) or nbytes > MAX_TENSOR_BYTES:
+        size = float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize  # no overflow: a float
+        if any(d < 0 for d in shape) or size > MAX_TENSOR_BYTES:
             raise ValueError(f"{path}: tensor {name!r} claims shape {shape}; refusing")
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        nbytes = count * np.dtype(dtype).itemsize
         if start != end or stop - start != nbytes:
             raise ValueError(f"{path}: tensor {name!r} has byte range [{start}, {stop}) but shape {shape} "
                              f"needs {nbytes} bytes at {end}; corrupted")
@@ -185,5 +193,5 @@ def _start(spec):
     """A tensor entry's first byte, for laying entries out in file order (malformed: first)."""
     try:
         return int(spec["data_offsets"][0])
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         return -1

@@ -694,7 +694,11 @@ def main_from_args(args) -> int:
         sizes = tuple(s for s in sizes if s != "L")
     custom = None
     if args.layers:
-        layers = [int(v) for v in args.layers.split(",")]
+        try:
+            layers = [int(v) for v in args.layers.split(",")]
+        except ValueError:
+            raise ValueError(f"--layers {args.layers!r}: expected comma-separated positive integers, e.g. "
+                             "784,512,10") from None
         if len(layers) < 2 or min(layers) < 1 or args.batch_size < 1:
             raise ValueError(f"--layers {args.layers!r} --batch-size {args.batch_size}: expected positive sizes")
         custom = (layers, args.hidden, args.batch_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import io
 import os
 import platform
 import sys
@@ -23,6 +24,7 @@ from .kernels import PRECISIONS
 from .core.targets import TASKS
 from .core import targets as target_rules
 from .core.data import split_indices
+from .core.serialize import atomic_write
 from .core.tables import take_rows
 from .core.initializers import INITIALIZERS
 from .core.model import MLP, load
@@ -358,6 +360,11 @@ def _split(X, y, o, classify):
     labels = np.asarray(y).astype(str) if classify and np.ndim(y) == 1 else np.zeros(len(y))
     parts = split_indices(labels, fractions, o["seed"], stratify=classify) if fractions else [np.arange(len(y))]
     if any(len(p) == 0 for p in parts):
+        if classify and np.ndim(y) == 1:
+            values, counts = np.unique(labels, return_counts=True)
+            if np.mean(counts == 1) > 0.5:  # the cause: classes of one row each, not the row count
+                raise ValueError(f"--data {o['data']}: the target has {len(values)} classes in {len(y)} rows, "
+                                 f"{int(np.sum(counts == 1))} of them a single row; a quantity? give --task regress")
         raise ValueError(f"--data {o['data']}: {len(y)} rows are too few for training, validation and test parts "
                          "(see --test-size, --val-size)")
     parts = [(take_rows(X, p), np.asarray(y)[p]) for p in parts]
@@ -641,14 +648,13 @@ def _positional(path, model, features):
 
 
 def _write_csv(path, header, rows):
-    out = open(path, "w", newline="") if path else sys.stdout
-    try:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
-    finally:
-        if path:
-            out.close()
+    """The CSV to stdout, or to ``path`` whole or not at all (written aside, then renamed)."""
+    out = io.StringIO(newline="") if path else sys.stdout
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    if path:
+        atomic_write(path, out.getvalue().encode())
 
 
 def cmd_export(args) -> int:
@@ -751,6 +757,10 @@ def main(argv=None) -> int:
     except (ValueError, backends.BackendUnavailableError) as exc:
         print(f"reseau: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that could not be written or read: a full disk, permissions
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"reseau: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
         print(f"reseau: {exc}", file=sys.stderr)
         return 1

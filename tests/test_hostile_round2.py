@@ -130,3 +130,79 @@ def test_onnx_export_refuses_weights_beyond_float32_and_writes_atomically(tmp_pa
     m.set_weights([(W, b)] + m.get_weights()[1:])
     m.to_onnx(tmp_path / "m.onnx")
     assert (tmp_path / "m.onnx").stat().st_size > 100 and len(list(tmp_path.iterdir())) == 1
+
+
+def test_cli_names_the_option_or_the_cause(tmp_path, capsys):
+    from reseau.cli import main
+    assert main(["bench", "--layers", "784,x"]) == 2
+    assert "--layers '784,x': expected comma-separated positive integers" in capsys.readouterr().err
+    path = tmp_path / "continuous.csv"
+    rng = np.random.default_rng(0)
+    np.savetxt(path, np.column_stack([rng.normal(size=(60, 2)), rng.normal(size=60)]), delimiter=",",
+               header="a,b,y", comments="")
+    assert main(["train", "--data", str(path), "--target", "y", "--task", "classify", "--quiet"]) == 2
+    assert "the target has 60 classes in 60 rows, 60 of them a single row" in capsys.readouterr().err
+
+
+def test_a_full_disk_leaves_the_old_file_and_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+    from reseau.cli import main
+    X, y = _data()
+    model = MLP([None, 4, None], seed=0)
+    model.fit(X, y, epochs=1)
+    model.save(tmp_path / "m.reseau")
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",", header="x0,x1,x2", comments="")
+    argv = ["predict", str(tmp_path / "m.reseau"), str(tmp_path / "x.csv"), "--output", str(tmp_path / "p.csv")]
+    assert main(argv) == 0
+    assert (tmp_path / "p.csv").read_text().count("\n") == len(X) + 1
+    (tmp_path / "p.csv").write_text("old\n")
+
+    def full(fd):  # the disk fills as the file is synced
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == f"reseau: error: {os.strerror(errno.ENOSPC)}"
+    assert main(["train", "--epochs", "1", "--quiet", "--save", str(tmp_path / "new.reseau")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"reseau: error: {os.strerror(errno.ENOSPC)}", err
+    assert (tmp_path / "p.csv").read_text() == "old\n"  # the old file stands, no temporary is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.reseau", "p.csv", "x.csv"]
+
+
+@pytest.mark.parametrize("shape", ["[Infinity, 4]", "[2.5, 4]", "[true, 4]", "[1e400, 4]"])
+def test_a_model_file_with_a_non_integer_shape_is_refused_in_one_line(tmp_path, shape):
+    import json
+    import struct
+    from reseau import load
+    X, y = _data()
+    model = MLP([None, 4, None], seed=0)
+    model.fit(X, y, epochs=1)
+    model.save(tmp_path / "m.reseau")
+    raw = (tmp_path / "m.reseau").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    text = json.dumps(header).replace(json.dumps(header["W1"]["shape"]), shape, 1).encode()
+    text += b" " * (-len(text) % 8)
+    (tmp_path / "bad.reseau").write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    with pytest.raises(ValueError, match="tensor 'W1' has a malformed entry in the header"):
+        load(tmp_path / "bad.reseau")
+
+
+def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys):
+    from reseau.cli import main
+    from reseau.core import resources
+    with pytest.raises(ValueError, match=r"layers \[3, 100000, 100000, 1\] hold 10,000,600,001 parameters: about "
+                                         r"\d+\.\d GiB .* more than the"):
+        MLP([3, 100000, 100000, 1])
+    X, y = _data()
+    m = MLP([None, 100000, 100000, None])
+    with pytest.raises(ValueError, match="hold 10,000,600,001 parameters"):
+        m.fit(X, y)
+    assert m.layout is None and m.columns is None  # nothing changed
+    assert main(["train", "--layers", "10000000,1000", "--quiet"]) == 2
+    assert "parameters: about" in capsys.readouterr().err
+    resources.check_network([3, 4, 1], 4, available=10**6)  # a small one passes
+    with pytest.raises(ValueError, match="more than the 0.0 GiB"):
+        resources.check_network([3, 4, 1], 4, available=100)
