@@ -206,3 +206,15 @@ def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys)
     resources.check_network([3, 4, 1], 4, available=10**6)  # a small one passes
     with pytest.raises(ValueError, match="more than the 0.0 GiB"):
         resources.check_network([3, 4, 1], 4, available=100)
+
+
+def test_a_csv_ending_in_a_line_of_spaces_reads_as_pandas_reads_it(tmp_path):
+    pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
+    from reseau import datasets
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n   \n")
+    table = datasets.read_table(path)
+    assert table.num_rows == len(pd.read_csv(path).dropna()) == 4
+    path.write_text("a,b,y\n1,2,0\n3,4\n5,6,0\n")  # a short row that is not blank is still an error
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: 2 cells but the first row has 3")):
+        datasets.read_table(path)
