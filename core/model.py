@@ -9,7 +9,7 @@ from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
 from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
-               resources, train, validation, weights)
+               memory, train, validation, weights)
 from .defaults import DEFAULTS
 from .callbacks import EarlyStopping, Verbose, as_list
 from .state import StepState
@@ -102,7 +102,7 @@ class MLP:
 
     def _build(self, sizes, output):
         """The network of ``sizes`` (all known now): layout, initial weights, compiled forward passes."""
-        resources.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
+        memory.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
         self.output = heads.check_output(output, sizes[-1])
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
@@ -212,7 +212,8 @@ class MLP:
         ``sample_weight``: one non-negative weight per row; ``class_weight``: "balanced" (class c
         weighs n/(k·n_c)) or {label: weight}. The loss becomes the weighted mean Σ rᵢℓᵢ, r = w/Σw per
         mini-batch (core/weights.py); a validation split keeps its rows' weights and its metrics are
-        weighted; ``validation_data`` may be (X_val, y_val, w_val).
+        weighted; ``validation_data`` may be (X_val, y_val, w_val), and its rows take the class
+        weights too.
         """
         if getattr(self, "_running", None) is not None:
             raise RuntimeError("fit() was called while this model is already training (from a callback?); a "
@@ -298,7 +299,7 @@ class MLP:
         table = self._table(X, "X")
         head, n_out, classes, Y = self._labels(y, table.n_rows)
         classifier = heads.is_classifier(head)
-        w = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
+        w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
         wv = None
         if w is not None and (data_parallel or cuda_graph):
             raise ValueError(f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
@@ -327,7 +328,7 @@ class MLP:
         plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
         sizes = self._input_size(plan, n_out)
         if self.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
-            resources.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
+            memory.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
         X = self._matrix(table, "X", plan, sizes[0], "float64")
         Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
         if classifier:
@@ -341,6 +342,9 @@ class MLP:
             Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
             if len(validation_data) == 3:
                 wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
+            if per_class is not None:  # the training's class weights on the validation rows too
+                class_w = per_class[weights.row_labels(class_weight, head, Yv)[0]]
+                wv = class_w if wv is None else wv * class_w
             val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
         elif validation_split is not None:
             val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
@@ -761,8 +765,7 @@ class MLP:
         n = X.shape[0]
         loss, correct = 0.0, 0.0
         for a, b in train.chunks(n, max(self.sizes)):
-            l, c = self._evaluate(self.params, X[a:b], Y[a:b]) if w is None else \
-                self._evaluate(self.params, X[a:b], Y[a:b], w[a:b])
+            l, c = self._evaluate(self.params, X[a:b], Y[a:b], None if w is None else w[a:b])
             loss, correct = loss + l, correct + c
         if w is not None:
             n = float(self.backend.to_numpy(self.kern.xp.sum(w)))

@@ -4,7 +4,9 @@ A weighted loss is L = Σᵢ rᵢ·ℓᵢ with r = w/Σw over the batch (w = 1: 
 dZ = r ⊙ (A − Y) at the output; a weight of 2 counts a row twice. ``class_weight="balanced"``
 gives class c the weight n/(k·n_c) over the n training rows of k classes (scikit-learn's
 ``compute_class_weight``), so every class carries the same total weight; a dict gives
-{label: weight}, labels it leaves out weigh 1. A row's weight is sample_weight × class weight.
+{label: weight}, labels it leaves out weigh 1. A row's weight is sample_weight × class weight;
+validation rows are weighed by the same class weights, so that val_loss (and early stopping on it)
+measures what training minimises.
 """
 
 from __future__ import annotations
@@ -66,26 +68,32 @@ def class_weights(class_weight, labels, k, classes, name="class_weight"):
     return out
 
 
-def row_weights(sample_weight, class_weight, head, Y, classes, n):
-    """One float64 weight per row (sample_weight × the row's class weight), or None when neither
-    is given. ``Y``: the head's encoded targets (softmax labels, or sigmoid 0/1 columns)."""
-    w = sample_weights(sample_weight, n)
-    if class_weight is None:
-        return w
+def row_labels(class_weight, head, Y):
+    """(integer class of each row, number of classes or None) from the head's encoded targets
+    ``Y`` (softmax labels, or one sigmoid 0/1 column); other targets have no class to weigh."""
     if head == "softmax":
-        labels, k = np.asarray(Y, dtype=np.int64), None
-    elif head == "sigmoid" and Y.ndim == 2 and Y.shape[1] == 1:
-        labels, k = (np.asarray(Y[:, 0]) > 0.5).astype(np.int64), 2
-    elif head == "sigmoid":
+        return np.asarray(Y, dtype=np.int64), None
+    if head == "sigmoid" and Y.ndim == 2 and Y.shape[1] == 1:
+        return (np.asarray(Y[:, 0]) > 0.5).astype(np.int64), 2
+    if head == "sigmoid":
         raise ValueError(f"class_weight={class_weight!r} needs one label per row; these targets have "
                          f"{Y.shape[1]} sigmoid outputs (multi-label): give sample_weight instead")
-    else:
-        raise ValueError(f"class_weight={class_weight!r} needs a classifier; this model regresses "
-                         "(output='identity'): give sample_weight instead")
+    raise ValueError(f"class_weight={class_weight!r} needs a classifier; this model regresses "
+                     "(output='identity'): give sample_weight instead")
+
+
+def row_weights(sample_weight, class_weight, head, Y, classes, n):
+    """(one float64 weight per row: sample_weight × the row's class weight, or None when neither
+    is given; the weight of each class, or None without class_weight). ``Y``: the head's encoded
+    targets (softmax labels, or sigmoid 0/1 columns)."""
+    w = sample_weights(sample_weight, n)
+    if class_weight is None:
+        return w, None
+    labels, k = row_labels(class_weight, head, Y)
     k = k or max(len(classes or ()), int(labels.max(initial=-1)) + 1)
-    per_row = class_weights(class_weight, labels, k, classes)[labels]
-    w = per_row if w is None else w * per_row
+    per_class = class_weights(class_weight, labels, k, classes)
+    w = per_class[labels] if w is None else w * per_class[labels]
     if not w.any():
         raise ValueError(f"class_weight={class_weight!r} gives every training row the weight 0; expected "
                          "at least one positive weight")
-    return w
+    return w, per_class

@@ -192,7 +192,7 @@ def test_a_model_file_with_a_non_integer_shape_is_refused_in_one_line(tmp_path, 
 
 def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys):
     from reseau.cli import main
-    from reseau.core import resources
+    from reseau.core import memory
     with pytest.raises(ValueError, match=r"layers \[3, 100000, 100000, 1\] hold 10,000,600,001 parameters: about "
                                          r"\d+\.\d GiB .* more than the"):
         MLP([3, 100000, 100000, 1])
@@ -203,9 +203,9 @@ def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys)
     assert m.layout is None and m.columns is None  # nothing changed
     assert main(["train", "--layers", "10000000,1000", "--quiet"]) == 2
     assert "parameters: about" in capsys.readouterr().err
-    resources.check_network([3, 4, 1], 4, available=10**6)  # a small one passes
+    memory.check_network([3, 4, 1], 4, available=10**6)  # a small one passes
     with pytest.raises(ValueError, match="more than the 0.0 GiB"):
-        resources.check_network([3, 4, 1], 4, available=100)
+        memory.check_network([3, 4, 1], 4, available=100)
 
 
 def test_a_csv_ending_in_a_line_of_spaces_reads_as_pandas_reads_it(tmp_path):

@@ -205,3 +205,13 @@ def test_the_scikit_learn_classifier_takes_class_weight_as_row_weights():
     assert MLPClassifier().get_params()["class_weight"] is None
     with pytest.raises(ValueError, match="multilabel"):
         MLPClassifier(class_weight="balanced", **kwargs).fit(Xtr, np.column_stack([ytr, 1 - ytr]))
+
+
+def test_validation_rows_take_the_class_weights_of_training():
+    X, y = _data([3, 4, 1], "sigmoid", n=80)
+    m = MLP([None, 4, None], seed=0, dtype="float64")
+    h = m.fit(X[:60], y[:60], epochs=2, class_weight={1: 3.0}, validation_data=(X[60:], y[60:]))
+    w = np.where(y[60:] == 1, 3.0, 1.0)
+    assert abs(h["val_loss"][-1] - m.evaluate(X[60:], y[60:], sample_weight=w)["loss"]) < 1e-12
+    h = m.fit(X[:60], y[:60], epochs=1, class_weight={1: 3.0}, validation_data=(X[60:], y[60:], w))
+    assert abs(h["val_loss"][-1] - m.evaluate(X[60:], y[60:], sample_weight=w * w)["loss"]) < 1e-12
