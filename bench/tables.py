@@ -135,6 +135,15 @@ CONFIGS = {
                                                                    "schedule": _cosine()}),
     "adam3-robust-cosine-l2": lambda: ({"normalize": "robust", "l2": 1e-3}, {"optimizer": "adam", "lr": 3e-3,
                                                                               "schedule": _cosine()}),
+    "l2-3e-3": lambda: ({"l2": 3e-3}, {}),
+    "l2-1e-2": lambda: ({"l2": 1e-2}, {}),
+    "l2-3e-2": lambda: ({"l2": 3e-2}, {}),
+    "silu-l2-1e-2": lambda: ({"hidden": "silu", "l2": 1e-2}, {}),
+    "l2-1/n": lambda: ({"l2_rows": 1.0}, {}),
+    "l2-2/n": lambda: ({"l2_rows": 2.0}, {}),
+    "l2-4/n": lambda: ({"l2_rows": 4.0}, {}),
+    "smooth-0.1": lambda: ({"label_smoothing": 0.1}, {}),
+    "smooth-0.1-l2-1e-2": lambda: ({"label_smoothing": 0.1, "l2": 1e-2}, {}),
     "adam3-robust-val": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3,
                                                             "validation_split": 0.1, "patience": 20}),
 }
@@ -157,13 +166,18 @@ def _score(task, y_true, y_pred):
 
 
 def _fit_mlp(config):
-    def fit_predict(X, y, X_test, task):
+    def fit_predict(X, y, X_test, task, seed):
         mlp_args, fit_args = CONFIGS[config]()
+        if task == "regress":  # label smoothing is for classes: the regressions keep the defaults
+            mlp_args = {k: v for k, v in mlp_args.items() if k != "label_smoothing"}
+        if "l2_rows" in mlp_args:  # an L2 penalty c/n: a Gaussian prior's, in the units of the mean loss
+            c = mlp_args.pop("l2_rows")
+            mlp_args = {**mlp_args, "l2": c / len(X)}
         from reseau import MLP
         from reseau.core.columns import DataWarning
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # imputed cells: said once here, not per fold
-            model = MLP([None, 16, None], **mlp_args)
+            model = MLP([None, 16, None], seed=seed, **mlp_args)
             t0 = time.perf_counter()
             model.fit(X, y, **fit_args)
             seconds = time.perf_counter() - t0
@@ -171,14 +185,14 @@ def _fit_mlp(config):
     return fit_predict
 
 
-def _fit_cli(X, y, X_test, task):
+def _fit_cli(X, y, X_test, task, seed):
     """``reseau train`` on the training fold written as a CSV, then ``reseau predict`` on the test fold."""
     with tempfile.TemporaryDirectory() as tmp:
         train, test, model, out = (Path(tmp) / n for n in ("train.csv", "test.csv", "model.rsu", "pred.csv"))
         X.assign(target__=y.to_numpy()).to_csv(train, index=False)
         X_test.to_csv(test, index=False)
         cmd = [sys.executable, "-m", "reseau", "train", "--data", str(train), "--target", "target__",
-               "--test-size", "0", "--quiet", "--save", str(model)]
+               "--test-size", "0", "--quiet", "--save", str(model), "--seed", str(seed)]
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
@@ -202,16 +216,16 @@ def _pipeline(X):
          text)])
 
 
-def _fit_sklearn(X, y, X_test, task):
+def _fit_sklearn(X, y, X_test, task, seed):
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     if task == "classify":
-        est = make_pipeline(_pipeline(X), MLPClassifier(random_state=0))
+        est = make_pipeline(_pipeline(X), MLPClassifier(random_state=seed))
         y = y.astype(str)
     else:
-        est = TransformedTargetRegressor(make_pipeline(_pipeline(X), MLPRegressor(random_state=0)),
+        est = TransformedTargetRegressor(make_pipeline(_pipeline(X), MLPRegressor(random_state=seed)),
                                          transformer=StandardScaler())
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -228,17 +242,17 @@ def _categories(X, like=None):
     return X
 
 
-def _fit_hgb(X, y, X_test, task):
+def _fit_hgb(X, y, X_test, task, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    est = HistGradientBoostingClassifier(random_state=0) if task == "classify" else \
-        HistGradientBoostingRegressor(random_state=0)
+    est = HistGradientBoostingClassifier(random_state=seed) if task == "classify" else \
+        HistGradientBoostingRegressor(random_state=seed)
     Xc = _categories(X)
     t0 = time.perf_counter()
     est.fit(Xc, y.astype(str) if task == "classify" else y)
     return est.predict(_categories(X_test, Xc)), time.perf_counter() - t0
 
 
-def run_table(name, methods, folds, config):
+def run_table(name, methods, folds, config, seeds=3):
     loader, task, source = TABLES[name]
     X, y = loader()
     fitters = {"mlp": _fit_mlp(config), "cli": _fit_cli, "sklearn": _fit_sklearn, "hgb": _fit_hgb}
@@ -246,12 +260,14 @@ def run_table(name, methods, folds, config):
               "missing_cells": int(X.isna().sum().sum()), "metric": "accuracy" if task == "classify" else "R²"}
     for method in methods:
         scores, seconds = [], []
-        for train, test in _folds(y, task, folds):
-            pred, s = fitters[method](X.iloc[train].reset_index(drop=True), y.iloc[train].reset_index(drop=True),
-                                      X.iloc[test].reset_index(drop=True), task)
-            scores.append(_score(task, y.iloc[test], pred))
-            seconds.append(s)
-            time.sleep(0.1)  # OpenBLAS threads wind down before the next timed fit
+        for seed in range(seeds):
+            for train, test in _folds(y, task, folds):
+                pred, s = fitters[method](X.iloc[train].reset_index(drop=True),
+                                          y.iloc[train].reset_index(drop=True),
+                                          X.iloc[test].reset_index(drop=True), task, seed)
+                scores.append(_score(task, y.iloc[test], pred))
+                seconds.append(s)
+                time.sleep(0.1)  # OpenBLAS threads wind down before the next timed fit
         result[method] = {"score": statistics.mean(scores), "folds": scores, "seconds": statistics.mean(seconds)}
     return result
 
@@ -320,6 +336,8 @@ def main(argv=None):
     p.add_argument("--methods", default="mlp,cli,sklearn,hgb")
     p.add_argument("--config", default="defaults", choices=sorted(CONFIGS))
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=3,
+                   help="each method trained with seeds 0..SEEDS-1 on every fold (the folds stay seed 0)")
     p.add_argument("--out", type=Path, default=None, help="write OUT.json and OUT.md")
     p.add_argument("--baseline", type=Path, default=None,
                    help="an earlier OUT.json whose other methods' results join this run's (same tables and folds)")
@@ -335,7 +353,7 @@ def main(argv=None):
         p.error(f"unknown table or method: {', '.join(unknown)}")
     results = []
     for name in names:
-        r = run_table(name, methods, args.folds, args.config)
+        r = run_table(name, methods, args.folds, args.config, args.seeds)
         results.append(r)
         print(f"{name}: " + ", ".join(f"{m} {r[m]['score']:.3f} ({r[m]['seconds']:.2f} s)" for m in methods),
               flush=True)
@@ -351,7 +369,7 @@ def main(argv=None):
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"config": args.config, "arguments": repr(CONFIGS[args.config]()), "folds": args.folds,
+        meta = {"config": args.config, "arguments": repr(CONFIGS[args.config]()), "folds": args.folds, "seeds": args.seeds,
                 "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                 "python": platform.python_version()}
         args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))

@@ -19,7 +19,7 @@ from .tables import columns as table_of
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
 from .layout import Layout
-from .regularization import Regularization, check_dropout, check_penalty
+from .regularization import Regularization, check_dropout, check_penalty, check_smoothing, smoothing_head
 from .workspace import Workspaces
 
 
@@ -39,11 +39,12 @@ class MLP:
     ``kernels`` picks a kernel table ("reference", "numpy", "numba", "cupy"); None takes the
     backend's fastest. ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden
     layer (inverted dropout, training only). ``l1``, ``l2``: penalties on the weights,
-    L += (l2/2)ΣW² + l1Σ|W|.
+    L += (l2/2)ΣW² + l1Σ|W|. ``label_smoothing`` ε in [0, 1) (classes only): training targets
+    (1 − ε)T + ε/K (``core/regularization.py``).
 
     Inputs: arrays, pandas DataFrames, Arrow tables. The first ``fit`` fits a per-column plan
     (``core/columns.py``) on its training data and keeps it: numbers scaled by ``normalize``
-    ("minmax", "standard" or None), text/categorical/boolean columns one-hot encoded, missing
+    ("robust", "minmax", "standard" or None), text/categorical/boolean columns one-hot encoded, missing
     cells imputed (``impute="median"``) or refused (None), unseen categories all-zeros
     (``handle_unknown="ignore"``) or an error. ``feature_names`` and ``classes`` (labels that are
     not 0..k−1: strings, booleans) are kept, saved, and used by predict and evaluate.
@@ -58,7 +59,7 @@ class MLP:
                  dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=0.0,
                  normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
                  handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32",
-                 target_scaling=DEFAULTS["target_scaling"]):
+                 target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -71,6 +72,9 @@ class MLP:
         self.seed = validation.seed(seed)
         self.dropout = check_dropout(dropout, len(sizes) - 2)
         self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2")
+        self.label_smoothing = check_smoothing(label_smoothing)
+        if self.output is not None:
+            smoothing_head(self.label_smoothing, self.output)
         self.normalize = columns.check_option(normalize, "normalize", columns.NORMALIZE)
         self.impute = columns.check_option(impute, "impute", columns.IMPUTE)
         self.handle_unknown = columns.check_option(handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
@@ -117,9 +121,10 @@ class MLP:
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
         self._reg = None
-        if any(self.dropout) or self.l1 or self.l2:
+        if any(self.dropout) or self.l1 or self.l2 or self.label_smoothing:
             mask = self.backend.asarray(self.layout.weight_mask().astype(self.dtype_name), dtype=self.dtype)
-            self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask)
+            self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask,
+                                       self.label_smoothing)
 
     @property
     def feature_names(self):
@@ -386,6 +391,7 @@ class MLP:
         if data_parallel:  # what every rank or process must agree on
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
+        smoothing_head(self.label_smoothing, head)
         return {"opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
                 "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
                 "val": val, "build": None if self.layout is not None else (sizes, head),
@@ -404,6 +410,7 @@ class MLP:
             digest.update(memoryview(a).cast("B"))
         return (f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
                 f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
+                + (f"label_smoothing={self.label_smoothing}, " if self.label_smoothing else "") +
                 f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
                 f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
                 f"data sha256 {digest.hexdigest()[:16]}")
@@ -492,7 +499,7 @@ class MLP:
             "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
             "dtype": self.dtype_name, "precision": self.precision, "seed": self.seed, "dropout": self.dropout,
             "l1": self.l1,
-            "l2": self.l2, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
+            "l2": self.l2, "label_smoothing": self.label_smoothing, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
             "task": self.task, "feature_names": self.feature_names,
             "preprocessing": None if self.columns is None else self.columns.to_json(),
             "classes": _jsonable(self.classes), "target_scaling": self.target_scaling,
@@ -516,6 +523,8 @@ class MLP:
             extra.append(f"dropout {self.dropout}")
         if self.l1 or self.l2:
             extra.append(f"l1 {self.l1}, l2 {self.l2}")
+        if self.label_smoothing:
+            extra.append(f"label smoothing {self.label_smoothing}")
         if self.columns is not None:
             lines.append(f"inputs: {self.columns.describe()}")
         elif self.normalize:
@@ -820,7 +829,7 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
                     dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
                     l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
                     handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision,
-                    target_scaling=d.get("target_scaling"))
+                    target_scaling=d.get("target_scaling"), label_smoothing=d.get("label_smoothing", 0.0))
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
     except (KeyError, TypeError, ValueError) as exc:

@@ -62,7 +62,7 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
                    w=None):
     """(mean batch loss, flat gradient buffer) at the flat parameters ``params`` (or the gradient's
     leaves at the parameters' leaves, see Layout.split); with ``reg``
-    (core.regularization), dropout masks for training step ``step`` and the L1/L2 penalty.
+    (core.regularization), dropout masks for training step ``step``, label smoothing and the L1/L2 penalty.
     ``count=True`` adds a third result: the rows the batch's logits classify right (the head's
     kernel counts them as it computes the loss). ``w``: row weights; the loss is then the weighted
     mean Σ rᵢℓᵢ, r = w/Σw, and the output dZ = r ⊙ (A − Y) (core/weights.py)."""
@@ -70,6 +70,7 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
     mask = None if reg is None or not reg.dropout_on else reg.mask_fn(kern, step)
     cache = forward(kern, layers, activations, X, ws, mask)
     Z = cache[-1][1]
+    shift = None if reg is None or not reg.smoothing else _smoothing(kern, head, Z, Y, w, reg.smoothing)
     if w is not None:
         correct = kern.n_correct(head, Z, Y) if count else None
         loss, dZ = kern.head_loss_weighted(head, Z, Y, w)
@@ -77,9 +78,26 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
         loss, dZ, correct = kern.head_loss_count(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
     else:
         loss, dZ = kern.head_loss(head, Z, Y, scale=1.0 / X.shape[0], out=None if ws is None else Z)
+    if shift is not None:
+        extra, rC = shift
+        loss, dZ = loss + extra, dZ + rC
     grads = backward(kern, layers, activations, cache, dZ, ws)
     loss, grads = _penalised(kern, params, loss, grads, ws, reg)
     return (loss, grads, correct) if count else (loss, grads)
+
+
+def _smoothing(kern, head, Z, Y, w, eps):
+    """Label smoothing's part of the loss and of dZ: (Σᵢ rᵢ Σ_k C_ik z_ik, r ⊙ C), C the targets'
+    shift (``smoothing_shift``) and r = 1/n, or w/Σw with row weights; computed before the head
+    may write dZ over Z."""
+    xp = kern.xp
+    C = kern.smoothing_shift(head, Y, Z.shape[1], eps, Z.dtype)
+    if w is None:
+        r = 1.0 / Z.shape[0]
+        return r * xp.sum(C * Z), r * C
+    total = xp.sum(w)
+    r = (w / xp.where(total > 0, total, xp.ones_like(total)))[:, None]
+    return xp.sum(r * C * Z), r * C
 
 
 def _penalised(kern, params, loss, grads, ws, reg):

@@ -49,6 +49,7 @@ def restore_state(model, state: dict):
     backend = backends.get(state.pop("backend"))
     kern = kernel_tables.for_backend(backend, state.pop("kern"), state.get("precision", "fp32"))
     owner = state.pop("state_owner_is_optimizer")
+    model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
     model.__dict__.update(state)
     model.backend, model.kern = backend, kern
     model.dtype = backend.float_dtype(model.dtype_name)

@@ -10,6 +10,12 @@ NumPy, JAX and CuPy, and backward recomputes nothing.
 Penalties, in the units of the mean batch loss: L += (l2/2)·Σ W² + l1·Σ |W|, so
 dW += l2·W + l1·sign(W) (l2 is PyTorch's weight_decay restricted to weights). They are part of
 the training loss in the history; evaluate() and val_loss report the data loss alone.
+
+Label smoothing ε (classification heads): the targets T become T′ = (1 − ε)T + ε/K, K the number
+of classes (2 per output of a sigmoid head), so the model is not pushed towards certainty:
+softmax's loss is −Σ_k T′_k log p_k and sigmoid's the cross-entropy with y′ = (1 − ε)y + ε/2
+(PyTorch's ``CrossEntropyLoss(label_smoothing=ε)`` and Keras' ``label_smoothing``). It is part of
+the training loss; evaluate() and val_loss report the plain cross-entropy.
 """
 
 from __future__ import annotations
@@ -36,12 +42,27 @@ def check_penalty(value, name: str) -> float:
     return float(value)
 
 
+def check_smoothing(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or not 0 <= value < 1:
+        raise ValueError(f"label_smoothing={value!r} is invalid; expected a number in [0, 1)")
+    return float(value)
+
+
+def smoothing_head(eps: float, head: str):
+    """Label smoothing needs classes: refuse ε > 0 with the identity (regression) head."""
+    if eps and head == "identity":
+        raise ValueError(f"label_smoothing={eps!r} applies to classes (a sigmoid or softmax output); this model's "
+                         "output is identity (a regression): expected label_smoothing=0")
+
+
 class Regularization:
     """What the training step needs: dropout rates per layer (the output layer's is 0), the mask
-    seed, l1, l2 and the device weight mask."""
+    seed, l1, l2, the device weight mask and the label smoothing ε."""
 
-    def __init__(self, rates, seed, l1, l2, weight_mask):
+    def __init__(self, rates, seed, l1, l2, weight_mask, smoothing=0.0):
         self.rates, self.seed, self.l1, self.l2, self.weight_mask = rates, seed, l1, l2, weight_mask
+        self.smoothing = smoothing
         self.dropout_on = any(r > 0 for r in rates)
         self.rank = 0  # data parallelism: this process's rows start at rank × local batch size
         self.penalty_on = l1 > 0 or l2 > 0

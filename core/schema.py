@@ -19,6 +19,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | seed | int in [0, 2⁶³) |
 | dropout | one rate in [0, 1) per hidden layer |
 | l1, l2 | finite numbers ≥ 0 |
+| label_smoothing | a number in [0, 1), 0 with the identity head (absent in older files: 0) |
 | normalize, impute, handle_unknown, task | their options, or null where allowed |
 | feature_names | null or strings, as many as the plan's columns |
 | preprocessing | null or a column plan (core/columns.py) of the input layer's width |
@@ -115,6 +116,9 @@ def _check(d, specs, checkpoint):
              "dropout", f"a list of {n_hidden} rates in [0, 1)", dropout)
     for field in ("l1", "l2"):
         _require(_real(d.get(field)), field, "a finite number >= 0", d.get(field))
+    eps = d.get("label_smoothing", 0.0)
+    _require(_real(eps, 0, 1, True) and (eps == 0 or d["output"] != "identity"), "label_smoothing",
+             "a number in [0, 1) (0 with the identity output)", eps)
     for field, allowed in (("normalize", columns.NORMALIZE), ("impute", columns.IMPUTE),
                            ("handle_unknown", columns.HANDLE_UNKNOWN), ("task", (None, "classify", "regress"))):
         if field in d or field == "normalize":

@@ -239,7 +239,7 @@ def float64_into(col, out):
         if pa.types.is_null(chunk.type):
             out[start:start + n] = np.nan
         else:
-            c = pc.cast(chunk, pa.float64())
+            c = pc.cast(chunk, pa.float64(), safe=False)  # integers beyond 2⁵³ round, as NumPy rounds them
             values = c.buffers()[1]
             out[start:start + n] = np.frombuffer(values, dtype=np.float64, count=n, offset=c.offset * 8)
             if c.null_count:

@@ -267,6 +267,14 @@ class Reference:
         D = Z - Y
         return 0.5 * self.xp.sum(D * D, axis=1), D
 
+    def smoothing_shift(self, name, Y, k, eps, dtype):
+        """Label smoothing ε as a shift of the targets: C = ε·(T − 1/K), T the one-hot labels and
+        K = k (softmax) or T = Y and K = 2 per output (sigmoid), so the smoothed targets
+        T′ = (1 − ε)T + ε/K are T − C. For these heads the loss with T′ is the plain loss plus
+        Σ_k C_k z_k per row, and dZ = A − T′ = (A − T) + C."""
+        T = self.one_hot(Y, k, dtype) if name == "softmax" else Y
+        return eps * (T - (1.0 / k if name == "softmax" else 0.5))
+
     def one_hot(self, labels, k, dtype):
         """Y[i, j] = 1 if labels[i] == j else 0."""
         xp = self.xp

@@ -155,6 +155,8 @@ TRAIN_OPTIONS = {
     "dropout": (_rate, 0.0, "dropout rate of every hidden layer", None),
     "l1": (_number, 0.0, "L1 penalty on the weights", None),
     "l2": (_number, 0.0, "L2 penalty on the weights", None),
+    "label_smoothing": (_rate, 0.0, "label smoothing ε: training targets (1 − ε)·T + ε/K, K classes "
+                        "(classification only)", None),
     "class_weight": (str, None, "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
                      "as much as common ones (default: every row weighs 1)", ("balanced",)),
     "normalize": (str, DEFAULTS["normalize"], "numeric input scaling fitted on the training part",
@@ -503,7 +505,8 @@ def _model(o, task, X_train, y_train):
     plan = ColumnPlan(normalize, impute).fit(X_train)
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
-                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], normalize=normalize, impute=impute,
+                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], label_smoothing=o["label_smoothing"],
+                normalize=normalize, impute=impute,
                 kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"],
                 target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"])
     model.columns = plan

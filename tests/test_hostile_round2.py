@@ -218,3 +218,50 @@ def test_a_csv_ending_in_a_line_of_spaces_reads_as_pandas_reads_it(tmp_path):
     path.write_text("a,b,y\n1,2,0\n3,4\n5,6,0\n")  # a short row that is not blank is still an error
     with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: 2 cells but the first row has 3")):
         datasets.read_table(path)
+
+
+def test_a_gzip_bomb_is_refused_in_one_line_before_memory_runs_out(tmp_path, monkeypatch):
+    import gzip
+    import resource
+
+    from reseau.datasets import load_file, tables
+    path = tmp_path / "bomb.csv.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(b"a,b,y\n")
+        for _ in range(64):
+            f.write(b"1,2,0\n" * (1 << 18))  # 96 MiB of text in ~100 KiB
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(tables, "available_bytes", lambda: 64 << 20)  # a machine with 64 MiB free
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=r"bomb\.csv\.gz: inflates to more than 0\.0 GiB .* quarter of the memory"):
+        load_file(path, target="y")
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    assert grown < 200 << 20  # stopped after ~16 MiB of text, not after all of it
+    monkeypatch.setattr(tables, "available_bytes", lambda: 8 << 30)
+    assert load_file(path, target="y").X.shape == (64 << 18, 2)  # the same file where memory suffices
+
+
+@pytest.mark.parametrize("where", ["first", "later"])
+def test_a_line_longer_than_a_block_is_named_with_its_size(tmp_path, monkeypatch, where):
+    from reseau.datasets import load_file, tables
+    monkeypatch.setattr(tables, "MAX_LINE", 1 << 20)
+    monkeypatch.setattr(tables, "BLOCK_BYTES", 1 << 20)
+    path = tmp_path / "long.csv"
+    long = b"x" * (3 << 20)
+    rows = [b"a,b", long + b",1"] if where == "first" else [b"a,b"] + [b"1,2"] * 100_000 + [b"3," + long]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    line = 2 if where == "first" else 100_002
+    with pytest.raises(ValueError, match=rf"long\.csv, line {line}: 3 MiB in one line; lines longer than 1 MiB"):
+        load_file(path, target="b")
+
+
+def test_a_feather_uint64_beyond_2_53_reads_as_float(tmp_path):
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from reseau.datasets import load_file
+    path = tmp_path / "big.feather"
+    big = np.array([2 ** 60 + 1, 2 ** 63 + 7, 5, 2 ** 64 - 1] * 8, dtype=np.uint64)
+    feather.write_feather(pa.table({"id": big, "y": [0, 1] * 16}), path)
+    data = load_file(path, target="y")
+    np.testing.assert_array_equal(np.asarray(data.X)[:, 0], big.astype(np.float64))

@@ -36,6 +36,7 @@ import re
 from pathlib import Path
 
 from ..core.columns import check_option, short, stray_text, warn
+from ..core.memory import available_bytes, gib
 from ..core.tables import POSITIONAL, columns
 from ..core.validation import regular_file
 from . import numbers
@@ -46,6 +47,8 @@ MISSING = ("", "na", "nan", "n/a", "null", "none", "?")
 HEAD_ROWS = 200  # rows read whole to choose the delimiter (the parse of the whole file checks it)
 HEAD_BYTES = 1 << 20  # ... beyond the first two rows, which are always read whole
 BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; 16 MiB measured faster than its 1 MiB default
+MAX_LINE = BLOCK_BYTES  # pyarrow parses each line inside one block: a longer line cannot be read
+INFLATE_SHARE = 4  # a CSV's text, pyarrow's arrays of it and the float64 columns live at once
 _NULLS = sorted({v for m in MISSING for v in (m, m.upper(), m.capitalize())} | {"NaN", "-nan", "#N/A"})
 
 
@@ -174,6 +177,8 @@ class _Source:
             line = _line_of_text(self, ragged.group(3).splitlines()[0] if ragged.group(3) else "")
             raise ValueError(f"{self.path}, line {line}: {ragged.group(2)} cells but the first row has "
                              f"{ragged.group(1)}; expected the same number of columns in every row") from None
+        if "straddling" in str(exc):
+            _refuse_long_line(self.path, self.gz)
         if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
             _refuse_encoding(self.path, self.gz, self.encoding)
         raise ValueError(f"{self.path}: not readable as CSV ({short(str(exc), 200)})") from None
@@ -247,7 +252,7 @@ def _parse(source, names, skip, decimal, types, newlines_in_values):
     path = str(source.path)
 
     def read(handler):
-        stream = pa.CompressedInputStream(pa.OSFile(path), "gzip") if source.gz else path
+        stream = pa.PythonFile(_Inflated(source.path), mode="r") if source.gz else path
         return pcsv.read_csv(
             stream,
             read_options=pcsv.ReadOptions(column_names=names, skip_rows=source.lead + skip,
@@ -281,6 +286,59 @@ def _raw(path, gz):
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
+class _Inflated:
+    """A gzip file's text for pyarrow, refused (a ValueError naming the file) once it inflates
+    beyond 1/INFLATE_SHARE of the memory available: a gzip bomb, or a file too large to read here,
+    stops after that much text instead of when memory runs out."""
+
+    closed = False
+
+    def __init__(self, path, available=None):
+        self.path, self.f, self.n = path, gzip.open(path, "rb"), 0
+        have = available_bytes() if available is None else available
+        self.limit = None if have is None else have // INFLATE_SHARE
+
+    def read(self, size=-1):
+        chunk = self.f.read(size)
+        self.n += len(chunk)
+        if self.limit is not None and self.n > self.limit:
+            self.close()
+            raise ValueError(f"{self.path}: inflates to more than {gib(self.limit)} of text (from "
+                             f"{gib(self.path.stat().st_size)} compressed), more than a quarter of the "
+                             "memory available here; expected a smaller file (or one split into parts)")
+        return chunk
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def close(self):
+        self.f.close()
+        self.closed = True
+
+
+def _refuse_long_line(path, gz):
+    """The first line longer than MAX_LINE bytes, named with its length (read in bounded pieces)."""
+    with _raw(path, gz) as f:
+        number = 0
+        while piece := f.readline(MAX_LINE + 1):
+            number += 1
+            if len(piece) > MAX_LINE and not piece.endswith(b"\n"):
+                size = len(piece)
+                while size <= 1 << 30 and (more := f.readline(1 << 20)):  # measured up to 1 GiB
+                    size += len(more)
+                    if more.endswith(b"\n"):
+                        break
+                said = "over 1,024" if size > 1 << 30 else f"{size / 2 ** 20:,.0f}"
+                raise ValueError(f"{path}, line {number}: {said} MiB in one line; lines longer "
+                                 f"than {MAX_LINE >> 20} MiB are not read; expected a CSV file with one row per "
+                                 "line") from None
+    raise ValueError(f"{path}: not readable as CSV (a row longer than pyarrow's {MAX_LINE >> 20} MiB block); "
+                     "expected a CSV file with one row per line") from None
+
+
 def _encoding(path, gz, encoding):
     """The codec to read with: ``encoding`` checked, a UTF-16 byte-order mark honoured, UTF-8's
     skipped (utf-8-sig)."""
@@ -311,7 +369,9 @@ def _head(path, gz, encoding):
     rows, lead, size = [], 0, 0
     try:
         with _open_text(path, gz, encoding, "strict") as f:
-            for line in f:
+            while line := f.readline(MAX_LINE + 1):
+                if len(line) > MAX_LINE and not line.endswith("\n"):
+                    _refuse_long_line(path, gz)
                 if not line.strip():
                     lead += 0 if rows else 1
                     continue
