@@ -2,9 +2,10 @@
 
 Inputs: one float32 tensor "X" (n, d) for a model fitted on a plain array; one per feature,
 named after it, for a model fitted on a table: (n, 1) float32 for a number, (n, 1) string for a
-category. In the graph, as in ``core/columns.py``: a missing number (NaN) or category ("")
-becomes the training median / most frequent value; numbers are scaled as fitted,
-(x − offset)/scale; a category becomes its one-hot columns (an unseen one, all zeros). Then
+category. In the graph, as in ``core/columns.py``: a missing number (NaN) or category ("" or only
+spaces) becomes the training median / most frequent value; numbers are scaled as fitted,
+(x − offset)/scale; a category becomes its one-hot columns (an unseen one, all zeros); a category
+"" seen at fit stays that category (ONNX strings have no missing value, so such a column has none). Then
 Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g(Z⁽ˡ⁾) per layer and the head: output "probabilities" (sigmoid,
 softmax) or "values" (identity, standardised targets scaled back: z·σ + μ), float32 (n, k), what
 ``predict_proba`` / ``predict`` give.
@@ -12,6 +13,7 @@ softmax) or "values" (identity, standardised targets scaled back: z·σ + μ), f
 
 from __future__ import annotations
 
+import json
 import math
 
 from ..backends.host import np
@@ -31,14 +33,18 @@ def _onnx():
 
 
 class _Graph:
-    """Nodes and constants under construction, with fresh names."""
+    """Nodes and constants under construction, with fresh names in their own namespace: a prefix
+    no input (feature) name starts with, so a feature named ``c_1`` or ``W1`` collides with nothing."""
 
-    def __init__(self, onnx):
+    def __init__(self, onnx, taken=()):
         self.onnx, self.h, self.nodes, self.inits, self.count = onnx, onnx.helper, [], [], 0
+        self.prefix = "reseau:"
+        while any(t.startswith(self.prefix) for t in taken):
+            self.prefix += ":"
 
     def name(self, stem):
         self.count += 1
-        return f"{stem}_{self.count}"
+        return f"{self.prefix}{stem}_{self.count}"
 
     def const(self, value, stem="c", dtype=np.float32):
         name = self.name(stem)
@@ -101,8 +107,11 @@ def _inputs(g, model):
             parts.append(_numbers(g, name, plan, [j]))
         else:
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.STRING, ["n", 1]))
-            empty = g.op("Equal", name, g.const([""], dtype=str))
-            x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)), name)
+            x = name
+            if "" not in plan.categories[j]:  # "" or spaces: the missing cell, the training's most frequent category
+                empty = g.op("RegexFullMatch", name, pattern=r"\s*")
+                x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)),
+                         name)
             hits = g.op("Equal", x, g.const([plan.categories[j]], dtype=str))  # (n, 1) vs (1, k): (n, k)
             parts.append(g.op("Cast", hits, to=onnx.TensorProto.FLOAT))
     return inputs, parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
@@ -112,7 +121,15 @@ def to_onnx(model, path=None):
     """The model as an ONNX ``ModelProto`` (written to ``path`` when given)."""
     onnx = _onnx()
     model._require_built("to_onnx")
-    g = _Graph(onnx)
+    out_name = "probabilities" if model.output in ("sigmoid", "softmax") else "values"
+    names = model.feature_names or []
+    for j, name in enumerate(names):
+        if name in ("", out_name):
+            raise ValueError(f"to_onnx: feature {j} is named {name!r}, " + (
+                "and an ONNX input needs a name" if name == "" else "the name of the graph's output") +
+                "; expected the model fitted on a table whose columns have other names (rename it). "
+                "Nothing was exported")
+    g = _Graph(onnx, names)
     inputs, A = _inputs(g, model)
     weights = model.get_weights()
     limit = float(np.finfo(np.float32).max)
@@ -126,7 +143,6 @@ def to_onnx(model, path=None):
         Z = g.op("Add", g.op("MatMul", A, g.const(W, f"W{l}")), g.const(b, f"b{l}"), stem=f"Z{l}")
         A = _activation(g, name, Z)
     head = {"sigmoid": "Sigmoid", "softmax": "Softmax"}.get(model.output)
-    out_name = "probabilities" if head else "values"
     attrs = {"axis": 1} if head == "Softmax" else {}
     if model.target_scale is not None:  # ŷ = z·σ + μ: the target's own units, as predict gives them
         A = g.op("Mul", A, g.const(model.target_scale.std.reshape(1, -1), "target_std"))
@@ -137,7 +153,7 @@ def to_onnx(model, path=None):
     proto = g.h.make_model(graph, opset_imports=[g.h.make_opsetid("", OPSET)], producer_name="reseau")
     proto.ir_version = min(proto.ir_version, 9)  # readable by older runtimes
     if model.feature_names is not None:
-        g.h.set_model_props(proto, {"feature_names": ",".join(model.feature_names)})
+        g.h.set_model_props(proto, {"feature_names": json.dumps(model.feature_names)})  # names may hold commas
     onnx.checker.check_model(proto)
     if path is not None:
         atomic_write(path, proto.SerializeToString())  # whole or not at all, as save

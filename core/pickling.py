@@ -6,9 +6,16 @@ parameters, the optimiser's slots, its rate and the guard's book travel as NumPy
 back to the backend's device; compiled steps, forward passes and workspaces are rebuilt on first
 use. The host generator travels with its state, so a round trip continues the same trajectory
 (bit-identical on NumPy). ``reseau.load`` stays pickle-free: model files hold no pickles.
+
+Unpickling checks what it restores as ``load`` checks a file: the parameters one finite float
+vector (or leaves) of the layers' length, then the description the state makes against the
+model-file schema (core/schema.py). A state that fails is a ValueError on unpickling, not a
+failure (or NaN) at the first predict.
 """
 
 from __future__ import annotations
+
+import json
 
 from .. import backends
 from .. import kernels as kernel_tables
@@ -43,9 +50,61 @@ def host_state(model) -> dict:
     return state
 
 
+def _check_params(state):
+    """The pickled parameters: None for an unbuilt model, else the layers' P finite floats."""
+    from .layout import Layout
+    layout, params = state.get("layout"), state.get("params")
+    if layout is not None and not isinstance(layout, Layout):
+        raise ValueError(f"pickled MLP: layout is a {type(layout).__name__}; expected a Layout or None")
+    if layout is None:
+        if params is not None:
+            raise ValueError("pickled MLP: parameters without a network; expected params None before fit")
+        return
+    leaves = params if isinstance(params, tuple) else (params,)
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in leaves):
+        raise ValueError("pickled MLP: params must be float arrays; got "
+                         f"{', '.join(type(a).__name__ if not hasattr(a, 'dtype') else str(a.dtype) for a in leaves)}")
+    shapes = [s for n_in, n_out in layout.shapes for s in ((n_in, n_out), (n_out,))]
+    got = [a.shape for a in leaves]
+    if got != (shapes if isinstance(params, tuple) else [(layout.size,)]):
+        raise ValueError(f"pickled MLP: params have shapes {got}; expected "
+                         f"{shapes if isinstance(params, tuple) else [(layout.size,)]} for layers {layout.sizes}")
+    if not all(np.isfinite(a).all() for a in leaves):
+        raise ValueError("pickled MLP: params contain NaN or inf; expected finite numbers")
+
+
+def check_restored(model):
+    """The restored model's description against the model-file schema (as ``load`` checks it)."""
+    from . import schema
+    if model.layout is None:
+        return
+    try:
+        tensors, description = model.file_contents()
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise ValueError(f"pickled MLP: the state does not make a model ({type(exc).__name__}: {exc})") from None
+    try:  # the description as a file holds it: JSON, then the schema's checks, as ``load`` runs them
+        description = json.loads(json.dumps(description, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"pickled MLP: the state does not make a model ({exc})") from None
+    specs = {name: (a.dtype.name, list(a.shape)) for name, a in tensors.items()}
+    schema.check(description, specs, "pickled MLP")
+
+
 def restore_state(model, state: dict):
-    """The inverse of ``host_state``: arrays back on the named backend (which must be available here)."""
+    """The inverse of ``host_state``: arrays back on the named backend (which must be available
+    here), the state checked first (``_check_params``) and the model after (``check_restored``);
+    anything that fails on the way is a ValueError saying "pickled MLP"."""
+    try:
+        _restore(model, state)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        if str(exc).startswith("pickled MLP"):
+            raise
+        raise ValueError(f"pickled MLP: the state does not make a model ({type(exc).__name__}: {exc})") from None
+
+
+def _restore(model, state):
     state = dict(state)
+    _check_params(state)
     backend = backends.get(state.pop("backend"))
     kern = kernel_tables.for_backend(backend, state.pop("kern"), state.get("precision", "fp32"))
     owner = state.pop("state_owner_is_optimizer")
@@ -62,4 +121,5 @@ def restore_state(model, state: dict):
     model._state_owner = model.optimizer if owner else None
     model._epoch_fns = {}
     if model.layout is not None:
+        check_restored(model)
         model._compile_forward()

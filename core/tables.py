@@ -2,7 +2,8 @@
 
 ``columns(X)`` turns any of them into a ``Table``: feature names and one host column each, a
 float64 array (NaN where a cell is missing) for numbers, an object array of strings (None where
-missing) for text, categorical and boolean columns. A plain numeric array stays one matrix and
+missing, and where a cell is "" or only spaces, as a CSV file or pandas' text reads them) for
+text, categorical and boolean columns. A plain numeric array stays one matrix and
 is matched by position (names x0, x1, ...), and so is a file read without a header; a table is
 matched by column name.
 ``target(y)`` does the same for targets, ``take_rows`` indexes any of them by rows.
@@ -223,6 +224,8 @@ def _arrow_column(col, name, column):
         values = col.to_pylist()
         return np.array([None if v is None else str(v) for v in values], dtype=object)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        blank = pc.equal(pc.utf8_trim_whitespace(col), "")  # "" or spaces: missing, as in a CSV or pandas
+        col = pc.if_else(blank, pa.scalar(None, col.type), col)
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
     return Unsupported(column, str(t), name, len(col))
 

@@ -406,6 +406,8 @@ class _BaseMLP(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        if "coefs_" in state:
+            _check_fitted_weights(state)
         super().__setstate__(state)
         self._cache = {"forward": None}
         if "_optimizer_state" in state:
@@ -663,3 +665,20 @@ def _unpack(theta, shapes, dtype):
         intercepts.append(theta[pos:pos + n_out].astype(dtype))
         pos += n_out
     return coefs, intercepts
+
+
+def _check_fitted_weights(state):
+    """A pickled estimator's ``coefs_`` / ``intercepts_``: float matrices chained layer to layer,
+    one bias vector each, finite, as wide as ``n_features_in_``; else a ValueError on unpickling."""
+    coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
+    ok = isinstance(coefs, list) and isinstance(intercepts, list) and len(coefs) == len(intercepts) >= 1
+    ok = ok and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in coefs + intercepts)
+    ok = ok and all(W.ndim == 2 and b.shape == (W.shape[1],) for W, b in zip(coefs, intercepts))
+    ok = ok and all(a.shape[1] == b.shape[0] for a, b in zip(coefs[:-1], coefs[1:]))
+    ok = ok and state.get("n_features_in_", coefs[0].shape[0]) == coefs[0].shape[0]
+    if not ok:
+        shapes = [getattr(a, "shape", type(a).__name__) for a in (coefs or [])] if isinstance(coefs, list) else coefs
+        raise ValueError(f"pickled estimator: coefs_ {shapes!r} and intercepts_ do not make a network; expected "
+                         "one (n_in, n_out) float matrix and one (n_out,) bias per layer, chained")
+    if not all(np.isfinite(a).all() for a in coefs + intercepts):
+        raise ValueError("pickled estimator: coefs_ or intercepts_ contain NaN or inf; expected finite numbers")

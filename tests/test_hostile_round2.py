@@ -265,3 +265,39 @@ def test_a_feather_uint64_beyond_2_53_reads_as_float(tmp_path):
     feather.write_feather(pa.table({"id": big, "y": [0, 1] * 16}), path)
     data = load_file(path, target="y")
     np.testing.assert_array_equal(np.asarray(data.X)[:, 0], big.astype(np.float64))
+
+
+@pytest.mark.parametrize("bad,message", [
+    (lambda p: p[:-3], r"params have shapes \[\(\d+,\)\]; expected \[\(\d+,\)\]"),
+    (lambda p: p.reshape(1, -1), r"params have shapes \[\(1, \d+\)\]"),
+    (lambda p: np.where(np.arange(p.size) == 2, np.nan, p), "params contain NaN or inf"),
+    (lambda p: p.astype(str), "params must be float arrays"),
+], ids=["short", "2-D", "nan", "strings"])
+def test_a_crafted_pickle_is_refused_on_unpickling_not_at_predict(bad, message):
+    X, y = _data()
+    model = MLP([None, 4, None], seed=0)
+    model.fit(X, y, epochs=1)
+    state = model.__getstate__()
+    state["params"] = bad(state["params"])
+    fresh = MLP.__new__(MLP)
+    with pytest.raises(ValueError, match=f"pickled MLP: {message}"):
+        fresh.__setstate__(state)
+    state = model.__getstate__()
+    state["hidden"] = ["no_such_activation"]
+    with pytest.raises(ValueError, match="pickled MLP: the description's hidden"):
+        MLP.__new__(MLP).__setstate__(state)
+    assert np.array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))  # the real one loads
+
+
+def test_a_crafted_estimator_pickle_is_refused_on_unpickling():
+    from reseau.sklearn import MLPClassifier
+    X, y = _data()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    for change, message in (({"coefs_": [est.coefs_[0][:2], est.coefs_[1]]}, "do not make a network"),
+                            ({"coefs_": [est.coefs_[0] * np.nan, est.coefs_[1]]}, "contain NaN or inf"),
+                            ({"intercepts_": est.intercepts_[:1]}, "do not make a network")):
+        state = est.__getstate__()
+        state.update(change)
+        with pytest.raises(ValueError, match=f"pickled estimator: .*{message}"):
+            type(est).__new__(type(est)).__setstate__(state)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X), est.predict(X))
