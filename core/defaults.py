@@ -12,6 +12,7 @@
 | optimizer | adam | Adam (PyTorch's form); "sgd" is the notes' plain θ ← θ − α·g |
 | lr | 0.003 | learning rate α (a named optimiser given without lr takes its own default) |
 | schedule | cosine | with the default optimiser: α_t = α(1 + cos(πt/T))/2 over the fit's T epochs (a named optimiser: constant α unless a schedule is given) |
+| l2 | auto | with the default optimiser, the L2 penalty λ = 2/n for n training rows (a fixed Gaussian prior on the weights); 0 with a named optimiser |
 | epochs | 100 | passes over the training data |
 | batch_size | 32 | mini-batch size (None: batch gradient descent) |
 | early_stopping | 20 | ``reseau train``: stop after 20 epochs without a better val_loss, the best epoch's weights kept |
@@ -30,6 +31,7 @@ DEFAULTS = {
     "optimizer": "adam",
     "lr": 3e-3,
     "schedule": "cosine",
+    "l2": "auto",
     "epochs": 100,
     "batch_size": 32,
     "early_stopping": 20,

@@ -19,7 +19,7 @@ from .tables import columns as table_of
 from .activations import DEFAULT_INIT, check_hidden
 from .data import split_indices
 from .layout import Layout
-from .regularization import Regularization, check_dropout, check_penalty, check_smoothing, smoothing_head
+from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
 from .workspace import Workspaces
 
 
@@ -39,7 +39,8 @@ class MLP:
     ``kernels`` picks a kernel table ("reference", "numpy", "numba", "cupy"); None takes the
     backend's fastest. ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden
     layer (inverted dropout, training only). ``l1``, ``l2``: penalties on the weights,
-    L += (l2/2)ΣW² + l1Σ|W|. ``label_smoothing`` ε in [0, 1) (classes only): training targets
+    L += (l2/2)ΣW² + l1Σ|W|; ``l2="auto"`` (the default) is resolved by the first fit: 2/n for n
+    training rows with the default optimiser, 0 with a named one (``core/regularization.py``). ``label_smoothing`` ε in [0, 1) (classes only): training targets
     (1 − ε)T + ε/K (``core/regularization.py``).
 
     Inputs: arrays, pandas DataFrames, Arrow tables. The first ``fit`` fits a per-column plan
@@ -56,7 +57,7 @@ class MLP:
     """
 
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
-                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=0.0,
+                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
                  normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
                  handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32",
                  target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
@@ -71,7 +72,7 @@ class MLP:
         self.init = initializers.check_init(init, len(sizes) - 1)
         self.seed = validation.seed(seed)
         self.dropout = check_dropout(dropout, len(sizes) - 2)
-        self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2")
+        self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2", auto=True)
         self.label_smoothing = check_smoothing(label_smoothing)
         if self.output is not None:
             smoothing_head(self.label_smoothing, self.output)
@@ -120,11 +121,16 @@ class MLP:
         args = (self.backend, self.kern, self.layout, self.activations, self.output)
         self._evaluate = train.make_evaluate(*args)
         self._output = train.make_output(*args)
+        self._regularize()
+
+    def _regularize(self):
+        """The training step's dropout, penalties and label smoothing (an unresolved ``l2="auto"``
+        counts as 0 until fit resolves it)."""
+        l2 = 0.0 if self.l2 == "auto" else self.l2
         self._reg = None
-        if any(self.dropout) or self.l1 or self.l2 or self.label_smoothing:
+        if any(self.dropout) or self.l1 or l2 or self.label_smoothing:
             mask = self.backend.asarray(self.layout.weight_mask().astype(self.dtype_name), dtype=self.dtype)
-            self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, self.l2, mask,
-                                       self.label_smoothing)
+            self._reg = Regularization(self.dropout + [0.0], self.seed, self.l1, l2, mask, self.label_smoothing)
 
     @property
     def feature_names(self):
@@ -243,6 +249,9 @@ class MLP:
         if plan["build"] is not None:
             self._build(*plan["build"])
         self.columns, self.classes, self.target_scale = plan["columns"], plan["classes"], plan["target_scale"]
+        if plan["l2"] != self.l2:  # "auto" resolved on the first training data, kept from now on
+            self.l2 = plan["l2"]
+            self._regularize()
         self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
         schedule = plan["schedule"]
         if schedule is not None or not plan["continuing"] or resume is not None:
@@ -392,7 +401,8 @@ class MLP:
             fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
                            float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
         smoothing_head(self.label_smoothing, head)
-        return {"opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
+        l2 = auto_l2(Xd.shape[0], optimizer is None) if self.l2 == "auto" else self.l2
+        return {"l2": l2, "opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
                 "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
                 "val": val, "build": None if self.layout is not None else (sizes, head),
                 "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,

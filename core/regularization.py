@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 import numbers
 
+AUTO_L2_ROWS = 2.0  # l2="auto": λ = 2/n (see auto_l2)
+
 
 def check_dropout(dropout, n_hidden: int) -> list[float]:
     """``dropout`` (a rate, or one per hidden layer) as a list of rates in [0, 1)."""
@@ -36,10 +38,20 @@ def check_dropout(dropout, n_hidden: int) -> list[float]:
     return [float(r) for r in rates]
 
 
-def check_penalty(value, name: str) -> float:
+def check_penalty(value, name: str, auto: bool = False):
+    if auto and isinstance(value, str) and value == "auto":
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={value!r} is invalid; expected a number >= 0")
+        raise ValueError(f"{name}={value!r} is invalid; expected a number >= 0" + (" or 'auto'" if auto else ""))
     return float(value)
+
+
+def auto_l2(n_rows: int, default_optimizer: bool) -> float:
+    """``l2="auto"``: λ = AUTO_L2_ROWS/n with the default optimiser, 0 with a named one (the notes'
+    methods stay unpenalised). In the units of the mean loss, a Gaussian prior W ~ N(0, σ²) adds
+    (1/(2σ²n))ΣW², so λ = c/n is a fixed prior whose pull fades as the data grow (c = 2: σ² = ½);
+    c was chosen on the tables suite (bench/results/tables/README.md)."""
+    return AUTO_L2_ROWS / n_rows if default_optimizer else 0.0
 
 
 def check_smoothing(value) -> float:

@@ -18,7 +18,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | precision | "fp32", "tf32", "bf16" (the last two with float32; absent in older files: fp32) |
 | seed | int in [0, 2⁶³) |
 | dropout | one rate in [0, 1) per hidden layer |
-| l1, l2 | finite numbers ≥ 0 |
+| l1, l2 | finite numbers ≥ 0 (l2 "auto" in a model saved before its first fit) |
 | label_smoothing | a number in [0, 1), 0 with the identity head (absent in older files: 0) |
 | normalize, impute, handle_unknown, task | their options, or null where allowed |
 | feature_names | null or strings, as many as the plan's columns |
@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 
 from ..backends.host import np
 from ..kernels import PRECISIONS
@@ -45,21 +44,42 @@ from .initializers import INITIALIZERS
 MAX_DEPTH = 32
 MAX_LAYERS = 1000
 MAX_UNITS = 10 ** 7
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 
 
 def parse(raw: bytes, what: str, limit: int):
     """JSON from ``raw`` (at most ``limit`` bytes, nested at most MAX_DEPTH deep), else ValueError."""
     if len(raw) > limit:
         raise ValueError(f"{what} is {len(raw)} bytes; at most {limit} are read")
-    depth = np.frombuffer(_STRING.sub(b'""', raw), dtype=np.uint8)
-    steps = (np.isin(depth, (ord("["), ord("{"))).astype(np.int64) - np.isin(depth, (ord("]"), ord("}"))))
-    if steps.size and int(np.cumsum(steps).max()) > MAX_DEPTH:
-        raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError, UnicodeDecodeError):
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep") from None
+    except (ValueError, UnicodeDecodeError):
         raise ValueError(f"{what} is not valid JSON") from None
+    if _max_depth(value) > MAX_DEPTH:
+        raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
+    return value
+
+
+def _max_depth(value) -> int:
+    """How deep lists and objects nest in parsed JSON (a scalar: 0; counted up to MAX_DEPTH + 1),
+    walked without recursion: one iterator per open container, whatever the containers' length."""
+    if not isinstance(value, (dict, list)):
+        return 0
+    peak, stack = 1, [iter(_children(value))]
+    while stack and peak <= MAX_DEPTH:
+        for child in stack[-1]:
+            if isinstance(child, (dict, list)):
+                stack.append(iter(_children(child)))
+                peak = max(peak, len(stack))
+                break
+        else:
+            stack.pop()
+    return peak
+
+
+def _children(v):
+    return v.values() if isinstance(v, dict) else v
 
 
 class _Fail(ValueError):
@@ -114,8 +134,9 @@ def _check(d, specs, checkpoint):
     dropout = d.get("dropout")
     _require(isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
              "dropout", f"a list of {n_hidden} rates in [0, 1)", dropout)
-    for field in ("l1", "l2"):
-        _require(_real(d.get(field)), field, "a finite number >= 0", d.get(field))
+    _require(_real(d.get("l1")), "l1", "a finite number >= 0", d.get("l1"))
+    _require(_real(d.get("l2")) or d.get("l2") == "auto", "l2", "a finite number >= 0 or 'auto' (before fit)",
+             d.get("l2"))
     eps = d.get("label_smoothing", 0.0)
     _require(_real(eps, 0, 1, True) and (eps == 0 or d["output"] != "identity"), "label_smoothing",
              "a number in [0, 1) (0 with the identity output)", eps)

@@ -16,11 +16,14 @@ it allocates, then the checksum.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import struct
 import tempfile
+import threading
 from pathlib import Path
 
 from ..backends.host import np
@@ -51,26 +54,52 @@ def write(path, tensors: dict, description: dict):
     header["__metadata__"] = {"reseau": text, "checksum": checksum(text, tensors)}
     head = json.dumps(header).encode()
     head += b" " * (-len(head) % 8)  # keep the tensor bytes 8-byte aligned
+    if len(head) > MAX_HEADER:  # what ``read`` refuses is never written
+        longest = max((str(v) for v in (description.get("feature_names") or [])), key=len, default="")
+        raise ValueError(f"{path}: the model's description is {len(head) / 2 ** 20:.1f} MiB, more than the "
+                         f"{MAX_HEADER >> 20} MiB a model file's header may hold" +
+                         (f" (the longest feature name has {len(longest):,} characters)" if len(longest) > 1000
+                          else "") + "; expected shorter feature names or fewer categories. Nothing was written")
     atomic_write(path, struct.pack("<Q", len(head)) + head + body)
 
 
 def atomic_write(path, data: bytes):
     """``data`` to ``path`` whole or not at all: a temporary file beside it, synced, then renamed
-    over it (an error on the way, a full disk or Ctrl-C, leaves the old file and no temporary one)."""
+    over it (an error on the way, a full disk, Ctrl-C or SIGTERM, leaves the old file and no temporary one)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    with _termination_as_exit():
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is shared as any other file
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            _sync_directory(directory)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@contextlib.contextmanager
+def _termination_as_exit():
+    """While a file is written: SIGTERM (the default ``kill``) raises SystemExit(143) instead of
+    ending the process on the spot, so the temporary file is removed on the way out. Only where
+    the signal has its default disposition and on the main thread (where Python runs handlers)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is shared as any other file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _sync_directory(directory)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def checksum(description_text: str, tensors: dict) -> str:

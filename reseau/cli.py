@@ -28,6 +28,7 @@ from .core.serialize import atomic_write
 from .core.tables import take_rows
 from .core.initializers import INITIALIZERS
 from .core.model import MLP, load
+from .core.regularization import auto_l2
 from .core.train import TrainingDivergedError
 
 
@@ -94,6 +95,11 @@ def _number(text) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def _l2(text):
+    """auto | a number >= 0"""
+    return "auto" if text == "auto" else _number(text)
+
+
 def _rate(text) -> float:
     value = _number(text)
     if not 0 <= value < 1:
@@ -154,7 +160,7 @@ TRAIN_OPTIONS = {
     "batch_size": (_batch_size, DEFAULTS["batch_size"], "mini-batch size; 'full' for batch gradient descent, 1 for stochastic", None),
     "dropout": (_rate, 0.0, "dropout rate of every hidden layer", None),
     "l1": (_number, 0.0, "L1 penalty on the weights", None),
-    "l2": (_number, 0.0, "L2 penalty on the weights", None),
+    "l2": (_l2, DEFAULTS["l2"], "L2 penalty λ on the weights (auto: 2/n for n training rows)", None),
     "label_smoothing": (_rate, 0.0, "label smoothing ε: training targets (1 − ε)·T + ε/K, K classes "
                         "(classification only)", None),
     "class_weight": (str, None, "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
@@ -505,7 +511,8 @@ def _model(o, task, X_train, y_train):
     plan = ColumnPlan(normalize, impute).fit(X_train)
     model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
                 init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
-                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], l2=o["l2"], label_smoothing=o["label_smoothing"],
+                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], label_smoothing=o["label_smoothing"],
+                l2=auto_l2(len(y_train), True) if o["l2"] == "auto" else o["l2"],
                 normalize=normalize, impute=impute,
                 kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"],
                 target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"])

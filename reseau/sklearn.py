@@ -129,7 +129,7 @@ class _BaseMLP(BaseEstimator):
         if self.init is not None:
             seed = int(self._random_state.randint(np.iinfo(np.int32).max))
             model = MLP(layer_units, hidden=self._hidden(), output=objective.OUTPUTS[self.out_activation_],
-                        init=self.init, seed=seed, backend="numpy", dtype="float64")
+                        init=self.init, seed=seed, backend="numpy", dtype="float64", l2=0.0)
             weights = model.get_weights()
         else:
             factor = 2.0 if self.activation == "logistic" else 6.0
@@ -152,7 +152,7 @@ class _BaseMLP(BaseEstimator):
             self.model_ = MLP(layer_units, hidden=self._hidden(), output=objective.OUTPUTS[self.out_activation_],
                               init=self.init or "glorot_uniform", backend=self.backend, dtype=np.dtype(dtype).name,
                               seed=int(seed), dropout=self.dropout, normalize=self.normalize, impute=self.impute,
-                              handle_unknown=self.handle_unknown)
+                              handle_unknown=self.handle_unknown, l2=0.0)  # alpha is the estimators' penalty
             self.model_.columns = getattr(self, "_plan", None)
             lb = getattr(self, "_label_binarizer", None)
             if lb is not None and lb.y_type_ in ("binary", "multiclass"):  # model_.predict gives these labels

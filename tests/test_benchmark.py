@@ -82,7 +82,7 @@ def test_the_tables_suite_scores_a_bundled_table_against_its_baselines(tmp_path)
     from pathlib import Path
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
     script = Path(__file__).resolve().parents[1] / "bench" / "tables.py"
-    out = subprocess.run([sys.executable, str(script), "--tables", "wine", "--folds", "2", "--methods",
+    out = subprocess.run([sys.executable, str(script), "--tables", "wine", "--folds", "2", "--seeds", "1", "--methods",
                           "mlp,cli,sklearn,hgb", "--out", str(tmp_path / "wine")], capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr

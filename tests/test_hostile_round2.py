@@ -301,3 +301,75 @@ def test_a_crafted_estimator_pickle_is_refused_on_unpickling():
         with pytest.raises(ValueError, match=f"pickled estimator: .*{message}"):
             type(est).__new__(type(est)).__setstate__(state)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X), est.predict(X))
+
+
+def test_the_header_depth_check_needs_memory_linear_in_the_header():
+    import json
+    import tracemalloc
+
+    from reseau.core import schema
+    for doc in ({"categories": [[f"category {i}" for i in range(200_000)]]}, [[] for _ in range(300_000)]):
+        raw = json.dumps(doc).encode()
+        tracemalloc.start()
+        schema.parse(raw, "the header", 1 << 24)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 30 * len(raw)  # the parsed values themselves, not ~100 bytes a byte on top
+    assert schema._max_depth(json.loads('{"a": [[[{"b": []}]]]}')) == 6
+    for raw in (b"[" * 33 + b"]" * 33, b"[" * 100_000 + b"]" * 100_000):
+        with pytest.raises(ValueError, match="nested more than 32 deep"):
+            schema.parse(raw, "the header", 1 << 20)
+
+
+def test_save_refuses_a_header_the_reader_would_refuse(tmp_path):
+    pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=["a", "b", "n" * (17 << 20)])
+    model = MLP([None, 4, None], seed=0)
+    model.fit(frame, y, epochs=1)
+    path = tmp_path / "m.rsu"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match=r"m\.rsu: the model's description is 3\d\.\d MiB, more than the 16 MiB "
+                                         r".*longest feature name has 17,825,792 characters.*Nothing was written"):
+        model.save(path)
+    assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_sigterm_during_save_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    path = tmp_path / "m.rsu"
+    path.write_bytes(b"old")
+    child = subprocess.Popen([sys.executable, "-c", f"""
+import os, time, numpy as np
+from reseau import MLP
+slow = os.fsync
+def fsync(fd):
+    open({str(tmp_path / 'writing')!r}, 'w').close()
+    time.sleep(30)
+os.fsync = fsync
+m = MLP([3, 4, 1], seed=0)
+m.save({str(path)!r})
+"""])
+    deadline = time.time() + 60
+    while not (tmp_path / "writing").exists() and time.time() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert (tmp_path / "writing").exists(), "the child never reached the write"
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 143
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.rsu", "writing"]
+
+
+def test_history_stays_bounded_over_many_epochs():
+    from reseau.core.train import History
+    h = History()
+    for e in range(1, 250_001):
+        h.append(epoch=e, loss=1.0 / e)
+    assert len(h["epoch"]) <= History.MAX_RECORDS and len(h["loss"]) == len(h["epoch"])
+    assert h["epoch"][-1] == 250_000 and h["epoch"][0] == 1
+    assert h["epoch"][-1000:] == list(range(249_001, 250_001))  # the latest epochs in full
+    assert all(a < b for a, b in zip(h["epoch"], h["epoch"][1:]))
+    assert h.since(249_990)["epoch"] == list(range(249_991, 250_001))

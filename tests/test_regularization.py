@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import to_np
-from reseau import MLP, MinMaxScaler, StandardScaler, backends, datasets, kernels, optim
+from reseau import MLP, MinMaxScaler, StandardScaler, backends, datasets, kernels, load, optim
 from reseau.core.network import loss_and_grads
 
 M32 = 0xFFFFFFFF
@@ -90,7 +90,7 @@ def test_gradient_check_with_fixed_mask_and_penalties(backend, kw):
 
 def test_penalty_is_in_the_training_loss_and_spares_biases():
     X, y = _data()
-    plain, reg = _model(), _model(l1=0.03, l2=0.2)
+    plain, reg = _model(l2=0.0), _model(l1=0.03, l2=0.2)
     weights = [(W, np.full_like(b, 5.0)) for W, b in plain.get_weights()]  # large biases: unpenalised
     plain.set_weights(weights)
     reg.set_weights(weights)
@@ -240,3 +240,29 @@ def test_single_class_is_refused():
         _model().fit(X, np.full(30, 2))
     with pytest.raises(ValueError, match=r"single class \(1.0\)"):
         MLP([5, 1]).fit(X, np.ones(30))
+
+
+def test_auto_l2_is_two_over_n_with_the_default_optimiser_and_zero_with_a_named_one(tmp_path):
+    from reseau.core.regularization import AUTO_L2_ROWS
+    X, y = _data()
+    n = len(X)
+    auto = MLP([5, 8, 3], dtype="float64", seed=4)
+    assert auto.l2 == "auto"
+    auto.save(tmp_path / "unfitted.rsu")  # before its first fit the setting itself is saved
+    assert load(tmp_path / "unfitted.rsu").l2 == "auto"
+    auto.fit(X, y, epochs=2)
+    assert AUTO_L2_ROWS == 2.0 and auto.l2 == pytest.approx(2.0 / n, rel=0, abs=0)
+    explicit = MLP([5, 8, 3], dtype="float64", seed=4, l2=2.0 / n)
+    explicit.fit(X, y, epochs=2)
+    np.testing.assert_array_equal(np.asarray(auto.params), np.asarray(explicit.params))
+    auto.fit(X[:10], y[:10], epochs=1)  # resolved once, on the first training data, then kept
+    assert auto.l2 == 2.0 / n
+    split = MLP([5, 8, 3], dtype="float64", seed=4)
+    split.fit(X, y, epochs=1, validation_split=0.25)
+    assert split.l2 == 2.0 / 23  # the 23 training rows left after 7 are held out
+    for named in ({"optimizer": "sgd"}, {"optimizer": "adam", "lr": 1e-3}):
+        m = MLP([5, 8, 3], dtype="float64", seed=4)
+        m.fit(X, y, epochs=1, **named)
+        assert m.l2 == 0.0
+    with pytest.raises(ValueError, match=r"l2='often' is invalid; expected a number >= 0 or 'auto'"):
+        MLP([5, 8, 3], l2="often")

@@ -86,7 +86,6 @@ def _nonempty(path, table):
 
 
 def _read_csv(path, delimiter, header, encoding, decimal):
-    import pyarrow as pa
     gz = _is_gzip(path)
     encoding = _encoding(path, gz, encoding)
     check_option(decimal, "decimal", DECIMALS)
