@@ -25,6 +25,7 @@ class CupyBackend(Backend):
             xp = LibraryNamespace(cupy)
         self.xp = xp
         import cupyx.scipy.special as csp
+
         self._erf = csp.erf
 
     def asarray(self, x, dtype=None):
@@ -60,8 +61,7 @@ def create() -> CupyBackend:
     try:
         import cupy
     except ImportError as exc:
-        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); "
-                          "for CUDA 13 use reseau[cuda13]") from None
+        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); for CUDA 13 use reseau[cuda13]") from None
     try:
         usable = cupy.is_available()
     except Exception as exc:  # a broken driver raises instead of answering
@@ -71,6 +71,7 @@ def create() -> CupyBackend:
     if not usable:
         raise unavailable("cupy", "cuda12", why)
     from .nccl import local_rank
+
     rank = local_rank()
     if rank is not None:  # one GPU per rank under a launcher (mpirun, srun)
         cupy.cuda.Device(rank % cupy.cuda.runtime.getDeviceCount()).use()

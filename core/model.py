@@ -8,18 +8,33 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
-from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
-               memory, train, validation, weights)
-from .defaults import DEFAULTS
-from .callbacks import EarlyStopping, Verbose, as_list
-from .state import StepState
-from .tables import Table
-from .trainer import Trainer
-from .tables import columns as table_of
+from . import (
+    columns,
+    guard,
+    heads,
+    initializers,
+    memory,
+    optim,
+    pickling,
+    preprocessing,
+    schedules,
+    schema,
+    serialize,
+    targets,
+    train,
+    validation,
+    weights,
+)
 from .activations import DEFAULT_INIT, check_hidden
+from .callbacks import EarlyStopping, Verbose, as_list
 from .data import split_indices
+from .defaults import DEFAULTS
 from .layout import Layout
 from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
+from .state import StepState
+from .tables import Table
+from .tables import columns as table_of
+from .trainer import Trainer
 from .workspace import Workspaces
 
 
@@ -40,7 +55,8 @@ class MLP:
     backend's fastest. ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden
     layer (inverted dropout, training only). ``l1``, ``l2``: penalties on the weights,
     L += (l2/2)ΣW² + l1Σ|W|; ``l2="auto"`` (the default) is resolved by the first fit: 2/n for n
-    training rows with the default optimiser, 0 with a named one (``core/regularization.py``). ``label_smoothing`` ε in [0, 1) (classes only): training targets
+    training rows with the default optimiser, 0 with a named one (``core/regularization.py``). ``label_smoothing``
+    ε in [0, 1) (classes only): training targets
     (1 − ε)T + ε/K (``core/regularization.py``).
 
     Inputs: arrays, pandas DataFrames, Arrow tables. The first ``fit`` fits a per-column plan
@@ -56,11 +72,27 @@ class MLP:
     ``core/defaults.py``.
     """
 
-    def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
-                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
-                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
-                 handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32",
-                 target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
+    def __init__(
+        self,
+        layers,
+        hidden=DEFAULTS["hidden"],
+        output=None,
+        init=DEFAULTS["init"],
+        backend=None,
+        dtype=DEFAULTS["dtype"],
+        seed=DEFAULTS["seed"],
+        kernels=None,
+        dropout=0.0,
+        l1=0.0,
+        l2=DEFAULTS["l2"],
+        normalize=DEFAULTS["normalize"],
+        impute=DEFAULTS["impute"],
+        handle_unknown=DEFAULTS["handle_unknown"],
+        task=None,
+        precision="fp32",
+        target_scaling=DEFAULTS["target_scaling"],
+        label_smoothing=0.0,
+    ):
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -111,8 +143,10 @@ class MLP:
         self.output = heads.check_output(output, sizes[-1])
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
-        W_b = [(initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
-               for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
+        W_b = [
+            (initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
+            for name, (n_in, n_out) in zip(self.init, self.layout.shapes)
+        ]
         self.params = self._to_flat(W_b)
         self._compile_forward()
 
@@ -156,8 +190,10 @@ class MLP:
 
     def _require_built(self, what):
         if self.layout is None:
-            raise ValueError(f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
-                             "training data: call fit first")
+            raise ValueError(
+                f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
+                "training data: call fit first"
+            )
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -174,12 +210,35 @@ class MLP:
         self.columns, self.classes = plan, classes
         return self
 
-    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
-            schedule="auto",
-            validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
-            data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
-            checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        epochs=DEFAULTS["epochs"],
+        batch_size=DEFAULTS["batch_size"],
+        lr=None,
+        optimizer=None,
+        schedule="auto",
+        validation_data=None,
+        validation_split=None,
+        patience=None,
+        min_delta=0.0,
+        restore_best=True,
+        track_gradients=False,
+        verbose=False,
+        compile_epoch=False,
+        callback=None,
+        callbacks=None,
+        data_parallel=False,
+        on_divergence="stop",
+        checkpoint=None,
+        checkpoint_every=None,
+        checkpoint_keep=3,
+        resume=None,
+        cuda_graph=False,
+        sample_weight=None,
+        class_weight=None,
+    ):
         """Train for ``epochs`` passes over (X, y) and return the History.
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
@@ -227,15 +286,37 @@ class MLP:
         weights too.
         """
         if getattr(self, "_running", None) is not None:
-            raise RuntimeError("fit() was called while this model is already training (from a callback?); a "
-                               "model trains one fit at a time: train another model, or act after fit returns")
+            raise RuntimeError(
+                "fit() was called while this model is already training (from a callback?); a "
+                "model trains one fit at a time: train another model, or act after fit returns"
+            )
         comm = self._world() if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.process_count() > 1
         try:
-            plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
-                              validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
-                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume, cuda_graph,
-                              sample_weight, class_weight)
+            plan = self._plan(
+                X,
+                y,
+                epochs,
+                batch_size,
+                lr,
+                optimizer,
+                schedule,
+                validation_data,
+                validation_split,
+                patience,
+                min_delta,
+                compile_epoch,
+                data_parallel,
+                comm,
+                on_divergence,
+                checkpoint,
+                checkpoint_every,
+                checkpoint_keep,
+                resume,
+                cuda_graph,
+                sample_weight,
+                class_weight,
+            )
             status = ("ok", plan.pop("fingerprint"))
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
@@ -277,14 +358,32 @@ class MLP:
         extra += as_list(callbacks, callback) + ([stopping] if stopping is not None else [])
         if checkpoint is not None:
             writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
-            saver = checkpoint_files.Checkpoints(checkpoint_files.directory(checkpoint), plan["every"], plan["keep"],
-                                                 plan["resume_key"], writer, start=self.step_count)
+            saver = checkpoint_files.Checkpoints(
+                checkpoint_files.directory(checkpoint),
+                plan["every"],
+                plan["keep"],
+                plan["resume_key"],
+                writer,
+                start=self.step_count,
+            )
             extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
-        fit = dict(epochs=epochs, batch_size=batch_size, validation=val, compile_epoch=bool(compile_epoch),
-                   callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history,
-                   step=self._step, epoch_fn=self._epoch_fn, workspaces=self._workspaces,
-                   on_divergence=self._on_divergence, fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start,
-                   W=plan["W"])
+        fit = dict(
+            epochs=epochs,
+            batch_size=batch_size,
+            validation=val,
+            compile_epoch=bool(compile_epoch),
+            callbacks=extra,
+            track_gradients=bool(track_gradients),
+            progress=progress,
+            history=history,
+            step=self._step,
+            epoch_fn=self._epoch_fn,
+            workspaces=self._workspaces,
+            on_divergence=self._on_divergence,
+            fit_epoch0=self._fit_epoch0,
+            schedule_start=self._schedule_start,
+            W=plan["W"],
+        )
         if not data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
@@ -303,10 +402,31 @@ class MLP:
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
-    def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
-              patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
-              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None,
-              class_weight=None):
+    def _plan(
+        self,
+        X,
+        y,
+        epochs,
+        batch_size,
+        lr,
+        optimizer,
+        schedule,
+        validation_data,
+        validation_split,
+        patience,
+        min_delta,
+        compile_epoch,
+        data_parallel,
+        comm,
+        on_divergence="stop",
+        checkpoint=None,
+        checkpoint_every=None,
+        checkpoint_keep=3,
+        resume=None,
+        cuda_graph=False,
+        sample_weight=None,
+        class_weight=None,
+    ):
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
@@ -316,8 +436,10 @@ class MLP:
         w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
         wv = None
         if w is not None and (data_parallel or cuda_graph):
-            raise ValueError(f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
-                             "=True is not supported yet; drop the weights or that option")
+            raise ValueError(
+                f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
+                "=True is not supported yet; drop the weights or that option"
+            )
         if validation_split is not None:
             if validation_data is not None:
                 raise ValueError("validation_split and validation_data were both given; expected one")
@@ -327,8 +449,10 @@ class MLP:
             if w is not None:
                 w, wv = w[train_idx], w[val_idx]
                 if not w.any():
-                    raise ValueError("every row left for training after validation_split has the weight 0; "
-                                     "expected at least one positive weight")
+                    raise ValueError(
+                        "every row left for training after validation_split has the weight 0; "
+                        "expected at least one positive weight"
+                    )
         scale = self.target_scale
         if scale is None and not classifier and self.target_scaling == "standard":
             scale = targets.TargetScale.fit(Y)
@@ -350,8 +474,10 @@ class MLP:
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
-                                 f"{type(validation_data).__name__}")
+                raise ValueError(
+                    "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
+                    f"{type(validation_data).__name__}"
+                )
             Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
             Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
             if len(validation_data) == 3:
@@ -367,11 +493,12 @@ class MLP:
         if data_parallel:
             self._check_data_parallel(X.shape[0], batch_size, comm)
             if compile_epoch:
-                raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; "
-                                 "choose one")
+                raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
         if compile_epoch and self.backend.name != "jax":
-            raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
-                             f"{self.backend.name!r}, whose steps are not compiled")
+            raise ValueError(
+                f"compile_epoch=True needs the jax backend; this model runs on "
+                f"{self.backend.name!r}, whose steps are not compiled"
+            )
         continuing = optimizer is None and lr is None and self.optimizer is not None
         auto = isinstance(schedule, str) and schedule == "auto"
         if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
@@ -380,8 +507,10 @@ class MLP:
         if isinstance(schedule, str) and schedule == "cosine":
             schedule = schedules.CosineAnnealing(epochs)
         if schedule is not None and not isinstance(schedule, schedules.Schedule):
-            raise ValueError(f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
-                             "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
+            raise ValueError(
+                f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
+                "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)"
+            )
         if optimizer is None and lr is None:
             lr = DEFAULTS["lr"]
         opt = self.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
@@ -398,16 +527,43 @@ class MLP:
             resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
         fingerprint = None
         if data_parallel:  # what every rank or process must agree on
-            fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
-                           float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
+            fingerprint = (
+                repr(self),
+                repr(opt),
+                repr(schedule),
+                epochs,
+                batch_size,
+                X.shape,
+                float(np.sum(X)),
+                float(np.sum(Y)),
+                self.step_count,
+                on_divergence,
+            )
         smoothing_head(self.label_smoothing, head)
         l2 = auto_l2(Xd.shape[0], optimizer is None) if self.l2 == "auto" else self.l2
-        return {"l2": l2, "opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
-                "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
-                "val": val, "build": None if self.layout is not None else (sizes, head),
-                "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
-                "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
-                "resumed": resumed}
+        return {
+            "l2": l2,
+            "opt": opt,
+            "continuing": continuing,
+            "schedule": schedule,
+            "auto_schedule": auto and schedule is not None,
+            "columns": plan,
+            "classes": classes,
+            "target_scale": scale,
+            "X": Xd,
+            "Y": Y,
+            "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
+            "val": val,
+            "build": None if self.layout is not None else (sizes, head),
+            "patience": patience,
+            "min_delta": min_delta,
+            "fingerprint": fingerprint,
+            "on_divergence": on_divergence,
+            "every": every,
+            "keep": keep,
+            "resume_key": resume_key,
+            "resumed": resumed,
+        }
 
     def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):
         """What a resumed fit must share with the one that wrote the checkpoint: the network, the
@@ -418,20 +574,24 @@ class MLP:
             a = np.ascontiguousarray(a)
             digest.update(f"{a.dtype}{a.shape}".encode())
             digest.update(memoryview(a).cast("B"))
-        return (f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
-                f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
-                + (f"label_smoothing={self.label_smoothing}, " if self.label_smoothing else "") +
-                f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
-                f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
-                f"data sha256 {digest.hexdigest()[:16]}")
+        return (
+            f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
+            f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
+            + (f"label_smoothing={self.label_smoothing}, " if self.label_smoothing else "")
+            + f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
+            f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
+            f"data sha256 {digest.hexdigest()[:16]}"
+        )
 
     # ---- using the model --------------------------------------------------------------------
 
     def predict_proba(self, X):
         """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
         if not heads.is_classifier(self.output):
-            raise ValueError("predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
-                             "this network has output='identity': use predict")
+            raise ValueError(
+                "predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
+                "this network has output='identity': use predict"
+            )
         A = self.backend.to_numpy(self._forward_output(X))
         return A[:, 0] if A.shape[1] == 1 and self.output == "sigmoid" else A
 
@@ -467,14 +627,18 @@ class MLP:
         except TypeError:
             pairs = None
         if pairs is None or len(pairs) != len(self.layout.shapes) or any(len(p) != 2 for p in pairs):
-            raise ValueError(f"weights must be a list of {len(self.layout.shapes)} (W, b) pairs, "
-                             "one per layer, as get_weights() returns")
+            raise ValueError(
+                f"weights must be a list of {len(self.layout.shapes)} (W, b) pairs, "
+                "one per layer, as get_weights() returns"
+            )
         checked = []
         for l, ((W, b), (n_in, n_out)) in enumerate(zip(pairs, self.layout.shapes), start=1):
             W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
             if W.shape != (n_in, n_out) or b.shape != (n_out,):
-                raise ValueError(f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
-                                 f"expected W ({n_in}, {n_out}) and b ({n_out},)")
+                raise ValueError(
+                    f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
+                    f"expected W ({n_in}, {n_out}) and b ({n_out},)"
+                )
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise ValueError(f"weights of layer {l} contain NaN or inf; expected finite numbers")
             checked.append((W, b))
@@ -488,14 +652,17 @@ class MLP:
         any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
         file would not load."""
         if self.params is not None and not np.isfinite(self.backend.to_numpy(self.params)).all():
-            raise ValueError(f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
-                             "model file cannot hold (load would refuse it); nothing was written")
+            raise ValueError(
+                f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
+                "model file cannot hold (load would refuse it); nothing was written"
+            )
         serialize.write(path, *self.file_contents())
 
     def to_onnx(self, path=None):
         """The model with its preprocessing as one ONNX graph (``core/onnx_export.py``), returned as
         a ModelProto and written to ``path`` when given; needs ``reseau[onnx]``."""
         from .onnx_export import to_onnx
+
         return to_onnx(self, path)
 
     def file_contents(self):
@@ -503,19 +670,35 @@ class MLP:
         tensors = {}
         for l, (W, b) in enumerate(self.get_weights(), start=1):
             tensors[f"W{l}"], tensors[f"b{l}"] = W, b
-        optimizer = None if self.optimizer is None else {
-            "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
+        optimizer = (
+            None
+            if self.optimizer is None
+            else {"name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
+        )
         return tensors, {
-            "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
-            "dtype": self.dtype_name, "precision": self.precision, "seed": self.seed, "dropout": self.dropout,
+            "layers": self.sizes,
+            "hidden": self.hidden,
+            "output": self.output,
+            "init": self.init,
+            "dtype": self.dtype_name,
+            "precision": self.precision,
+            "seed": self.seed,
+            "dropout": self.dropout,
             "l1": self.l1,
-            "l2": self.l2, "label_smoothing": self.label_smoothing, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
-            "task": self.task, "feature_names": self.feature_names,
+            "l2": self.l2,
+            "label_smoothing": self.label_smoothing,
+            "normalize": self.normalize,
+            "impute": self.impute,
+            "handle_unknown": self.handle_unknown,
+            "task": self.task,
+            "feature_names": self.feature_names,
             "preprocessing": None if self.columns is None else self.columns.to_json(),
-            "classes": _jsonable(self.classes), "target_scaling": self.target_scaling,
+            "classes": _jsonable(self.classes),
+            "target_scaling": self.target_scaling,
             "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
             "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
-            "history": _jsonable(dict(self.history))}
+            "history": _jsonable(dict(self.history)),
+        }
 
     def summary(self) -> str:
         """The layers as a table: shapes, activations, initialisers, parameter counts; then the
@@ -542,9 +725,11 @@ class MLP:
         if self.classes is not None:
             shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
             lines.append(f"classes: {shown}")
-        lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
-                     + ("" if self.precision == "fp32" else f" ({self.precision} GEMMs)")
-                     + "".join(f"; {e}" for e in extra))
+        lines.append(
+            f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
+            + ("" if self.precision == "fp32" else f" ({self.precision} GEMMs)")
+            + "".join(f"; {e}" for e in extra)
+        )
         return "\n".join(lines)
 
     def __getstate__(self):
@@ -555,17 +740,26 @@ class MLP:
         pickling.restore_state(self, state)
 
     def __repr__(self) -> str:
-        return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
-                + ("" if self.precision == "fp32" else f"precision={self.precision!r}, ") + f"seed={self.seed})")
+        return (
+            f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
+            f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
+            + ("" if self.precision == "fp32" else f"precision={self.precision!r}, ")
+            + f"seed={self.seed})"
+        )
 
     # ---- internals --------------------------------------------------------------------------
 
     def _prepare(self, opt, comm=None, on_divergence="stop", cuda_graph=False):
         """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
         communicator, divergence mode and graph choice)."""
-        if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm or self._step is None
-                or on_divergence != self._on_divergence or cuda_graph != self._cuda_graph):
+        if (
+            opt is not self.optimizer
+            or self.opt_state is None
+            or comm is not self._comm
+            or self._step is None
+            or on_divergence != self._on_divergence
+            or cuda_graph != self._cuda_graph
+        ):
             self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
             self._cuda_graph = cuda_graph
             if self.kern.in_place and self._workspaces is None:
@@ -589,10 +783,12 @@ class MLP:
         cache = self.__dict__.setdefault("_steps", {})
         if not cuda_graph and key in cache and cache[key][3] is comm:
             return cache[key][:3]
-        raw = train.step_function(self.kern, self.layout, self.activations, self.output, opt, self._workspaces,
-                                  self._reg, comm, on_divergence)
+        raw = train.step_function(
+            self.kern, self.layout, self.activations, self.output, opt, self._workspaces, self._reg, comm, on_divergence
+        )
         if cuda_graph:
             from .cuda_graph import GraphedStep
+
             return raw, GraphedStep(raw, self.backend), {}
         cache[key] = (raw, self.backend.jit(raw, donate_argnums=(0, 1)), {}, comm)
         return cache[key][:3]
@@ -605,12 +801,14 @@ class MLP:
         """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
         summed by NCCL where cupyx.distributed is present)."""
         from ..backends import mpi
+
         try:
             world = mpi.world()
         except backends.BackendUnavailableError as exc:
             raise ValueError(f"data_parallel=True on the {self.backend.name} backend needs MPI: {exc}") from None
         if self.backend.name == "cupy":
             from ..backends import nccl
+
             return nccl.world(world)
         return world
 
@@ -620,14 +818,19 @@ class MLP:
         if not cuda_graph:
             return
         if self.backend.name != "cupy":
-            raise ValueError(f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on "
-                             f"{self.backend.name!r}")
+            raise ValueError(
+                f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on {self.backend.name!r}"
+            )
         if not self.kern.in_place:
-            raise ValueError("cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
-                             "whose buffers stay where the graph recorded them")
+            raise ValueError(
+                "cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
+                "whose buffers stay where the graph recorded them"
+            )
         if self.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
-            raise ValueError("cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
-                             "cuBLAS calls while a graph records), and libcublas was not found beside CuPy")
+            raise ValueError(
+                "cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
+                "cuBLAS calls while a graph records), and libcublas was not found beside CuPy"
+            )
         if data_parallel:
             raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
 
@@ -639,9 +842,11 @@ class MLP:
         sizes = {bs} | ({n % bs} if n % bs else set())
         uneven = sorted(s for s in sizes if s % k)
         if uneven:
-            raise ValueError(f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
-                             f"rows, batch_size={batch_size}); choose a batch size and data size that are "
-                             f"multiples of {k}")
+            raise ValueError(
+                f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
+                f"rows, batch_size={batch_size}); choose a batch size and data size that are "
+                f"multiples of {k}"
+            )
 
     def training_step(self, optimizer=None, on_divergence="stop", cuda_graph=False):
         """(step, params, state): the compiled training step for ``optimizer`` (an object or a name
@@ -679,8 +884,9 @@ class MLP:
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
         them), as a host array."""
         if getattr(self, "_grad_norms_fn", None) is None:
-            self._grad_norms_fn = train.make_grad_norms(self.backend, self.kern, self.layout,
-                                                        self.activations, self.output)
+            self._grad_norms_fn = train.make_grad_norms(
+                self.backend, self.kern, self.layout, self.activations, self.output
+            )
         return self.backend.to_numpy(self._grad_norms_fn(self.params, X, Y))
 
     def _epoch_fn(self, batch_size):
@@ -700,9 +906,11 @@ class MLP:
                 y, classes = targets.encode(labels, classes, name)
                 capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
                 if len(classes) > capacity:
-                    raise ValueError(f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
-                                     f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
-                                     f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}")
+                    raise ValueError(
+                        f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
+                        f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
+                        f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}"
+                    )
         return heads.encode_targets(head, y, n_out, n_rows, self.dtype_name, name)
 
     def _labels(self, y, n_rows, name="y"):
@@ -737,8 +945,9 @@ class MLP:
         table = table_of(X, name)
         if table.matrix is not None:
             n_in = self.sizes[0] if self.columns is None else None  # a plan checks the width itself
-            table.matrix = validation.features(table.matrix, n_in, columns.float_dtype(table.matrix), name,
-                                               allow_nan=self.impute is not None)
+            table.matrix = validation.features(
+                table.matrix, n_in, columns.float_dtype(table.matrix), name, allow_nan=self.impute is not None
+            )
         return table
 
     def _input_size(self, plan, n_out):
@@ -748,11 +957,12 @@ class MLP:
             sizes[0] = plan.width
         elif sizes[0] != plan.width:
             if plan.all_numeric:
-                raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has "
-                                 f"{sizes[0]}")
-            raise ValueError(f"X's {len(plan.names)} columns encode to {plan.width} input features "
-                             f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
-                             "layers=[None, ...] to size it from the data")
+                raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has {sizes[0]}")
+            raise ValueError(
+                f"X's {len(plan.names)} columns encode to {plan.width} input features "
+                f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
+                "layers=[None, ...] to size it from the data"
+            )
         sizes[-1] = sizes[-1] or n_out
         return sizes
 
@@ -808,8 +1018,10 @@ def _agree(comm, status):
     if errors:
         raise ValueError("data-parallel fit refused: " + "; ".join(f"rank {r}: {d}" for r, d in errors))
     if any(detail != statuses[0][1] for _, detail in statuses):
-        raise ValueError("the MPI ranks were given different models, data or settings; every rank must run "
-                         f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})")
+        raise ValueError(
+            "the MPI ranks were given different models, data or settings; every rank must run "
+            f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})"
+        )
 
 
 def _agree_processes(backend, status, error):
@@ -819,11 +1031,14 @@ def _agree_processes(backend, status, error):
     if status[0] == "error":
         raise error
     if failed:
-        raise ValueError(f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
-                         "argument checks (its own error says why)")
+        raise ValueError(
+            f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
+            "argument checks (its own error says why)"
+        )
     if not same:
-        raise ValueError("the JAX processes were given different models, data or settings; every process "
-                         "must run the same fit")
+        raise ValueError(
+            "the JAX processes were given different models, data or settings; every process must run the same fit"
+        )
 
 
 def load(path, backend=None, kernels=None, precision=None) -> MLP:
@@ -835,11 +1050,26 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
         if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
             precision = "fp32"
     try:
-        model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
-                    dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
-                    l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
-                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision,
-                    target_scaling=d.get("target_scaling"), label_smoothing=d.get("label_smoothing", 0.0))
+        model = MLP(
+            d["layers"],
+            hidden=d["hidden"],
+            output=d["output"],
+            init=d["init"],
+            backend=backend,
+            dtype=d["dtype"],
+            seed=d["seed"],
+            kernels=kernels,
+            dropout=d["dropout"],
+            l1=d["l1"],
+            l2=d["l2"],
+            normalize=d["normalize"],
+            impute=d.get("impute"),
+            handle_unknown=d.get("handle_unknown", "ignore"),
+            task=d.get("task"),
+            precision=precision,
+            target_scaling=d.get("target_scaling"),
+            label_smoothing=d.get("label_smoothing", 0.0),
+        )
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
     except (KeyError, TypeError, ValueError) as exc:
@@ -848,14 +1078,17 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
         if d.get("preprocessing"):
             model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
         elif d.get("scaler"):  # a file written before preprocessing plans
-            model.columns = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"],
-                                                           d["scaler"]["scale"])
+            model.columns = columns.ColumnPlan.from_scaler(
+                d["scaler"]["kind"], d["scaler"]["offset"], d["scaler"]["scale"]
+            )
         if model.columns is not None and model.columns.width != model.sizes[0]:
-            raise ValueError(f"the preprocessing makes {model.columns.width} features for an input layer of "
-                             f"{model.sizes[0]}")
+            raise ValueError(
+                f"the preprocessing makes {model.columns.width} features for an input layer of {model.sizes[0]}"
+            )
         classes = d.get("classes")
-        if classes is not None and (not isinstance(classes, list) or not classes
-                                    or any(isinstance(c, (dict, list)) for c in classes)):
+        if classes is not None and (
+            not isinstance(classes, list) or not classes or any(isinstance(c, (dict, list)) for c in classes)
+        ):
             raise ValueError("classes must be a list of labels")
         model.classes = classes
         if d.get("target_scale") is not None:

@@ -55,12 +55,20 @@ class Spec:
         rng = np.random.default_rng(0)
         self.X = rng.standard_normal((n, sizes[0])).astype(dtype)
         self.y = rng.integers(0, 2 if self.output == "sigmoid" else sizes[-1], n)
-        self.weights = MLP(sizes, hidden=hidden, output=self.output, backend="numpy", dtype="float64",
-                           seed=0).get_weights()
+        self.weights = MLP(
+            sizes, hidden=hidden, output=self.output, backend="numpy", dtype="float64", seed=0
+        ).get_weights()
 
     def as_dict(self):
-        return {"name": self.name, "layers": self.sizes, "hidden": self.hidden, "batch": self.n,
-                "dtype": self.dtype, "optimizer": self.optimizer, "lr": self.lr}
+        return {
+            "name": self.name,
+            "layers": self.sizes,
+            "hidden": self.hidden,
+            "batch": self.n,
+            "dtype": self.dtype,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+        }
 
 
 class Method:
@@ -81,6 +89,7 @@ class Method:
 
 
 # ---- the methods --------------------------------------------------------------------------------
+
 
 def gemm_floor(spec, xp=np):
     """Just the matrix products of a step (X@W per layer, A_prevᵀdZ per layer, dZ Wᵀ per layer
@@ -105,6 +114,7 @@ def gemm_floor(spec, xp=np):
             products()
         if xp is not np:
             xp.cuda.get_current_stream().synchronize()
+
     return Method(lambda: run(1), run=run)
 
 
@@ -117,8 +127,7 @@ def plain_numpy(spec):
     m = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
     v = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
     X, n, lr = spec.X, spec.n, spec.lr
-    Y = (spec.y.reshape(-1, 1).astype(dt) if spec.output == "sigmoid"
-         else np.eye(spec.sizes[-1], dtype=dt)[spec.y])
+    Y = spec.y.reshape(-1, 1).astype(dt) if spec.output == "sigmoid" else np.eye(spec.sizes[-1], dtype=dt)[spec.y]
     g = np.tanh if spec.hidden == "tanh" else (lambda z: np.maximum(z, 0))
     t = [0]
 
@@ -152,13 +161,22 @@ def plain_numpy(spec):
                 vv[...] = 0.999 * vv + 0.001 * gr * gr
                 new.append(p - lr / (1 - 0.9 ** t[0]) * mm / (np.sqrt(vv) / np.sqrt(1 - 0.999 ** t[0]) + 1e-8))
             params[l] = tuple(new)
+
     return Method(step, float(forward()[2]))
 
 
 def reseau_method(backend, kernels=None, cuda_graph=False, precision="fp32"):
     def make(spec):
-        model = MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend=backend, dtype=spec.dtype,
-                    seed=0, kernels=kernels, precision=precision)
+        model = MLP(
+            spec.sizes,
+            hidden=spec.hidden,
+            output=spec.output,
+            backend=backend,
+            dtype=spec.dtype,
+            seed=0,
+            kernels=kernels,
+            precision=precision,
+        )
         model.set_weights(spec.weights)
         first = model.evaluate(spec.X, spec.y)["loss"]
         step, p, s = model.training_step(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)
@@ -172,17 +190,21 @@ def reseau_method(backend, kernels=None, cuda_graph=False, precision="fp32"):
                 st["p"], st["s"], loss = step(st["p"], st["s"], Xd, Yd, st["t"])
                 st["t"] += 1
             bk.sync(loss)
+
         return Method(lambda: run(1), first, run)
+
     return make
 
 
 def torch_method(device, precision="fp32"):
     """PyTorch with its fused Adam; precision "tf32" allows TF32 matmuls, "bf16" runs forward and
     loss under ``torch.autocast(bfloat16)`` (PyTorch's mixed precision: float32 master weights)."""
+
     def make(spec):
         import contextlib
 
         import torch
+
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
         amp = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if precision == "bf16" else contextlib.nullcontext
         tdt = torch.float32 if spec.dtype == "float32" else torch.float64
@@ -196,8 +218,13 @@ def torch_method(device, precision="fp32"):
             if i < len(spec.weights) - 1:
                 layers.append(torch.nn.Tanh() if spec.hidden == "tanh" else torch.nn.ReLU())
         net = torch.nn.Sequential(*layers)
-        kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
-                 "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
+        kinds = {
+            "adam": torch.optim.Adam,
+            "adamw": torch.optim.AdamW,
+            "sgd": torch.optim.SGD,
+            "rmsprop": torch.optim.RMSprop,
+            "adagrad": torch.optim.Adagrad,
+        }
         if spec.optimizer not in kinds:
             raise Unsupported(f"no PyTorch counterpart set up for {spec.optimizer}")
         fused = {"fused": True} if spec.optimizer in ("adam", "adamw", "sgd") else {}
@@ -220,7 +247,9 @@ def torch_method(device, precision="fp32"):
                 opt.step()
             if device == "cuda":
                 torch.cuda.synchronize()
+
         return Method(lambda: run(1), first, run)
+
     return make
 
 
@@ -228,9 +257,15 @@ def optax_method(spec):
     import jax
     import jax.numpy as jnp
     import optax
+
     backends.get("jax").float_dtype(spec.dtype)
-    kinds = {"adam": optax.adam, "adamw": optax.adamw, "sgd": optax.sgd, "rmsprop": optax.rmsprop,
-             "adagrad": optax.adagrad}
+    kinds = {
+        "adam": optax.adam,
+        "adamw": optax.adamw,
+        "sgd": optax.sgd,
+        "rmsprop": optax.rmsprop,
+        "adagrad": optax.adagrad,
+    }
     if spec.optimizer not in kinds:
         raise Unsupported(f"no optax counterpart set up for {spec.optimizer}")
     dt = jnp.dtype(spec.dtype)
@@ -261,6 +296,7 @@ def optax_method(spec):
         for _ in range(k):
             st["p"], st["s"], loss = update(st["p"], st["s"])
         loss.block_until_ready()
+
     return Method(lambda: run(1), float(loss_fn(params)), run)
 
 
@@ -268,11 +304,20 @@ def sklearn_method(spec):
     import warnings
 
     from sklearn.neural_network import MLPClassifier
+
     if spec.optimizer not in ("adam", "sgd"):
         raise Unsupported(f"scikit-learn has no {spec.optimizer}")
-    clf = MLPClassifier(hidden_layer_sizes=spec.sizes[1:-1], activation=spec.hidden, solver=spec.optimizer,
-                        alpha=0.0, batch_size=spec.n, learning_rate_init=spec.lr, shuffle=False,
-                        momentum=0.0, random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=spec.sizes[1:-1],
+        activation=spec.hidden,
+        solver=spec.optimizer,
+        alpha=0.0,
+        batch_size=spec.n,
+        learning_rate_init=spec.lr,
+        shuffle=False,
+        momentum=0.0,
+        random_state=0,
+    )
     classes = np.arange(2 if spec.output == "sigmoid" else spec.sizes[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -289,6 +334,7 @@ def sklearn_method(spec):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.partial_fit(spec.X, spec.y)
+
     return Method(step, first)
 
 
@@ -304,6 +350,7 @@ def methods():
     gpu = status["cupy"] == "ok"
     if status["jax"] == "ok":
         import jax
+
         found[f"reseau jax {jax.default_backend()}"] = ("jax", reseau_method("jax"))
         gpu = gpu or jax.default_backend() == "gpu"
     if status["cupy"] == "ok":
@@ -323,11 +370,19 @@ def methods():
 
 # ---- measuring ----------------------------------------------------------------------------------
 
+
 def time_spec(spec, rounds, steps, only=None):
     """Build every method, check its first-batch loss, time the honest ones interleaved."""
     built, results = {}, {}
-    reference = MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", dtype="float64",
-                    kernels="reference", seed=0)
+    reference = MLP(
+        spec.sizes,
+        hidden=spec.hidden,
+        output=spec.output,
+        backend="numpy",
+        dtype="float64",
+        kernels="reference",
+        seed=0,
+    )
     ref_loss = reference.evaluate(spec.X.astype(np.float64), spec.y)["loss"]
     tol = 1e-4 if spec.dtype == "float32" else 1e-9
     for name, (_, make) in methods().items():
@@ -361,8 +416,13 @@ def time_spec(spec, rounds, steps, only=None):
     floor = statistics.median(times[floor_name]) if times.get(floor_name) else None
     for name, ts in times.items():
         med = statistics.median(ts)
-        results[name].update(median_ms=med * 1e3, min_ms=min(ts) * 1e3, samples_per_s=spec.n / med,
-                             vs_floor=med / floor if floor else None, steps=len(ts))
+        results[name].update(
+            median_ms=med * 1e3,
+            min_ms=min(ts) * 1e3,
+            samples_per_s=spec.n / med,
+            vs_floor=med / floor if floor else None,
+            steps=len(ts),
+        )
     return results
 
 
@@ -392,11 +452,21 @@ def peak_memory(spec, name):
     process that has already imported the method's library (Linux /proc; None elsewhere)."""
     if not Path("/proc/self/statm").exists():
         return None
-    args = json.dumps({"name": spec.name, "sizes": spec.sizes, "hidden": spec.hidden, "n": spec.n,
-                       "dtype": spec.dtype, "optimizer": spec.optimizer, "lr": spec.lr})
+    args = json.dumps(
+        {
+            "name": spec.name,
+            "sizes": spec.sizes,
+            "hidden": spec.hidden,
+            "n": spec.n,
+            "dtype": spec.dtype,
+            "optimizer": spec.optimizer,
+            "lr": spec.lr,
+        }
+    )
     try:
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, args, name], capture_output=True,
-                             text=True, timeout=600)
+        out = subprocess.run(
+            [sys.executable, "-c", _MEMORY_CHILD, args, name], capture_output=True, text=True, timeout=600
+        )
         return max(0, int(out.stdout.strip().splitlines()[-1])) if out.returncode == 0 else None
     except (subprocess.SubprocessError, ValueError, IndexError):
         return None
@@ -419,8 +489,11 @@ def time_to_accuracy(max_epochs, only=None):
             if accuracy() >= TARGET_ACCURACY:
                 reached = epoch
                 break
-        out[name] = {"epochs": reached, "seconds": time.perf_counter() - t0 if reached else None,
-                     "max_epochs": max_epochs}
+        out[name] = {
+            "epochs": reached,
+            "seconds": time.perf_counter() - t0 if reached else None,
+            "max_epochs": max_epochs,
+        }
     return out
 
 
@@ -431,13 +504,18 @@ def _trainers(Xtr, ytr, Xte, yte):
             continue
         backend = name.split()[1].split("+")[0]
         kernels = "numba" if "numba" in name else ("numpy" if name == "reseau numpy" else None)
-        model = MLP([64, 128, 10], hidden="relu", output="softmax", backend=backend, seed=0, kernels=kernels,
-                    normalize="minmax")  # the peers' inputs: pixels / 16
+        model = MLP(
+            [64, 128, 10], hidden="relu", output="softmax", backend=backend, seed=0, kernels=kernels, normalize="minmax"
+        )  # the peers' inputs: pixels / 16
         opt = optim.Adam(3e-3)
-        yield (name, lambda m=model, o=opt: m.fit(Xtr, ytr, epochs=1, batch_size=32, optimizer=o),
-               lambda m=model: m.evaluate(Xte, yte)["accuracy"])
+        yield (
+            name,
+            lambda m=model, o=opt: m.fit(Xtr, ytr, epochs=1, batch_size=32, optimizer=o),
+            lambda m=model: m.evaluate(Xte, yte)["accuracy"],
+        )
     try:
         import torch
+
         torch.manual_seed(0)
         net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
         opt = torch.optim.Adam(net.parameters(), lr=3e-3)
@@ -453,6 +531,7 @@ def _trainers(Xtr, ytr, Xte, yte):
         def torch_acc():
             with torch.no_grad():
                 return float((net(Xe).argmax(1).numpy() == yte).mean())
+
         yield "PyTorch CPU", torch_epoch, torch_acc
     except ImportError:
         pass
@@ -460,6 +539,7 @@ def _trainers(Xtr, ytr, Xte, yte):
         import jax
         import jax.numpy as jnp
         import optax
+
         init = MLP([64, 128, 10], hidden="relu", output="softmax", backend="numpy", seed=0).get_weights()
         state = {"p": [(jnp.asarray(W), jnp.asarray(b)) for W, b in init]}
         tx = optax.adam(3e-3)
@@ -482,17 +562,18 @@ def _trainers(Xtr, ytr, Xte, yte):
         def optax_epoch():
             perm = order.permutation(len(ytr))
             for a in range(0, len(perm), 32):
-                idx = perm[a:a + 32]
+                idx = perm[a : a + 32]
                 state["p"], state["s"] = update(state["p"], state["s"], Xj[idx], yj[idx])
 
-        yield ("JAX+optax", optax_epoch,
-               lambda: float((np.asarray(logits(state["p"], Xe)).argmax(1) == yte).mean()))
+        yield ("JAX+optax", optax_epoch, lambda: float((np.asarray(logits(state["p"], Xe)).argmax(1) == yte).mean()))
     try:
         from sklearn.neural_network import MLPClassifier
+
         clf = MLPClassifier(hidden_layer_sizes=(128,), batch_size=32, learning_rate_init=3e-3, random_state=0)
 
         def sk_epoch():
             clf.partial_fit(Xtr, ytr, classes=np.arange(10))
+
         yield "scikit-learn", sk_epoch, lambda: float(clf.score(Xte, yte))
     except ImportError:
         pass
@@ -500,13 +581,24 @@ def _trainers(Xtr, ytr, Xte, yte):
 
 # ---- reporting ----------------------------------------------------------------------------------
 
+
 def environment() -> dict:
-    env = {"python": platform.python_version(), "machine": platform.machine(), "cpu": _cpu_name(),
-           "cores": os.cpu_count(), "numpy": np.__version__, "backends": backends.available()}
+    env = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "numpy": np.__version__,
+        "backends": backends.available(),
+    }
     try:
         from threadpoolctl import threadpool_info
-        env["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-                       for d in threadpool_info() if d.get("user_api") == "blas"]
+
+        env["blas"] = [
+            {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for d in threadpool_info()
+            if d.get("user_api") == "blas"
+        ]
     except ImportError:
         env["blas"] = "threadpoolctl not installed"
     for lib in ("jax", "numba", "torch", "optax", "sklearn", "cupy"):
@@ -539,13 +631,21 @@ COLUMNS = ("median ms", "min ms", "x floor", "samples/s", "first call s", "peak 
 def _cells(r):
     """A method's numbers as strings, in COLUMNS order ("" for what was not measured)."""
     peak = r.get("peak_bytes")
-    return [f"{r['median_ms']:.4f}", f"{r['min_ms']:.4f}",
-            "" if r.get("vs_floor") is None else f"{r['vs_floor']:.2f}", f"{r['samples_per_s']:.0f}",
-            f"{r['first_call_s']:.3f}", "" if peak is None else f"{peak / 2**20:.1f}"]
+    return [
+        f"{r['median_ms']:.4f}",
+        f"{r['min_ms']:.4f}",
+        "" if r.get("vs_floor") is None else f"{r['vs_floor']:.2f}",
+        f"{r['samples_per_s']:.0f}",
+        f"{r['first_call_s']:.3f}",
+        "" if peak is None else f"{peak / 2**20:.1f}",
+    ]
 
 
 def _case_title(spec):
-    return f"{spec['name']}: {spec['layers']} {spec['hidden']}, batch {spec['batch']}, {spec['dtype']}, {spec['optimizer']}"
+    return (
+        f"{spec['name']}: {spec['layers']} {spec['hidden']}, batch {spec['batch']}, {spec['dtype']}, "
+        f"{spec['optimizer']}"
+    )
 
 
 def _accuracy_text(r):
@@ -559,8 +659,9 @@ def table(report) -> str:
         lines.append("\n" + _case_title(case["spec"]))
         lines.append(f"{'method':24}" + "".join(f"{c:>13}" for c in COLUMNS))
         for name, r in case["methods"].items():
-            lines.append(f"{name:24}" + ("".join(f"{c:>13}" for c in _cells(r)) if r["status"] == "ok"
-                                         else r["status"]))
+            lines.append(
+                f"{name:24}" + ("".join(f"{c:>13}" for c in _cells(r)) if r["status"] == "ok" else r["status"])
+            )
     if report.get("time_to_accuracy"):
         lines.append(f"\ndigits, 64-128-10 relu, Adam 3e-3, batch 32: time to {TARGET_ACCURACY:.0%} test accuracy")
         lines += [f"{name:24} {_accuracy_text(r)}" for name, r in report["time_to_accuracy"].items()]
@@ -570,12 +671,17 @@ def table(report) -> str:
 def markdown(report) -> str:
     """The report as Markdown, with the command and the machine."""
     env = report["environment"]
-    out = [f"# reseau benchmark\n\nCommand: `{report['command']}`  ",
-           f"Machine: {env['cpu']}, {env['cores']} cores, {env['machine']}; GPUs: {', '.join(env['gpus']) or 'none'}  ",
-           f"Python {env['python']}, NumPy {env['numpy']}, BLAS {json.dumps(env['blas'])}\n"]
+    out = [
+        f"# reseau benchmark\n\nCommand: `{report['command']}`  ",
+        f"Machine: {env['cpu']}, {env['cores']} cores, {env['machine']}; GPUs: {', '.join(env['gpus']) or 'none'}  ",
+        f"Python {env['python']}, NumPy {env['numpy']}, BLAS {json.dumps(env['blas'])}\n",
+    ]
     for case in report["cases"]:
-        out += [f"## {_case_title(case['spec'])}\n", "| method | " + " | ".join(COLUMNS) + " |",
-                "|---" * (len(COLUMNS) + 1) + "|"]
+        out += [
+            f"## {_case_title(case['spec'])}\n",
+            "| method | " + " | ".join(COLUMNS) + " |",
+            "|---" * (len(COLUMNS) + 1) + "|",
+        ]
         for name, r in case["methods"].items():
             cells = _cells(r) if r["status"] == "ok" else [r["status"]] + [""] * (len(COLUMNS) - 1)
             out.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -590,18 +696,28 @@ def summary_markdown(report) -> str:
     """One row per method: ms per step (× floor) for every case, then time to accuracy."""
     cases, tta = report["cases"], report.get("time_to_accuracy", {})
     names = list(dict.fromkeys(n for c in cases for n in c["methods"]))
-    rows = ["| method | " + " | ".join(f"{c['spec']['name']} ms/step (× floor)" for c in cases)
-            + f" | digits to {TARGET_ACCURACY:.0%} |", "|---" * (len(cases) + 2) + "|"]
+    rows = [
+        "| method | "
+        + " | ".join(f"{c['spec']['name']} ms/step (× floor)" for c in cases)
+        + f" | digits to {TARGET_ACCURACY:.0%} |",
+        "|---" * (len(cases) + 2) + "|",
+    ]
     for n in names:
         cells = []
         for c in cases:
             m = c["methods"].get(n, {})
             ok = m.get("status") == "ok"
-            cells.append(f"{m['median_ms']:.4g} ({m['vs_floor']:.2f})" if ok and m.get("vs_floor") else
-                         (f"{m['median_ms']:.4g}" if ok else m.get("status", "—")))
+            cells.append(
+                f"{m['median_ms']:.4g} ({m['vs_floor']:.2f})"
+                if ok and m.get("vs_floor")
+                else (f"{m['median_ms']:.4g}" if ok else m.get("status", "—"))
+            )
         t = tta.get(n)
-        cells.append("—" if not t else (f"{t['epochs']} epochs, {t['seconds']:.2f} s" if t["epochs"]
-                                        else f"not in {t['max_epochs']} epochs"))
+        cells.append(
+            "—"
+            if not t
+            else (f"{t['epochs']} epochs, {t['seconds']:.2f} s" if t["epochs"] else f"not in {t['max_epochs']} epochs")
+        )
         rows.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -628,8 +744,9 @@ def chart(report, path):
                 xs.append(i + k * width)
                 ys.append(r["median_ms"])
         ax.bar(xs, ys, width, label=name)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(report["cases"]))],
-                  [c["spec"]["name"] for c in report["cases"]])
+    ax.set_xticks(
+        [i + 0.4 - width / 2 for i in range(len(report["cases"]))], [c["spec"]["name"] for c in report["cases"]]
+    )
     ax.set_yscale("log")
     ax.set_ylabel("median time per step (ms)")
     ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -637,8 +754,18 @@ def chart(report, path):
     return path
 
 
-def run(sizes=("S", "M", "L"), custom=None, dtype="float32", optimizer="adam", quick=False, out=None,
-        only=None, memory=True, accuracy=True, command="reseau bench"):
+def run(
+    sizes=("S", "M", "L"),
+    custom=None,
+    dtype="float32",
+    optimizer="adam",
+    quick=False,
+    out=None,
+    only=None,
+    memory=True,
+    accuracy=True,
+    command="reseau bench",
+):
     """Benchmark and return the report (and write table.txt, report.json, report.md, chart.png to ``out``)."""
     specs = [Spec(key, *SIZES[key], dtype=dtype, optimizer=optimizer) for key in sizes]
     if custom:
@@ -697,14 +824,23 @@ def main_from_args(args) -> int:
         try:
             layers = [int(v) for v in args.layers.split(",")]
         except ValueError:
-            raise ValueError(f"--layers {args.layers!r}: expected comma-separated positive integers, e.g. "
-                             "784,512,10") from None
+            raise ValueError(
+                f"--layers {args.layers!r}: expected comma-separated positive integers, e.g. 784,512,10"
+            ) from None
         if len(layers) < 2 or min(layers) < 1 or args.batch_size < 1:
             raise ValueError(f"--layers {args.layers!r} --batch-size {args.batch_size}: expected positive sizes")
         custom = (layers, args.hidden, args.batch_size)
-    report = run(sizes, custom, args.dtype, args.optimizer, args.quick, args.out,
-                 memory=not args.no_memory, accuracy=not args.no_accuracy,
-                 command=" ".join(["reseau bench", *sys.argv[2:]]))
+    report = run(
+        sizes,
+        custom,
+        args.dtype,
+        args.optimizer,
+        args.quick,
+        args.out,
+        memory=not args.no_memory,
+        accuracy=not args.no_accuracy,
+        command=" ".join(["reseau bench", *sys.argv[2:]]),
+    )
     print(json.dumps(report["environment"], indent=1))
     print(table(report))
     print(f"\nreports in {args.out}/ (report.json, report.md, table.txt, chart.png)")

@@ -15,24 +15,24 @@ from pathlib import Path
 
 from . import backends, datasets, optim
 from .backends.host import np
+from .core import targets as target_rules
 from .core.activations import ACTIVATIONS
 from .core.callbacks import EpochSnapshot, ProgressBar
 from .core.columns import ColumnPlan, DataWarning, listed
+from .core.data import split_indices
 from .core.defaults import DEFAULTS
 from .core.heads import HEADS
-from .kernels import PRECISIONS
-from .core.targets import TASKS
-from .core import targets as target_rules
-from .core.data import split_indices
-from .core.serialize import atomic_write
-from .core.tables import take_rows
 from .core.initializers import INITIALIZERS
 from .core.model import MLP, load
 from .core.regularization import auto_l2
+from .core.serialize import atomic_write
+from .core.tables import take_rows
+from .core.targets import TASKS
 from .core.train import TrainingDivergedError
-
+from .kernels import PRECISIONS
 
 # ---- option types -----------------------------------------------------------------------------
+
 
 def _int_list(text) -> list[int]:
     if isinstance(text, list):
@@ -83,7 +83,7 @@ def _patience(text):
 
 def _delimiter(text) -> str:
     text = {"tab": "\t", "\\t": "\t"}.get(text, text)
-    if not isinstance(text, str) or len(text) != 1 or text in "\"\r\n":
+    if not isinstance(text, str) or len(text) != 1 or text in '"\r\n':
         raise argparse.ArgumentTypeError(f"{text!r} is not one character (e.g. , ; | or tab)")
     return text
 
@@ -114,85 +114,194 @@ def _schedule(text):
         kind, args = parts[0], [float(p) for p in parts[1:]]
         if kind == "none" and not args:
             return "none"
-        if kind in ("cosine", "plateau") and not args or kind == "step" and len(args) == 2 \
-                or kind in ("exp", "inverse") and len(args) == 1:
+        if (
+            kind in ("cosine", "plateau")
+            and not args
+            or kind == "step"
+            and len(args) == 2
+            or kind in ("exp", "inverse")
+            and len(args) == 1
+        ):
             return (kind, args)
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"{text!r} is not a schedule; expected none, cosine, step:SIZE:GAMMA, "
-                                     "exp:GAMMA, inverse:K or plateau")
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a schedule; expected none, cosine, step:SIZE:GAMMA, exp:GAMMA, inverse:K or plateau"
+    )
 
 
 OPTIMIZERS = tuple(optim.OPTIMIZERS)
 # name: (type, default, help, choices)
 TRAIN_OPTIONS = {
-    "data": (str, "breast_cancer", "a bundled data set (breast_cancer, digits), a generator (moons, circles, "
-             "spirals, xor, blobs) or a CSV/NPZ/IDX file", None),
-    "target": (str, None, "the target: a column name or index, an NPZ array name, the labels' IDX file "
-               "(default: the last column / array 'y')", None),
+    "data": (
+        str,
+        "breast_cancer",
+        "a bundled data set (breast_cancer, digits), a generator (moons, circles, "
+        "spirals, xor, blobs) or a CSV/NPZ/IDX file",
+        None,
+    ),
+    "target": (
+        str,
+        None,
+        "the target: a column name or index, an NPZ array name, the labels' IDX file "
+        "(default: the last column / array 'y')",
+        None,
+    ),
     "drop": (str, [], "a column to leave out of the features, e.g. an id (repeatable)", None),
     "delimiter": (_delimiter, None, "the CSV delimiter (default: detected among , ; tab |)", None),
-    "encoding": (str, "utf-8", "the CSV file's text encoding, e.g. cp1252 or latin-1 (default: UTF-8, with or "
-                 "without a byte-order mark)", None),
-    "decimal": (str, None, "the decimal mark of the CSV file's numbers (default: a comma where a ; tab or | "
-                "file writes them so, else a point)", (".", ",")),
-    "task": (str, None, "classify or regress (default: text, boolean and few-valued integer targets are "
-             "classes, floats and many-valued integers a quantity)", TASKS + tuple(target_rules.ALIASES)),
-    "impute": (str, DEFAULTS["impute"], "missing cells: median (numbers; most frequent category for "
-               "text) fitted on the training part, or none to refuse them", ("median", "none")),
-    "target_scaling": (str, DEFAULTS["target_scaling"], "a quantity as the target: standard learns (y − mean)/sd, "
-                       "fitted on the training part, and predicts in the target's units; none learns y as it is",
-                       ("standard", "none")),
-    "layers": (_int_list, list(DEFAULTS["hidden_layers"]), "hidden layer sizes, comma-separated (e.g. 64,32)",
-               None),
+    "encoding": (
+        str,
+        "utf-8",
+        "the CSV file's text encoding, e.g. cp1252 or latin-1 (default: UTF-8, with or without a byte-order mark)",
+        None,
+    ),
+    "decimal": (
+        str,
+        None,
+        "the decimal mark of the CSV file's numbers (default: a comma where a ; tab or | "
+        "file writes them so, else a point)",
+        (".", ","),
+    ),
+    "task": (
+        str,
+        None,
+        "classify or regress (default: text, boolean and few-valued integer targets are "
+        "classes, floats and many-valued integers a quantity)",
+        TASKS + tuple(target_rules.ALIASES),
+    ),
+    "impute": (
+        str,
+        DEFAULTS["impute"],
+        "missing cells: median (numbers; most frequent category for "
+        "text) fitted on the training part, or none to refuse them",
+        ("median", "none"),
+    ),
+    "target_scaling": (
+        str,
+        DEFAULTS["target_scaling"],
+        "a quantity as the target: standard learns (y − mean)/sd, "
+        "fitted on the training part, and predicts in the target's units; none learns y as it is",
+        ("standard", "none"),
+    ),
+    "layers": (_int_list, list(DEFAULTS["hidden_layers"]), "hidden layer sizes, comma-separated (e.g. 64,32)", None),
     "activation": (str, DEFAULTS["hidden"], "hidden activation", ACTIVATIONS),
-    "output": (str, None, "output head (default: sigmoid for 2 classes, softmax for more, identity for "
-               "a quantity)", HEADS),
-    "init": (str, "auto", "weight initialiser (auto: He for ReLU-like layers, Xavier otherwise)",
-             ("auto",) + tuple(INITIALIZERS)),
+    "output": (
+        str,
+        None,
+        "output head (default: sigmoid for 2 classes, softmax for more, identity for a quantity)",
+        HEADS,
+    ),
+    "init": (
+        str,
+        "auto",
+        "weight initialiser (auto: He for ReLU-like layers, Xavier otherwise)",
+        ("auto",) + tuple(INITIALIZERS),
+    ),
     "optimizer": (str, DEFAULTS["optimizer"], "update rule", OPTIMIZERS),
     "lr": (_number, DEFAULTS["lr"], "learning rate α", None),
     "momentum": (_number, None, "momentum μ (sgd, momentum, nag, rmsprop)", None),
-    "schedule": (_schedule, _schedule(DEFAULTS["schedule"]), "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, "
-                 "exp:GAMMA, inverse:K, plateau", None),
+    "schedule": (
+        _schedule,
+        _schedule(DEFAULTS["schedule"]),
+        "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, exp:GAMMA, inverse:K, plateau",
+        None,
+    ),
     "warmup": (_positive_int, None, "linear warm-up over this many epochs first", None),
     "epochs": (_positive_int, DEFAULTS["epochs"], "passes over the training data", None),
-    "batch_size": (_batch_size, DEFAULTS["batch_size"], "mini-batch size; 'full' for batch gradient descent, 1 for stochastic", None),
+    "batch_size": (
+        _batch_size,
+        DEFAULTS["batch_size"],
+        "mini-batch size; 'full' for batch gradient descent, 1 for stochastic",
+        None,
+    ),
     "dropout": (_rate, 0.0, "dropout rate of every hidden layer", None),
     "l1": (_number, 0.0, "L1 penalty on the weights", None),
     "l2": (_l2, DEFAULTS["l2"], "L2 penalty λ on the weights (auto: 2/n for n training rows)", None),
-    "label_smoothing": (_rate, 0.0, "label smoothing ε: training targets (1 − ε)·T + ε/K, K classes "
-                        "(classification only)", None),
-    "class_weight": (str, None, "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
-                     "as much as common ones (default: every row weighs 1)", ("balanced",)),
-    "normalize": (str, DEFAULTS["normalize"], "numeric input scaling fitted on the training part",
-                  ("robust", "minmax", "standard", "none")),
-    "early_stopping": (_patience, DEFAULTS["early_stopping"], "stop after this many epochs without a better "
-                       "validation loss, keeping the best epoch's weights (none: run every epoch, keep the last)",
-                       None),
-    "test_size": (_rate, 0.2, "fraction held out, stratified, for the final test (read once, at the end); 0 "
-                  "trains on the rest without a test part", None),
-    "val_size": (_rate, 0.1, "fraction held out, stratified, for the per-epoch val_* figures and early "
-                 "stopping", None),
+    "label_smoothing": (
+        _rate,
+        0.0,
+        "label smoothing ε: training targets (1 − ε)·T + ε/K, K classes (classification only)",
+        None,
+    ),
+    "class_weight": (
+        str,
+        None,
+        "balanced: class c weighs n/(k·n_c) in the training loss, so rare classes count "
+        "as much as common ones (default: every row weighs 1)",
+        ("balanced",),
+    ),
+    "normalize": (
+        str,
+        DEFAULTS["normalize"],
+        "numeric input scaling fitted on the training part",
+        ("robust", "minmax", "standard", "none"),
+    ),
+    "early_stopping": (
+        _patience,
+        DEFAULTS["early_stopping"],
+        "stop after this many epochs without a better "
+        "validation loss, keeping the best epoch's weights (none: run every epoch, keep the last)",
+        None,
+    ),
+    "test_size": (
+        _rate,
+        0.2,
+        "fraction held out, stratified, for the final test (read once, at the end); 0 "
+        "trains on the rest without a test part",
+        None,
+    ),
+    "val_size": (_rate, 0.1, "fraction held out, stratified, for the per-epoch val_* figures and early stopping", None),
     "backend": (str, None, "array backend (default: $RESEAU_BACKEND, else auto)", backends.NAMES + ("auto",)),
     "dtype": (str, DEFAULTS["dtype"], "float32 or float64", ("float32", "float64")),
-    "precision": (str, "fp32", "GEMM arithmetic: fp32, tf32 (TF32 tensor cores) or bf16 (bfloat16 operands, "
-                  "float32 sums; weights, optimiser state and loss stay float32); tf32 and bf16 on jax and cupy",
-                  PRECISIONS),
+    "precision": (
+        str,
+        "fp32",
+        "GEMM arithmetic: fp32, tf32 (TF32 tensor cores) or bf16 (bfloat16 operands, "
+        "float32 sums; weights, optimiser state and loss stay float32); tf32 and bf16 on jax and cupy",
+        PRECISIONS,
+    ),
     "seed": (_seed, DEFAULTS["seed"], "seed of the weights, split, shuffles and generated data", None),
-    "data_parallel": (bool, False, "split every batch over JAX's local devices, or over MPI ranks "
-                      "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)", None),
-    "distributed": (bool, False, "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
-                    "JAX_PROCESS_ID) and split every batch over all its devices", None),
-    "cuda_graph": (bool, False, "record each training step in a CUDA graph and replay it (cupy backend; "
-                   "for small models)", None),
-    "on_divergence": (str, "stop", "what a step with a NaN/inf loss or gradient does: stop (keep the last good "
-                      "step's weights) or skip it", ("stop", "skip")),
-    "checkpoint": (str, None, "write checkpoints (weights, optimiser state, schedule, data order, generator) "
-                   "to this directory, atomically, the newest 3 kept", None),
+    "data_parallel": (
+        bool,
+        False,
+        "split every batch over JAX's local devices, or over MPI ranks "
+        "(mpirun -n N reseau train --data-parallel ...; numpy or cupy backend)",
+        None,
+    ),
+    "distributed": (
+        bool,
+        False,
+        "join a multi-process JAX run (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+        "JAX_PROCESS_ID) and split every batch over all its devices",
+        None,
+    ),
+    "cuda_graph": (
+        bool,
+        False,
+        "record each training step in a CUDA graph and replay it (cupy backend; for small models)",
+        None,
+    ),
+    "on_divergence": (
+        str,
+        "stop",
+        "what a step with a NaN/inf loss or gradient does: stop (keep the last good step's weights) or skip it",
+        ("stop", "skip"),
+    ),
+    "checkpoint": (
+        str,
+        None,
+        "write checkpoints (weights, optimiser state, schedule, data order, generator) "
+        "to this directory, atomically, the newest 3 kept",
+        None,
+    ),
     "checkpoint_every": (_positive_int, None, "a checkpoint every this many steps (default: each epoch)", None),
-    "resume": (bool, False, "continue from the newest checkpoint in --checkpoint, to the weights an "
-               "uninterrupted run reaches (same options and data)", None),
+    "resume": (
+        bool,
+        False,
+        "continue from the newest checkpoint in --checkpoint, to the weights an "
+        "uninterrupted run reaches (same options and data)",
+        None,
+    ),
     "save": (str, None, "write the trained model to this file", None),
     "plot": (str, None, "write training curves (and the decision boundary for 2-D data) to this PNG", None),
 }
@@ -208,35 +317,51 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="reseau", allow_abbrev=False, description="Train multilayer perceptrons from first principles on NumPy, JAX or "
-        "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.")
+        prog="reseau",
+        allow_abbrev=False,
+        description="Train multilayer perceptrons from first principles on NumPy, JAX or "
+        "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.",
+    )
     parser.add_argument("--version", action="version", version=f"reseau {_package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     train = sub.add_parser(
-        "train", allow_abbrev=False, help="train a network and report its test accuracy",
+        "train",
+        allow_abbrev=False,
+        help="train a network and report its test accuracy",
         description="Train a network: the data are split (stratified) into training, validation and test "
         "parts; the preprocessing (scaling, one-hot encoding of text columns, imputation) is fitted on "
         "the training part; progress and the validation figures are shown per epoch, and the test part, "
         "read once, ends the run. With no options: a 30-16-1 relu/sigmoid network, He init, Adam with "
         "lr 0.003 on a cosine schedule over 100 epochs in mini-batches of 32, inputs robust-scaled, the best "
         "epoch on the validation part kept, on the breast-cancer data. Every option can also come "
-        "from a TOML file (--config), the command line winning.")
+        "from a TOML file (--config), the command line winning.",
+    )
     for name, (kind, default, help_text, choices) in TRAIN_OPTIONS.items():
         if kind is bool:
-            train.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true",
-                               default=argparse.SUPPRESS, help=help_text)
+            train.add_argument(
+                f"--{name.replace('_', '-')}", dest=name, action="store_true", default=argparse.SUPPRESS, help=help_text
+            )
             continue
         if name == "drop":
-            train.add_argument("--drop", dest="drop", action="append", default=argparse.SUPPRESS, metavar="COL",
-                               help=help_text)
+            train.add_argument(
+                "--drop", dest="drop", action="append", default=argparse.SUPPRESS, metavar="COL", help=help_text
+            )
             continue
-        shown = "full" if name == "batch_size" and default is None else (
-            ",".join(map(str, default)) if isinstance(default, list) else default)
-        train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, choices=choices,
-                           default=argparse.SUPPRESS,
-                           help=f"{help_text} (default: {shown})" if shown is not None else help_text)
+        shown = (
+            "full"
+            if name == "batch_size" and default is None
+            else (",".join(map(str, default)) if isinstance(default, list) else default)
+        )
+        train.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=kind,
+            choices=choices,
+            default=argparse.SUPPRESS,
+            help=f"{help_text} (default: {shown})" if shown is not None else help_text,
+        )
     train.add_argument("--config", type=Path, default=None, help="a TOML file of options (names as above)")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=cmd_train)
@@ -245,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
     evaluate.add_argument("--data", required=True, help="a bundled data set, a generator or a data file")
     evaluate.add_argument("--target", default=None, help="the target column or array (as for train)")
-    evaluate.add_argument("--drop", action="append", default=[], metavar="COL",
-                          help="a column to leave out (repeatable)")
+    evaluate.add_argument(
+        "--drop", action="append", default=[], metavar="COL", help="a column to leave out (repeatable)"
+    )
     _file_options(evaluate)
     evaluate.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     evaluate.add_argument("--seed", default=0, type=int, help="seed of generated data")
@@ -254,33 +380,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", allow_abbrev=False, help="predictions of a saved model for a table, as CSV")
     predict.add_argument("model", type=Path)
-    predict.add_argument("input", type=Path, help="a CSV, Parquet or Feather file of feature columns (matched to "
-                         "the model's by name when it has a header)")
+    predict.add_argument(
+        "input",
+        type=Path,
+        help="a CSV, Parquet or Feather file of feature columns (matched to the model's by name when it has a header)",
+    )
     predict.add_argument("--output", "-o", type=Path, default=None, help="where to write (default: stdout)")
-    predict.add_argument("--drop", action="append", default=[], metavar="COL",
-                         help="a column of the input to ignore, e.g. the target (repeatable)")
-    predict.add_argument("--keep", action="append", default=[], metavar="COL",
-                         help="a column of the input to copy beside the predictions, e.g. an id (repeatable)")
+    predict.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column of the input to ignore, e.g. the target (repeatable)",
+    )
+    predict.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column of the input to copy beside the predictions, e.g. an id (repeatable)",
+    )
     _file_options(predict)
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     predict.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
     predict.set_defaults(func=cmd_predict)
 
-    export = sub.add_parser("export", allow_abbrev=False, help="a saved model as ONNX, preprocessing included",
-                            description="Write a saved model, with its input preprocessing (scaling, one-hot, "
-                            "imputation), as one ONNX graph for onnxruntime and other ONNX runtimes; inputs are "
-                            "named after the features (needs reseau[onnx]).")
+    export = sub.add_parser(
+        "export",
+        allow_abbrev=False,
+        help="a saved model as ONNX, preprocessing included",
+        description="Write a saved model, with its input preprocessing (scaling, one-hot, "
+        "imputation), as one ONNX graph for onnxruntime and other ONNX runtimes; inputs are "
+        "named after the features (needs reseau[onnx]).",
+    )
     export.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
     export.add_argument("output", type=Path, help="the .onnx file to write")
     export.set_defaults(func=cmd_export)
 
-    bench = sub.add_parser("bench", allow_abbrev=False, help="time the training step on every backend and peer installed",
-                           description="Benchmark one training step (forward, backward, update) of the same "
-                           "network, data and seed on every backend present and every peer installed "
-                           "(PyTorch, JAX+optax, scikit-learn), against the GEMM-only floor measured in the "
-                           "same run; plus time to 97 % test accuracy on the digits data. Each method must "
-                           "compute the reference loss on the first batch before it is timed.")
+    bench = sub.add_parser(
+        "bench",
+        allow_abbrev=False,
+        help="time the training step on every backend and peer installed",
+        description="Benchmark one training step (forward, backward, update) of the same "
+        "network, data and seed on every backend present and every peer installed "
+        "(PyTorch, JAX+optax, scikit-learn), against the GEMM-only floor measured in the "
+        "same run; plus time to 97 % test accuracy on the digits data. Each method must "
+        "compute the reference loss on the first batch before it is timed.",
+    )
     from .benchmark import add_arguments
+
     add_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
@@ -317,8 +465,9 @@ def _options(args) -> dict:
         for key, value in table.items():
             name = key.replace("-", "_")
             if name not in TRAIN_OPTIONS:
-                raise ValueError(f"--config {args.config}: unknown option {key!r}; expected one of "
-                                 f"{', '.join(TRAIN_OPTIONS)}")
+                raise ValueError(
+                    f"--config {args.config}: unknown option {key!r}; expected one of {', '.join(TRAIN_OPTIONS)}"
+                )
             kind, _, _, choices = TRAIN_OPTIONS[name]
             try:
                 value = _toml_value(name, kind, value)
@@ -340,13 +489,16 @@ def _data(name, target, seed, drop=(), delimiter=None, encoding="utf-8", decimal
             raise ValueError(f"--drop applies to data files; --data {name} is built in")
         if name in datasets.NAMES:
             import pyarrow as pa
+
             d = datasets.load(name)  # as a table: the model keeps the feature names
             return pa.table({n: d.X[:, j] for j, n in enumerate(d.feature_names)}), d.y, d.description
         X, y = datasets.GENERATORS[name](seed=seed)
         return X, y, f"generated {name} data (seed {seed})"
     if not Path(name).exists():
-        raise ValueError(f"--data {name!r} is not a bundled data set ({', '.join(datasets.NAMES)}), a generator "
-                         f"({', '.join(datasets.GENERATORS)}) or an existing file")
+        raise ValueError(
+            f"--data {name!r} is not a bundled data set ({', '.join(datasets.NAMES)}), a generator "
+            f"({', '.join(datasets.GENERATORS)}) or an existing file"
+        )
     target = -1 if target is None and not name.lower().endswith(".npz") else target
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
@@ -363,18 +515,24 @@ def _split(X, y, o, classify):
     """Training, validation and test parts (stratified for classes), from the run's seed."""
     fractions = ([o["test_size"]] if o["test_size"] else []) + ([o["val_size"]] if o["val_size"] else [])
     if sum(fractions) >= 1:
-        raise ValueError(f"--test-size {o['test_size']} and --val-size {o['val_size']} leave no training data; "
-                         "expected a sum below 1")
+        raise ValueError(
+            f"--test-size {o['test_size']} and --val-size {o['val_size']} leave no training data; "
+            "expected a sum below 1"
+        )
     labels = np.asarray(y).astype(str) if classify and np.ndim(y) == 1 else np.zeros(len(y))
     parts = split_indices(labels, fractions, o["seed"], stratify=classify) if fractions else [np.arange(len(y))]
     if any(len(p) == 0 for p in parts):
         if classify and np.ndim(y) == 1:
             values, counts = np.unique(labels, return_counts=True)
             if np.mean(counts == 1) > 0.5:  # the cause: classes of one row each, not the row count
-                raise ValueError(f"--data {o['data']}: the target has {len(values)} classes in {len(y)} rows, "
-                                 f"{int(np.sum(counts == 1))} of them a single row; a quantity? give --task regress")
-        raise ValueError(f"--data {o['data']}: {len(y)} rows are too few for training, validation and test parts "
-                         "(see --test-size, --val-size)")
+                raise ValueError(
+                    f"--data {o['data']}: the target has {len(values)} classes in {len(y)} rows, "
+                    f"{int(np.sum(counts == 1))} of them a single row; a quantity? give --task regress"
+                )
+        raise ValueError(
+            f"--data {o['data']}: {len(y)} rows are too few for training, validation and test parts "
+            "(see --test-size, --val-size)"
+        )
     parts = [(take_rows(X, p), np.asarray(y)[p]) for p in parts]
     if not o["test_size"]:  # no test part: the caller tests elsewhere (e.g. cross-validation)
         parts.insert(1, None)
@@ -396,11 +554,13 @@ def _schedule_object(o):
     schedule = None
     if spec != "none":
         kind, args = spec
-        schedule = {"cosine": lambda: optim.CosineAnnealing(o["epochs"]),
-                    "step": lambda: optim.StepDecay(int(args[0]), args[1]),
-                    "exp": lambda: optim.ExponentialDecay(args[0]),
-                    "inverse": lambda: optim.InverseTimeDecay(args[0]),
-                    "plateau": lambda: optim.ReduceOnPlateau()}[kind]()
+        schedule = {
+            "cosine": lambda: optim.CosineAnnealing(o["epochs"]),
+            "step": lambda: optim.StepDecay(int(args[0]), args[1]),
+            "exp": lambda: optim.ExponentialDecay(args[0]),
+            "inverse": lambda: optim.InverseTimeDecay(args[0]),
+            "plateau": lambda: optim.ReduceOnPlateau(),
+        }[kind]()
     if o["warmup"]:
         if isinstance(schedule, optim.ReduceOnPlateau):
             raise ValueError("--warmup cannot precede the plateau schedule")
@@ -415,32 +575,48 @@ def cmd_train(args) -> int:
     _writable_directory("--checkpoint", o["checkpoint"])
     if o["plot"]:
         from .plots import require_matplotlib
+
         require_matplotlib("--plot")
     _processes(o)
     if o["resume"] and not o["checkpoint"]:
         raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
-    X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"],
-                              o["decimal"])
+    X, y, description = _data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"], o["decimal"])
     task = _task(o, y)
     (X_train, y_train), test, val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
     model = _model(o, task, X_train, y_train)
     opt, schedule = _optimizer(o), _schedule_object(o)
-    parts = (f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and "
-             f"{0 if test is None else len(test[1])} test examples")
-    print(f"{description.split(':')[0]}: {parts}, {len(model.feature_names)} columns"
-          + (f", {len(model.classes or [0, 1])} classes" if task == "classify" else ""))
-    print(f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {model.init[0]}; "
-          f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
-          f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
-          f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs")
+    parts = (
+        f"{len(y_train)} training, {0 if val is None else len(val[1])} validation and "
+        f"{0 if test is None else len(test[1])} test examples"
+    )
+    print(
+        f"{description.split(':')[0]}: {parts}, {len(model.feature_names)} columns"
+        + (f", {len(model.classes or [0, 1])} classes" if task == "classify" else "")
+    )
+    print(
+        f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {model.init[0]}; "
+        f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
+        f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
+        f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs"
+    )
     print(f"inputs: {model.columns.describe()}")
-    fit_args = dict(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=opt, schedule=schedule,
-                    data_parallel=o["data_parallel"], on_divergence=o["on_divergence"],
-                    checkpoint=o["checkpoint"], checkpoint_every=o["checkpoint_every"],
-                    resume=o["checkpoint"] if o["resume"] else None, cuda_graph=o["cuda_graph"],
-                    validation_data=val, patience=o["early_stopping"], class_weight=o["class_weight"])
+    fit_args = dict(
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        optimizer=opt,
+        schedule=schedule,
+        data_parallel=o["data_parallel"],
+        on_divergence=o["on_divergence"],
+        checkpoint=o["checkpoint"],
+        checkpoint_every=o["checkpoint_every"],
+        resume=o["checkpoint"] if o["resume"] else None,
+        cuda_graph=o["cuda_graph"],
+        validation_data=val,
+        patience=o["early_stopping"],
+        class_weight=o["class_weight"],
+    )
     if o["early_stopping"] and val is None:
         if hasattr(args, "early_stopping"):
             raise ValueError("--early-stopping watches the validation part; give --val-size above 0")
@@ -458,8 +634,10 @@ def cmd_train(args) -> int:
     if test is not None:
         _report_test(model, *test, seconds)
     else:
-        print(f"no test part (--test-size 0); trained in {seconds:.2f} s"
-              + "".join(f", {k} {v:.4g}" for k, v in history.last().items() if k.startswith("val_")))
+        print(
+            f"no test part (--test-size 0); trained in {seconds:.2f} s"
+            + "".join(f", {k} {v:.4g}" for k, v in history.last().items() if k.startswith("val_"))
+        )
     if history.stopped_epoch:
         print(f"early stopping after epoch {history.stopped_epoch}; best epoch {history.best_epoch}")
     if o["save"]:
@@ -467,6 +645,7 @@ def cmd_train(args) -> int:
         print(f"model saved to {o['save']}")
     if o["plot"]:
         from .plots import training_report
+
         two_d = model.sizes[0] == 2 and isinstance(X_train, np.ndarray)
         training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None)
         print(f"plot written to {o['plot']}")
@@ -509,13 +688,25 @@ def _model(o, task, X_train, y_train):
     training part (the kernels chosen by the run's length, see ``_kernels``)."""
     normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
     plan = ColumnPlan(normalize, impute).fit(X_train)
-    model = MLP([None, *o["layers"], None], hidden=o["activation"], output=o["output"], task=task,
-                init=None if o["init"] == "auto" else o["init"], backend=o["backend"], dtype=o["dtype"],
-                seed=o["seed"], dropout=o["dropout"], l1=o["l1"], label_smoothing=o["label_smoothing"],
-                l2=auto_l2(len(y_train), True) if o["l2"] == "auto" else o["l2"],
-                normalize=normalize, impute=impute,
-                kernels=_kernels(o, plan.width, len(y_train)), precision=o["precision"],
-                target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"])
+    model = MLP(
+        [None, *o["layers"], None],
+        hidden=o["activation"],
+        output=o["output"],
+        task=task,
+        init=None if o["init"] == "auto" else o["init"],
+        backend=o["backend"],
+        dtype=o["dtype"],
+        seed=o["seed"],
+        dropout=o["dropout"],
+        l1=o["l1"],
+        label_smoothing=o["label_smoothing"],
+        l2=auto_l2(len(y_train), True) if o["l2"] == "auto" else o["l2"],
+        normalize=normalize,
+        impute=impute,
+        kernels=_kernels(o, plan.width, len(y_train)),
+        precision=o["precision"],
+        target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"],
+    )
     model.columns = plan
     return model.build(X_train, y_train)
 
@@ -538,6 +729,7 @@ def _workers(o) -> int:
     if o["backend"] == "jax":
         return backends.get("jax").device_count()
     from .backends import mpi
+
     return mpi.world().size
 
 
@@ -550,9 +742,12 @@ def _even(X, y, val, k):
     keep, moved = np.arange(len(y) - extra), np.arange(len(y) - extra, len(y))
     if val is not None:
         from .core.tables import concat_rows
+
         val = (concat_rows(val[0], take_rows(X, moved)), np.concatenate([val[1], y[moved]]))
-    print(f"note: {extra} training row{'s' * (extra != 1)} moved to the validation part, so that batches split "
-          f"evenly over {k} workers")
+    print(
+        f"note: {extra} training row{'s' * (extra != 1)} moved to the validation part, so that batches split "
+        f"evenly over {k} workers"
+    )
     return take_rows(X, keep), y[keep], val
 
 
@@ -571,12 +766,16 @@ def _report_test(model, X_test, y_test, seconds):
     result = model.evaluate(X_test, y_test)
     if "accuracy" in result:
         right = round(result["accuracy"] * len(y_test))
-        print(f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), balanced accuracy "
-              f"{_balanced_accuracy(model.predict(X_test), y_test):.4f}, test loss {result['loss']:.4f}, "
-              f"trained in {seconds:.2f} s")
+        print(
+            f"test accuracy {result['accuracy']:.4f} ({right}/{len(y_test)}), balanced accuracy "
+            f"{_balanced_accuracy(model.predict(X_test), y_test):.4f}, test loss {result['loss']:.4f}, "
+            f"trained in {seconds:.2f} s"
+        )
     else:
-        print(f"test mse {result['mse']:.6g}, R² {_r2(model.predict(X_test), y_test):.4f}, test loss "
-              f"{result['loss']:.6g}, trained in {seconds:.2f} s")
+        print(
+            f"test mse {result['mse']:.6g}, R² {_r2(model.predict(X_test), y_test):.4f}, test loss "
+            f"{result['loss']:.6g}, trained in {seconds:.2f} s"
+        )
 
 
 def _balanced_accuracy(prediction, y) -> float:
@@ -598,6 +797,7 @@ def _r2(prediction, y) -> float:
 def _mpi_rank() -> int:
     try:
         from .backends import mpi
+
         return mpi.world().rank
     except backends.BackendUnavailableError:
         return 0
@@ -605,8 +805,7 @@ def _mpi_rank() -> int:
 
 def cmd_evaluate(args) -> int:
     model = load(args.model, backend=args.backend)
-    X, y, description = _data(args.data, args.target, args.seed, args.drop, args.delimiter, args.encoding,
-                              args.decimal)
+    X, y, description = _data(args.data, args.target, args.seed, args.drop, args.delimiter, args.encoding, args.decimal)
     result = model.evaluate(X, y)
     if "mse" in result:
         result["r2"] = _r2(model.predict(X), y)
@@ -621,10 +820,14 @@ def cmd_predict(args) -> int:
     names = list(table.column_names)
     for col in args.drop + args.keep:
         if col not in names:
-            raise ValueError(f"--{'drop' if col in args.drop else 'keep'} {col!r}: {args.input} has no such column; "
-                             f"its columns are {listed(names, quote=False)}")
+            raise ValueError(
+                f"--{'drop' if col in args.drop else 'keep'} {col!r}: {args.input} has no such column; "
+                f"its columns are {listed(names, quote=False)}"
+            )
     kept = {c: table.column(c).to_pylist() for c in args.keep}
-    features = table.select([n for n in names if n not in set(args.drop) | (set(args.keep) - set(model.feature_names or ()))])
+    features = table.select(
+        [n for n in names if n not in set(args.drop) | (set(args.keep) - set(model.feature_names or ()))]
+    )
     if not (model.columns is not None and model.columns.named):
         features = _positional(args.input, model, features)
     try:
@@ -652,8 +855,10 @@ def cmd_predict(args) -> int:
 def _positional(path, model, features):
     """A model fitted on an array takes its columns by position: the width must match."""
     if features.num_columns != model.sizes[0] and model.columns is None:
-        raise ValueError(f"{path}: {features.num_columns} feature columns ({listed(features.column_names)}) but "
-                         f"the model takes {model.sizes[0]}")
+        raise ValueError(
+            f"{path}: {features.num_columns} feature columns ({listed(features.column_names)}) but "
+            f"the model takes {model.sizes[0]}"
+        )
     return features
 
 
@@ -676,20 +881,26 @@ def cmd_export(args) -> int:
     model = load(args.model)
     proto = model.to_onnx(args.output)
     names = ", ".join(i.name for i in proto.graph.input)
-    print(f"{args.output}: ONNX opset {proto.opset_import[0].version}, inputs {names}; output "
-          f"{proto.graph.output[0].name}")
+    print(
+        f"{args.output}: ONNX opset {proto.opset_import[0].version}, inputs {names}; output "
+        f"{proto.graph.output[0].name}"
+    )
     return 0
 
 
 def cmd_bench(args) -> int:
     from .benchmark import main_from_args
+
     return main_from_args(args)
 
 
 def cmd_info(args) -> int:
     import reseau
-    print(f"reseau {reseau.__version__}, Python {platform.python_version()} on {platform.machine()}, "
-          f"NumPy {np.__version__}")
+
+    print(
+        f"reseau {reseau.__version__}, Python {platform.python_version()} on {platform.machine()}, "
+        f"NumPy {np.__version__}"
+    )
     for name, status in backends.available().items():
         if status == "ok":
             bk = backends.get(name)
@@ -697,13 +908,16 @@ def cmd_info(args) -> int:
         else:
             print(f"{name:6} unavailable: {status}")
     kernels = reseau.kernels.variants(backends.get("numpy"))
-    print(f"numpy kernels: {kernels[0]}" + ("" if "numba" in kernels else " (pip install \"reseau[cpu]\" for numba)"))
+    print(f"numpy kernels: {kernels[0]}" + ("" if "numba" in kernels else ' (pip install "reseau[cpu]" for numba)'))
     try:
         from threadpoolctl import threadpool_info
+
         for lib in threadpool_info():
             if lib.get("user_api") == "blas":
-                print(f"BLAS   {lib.get('internal_api')} {lib.get('version')} ({lib.get('architecture')}), "
-                      f"{lib.get('num_threads')} threads")
+                print(
+                    f"BLAS   {lib.get('internal_api')} {lib.get('version')} ({lib.get('architecture')}), "
+                    f"{lib.get('num_threads')} threads"
+                )
     except ImportError:
         print("BLAS   (pip install threadpoolctl to see which)")
     return 0
@@ -711,6 +925,7 @@ def cmd_info(args) -> int:
 
 def _package_version() -> str:
     import reseau
+
     return reseau.__version__
 
 
@@ -755,6 +970,7 @@ def _note(message, category, filename, lineno, file=None, line=None):
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import warnings
+
     shown, warnings.showwarning = warnings.showwarning, _note
     try:
         code = args.func(args)

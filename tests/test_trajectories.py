@@ -18,8 +18,11 @@ import pytest
 from reseau import MLP
 
 RECORD = Path(__file__).parent / "data" / "trajectories.json"
-HEADS = {"sigmoid": ([5, 7, 6, 1], ["tanh", "relu"]), "softmax": ([5, 7, 6, 3], ["relu", "elu"]),
-         "identity": ([5, 7, 6, 2], ["sigmoid", "tanh"])}
+HEADS = {
+    "sigmoid": ([5, 7, 6, 1], ["tanh", "relu"]),
+    "softmax": ([5, 7, 6, 3], ["relu", "elu"]),
+    "identity": ([5, 7, 6, 2], ["sigmoid", "tanh"]),
+}
 OPTIMIZERS = {"sgd": 0.1, "nag": 0.05, "adagrad": 0.05, "adam": 0.01}
 CASES = [(h, o, d) for h in HEADS for o in OPTIMIZERS for d in ("float32", "float64")]
 
@@ -39,8 +42,9 @@ def run(head, optimizer, dtype):
     sizes, hidden = HEADS[head]
     X, y = _data(head)
     model = MLP(sizes, hidden=hidden, output=head, dtype=dtype, seed=11, dropout=[0.1, 0.0], l2=1e-3)
-    history = model.fit(X, y, epochs=3, batch_size=16, optimizer=optimizer, lr=OPTIMIZERS[optimizer],
-                        validation_split=0.2)
+    history = model.fit(
+        X, y, epochs=3, batch_size=16, optimizer=optimizer, lr=OPTIMIZERS[optimizer], validation_split=0.2
+    )
     return np.asarray(model.params, dtype=np.float64), np.asarray(history["loss"] + history["val_loss"])
 
 
@@ -68,9 +72,14 @@ def main(argv):
         print(f"recorded {len(out)} cases in {RECORD}")
         return 0
     record = json.loads(RECORD.read_text())
-    differ = [k for k in map(_key, CASES) if not (
-        np.array_equal(run(*k.split("/"))[0], record[k]["params"])
-        and np.array_equal(run(*k.split("/"))[1], record[k]["losses"]))]
+    differ = [
+        k
+        for k in map(_key, CASES)
+        if not (
+            np.array_equal(run(*k.split("/"))[0], record[k]["params"])
+            and np.array_equal(run(*k.split("/"))[1], record[k]["losses"])
+        )
+    ]
     print(f"{len(CASES) - len(differ)} of {len(CASES)} cases bit-identical" + (f"; differ: {differ}" if differ else ""))
     return 1 if differ else 0
 
