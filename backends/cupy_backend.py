@@ -18,7 +18,7 @@ class CupyBackend(Backend):
     extra = "cuda12"
 
     def __init__(self, cupy):
-        self._cp = cupy
+        self.cupy = cupy
         try:
             import array_api_compat.cupy as xp
         except ImportError:
@@ -29,23 +29,23 @@ class CupyBackend(Backend):
         self._erf = csp.erf
 
     def asarray(self, x, dtype=None):
-        return self._cp.asarray(x, dtype=dtype)
+        return self.cupy.asarray(x, dtype=dtype)
 
     def to_numpy(self, x) -> np.ndarray:
-        return self._cp.asnumpy(x)
+        return self.cupy.asnumpy(x)
 
     def copy(self, x):
-        return self._cp.array(x, copy=True)
+        return self.cupy.array(x, copy=True)
 
     def sync(self, x=None):
-        self._cp.cuda.get_current_stream().synchronize()
+        self.cupy.cuda.get_current_stream().synchronize()
         return x
 
     def erf(self, x):
         return self._erf(x)
 
     def devices(self) -> list[str]:
-        cp = self._cp
+        cp = self.cupy
         names = []
         for i in range(cp.cuda.runtime.getDeviceCount()):
             props = cp.cuda.runtime.getDeviceProperties(i)
@@ -54,7 +54,7 @@ class CupyBackend(Backend):
         return names
 
     def version(self) -> str:
-        return self._cp.__version__
+        return self.cupy.__version__
 
 
 def create() -> CupyBackend:

@@ -31,7 +31,7 @@ class GraphedStep:
     CUDA graphs; same contract, same results as the step itself."""
 
     def __init__(self, step, backend):
-        cp = backend._cp
+        cp = backend.cupy
         self._cp, self._step = cp, step
         self.stream = cp.cuda.Stream()  # for recording; replays go on the current stream
         self.pools = {}  # batch rows -> the memory pool of that size's warm-up step and graph

@@ -188,7 +188,7 @@ class MLP:
     def sizes(self) -> list:
         return self._sizes if self.layout is None else self.layout.sizes
 
-    def _require_built(self, what):
+    def require_built(self, what):
         if self.layout is None:
             raise ValueError(
                 f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
@@ -285,7 +285,7 @@ class MLP:
         weighted; ``validation_data`` may be (X_val, y_val, w_val), and its rows take the class
         weights too.
         """
-        if getattr(self, "_running", None) is not None:
+        if getattr(self, "trainer", None) is not None:
             raise RuntimeError(
                 "fit() was called while this model is already training (from a callback?); a "
                 "model trains one fit at a time: train another model, or act after fit returns"
@@ -615,13 +615,13 @@ class MLP:
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
-        self._require_built("get_weights")
+        self.require_built("get_weights")
         flat = self.backend.to_numpy(self.params).copy()
         return [(W.copy(), b.copy()) for W, b in self.layout.unflatten(np, flat)]
 
     def set_weights(self, weights):
         """Replace every (W, b); shapes must match the layers and entries must be finite."""
-        self._require_built("set_weights")
+        self.require_built("set_weights")
         try:
             pairs = [tuple(pair) for pair in weights]
         except TypeError:
@@ -703,7 +703,7 @@ class MLP:
     def summary(self) -> str:
         """The layers as a table: shapes, activations, initialisers, parameter counts; then the
         input preprocessing plan and the classes."""
-        self._require_built("summary")
+        self.require_built("summary")
         rows = [("layer", "W shape", "b", "activation", "init", "params")]
         for l, ((n_in, n_out), g, init) in enumerate(zip(self.layout.shapes, self.activations, self.init), 1):
             name = self.output if l == len(self.layout.shapes) else g
@@ -734,10 +734,16 @@ class MLP:
 
     def __getstate__(self):
         """Pickle, ``copy.deepcopy`` and joblib: host arrays and plain values only (core/pickling.py)."""
-        return pickling.host_state(self)
+        return pickling.host_state(self, getattr(self, "_state_owner", None) is self.optimizer)
 
     def __setstate__(self, state):
-        pickling.restore_state(self, state)
+        owner = pickling.restore_state(self, state)
+        self._step = self._workspaces = self._comm = self._scaler = None
+        self._state_owner = self.optimizer if owner else None
+        self._epoch_fns = {}
+        if self.layout is not None:
+            pickling.check_restored(self)
+            self._compile_forward()
 
     def __repr__(self) -> str:
         return (
@@ -855,7 +861,7 @@ class MLP:
         arrays (x as ``backend.asarray``, y as ``encode_targets``), t the step index; always use the
         arrays it returns (on JAX they replace donated ones). For benchmarks and checks of the step
         itself; ``fit`` runs the same step."""
-        self._require_built("training_step")
+        self.require_built("training_step")
         opt = self.optimizer if optimizer is None else optim.get(optimizer)
         if opt is None:
             raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
@@ -876,7 +882,7 @@ class MLP:
     def encode_targets(self, y):
         """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
-        self._require_built("encode_targets")
+        self.require_built("encode_targets")
         y_arr = targets.as_array(y)
         return self._targets(y_arr, y_arr.shape[0] if y_arr.ndim else 0)
 
@@ -978,7 +984,7 @@ class MLP:
         """X checked, through the preprocessing plan, on the device in the model's dtype."""
         plan, n_in = plan or self.columns, n_in or self.sizes[0]
         if n_in is None:
-            self._require_built("predicting")
+            self.require_built("predicting")
         X = self._matrix(X, name, plan, n_in, self.dtype_name)
         return self.backend.asarray(validation.features(X, n_in, self.dtype_name, name), dtype=self.dtype)
 

@@ -119,7 +119,7 @@ def _inputs(g, model):
 def to_onnx(model, path=None):
     """The model as an ONNX ``ModelProto`` (written to ``path`` when given)."""
     onnx = _onnx()
-    model._require_built("to_onnx")
+    model.require_built("to_onnx")
     out_name = "probabilities" if model.output in ("sigmoid", "softmax") else "values"
     names = model.feature_names or []
     for j, name in enumerate(names):

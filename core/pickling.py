@@ -37,7 +37,7 @@ TRANSIENT = (
     "_comm",
     "_state_owner",
     "_scaler",
-    "_running",
+    "trainer",
 )
 
 
@@ -52,7 +52,7 @@ def _tree(fn, x):
     return fn(x) if hasattr(x, "shape") else x
 
 
-def host_state(model) -> dict:
+def host_state(model, owner_is_optimizer: bool) -> dict:
     """The model's state with every device array copied to the host."""
     backend = model.backend
     state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT}
@@ -60,7 +60,7 @@ def host_state(model) -> dict:
         backend=backend.name,
         kern=kernel_tables.variant_of(model.kern),
         dtype=None,
-        state_owner_is_optimizer=getattr(model, "_state_owner", None) is model.optimizer,
+        state_owner_is_optimizer=owner_is_optimizer,
     )
     to_host = lambda a: np.array(backend.to_numpy(a))  # noqa: E731 - a copy, never a view of the device buffer
     state["params"] = None if model.params is None else _tree(to_host, model.params)
@@ -114,12 +114,13 @@ def check_restored(model):
     schema.check(description, specs, "pickled MLP")
 
 
-def restore_state(model, state: dict):
+def restore_state(model, state: dict) -> bool:
     """The inverse of ``host_state``: arrays back on the named backend (which must be available
-    here), the state checked first (``_check_params``) and the model after (``check_restored``);
-    anything that fails on the way is a ValueError saying "pickled MLP"."""
+    here), the state checked first (``_check_params``); anything that fails on the way is a
+    ValueError saying "pickled MLP". Returns whether the optimiser state belonged to the model's
+    optimiser; the model then rebuilds its caches and calls ``check_restored``."""
     try:
-        _restore(model, state)
+        return _restore(model, state)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         if str(exc).startswith("pickled MLP"):
             raise
@@ -141,9 +142,4 @@ def _restore(model, state):
         model.params = _tree(to_device, model.params)
     if model.opt_state is not None:
         model.opt_state = _tree(to_device, model.opt_state)
-    model._step = model._workspaces = model._comm = model._scaler = None
-    model._state_owner = model.optimizer if owner else None
-    model._epoch_fns = {}
-    if model.layout is not None:
-        check_restored(model)
-        model._compile_forward()
+    return owner

@@ -122,6 +122,26 @@ def check(description, specs: dict, path, checkpoint: bool = False):
 
 def _check(d, specs, checkpoint):
     _require(isinstance(d, dict), "top level", "an object", type(d).__name__)
+    layers = _architecture(d)
+    _regularization(d, len(layers) - 2)
+    _inputs(d, layers[0])
+    _outputs(d, layers)
+    _training(d.get("training"))
+    history = d.get("history", {})
+    _require(
+        isinstance(history, dict) and all(isinstance(v, list) for v in history.values()),
+        "history",
+        "an object of lists",
+        type(history).__name__,
+    )
+    checkpoint = checkpoint or "checkpoint" in d  # a checkpoint is also a model file
+    _tensors(specs, layers, d["dtype"], checkpoint)
+    if checkpoint:
+        _checkpoint(d.get("checkpoint"))
+
+
+def _architecture(d) -> list:
+    """layers, hidden, init, output, dtype, precision, seed; returns the layer sizes."""
     layers = d.get("layers")
     _require(
         isinstance(layers, list) and 2 <= len(layers) <= MAX_LAYERS and all(_int(s, 1, MAX_UNITS) for s in layers),
@@ -146,6 +166,11 @@ def _check(d, specs, checkpoint):
         d.get("precision"),
     )
     _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
+    return layers
+
+
+def _regularization(d, n_hidden):
+    """dropout (one rate per hidden layer), l1, l2, label_smoothing."""
     dropout = d.get("dropout")
     _require(
         isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
@@ -164,6 +189,10 @@ def _check(d, specs, checkpoint):
         "a number in [0, 1) (0 with the identity output)",
         eps,
     )
+
+
+def _inputs(d, n_in):
+    """The input options, the preprocessing plan and the feature names."""
     for field, allowed in (
         ("normalize", columns.NORMALIZE),
         ("impute", columns.IMPUTE),
@@ -172,7 +201,7 @@ def _check(d, specs, checkpoint):
     ):
         if field in d or field == "normalize":
             _require(d.get(field) in allowed, field, f"one of {allowed}", d.get(field))
-    width = _preprocessing(d, layers[0])
+    width = _preprocessing(d, n_in)
     names = d.get("feature_names")
     _require(
         names is None
@@ -185,6 +214,10 @@ def _check(d, specs, checkpoint):
         "null or a list of strings, one per input column",
         names,
     )
+
+
+def _outputs(d, layers):
+    """The class labels and the regression targets' scaling."""
     classes = d.get("classes")
     capacity = 2 if d["output"] == "sigmoid" and layers[-1] == 1 else layers[-1]
     _require(
@@ -219,18 +252,6 @@ def _check(d, specs, checkpoint):
         f"null or {{mean, std}} of {layers[-1]} finite numbers each (std > 0), for an identity head",
         scale,
     )
-    _training(d.get("training"))
-    history = d.get("history", {})
-    _require(
-        isinstance(history, dict) and all(isinstance(v, list) for v in history.values()),
-        "history",
-        "an object of lists",
-        type(history).__name__,
-    )
-    checkpoint = checkpoint or "checkpoint" in d  # a checkpoint is also a model file
-    _tensors(specs, layers, d["dtype"], checkpoint)
-    if checkpoint:
-        _checkpoint(d.get("checkpoint"))
 
 
 def _preprocessing(d, n_in):

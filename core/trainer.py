@@ -145,7 +145,7 @@ class Trainer:
     def run(self):
         """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
         self.model.kern.prepare()
-        self.model._running = self  # a fit started from a callback is refused (MLP.fit)
+        self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
         self._each("on_train_begin")
         try:
             with self.signals:  # a signal acts between steps and between epochs, never inside one
@@ -160,7 +160,7 @@ class Trainer:
             try:
                 self._each("on_train_end")
             finally:
-                self.model._running = None
+                self.model.trainer = None
         return self.history
 
     def run_epoch(self):
