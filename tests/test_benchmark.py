@@ -36,7 +36,7 @@ def test_a_method_with_another_loss_is_reported_wrong_not_timed(monkeypatch):
         method.first_loss += 0.01
         return method
 
-    monkeypatch.setattr(benchmark, "methods", lambda: {**honest, "liar": ("numpy", liar)})
+    monkeypatch.setattr(benchmark.peers, "methods", lambda: {**honest, "liar": ("numpy", liar)})
     rows = benchmark.time_spec(benchmark.Spec("t", [6, 5, 2], "tanh", 8), rounds=1, steps=2)
     assert rows["liar"]["status"].startswith("wrong: first-batch loss")
     assert "median_ms" not in rows["liar"] and rows["reseau numpy"]["status"] == "ok"

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*ROOT.glob("core/*.py"), *ROOT.glob("reseau/**/*.py")])
 LIMIT = 60
 PUBLIC_UNDERSCORE = {"_replace", "_asdict", "_fields", "_getframe", "_make"}
+#: the one exception, with its reason: scikit-learn's own MLPClassifier (a peer in ``reseau bench``)
+#: has no public way to drop its optimiser state for a shared starting point
+ALLOWED = {("peers.py", "_optimizer")}
 
 
 def _functions(path):
@@ -48,6 +51,8 @@ def _private_uses(path):
             continue
         name = node.attr
         if not name.startswith("_") or name.startswith("__") or name in PUBLIC_UNDERSCORE or name in own:
+            continue
+        if (path.name, name) in ALLOWED:
             continue
         owner = node.value
         if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
