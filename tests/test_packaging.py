@@ -21,7 +21,7 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in (
         "reseau/__init__.py",
-        "reseau/cli.py",
+        "reseau/cli/__init__.py",
         "reseau/backends/numpy_backend.py",
         "reseau/core/network.py",
         "reseau/kernels/reference.py",
