@@ -83,20 +83,7 @@ class _BaseMLP(BaseEstimator):
         impute=None,
         handle_unknown="ignore",
     ):
-        self.hidden_layer_sizes, self.activation, self.solver, self.alpha = (
-            hidden_layer_sizes,
-            activation,
-            solver,
-            alpha,
-        )
-        self.batch_size, self.learning_rate, self.learning_rate_init = batch_size, learning_rate, learning_rate_init
-        self.power_t, self.max_iter, self.shuffle, self.random_state = power_t, max_iter, shuffle, random_state
-        self.tol, self.verbose, self.warm_start, self.momentum = tol, verbose, warm_start, momentum
-        self.nesterovs_momentum, self.early_stopping = nesterovs_momentum, early_stopping
-        self.validation_fraction, self.beta_1, self.beta_2 = validation_fraction, beta_1, beta_2
-        self.epsilon, self.n_iter_no_change, self.max_fun = epsilon, n_iter_no_change, max_fun
-        self.backend, self.dtype, self.dropout, self.init = backend, dtype, dropout, init
-        self.normalize, self.impute, self.handle_unknown = normalize, impute, handle_unknown
+        _set_params(self, locals())
 
     # ---- fit ------------------------------------------------------------------------------------
 
@@ -572,39 +559,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         handle_unknown="ignore",
         class_weight=None,
     ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            backend=backend,
-            dtype=dtype,
-            dropout=dropout,
-            init=init,
-            normalize=normalize,
-            impute=impute,
-            handle_unknown=handle_unknown,
-        )
-        self.class_weight = class_weight  # a reseau extra: "balanced" or {label: weight} (core/weights.py)
+        _set_params(self, locals())
 
     def _row_weights(self, Y, w):
         """sample_weight × the class weight of each row's class (``class_weight``, a reseau extra;
@@ -732,39 +687,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         impute=None,
         handle_unknown="ignore",
     ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            backend=backend,
-            dtype=dtype,
-            dropout=dropout,
-            init=init,
-            normalize=normalize,
-            impute=impute,
-            handle_unknown=handle_unknown,
-        )
-        self.loss = loss
+        _set_params(self, locals())
 
     def _validate_input(self, X, y, incremental, reset):
         _real_targets(y)
@@ -894,3 +817,11 @@ def _check_fitted_weights(state):
         )
     if not all(np.isfinite(a).all() for a in coefs + intercepts):
         raise ValueError("pickled estimator: coefs_ or intercepts_ contain NaN or inf; expected finite numbers")
+
+
+def _set_params(est, params):
+    """The constructor's arguments stored as they are, one attribute each (scikit-learn's rule: an
+    estimator's ``__init__`` only stores its parameters; get_params reads them off the signature)."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)
