@@ -15,11 +15,10 @@ from . import (
     initializers,
     memory,
     optim,
+    persistence,
     pickling,
     preprocessing,
     schedules,
-    schema,
-    serialize,
     targets,
     train,
     validation,
@@ -30,8 +29,10 @@ from .callbacks import EarlyStopping, Verbose, as_list
 from .data import split_indices
 from .defaults import DEFAULTS
 from .layout import Layout
+from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
 from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
 from .state import StepState
+from .summary import summary as summary_text
 from .tables import Table
 from .tables import columns as table_of
 from .trainer import Trainer
@@ -647,16 +648,10 @@ class MLP:
             self.opt_state = self._fresh_state(self.optimizer)
 
     def save(self, path):
-        """Write the model to ``path`` (safetensors layout + JSON description; see
-        ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
-        any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
-        file would not load."""
-        if self.params is not None and not np.isfinite(self.backend.to_numpy(self.params)).all():
-            raise ValueError(
-                f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
-                "model file cannot hold (load would refuse it); nothing was written"
-            )
-        serialize.write(path, *self.file_contents())
+        """Write the model to ``path`` atomically (safetensors layout + JSON description,
+        ``core/persistence.py``); ``reseau.load(path, backend=...)`` reads it back on any backend.
+        Non-finite weights are refused: the file would not load."""
+        persistence.save(self, path)
 
     def to_onnx(self, path=None):
         """The model with its preprocessing as one ONNX graph (``core/onnx_export.py``), returned as
@@ -666,71 +661,12 @@ class MLP:
         return to_onnx(self, path)
 
     def file_contents(self):
-        """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
-        tensors = {}
-        for l, (W, b) in enumerate(self.get_weights(), start=1):
-            tensors[f"W{l}"], tensors[f"b{l}"] = W, b
-        optimizer = (
-            None
-            if self.optimizer is None
-            else {"name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
-        )
-        return tensors, {
-            "layers": self.sizes,
-            "hidden": self.hidden,
-            "output": self.output,
-            "init": self.init,
-            "dtype": self.dtype_name,
-            "precision": self.precision,
-            "seed": self.seed,
-            "dropout": self.dropout,
-            "l1": self.l1,
-            "l2": self.l2,
-            "label_smoothing": self.label_smoothing,
-            "normalize": self.normalize,
-            "impute": self.impute,
-            "handle_unknown": self.handle_unknown,
-            "task": self.task,
-            "feature_names": self.feature_names,
-            "preprocessing": None if self.columns is None else self.columns.to_json(),
-            "classes": _jsonable(self.classes),
-            "target_scaling": self.target_scaling,
-            "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
-            "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
-            "history": _jsonable(dict(self.history)),
-        }
+        """(tensors, description) of the model file (``core/persistence.py``)."""
+        return persistence.file_contents(self)
 
     def summary(self) -> str:
-        """The layers as a table: shapes, activations, initialisers, parameter counts; then the
-        input preprocessing plan and the classes."""
-        self.require_built("summary")
-        rows = [("layer", "W shape", "b", "activation", "init", "params")]
-        for l, ((n_in, n_out), g, init) in enumerate(zip(self.layout.shapes, self.activations, self.init), 1):
-            name = self.output if l == len(self.layout.shapes) else g
-            rows.append((str(l), f"{n_in} x {n_out}", str(n_out), name, init, f"{n_in * n_out + n_out:,}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        extra = []
-        if any(self.dropout):
-            extra.append(f"dropout {self.dropout}")
-        if self.l1 or self.l2:
-            extra.append(f"l1 {self.l1}, l2 {self.l2}")
-        if self.label_smoothing:
-            extra.append(f"label smoothing {self.label_smoothing}")
-        if self.columns is not None:
-            lines.append(f"inputs: {self.columns.describe()}")
-        elif self.normalize:
-            lines.append(f"inputs: normalised ({self.normalize}) once fitted")
-        if self.classes is not None:
-            shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
-            lines.append(f"classes: {shown}")
-        lines.append(
-            f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
-            + ("" if self.precision == "fp32" else f" ({self.precision} GEMMs)")
-            + "".join(f"; {e}" for e in extra)
-        )
-        return "\n".join(lines)
+        """The layers as a table, then the inputs, the classes and the regularisation (``core/summary.py``)."""
+        return summary_text(self)
 
     def __getstate__(self):
         """Pickle, ``copy.deepcopy`` and joblib: host arrays and plain values only (core/pickling.py)."""
@@ -1045,73 +981,3 @@ def _agree_processes(backend, status, error):
         raise ValueError(
             "the JAX processes were given different models, data or settings; every process must run the same fit"
         )
-
-
-def load(path, backend=None, kernels=None, precision=None) -> MLP:
-    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
-    architecture, weights, scaler and training counters; no code is executed."""
-    tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
-    if precision is None:  # the file's, where this backend runs it; the weights are float32 either way
-        precision = d.get("precision", "fp32")
-        if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
-            precision = "fp32"
-    try:
-        model = MLP(
-            d["layers"],
-            hidden=d["hidden"],
-            output=d["output"],
-            init=d["init"],
-            backend=backend,
-            dtype=d["dtype"],
-            seed=d["seed"],
-            kernels=kernels,
-            dropout=d["dropout"],
-            l1=d["l1"],
-            l2=d["l2"],
-            normalize=d["normalize"],
-            impute=d.get("impute"),
-            handle_unknown=d.get("handle_unknown", "ignore"),
-            task=d.get("task"),
-            precision=precision,
-            target_scaling=d.get("target_scaling"),
-            label_smoothing=d.get("label_smoothing", 0.0),
-        )
-        n_layers = len(d["layers"]) - 1
-        model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    try:
-        if d.get("preprocessing"):
-            model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
-        elif d.get("scaler"):  # a file written before preprocessing plans
-            model.columns = columns.ColumnPlan.from_scaler(
-                d["scaler"]["kind"], d["scaler"]["offset"], d["scaler"]["scale"]
-            )
-        if model.columns is not None and model.columns.width != model.sizes[0]:
-            raise ValueError(
-                f"the preprocessing makes {model.columns.width} features for an input layer of {model.sizes[0]}"
-            )
-        classes = d.get("classes")
-        if classes is not None and (
-            not isinstance(classes, list) or not classes or any(isinstance(c, (dict, list)) for c in classes)
-        ):
-            raise ValueError("classes must be a list of labels")
-        model.classes = classes
-        if d.get("target_scale") is not None:
-            model.target_scale = targets.TargetScale.from_json(d["target_scale"], model.sizes[-1])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
-    model.history.update(d.get("history", {}))
-    return model
-
-
-def _jsonable(value):
-    """Lists, dicts, tuples and numbers as plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    return float(value) if isinstance(value, float) or hasattr(value, "dtype") else value
