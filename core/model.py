@@ -10,6 +10,7 @@ from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
 from . import (
     columns,
+    contract,
     guard,
     heads,
     initializers,
@@ -33,8 +34,6 @@ from .persistence import load  # noqa: F401 - reseau.load, importable from here 
 from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
 from .state import StepState
 from .summary import summary as summary_text
-from .tables import Table
-from .tables import columns as table_of
 from .trainer import Trainer
 from .workspace import Workspaces
 
@@ -202,10 +201,10 @@ class MLP:
         """Size the network from data without training (``fit`` does it on its first call): fit
         the preprocessing plan on ``X``, decide the head, output width and classes from ``y``
         where ``layers`` left them open, draw the initial weights. Returns the model."""
-        table = self._table(X, "X")
-        head, n_out, classes, _ = self._labels(y, table.n_rows)
+        table = contract.as_table(self, X, "X")
+        head, n_out, classes, _ = contract.labels(self, y, table.n_rows)
         plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = self._input_size(plan, n_out)
+        sizes = contract.input_size(self, plan, n_out)
         if self.layout is None:
             self._build(sizes, head)
         self.columns, self.classes = plan, classes
@@ -431,8 +430,8 @@ class MLP:
         """Check every argument of fit and prepare its data, changing nothing."""
         epochs = validation.positive_int(epochs, "epochs")
         batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
-        table = self._table(X, "X")
-        head, n_out, classes, Y = self._labels(y, table.n_rows)
+        table = contract.as_table(self, X, "X")
+        head, n_out, classes, Y = contract.labels(self, y, table.n_rows)
         classifier = heads.is_classifier(head)
         w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
         wv = None
@@ -465,10 +464,10 @@ class MLP:
             patience = validation.positive_int(patience, "patience")
         min_delta = validation.non_negative(min_delta, "min_delta")
         plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = self._input_size(plan, n_out)
+        sizes = contract.input_size(self, plan, n_out)
         if self.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
             memory.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
-        X = self._matrix(table, "X", plan, sizes[0], "float64")
+        X = contract.matrix(self, table, "X", plan, sizes[0], "float64")
         Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
         if classifier:
             heads.check_classes(Y)
@@ -479,8 +478,8 @@ class MLP:
                     "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
                     f"{type(validation_data).__name__}"
                 )
-            Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
-            Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
+            Xv = contract.inputs(self, validation_data[0], "X_val", plan, sizes[0])
+            Yv = contract.targets_of(self, validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
             if len(validation_data) == 3:
                 wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
             if per_class is not None:  # the training's class weights on the validation rows too
@@ -488,7 +487,7 @@ class MLP:
                 wv = class_w if wv is None else wv * class_w
             val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
         elif validation_split is not None:
-            val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
+            val = (contract.inputs(self, table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
         if val is not None and wv is not None:
             val = val + (self.backend.asarray(wv, dtype=self.dtype),)
         if data_parallel:
@@ -608,8 +607,8 @@ class MLP:
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"} (in the
         target's own units); with ``sample_weight``, weighted means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
-        Xd = self._inputs(X)
-        Y = self._targets(y, Xd.shape[0])
+        Xd = contract.inputs(self, X)
+        Y = contract.targets_of(self, y, Xd.shape[0])
         w = weights.sample_weights(sample_weight, Xd.shape[0])
         Yd = self.backend.asarray(Y if self.target_scale is None else self.target_scale.forward(Y))
         return self.metrics(Xd, Yd, None if w is None else self.backend.asarray(w, dtype=self.dtype))
@@ -808,7 +807,7 @@ class MLP:
     def device_inputs(self, X):
         """``X`` as the network's input on the device: checked, through the preprocessing plan, in
         the model's dtype (what predict and evaluate feed the forward pass)."""
-        return self._inputs(X)
+        return contract.inputs(self, X)
 
     @property
     def regularization(self):
@@ -820,7 +819,7 @@ class MLP:
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
         self.require_built("encode_targets")
         y_arr = targets.as_array(y)
-        return self._targets(y_arr, y_arr.shape[0] if y_arr.ndim else 0)
+        return contract.targets_of(self, y_arr, y_arr.shape[0] if y_arr.ndim else 0)
 
     def grad_norms(self, X, Y):
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
@@ -837,95 +836,8 @@ class MLP:
             self._epoch_fns[batch_size] = train.make_epoch(self.backend, self.kern, self._raw_step, batch_size)
         return self._epoch_fns[batch_size]
 
-    def _targets(self, y, n_rows, name="y", head=None, n_out=None, classes=None):
-        """The targets as the head's host array; labels mapped through the model's classes."""
-        head, n_out = head or self.output, n_out or self.sizes[-1]
-        classes = self.classes if classes is None else classes
-        y = targets.as_array(y, name)
-        if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
-            labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-            if labels.ndim == 1 and labels.shape[0] == n_rows:
-                y, classes = targets.encode(labels, classes, name)
-                capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
-                if len(classes) > capacity:
-                    raise ValueError(
-                        f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
-                        f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
-                        f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}"
-                    )
-        return heads.encode_targets(head, y, n_out, n_rows, self.dtype_name, name)
-
-    def _labels(self, y, n_rows, name="y"):
-        """(head, n_out, classes, Y) for the training targets: the head and output width decided
-        from y where the model leaves them open (``targets.task``), class labels encoded."""
-        head, n_out, classes = self.output, self.sizes[-1], self.classes
-        if classes is None:
-            targets.warn_labels(y, name)
-        if self.layout is None and (head is None or n_out is None):
-            y_arr = targets.as_array(y, name)
-            task = self.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
-            task = targets.task(y_arr, task, name)
-            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-            if task == "classify" and labels.ndim == 1:
-                if labels.shape[0] == n_rows:
-                    _, classes = targets.encode(labels, classes, name)
-                k = max(len(classes or ()), 2)
-                head = head or ("sigmoid" if k == 2 else "softmax")
-                n_out = n_out or (1 if head == "sigmoid" and k == 2 else k)
-            else:
-                head = head or ("sigmoid" if task == "classify" else "identity")
-                n_out = n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1])
-        elif heads.is_classifier(head) and classes is None:
-            y_arr = targets.as_array(y, name)
-            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-            if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
-                _, classes = targets.encode(labels, None, name)
-        return head, n_out, classes, self._targets(y, n_rows, name, head, n_out, classes)
-
-    def _table(self, X, name):
-        """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
-        table = table_of(X, name)
-        if table.matrix is not None:
-            n_in = self.sizes[0] if self.columns is None else None  # a plan checks the width itself
-            table.matrix = validation.features(
-                table.matrix, n_in, columns.float_dtype(table.matrix), name, allow_nan=self.impute is not None
-            )
-        return table
-
-    def _input_size(self, plan, n_out):
-        """The network's sizes with n_in and n_out filled in; n_in must match the plan's width."""
-        sizes = list(self.sizes)
-        if sizes[0] is None:
-            sizes[0] = plan.width
-        elif sizes[0] != plan.width:
-            if plan.all_numeric:
-                raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has {sizes[0]}")
-            raise ValueError(
-                f"X's {len(plan.names)} columns encode to {plan.width} input features "
-                f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
-                "layers=[None, ...] to size it from the data"
-            )
-        sizes[-1] = sizes[-1] or n_out
-        return sizes
-
-    def _matrix(self, X, name, plan, n_in, dtype):
-        """The host input matrix of ``X``: through the plan where the model has one (a plan also
-        checks the columns), else the raw numbers of a model that was never fitted."""
-        if plan is None:
-            return validation.features(X, n_in, dtype, name)
-        table = X if isinstance(X, Table) else self._table(X, name)
-        return plan.transform(table, name)
-
-    def _inputs(self, X, name="X", plan=None, n_in=None):
-        """X checked, through the preprocessing plan, on the device in the model's dtype."""
-        plan, n_in = plan or self.columns, n_in or self.sizes[0]
-        if n_in is None:
-            self.require_built("predicting")
-        X = self._matrix(X, name, plan, n_in, self.dtype_name)
-        return self.backend.asarray(validation.features(X, n_in, self.dtype_name, name), dtype=self.dtype)
-
     def _forward_output(self, X):
-        Xd = self._inputs(X)
+        Xd = contract.inputs(self, X)
         xp = self.kern.xp
         parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(Xd.shape[0], max(self.sizes))]
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
