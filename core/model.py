@@ -32,10 +32,9 @@ from .defaults import DEFAULTS
 from .layout import Layout
 from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
 from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
-from .state import StepState
+from .steps import CompiledSteps, fresh_state
 from .summary import summary as summary_text
 from .trainer import Trainer
-from .workspace import Workspaces
 
 
 class MLP:
@@ -129,10 +128,8 @@ class MLP:
         self.step_count = 0
         self.epoch = 0
         self.history = train.History()
-        self._step = None
-        self._workspaces = None
-        self._comm = self._state_owner = None
-        self._on_divergence, self._fit_epoch0, self._cuda_graph = "stop", 0, False
+        self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
+        self._fit_epoch0 = 0
         self._scaler = None
         if None not in sizes:
             self._build(sizes, self.output)
@@ -333,7 +330,7 @@ class MLP:
         if plan["l2"] != self.l2:  # "auto" resolved on the first training data, kept from now on
             self.l2 = plan["l2"]
             self._regularize()
-        self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
+        self.steps.prepare(self, plan["opt"], comm, plan["on_divergence"], cuda_graph)
         schedule = plan["schedule"]
         if schedule is not None or not plan["continuing"] or resume is not None:
             self._auto_schedule = plan["auto_schedule"]
@@ -376,10 +373,10 @@ class MLP:
             track_gradients=bool(track_gradients),
             progress=progress,
             history=history,
-            step=self._step,
-            epoch_fn=self._epoch_fn,
-            workspaces=self._workspaces,
-            on_divergence=self._on_divergence,
+            step=self.steps.step,
+            epoch_fn=self.steps.epoch_fn,
+            workspaces=self.steps.workspaces,
+            on_divergence=self.steps.on_divergence,
             fit_epoch0=self._fit_epoch0,
             schedule_start=self._schedule_start,
             W=plan["W"],
@@ -644,7 +641,7 @@ class MLP:
             checked.append((W, b))
         self.params = self._to_flat(checked)
         if self.optimizer is not None:
-            self.opt_state = self._fresh_state(self.optimizer)
+            self.opt_state = fresh_state(self, self.optimizer)
 
     def save(self, path):
         """Write the model to ``path`` atomically (safetensors layout + JSON description,
@@ -669,13 +666,11 @@ class MLP:
 
     def __getstate__(self):
         """Pickle, ``copy.deepcopy`` and joblib: host arrays and plain values only (core/pickling.py)."""
-        return pickling.host_state(self, getattr(self, "_state_owner", None) is self.optimizer)
+        return pickling.host_state(self, self.steps.state_owner is self.optimizer)
 
     def __setstate__(self, state):
         owner = pickling.restore_state(self, state)
-        self._step = self._workspaces = self._comm = self._scaler = None
-        self._state_owner = self.optimizer if owner else None
-        self._epoch_fns = {}
+        self.steps, self._scaler = CompiledSteps(self.optimizer if owner else None), None
         if self.layout is not None:
             pickling.check_restored(self)
             self._compile_forward()
@@ -689,50 +684,6 @@ class MLP:
         )
 
     # ---- internals --------------------------------------------------------------------------
-
-    def _prepare(self, opt, comm=None, on_divergence="stop", cuda_graph=False):
-        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
-        communicator, divergence mode and graph choice)."""
-        if (
-            opt is not self.optimizer
-            or self.opt_state is None
-            or comm is not self._comm
-            or self._step is None
-            or on_divergence != self._on_divergence
-            or cuda_graph != self._cuda_graph
-        ):
-            self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
-            self._cuda_graph = cuda_graph
-            if self.kern.in_place and self._workspaces is None:
-                self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
-            if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
-                self.opt_state, self._state_owner = self._fresh_state(opt), opt
-            self._raw_step, self._step, self._epoch_fns = self._compiled_step(opt, comm, on_divergence, cuda_graph)
-
-    def _fresh_state(self, opt):
-        """The step's state for ``opt`` at its start: zeroed slots, its rate, a fresh guard book."""
-        return StepState.of(opt.init(self.kern, self.params), guard.fresh(self.backend, self.dtype))
-
-    def _compiled_step(self, opt, comm, on_divergence, cuda_graph):
-        """(raw step, compiled step, compiled epochs), cached by what changes the program: the
-        optimiser's kind and options other than the learning rate (which the step reads from its
-        state), the communicator and the divergence mode. A new lr, or a new optimiser object of the
-        same kind and options, reuses the compiled program (JAX compiles once). CUDA graphs record
-        their buffers, so a graphed step is never shared."""
-        options = {k: v for k, v in opt.hyperparameters().items() if k != "lr"}
-        key = (type(opt), repr(options), id(comm), on_divergence)
-        cache = self.__dict__.setdefault("_steps", {})
-        if not cuda_graph and key in cache and cache[key][3] is comm:
-            return cache[key][:3]
-        raw = train.step_function(
-            self.kern, self.layout, self.activations, self.output, opt, self._workspaces, self._reg, comm, on_divergence
-        )
-        if cuda_graph:
-            from .cuda_graph import GraphedStep
-
-            return raw, GraphedStep(raw, self.backend), {}
-        cache[key] = (raw, self.backend.jit(raw, donate_argnums=(0, 1)), {}, comm)
-        return cache[key][:3]
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
@@ -800,9 +751,9 @@ class MLP:
         opt = self.optimizer if optimizer is None else optim.get(optimizer)
         if opt is None:
             raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
-        self._prepare(opt, None, guard.check_mode(on_divergence), cuda_graph)
+        self.steps.prepare(self, opt, None, guard.check_mode(on_divergence), cuda_graph)
         params, state = train.StepForm(self).to_step(self)  # as fit runs it: leaves for large JAX models
-        return self._step, params, state
+        return self.steps.step, params, state
 
     def device_inputs(self, X):
         """``X`` as the network's input on the device: checked, through the preprocessing plan, in
@@ -829,12 +780,6 @@ class MLP:
                 self.backend, self.kern, self.layout, self.activations, self.output
             )
         return self.backend.to_numpy(self._grad_norms_fn(self.params, X, Y))
-
-    def _epoch_fn(self, batch_size):
-        """The compiled epoch loop for this batch size (see ``train.make_epoch``)."""
-        if batch_size not in self._epoch_fns:
-            self._epoch_fns[batch_size] = train.make_epoch(self.backend, self.kern, self._raw_step, batch_size)
-        return self._epoch_fns[batch_size]
 
     def _forward_output(self, X):
         Xd = contract.inputs(self, X)

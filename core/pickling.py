@@ -25,17 +25,11 @@ from .state import StepState
 #: what is rebuilt rather than pickled: kernels, compiled functions, workspaces, communicators
 TRANSIENT = (
     "kern",
-    "_step",
-    "_raw_step",
-    "_steps",
-    "_epoch_fns",
-    "_workspaces",
+    "steps",
     "_evaluate",
     "_output",
     "_reg",
     "_grad_norms_fn",
-    "_comm",
-    "_state_owner",
     "_scaler",
     "trainer",
 )

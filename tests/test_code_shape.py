@@ -25,8 +25,11 @@ def _functions(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_function_is_longer_than_60_lines(path):
-    long = [f"{f.name} ({f.end_lineno - f.lineno + 1} lines, line {f.lineno})" for f in _functions(path)
-            if f.end_lineno - f.lineno + 1 > LIMIT]
+    long = [
+        f"{f.name} ({f.end_lineno - f.lineno + 1} lines, line {f.lineno})"
+        for f in _functions(path)
+        if f.end_lineno - f.lineno + 1 > LIMIT
+    ]
     assert not long, f"{path.name}: split {', '.join(long)}"
 
 
@@ -37,8 +40,12 @@ def _own_names(tree):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
-                isinstance(node.value, ast.Name) and node.value.id == "self":
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
             names.add(node.attr)
     return names
 
@@ -62,8 +69,11 @@ def _private_uses(path):
         yield f"line {node.lineno}: {ast.unparse(node)}"
 
 
-@pytest.mark.parametrize("path", SOURCES + sorted([*ROOT.glob("backends/*.py"), *ROOT.glob("kernels/*.py")]),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    SOURCES + sorted([*ROOT.glob("backends/*.py"), *ROOT.glob("kernels/*.py")]),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_no_module_uses_another_objects_private_members(path):
     uses = list(_private_uses(path))
     assert not uses, f"{path.name}: " + "; ".join(uses)

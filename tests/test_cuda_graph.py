@@ -110,7 +110,7 @@ def test_cupy_steps_eagerly_unless_graphs_are_asked_for():
     for kwargs, graphed in (({}, False), (dict(cuda_graph=True), True)):
         model = MLP([4, 8, 3], backend="cupy", seed=0, normalize=None)
         model.fit(X, y, epochs=1, batch_size=10, **kwargs)
-        assert isinstance(model.training_step(cuda_graph=model._cuda_graph)[0], GraphedStep) is graphed, kwargs
+        assert isinstance(model.training_step(cuda_graph=model.steps.cuda_graph)[0], GraphedStep) is graphed, kwargs
 
 
 @needs_gpu
