@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
@@ -11,6 +9,7 @@ from . import checkpoint as checkpoint_files
 from . import (
     columns,
     contract,
+    fitting,
     guard,
     heads,
     initializers,
@@ -19,7 +18,6 @@ from . import (
     persistence,
     pickling,
     preprocessing,
-    schedules,
     targets,
     train,
     validation,
@@ -27,11 +25,10 @@ from . import (
 )
 from .activations import DEFAULT_INIT, check_hidden
 from .callbacks import EarlyStopping, Verbose, as_list
-from .data import split_indices
 from .defaults import DEFAULTS
 from .layout import Layout
 from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
-from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
+from .regularization import Regularization, check_dropout, check_penalty, check_smoothing, smoothing_head
 from .steps import CompiledSteps, fresh_state
 from .summary import summary as summary_text
 from .trainer import Trainer
@@ -124,7 +121,7 @@ class MLP:
         self.optimizer = None
         self.opt_state = None
         self.schedule, self._schedule_start = None, (0, 0)
-        self._auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
+        self.auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
         self.step_count = 0
         self.epoch = 0
         self.history = train.History()
@@ -287,10 +284,11 @@ class MLP:
                 "fit() was called while this model is already training (from a callback?); a "
                 "model trains one fit at a time: train another model, or act after fit returns"
             )
-        comm = self._world() if data_parallel and self.backend.name != "jax" else None
+        comm = fitting.world(self) if data_parallel and self.backend.name != "jax" else None
         processes = data_parallel and self.backend.process_count() > 1
         try:
-            plan = self._plan(
+            plan = fitting.plan(
+                self,
                 X,
                 y,
                 epochs,
@@ -314,38 +312,38 @@ class MLP:
                 sample_weight,
                 class_weight,
             )
-            status = ("ok", plan.pop("fingerprint"))
+            status = ("ok", plan.fingerprint)
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
                 raise
             plan, status = exc, ("error", str(exc))
         if comm is not None and comm.size > 1:
-            _agree(comm, status)
+            fitting.agree(comm, status)
         elif processes:
-            _agree_processes(self.backend, status, plan)
+            fitting.agree_processes(self.backend, status, plan)
         # every argument is valid (on every rank): from here on the model changes
-        if plan["build"] is not None:
-            self._build(*plan["build"])
-        self.columns, self.classes, self.target_scale = plan["columns"], plan["classes"], plan["target_scale"]
-        if plan["l2"] != self.l2:  # "auto" resolved on the first training data, kept from now on
-            self.l2 = plan["l2"]
+        if plan.build is not None:
+            self._build(*plan.build)
+        self.columns, self.classes, self.target_scale = plan.columns, plan.classes, plan.target_scale
+        if plan.l2 != self.l2:  # "auto" resolved on the first training data, kept from now on
+            self.l2 = plan.l2
             self._regularize()
-        self.steps.prepare(self, plan["opt"], comm, plan["on_divergence"], cuda_graph)
-        schedule = plan["schedule"]
-        if schedule is not None or not plan["continuing"] or resume is not None:
-            self._auto_schedule = plan["auto_schedule"]
+        self.steps.prepare(self, plan.opt, comm, plan.on_divergence, cuda_graph)
+        schedule = plan.schedule
+        if schedule is not None or not plan.continuing or resume is not None:
+            self.auto_schedule = plan.auto_schedule
             self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
-        Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
-        stopping = None if patience is None else EarlyStopping(plan["patience"], plan["min_delta"], bool(restore_best))
+        Xd, Yd, val = plan.X, self.backend.asarray(plan.Y), plan.val
+        stopping = None if patience is None else EarlyStopping(plan.patience, plan.min_delta, bool(restore_best))
         progress = None
-        if plan["resumed"] is not None:
-            progress, fit_state = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
+        if plan.resumed is not None:
+            progress, fit_state = checkpoint_files.restore(self, *plan.resumed[1:], stopping)
             self._fit_epoch0, self._schedule_start = fit_state
         history = self.history.since(self._fit_epoch0)  # this fit's History (a resumed fit: all of it)
-        if plan["resumed"] is not None:
+        if plan.resumed is not None:
             history.best_epoch, history.stopped_epoch = self.history.best_epoch, self.history.stopped_epoch
-        if plan["resumed"] is not None and plan["resumed"][2]["checkpoint"]["stopped"]:
+        if plan.resumed is not None and plan.resumed[2]["checkpoint"]["stopped"]:
             # the fit had stopped early: nothing left to do
             history.best_epoch = self.history.best_epoch = stopping.best_epoch
             if stopping.restore_best and stopping.best_params is not None:
@@ -357,9 +355,9 @@ class MLP:
             writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
             saver = checkpoint_files.Checkpoints(
                 checkpoint_files.directory(checkpoint),
-                plan["every"],
-                plan["keep"],
-                plan["resume_key"],
+                plan.every,
+                plan.keep,
+                plan.resume_key,
                 writer,
                 start=self.step_count,
             )
@@ -379,7 +377,7 @@ class MLP:
             on_divergence=self.steps.on_divergence,
             fit_epoch0=self._fit_epoch0,
             schedule_start=self._schedule_start,
-            W=plan["W"],
+            W=plan.W,
         )
         if not data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
@@ -398,187 +396,6 @@ class MLP:
             return Trainer(self, Xd, Yd, shard=bk.shard_rows, **fit).run()
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
-
-    def _plan(
-        self,
-        X,
-        y,
-        epochs,
-        batch_size,
-        lr,
-        optimizer,
-        schedule,
-        validation_data,
-        validation_split,
-        patience,
-        min_delta,
-        compile_epoch,
-        data_parallel,
-        comm,
-        on_divergence="stop",
-        checkpoint=None,
-        checkpoint_every=None,
-        checkpoint_keep=3,
-        resume=None,
-        cuda_graph=False,
-        sample_weight=None,
-        class_weight=None,
-    ):
-        """Check every argument of fit and prepare its data, changing nothing."""
-        epochs = validation.positive_int(epochs, "epochs")
-        batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
-        table = contract.as_table(self, X, "X")
-        head, n_out, classes, Y = contract.labels(self, y, table.n_rows)
-        classifier = heads.is_classifier(head)
-        w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
-        wv = None
-        if w is not None and (data_parallel or cuda_graph):
-            raise ValueError(
-                f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
-                "=True is not supported yet; drop the weights or that option"
-            )
-        if validation_split is not None:
-            if validation_data is not None:
-                raise ValueError("validation_split and validation_data were both given; expected one")
-            labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
-            train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
-            table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
-            if w is not None:
-                w, wv = w[train_idx], w[val_idx]
-                if not w.any():
-                    raise ValueError(
-                        "every row left for training after validation_split has the weight 0; "
-                        "expected at least one positive weight"
-                    )
-        scale = self.target_scale
-        if scale is None and not classifier and self.target_scaling == "standard":
-            scale = targets.TargetScale.fit(Y)
-        if scale is not None:
-            Y = scale.forward(Y)
-            if validation_split is not None:
-                Yv = scale.forward(Yv)
-        if patience is not None:
-            patience = validation.positive_int(patience, "patience")
-        min_delta = validation.non_negative(min_delta, "min_delta")
-        plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = contract.input_size(self, plan, n_out)
-        if self.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
-            memory.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
-        X = contract.matrix(self, table, "X", plan, sizes[0], "float64")
-        Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
-        if classifier:
-            heads.check_classes(Y)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError(
-                    "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
-                    f"{type(validation_data).__name__}"
-                )
-            Xv = contract.inputs(self, validation_data[0], "X_val", plan, sizes[0])
-            Yv = contract.targets_of(self, validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
-            if len(validation_data) == 3:
-                wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
-            if per_class is not None:  # the training's class weights on the validation rows too
-                class_w = per_class[weights.row_labels(class_weight, head, Yv)[0]]
-                wv = class_w if wv is None else wv * class_w
-            val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
-        elif validation_split is not None:
-            val = (contract.inputs(self, table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
-        if val is not None and wv is not None:
-            val = val + (self.backend.asarray(wv, dtype=self.dtype),)
-        if data_parallel:
-            self._check_data_parallel(X.shape[0], batch_size, comm)
-            if compile_epoch:
-                raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
-        if compile_epoch and self.backend.name != "jax":
-            raise ValueError(
-                f"compile_epoch=True needs the jax backend; this model runs on "
-                f"{self.backend.name!r}, whose steps are not compiled"
-            )
-        continuing = optimizer is None and lr is None and self.optimizer is not None
-        auto = isinstance(schedule, str) and schedule == "auto"
-        if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
-            kept_constant = continuing and not getattr(self, "_auto_schedule", False)
-            schedule = None if optimizer is not None or kept_constant else DEFAULTS["schedule"]
-        if isinstance(schedule, str) and schedule == "cosine":
-            schedule = schedules.CosineAnnealing(epochs)
-        if schedule is not None and not isinstance(schedule, schedules.Schedule):
-            raise ValueError(
-                f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
-                "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)"
-            )
-        if optimizer is None and lr is None:
-            lr = DEFAULTS["lr"]
-        opt = self.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
-        on_divergence = guard.check_mode(on_divergence)
-        self._check_cuda_graph(cuda_graph, data_parallel)
-        every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
-        keep = validation.positive_int(checkpoint_keep, "checkpoint_keep")
-        if checkpoint is not None:
-            checkpoint_files.directory(checkpoint, create=False)
-        resume_key, resumed = None, None
-        if checkpoint is not None or resume is not None:
-            resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
-        if resume is not None:
-            resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
-        fingerprint = None
-        if data_parallel:  # what every rank or process must agree on
-            fingerprint = (
-                repr(self),
-                repr(opt),
-                repr(schedule),
-                epochs,
-                batch_size,
-                X.shape,
-                float(np.sum(X)),
-                float(np.sum(Y)),
-                self.step_count,
-                on_divergence,
-            )
-        smoothing_head(self.label_smoothing, head)
-        l2 = auto_l2(Xd.shape[0], optimizer is None) if self.l2 == "auto" else self.l2
-        return {
-            "l2": l2,
-            "opt": opt,
-            "continuing": continuing,
-            "schedule": schedule,
-            "auto_schedule": auto and schedule is not None,
-            "columns": plan,
-            "classes": classes,
-            "target_scale": scale,
-            "X": Xd,
-            "Y": Y,
-            "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
-            "val": val,
-            "build": None if self.layout is not None else (sizes, head),
-            "patience": patience,
-            "min_delta": min_delta,
-            "fingerprint": fingerprint,
-            "on_divergence": on_divergence,
-            "every": every,
-            "keep": keep,
-            "resume_key": resume_key,
-            "resumed": resumed,
-        }
-
-    def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):
-        """What a resumed fit must share with the one that wrote the checkpoint: the network, the
-        optimiser, schedule, batch size, guard and early stopping, and the data and row weights
-        (SHA-256)."""
-        digest = hashlib.sha256()
-        for a in (X, Y) if w is None else (X, Y, w):
-            a = np.ascontiguousarray(a)
-            digest.update(f"{a.dtype}{a.shape}".encode())
-            digest.update(memoryview(a).cast("B"))
-        return (
-            f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
-            f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
-            + (f"label_smoothing={self.label_smoothing}, " if self.label_smoothing else "")
-            + f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
-            f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
-            f"data sha256 {digest.hexdigest()[:16]}"
-        )
 
     # ---- using the model --------------------------------------------------------------------
 
@@ -689,57 +506,6 @@ class MLP:
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
 
-    def _world(self):
-        """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
-        summed by NCCL where cupyx.distributed is present)."""
-        from ..backends import mpi
-
-        try:
-            world = mpi.world()
-        except backends.BackendUnavailableError as exc:
-            raise ValueError(f"data_parallel=True on the {self.backend.name} backend needs MPI: {exc}") from None
-        if self.backend.name == "cupy":
-            from ..backends import nccl
-
-            return nccl.world(world)
-        return world
-
-    def _check_cuda_graph(self, cuda_graph, data_parallel):
-        if not isinstance(cuda_graph, bool):
-            raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
-        if not cuda_graph:
-            return
-        if self.backend.name != "cupy":
-            raise ValueError(
-                f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on {self.backend.name!r}"
-            )
-        if not self.kern.in_place:
-            raise ValueError(
-                "cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
-                "whose buffers stay where the graph recorded them"
-            )
-        if self.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
-            raise ValueError(
-                "cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
-                "cuBLAS calls while a graph records), and libcublas was not found beside CuPy"
-            )
-        if data_parallel:
-            raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
-
-    def _check_data_parallel(self, n, batch_size, comm=None):
-        """Batches must split evenly over the devices (JAX) or the MPI ranks."""
-        k = comm.size if comm is not None else self.backend.device_count()
-        where = "MPI ranks" if comm is not None else "devices"
-        bs = n if batch_size is None else min(batch_size, n)
-        sizes = {bs} | ({n % bs} if n % bs else set())
-        uneven = sorted(s for s in sizes if s % k)
-        if uneven:
-            raise ValueError(
-                f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
-                f"rows, batch_size={batch_size}); choose a batch size and data size that are "
-                f"multiples of {k}"
-            )
-
     def training_step(self, optimizer=None, on_divergence="stop", cuda_graph=False):
         """(step, params, state): the compiled training step for ``optimizer`` (an object or a name
         from reseau.optim; None: the model's current one) and the model's parameters and optimiser
@@ -808,33 +574,3 @@ class MLP:
                 sse += float(np.sum(rows if w is None else rows * self.backend.to_numpy(w[a:b])))
             loss = 0.5 * sse / n
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
-
-
-def _agree(comm, status):
-    """Every rank's (state, detail) must be ("ok", the same fingerprint); else every rank raises."""
-    statuses = comm.allgather(status)
-    errors = [(r, detail) for r, (state, detail) in enumerate(statuses) if state == "error"]
-    if errors:
-        raise ValueError("data-parallel fit refused: " + "; ".join(f"rank {r}: {d}" for r, d in errors))
-    if any(detail != statuses[0][1] for _, detail in statuses):
-        raise ValueError(
-            "the MPI ranks were given different models, data or settings; every rank must run "
-            f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})"
-        )
-
-
-def _agree_processes(backend, status, error):
-    """The JAX processes' version of ``_agree``: each learns whether another failed its checks (so
-    none waits for a partner that will never step), then whether all were given the same fit."""
-    same, failed = backend.agree(repr(status), failed=status[0] == "error")
-    if status[0] == "error":
-        raise error
-    if failed:
-        raise ValueError(
-            f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
-            "argument checks (its own error says why)"
-        )
-    if not same:
-        raise ValueError(
-            "the JAX processes were given different models, data or settings; every process must run the same fit"
-        )
