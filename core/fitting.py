@@ -50,34 +50,106 @@ class FitPlan:
     resumed: object
 
 
-def plan(
-    model,
-    X,
-    y,
-    epochs,
-    batch_size,
-    lr,
-    optimizer,
-    schedule,
-    validation_data,
-    validation_split,
-    patience,
-    min_delta,
-    compile_epoch,
-    data_parallel,
-    comm,
-    on_divergence="stop",
-    checkpoint=None,
-    checkpoint_every=None,
-    checkpoint_keep=3,
-    resume=None,
-    cuda_graph=False,
-    sample_weight=None,
-    class_weight=None,
-):
+@dataclass(frozen=True)
+class FitOptions:
+    """The arguments of ``MLP.fit`` (its docstring says what each does), as one value."""
+
+    epochs: object = DEFAULTS["epochs"]
+    batch_size: object = DEFAULTS["batch_size"]
+    lr: object = None
+    optimizer: object = None
+    schedule: object = "auto"
+    validation_data: object = None
+    validation_split: object = None
+    patience: object = None
+    min_delta: object = 0.0
+    restore_best: object = True
+    track_gradients: object = False
+    verbose: object = False
+    compile_epoch: object = False
+    callback: object = None
+    callbacks: object = None
+    data_parallel: object = False
+    on_divergence: object = "stop"
+    checkpoint: object = None
+    checkpoint_every: object = None
+    checkpoint_keep: object = 3
+    resume: object = None
+    cuda_graph: object = False
+    sample_weight: object = None
+    class_weight: object = None
+
+
+def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     """Check every argument of fit and prepare its data, changing nothing."""
-    epochs = validation.positive_int(epochs, "epochs")
-    batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
+    epochs = validation.positive_int(o.epochs, "epochs")
+    batch_size = validation.positive_int(o.batch_size, "batch_size", allow_none=True)
+    rows = _training_rows(model, X, y, o)
+    table, Y, w, head, n_out, classes, scale = rows[0], rows[2], rows[4], rows[7], rows[8], rows[9], rows[11]
+    patience = None if o.patience is None else validation.positive_int(o.patience, "patience")
+    min_delta = validation.non_negative(o.min_delta, "min_delta")
+    plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
+    sizes = contract.input_size(model, plan, n_out)
+    if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
+        memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
+    X = contract.matrix(model, table, "X", plan, sizes[0], "float64")
+    Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
+    if heads.is_classifier(head):
+        heads.check_classes(Y)
+    val = _validation(model, o, plan, sizes, rows)
+    if o.data_parallel:
+        check_data_parallel(model, X.shape[0], batch_size, comm)
+        if o.compile_epoch:
+            raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
+    if o.compile_epoch and model.backend.name != "jax":
+        raise ValueError(
+            f"compile_epoch=True needs the jax backend; this model runs on "
+            f"{model.backend.name!r}, whose steps are not compiled"
+        )
+    continuing, auto, schedule, opt = _optimiser(model, o, epochs)
+    on_divergence = guard.check_mode(o.on_divergence)
+    check_cuda_graph(model, o.cuda_graph, o.data_parallel)
+    every, keep, resume_key, resumed = _checkpoints(
+        model, o, (opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
+    )
+    fingerprint = None
+    # fmt: off
+    if o.data_parallel:  # what every rank or process must agree on
+        fingerprint = (repr(model), repr(opt), repr(schedule), epochs, batch_size, X.shape, float(np.sum(X)),
+                       float(np.sum(Y)), model.step_count, on_divergence)
+    smoothing_head(model.label_smoothing, head)
+    return FitPlan(
+        l2=auto_l2(Xd.shape[0], o.optimizer is None) if model.l2 == "auto" else model.l2,
+        opt=opt, continuing=continuing, schedule=schedule, auto_schedule=auto and schedule is not None,
+        columns=plan, classes=classes, target_scale=scale, X=Xd, Y=Y,
+        W=None if w is None else model.backend.asarray(w, dtype=model.dtype), val=val,
+        build=None if model.layout is not None else (sizes, head), patience=patience, min_delta=min_delta,
+        fingerprint=fingerprint, on_divergence=on_divergence, every=every, keep=keep, resume_key=resume_key,
+        resumed=resumed)
+    # fmt: on
+
+
+def _checkpoints(model, o, run):
+    """(every, keep, resume key, the checkpoint resumed from): the checkpoint options checked, and
+    the newest checkpoint of ``resume`` loaded where its run (``run_key``'s arguments) is this one."""
+    every = validation.positive_int(o.checkpoint_every, "checkpoint_every", allow_none=True)
+    keep = validation.positive_int(o.checkpoint_keep, "checkpoint_keep")
+    if o.checkpoint is not None:
+        checkpoint_files.directory(o.checkpoint, create=False)
+    resume_key, resumed = None, None
+    if o.checkpoint is not None or o.resume is not None:
+        resume_key = run_key(model, *run)
+    if o.resume is not None:
+        resumed = checkpoint_files.load(checkpoint_files.directory(o.resume, "resume", create=False), resume_key)
+    return every, keep, resume_key, resumed
+
+
+def _training_rows(model, X, y, o):
+    """(table, the validation split's table, Y, its Yv, w, wv, per_class, head, n_out, classes,
+    classifier, target scale): the training rows checked, weighted, split and scaled."""
+    sample_weight, class_weight, validation_split = o.sample_weight, o.class_weight, o.validation_split
+    data_parallel, cuda_graph, validation_data = o.data_parallel, o.cuda_graph, o.validation_data
+    table_val = Yv = None
     table = contract.as_table(model, X, "X")
     head, n_out, classes, Y = contract.labels(model, y, table.n_rows)
     classifier = heads.is_classifier(head)
@@ -108,17 +180,14 @@ def plan(
         Y = scale.forward(Y)
         if validation_split is not None:
             Yv = scale.forward(Yv)
-    if patience is not None:
-        patience = validation.positive_int(patience, "patience")
-    min_delta = validation.non_negative(min_delta, "min_delta")
-    plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
-    sizes = contract.input_size(model, plan, n_out)
-    if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
-        memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
-    X = contract.matrix(model, table, "X", plan, sizes[0], "float64")
-    Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
-    if classifier:
-        heads.check_classes(Y)
+    return table, table_val, Y, Yv, w, wv, per_class, head, n_out, classes, classifier, scale
+
+
+def _validation(model, o, plan, sizes, rows):
+    """The validation data on the device: (X_val, Y_val[, w_val]) from ``validation_data`` or the
+    split, weighted by the training's class weights too; None without."""
+    _, table_val, _, Yv, _, wv, per_class, head, n_out, classes, _, scale = rows
+    validation_data, validation_split, class_weight = o.validation_data, o.validation_split, o.class_weight
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -138,15 +207,14 @@ def plan(
         val = (contract.inputs(model, table_val, "X_val", plan, sizes[0]), model.backend.asarray(Yv))
     if val is not None and wv is not None:
         val = val + (model.backend.asarray(wv, dtype=model.dtype),)
-    if data_parallel:
-        check_data_parallel(model, X.shape[0], batch_size, comm)
-        if compile_epoch:
-            raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
-    if compile_epoch and model.backend.name != "jax":
-        raise ValueError(
-            f"compile_epoch=True needs the jax backend; this model runs on "
-            f"{model.backend.name!r}, whose steps are not compiled"
-        )
+    return val
+
+
+def _optimiser(model, o, epochs):
+    """(continuing, the schedule was "auto", the schedule, the optimiser): a fit with neither
+    optimiser nor lr continues the model's; "auto" is the default schedule with the default
+    optimiser and a constant rate with a named one."""
+    optimizer, lr, schedule = o.optimizer, o.lr, o.schedule
     continuing = optimizer is None and lr is None and model.optimizer is not None
     auto = isinstance(schedule, str) and schedule == "auto"
     if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
@@ -162,56 +230,7 @@ def plan(
     if optimizer is None and lr is None:
         lr = DEFAULTS["lr"]
     opt = model.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
-    on_divergence = guard.check_mode(on_divergence)
-    check_cuda_graph(model, cuda_graph, data_parallel)
-    every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
-    keep = validation.positive_int(checkpoint_keep, "checkpoint_keep")
-    if checkpoint is not None:
-        checkpoint_files.directory(checkpoint, create=False)
-    resume_key, resumed = None, None
-    if checkpoint is not None or resume is not None:
-        resume_key = run_key(model, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
-    if resume is not None:
-        resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
-    fingerprint = None
-    if data_parallel:  # what every rank or process must agree on
-        fingerprint = (
-            repr(model),
-            repr(opt),
-            repr(schedule),
-            epochs,
-            batch_size,
-            X.shape,
-            float(np.sum(X)),
-            float(np.sum(Y)),
-            model.step_count,
-            on_divergence,
-        )
-    smoothing_head(model.label_smoothing, head)
-    l2 = auto_l2(Xd.shape[0], optimizer is None) if model.l2 == "auto" else model.l2
-    return FitPlan(
-        l2=l2,
-        opt=opt,
-        continuing=continuing,
-        schedule=schedule,
-        auto_schedule=auto and schedule is not None,
-        columns=plan,
-        classes=classes,
-        target_scale=scale,
-        X=Xd,
-        Y=Y,
-        W=None if w is None else model.backend.asarray(w, dtype=model.dtype),
-        val=val,
-        build=None if model.layout is not None else (sizes, head),
-        patience=patience,
-        min_delta=min_delta,
-        fingerprint=fingerprint,
-        on_divergence=on_divergence,
-        every=every,
-        keep=keep,
-        resume_key=resume_key,
-        resumed=resumed,
-    )
+    return continuing, auto, schedule, opt
 
 
 def run_key(model, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):

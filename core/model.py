@@ -68,27 +68,12 @@ class MLP:
     ``core/defaults.py``.
     """
 
-    def __init__(
-        self,
-        layers,
-        hidden=DEFAULTS["hidden"],
-        output=None,
-        init=DEFAULTS["init"],
-        backend=None,
-        dtype=DEFAULTS["dtype"],
-        seed=DEFAULTS["seed"],
-        kernels=None,
-        dropout=0.0,
-        l1=0.0,
-        l2=DEFAULTS["l2"],
-        normalize=DEFAULTS["normalize"],
-        impute=DEFAULTS["impute"],
-        handle_unknown=DEFAULTS["handle_unknown"],
-        task=None,
-        precision="fp32",
-        target_scaling=DEFAULTS["target_scaling"],
-        label_smoothing=0.0,
-    ):
+    # fmt: off
+    def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
+                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
+                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"], handle_unknown=DEFAULTS["handle_unknown"],
+                 task=None, precision="fp32", target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
+        # fmt: on
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -118,12 +103,10 @@ class MLP:
         self.kern = kernel_tables.for_backend(self.backend, kernels, self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
         self._sizes, self.layout, self.params = sizes, None, None
-        self.optimizer = None
-        self.opt_state = None
+        self.optimizer = self.opt_state = None
         self.schedule, self._schedule_start = None, (0, 0)
         self.auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
-        self.step_count = 0
-        self.epoch = 0
+        self.step_count = self.epoch = 0
         self.history = train.History()
         self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
         self._fit_epoch0 = 0
@@ -204,114 +187,51 @@ class MLP:
         self.columns, self.classes = plan, classes
         return self
 
-    def fit(
-        self,
-        X,
-        y,
-        epochs=DEFAULTS["epochs"],
-        batch_size=DEFAULTS["batch_size"],
-        lr=None,
-        optimizer=None,
-        schedule="auto",
-        validation_data=None,
-        validation_split=None,
-        patience=None,
-        min_delta=0.0,
-        restore_best=True,
-        track_gradients=False,
-        verbose=False,
-        compile_epoch=False,
-        callback=None,
-        callbacks=None,
-        data_parallel=False,
-        on_divergence="stop",
-        checkpoint=None,
-        checkpoint_every=None,
-        checkpoint_keep=3,
-        resume=None,
-        cuda_graph=False,
-        sample_weight=None,
-        class_weight=None,
-    ):
-        """Train for ``epochs`` passes over (X, y) and return the History.
+    # fmt: off
+    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
+            schedule="auto", validation_data=None, validation_split=None, patience=None, min_delta=0.0,
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
+            callbacks=None, data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
+            checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
+        # fmt: on
+        """Train for ``epochs`` passes over (X, y); returns this fit's History (``model.history``
+        keeps every fit's). Every argument is checked before anything changes (core/fitting.py).
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
-        stochastic gradient descent; the data are reshuffled each epoch from the model's seed.
-        ``optimizer``: a name or an object from ``reseau.optim`` (default: plain gradient
-        descent, θ ← θ − lr·g, with ``lr`` = 0.1 unless given; a named optimiser without ``lr``
-        takes its own default rate). With neither ``optimizer`` nor
-        ``lr``, a model that was trained before continues with its optimiser and its state.
-        ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step);
-        "cosine" is ``CosineAnnealing(epochs)``, one cosine cycle from lr to 0 over this fit's
-        epochs; None keeps lr constant, as the notes do. "auto" (the default): the default
-        schedule (core/defaults.py: cosine) with the default optimiser (``optimizer=None``; a
-        later such fit starts a new cycle), a constant rate with an optimiser you name.
-        ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
-        ``validation_split``: a fraction of (X, y) held out as validation data (stratified for
-        classifiers, drawn from the model's seed) instead of ``validation_data``.
-        Early stopping: with ``patience`` = k, training stops once val_loss (loss without
-        validation data) has not fallen by more than ``min_delta`` for k epochs, and the best
-        weights come back (``restore_best``); ``history.best_epoch`` and ``history.stopped_epoch``
-        record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
-        the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
-        ``callbacks``: reseau.callbacks objects (Keras-style hooks: progress bars, loggers, your own;
-        core/callbacks.py); ``callback(record)``, a plain function, is called after every epoch with
-        that epoch's history record and stops training by returning False. Returns this fit's
-        History; ``model.history`` is the record of every fit.
-        ``data_parallel=True`` (JAX): every mini-batch is split by rows over all local devices,
-        parameters and optimiser state replicated; the step stays one compiled program and XLA
-        sums the gradient across devices. Batches must split evenly over the devices.
-        ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
-        (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
-        ``on_divergence``: a step whose loss or gradient is NaN/inf is never applied; "stop" (default)
-        raises TrainingDivergedError naming the epoch and step, the model keeping the weights of the
-        last good step; "skip" drops such steps and goes on (``history["skipped_steps"]``).
-        ``checkpoint="dir"`` writes checkpoints there (weights, optimiser state, schedule position,
-        step counter, generator state, data order) every ``checkpoint_every`` steps (None: at the end
-        of each epoch) and at the end, atomically, keeping the newest ``checkpoint_keep``.
-        ``resume="dir"`` continues from the newest checkpoint there, to the same weights an
-        uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
-        ``cuda_graph=True`` (CuPy) records each step once in a CUDA graph and replays it: one launch
-        per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
-        ``sample_weight``: one non-negative weight per row; ``class_weight``: "balanced" (class c
-        weighs n/(k·n_c)) or {label: weight}. The loss becomes the weighted mean Σ rᵢℓᵢ, r = w/Σw per
-        mini-batch (core/weights.py); a validation split keeps its rows' weights and its metrics are
-        weighted; ``validation_data`` may be (X_val, y_val, w_val), and its rows take the class
-        weights too.
+        stochastic; the rows are reshuffled each epoch from the model's seed. ``optimizer``: a name or
+        an object from ``reseau.optim``; None: Adam at ``lr`` (default 0.003) with the default
+        schedule and penalty (core/defaults.py); a named one without ``lr`` takes its own rate. With
+        neither, a trained model continues with its optimiser and state. ``schedule``: one from
+        ``reseau.optim`` (per epoch or per step), "cosine" (one cycle over this fit's epochs), None
+        (constant, as the notes), or "auto": cosine with the default optimiser, else constant.
+        ``validation_data=(X_val, y_val[, w_val])`` or ``validation_split`` (a stratified fraction)
+        add val_loss / val_accuracy; ``patience`` = k stops after k epochs without val_loss falling
+        by ``min_delta`` and restores the best weights (``restore_best``; ``history.best_epoch``).
+        ``track_gradients``: ‖dW⁽ˡ⁾‖ per layer each epoch (``history["grad_norms"]``). ``callbacks``:
+        reseau.callbacks objects; ``callback(record)``, a function called each epoch, stops training
+        by returning False; ``verbose`` prints each epoch. ``data_parallel`` (JAX devices, or MPI
+        ranks): each batch split over them, gradients summed. ``compile_epoch`` (JAX): each epoch one
+        compiled loop. ``on_divergence``: a NaN/inf step is never applied; "stop" raises
+        TrainingDivergedError keeping the last good weights, "skip" drops it. ``checkpoint="dir"``:
+        checkpoints every ``checkpoint_every`` steps (None: each epoch), the newest
+        ``checkpoint_keep`` kept; ``resume="dir"`` continues from the newest to the weights an
+        uninterrupted run reaches. ``cuda_graph`` (CuPy): each step replayed from a CUDA graph.
+        ``sample_weight`` (per row) and ``class_weight`` ("balanced": class c weighs n/(k·n_c), or
+        {label: weight}) make the loss the weighted mean Σ rᵢℓᵢ, r = w/Σw (core/weights.py).
         """
+        options = {k: v for k, v in locals().items() if k not in ("self", "X", "y")}
+        return self._fit(X, y, fitting.FitOptions(**options))
+
+    def _fit(self, X, y, o):
         if getattr(self, "trainer", None) is not None:
             raise RuntimeError(
                 "fit() was called while this model is already training (from a callback?); a "
                 "model trains one fit at a time: train another model, or act after fit returns"
             )
-        comm = fitting.world(self) if data_parallel and self.backend.name != "jax" else None
-        processes = data_parallel and self.backend.process_count() > 1
+        comm = fitting.world(self) if o.data_parallel and self.backend.name != "jax" else None
+        processes = o.data_parallel and self.backend.process_count() > 1
         try:
-            plan = fitting.plan(
-                self,
-                X,
-                y,
-                epochs,
-                batch_size,
-                lr,
-                optimizer,
-                schedule,
-                validation_data,
-                validation_split,
-                patience,
-                min_delta,
-                compile_epoch,
-                data_parallel,
-                comm,
-                on_divergence,
-                checkpoint,
-                checkpoint_every,
-                checkpoint_keep,
-                resume,
-                cuda_graph,
-                sample_weight,
-                class_weight,
-            )
+            plan = fitting.plan(self, X, y, o, comm)
             status = ("ok", plan.fingerprint)
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
@@ -321,65 +241,46 @@ class MLP:
             fitting.agree(comm, status)
         elif processes:
             fitting.agree_processes(self.backend, status, plan)
-        # every argument is valid (on every rank): from here on the model changes
+        self._apply(plan, o, comm)  # every argument is valid (on every rank): from here on the model changes
+        return self._train(plan, o, comm)
+
+    def _apply(self, plan, o, comm):
+        """The plan's changes to the model: the network, the input contract, l2, the step, the schedule."""
         if plan.build is not None:
             self._build(*plan.build)
         self.columns, self.classes, self.target_scale = plan.columns, plan.classes, plan.target_scale
         if plan.l2 != self.l2:  # "auto" resolved on the first training data, kept from now on
             self.l2 = plan.l2
             self._regularize()
-        self.steps.prepare(self, plan.opt, comm, plan.on_divergence, cuda_graph)
-        schedule = plan.schedule
-        if schedule is not None or not plan.continuing or resume is not None:
+        self.steps.prepare(self, plan.opt, comm, plan.on_divergence, o.cuda_graph)
+        if plan.schedule is not None or not plan.continuing or o.resume is not None:
             self.auto_schedule = plan.auto_schedule
-            self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
+            self.schedule, self._schedule_start = plan.schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
-        Xd, Yd, val = plan.X, self.backend.asarray(plan.Y), plan.val
-        stopping = None if patience is None else EarlyStopping(plan.patience, plan.min_delta, bool(restore_best))
+
+    def _train(self, plan, o, comm):
+        """Resume where a checkpoint says, then run the Trainer (over MPI ranks or JAX devices)."""
+        stopping = None if o.patience is None else EarlyStopping(plan.patience, plan.min_delta, bool(o.restore_best))
         progress = None
         if plan.resumed is not None:
-            progress, fit_state = checkpoint_files.restore(self, *plan.resumed[1:], stopping)
-            self._fit_epoch0, self._schedule_start = fit_state
+            progress, (self._fit_epoch0, self._schedule_start) = checkpoint_files.restore(
+                self, *plan.resumed[1:], stopping
+            )
         history = self.history.since(self._fit_epoch0)  # this fit's History (a resumed fit: all of it)
         if plan.resumed is not None:
             history.best_epoch, history.stopped_epoch = self.history.best_epoch, self.history.stopped_epoch
-        if plan.resumed is not None and plan.resumed[2]["checkpoint"]["stopped"]:
-            # the fit had stopped early: nothing left to do
-            history.best_epoch = self.history.best_epoch = stopping.best_epoch
-            if stopping.restore_best and stopping.best_params is not None:
-                self.params = stopping.best_params
-            return history
-        extra = [Verbose(epochs)] if verbose else []
-        extra += as_list(callbacks, callback) + ([stopping] if stopping is not None else [])
-        if checkpoint is not None:
-            writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
-            saver = checkpoint_files.Checkpoints(
-                checkpoint_files.directory(checkpoint),
-                plan.every,
-                plan.keep,
-                plan.resume_key,
-                writer,
-                start=self.step_count,
-            )
-            extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
-        fit = dict(
-            epochs=epochs,
-            batch_size=batch_size,
-            validation=val,
-            compile_epoch=bool(compile_epoch),
-            callbacks=extra,
-            track_gradients=bool(track_gradients),
-            progress=progress,
-            history=history,
-            step=self.steps.step,
-            epoch_fn=self.steps.epoch_fn,
-            workspaces=self.steps.workspaces,
-            on_divergence=self.steps.on_divergence,
-            fit_epoch0=self._fit_epoch0,
-            schedule_start=self._schedule_start,
-            W=plan.W,
-        )
-        if not data_parallel:
+            if plan.resumed[2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
+                history.best_epoch = self.history.best_epoch = stopping.best_epoch
+                if stopping.restore_best and stopping.best_params is not None:
+                    self.params = stopping.best_params
+                return history
+        fit = dict(epochs=o.epochs, batch_size=o.batch_size, validation=plan.val, compile_epoch=bool(o.compile_epoch),
+                   callbacks=self._callbacks(plan, o, comm, stopping), track_gradients=bool(o.track_gradients),
+                   progress=progress, history=history, step=self.steps.step, epoch_fn=self.steps.epoch_fn,
+                   workspaces=self.steps.workspaces, on_divergence=self.steps.on_divergence,
+                   fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start, W=plan.W)
+        Xd, Yd = plan.X, self.backend.asarray(plan.Y)
+        if not o.data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
             if self._reg is not None:
@@ -391,13 +292,24 @@ class MLP:
                     self._reg.rank = 0
         bk = self.backend
         self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
-        Xd, Yd, fit["validation"] = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
+        Xd, Yd, fit["validation"] = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(plan.val)
         try:
             return Trainer(self, Xd, Yd, shard=bk.shard_rows, **fit).run()
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
-    # ---- using the model --------------------------------------------------------------------
+    def _callbacks(self, plan, o, comm, stopping):
+        """The fit's callbacks: a printer, the user's, early stopping, the checkpoint writer."""
+        extra = [Verbose(o.epochs)] if o.verbose else []
+        extra += as_list(o.callbacks, o.callback) + ([stopping] if stopping is not None else [])
+        if o.checkpoint is not None:
+            writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
+            saver = checkpoint_files.Checkpoints(
+                checkpoint_files.directory(o.checkpoint), plan.every, plan.keep, plan.resume_key, writer,
+                start=self.step_count,
+            )
+            extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
+        return extra
 
     def predict_proba(self, X):
         """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
