@@ -106,6 +106,12 @@ def _inputs(g, model):
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["n", 1]))
             parts.append(_numbers(g, name, plan, [j]))
         else:
+            if any("\x00" in c for c in plan.categories[j]):
+                raise ValueError(
+                    f"to_onnx: column {name!r} has a category holding a NUL character, which ONNX runtimes "
+                    "cut short (it would match another category); expected categories without one. "
+                    "Nothing was exported"
+                )
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.STRING, ["n", 1]))
             x = name
             if "" not in plan.categories[j]:  # "" or spaces: the missing cell, the training's most frequent category

@@ -1,10 +1,10 @@
-"""The training step (the pure-step contract), evaluation, and the epoch loop.
+"""The training step (the pure-step contract), evaluation and the History records; the loop over
+epochs that runs the step is core/trainer.py.
 
 A step is ``step(params, opt_state, x, y, step_index, w=None) -> (params, opt_state, loss)``:
-forward, loss head (weighted by the rows' weights ``w`` where given), backward, one optimiser update. On JAX it is
-compiled whole with ``params`` and
-``opt_state`` donated; on NumPy/CuPy kernels may update in place. Callers always use the
-returned arrays.
+forward, loss head (weighted by the rows' weights ``w`` where given), backward, one optimiser
+update. On JAX it is compiled whole with ``params`` and ``opt_state`` donated; on NumPy/CuPy
+kernels may update in place. Callers always use the returned arrays.
 """
 
 from __future__ import annotations
