@@ -38,8 +38,9 @@ def get(name: str | Backend | None = None) -> Backend:
     else:
         where = "backend"
     if not isinstance(name, str) or name.lower() not in NAMES + ("auto",):
-        raise ValueError(f"{where}={name!r} is not a backend; expected one of "
-                         f"{', '.join(repr(n) for n in NAMES + ('auto',))}")
+        raise ValueError(
+            f"{where}={name!r} is not a backend; expected one of {', '.join(repr(n) for n in NAMES + ('auto',))}"
+        )
     name = name.lower()
     if name == "auto":
         name = "cupy" if _cupy_usable() else "numpy"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Backend:
 
     def dynamic_rows(self, X, start, size):
         """Rows start … start+size−1 of X, ``start`` possibly a traced value."""
-        return X[start:start + size]
+        return X[start : start + size]
 
     def quiet(self):
         """A context in which overflow and invalid-value warnings are not printed (training
@@ -111,5 +112,5 @@ class LibraryNamespace:
 def unavailable(backend: str, extra: str, why: str) -> BackendUnavailableError:
     """The error for a backend that cannot be used, naming the extra to install."""
     return BackendUnavailableError(
-        f"backend {backend!r} is not available: {why}. "
-        f"Install it with: pip install \"reseau[{extra}]\"")
+        f'backend {backend!r} is not available: {why}. Install it with: pip install "reseau[{extra}]"'
+    )

@@ -18,33 +18,34 @@ class CupyBackend(Backend):
     extra = "cuda12"
 
     def __init__(self, cupy):
-        self._cp = cupy
+        self.cupy = cupy
         try:
             import array_api_compat.cupy as xp
         except ImportError:
             xp = LibraryNamespace(cupy)
         self.xp = xp
         import cupyx.scipy.special as csp
+
         self._erf = csp.erf
 
     def asarray(self, x, dtype=None):
-        return self._cp.asarray(x, dtype=dtype)
+        return self.cupy.asarray(x, dtype=dtype)
 
     def to_numpy(self, x) -> np.ndarray:
-        return self._cp.asnumpy(x)
+        return self.cupy.asnumpy(x)
 
     def copy(self, x):
-        return self._cp.array(x, copy=True)
+        return self.cupy.array(x, copy=True)
 
     def sync(self, x=None):
-        self._cp.cuda.get_current_stream().synchronize()
+        self.cupy.cuda.get_current_stream().synchronize()
         return x
 
     def erf(self, x):
         return self._erf(x)
 
     def devices(self) -> list[str]:
-        cp = self._cp
+        cp = self.cupy
         names = []
         for i in range(cp.cuda.runtime.getDeviceCount()):
             props = cp.cuda.runtime.getDeviceProperties(i)
@@ -53,15 +54,14 @@ class CupyBackend(Backend):
         return names
 
     def version(self) -> str:
-        return self._cp.__version__
+        return self.cupy.__version__
 
 
 def create() -> CupyBackend:
     try:
         import cupy
     except ImportError as exc:
-        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); "
-                          "for CUDA 13 use reseau[cuda13]") from None
+        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); for CUDA 13 use reseau[cuda13]") from None
     try:
         usable = cupy.is_available()
     except Exception as exc:  # a broken driver raises instead of answering
@@ -71,6 +71,7 @@ def create() -> CupyBackend:
     if not usable:
         raise unavailable("cupy", "cuda12", why)
     from .nccl import local_rank
+
     rank = local_rank()
     if rank is not None:  # one GPU per rank under a launcher (mpirun, srun)
         cupy.cuda.Device(rank % cupy.cuda.runtime.getDeviceCount()).use()

@@ -21,6 +21,7 @@ class JaxBackend(Backend):
         self.precision = None if os.environ.get("RESEAU_TF32", "0") == "1" else "highest"
         import jax.numpy as jnp
         import jax.scipy.special as jsp
+
         self.xp = jnp
         self._erf = jsp.erf
 
@@ -74,6 +75,7 @@ class JaxBackend(Backend):
 
     def _shardings(self):
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
         mesh = Mesh(np.array(self._jax.devices()), ("data",))
         return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec())
 
@@ -90,7 +92,8 @@ class JaxBackend(Backend):
         jax = self._jax
         home = jax.local_devices()[0]
         return jax.tree_util.tree_map(
-            lambda a: jax.device_put(a if a.is_fully_addressable else a.addressable_data(0), home), tree)
+            lambda a: jax.device_put(a if a.is_fully_addressable else a.addressable_data(0), home), tree
+        )
 
     def agree(self, fingerprint: str, failed: bool = False):
         """Across the processes of a multi-process run: (every process has the same
@@ -102,6 +105,7 @@ class JaxBackend(Backend):
         import hashlib
 
         from jax.experimental import multihost_utils
+
         digest = int.from_bytes(hashlib.sha256(fingerprint.encode()).digest()[:3], "big")
         mine = np.array([digest, int(failed)], dtype=np.int32)
         gathered = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, 2)
@@ -120,8 +124,10 @@ class JaxBackend(Backend):
         jax = self._jax
         missing = [k for k in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID") if k not in os.environ]
         if missing:
-            raise ValueError(f"--distributed needs the environment variables {', '.join(missing)} "
-                             "(the coordinator's host:port, the number of processes and this process's index)")
+            raise ValueError(
+                f"--distributed needs the environment variables {', '.join(missing)} "
+                "(the coordinator's host:port, the number of processes and this process's index)"
+            )
         try:
             n, pid = int(os.environ["JAX_NUM_PROCESSES"]), int(os.environ["JAX_PROCESS_ID"])
         except ValueError:
@@ -131,12 +137,15 @@ class JaxBackend(Backend):
         if pid != 0:
             _wait_for(address, timeout, pid, n)
         try:
-            jax.distributed.initialize(coordinator_address=address, num_processes=n, process_id=pid,
-                                       initialization_timeout=timeout)
+            jax.distributed.initialize(
+                coordinator_address=address, num_processes=n, process_id=pid, initialization_timeout=timeout
+            )
         except Exception as exc:  # JAX raises its runtime's own error types here
-            raise ValueError(f"process {pid} of {n} could not join the run coordinated at {address} within "
-                             f"{timeout} s ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); is every "
-                             "process started, with the same address?") from None
+            raise ValueError(
+                f"process {pid} of {n} could not join the run coordinated at {address} within "
+                f"{timeout} s ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); is every "
+                "process started, with the same address?"
+            ) from None
         return jax.process_index()
 
     def fori_loop(self, n, body, carry):
@@ -168,6 +177,7 @@ def _wait_for(address, timeout, pid, n):
     itself aborts the process when it cannot reach it."""
     import socket
     import time
+
     host, _, port = address.rpartition(":")
     deadline = time.monotonic() + timeout
     while True:
@@ -176,7 +186,9 @@ def _wait_for(address, timeout, pid, n):
                 return
         except (OSError, ValueError):
             if time.monotonic() > deadline:
-                raise ValueError(f"process {pid} of {n} could not join the run coordinated at {address} within "
-                                 f"{timeout} s: nothing listens there; is process 0 started, with the same "
-                                 "address?") from None
+                raise ValueError(
+                    f"process {pid} of {n} could not join the run coordinated at {address} within "
+                    f"{timeout} s: nothing listens there; is process 0 started, with the same "
+                    "address?"
+                ) from None
             time.sleep(0.2)

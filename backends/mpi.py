@@ -16,6 +16,7 @@ class Communicator:
     def __init__(self, comm):
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         from mpi4py import MPI
+
         self._sum = MPI.SUM
 
     def allreduce_sum_(self, x):
@@ -25,6 +26,7 @@ class Communicator:
 
     def _in_place(self):
         from mpi4py import MPI
+
         return MPI.IN_PLACE
 
     def sum(self, value: float) -> float:
@@ -35,14 +37,17 @@ class Communicator:
         (default $RESEAU_MPI_TIMEOUT or 60), so a rank that never arrives is an error, not a hang."""
         import os
         import time
+
         timeout = float(os.environ.get("RESEAU_MPI_TIMEOUT", "60")) if timeout is None else timeout
         request = self.comm.Ibarrier()
         deadline = time.monotonic() + timeout
         while not request.Test():
             if time.monotonic() > deadline:
-                raise ValueError(f"rank {self.rank}: not every one of the {self.size} MPI ranks reached fit within "
-                                 f"{timeout:g} s; a worker failed to start or stopped (set RESEAU_MPI_TIMEOUT "
-                                 "to wait longer)")
+                raise ValueError(
+                    f"rank {self.rank}: not every one of the {self.size} MPI ranks reached fit within "
+                    f"{timeout:g} s; a worker failed to start or stopped (set RESEAU_MPI_TIMEOUT "
+                    "to wait longer)"
+                )
             time.sleep(0.01)
         return self.comm.allgather(obj)
 

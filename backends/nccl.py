@@ -11,8 +11,13 @@ from __future__ import annotations
 import os
 
 #: environment variables that launchers set to a process's rank on its own node
-LOCAL_RANK_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK",
-                        "SLURM_LOCALID", "LOCAL_RANK")
+LOCAL_RANK_VARIABLES = (
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+    "MV2_COMM_WORLD_LOCAL_RANK",
+    "SLURM_LOCALID",
+    "LOCAL_RANK",
+)
 
 
 def local_rank(environ=None):
@@ -52,6 +57,7 @@ class NcclCommunicator:
 def world(mpi_world):
     """The NCCL communicator over the ranks of ``mpi_world`` (host staging without cupyx.distributed)."""
     import cupy
+
     if mpi_world.size == 1:
         return NcclCommunicator(mpi_world, None, cupy)
     try:

@@ -41,9 +41,10 @@ def fit_per_step(spec, epochs=1):
     n_steps = STEPS[spec.name]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((spec.n * n_steps, spec.sizes[0])).astype(spec.dtype)
-    y = (rng.integers(0, 2, len(X)) if spec.output == "sigmoid" else rng.integers(0, spec.sizes[-1], len(X)))
-    model = reseau.MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba",
-                       normalize=None, seed=0)
+    y = rng.integers(0, 2, len(X)) if spec.output == "sigmoid" else rng.integers(0, spec.sizes[-1], len(X))
+    model = reseau.MLP(
+        spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba", normalize=None, seed=0
+    )
     opt = optim.Adam(1e-3)
     model.fit(X, y, epochs=1, batch_size=spec.n, optimizer=opt)  # warm: kernels, workspaces
 
@@ -51,6 +52,7 @@ def fit_per_step(spec, epochs=1):
         t0 = time.perf_counter()
         model.fit(X, y, epochs=epochs, batch_size=spec.n)  # continues with the same optimiser
         return (time.perf_counter() - t0) / (epochs * n_steps)
+
     return once
 
 
@@ -81,9 +83,11 @@ def time_size(key, rounds):
     spec = benchmark.Spec(key, *benchmark.SIZES[key])
     steps = STEPS[key] * 5
     fit = fit_per_step(spec, epochs=5)
-    methods = {"floor": benchmark.gemm_floor(spec).run,
-               "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
-               "fit": lambda k: fit()}
+    methods = {
+        "floor": benchmark.gemm_floor(spec).run,
+        "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
+        "fit": lambda k: fit(),
+    }
     times = {name: [] for name in methods}
     for _ in range(rounds):
         for name, run in methods.items():
@@ -105,18 +109,31 @@ def main(argv=None):
 
         def ratio(a, b):
             return statistics.median(x / y for x, y in zip(times[a], times[b]))
-        ratios = {"fit/raw step": ratio("fit", "raw step"), "fit/floor": ratio("fit", "floor"),
-                  "raw step/floor": ratio("raw step", "floor")}
-        results["sizes"][key] = {"floor_ms": floor, "raw_step_ms": raw, "fit_per_step_ms": through_fit,
-                                 "ratios": ratios, "runs_ms": {k: [t * 1e3 for t in v] for k, v in times.items()}}
-        lines.append(f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms; fit = "
-                     f"{ratios['fit/raw step']:.2f} x raw step, {ratios['fit/floor']:.2f} x floor "
-                     f"(raw step {ratios['raw step/floor']:.2f} x floor)")
+
+        ratios = {
+            "fit/raw step": ratio("fit", "raw step"),
+            "fit/floor": ratio("fit", "floor"),
+            "raw step/floor": ratio("raw step", "floor"),
+        }
+        results["sizes"][key] = {
+            "floor_ms": floor,
+            "raw_step_ms": raw,
+            "fit_per_step_ms": through_fit,
+            "ratios": ratios,
+            "runs_ms": {k: [t * 1e3 for t in v] for k, v in times.items()},
+        }
+        lines.append(
+            f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms; fit = "
+            f"{ratios['fit/raw step']:.2f} x raw step, {ratios['fit/floor']:.2f} x floor "
+            f"(raw step {ratios['raw step/floor']:.2f} x floor)"
+        )
     try:
         first, new_lr, same = jax_refit()
         results["jax_refit_s"] = {"first": first, "new_lr": new_lr, "same_optimizer": same}
-        lines.append(f"JAX (S data, one epoch): first fit {first:.3f} s, fit(lr=...) {new_lr * 1e3:.1f} ms, same "
-                     f"optimiser {same * 1e3:.1f} ms: a new lr adds {(new_lr - same) * 1e3:.1f} ms")
+        lines.append(
+            f"JAX (S data, one epoch): first fit {first:.3f} s, fit(lr=...) {new_lr * 1e3:.1f} ms, same "
+            f"optimiser {same * 1e3:.1f} ms: a new lr adds {(new_lr - same) * 1e3:.1f} ms"
+        )
     except reseau.BackendUnavailableError as exc:
         lines.append(f"JAX: skipped ({exc})")
     print("\n".join(lines))

@@ -49,13 +49,25 @@ SIZES = {key: benchmark.SIZES[key] for key in ("S", "M", "L")}
 
 def _have(module):
     import importlib.util
+
     return importlib.util.find_spec(module) is not None
 
 
 def run_tests(out: Path, limit_s=210) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs", "--tb=short",
-            "-k", "cupy or jax or cuda or nccl", str(ROOT / "tests")]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-rfEs",
+        "--tb=short",
+        "-k",
+        "cupy or jax or cuda or nccl",
+        str(ROOT / "tests"),
+    ]
     if _have("xdist"):
         args += ["-n", "4", "--dist", "loadfile"]
     if _have("pytest_timeout"):
@@ -71,8 +83,12 @@ def run_tests(out: Path, limit_s=210) -> dict:
     lines = text.splitlines()
     tail = [line for line in lines if " passed" in line or " failed" in line or " error" in line]
     failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
-    return {"returncode": code, "summary": tail[-1] if tail else text[-300:], "failed": failed,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "returncode": code,
+        "summary": tail[-1] if tail else text[-300:],
+        "failed": failed,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def train_on_gpu() -> dict:
@@ -80,8 +96,13 @@ def train_on_gpu() -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = {}
     for backend in ("cupy", "jax"):
-        proc = subprocess.run([sys.executable, "-m", "reseau", "train", "--backend", backend, "--quiet"],
-                              capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "reseau", "train", "--backend", backend, "--quiet"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         lines = (proc.stdout + proc.stderr).strip().splitlines()
         out[backend] = f"exit {proc.returncode}: {lines[-1] if lines else ''}"
     return out
@@ -90,6 +111,7 @@ def train_on_gpu() -> dict:
 def gpu_time(fn, reps, warm=3):
     """Median and min seconds of fn() measured with CUDA events."""
     import cupy as cp
+
     for _ in range(warm):
         fn()
     cp.cuda.Device().synchronize()
@@ -108,6 +130,7 @@ def adam_bandwidth(P=1 << 24) -> dict:
     import cupy as cp
 
     import reseau
+
     kern = reseau.kernels.for_backend(reseau.backends.get("cupy"))
     rng = cp.random.default_rng(0)
     p, g, m, v = (rng.standard_normal(P, dtype=cp.float32) for _ in range(4))
@@ -120,11 +143,17 @@ def adam_bandwidth(P=1 << 24) -> dict:
     def adam():
         kern.adam_step(p, g, m, v, None, lr, step[0])
         step[0] += 1
+
     adam_med, _ = gpu_time(adam, 50)
     copy_bw = 2 * 4 * P / copy_med
     adam_bw = 28 * P / adam_med
-    return {"params": P, "copy_GBps": copy_bw / 1e9, "adam_GBps": adam_bw / 1e9, "adam_ms": adam_med * 1e3,
-            "adam_vs_copy": adam_bw / copy_bw}
+    return {
+        "params": P,
+        "copy_GBps": copy_bw / 1e9,
+        "adam_GBps": adam_bw / 1e9,
+        "adam_ms": adam_med * 1e3,
+        "adam_vs_copy": adam_bw / copy_bw,
+    }
 
 
 def l_parts() -> dict:
@@ -136,6 +165,7 @@ def l_parts() -> dict:
 
     import reseau
     from reseau.kernels import cupy_kernels as ck
+
     kern = reseau.kernels.for_backend(reseau.backends.get("cupy"))
     sizes, n = benchmark.SIZES["L"][0], benchmark.SIZES["L"][2]
     P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -147,13 +177,15 @@ def l_parts() -> dict:
     b, db = rng.standard_normal(4096, dtype=cp.float32), cp.empty(4096, dtype=cp.float32)
     ones = cp.ones((1, n), dtype=cp.float32)
     ms = lambda fn: gpu_time(fn, 30)[0] * 1e3  # noqa: E731
-    return {"params": P,
-            "adam_ms": ms(lambda: kern.adam_step(p, g, m, v, None, lr, 5)),
-            "guard_ms": ms(lambda: kern.step_ok(loss, g)),
-            "bias_sums_cupy_sum_ms": 2 * ms(lambda: cp.sum(dZ, axis=0, out=db)),
-            "bias_sums_gemm_ms": 2 * ms(lambda: kern.blas.matmul(ones, dZ, db.reshape(1, -1))),
-            "bias_relu_forward_ms": 2 * ms(lambda: ck._BIAS_ACT["relu"](Z, b, Z, A)),
-            "relu_grad_ms": 2 * ms(lambda: ck._ACT_GRAD["relu"](dZ, Z, A, dZ))}
+    return {
+        "params": P,
+        "adam_ms": ms(lambda: kern.adam_step(p, g, m, v, None, lr, 5)),
+        "guard_ms": ms(lambda: kern.step_ok(loss, g)),
+        "bias_sums_cupy_sum_ms": 2 * ms(lambda: cp.sum(dZ, axis=0, out=db)),
+        "bias_sums_gemm_ms": 2 * ms(lambda: kern.blas.matmul(ones, dZ, db.reshape(1, -1))),
+        "bias_relu_forward_ms": 2 * ms(lambda: ck._BIAS_ACT["relu"](Z, b, Z, A)),
+        "relu_grad_ms": 2 * ms(lambda: ck._ACT_GRAD["relu"](dZ, Z, A, dZ)),
+    }
 
 
 def host_time(fn, reps, warm=3):
@@ -173,14 +205,17 @@ def step_times(key) -> dict:
     runs on its own stream), and "pipelined", K steps queued back to back and waited for once (how
     fit runs), divided by K."""
     import cupy as cp
+
     spec = benchmark.Spec(key, *benchmark.SIZES[key])
     reps, k = (10, 20) if key == "L" else (30, 100)
-    makers = {"cuBLAS GEMM floor": lambda spec: benchmark.gemm_floor(spec, cp),
-              "reseau cupy, CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),  # fit(cuda_graph=True)
-              "reseau cupy, eager": benchmark.reseau_method("cupy"),  # fit's default
-              "reseau jax": benchmark.reseau_method("jax"),
-              "JAX+optax (jit)": benchmark.optax_method,
-              "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda")}
+    makers = {
+        "cuBLAS GEMM floor": lambda spec: benchmark.gemm_floor(spec, cp),
+        "reseau cupy, CUDA graph": benchmark.reseau_method("cupy", cuda_graph=True),  # fit(cuda_graph=True)
+        "reseau cupy, eager": benchmark.reseau_method("cupy"),  # fit's default
+        "reseau jax": benchmark.reseau_method("jax"),
+        "JAX+optax (jit)": benchmark.optax_method,
+        "PyTorch CUDA (fused Adam)": benchmark.torch_method("cuda"),
+    }
     rows = {}
     for name, make in makers.items():
         try:
@@ -197,10 +232,14 @@ def step_times(key) -> dict:
         if isinstance(r, str) or isinstance(floor, str):
             out[name] = r
             continue
-        out[name] = {"synced_ms": r[0][0] * 1e3, "synced_min_ms": r[0][1] * 1e3,
-                     "synced_vs_floor": r[0][0] / floor[0][0],
-                     "pipelined_ms": r[1][0] * 1e3, "pipelined_min_ms": r[1][1] * 1e3,
-                     "pipelined_vs_floor": r[1][0] / floor[1][0]}
+        out[name] = {
+            "synced_ms": r[0][0] * 1e3,
+            "synced_min_ms": r[0][1] * 1e3,
+            "synced_vs_floor": r[0][0] / floor[0][0],
+            "pipelined_ms": r[1][0] * 1e3,
+            "pipelined_min_ms": r[1][1] * 1e3,
+            "pipelined_vs_floor": r[1][0] / floor[1][0],
+        }
     return out
 
 
@@ -210,6 +249,7 @@ def cublas_floor(spec, precision):
     import cupy as cp
 
     from reseau.kernels import cublas
+
     blas = cublas.for_current_device(cp)
     if blas is None:
         raise RuntimeError("libcublas was not found beside CuPy")
@@ -225,6 +265,7 @@ def cublas_floor(spec, precision):
             out = cp.empty(M.shape, cp.uint16)
             _TO_BF16(M, out)
             return out
+
         W16, WT16 = [bf16(W) for W in Ws], [bf16(W.T) for W in Ws]
         A16, AT16 = [bf16(A) for A in As], [bf16(A.T) for A in As]
 
@@ -236,6 +277,7 @@ def cublas_floor(spec, precision):
                 if l > 0:
                     blas.matmul_bf16(A16[l + 1], WT16[l], dAs[l])
     else:
+
         def products():
             for l, W in enumerate(Ws):
                 blas.matmul(As[l], W, As[l + 1], tf32=precision == "tf32")
@@ -248,6 +290,7 @@ def cublas_floor(spec, precision):
         for _ in range(k):
             products()
         cp.cuda.get_current_stream().synchronize()
+
     return benchmark.Method(lambda: run(1), run=run)
 
 
@@ -261,11 +304,15 @@ def precision_times(key, dry=False) -> dict:
     reps, k = (2, 3) if dry else ((6, 10) if key == "L" else (10, 50))
     rows = {}
     for precision in ("fp32", "tf32", "bf16"):
-        makers = {f"cuBLAS floor {precision}": (lambda spec, p=precision: cublas_floor(spec, p), True),
-                  f"reseau cupy {precision}, CUDA graph": (
-                      benchmark.reseau_method("cupy", cuda_graph=True, precision=precision), True),
-                  f"reseau jax {precision}": (benchmark.reseau_method("jax", precision=precision), False),
-                  f"PyTorch CUDA {precision}": (benchmark.torch_method("cuda", precision), True)}
+        makers = {
+            f"cuBLAS floor {precision}": (lambda spec, p=precision: cublas_floor(spec, p), True),
+            f"reseau cupy {precision}, CUDA graph": (
+                benchmark.reseau_method("cupy", cuda_graph=True, precision=precision),
+                True,
+            ),
+            f"reseau jax {precision}": (benchmark.reseau_method("jax", precision=precision), False),
+            f"PyTorch CUDA {precision}": (benchmark.torch_method("cuda", precision), True),
+        }
         for name, (make, needs_gpu) in makers.items():
             if dry and needs_gpu:
                 rows[name] = "skipped: dry run (needs a CUDA GPU)"
@@ -291,8 +338,11 @@ def _print_precision_rows(results):
             print(" ", rows)
             continue
         for name, r in rows.items():
-            shown = (f"{r['pipelined_ms']:10.4f}" + (f" {r['vs_floor']:6.2f}" if "vs_floor" in r else "")
-                     if isinstance(r, dict) else r)
+            shown = (
+                f"{r['pipelined_ms']:10.4f}" + (f" {r['vs_floor']:6.2f}" if "vs_floor" in r else "")
+                if isinstance(r, dict)
+                else r
+            )
             print(f"  {name:32} {shown}")
 
 
@@ -315,8 +365,9 @@ def main(argv=None):
         return dry_run(out)
     results = {"python": platform.python_version()}
     try:
-        results["nvidia-smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
-                                               timeout=30).stdout.strip()
+        results["nvidia-smi"] = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         results["nvidia-smi"] = str(exc)
     for lib in ("cupy", "jax", "numpy", "torch"):
@@ -349,15 +400,19 @@ def print_summary(results):
         print(line[:200])
     if len(failed) > 25:
         print(f"... and {len(failed) - 25} more in pytest.txt")
-    print(f"\ntests: {results['tests']['summary']} (exit {results['tests']['returncode']}, "
-          f"{results['tests']['seconds']:.0f} s)")
+    print(
+        f"\ntests: {results['tests']['summary']} (exit {results['tests']['returncode']}, "
+        f"{results['tests']['seconds']:.0f} s)"
+    )
     train = results["train"]
-    for backend, line in (train.items() if isinstance(train, dict) else [("train", train)]):
+    for backend, line in train.items() if isinstance(train, dict) else [("train", train)]:
         print(f"reseau train --backend {backend}: {line}")
     adam = results["adam"]
     if isinstance(adam, dict):
-        print(f"Adam on {adam['params']:,} params: {adam['adam_ms']:.3f} ms, {adam['adam_GBps']:.0f} GB/s = "
-              f"{adam['adam_vs_copy']:.2f} x copy bandwidth ({adam['copy_GBps']:.0f} GB/s); target >= 0.80")
+        print(
+            f"Adam on {adam['params']:,} params: {adam['adam_ms']:.3f} ms, {adam['adam_GBps']:.0f} GB/s = "
+            f"{adam['adam_vs_copy']:.2f} x copy bandwidth ({adam['copy_GBps']:.0f} GB/s); target >= 0.80"
+        )
     else:
         print("Adam:", adam)
     for key in ("S", "M", "L"):
@@ -369,14 +424,18 @@ def print_summary(results):
         print(f"{'method':26} {'synced ms':>10} {'x floor':>8} {'pipelined ms':>13} {'x floor':>8}  (medians)")
         for name, r in rows.items():
             if isinstance(r, dict):
-                print(f"{name:26} {r['synced_ms']:10.4f} {r['synced_vs_floor']:8.2f} {r['pipelined_ms']:13.4f} "
-                      f"{r['pipelined_vs_floor']:8.2f}")
+                print(
+                    f"{name:26} {r['synced_ms']:10.4f} {r['synced_vs_floor']:8.2f} {r['pipelined_ms']:13.4f} "
+                    f"{r['pipelined_vs_floor']:8.2f}"
+                )
             else:
                 print(f"{name:26} {r}")
     parts = results.get("L_parts")
     if isinstance(parts, dict):
-        print("\nL step parts (ms, medians): " + ", ".join(f"{k[:-3]} {v:.4f}" for k, v in parts.items()
-                                                         if k.endswith("_ms")))
+        print(
+            "\nL step parts (ms, medians): "
+            + ", ".join(f"{k[:-3]} {v:.4f}" for k, v in parts.items() if k.endswith("_ms"))
+        )
     _print_precision_rows(results)
 
 

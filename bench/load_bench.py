@@ -54,6 +54,7 @@ def write_csv(path: Path, rows: int, cols: int, seed: int = 0):
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
+
     g = np.random.default_rng(seed)
     table = pa.table({f"f{j}": np.round(g.normal(50, 20, rows), 6) for j in range(cols)})
     pcsv.write_csv(table, path)
@@ -79,10 +80,14 @@ def measure(methods, path, repeats):
     for m in methods:
         ratios = [r[0] / p[0] for r, p in zip(runs[m], runs["pandas"])]
         memory = [r[1] / p[1] for r, p in zip(runs[m], runs["pandas"])]
-        results[m] = {"seconds": statistics.median(r[0] for r in runs[m]),
-                      "peak_mib": statistics.median(r[1] for r in runs[m]),
-                      "x_pandas": statistics.median(ratios), "x_pandas_memory": statistics.median(memory),
-                      "runs": runs[m], "shape": shapes[m]}
+        results[m] = {
+            "seconds": statistics.median(r[0] for r in runs[m]),
+            "peak_mib": statistics.median(r[1] for r in runs[m]),
+            "x_pandas": statistics.median(ratios),
+            "x_pandas_memory": statistics.median(memory),
+            "runs": runs[m],
+            "shape": shapes[m],
+        }
     return results
 
 
@@ -100,13 +105,16 @@ def main(argv=None):
         write_csv(path, args.rows, args.cols)
         size_mb = path.stat().st_size / 1e6
         results = measure(methods, path, args.repeats)
-    lines = [f"{args.rows} rows x {args.cols} columns, {size_mb:.0f} MB CSV; {platform.processor() or platform.machine()},"
-             f" {os.cpu_count()} cores; medians of {args.repeats} rounds of fresh processes (ratios: medians of "
-             "the per-round ratios)",
-             f"{'method':10} {'seconds':>8} {'x pandas':>9} {'peak MiB':>9} {'x pandas':>9}"]
+    lines = [
+        f"{args.rows} rows x {args.cols} columns, {size_mb:.0f} MB CSV; {platform.processor() or platform.machine()},"
+        f" {os.cpu_count()} cores; medians of {args.repeats} rounds of fresh processes (ratios: medians of "
+        "the per-round ratios)",
+        f"{'method':10} {'seconds':>8} {'x pandas':>9} {'peak MiB':>9} {'x pandas':>9}",
+    ]
     for m, r in results.items():
-        lines.append(f"{m:10} {r['seconds']:8.2f} {r['x_pandas']:9.2f} {r['peak_mib']:9.0f} "
-                     f"{r['x_pandas_memory']:9.2f}")
+        lines.append(
+            f"{m:10} {r['seconds']:8.2f} {r['x_pandas']:9.2f} {r['peak_mib']:9.0f} {r['x_pandas_memory']:9.2f}"
+        )
     text = "\n".join(lines)
     print(text)
     if args.out is not None:

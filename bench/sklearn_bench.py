@@ -37,7 +37,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     from sklearn import neural_network as sk
 
-    from reseau import datasets, sklearn as rs
+    from reseau import datasets
+    from reseau import sklearn as rs
+
     X, y = datasets.load("digits")
     X = X / 16.0
     rows, lines = [], []
@@ -57,19 +59,33 @@ def main(argv=None):
                         dt = time.perf_counter() - t0
                     if r:
                         times[label].append(dt)
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(fitted["reseau"].coefs_,
-                                                                     fitted["scikit-learn"].coefs_))
+            diff = max(
+                float(np.abs(a - b).max()) for a, b in zip(fitted["reseau"].coefs_, fitted["scikit-learn"].coefs_)
+            )
             med = {k: statistics.median(v) for k, v in times.items()}
-            row = {"case": name, "dtype": np.dtype(dtype).name, "median_s": med,
-                   "min_s": {k: min(v) for k, v in times.items()}, "speedup": med["scikit-learn"] / med["reseau"],
-                   "max_weight_difference": diff, "n_iter": int(fitted["reseau"].n_iter_)}
+            row = {
+                "case": name,
+                "dtype": np.dtype(dtype).name,
+                "median_s": med,
+                "min_s": {k: min(v) for k, v in times.items()},
+                "speedup": med["scikit-learn"] / med["reseau"],
+                "max_weight_difference": diff,
+                "n_iter": int(fitted["reseau"].n_iter_),
+            }
             rows.append(row)
-            lines.append(f"{name:34s} {row['dtype']:8s} sklearn {med['scikit-learn']:7.3f} s  reseau "
-                         f"{med['reseau']:7.3f} s  speed-up {row['speedup']:5.2f}x  max|dW| {diff:.1e}")
+            lines.append(
+                f"{name:34s} {row['dtype']:8s} sklearn {med['scikit-learn']:7.3f} s  reseau "
+                f"{med['reseau']:7.3f} s  speed-up {row['speedup']:5.2f}x  max|dW| {diff:.1e}"
+            )
             print(lines[-1], flush=True)
     if args.out:
-        meta = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
-                "rounds": args.rounds, "max_iter": args.max_iter, "date": time.strftime("%Y-%m-%d")}
+        meta = {
+            "machine": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "rounds": args.rounds,
+            "max_iter": args.max_iter,
+            "date": time.strftime("%Y-%m-%d"),
+        }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
         args.out.with_suffix(".txt").write_text("\n".join(lines) + "\n")

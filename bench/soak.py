@@ -47,8 +47,10 @@ def main(argv=None):
         p, s, loss = step(p, s, Xd, Yd, t + 1)
     seconds = time.perf_counter() - t0
     growth = readings[-1] - readings[1] if len(readings) > 2 else readings[-1] - readings[0]
-    print(f"{args.steps} steps in {seconds:.1f} s; memory growth after the first 10 000 steps: "
-          f"{growth / 1024:.1f} KiB; final loss {float(bk.to_numpy(loss)):.4f}")
+    print(
+        f"{args.steps} steps in {seconds:.1f} s; memory growth after the first 10 000 steps: "
+        f"{growth / 1024:.1f} KiB; final loss {float(bk.to_numpy(loss)):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import reseau  # noqa: E402
 from reseau import benchmark, optim  # noqa: E402
 
-
-SIZES = {key: (sizes, hidden, "sigmoid" if sizes[-1] == 1 else "softmax", n)
-         for key, (sizes, hidden, n) in benchmark.SIZES.items()}
+SIZES = {
+    key: (sizes, hidden, "sigmoid" if sizes[-1] == 1 else "softmax", n)
+    for key, (sizes, hidden, n) in benchmark.SIZES.items()
+}
 
 
 def peak_memory(key, kernels=None):
@@ -36,8 +37,13 @@ def peak_memory(key, kernels=None):
     sizes, hidden, output, n = SIZES[key]
     spec = benchmark.Spec(key, sizes, hidden, n)
     X, y = spec.X, spec.y
-    warm = reseau.MLP(sizes[:1] + [3, 2][:len(sizes) - 2] + sizes[-1:], hidden=hidden, output=output,
-                      backend="numpy", kernels=kernels)
+    warm = reseau.MLP(
+        sizes[:1] + [3, 2][: len(sizes) - 2] + sizes[-1:],
+        hidden=hidden,
+        output=output,
+        backend="numpy",
+        kernels=kernels,
+    )
     warm.fit(X[:8], y[:8], epochs=1, batch_size=4, optimizer=optim.Adam())  # compile kernels first
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
@@ -72,15 +78,18 @@ def main(argv=None):
         peak, budget = peak_memory(key)
         results["sizes"][key] = {"methods": rows, "peak_bytes": peak, "budget_bytes": budget}
         sizes, hidden, output, n = SIZES[key]
-        print(f"\n{key}: {sizes} {hidden}/{output}, batch {n}; "
-              f"reseau numpy peak memory {peak / 2**20:.2f} MiB = {peak / budget:.2f} x budget")
+        print(
+            f"\n{key}: {sizes} {hidden}/{output}, batch {n}; "
+            f"reseau numpy peak memory {peak / 2**20:.2f} MiB = {peak / budget:.2f} x budget"
+        )
         print(f"{'method':22} {'median ms':>10} {'min ms':>9} {'x floor':>8} {'x plain':>8}")
         for name, r in rows.items():
             if r["status"] != "ok":
                 print(f"{name:22} {r['status']}")
                 continue
-            print(f"{name:22} {r['median_ms']:10.4f} {r['min_ms']:9.4f} {r['vs_floor']:8.2f} "
-                  f"{r['vs_plain_numpy']:8.2f}")
+            print(
+                f"{name:22} {r['median_ms']:10.4f} {r['min_ms']:9.4f} {r['vs_floor']:8.2f} {r['vs_plain_numpy']:8.2f}"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return results

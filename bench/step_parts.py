@@ -47,14 +47,18 @@ class WithoutAll(WithoutUpdate, WithoutCheck, WithoutBiasSums):
     pass
 
 
-VERSIONS = {"full step": NumbaKernels, "- optimiser update": WithoutUpdate, "- guard check": WithoutCheck,
-            "- bias sums": WithoutBiasSums, "- all three": WithoutAll}
+VERSIONS = {
+    "full step": NumbaKernels,
+    "- optimiser update": WithoutUpdate,
+    "- guard check": WithoutCheck,
+    "- bias sums": WithoutBiasSums,
+    "- all three": WithoutAll,
+}
 
 
 def step_runner(spec, table):
     """run(k): k steps of a model whose kernel table is ``table`` (a NumbaKernels subclass)."""
-    model = reseau.MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba",
-                       seed=0)
+    model = reseau.MLP(spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba", seed=0)
     model.set_weights(spec.weights)
     model.kern = table(model.backend)  # before the step is compiled, which reads it
     step, params, state = model.training_step(optim.Adam(spec.lr))
@@ -65,6 +69,7 @@ def step_runner(spec, table):
         for _ in range(k):
             st["params"], st["state"], _ = step(st["params"], st["state"], X, Y, st["t"])
             st["t"] += 1
+
     return run
 
 
@@ -89,8 +94,7 @@ def main(argv=None):
     floor_ms = statistics.median(floor) * 1e3
     ratios = {name: statistics.median(t / f for t, f in zip(ts, floor)) for name, ts in times.items()}
     for name, ts in times.items():
-        part = (f"   part: {(ratios['full step'] - ratios[name]) * floor_ms:+.4f} ms"
-                if name.startswith("-") else "")
+        part = f"   part: {(ratios['full step'] - ratios[name]) * floor_ms:+.4f} ms" if name.startswith("-") else ""
         print(f"{name:20s} {statistics.median(ts) * 1e3:8.4f} ms/step  {ratios[name]:5.3f} x floor{part}")
     return times
 

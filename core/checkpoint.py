@@ -104,18 +104,27 @@ class Checkpoints:
                 tensors["best_params"] = backend.to_numpy(stopping.best_params)
         schedule = model.schedule
         description["checkpoint"] = {
-            "fingerprint": self.fingerprint, "step": model.step_count, "epoch": model.epoch,
-            "fit_epoch0": trainer.epoch0, "position": position, "epoch_first_step": epoch_first_step,
-            "rng": model.rng.bit_generator.state, "schedule_start": list(trainer.schedule_start),
+            "fingerprint": self.fingerprint,
+            "step": model.step_count,
+            "epoch": model.epoch,
+            "fit_epoch0": trainer.epoch0,
+            "position": position,
+            "epoch_first_step": epoch_first_step,
+            "rng": model.rng.bit_generator.state,
+            "schedule_start": list(trainer.schedule_start),
             "schedule_state": schedule.state() if hasattr(schedule, "state") else None,
-            "guard": book, "stopping": best, "stopped": bool(stopped),
-            "stopped_epoch": model.history.stopped_epoch, "best_epoch": model.history.best_epoch}
+            "guard": book,
+            "stopping": best,
+            "stopped": bool(stopped),
+            "stopped_epoch": model.history.stopped_epoch,
+            "best_epoch": model.history.best_epoch,
+        }
         serialize.write(self.path / f"step-{model.step_count:012d}.ckpt", tensors, description)
         self._prune()
 
     def _prune(self):
         files = sorted(_numbered(self.path))
-        for _, old in files[:-self.keep]:
+        for _, old in files[: -self.keep]:
             old.unlink(missing_ok=True)
         for stale in self.path.glob(".step-*.tmp"):  # left by a writer killed mid-write
             stale.unlink(missing_ok=True)
@@ -155,13 +164,17 @@ def load(path, fingerprint: str):
     against this fit's ``fingerprint``; a ValueError when there is none or it belongs to another fit."""
     found = latest(path)
     if found is None:
-        raise ValueError(f"resume={str(path)!r} holds no checkpoint (files step-<n>.ckpt); expected the "
-                         "directory a fit wrote with checkpoint=...")
+        raise ValueError(
+            f"resume={str(path)!r} holds no checkpoint (files step-<n>.ckpt); expected the "
+            "directory a fit wrote with checkpoint=..."
+        )
     f, tensors, description = found
     entry = description["checkpoint"]
     if entry.get("fingerprint") != fingerprint:
-        raise ValueError(f"resume: {f} was written by a different fit (model, optimiser, schedule, batch size or "
-                         f"data differ): it has {entry.get('fingerprint')!r}, this fit is {fingerprint!r}")
+        raise ValueError(
+            f"resume: {f} was written by a different fit (model, optimiser, schedule, batch size or "
+            f"data differ): it has {entry.get('fingerprint')!r}, this fit is {fingerprint!r}"
+        )
     return f, tensors, description
 
 
@@ -172,12 +185,15 @@ def restore(model, tensors, description, stopping):
     entry = description["checkpoint"]
     backend = model.backend
     model.params = backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype)
-    optimizer_state = {key[len("state."):]: backend.asarray(value) for key, value in tensors.items()
-                       if key.startswith("state.")}
+    optimizer_state = {
+        key[len("state.") :]: backend.asarray(value) for key, value in tensors.items() if key.startswith("state.")
+    }
     book, fresh = entry["guard"], guard.fresh(backend, model.dtype)
     if book:
-        fresh = {k: book.get(k, fresh[k]) if backend.host else backend.asarray(book.get(k, 0), dtype=fresh[k].dtype)
-                 for k in guard.KEYS}
+        fresh = {
+            k: book.get(k, fresh[k]) if backend.host else backend.asarray(book.get(k, 0), dtype=fresh[k].dtype)
+            for k in guard.KEYS
+        }
     model.opt_state = StepState.of(optimizer_state, fresh)
     model.step_count, model.epoch = entry["step"], entry["epoch"]
     model.rng.bit_generator.state = entry["rng"]
@@ -193,5 +209,11 @@ def restore(model, tensors, description, stopping):
     if entry["position"] is None:
         return None, fit_state
     order = tensors.get("order")
-    return ({"order": None if order is None else order.astype(np.int32), "position": entry["position"],
-             "epoch_first_step": entry["epoch_first_step"]}, fit_state)
+    return (
+        {
+            "order": None if order is None else order.astype(np.int32),
+            "position": entry["position"],
+            "epoch_first_step": entry["epoch_first_step"],
+        },
+        fit_state,
+    )

@@ -40,6 +40,7 @@ class DataWarning(UserWarning):
 def warn(message):
     """A DataWarning attributed to the caller's line, outside reseau."""
     import sys
+
     frame, level = sys._getframe(1), 2
     while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "reseau":
         frame, level = frame.f_back, level + 1
@@ -71,8 +72,10 @@ class ColumnPlan:
             A = _numeric_matrix(t.matrix, name)
             cols = [A[:, j] for j in range(A.shape[1])]
         else:
-            cols = [_numeric_or_text(t.cols[j], name, t.names[j], False if t.names[j] in t.categorical else None)
-                    for j in range(len(t.names))]
+            cols = [
+                _numeric_or_text(t.cols[j], name, t.names[j], False if t.names[j] in t.categorical else None)
+                for j in range(len(t.names))
+            ]
         names, kinds, fill, cats, offset, scale = list(t.names), [], [], [], [], []
         ignored = []
         for j, col in enumerate(cols):
@@ -81,8 +84,7 @@ class ColumnPlan:
                 continue
             missing = _missing_mask(col)
             if missing.all():
-                raise ValueError(f"{name} column {names[j]!r} has no values (every cell is missing); "
-                                 "drop it")
+                raise ValueError(f"{name} column {names[j]!r} has no values (every cell is missing); drop it")
             if missing.any() and self.impute is None:
                 _refuse_missing(name, names[j], int(np.flatnonzero(missing)[0]))
             if col.dtype.kind == "f":
@@ -104,12 +106,16 @@ class ColumnPlan:
         if ignored:
             left = [n for _, n in ignored]
             if len(left) == len(names):
-                raise ValueError(f"{name}: every column is text with a distinct value on nearly every row "
-                                 f"({listed(left)}), like names or ids; expected at least one column of numbers, "
-                                 "categories or booleans")
-            warn(f"{name}: left out column{'s' * (len(left) > 1)} {listed(left)}: text with a distinct value on "
-                 f"nearly every row (more than {MAX_DISTINCT} distinct values, on at least {DISTINCT_SHARE:.0%} of "
-                 "the rows), like a name or an id, which one-hot encoding cannot generalise from")
+                raise ValueError(
+                    f"{name}: every column is text with a distinct value on nearly every row "
+                    f"({listed(left)}), like names or ids; expected at least one column of numbers, "
+                    "categories or booleans"
+                )
+            warn(
+                f"{name}: left out column{'s' * (len(left) > 1)} {listed(left)}: text with a distinct value on "
+                f"nearly every row (more than {MAX_DISTINCT} distinct values, on at least {DISTINCT_SHARE:.0%} of "
+                "the rows), like a name or an id, which one-hot encoding cannot generalise from"
+            )
             names = [n for n in names if n not in set(left)]
         _check_width(name, names, cats, t.n_rows)
         self.names, self.kinds, self.fill, self.categories = names, kinds, fill, cats
@@ -147,7 +153,7 @@ class ColumnPlan:
                     out[:, pos] = self._numbers(col[:, None], name, notes, j)[:, 0]
                     pos += 1
                 else:
-                    self._one_hot(col, j, out[:, pos:pos + len(self.categories[j])], name, notes)
+                    self._one_hot(col, j, out[:, pos : pos + len(self.categories[j])], name, notes)
                     pos += len(self.categories[j])
         if notes:
             warn("; ".join(_summarise(notes)))
@@ -161,21 +167,28 @@ class ColumnPlan:
         if not (t.named and self.named):
             expected = len(self.names) + len(ignored)
             if width is not None and width != expected:
-                raise ValueError(f"{name} has {width} features (columns) but the model's input has "
-                                 f"{expected} ({listed(self.names, quote=False)}); expected the same columns "
-                                 "in the same order")
+                raise ValueError(
+                    f"{name} has {width} features (columns) but the model's input has "
+                    f"{expected} ({listed(self.names, quote=False)}); expected the same columns "
+                    "in the same order"
+                )
             skipped = {j for j, _ in ignored}
             return [j for j in range(expected) if j not in skipped]
         index = {n: j for j, n in enumerate(t.names)}
         absent = [n for n in self.names if n not in index]
         if absent:
-            raise ValueError(f"{name} has no column {short(absent[0])!r}" + (f" (nor {listed(absent[1:])})"
-                             if len(absent) > 1 else "") + f"; the model was fitted on columns "
-                             f"{listed(self.names, quote=False)}")
+            raise ValueError(
+                f"{name} has no column {short(absent[0])!r}"
+                + (f" (nor {listed(absent[1:])})" if len(absent) > 1 else "")
+                + f"; the model was fitted on columns "
+                f"{listed(self.names, quote=False)}"
+            )
         extra = [n for n in t.names if n not in set(self.names) | {n for _, n in ignored}]
         if extra:
-            warn(f"{name}: ignoring column{'s' if len(extra) > 1 else ''} {listed(extra)}, "
-                 "which the model was not fitted on")
+            warn(
+                f"{name}: ignoring column{'s' if len(extra) > 1 else ''} {listed(extra)}, "
+                "which the model was not fitted on"
+            )
         return [index[n] for n in self.names]
 
     def _numbers(self, A, name, notes, first=0):
@@ -187,12 +200,12 @@ class ColumnPlan:
                 _refuse_missing(name, self.names[first + j], i)
             A = A.astype(np.float64)
             rows, cols = np.nonzero(missing)
-            A[rows, cols] = np.asarray(self.fill[first:first + A.shape[1]], dtype=np.float64)[cols]
+            A[rows, cols] = np.asarray(self.fill[first : first + A.shape[1]], dtype=np.float64)[cols]
             notes.append(("imputed", int(missing.sum()), {self.names[first + c] for c in cols.tolist()}))
         k = A.shape[1]
         if self.normalize is None:
             return A
-        Z = (A - self.offset[first:first + k]) / self.scale[first:first + k]
+        Z = (A - self.offset[first : first + k]) / self.scale[first : first + k]
         return smooth_clip(Z) if self.normalize == "robust" else Z
 
     def _one_hot(self, col, j, out, name, notes):
@@ -208,9 +221,11 @@ class ColumnPlan:
         if unknown.any():
             first = cells[int(np.flatnonzero(unknown)[0])]
             if self.handle_unknown == "error":
-                raise ValueError(f"{name} column {self.names[j]!r}, row {int(np.flatnonzero(unknown)[0])}: "
-                                 f"category {first!r} was not seen in training; expected one of "
-                                 f"{listed(self.categories[j])} (or handle_unknown='ignore')")
+                raise ValueError(
+                    f"{name} column {self.names[j]!r}, row {int(np.flatnonzero(unknown)[0])}: "
+                    f"category {first!r} was not seen in training; expected one of "
+                    f"{listed(self.categories[j])} (or handle_unknown='ignore')"
+                )
             notes.append(("unseen", int(unknown.sum()), {self.names[j]}))
         rows = np.flatnonzero(~unknown)
         out[rows, index[rows]] = 1.0
@@ -223,20 +238,38 @@ class ColumnPlan:
         cats = [(n, c) for n, k, c in zip(self.names, self.kinds, self.categories) if k == "category"]
         parts = [f"{len(self.names)} input columns -> {self.width} features"]
         if numbers:
-            scaled = {"minmax": "scaled min-max", "standard": "standardised", None: "unscaled",
-                      "robust": "robust-scaled and smooth-clipped"}[self.normalize]
+            scaled = {
+                "minmax": "scaled min-max",
+                "standard": "standardised",
+                None: "unscaled",
+                "robust": "robust-scaled and smooth-clipped",
+            }[self.normalize]
             parts.append(f"{len(numbers)} numeric, {scaled}")
         if cats:
-            parts.append(f"{len(cats)} one-hot (" + ", ".join(f"{n}: {len(c)}" for n, c in cats[:6])
-                         + (", ..." if len(cats) > 6 else "") + ")")
-        parts.append("missing cells refused" if self.impute is None else
-                     "missing cells imputed (median / most frequent)")
+            parts.append(
+                f"{len(cats)} one-hot ("
+                + ", ".join(f"{n}: {len(c)}" for n, c in cats[:6])
+                + (", ..." if len(cats) > 6 else "")
+                + ")"
+            )
+        parts.append(
+            "missing cells refused" if self.impute is None else "missing cells imputed (median / most frequent)"
+        )
         return "; ".join(parts)
 
     def to_json(self) -> dict:
-        d = {"names": self.names, "kinds": self.kinds, "fill": self.fill, "categories": self.categories,
-             "offset": self.offset.tolist(), "scale": self.scale.tolist(), "normalize": self.normalize,
-             "impute": self.impute, "handle_unknown": self.handle_unknown, "named": self.named}
+        d = {
+            "names": self.names,
+            "kinds": self.kinds,
+            "fill": self.fill,
+            "categories": self.categories,
+            "offset": self.offset.tolist(),
+            "scale": self.scale.tolist(),
+            "normalize": self.normalize,
+            "impute": self.impute,
+            "handle_unknown": self.handle_unknown,
+            "named": self.named,
+        }
         if getattr(self, "ignored", None):
             d["ignored"] = self.ignored
         return d
@@ -249,23 +282,36 @@ class ColumnPlan:
         plan = cls(d.get("normalize"), d.get("impute"), d.get("handle_unknown", "ignore"))
         names, kinds, fill, cats = (d.get(k) for k in ("names", "kinds", "fill", "categories"))
         n = len(names) if isinstance(names, list) else -1
-        for key, value in (("names", names), ("kinds", kinds), ("fill", fill), ("categories", cats),
-                           ("offset", d.get("offset")), ("scale", d.get("scale"))):
+        for key, value in (
+            ("names", names),
+            ("kinds", kinds),
+            ("fill", fill),
+            ("categories", cats),
+            ("offset", d.get("offset")),
+            ("scale", d.get("scale")),
+        ):
             if not isinstance(value, list) or len(value) != n or n < 1:
                 raise ValueError(f"preprocessing.{key} must be a list with one entry per input column")
         if not all(isinstance(v, str) for v in names) or any(k not in ("number", "category") for k in kinds):
             raise ValueError("preprocessing.names must be strings and preprocessing.kinds 'number' or 'category'")
         for k, c in zip(kinds, cats):
-            if (k == "number") != (c is None) or (c is not None and (not isinstance(c, list) or not c
-                                                                     or not all(isinstance(s, str) for s in c))):
-                raise ValueError("preprocessing.categories must be null for numbers and a list of strings "
-                                 "for categories")
+            if (k == "number") != (c is None) or (
+                c is not None and (not isinstance(c, list) or not c or not all(isinstance(s, str) for s in c))
+            ):
+                raise ValueError(
+                    "preprocessing.categories must be null for numbers and a list of strings for categories"
+                )
         for f, k in zip(fill, kinds):
-            ok = (f is None or (isinstance(f, (int, float)) and not isinstance(f, bool) and np.isfinite(f))
-                  if k == "number" else isinstance(f, str))
+            ok = (
+                f is None or (isinstance(f, (int, float)) and not isinstance(f, bool) and np.isfinite(f))
+                if k == "number"
+                else isinstance(f, str)
+            )
             if not ok:
-                raise ValueError(f"preprocessing.fill must hold a finite number (or null) per number column and a "
-                                 f"string per category column; got {f!r:.40}")
+                raise ValueError(
+                    f"preprocessing.fill must hold a finite number (or null) per number column and a "
+                    f"string per category column; got {f!r:.40}"
+                )
         try:
             plan.offset = np.asarray(d["offset"], dtype=np.float64)
             plan.scale = np.asarray(d["scale"], dtype=np.float64)
@@ -276,8 +322,10 @@ class ColumnPlan:
         with np.errstate(over="ignore", divide="ignore"):
             within = np.isfinite(np.concatenate([plan.offset / plan.scale, 1 / plan.scale]).astype(np.float32))
         if not within.all():
-            raise ValueError("preprocessing.offset / scale and 1 / scale must be within float32's range (a plan "
-                             "fitted on real data is)")
+            raise ValueError(
+                "preprocessing.offset / scale and 1 / scale must be within float32's range (a plan "
+                "fitted on real data is)"
+            )
         plan.names, plan.kinds, plan.categories, plan.named = names, kinds, cats, bool(d.get("named"))
         plan.ignored = _ignored_from_json(d.get("ignored", []), n)
         plan.fill = [float(f) if k == "number" and f is not None else f for f, k in zip(fill, kinds)]
@@ -314,22 +362,31 @@ def _identifier_like(col, categorical) -> bool:
 def _check_width(name, names, cats, n_rows):
     """Refuse, before allocating, an encoded matrix beyond MEMORY_SHARE of the available memory."""
     from .memory import available_bytes, gib
+
     width = sum(1 if c is None else len(c) for c in cats)
     need = n_rows * width * 8 * 2  # the float64 matrix and the model's copy of it
     have = available_bytes()
     if have is None or need <= MEMORY_SHARE * have:
         return
     widest = max(range(len(cats)), key=lambda j: 0 if cats[j] is None else len(cats[j]))
-    raise ValueError(f"{name}: one-hot encoding makes {width} input features; {n_rows} rows of them need "
-                     f"{gib(need)}, more than half the {gib(have)} of memory available; column "
-                     f"{short(names[widest])!r} alone has {len(cats[widest] or ())} categories: drop it "
-                     f"(drop=[...] / --drop {short(names[widest])}) or group its values")
+    raise ValueError(
+        f"{name}: one-hot encoding makes {width} input features; {n_rows} rows of them need "
+        f"{gib(need)}, more than half the {gib(have)} of memory available; column "
+        f"{short(names[widest])!r} alone has {len(cats[widest] or ())} categories: drop it "
+        f"(drop=[...] / --drop {short(names[widest])}) or group its values"
+    )
 
 
 def _ignored_from_json(value, n):
-    ok = isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
-                                         and not isinstance(p[0], bool) and 0 <= p[0] <= n + len(value)
-                                         and isinstance(p[1], str) for p in value)
+    ok = isinstance(value, list) and all(
+        isinstance(p, list)
+        and len(p) == 2
+        and isinstance(p[0], int)
+        and not isinstance(p[0], bool)
+        and 0 <= p[0] <= n + len(value)
+        and isinstance(p[1], str)
+        for p in value
+    )
     if not ok:
         raise ValueError("preprocessing.ignored must be a list of [position, name] pairs")
     return value
@@ -346,6 +403,7 @@ def listed(names, shown=5, quote=True) -> str:
     head = [repr(short(n)) if quote else short(n) for n in names[:shown]]
     more = len(names) - shown
     return ", ".join(head) + (f" ... and {more} more" if more > 0 else "")
+
 
 def smooth_clip(Z):
     """z/√(1 + (z/c)²), c = SMOOTH_CLIP: ≈ z for small z, → ±c for outliers (robust scaling's last step)."""
@@ -388,8 +446,10 @@ def _check_finite(col, missing, name, column):
     bad = ~np.isfinite(col) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} column {column!r}, row {i}: {col[i]} is not a finite number; expected finite "
-                         "numbers (rescale huge values)")
+        raise ValueError(
+            f"{name} column {column!r}, row {i}: {col[i]} is not a finite number; expected finite "
+            "numbers (rescale huge values)"
+        )
 
 
 def number_like(cell) -> bool:
@@ -419,8 +479,11 @@ def _numeric_or_text(col, name, column, want_number=None):
         raise col.error()
     if col.dtype.kind in "biuf":
         col = col.astype(np.float64)
-        return col if want_number is not False else np.array([None if math.isnan(v) else _as_category(v)
-                                                             for v in col], dtype=object)
+        return (
+            col
+            if want_number is not False
+            else np.array([None if math.isnan(v) else _as_category(v) for v in col], dtype=object)
+        )
     if col.dtype.kind != "O":
         col = col.astype(object)
     present = [v for v in col if v is not None]
@@ -428,12 +491,15 @@ def _numeric_or_text(col, name, column, want_number=None):
         return np.array([np.nan if v is None else float(v) for v in col], dtype=np.float64)
     bad = stray_text(col)
     if bad is not None and want_number is not False:
-        raise ValueError(f"{name} column {column!r}, row {bad[0]}: {bad[1]!r} is not a number, but the column's "
-                         "other cells are; fix the cell or mark it missing")
+        raise ValueError(
+            f"{name} column {column!r}, row {bad[0]}: {bad[1]!r} is not a number, but the column's "
+            "other cells are; fix the cell or mark it missing"
+        )
     if want_number:
         first = next(v for v in present if not number_like(v))
-        raise ValueError(f"{name} column {column!r}: {first!r} is not a number; the model was fitted on "
-                         "numbers in this column")
+        raise ValueError(
+            f"{name} column {column!r}: {first!r} is not a number; the model was fitted on numbers in this column"
+        )
     return col
 
 
@@ -444,8 +510,10 @@ def _as_category(v) -> str:
 
 
 def _refuse_missing(name, column, row):
-    raise ValueError(f"{name} column {column!r}, row {row}: missing value; expected a number (impute='median' "
-                     "fills it with the training median, or drop the row)")
+    raise ValueError(
+        f"{name} column {column!r}, row {row}: missing value; expected a number (impute='median' "
+        "fills it with the training median, or drop the row)"
+    )
 
 
 def _summarise(notes):
@@ -454,9 +522,13 @@ def _summarise(notes):
         cells = sum(n for w, n, _ in notes if w == what)
         cols = set().union(*[c for w, _, c in notes if w == what]) if cells else set()
         if cells and what == "imputed":
-            out.append(f"imputed {cells} missing cell{'s' * (cells != 1)} in {len(cols)} column"
-                       f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''})")
+            out.append(
+                f"imputed {cells} missing cell{'s' * (cells != 1)} in {len(cols)} column"
+                f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''})"
+            )
         elif cells:
-            out.append(f"{cells} cell{'s' * (cells != 1)} of {listed(sorted(cols), quote=False)} held categories not seen "
-                       "in training (encoded as all zeros)")
+            out.append(
+                f"{cells} cell{'s' * (cells != 1)} of {listed(sorted(cols), quote=False)} held categories not seen "
+                "in training (encoded as all zeros)"
+            )
     return out

@@ -31,13 +31,13 @@ class GraphedStep:
     CUDA graphs; same contract, same results as the step itself."""
 
     def __init__(self, step, backend):
-        cp = backend._cp
+        cp = backend.cupy
         self._cp, self._step = cp, step
         self.stream = cp.cuda.Stream()  # for recording; replays go on the current stream
         self.pools = {}  # batch rows -> the memory pool of that size's warm-up step and graph
         self.t = cp.zeros((), dtype=cp.int64)
         self._t_host = None  # what self.t holds, as far as the host knows
-        self._graphs = {}    # batch rows -> (graph, params, state, x, y, loss)
+        self._graphs = {}  # batch rows -> (graph, params, state, x, y, loss)
 
     def __call__(self, params, state, x, y, step_index):
         """``state`` is a StepState; the graph addresses its buffers by their flat names."""

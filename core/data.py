@@ -10,10 +10,11 @@ def split_indices(y, fractions, seed: int = 0, stratify: bool = True):
     """Row indices for parts of sizes ``fractions`` (each in (0, 1), summing below 1) and the
     rest, in that order: [rest, part₁, part₂, ...]. Stratified: each class gives
     round(fraction · class count) rows to each part, so every part keeps the class shares."""
-    if not fractions or any(not isinstance(f, float) or not 0.0 < f < 1.0 for f in fractions) \
-            or sum(fractions) >= 1.0:
-        raise ValueError(f"split fractions {list(fractions)!r} are invalid; expected fractions in (0, 1) "
-                         "with a sum below 1, e.g. test_size=0.2")
+    if not fractions or any(not isinstance(f, float) or not 0.0 < f < 1.0 for f in fractions) or sum(fractions) >= 1.0:
+        raise ValueError(
+            f"split fractions {list(fractions)!r} are invalid; expected fractions in (0, 1) "
+            "with a sum below 1, e.g. test_size=0.2"
+        )
     y = np.asarray(y)
     g = rng(seed)
     if stratify:
@@ -27,7 +28,7 @@ def split_indices(y, fractions, seed: int = 0, stratify: bool = True):
         start = 0
         for k, f in enumerate(fractions):
             take = int(round(f * len(idx)))
-            parts[k].append(idx[start:start + take])
+            parts[k].append(idx[start : start + take])
             start += take
         rest.append(idx[start:])
     rest = np.sort(np.concatenate(rest))
@@ -43,8 +44,7 @@ def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool
     return take_rows(X, train), take_rows(X, test), y[train], y[test]
 
 
-def train_val_test_split(X, y, val_size: float = 0.1, test_size: float = 0.2, seed: int = 0,
-                         stratify: bool = True):
+def train_val_test_split(X, y, val_size: float = 0.1, test_size: float = 0.2, seed: int = 0, stratify: bool = True):
     """(X_train, X_val, X_test, y_train, y_val, y_test), seeded and stratified."""
     X, y = _rows(X, y)
     train, val, test = split_indices(y, [val_size, test_size], seed, stratify)

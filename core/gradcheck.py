@@ -22,17 +22,29 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, 
     differences have; 1e-4 or more, that layer's gradient is wrong (or the loss has a kink, such
     as ReLU's, within a step of the point)."""
     from .model import MLP  # the checker builds a float64 twin of the model
-    twin = MLP(model.sizes, hidden=model.hidden, output=model.output, init=model.init, backend="numpy",
-               dtype="float64", seed=model.seed, kernels="reference", dropout=model.dropout, l1=model.l1,
-               l2=model.l2)
+
+    twin = MLP(
+        model.sizes,
+        hidden=model.hidden,
+        output=model.output,
+        init=model.init,
+        backend="numpy",
+        dtype="float64",
+        seed=model.seed,
+        kernels="reference",
+        dropout=model.dropout,
+        l1=model.l1,
+        l2=model.l2,
+    )
     twin.set_weights(model.get_weights())
     twin.columns, twin.classes = model.columns, model.classes
     Xd = twin.device_inputs(X)
     Yd = twin.encode_targets(y)
 
     def f(p):
-        return loss_and_grads(twin.kern, twin.layout, twin.activations, twin.output, p, Xd, Yd, None,
-                              twin.regularization, 0)
+        return loss_and_grads(
+            twin.kern, twin.layout, twin.activations, twin.output, p, Xd, Yd, None, twin.regularization, 0
+        )
 
     p0 = np.array(twin.params, dtype=np.float64)
     L0, g = f(p0)
@@ -41,8 +53,9 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, 
     pick = rng(seed)
     report = {}
     for l, ((w0, w1), (b0, b1)) in enumerate(twin.layout.slices, start=1):
-        idx = np.concatenate([pick.permutation(np.arange(w0, w1))[:samples],
-                              pick.permutation(np.arange(b0, b1))[:samples]])
+        idx = np.concatenate(
+            [pick.permutation(np.arange(w0, w1))[:samples], pick.permutation(np.arange(b0, b1))[:samples]]
+        )
         numeric = np.empty(len(idx))
         for k, i in enumerate(idx):
             numeric[k] = _richardson(f, p0, i, steps[i])

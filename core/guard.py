@@ -29,8 +29,10 @@ KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
 def check_mode(mode) -> str:
     if mode not in MODES:
-        raise ValueError(f"on_divergence={mode!r} is not a mode; expected 'stop' (keep the weights of the last "
-                         "good step and raise) or 'skip' (drop the bad step and go on)")
+        raise ValueError(
+            f"on_divergence={mode!r} is not a mode; expected 'stop' (keep the weights of the last "
+            "good step and raise) or 'skip' (drop the bad step and go on)"
+        )
     return mode
 
 
@@ -39,15 +41,22 @@ def fresh(backend, dtype) -> dict:
     if backend.host:
         return {"loss_sum": 0.0, "rows": 0, "skipped": 0, "first_bad": -1, "bad_loss": 0.0, "correct": 0.0}
     xp = backend.xp
-    return {"loss_sum": xp.zeros((), dtype=dtype), "rows": xp.zeros((), dtype=xp.int32),
-            "skipped": xp.zeros((), dtype=xp.int32), "first_bad": xp.full((), -1, dtype=xp.int32),
-            "bad_loss": xp.zeros((), dtype=dtype), "correct": xp.zeros((), dtype=dtype)}
+    return {
+        "loss_sum": xp.zeros((), dtype=dtype),
+        "rows": xp.zeros((), dtype=xp.int32),
+        "skipped": xp.zeros((), dtype=xp.int32),
+        "first_bad": xp.full((), -1, dtype=xp.int32),
+        "bad_loss": xp.zeros((), dtype=dtype),
+        "correct": xp.zeros((), dtype=dtype),
+    }
 
 
 def read(backend, state) -> dict:
     """The bookkeeping of a StepState as host numbers (one read per epoch)."""
-    return {key: (float if key in ("loss_sum", "bad_loss", "correct") else int)(backend.to_numpy(state.book.get(key, 0)))
-            for key in KEYS}
+    return {
+        key: (float if key in ("loss_sum", "bad_loss", "correct") else int)(backend.to_numpy(state.book.get(key, 0)))
+        for key in KEYS
+    }
 
 
 def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss, rows, mode, gs=1.0, correct=0):
@@ -74,23 +83,34 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
         return params, StepState(slots, lr, b)
     xp = kern.xp
     apply = ok if mode == "skip" else ok & (b["first_bad"] < 0)
-    params, opt = kern.gated(apply, lambda: optimizer.update(kern, params, grads, state.optimizer_state(), step, gs),
-                             params, state.optimizer_state())
+    params, opt = kern.gated(
+        apply,
+        lambda: optimizer.update(kern, params, grads, state.optimizer_state(), step, gs),
+        params,
+        state.optimizer_state(),
+    )
     first = (b["first_bad"] < 0) & ~ok
-    b = {"loss_sum": b["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(b["loss_sum"])),
-         "rows": b["rows"] + xp.astype(apply, b["rows"].dtype) * rows,
-         "skipped": b["skipped"] + xp.astype(~ok, b["skipped"].dtype),
-         "first_bad": xp.astype(xp.where(first, step, b["first_bad"]), b["first_bad"].dtype),
-         "bad_loss": xp.where(first, xp.astype(check_loss * gs, b["bad_loss"].dtype), b["bad_loss"]),
-         "correct": b["correct"] + xp.where(apply, xp.astype(correct, b["correct"].dtype), xp.zeros_like(b["correct"]))}
+    b = {
+        "loss_sum": b["loss_sum"] + xp.where(apply, loss * rows, xp.zeros_like(b["loss_sum"])),
+        "rows": b["rows"] + xp.astype(apply, b["rows"].dtype) * rows,
+        "skipped": b["skipped"] + xp.astype(~ok, b["skipped"].dtype),
+        "first_bad": xp.astype(xp.where(first, step, b["first_bad"]), b["first_bad"].dtype),
+        "bad_loss": xp.where(first, xp.astype(check_loss * gs, b["bad_loss"].dtype), b["bad_loss"]),
+        "correct": b["correct"] + xp.where(apply, xp.astype(correct, b["correct"].dtype), xp.zeros_like(b["correct"])),
+    }
     return params, state.with_optimizer(opt)._replace(book=b)
 
 
 def message(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_loss: float) -> str:
     """What went wrong, where, and what to try."""
-    what = (f"the loss became {bad_loss}" if not math.isfinite(bad_loss)
-            else f"the gradient became non-finite (the loss was {bad_loss:.6g})")
-    return (f"training diverged: {what} at step {step_in_epoch} of {steps_in_epoch} in epoch {epoch} "
-            f"(step {step + 1} overall); the weights of the last good step were kept. Try a lower learning "
-            "rate, normalised inputs (e.g. normalize='minmax'), gradient clipping (clip_norm=...), or "
-            "on_divergence='skip' to drop bad steps and go on.")
+    what = (
+        f"the loss became {bad_loss}"
+        if not math.isfinite(bad_loss)
+        else f"the gradient became non-finite (the loss was {bad_loss:.6g})"
+    )
+    return (
+        f"training diverged: {what} at step {step_in_epoch} of {steps_in_epoch} in epoch {epoch} "
+        f"(step {step + 1} overall); the weights of the last good step were kept. Try a lower learning "
+        "rate, normalised inputs (e.g. normalize='minmax'), gradient clipping (clip_norm=...), or "
+        "on_divergence='skip' to drop bad steps and go on."
+    )

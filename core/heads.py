@@ -24,8 +24,10 @@ def check_output(output, n_out: int) -> str:
     if output not in HEADS:
         raise ValueError(f"output={output!r} is not an output head; expected one of {', '.join(HEADS)}")
     if output == "softmax" and n_out < 2:
-        raise ValueError(f"output='softmax' needs at least 2 output units, the last layer size is {n_out}; "
-                         "use output='sigmoid' for a binary problem")
+        raise ValueError(
+            f"output='softmax' needs at least 2 output units, the last layer size is {n_out}; "
+            "use output='sigmoid' for a binary problem"
+        )
     return output
 
 
@@ -39,31 +41,34 @@ def encode_targets(head: str, y, n_out: int, n_rows: int, dtype, name: str = "y"
     try:
         y = np.asarray(y)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} could not be read as an array ({exc}); expected "
-                         f"{_expected(head, n_out)}") from None
+        raise ValueError(f"{name} could not be read as an array ({exc}); expected {_expected(head, n_out)}") from None
     if y.dtype.kind not in "biuf":
         raise ValueError(f"{name} has dtype {y.dtype}; expected {_expected(head, n_out)}")
     if y.ndim == 2 and y.shape[1] == 1 and (head == "softmax" or n_out == 1):
         y = y[:, 0]
     if y.shape[:1] != (n_rows,):
-        raise ValueError(f"{name} has {y.shape[0] if y.ndim else 0} rows but X has {n_rows}; "
-                         "expected one target per row of X")
+        raise ValueError(
+            f"{name} has {y.shape[0] if y.ndim else 0} rows but X has {n_rows}; expected one target per row of X"
+        )
     want_ndim = 1 if head == "softmax" or n_out == 1 else 2
     if y.ndim != want_ndim or (want_ndim == 2 and y.shape[1] != n_out):
         raise ValueError(f"{name} has shape {y.shape}; expected {_expected(head, n_out)}")
     bad = ~np.isfinite(y) if y.dtype.kind == "f" else None
     if bad is not None and bad.any():
         i = np.argwhere(bad)[0]
-        raise ValueError(f"{name} contains {y[tuple(i)].item()} at index {tuple(int(j) for j in i)}; "
-                         "expected finite numbers")
+        raise ValueError(
+            f"{name} contains {y[tuple(i)].item()} at index {tuple(int(j) for j in i)}; expected finite numbers"
+        )
     if head == "softmax":
         return _labels(y, n_out, name)
     if head == "sigmoid":
         off = (y != 0) & (y != 1)
         if off.any():
             i = np.argwhere(off)[0]
-            raise ValueError(f"{name} contains {y[tuple(i)].item()!r} at index {tuple(int(j) for j in i)}; "
-                             "a sigmoid head expects labels 0 or 1")
+            raise ValueError(
+                f"{name} contains {y[tuple(i)].item()!r} at index {tuple(int(j) for j in i)}; "
+                "a sigmoid head expects labels 0 or 1"
+            )
     return np.asarray(y, dtype=dtype).reshape(n_rows, n_out)
 
 
@@ -71,8 +76,9 @@ def check_classes(Y, name: str = "y"):
     """A classifier needs examples of at least two classes (labels (n,) or one sigmoid output)."""
     classes = np.unique(Y)
     if (Y.ndim == 1 or Y.shape[1] == 1) and len(classes) < 2:
-        raise ValueError(f"{name} has a single class ({classes[0].item()!r}); a classifier needs "
-                         "examples of at least two classes")
+        raise ValueError(
+            f"{name} has a single class ({classes[0].item()!r}); a classifier needs examples of at least two classes"
+        )
 
 
 def _labels(y, k: int, name: str):
@@ -80,8 +86,10 @@ def _labels(y, k: int, name: str):
     off = (labels != y) | (labels < 0) | (labels >= k)
     if off.any():
         i = int(np.argmax(off))
-        raise ValueError(f"{name}[{i}] = {y[i].item()!r} is not a class label of this network; "
-                         f"a softmax head with {k} outputs expects integers 0..{k - 1}")
+        raise ValueError(
+            f"{name}[{i}] = {y[i].item()!r} is not a class label of this network; "
+            f"a softmax head with {k} outputs expects integers 0..{k - 1}"
+        )
     return labels.astype(np.int32)
 
 

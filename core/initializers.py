@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 
-_GAIN = {"he": lambda fi, fo: 2.0 / fi,
-         "xavier": lambda fi, fo: 1.0 / fi,
-         "lecun": lambda fi, fo: 1.0 / fi,
-         "glorot": lambda fi, fo: 2.0 / (fi + fo)}
+_GAIN = {
+    "he": lambda fi, fo: 2.0 / fi,
+    "xavier": lambda fi, fo: 1.0 / fi,
+    "lecun": lambda fi, fo: 1.0 / fi,
+    "glorot": lambda fi, fo: 2.0 / (fi + fo),
+}
 INITIALIZERS = tuple(_GAIN) + tuple(f"{n}_uniform" for n in _GAIN)
 
 
@@ -28,12 +30,12 @@ def check_init(init, n_layers: int) -> list[str]:
     """``init`` (a name, or one per layer) as a list of ``n_layers`` names."""
     names = [init] * n_layers if isinstance(init, str) else list(init)
     if len(names) != n_layers:
-        raise ValueError(f"init={init!r} names {len(names)} initialisers for {n_layers} layers; "
-                         "give one name or one per layer")
+        raise ValueError(
+            f"init={init!r} names {len(names)} initialisers for {n_layers} layers; give one name or one per layer"
+        )
     for name in names:
         if name not in INITIALIZERS:
-            raise ValueError(f"init={name!r} is not an initialiser; expected one of "
-                             f"{', '.join(INITIALIZERS)}")
+            raise ValueError(f"init={name!r} is not an initialiser; expected one of {', '.join(INITIALIZERS)}")
     return names
 
 

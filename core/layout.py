@@ -30,8 +30,10 @@ class Layout:
         W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ..., see ``split``) the pairs themselves."""
         if is_leaves(flat):
             return list(zip(flat[0::2], flat[1::2]))
-        return [(xp.reshape(flat[w0:w1], shape), flat[b0:b1])
-                for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)]
+        return [
+            (xp.reshape(flat[w0:w1], shape), flat[b0:b1])
+            for ((w0, w1), (b0, b1)), shape in zip(self.slices, self.shapes)
+        ]
 
     def split(self, xp, flat):
         """The leaves (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, ...) as separate arrays: JAX keeps these between steps,

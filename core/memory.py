@@ -29,7 +29,7 @@ def available_bytes() -> int | None:
 
 
 def gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2 ** 30:.1f} GiB"
+    return f"{n_bytes / 2**30:.1f} GiB"
 
 
 def network_bytes(sizes, itemsize: int) -> int:
@@ -42,9 +42,11 @@ def check_network(sizes, itemsize: int, available=None):
     need = network_bytes(sizes, itemsize)
     have = available_bytes() if available is None else available
     if have is not None and need > have:
-        raise ValueError(f"layers {list(sizes)} hold {_parameters(sizes):,} parameters: about {gib(need)} for the "
-                         f"weights, their gradient and the optimiser's state, more than the {gib(have)} of memory "
-                         "available here; expected a smaller network")
+        raise ValueError(
+            f"layers {list(sizes)} hold {_parameters(sizes):,} parameters: about {gib(need)} for the "
+            f"weights, their gradient and the optimiser's state, more than the {gib(have)} of memory "
+            "available here; expected a smaller network"
+        )
 
 
 def _parameters(sizes) -> int:

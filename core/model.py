@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import checkpoint as checkpoint_files
-from . import (columns, guard, heads, initializers, optim, pickling, preprocessing, schedules, schema, serialize, targets,
-               memory, train, validation, weights)
-from .defaults import DEFAULTS
-from .callbacks import EarlyStopping, Verbose, as_list
-from .state import StepState
-from .tables import Table
-from .trainer import Trainer
-from .tables import columns as table_of
+from . import (
+    columns,
+    contract,
+    fitting,
+    guard,
+    heads,
+    initializers,
+    memory,
+    optim,
+    persistence,
+    pickling,
+    preprocessing,
+    targets,
+    train,
+    validation,
+    weights,
+)
 from .activations import DEFAULT_INIT, check_hidden
-from .data import split_indices
+from .callbacks import EarlyStopping, Verbose, as_list
+from .defaults import DEFAULTS
 from .layout import Layout
-from .regularization import Regularization, auto_l2, check_dropout, check_penalty, check_smoothing, smoothing_head
-from .workspace import Workspaces
+from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
+from .regularization import Regularization, check_dropout, check_penalty, check_smoothing, smoothing_head
+from .steps import CompiledSteps, fresh_state
+from .summary import summary as summary_text
+from .trainer import Trainer
 
 
 class MLP:
@@ -40,7 +51,8 @@ class MLP:
     backend's fastest. ``dropout``: a rate in [0, 1) for every hidden layer, or one per hidden
     layer (inverted dropout, training only). ``l1``, ``l2``: penalties on the weights,
     L += (l2/2)ΣW² + l1Σ|W|; ``l2="auto"`` (the default) is resolved by the first fit: 2/n for n
-    training rows with the default optimiser, 0 with a named one (``core/regularization.py``). ``label_smoothing`` ε in [0, 1) (classes only): training targets
+    training rows with the default optimiser, 0 with a named one (``core/regularization.py``). ``label_smoothing``
+    ε in [0, 1) (classes only): training targets
     (1 − ε)T + ε/K (``core/regularization.py``).
 
     Inputs: arrays, pandas DataFrames, Arrow tables. The first ``fit`` fits a per-column plan
@@ -56,11 +68,12 @@ class MLP:
     ``core/defaults.py``.
     """
 
+    # fmt: off
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
                  dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
-                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"],
-                 handle_unknown=DEFAULTS["handle_unknown"], task=None, precision="fp32",
-                 target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
+                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"], handle_unknown=DEFAULTS["handle_unknown"],
+                 task=None, precision="fp32", target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
+        # fmt: on
         sizes = validation.layer_sizes(layers)
         self.hidden = check_hidden(hidden, len(sizes) - 2)
         if output is not None or sizes[-1] is not None:
@@ -90,17 +103,13 @@ class MLP:
         self.kern = kernel_tables.for_backend(self.backend, kernels, self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
         self._sizes, self.layout, self.params = sizes, None, None
-        self.optimizer = None
-        self.opt_state = None
+        self.optimizer = self.opt_state = None
         self.schedule, self._schedule_start = None, (0, 0)
-        self._auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
-        self.step_count = 0
-        self.epoch = 0
+        self.auto_schedule = False  # the schedule is the default optimiser's (fit's schedule="auto")
+        self.step_count = self.epoch = 0
         self.history = train.History()
-        self._step = None
-        self._workspaces = None
-        self._comm = self._state_owner = None
-        self._on_divergence, self._fit_epoch0, self._cuda_graph = "stop", 0, False
+        self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
+        self._fit_epoch0 = 0
         self._scaler = None
         if None not in sizes:
             self._build(sizes, self.output)
@@ -111,8 +120,10 @@ class MLP:
         self.output = heads.check_output(output, sizes[-1])
         self.layout = Layout(sizes)
         self.activations = self.hidden + ["identity"]
-        W_b = [(initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
-               for name, (n_in, n_out) in zip(self.init, self.layout.shapes)]
+        W_b = [
+            (initializers.draw_weight(self.rng, name, n_in, n_out), np.zeros(n_out))
+            for name, (n_in, n_out) in zip(self.init, self.layout.shapes)
+        ]
         self.params = self._to_flat(W_b)
         self._compile_forward()
 
@@ -154,10 +165,12 @@ class MLP:
     def sizes(self) -> list:
         return self._sizes if self.layout is None else self.layout.sizes
 
-    def _require_built(self, what):
+    def require_built(self, what):
         if self.layout is None:
-            raise ValueError(f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
-                             "training data: call fit first")
+            raise ValueError(
+                f"{what} needs the network's sizes, and layers={self._sizes} leaves some to the "
+                "training data: call fit first"
+            )
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -165,127 +178,109 @@ class MLP:
         """Size the network from data without training (``fit`` does it on its first call): fit
         the preprocessing plan on ``X``, decide the head, output width and classes from ``y``
         where ``layers`` left them open, draw the initial weights. Returns the model."""
-        table = self._table(X, "X")
-        head, n_out, classes, _ = self._labels(y, table.n_rows)
+        table = contract.as_table(self, X, "X")
+        head, n_out, classes, _ = contract.labels(self, y, table.n_rows)
         plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = self._input_size(plan, n_out)
+        sizes = contract.input_size(self, plan, n_out)
         if self.layout is None:
             self._build(sizes, head)
         self.columns, self.classes = plan, classes
         return self
 
+    # fmt: off
     def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
-            schedule="auto",
-            validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None, callbacks=None,
-            data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
+            schedule="auto", validation_data=None, validation_split=None, patience=None, min_delta=0.0,
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
+            callbacks=None, data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
             checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
-        """Train for ``epochs`` passes over (X, y) and return the History.
+        # fmt: on
+        """Train for ``epochs`` passes over (X, y); returns this fit's History (``model.history``
+        keeps every fit's). Every argument is checked before anything changes (core/fitting.py).
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
-        stochastic gradient descent; the data are reshuffled each epoch from the model's seed.
-        ``optimizer``: a name or an object from ``reseau.optim`` (default: plain gradient
-        descent, θ ← θ − lr·g, with ``lr`` = 0.1 unless given; a named optimiser without ``lr``
-        takes its own default rate). With neither ``optimizer`` nor
-        ``lr``, a model that was trained before continues with its optimiser and its state.
-        ``schedule``: a learning-rate schedule from ``reseau.optim`` (per epoch or per step);
-        "cosine" is ``CosineAnnealing(epochs)``, one cosine cycle from lr to 0 over this fit's
-        epochs; None keeps lr constant, as the notes do. "auto" (the default): the default
-        schedule (core/defaults.py: cosine) with the default optimiser (``optimizer=None``; a
-        later such fit starts a new cycle), a constant rate with an optimiser you name.
-        ``validation_data=(X_val, y_val)`` adds val_loss / val_accuracy to the history.
-        ``validation_split``: a fraction of (X, y) held out as validation data (stratified for
-        classifiers, drawn from the model's seed) instead of ``validation_data``.
-        Early stopping: with ``patience`` = k, training stops once val_loss (loss without
-        validation data) has not fallen by more than ``min_delta`` for k epochs, and the best
-        weights come back (``restore_best``); ``history.best_epoch`` and ``history.stopped_epoch``
-        record it. ``track_gradients=True`` records ‖dW⁽ˡ⁾‖ per layer, on the whole training set at
-        the end of each epoch, in ``history["grad_norms"]`` (the vanishing gradient, made visible).
-        ``callbacks``: reseau.callbacks objects (Keras-style hooks: progress bars, loggers, your own;
-        core/callbacks.py); ``callback(record)``, a plain function, is called after every epoch with
-        that epoch's history record and stops training by returning False. Returns this fit's
-        History; ``model.history`` is the record of every fit.
-        ``data_parallel=True`` (JAX): every mini-batch is split by rows over all local devices,
-        parameters and optimiser state replicated; the step stays one compiled program and XLA
-        sums the gradient across devices. Batches must split evenly over the devices.
-        ``compile_epoch=True`` (JAX) runs each epoch's full mini-batches as one compiled loop
-        (``lax.fori_loop``) over the data on the device: one dispatch per epoch instead of per step.
-        ``on_divergence``: a step whose loss or gradient is NaN/inf is never applied; "stop" (default)
-        raises TrainingDivergedError naming the epoch and step, the model keeping the weights of the
-        last good step; "skip" drops such steps and goes on (``history["skipped_steps"]``).
-        ``checkpoint="dir"`` writes checkpoints there (weights, optimiser state, schedule position,
-        step counter, generator state, data order) every ``checkpoint_every`` steps (None: at the end
-        of each epoch) and at the end, atomically, keeping the newest ``checkpoint_keep``.
-        ``resume="dir"`` continues from the newest checkpoint there, to the same weights an
-        uninterrupted run reaches; the fit's other arguments and data must be the ones it started with.
-        ``cuda_graph=True`` (CuPy) records each step once in a CUDA graph and replays it: one launch
-        per step instead of dozens, for small models whose steps are launch-bound (core/cuda_graph.py).
-        ``sample_weight``: one non-negative weight per row; ``class_weight``: "balanced" (class c
-        weighs n/(k·n_c)) or {label: weight}. The loss becomes the weighted mean Σ rᵢℓᵢ, r = w/Σw per
-        mini-batch (core/weights.py); a validation split keeps its rows' weights and its metrics are
-        weighted; ``validation_data`` may be (X_val, y_val, w_val), and its rows take the class
-        weights too.
+        stochastic; the rows are reshuffled each epoch from the model's seed. ``optimizer``: a name or
+        an object from ``reseau.optim``; None: Adam at ``lr`` (default 0.003) with the default
+        schedule and penalty (core/defaults.py); a named one without ``lr`` takes its own rate. With
+        neither, a trained model continues with its optimiser and state. ``schedule``: one from
+        ``reseau.optim`` (per epoch or per step), "cosine" (one cycle over this fit's epochs), None
+        (constant, as the notes), or "auto": cosine with the default optimiser, else constant.
+        ``validation_data=(X_val, y_val[, w_val])`` or ``validation_split`` (a stratified fraction)
+        add val_loss / val_accuracy; ``patience`` = k stops after k epochs without val_loss falling
+        by ``min_delta`` and restores the best weights (``restore_best``; ``history.best_epoch``).
+        ``track_gradients``: ‖dW⁽ˡ⁾‖ per layer each epoch (``history["grad_norms"]``). ``callbacks``:
+        reseau.callbacks objects; ``callback(record)``, a function called each epoch, stops training
+        by returning False; ``verbose`` prints each epoch. ``data_parallel`` (JAX devices, or MPI
+        ranks): each batch split over them, gradients summed. ``compile_epoch`` (JAX): each epoch one
+        compiled loop. ``on_divergence``: a NaN/inf step is never applied; "stop" raises
+        TrainingDivergedError keeping the last good weights, "skip" drops it. ``checkpoint="dir"``:
+        checkpoints every ``checkpoint_every`` steps (None: each epoch), the newest
+        ``checkpoint_keep`` kept; ``resume="dir"`` continues from the newest to the weights an
+        uninterrupted run reaches. ``cuda_graph`` (CuPy): each step replayed from a CUDA graph.
+        ``sample_weight`` (per row) and ``class_weight`` ("balanced": class c weighs n/(k·n_c), or
+        {label: weight}) make the loss the weighted mean Σ rᵢℓᵢ, r = w/Σw (core/weights.py).
         """
-        if getattr(self, "_running", None) is not None:
-            raise RuntimeError("fit() was called while this model is already training (from a callback?); a "
-                               "model trains one fit at a time: train another model, or act after fit returns")
-        comm = self._world() if data_parallel and self.backend.name != "jax" else None
-        processes = data_parallel and self.backend.process_count() > 1
+        options = {k: v for k, v in locals().items() if k not in ("self", "X", "y")}
+        return self._fit(X, y, fitting.FitOptions(**options))
+
+    def _fit(self, X, y, o):
+        if getattr(self, "trainer", None) is not None:
+            raise RuntimeError(
+                "fit() was called while this model is already training (from a callback?); a "
+                "model trains one fit at a time: train another model, or act after fit returns"
+            )
+        comm = fitting.world(self) if o.data_parallel and self.backend.name != "jax" else None
+        processes = o.data_parallel and self.backend.process_count() > 1
         try:
-            plan = self._plan(X, y, epochs, batch_size, lr, optimizer, schedule, validation_data,
-                              validation_split, patience, min_delta, compile_epoch, data_parallel, comm,
-                              on_divergence, checkpoint, checkpoint_every, checkpoint_keep, resume, cuda_graph,
-                              sample_weight, class_weight)
-            status = ("ok", plan.pop("fingerprint"))
+            plan = fitting.plan(self, X, y, o, comm)
+            status = ("ok", plan.fingerprint)
         except ValueError as exc:
             if (comm is None or comm.size == 1) and not processes:
                 raise
             plan, status = exc, ("error", str(exc))
         if comm is not None and comm.size > 1:
-            _agree(comm, status)
+            fitting.agree(comm, status)
         elif processes:
-            _agree_processes(self.backend, status, plan)
-        # every argument is valid (on every rank): from here on the model changes
-        if plan["build"] is not None:
-            self._build(*plan["build"])
-        self.columns, self.classes, self.target_scale = plan["columns"], plan["classes"], plan["target_scale"]
-        if plan["l2"] != self.l2:  # "auto" resolved on the first training data, kept from now on
-            self.l2 = plan["l2"]
+            fitting.agree_processes(self.backend, status, plan)
+        self._apply(plan, o, comm)  # every argument is valid (on every rank): from here on the model changes
+        return self._train(plan, o, comm)
+
+    def _apply(self, plan, o, comm):
+        """The plan's changes to the model: the network, the input contract, l2, the step, the schedule."""
+        if plan.build is not None:
+            self._build(*plan.build)
+        self.columns, self.classes, self.target_scale = plan.columns, plan.classes, plan.target_scale
+        if plan.l2 != self.l2:  # "auto" resolved on the first training data, kept from now on
+            self.l2 = plan.l2
             self._regularize()
-        self._prepare(plan["opt"], comm, plan["on_divergence"], cuda_graph)
-        schedule = plan["schedule"]
-        if schedule is not None or not plan["continuing"] or resume is not None:
-            self._auto_schedule = plan["auto_schedule"]
-            self.schedule, self._schedule_start = schedule, (self.epoch, self.step_count)
+        self.steps.prepare(self, plan.opt, comm, plan.on_divergence, o.cuda_graph)
+        if plan.schedule is not None or not plan.continuing or o.resume is not None:
+            self.auto_schedule = plan.auto_schedule
+            self.schedule, self._schedule_start = plan.schedule, (self.epoch, self.step_count)
         self._fit_epoch0 = self.epoch
-        Xd, Yd, val = plan["X"], self.backend.asarray(plan["Y"]), plan["val"]
-        stopping = None if patience is None else EarlyStopping(plan["patience"], plan["min_delta"], bool(restore_best))
+
+    def _train(self, plan, o, comm):
+        """Resume where a checkpoint says, then run the Trainer (over MPI ranks or JAX devices)."""
+        stopping = None if o.patience is None else EarlyStopping(plan.patience, plan.min_delta, bool(o.restore_best))
         progress = None
-        if plan["resumed"] is not None:
-            progress, fit_state = checkpoint_files.restore(self, *plan["resumed"][1:], stopping)
-            self._fit_epoch0, self._schedule_start = fit_state
+        if plan.resumed is not None:
+            progress, (self._fit_epoch0, self._schedule_start) = checkpoint_files.restore(
+                self, *plan.resumed[1:], stopping
+            )
         history = self.history.since(self._fit_epoch0)  # this fit's History (a resumed fit: all of it)
-        if plan["resumed"] is not None:
+        if plan.resumed is not None:
             history.best_epoch, history.stopped_epoch = self.history.best_epoch, self.history.stopped_epoch
-        if plan["resumed"] is not None and plan["resumed"][2]["checkpoint"]["stopped"]:
-            # the fit had stopped early: nothing left to do
-            history.best_epoch = self.history.best_epoch = stopping.best_epoch
-            if stopping.restore_best and stopping.best_params is not None:
-                self.params = stopping.best_params
-            return history
-        extra = [Verbose(epochs)] if verbose else []
-        extra += as_list(callbacks, callback) + ([stopping] if stopping is not None else [])
-        if checkpoint is not None:
-            writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
-            saver = checkpoint_files.Checkpoints(checkpoint_files.directory(checkpoint), plan["every"], plan["keep"],
-                                                 plan["resume_key"], writer, start=self.step_count)
-            extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
-        fit = dict(epochs=epochs, batch_size=batch_size, validation=val, compile_epoch=bool(compile_epoch),
-                   callbacks=extra, track_gradients=bool(track_gradients), progress=progress, history=history,
-                   step=self._step, epoch_fn=self._epoch_fn, workspaces=self._workspaces,
-                   on_divergence=self._on_divergence, fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start,
-                   W=plan["W"])
-        if not data_parallel:
+            if plan.resumed[2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
+                history.best_epoch = self.history.best_epoch = stopping.best_epoch
+                if stopping.restore_best and stopping.best_params is not None:
+                    self.params = stopping.best_params
+                return history
+        fit = dict(epochs=o.epochs, batch_size=o.batch_size, validation=plan.val, compile_epoch=bool(o.compile_epoch),
+                   callbacks=self._callbacks(plan, o, comm, stopping), track_gradients=bool(o.track_gradients),
+                   progress=progress, history=history, step=self.steps.step, epoch_fn=self.steps.epoch_fn,
+                   workspaces=self.steps.workspaces, on_divergence=self.steps.on_divergence,
+                   fit_epoch0=self._fit_epoch0, schedule_start=self._schedule_start, W=plan.W)
+        Xd, Yd = plan.X, self.backend.asarray(plan.Y)
+        if not o.data_parallel:
             return Trainer(self, Xd, Yd, **fit).run()
         if comm is not None:
             if self._reg is not None:
@@ -297,141 +292,32 @@ class MLP:
                     self._reg.rank = 0
         bk = self.backend
         self.params, self.opt_state = bk.replicate(self.params), bk.replicate(self.opt_state)
-        Xd, Yd, fit["validation"] = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(val)
+        Xd, Yd, fit["validation"] = bk.replicate(Xd), bk.replicate(Yd), bk.replicate(plan.val)
         try:
             return Trainer(self, Xd, Yd, shard=bk.shard_rows, **fit).run()
         finally:
             self.params, self.opt_state = bk.gather_home(self.params), bk.gather_home(self.opt_state)
 
-    def _plan(self, X, y, epochs, batch_size, lr, optimizer, schedule, validation_data, validation_split,
-              patience, min_delta, compile_epoch, data_parallel, comm, on_divergence="stop", checkpoint=None,
-              checkpoint_every=None, checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None,
-              class_weight=None):
-        """Check every argument of fit and prepare its data, changing nothing."""
-        epochs = validation.positive_int(epochs, "epochs")
-        batch_size = validation.positive_int(batch_size, "batch_size", allow_none=True)
-        table = self._table(X, "X")
-        head, n_out, classes, Y = self._labels(y, table.n_rows)
-        classifier = heads.is_classifier(head)
-        w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
-        wv = None
-        if w is not None and (data_parallel or cuda_graph):
-            raise ValueError(f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
-                             "=True is not supported yet; drop the weights or that option")
-        if validation_split is not None:
-            if validation_data is not None:
-                raise ValueError("validation_split and validation_data were both given; expected one")
-            labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
-            train_idx, val_idx = split_indices(labels, [validation_split], self.seed, stratify=classifier)
-            table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
-            if w is not None:
-                w, wv = w[train_idx], w[val_idx]
-                if not w.any():
-                    raise ValueError("every row left for training after validation_split has the weight 0; "
-                                     "expected at least one positive weight")
-        scale = self.target_scale
-        if scale is None and not classifier and self.target_scaling == "standard":
-            scale = targets.TargetScale.fit(Y)
-        if scale is not None:
-            Y = scale.forward(Y)
-            if validation_split is not None:
-                Yv = scale.forward(Yv)
-        if patience is not None:
-            patience = validation.positive_int(patience, "patience")
-        min_delta = validation.non_negative(min_delta, "min_delta")
-        plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = self._input_size(plan, n_out)
-        if self.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
-            memory.check_network(sizes, 8 if self.dtype_name == "float64" else 4)
-        X = self._matrix(table, "X", plan, sizes[0], "float64")
-        Xd = self.backend.asarray(validation.features(X, sizes[0], self.dtype_name), dtype=self.dtype)
-        if classifier:
-            heads.check_classes(Y)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
-                                 f"{type(validation_data).__name__}")
-            Xv = self._inputs(validation_data[0], "X_val", plan, sizes[0])
-            Yv = self._targets(validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
-            if len(validation_data) == 3:
-                wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
-            if per_class is not None:  # the training's class weights on the validation rows too
-                class_w = per_class[weights.row_labels(class_weight, head, Yv)[0]]
-                wv = class_w if wv is None else wv * class_w
-            val = (Xv, self.backend.asarray(Yv if scale is None else scale.forward(Yv)))
-        elif validation_split is not None:
-            val = (self._inputs(table_val, "X_val", plan, sizes[0]), self.backend.asarray(Yv))
-        if val is not None and wv is not None:
-            val = val + (self.backend.asarray(wv, dtype=self.dtype),)
-        if data_parallel:
-            self._check_data_parallel(X.shape[0], batch_size, comm)
-            if compile_epoch:
-                raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; "
-                                 "choose one")
-        if compile_epoch and self.backend.name != "jax":
-            raise ValueError(f"compile_epoch=True needs the jax backend; this model runs on "
-                             f"{self.backend.name!r}, whose steps are not compiled")
-        continuing = optimizer is None and lr is None and self.optimizer is not None
-        auto = isinstance(schedule, str) and schedule == "auto"
-        if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
-            kept_constant = continuing and not getattr(self, "_auto_schedule", False)
-            schedule = None if optimizer is not None or kept_constant else DEFAULTS["schedule"]
-        if isinstance(schedule, str) and schedule == "cosine":
-            schedule = schedules.CosineAnnealing(epochs)
-        if schedule is not None and not isinstance(schedule, schedules.Schedule):
-            raise ValueError(f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
-                             "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)")
-        if optimizer is None and lr is None:
-            lr = DEFAULTS["lr"]
-        opt = self.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
-        on_divergence = guard.check_mode(on_divergence)
-        self._check_cuda_graph(cuda_graph, data_parallel)
-        every = validation.positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
-        keep = validation.positive_int(checkpoint_keep, "checkpoint_keep")
-        if checkpoint is not None:
-            checkpoint_files.directory(checkpoint, create=False)
-        resume_key, resumed = None, None
-        if checkpoint is not None or resume is not None:
-            resume_key = self._resume_key(opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
-        if resume is not None:
-            resumed = checkpoint_files.load(checkpoint_files.directory(resume, "resume", create=False), resume_key)
-        fingerprint = None
-        if data_parallel:  # what every rank or process must agree on
-            fingerprint = (repr(self), repr(opt), repr(schedule), epochs, batch_size, X.shape,
-                           float(np.sum(X)), float(np.sum(Y)), self.step_count, on_divergence)
-        smoothing_head(self.label_smoothing, head)
-        l2 = auto_l2(Xd.shape[0], optimizer is None) if self.l2 == "auto" else self.l2
-        return {"l2": l2, "opt": opt, "continuing": continuing, "schedule": schedule, "auto_schedule": auto and schedule is not None, "columns": plan, "classes": classes, "target_scale": scale,
-                "X": Xd, "Y": Y, "W": None if w is None else self.backend.asarray(w, dtype=self.dtype),
-                "val": val, "build": None if self.layout is not None else (sizes, head),
-                "patience": patience, "min_delta": min_delta, "fingerprint": fingerprint,
-                "on_divergence": on_divergence, "every": every, "keep": keep, "resume_key": resume_key,
-                "resumed": resumed}
-
-    def _resume_key(self, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):
-        """What a resumed fit must share with the one that wrote the checkpoint: the network, the
-        optimiser, schedule, batch size, guard and early stopping, and the data and row weights
-        (SHA-256)."""
-        digest = hashlib.sha256()
-        for a in (X, Y) if w is None else (X, Y, w):
-            a = np.ascontiguousarray(a)
-            digest.update(f"{a.dtype}{a.shape}".encode())
-            digest.update(memoryview(a).cast("B"))
-        return (f"MLP({self.sizes}, hidden={self.hidden}, output={self.output}, init={self.init}, "
-                f"dtype={self.dtype_name}, seed={self.seed}, dropout={self.dropout}, l1={self.l1}, l2={self.l2}, "
-                + (f"label_smoothing={self.label_smoothing}, " if self.label_smoothing else "") +
-                f"normalize={self.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
-                f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
-                f"data sha256 {digest.hexdigest()[:16]}")
-
-    # ---- using the model --------------------------------------------------------------------
+    def _callbacks(self, plan, o, comm, stopping):
+        """The fit's callbacks: a printer, the user's, early stopping, the checkpoint writer."""
+        extra = [Verbose(o.epochs)] if o.verbose else []
+        extra += as_list(o.callbacks, o.callback) + ([stopping] if stopping is not None else [])
+        if o.checkpoint is not None:
+            writer = (comm is None or comm.rank == 0) and self.backend.process_index() == 0
+            saver = checkpoint_files.Checkpoints(
+                checkpoint_files.directory(o.checkpoint), plan.every, plan.keep, plan.resume_key, writer,
+                start=self.step_count,
+            )
+            extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
+        return extra
 
     def predict_proba(self, X):
         """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
         if not heads.is_classifier(self.output):
-            raise ValueError("predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
-                             "this network has output='identity': use predict")
+            raise ValueError(
+                "predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
+                "this network has output='identity': use predict"
+            )
         A = self.backend.to_numpy(self._forward_output(X))
         return A[:, 0] if A.shape[1] == 1 and self.output == "sigmoid" else A
 
@@ -447,201 +333,90 @@ class MLP:
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"} (in the
         target's own units); with ``sample_weight``, weighted means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
-        Xd = self._inputs(X)
-        Y = self._targets(y, Xd.shape[0])
+        Xd = contract.inputs(self, X)
+        Y = contract.targets_of(self, y, Xd.shape[0])
         w = weights.sample_weights(sample_weight, Xd.shape[0])
         Yd = self.backend.asarray(Y if self.target_scale is None else self.target_scale.forward(Y))
         return self.metrics(Xd, Yd, None if w is None else self.backend.asarray(w, dtype=self.dtype))
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""
-        self._require_built("get_weights")
+        self.require_built("get_weights")
         flat = self.backend.to_numpy(self.params).copy()
         return [(W.copy(), b.copy()) for W, b in self.layout.unflatten(np, flat)]
 
     def set_weights(self, weights):
         """Replace every (W, b); shapes must match the layers and entries must be finite."""
-        self._require_built("set_weights")
+        self.require_built("set_weights")
         try:
             pairs = [tuple(pair) for pair in weights]
         except TypeError:
             pairs = None
         if pairs is None or len(pairs) != len(self.layout.shapes) or any(len(p) != 2 for p in pairs):
-            raise ValueError(f"weights must be a list of {len(self.layout.shapes)} (W, b) pairs, "
-                             "one per layer, as get_weights() returns")
+            raise ValueError(
+                f"weights must be a list of {len(self.layout.shapes)} (W, b) pairs, "
+                "one per layer, as get_weights() returns"
+            )
         checked = []
         for l, ((W, b), (n_in, n_out)) in enumerate(zip(pairs, self.layout.shapes), start=1):
             W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
             if W.shape != (n_in, n_out) or b.shape != (n_out,):
-                raise ValueError(f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
-                                 f"expected W ({n_in}, {n_out}) and b ({n_out},)")
+                raise ValueError(
+                    f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
+                    f"expected W ({n_in}, {n_out}) and b ({n_out},)"
+                )
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise ValueError(f"weights of layer {l} contain NaN or inf; expected finite numbers")
             checked.append((W, b))
         self.params = self._to_flat(checked)
         if self.optimizer is not None:
-            self.opt_state = self._fresh_state(self.optimizer)
+            self.opt_state = fresh_state(self, self.optimizer)
 
     def save(self, path):
-        """Write the model to ``path`` (safetensors layout + JSON description; see
-        ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
-        any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
-        file would not load."""
-        if self.params is not None and not np.isfinite(self.backend.to_numpy(self.params)).all():
-            raise ValueError(f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
-                             "model file cannot hold (load would refuse it); nothing was written")
-        serialize.write(path, *self.file_contents())
+        """Write the model to ``path`` atomically (safetensors layout + JSON description,
+        ``core/persistence.py``); ``reseau.load(path, backend=...)`` reads it back on any backend.
+        Non-finite weights are refused: the file would not load."""
+        persistence.save(self, path)
 
     def to_onnx(self, path=None):
         """The model with its preprocessing as one ONNX graph (``core/onnx_export.py``), returned as
         a ModelProto and written to ``path`` when given; needs ``reseau[onnx]``."""
         from .onnx_export import to_onnx
+
         return to_onnx(self, path)
 
     def file_contents(self):
-        """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
-        tensors = {}
-        for l, (W, b) in enumerate(self.get_weights(), start=1):
-            tensors[f"W{l}"], tensors[f"b{l}"] = W, b
-        optimizer = None if self.optimizer is None else {
-            "name": self.optimizer.name, "hyperparameters": _jsonable(self.optimizer.hyperparameters())}
-        return tensors, {
-            "layers": self.sizes, "hidden": self.hidden, "output": self.output, "init": self.init,
-            "dtype": self.dtype_name, "precision": self.precision, "seed": self.seed, "dropout": self.dropout,
-            "l1": self.l1,
-            "l2": self.l2, "label_smoothing": self.label_smoothing, "normalize": self.normalize, "impute": self.impute, "handle_unknown": self.handle_unknown,
-            "task": self.task, "feature_names": self.feature_names,
-            "preprocessing": None if self.columns is None else self.columns.to_json(),
-            "classes": _jsonable(self.classes), "target_scaling": self.target_scaling,
-            "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
-            "training": {"optimizer": optimizer, "epochs": self.epoch, "steps": self.step_count},
-            "history": _jsonable(dict(self.history))}
+        """(tensors, description) of the model file (``core/persistence.py``)."""
+        return persistence.file_contents(self)
 
     def summary(self) -> str:
-        """The layers as a table: shapes, activations, initialisers, parameter counts; then the
-        input preprocessing plan and the classes."""
-        self._require_built("summary")
-        rows = [("layer", "W shape", "b", "activation", "init", "params")]
-        for l, ((n_in, n_out), g, init) in enumerate(zip(self.layout.shapes, self.activations, self.init), 1):
-            name = self.output if l == len(self.layout.shapes) else g
-            rows.append((str(l), f"{n_in} x {n_out}", str(n_out), name, init, f"{n_in * n_out + n_out:,}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        extra = []
-        if any(self.dropout):
-            extra.append(f"dropout {self.dropout}")
-        if self.l1 or self.l2:
-            extra.append(f"l1 {self.l1}, l2 {self.l2}")
-        if self.label_smoothing:
-            extra.append(f"label smoothing {self.label_smoothing}")
-        if self.columns is not None:
-            lines.append(f"inputs: {self.columns.describe()}")
-        elif self.normalize:
-            lines.append(f"inputs: normalised ({self.normalize}) once fitted")
-        if self.classes is not None:
-            shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
-            lines.append(f"classes: {shown}")
-        lines.append(f"total {self.layout.size:,} parameters; backend {self.backend.name}, {self.dtype_name}"
-                     + ("" if self.precision == "fp32" else f" ({self.precision} GEMMs)")
-                     + "".join(f"; {e}" for e in extra))
-        return "\n".join(lines)
+        """The layers as a table, then the inputs, the classes and the regularisation (``core/summary.py``)."""
+        return summary_text(self)
 
     def __getstate__(self):
         """Pickle, ``copy.deepcopy`` and joblib: host arrays and plain values only (core/pickling.py)."""
-        return pickling.host_state(self)
+        return pickling.host_state(self, self.steps.state_owner is self.optimizer)
 
     def __setstate__(self, state):
-        pickling.restore_state(self, state)
+        owner = pickling.restore_state(self, state)
+        self.steps, self._scaler = CompiledSteps(self.optimizer if owner else None), None
+        if self.layout is not None:
+            pickling.check_restored(self)
+            self._compile_forward()
 
     def __repr__(self) -> str:
-        return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
-                + ("" if self.precision == "fp32" else f"precision={self.precision!r}, ") + f"seed={self.seed})")
+        return (
+            f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
+            f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype_name!r}, "
+            + ("" if self.precision == "fp32" else f"precision={self.precision!r}, ")
+            + f"seed={self.seed})"
+        )
 
     # ---- internals --------------------------------------------------------------------------
-
-    def _prepare(self, opt, comm=None, on_divergence="stop", cuda_graph=False):
-        """Set up the optimiser, its state, the workspaces and the compiled step (once per optimiser,
-        communicator, divergence mode and graph choice)."""
-        if (opt is not self.optimizer or self.opt_state is None or comm is not self._comm or self._step is None
-                or on_divergence != self._on_divergence or cuda_graph != self._cuda_graph):
-            self.optimizer, self._comm, self._on_divergence = opt, comm, on_divergence
-            self._cuda_graph = cuda_graph
-            if self.kern.in_place and self._workspaces is None:
-                self._workspaces = Workspaces(self.kern, self.layout, self.activations, self.dtype)
-            if self.opt_state is None or opt is not getattr(self, "_state_owner", None):
-                self.opt_state, self._state_owner = self._fresh_state(opt), opt
-            self._raw_step, self._step, self._epoch_fns = self._compiled_step(opt, comm, on_divergence, cuda_graph)
-
-    def _fresh_state(self, opt):
-        """The step's state for ``opt`` at its start: zeroed slots, its rate, a fresh guard book."""
-        return StepState.of(opt.init(self.kern, self.params), guard.fresh(self.backend, self.dtype))
-
-    def _compiled_step(self, opt, comm, on_divergence, cuda_graph):
-        """(raw step, compiled step, compiled epochs), cached by what changes the program: the
-        optimiser's kind and options other than the learning rate (which the step reads from its
-        state), the communicator and the divergence mode. A new lr, or a new optimiser object of the
-        same kind and options, reuses the compiled program (JAX compiles once). CUDA graphs record
-        their buffers, so a graphed step is never shared."""
-        options = {k: v for k, v in opt.hyperparameters().items() if k != "lr"}
-        key = (type(opt), repr(options), id(comm), on_divergence)
-        cache = self.__dict__.setdefault("_steps", {})
-        if not cuda_graph and key in cache and cache[key][3] is comm:
-            return cache[key][:3]
-        raw = train.step_function(self.kern, self.layout, self.activations, self.output, opt, self._workspaces,
-                                  self._reg, comm, on_divergence)
-        if cuda_graph:
-            from .cuda_graph import GraphedStep
-            return raw, GraphedStep(raw, self.backend), {}
-        cache[key] = (raw, self.backend.jit(raw, donate_argnums=(0, 1)), {}, comm)
-        return cache[key][:3]
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
         return self.backend.asarray(flat.astype(self.dtype_name), dtype=self.dtype)
-
-    def _world(self):
-        """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
-        summed by NCCL where cupyx.distributed is present)."""
-        from ..backends import mpi
-        try:
-            world = mpi.world()
-        except backends.BackendUnavailableError as exc:
-            raise ValueError(f"data_parallel=True on the {self.backend.name} backend needs MPI: {exc}") from None
-        if self.backend.name == "cupy":
-            from ..backends import nccl
-            return nccl.world(world)
-        return world
-
-    def _check_cuda_graph(self, cuda_graph, data_parallel):
-        if not isinstance(cuda_graph, bool):
-            raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
-        if not cuda_graph:
-            return
-        if self.backend.name != "cupy":
-            raise ValueError(f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on "
-                             f"{self.backend.name!r}")
-        if not self.kern.in_place:
-            raise ValueError("cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
-                             "whose buffers stay where the graph recorded them")
-        if self.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
-            raise ValueError("cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
-                             "cuBLAS calls while a graph records), and libcublas was not found beside CuPy")
-        if data_parallel:
-            raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
-
-    def _check_data_parallel(self, n, batch_size, comm=None):
-        """Batches must split evenly over the devices (JAX) or the MPI ranks."""
-        k = comm.size if comm is not None else self.backend.device_count()
-        where = "MPI ranks" if comm is not None else "devices"
-        bs = n if batch_size is None else min(batch_size, n)
-        sizes = {bs} | ({n % bs} if n % bs else set())
-        uneven = sorted(s for s in sizes if s % k)
-        if uneven:
-            raise ValueError(f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
-                             f"rows, batch_size={batch_size}); choose a batch size and data size that are "
-                             f"multiples of {k}")
 
     def training_step(self, optimizer=None, on_divergence="stop", cuda_graph=False):
         """(step, params, state): the compiled training step for ``optimizer`` (an object or a name
@@ -650,18 +425,18 @@ class MLP:
         arrays (x as ``backend.asarray``, y as ``encode_targets``), t the step index; always use the
         arrays it returns (on JAX they replace donated ones). For benchmarks and checks of the step
         itself; ``fit`` runs the same step."""
-        self._require_built("training_step")
+        self.require_built("training_step")
         opt = self.optimizer if optimizer is None else optim.get(optimizer)
         if opt is None:
             raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
-        self._prepare(opt, None, guard.check_mode(on_divergence), cuda_graph)
+        self.steps.prepare(self, opt, None, guard.check_mode(on_divergence), cuda_graph)
         params, state = train.StepForm(self).to_step(self)  # as fit runs it: leaves for large JAX models
-        return self._step, params, state
+        return self.steps.step, params, state
 
     def device_inputs(self, X):
         """``X`` as the network's input on the device: checked, through the preprocessing plan, in
         the model's dtype (what predict and evaluate feed the forward pass)."""
-        return self._inputs(X)
+        return contract.inputs(self, X)
 
     @property
     def regularization(self):
@@ -671,109 +446,21 @@ class MLP:
     def encode_targets(self, y):
         """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
-        self._require_built("encode_targets")
+        self.require_built("encode_targets")
         y_arr = targets.as_array(y)
-        return self._targets(y_arr, y_arr.shape[0] if y_arr.ndim else 0)
+        return contract.targets_of(self, y_arr, y_arr.shape[0] if y_arr.ndim else 0)
 
     def grad_norms(self, X, Y):
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
         them), as a host array."""
         if getattr(self, "_grad_norms_fn", None) is None:
-            self._grad_norms_fn = train.make_grad_norms(self.backend, self.kern, self.layout,
-                                                        self.activations, self.output)
+            self._grad_norms_fn = train.make_grad_norms(
+                self.backend, self.kern, self.layout, self.activations, self.output
+            )
         return self.backend.to_numpy(self._grad_norms_fn(self.params, X, Y))
 
-    def _epoch_fn(self, batch_size):
-        """The compiled epoch loop for this batch size (see ``train.make_epoch``)."""
-        if batch_size not in self._epoch_fns:
-            self._epoch_fns[batch_size] = train.make_epoch(self.backend, self.kern, self._raw_step, batch_size)
-        return self._epoch_fns[batch_size]
-
-    def _targets(self, y, n_rows, name="y", head=None, n_out=None, classes=None):
-        """The targets as the head's host array; labels mapped through the model's classes."""
-        head, n_out = head or self.output, n_out or self.sizes[-1]
-        classes = self.classes if classes is None else classes
-        y = targets.as_array(y, name)
-        if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
-            labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-            if labels.ndim == 1 and labels.shape[0] == n_rows:
-                y, classes = targets.encode(labels, classes, name)
-                capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
-                if len(classes) > capacity:
-                    raise ValueError(f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
-                                     f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
-                                     f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}")
-        return heads.encode_targets(head, y, n_out, n_rows, self.dtype_name, name)
-
-    def _labels(self, y, n_rows, name="y"):
-        """(head, n_out, classes, Y) for the training targets: the head and output width decided
-        from y where the model leaves them open (``targets.task``), class labels encoded."""
-        head, n_out, classes = self.output, self.sizes[-1], self.classes
-        if classes is None:
-            targets.warn_labels(y, name)
-        if self.layout is None and (head is None or n_out is None):
-            y_arr = targets.as_array(y, name)
-            task = self.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
-            task = targets.task(y_arr, task, name)
-            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-            if task == "classify" and labels.ndim == 1:
-                if labels.shape[0] == n_rows:
-                    _, classes = targets.encode(labels, classes, name)
-                k = max(len(classes or ()), 2)
-                head = head or ("sigmoid" if k == 2 else "softmax")
-                n_out = n_out or (1 if head == "sigmoid" and k == 2 else k)
-            else:
-                head = head or ("sigmoid" if task == "classify" else "identity")
-                n_out = n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1])
-        elif heads.is_classifier(head) and classes is None:
-            y_arr = targets.as_array(y, name)
-            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-            if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
-                _, classes = targets.encode(labels, None, name)
-        return head, n_out, classes, self._targets(y, n_rows, name, head, n_out, classes)
-
-    def _table(self, X, name):
-        """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
-        table = table_of(X, name)
-        if table.matrix is not None:
-            n_in = self.sizes[0] if self.columns is None else None  # a plan checks the width itself
-            table.matrix = validation.features(table.matrix, n_in, columns.float_dtype(table.matrix), name,
-                                               allow_nan=self.impute is not None)
-        return table
-
-    def _input_size(self, plan, n_out):
-        """The network's sizes with n_in and n_out filled in; n_in must match the plan's width."""
-        sizes = list(self.sizes)
-        if sizes[0] is None:
-            sizes[0] = plan.width
-        elif sizes[0] != plan.width:
-            if plan.all_numeric:
-                raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has "
-                                 f"{sizes[0]}")
-            raise ValueError(f"X's {len(plan.names)} columns encode to {plan.width} input features "
-                             f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
-                             "layers=[None, ...] to size it from the data")
-        sizes[-1] = sizes[-1] or n_out
-        return sizes
-
-    def _matrix(self, X, name, plan, n_in, dtype):
-        """The host input matrix of ``X``: through the plan where the model has one (a plan also
-        checks the columns), else the raw numbers of a model that was never fitted."""
-        if plan is None:
-            return validation.features(X, n_in, dtype, name)
-        table = X if isinstance(X, Table) else self._table(X, name)
-        return plan.transform(table, name)
-
-    def _inputs(self, X, name="X", plan=None, n_in=None):
-        """X checked, through the preprocessing plan, on the device in the model's dtype."""
-        plan, n_in = plan or self.columns, n_in or self.sizes[0]
-        if n_in is None:
-            self._require_built("predicting")
-        X = self._matrix(X, name, plan, n_in, self.dtype_name)
-        return self.backend.asarray(validation.features(X, n_in, self.dtype_name, name), dtype=self.dtype)
-
     def _forward_output(self, X):
-        Xd = self._inputs(X)
+        Xd = contract.inputs(self, X)
         xp = self.kern.xp
         parts = [self._output(self.params, Xd[a:b]) for a, b in train.chunks(Xd.shape[0], max(self.sizes))]
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
@@ -799,80 +486,3 @@ class MLP:
                 sse += float(np.sum(rows if w is None else rows * self.backend.to_numpy(w[a:b])))
             loss = 0.5 * sse / n
         return {"loss": loss, "mse": 2.0 * loss / self.sizes[-1]}
-
-
-def _agree(comm, status):
-    """Every rank's (state, detail) must be ("ok", the same fingerprint); else every rank raises."""
-    statuses = comm.allgather(status)
-    errors = [(r, detail) for r, (state, detail) in enumerate(statuses) if state == "error"]
-    if errors:
-        raise ValueError("data-parallel fit refused: " + "; ".join(f"rank {r}: {d}" for r, d in errors))
-    if any(detail != statuses[0][1] for _, detail in statuses):
-        raise ValueError("the MPI ranks were given different models, data or settings; every rank must run "
-                         f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})")
-
-
-def _agree_processes(backend, status, error):
-    """The JAX processes' version of ``_agree``: each learns whether another failed its checks (so
-    none waits for a partner that will never step), then whether all were given the same fit."""
-    same, failed = backend.agree(repr(status), failed=status[0] == "error")
-    if status[0] == "error":
-        raise error
-    if failed:
-        raise ValueError(f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
-                         "argument checks (its own error says why)")
-    if not same:
-        raise ValueError("the JAX processes were given different models, data or settings; every process "
-                         "must run the same fit")
-
-
-def load(path, backend=None, kernels=None, precision=None) -> MLP:
-    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
-    architecture, weights, scaler and training counters; no code is executed."""
-    tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
-    if precision is None:  # the file's, where this backend runs it; the weights are float32 either way
-        precision = d.get("precision", "fp32")
-        if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
-            precision = "fp32"
-    try:
-        model = MLP(d["layers"], hidden=d["hidden"], output=d["output"], init=d["init"], backend=backend,
-                    dtype=d["dtype"], seed=d["seed"], kernels=kernels, dropout=d["dropout"], l1=d["l1"],
-                    l2=d["l2"], normalize=d["normalize"], impute=d.get("impute"),
-                    handle_unknown=d.get("handle_unknown", "ignore"), task=d.get("task"), precision=precision,
-                    target_scaling=d.get("target_scaling"), label_smoothing=d.get("label_smoothing", 0.0))
-        n_layers = len(d["layers"]) - 1
-        model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    try:
-        if d.get("preprocessing"):
-            model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
-        elif d.get("scaler"):  # a file written before preprocessing plans
-            model.columns = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"],
-                                                           d["scaler"]["scale"])
-        if model.columns is not None and model.columns.width != model.sizes[0]:
-            raise ValueError(f"the preprocessing makes {model.columns.width} features for an input layer of "
-                             f"{model.sizes[0]}")
-        classes = d.get("classes")
-        if classes is not None and (not isinstance(classes, list) or not classes
-                                    or any(isinstance(c, (dict, list)) for c in classes)):
-            raise ValueError("classes must be a list of labels")
-        model.classes = classes
-        if d.get("target_scale") is not None:
-            model.target_scale = targets.TargetScale.from_json(d["target_scale"], model.sizes[-1])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
-    model.history.update(d.get("history", {}))
-    return model
-
-
-def _jsonable(value):
-    """Lists, dicts, tuples and numbers as plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    return float(value) if isinstance(value, float) or hasattr(value, "dtype") else value

@@ -53,13 +53,13 @@ def backward(kern, layers, activations, cache, dZ, ws=None):
             _, Z_prev, A_prev_act, M = cache[l - 1]
             if M is not None:
                 dA_prev = dA_prev * M
-            dZ = kern.activation_grad(activations[l - 1], dA_prev, Z_prev, A_prev_act,
-                                      out=None if ws is None else ws.dA[l])
+            dZ = kern.activation_grad(
+                activations[l - 1], dA_prev, Z_prev, A_prev_act, out=None if ws is None else ws.dA[l]
+            )
     return grads
 
 
-def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0, count=False,
-                   w=None):
+def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=None, step=0, count=False, w=None):
     """(mean batch loss, flat gradient buffer) at the flat parameters ``params`` (or the gradient's
     leaves at the parameters' leaves, see Layout.split); with ``reg``
     (core.regularization), dropout masks for training step ``step``, label smoothing and the L1/L2 penalty.

@@ -106,12 +106,17 @@ def _inputs(g, model):
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["n", 1]))
             parts.append(_numbers(g, name, plan, [j]))
         else:
+            if any("\x00" in c for c in plan.categories[j]):
+                raise ValueError(
+                    f"to_onnx: column {name!r} has a category holding a NUL character, which ONNX runtimes "
+                    "cut short (it would match another category); expected categories without one. "
+                    "Nothing was exported"
+                )
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.STRING, ["n", 1]))
             x = name
             if "" not in plan.categories[j]:  # "" or spaces: the missing cell, the training's most frequent category
                 empty = g.op("RegexFullMatch", name, pattern=r"\s*")
-                x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)),
-                         name)
+                x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)), name)
             hits = g.op("Equal", x, g.const([plan.categories[j]], dtype=str))  # (n, 1) vs (1, k): (n, k)
             parts.append(g.op("Cast", hits, to=onnx.TensorProto.FLOAT))
     return inputs, parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
@@ -120,15 +125,17 @@ def _inputs(g, model):
 def to_onnx(model, path=None):
     """The model as an ONNX ``ModelProto`` (written to ``path`` when given)."""
     onnx = _onnx()
-    model._require_built("to_onnx")
+    model.require_built("to_onnx")
     out_name = "probabilities" if model.output in ("sigmoid", "softmax") else "values"
     names = model.feature_names or []
     for j, name in enumerate(names):
         if name in ("", out_name):
-            raise ValueError(f"to_onnx: feature {j} is named {name!r}, " + (
-                "and an ONNX input needs a name" if name == "" else "the name of the graph's output") +
-                "; expected the model fitted on a table whose columns have other names (rename it). "
-                "Nothing was exported")
+            raise ValueError(
+                f"to_onnx: feature {j} is named {name!r}, "
+                + ("and an ONNX input needs a name" if name == "" else "the name of the graph's output")
+                + "; expected the model fitted on a table whose columns have other names (rename it). "
+                "Nothing was exported"
+            )
     g = _Graph(onnx, names)
     inputs, A = _inputs(g, model)
     weights = model.get_weights()
@@ -136,9 +143,11 @@ def to_onnx(model, path=None):
     for l, (W, b) in enumerate(weights, start=1):
         for name, a in ((f"W{l}", W), (f"b{l}", b)):
             if not np.all(np.abs(a.astype(np.float64)) <= limit):
-                raise ValueError(f"to_onnx: {name} holds values beyond float32's range (largest "
-                                 f"{float(np.max(np.abs(a))):.3g}) or not finite; the float32 graph would compute "
-                                 "inf/NaN. Nothing was exported")
+                raise ValueError(
+                    f"to_onnx: {name} holds values beyond float32's range (largest "
+                    f"{float(np.max(np.abs(a))):.3g}) or not finite; the float32 graph would compute "
+                    "inf/NaN. Nothing was exported"
+                )
     for l, ((W, b), name) in enumerate(zip(weights, model.activations), start=1):
         Z = g.op("Add", g.op("MatMul", A, g.const(W, f"W{l}")), g.const(b, f"b{l}"), stem=f"Z{l}")
         A = _activation(g, name, Z)

@@ -39,8 +39,10 @@ def _number(value, name, low=None, high=None, low_open=False, high_open=False, w
 
 def _form(form, allowed, name):
     if form not in allowed:
-        raise ValueError(f"{name}: form={form!r} is not a form of this optimiser; expected one of "
-                         f"{', '.join(repr(f) for f in allowed)}")
+        raise ValueError(
+            f"{name}: form={form!r} is not a form of this optimiser; expected one of "
+            f"{', '.join(repr(f) for f in allowed)}"
+        )
     return form
 
 
@@ -57,8 +59,11 @@ class Optimizer:
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
         self.lr = check_lr(lr)
         self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
-        self.clip_norm = None if clip_norm is None else _number(
-            clip_norm, "clip_norm", low=0.0, low_open=True, what="invalid; expected None or a number > 0")
+        self.clip_norm = (
+            None
+            if clip_norm is None
+            else _number(clip_norm, "clip_norm", low=0.0, low_open=True, what="invalid; expected None or a number > 0")
+        )
 
     def initial_slot(self, slot: str) -> float:
         return 0.0
@@ -73,7 +78,8 @@ class Optimizer:
 
     def update(self, kern, params, grads, state, step, gs=1.0):
         """One update; the gradient is ``gs``·grads (the gradient scale: 1/ranks after an allreduce
-        that summed them, the name the kernels use too), the scaling done inside the optimiser's pass. Leaves (tuples of arrays, see
+        that summed them, the name the kernels use too), the scaling done inside the optimiser's pass. Leaves
+        (tuples of arrays, see
         Layout.split) are updated one by one with the same formula, in one compiled step."""
         if self.clip_norm is not None:
             if gs != 1.0:
@@ -84,8 +90,7 @@ class Optimizer:
         per_leaf = {k for k, v in state.items() if is_leaves(v)}
         new_params, subs = [], []
         for i, (p, g) in enumerate(zip(params, grads)):
-            p, sub = self.apply(kern, p, g, {k: v[i] if k in per_leaf else v for k, v in state.items()},
-                                step + 1, gs)
+            p, sub = self.apply(kern, p, g, {k: v[i] if k in per_leaf else v for k, v in state.items()}, step + 1, gs)
             new_params.append(p)
             subs.append(sub)
         return tuple(new_params), {**state, **{k: tuple(sub[k] for sub in subs) for k in per_leaf}}
@@ -109,16 +114,19 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
-                 clip_norm=None, form="pytorch"):
+    def __init__(
+        self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, clip_norm=None, form="pytorch"
+    ):
         super().__init__(lr, weight_decay, clip_norm)
         self.momentum = _number(momentum, "momentum", low=0.0, high=1.0)
         self.dampening = _number(dampening, "dampening", low=0.0, high=1.0)
         self.nesterov = bool(nesterov)
         self.form = _form(form, ("pytorch", "sutskever"), type(self).__name__)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0; got "
-                             f"momentum={momentum!r}, dampening={dampening!r}")
+            raise ValueError(
+                f"nesterov=True needs momentum > 0 and dampening = 0; got "
+                f"momentum={momentum!r}, dampening={dampening!r}"
+            )
         if self.form == "sutskever" and self.dampening != 0:
             raise ValueError(f"dampening={dampening!r} has no meaning in form='sutskever'; expected 0")
         self.slots = ("buf",) if self.momentum else ()
@@ -128,11 +136,11 @@ class SGD(Optimizer):
         if not self.momentum:
             p = kern.sgd_step(p, g, lr, wd, gs=gs)
         elif self.form == "sutskever":
-            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd,
-                                                  gs=gs)
+            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd, gs=gs)
         else:
-            p, state["buf"] = kern.momentum_step(p, g, state["buf"], lr, t, self.momentum,
-                                                 self.dampening, self.nesterov, wd, gs=gs)
+            p, state["buf"] = kern.momentum_step(
+                p, g, state["buf"], lr, t, self.momentum, self.dampening, self.nesterov, wd, gs=gs
+            )
         return p, state
 
 
@@ -141,8 +149,7 @@ class Momentum(SGD):
 
     name = "momentum"
 
-    def __init__(self, lr=0.01, momentum=0.9, dampening=0.0, weight_decay=0.0, clip_norm=None,
-                 form="pytorch"):
+    def __init__(self, lr=0.01, momentum=0.9, dampening=0.0, weight_decay=0.0, clip_norm=None, form="pytorch"):
         super().__init__(lr, momentum, dampening, False, weight_decay, clip_norm, form)
         _number(momentum, "momentum", low=0.0, low_open=True, high=1.0)
 
@@ -171,23 +178,34 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("sum",)
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10, clip_norm=None, form="pytorch"):
+    def __init__(
+        self,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        clip_norm=None,
+        form="pytorch",
+    ):
         super().__init__(lr, weight_decay, clip_norm)
         self.lr_decay = _number(lr_decay, "lr_decay", low=0.0)
         self.initial_accumulator_value = _number(initial_accumulator_value, "initial_accumulator_value", low=0.0)
         self.eps = _number(eps, "eps", low=0.0)
         self.form = _form(form, ("pytorch", "keras"), "Adagrad")
         if self.form == "keras" and self.eps == 0 and self.initial_accumulator_value == 0:
-            raise ValueError("form='keras' with eps=0 and initial_accumulator_value=0 divides by zero; "
-                             "expected eps > 0 or initial_accumulator_value > 0")
+            raise ValueError(
+                "form='keras' with eps=0 and initial_accumulator_value=0 divides by zero; "
+                "expected eps > 0 or initial_accumulator_value > 0"
+            )
 
     def initial_slot(self, slot):
         return self.initial_accumulator_value
 
     def apply(self, kern, p, g, state, t, gs=1.0):
-        p, state["sum"] = kern.adagrad_step(p, g, state["sum"], state["lr"], t, self.lr_decay, self.eps,
-                                            self.weight_decay, self.form == "keras", gs=gs)
+        p, state["sum"] = kern.adagrad_step(
+            p, g, state["sum"], state["lr"], t, self.lr_decay, self.eps, self.weight_decay, self.form == "keras", gs=gs
+        )
         return p, state
 
 
@@ -205,8 +223,8 @@ class Adadelta(Optimizer):
 
     def apply(self, kern, p, g, state, t, gs=1.0):
         p, state["square_avg"], state["acc_delta"] = kern.adadelta_step(
-            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay,
-            gs=gs)
+            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay, gs=gs
+        )
         return p, state
 
 
@@ -222,15 +240,18 @@ class Adam(Optimizer):
     name = "adam"
     decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 clip_norm=None, form="pytorch"):
+    def __init__(
+        self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, clip_norm=None, form="pytorch"
+    ):
         super().__init__(lr, weight_decay, clip_norm)
         try:
             b1, b2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"betas={betas!r} is invalid; expected a pair (β₁, β₂) in [0, 1)") from None
-        self.betas = (_number(b1, "betas[0]", low=0.0, high=1.0, high_open=True),
-                      _number(b2, "betas[1]", low=0.0, high=1.0, high_open=True))
+        self.betas = (
+            _number(b1, "betas[0]", low=0.0, high=1.0, high_open=True),
+            _number(b2, "betas[1]", low=0.0, high=1.0, high_open=True),
+        )
         self.eps = _number(eps, "eps", low=0.0)
         self.amsgrad = bool(amsgrad)
         self.form = _form(form, ("pytorch", "keras"), type(self).__name__)
@@ -239,8 +260,22 @@ class Adam(Optimizer):
     def apply(self, kern, p, g, state, t, gs=1.0):
         (b1, b2), ams = self.betas, self.amsgrad
         p, state["m"], state["v"], v_max = kern.adam_step(
-            p, g, state["m"], state["v"], state["v_max"] if ams else None, state["lr"], t, b1, b2,
-            self.eps, self.weight_decay, self.decoupled, ams, self.form == "keras", gs=gs)
+            p,
+            g,
+            state["m"],
+            state["v"],
+            state["v_max"] if ams else None,
+            state["lr"],
+            t,
+            b1,
+            b2,
+            self.eps,
+            self.weight_decay,
+            self.decoupled,
+            ams,
+            self.form == "keras",
+            gs=gs,
+        )
         if ams:
             state["v_max"] = v_max
         return p, state
@@ -253,8 +288,9 @@ class AdamW(Adam):
     name = "adamw"
     decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 clip_norm=None, form="pytorch"):
+    def __init__(
+        self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, clip_norm=None, form="pytorch"
+    ):
         super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, form)
 
 
@@ -267,8 +303,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-                 clip_norm=None):
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
         self.alpha = _number(alpha, "alpha", low=0.0, high=1.0)
         self.eps = _number(eps, "eps", low=0.0)
@@ -278,8 +313,19 @@ class RMSprop(Optimizer):
 
     def apply(self, kern, p, g, state, t, gs=1.0):
         p, state["v"], g_avg, buf = kern.rmsprop_step(
-            p, g, state["v"], state.get("g_avg"), state.get("buf"), state["lr"], self.alpha, self.eps,
-            self.weight_decay, self.momentum, self.centered, gs=gs)
+            p,
+            g,
+            state["v"],
+            state.get("g_avg"),
+            state.get("buf"),
+            state["lr"],
+            self.alpha,
+            self.eps,
+            self.weight_decay,
+            self.momentum,
+            self.centered,
+            gs=gs,
+        )
         if self.centered:
             state["g_avg"] = g_avg
         if self.momentum:
@@ -295,13 +341,19 @@ def get(optimizer, lr=None):
     if isinstance(optimizer, str):
         key = optimizer.lower()
         if key not in OPTIMIZERS:
-            raise ValueError(f"optimizer={optimizer!r} is not an optimiser; expected one of "
-                             f"{', '.join(OPTIMIZERS)} or an object from reseau.optim")
+            raise ValueError(
+                f"optimizer={optimizer!r} is not an optimiser; expected one of "
+                f"{', '.join(OPTIMIZERS)} or an object from reseau.optim"
+            )
         return OPTIMIZERS[key](**({} if lr is None else {"lr": lr}))
     if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer={optimizer!r} is not an optimiser; expected a name "
-                         f"({', '.join(OPTIMIZERS)}) or an object from reseau.optim")
+        raise ValueError(
+            f"optimizer={optimizer!r} is not an optimiser; expected a name "
+            f"({', '.join(OPTIMIZERS)}) or an object from reseau.optim"
+        )
     if lr is not None:
-        raise ValueError(f"lr={lr!r} was given together with optimizer={optimizer!r}; "
-                         "set the learning rate on the optimiser object instead")
+        raise ValueError(
+            f"lr={lr!r} was given together with optimizer={optimizer!r}; "
+            "set the learning rate on the optimiser object instead"
+        )
     return optimizer

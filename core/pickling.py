@@ -23,8 +23,16 @@ from ..backends.host import np
 from .state import StepState
 
 #: what is rebuilt rather than pickled: kernels, compiled functions, workspaces, communicators
-TRANSIENT = ("kern", "_step", "_raw_step", "_steps", "_epoch_fns", "_workspaces", "_evaluate", "_output",
-             "_reg", "_grad_norms_fn", "_comm", "_state_owner", "_scaler", "_running")
+TRANSIENT = (
+    "kern",
+    "steps",
+    "_evaluate",
+    "_output",
+    "_reg",
+    "_grad_norms_fn",
+    "_scaler",
+    "trainer",
+)
 
 
 def _tree(fn, x):
@@ -38,12 +46,16 @@ def _tree(fn, x):
     return fn(x) if hasattr(x, "shape") else x
 
 
-def host_state(model) -> dict:
+def host_state(model, owner_is_optimizer: bool) -> dict:
     """The model's state with every device array copied to the host."""
     backend = model.backend
     state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT}
-    state.update(backend=backend.name, kern=kernel_tables.variant_of(model.kern), dtype=None,
-                 state_owner_is_optimizer=getattr(model, "_state_owner", None) is model.optimizer)
+    state.update(
+        backend=backend.name,
+        kern=kernel_tables.variant_of(model.kern),
+        dtype=None,
+        state_owner_is_optimizer=owner_is_optimizer,
+    )
     to_host = lambda a: np.array(backend.to_numpy(a))  # noqa: E731 - a copy, never a view of the device buffer
     state["params"] = None if model.params is None else _tree(to_host, model.params)
     state["opt_state"] = None if model.opt_state is None else _tree(to_host, model.opt_state)
@@ -53,6 +65,7 @@ def host_state(model) -> dict:
 def _check_params(state):
     """The pickled parameters: None for an unbuilt model, else the layers' P finite floats."""
     from .layout import Layout
+
     layout, params = state.get("layout"), state.get("params")
     if layout is not None and not isinstance(layout, Layout):
         raise ValueError(f"pickled MLP: layout is a {type(layout).__name__}; expected a Layout or None")
@@ -62,13 +75,17 @@ def _check_params(state):
         return
     leaves = params if isinstance(params, tuple) else (params,)
     if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in leaves):
-        raise ValueError("pickled MLP: params must be float arrays; got "
-                         f"{', '.join(type(a).__name__ if not hasattr(a, 'dtype') else str(a.dtype) for a in leaves)}")
+        raise ValueError(
+            "pickled MLP: params must be float arrays; got "
+            f"{', '.join(type(a).__name__ if not hasattr(a, 'dtype') else str(a.dtype) for a in leaves)}"
+        )
     shapes = [s for n_in, n_out in layout.shapes for s in ((n_in, n_out), (n_out,))]
     got = [a.shape for a in leaves]
     if got != (shapes if isinstance(params, tuple) else [(layout.size,)]):
-        raise ValueError(f"pickled MLP: params have shapes {got}; expected "
-                         f"{shapes if isinstance(params, tuple) else [(layout.size,)]} for layers {layout.sizes}")
+        raise ValueError(
+            f"pickled MLP: params have shapes {got}; expected "
+            f"{shapes if isinstance(params, tuple) else [(layout.size,)]} for layers {layout.sizes}"
+        )
     if not all(np.isfinite(a).all() for a in leaves):
         raise ValueError("pickled MLP: params contain NaN or inf; expected finite numbers")
 
@@ -76,6 +93,7 @@ def _check_params(state):
 def check_restored(model):
     """The restored model's description against the model-file schema (as ``load`` checks it)."""
     from . import schema
+
     if model.layout is None:
         return
     try:
@@ -90,12 +108,13 @@ def check_restored(model):
     schema.check(description, specs, "pickled MLP")
 
 
-def restore_state(model, state: dict):
+def restore_state(model, state: dict) -> bool:
     """The inverse of ``host_state``: arrays back on the named backend (which must be available
-    here), the state checked first (``_check_params``) and the model after (``check_restored``);
-    anything that fails on the way is a ValueError saying "pickled MLP"."""
+    here), the state checked first (``_check_params``); anything that fails on the way is a
+    ValueError saying "pickled MLP". Returns whether the optimiser state belonged to the model's
+    optimiser; the model then rebuilds its caches and calls ``check_restored``."""
     try:
-        _restore(model, state)
+        return _restore(model, state)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         if str(exc).startswith("pickled MLP"):
             raise
@@ -117,9 +136,4 @@ def _restore(model, state):
         model.params = _tree(to_device, model.params)
     if model.opt_state is not None:
         model.opt_state = _tree(to_device, model.opt_state)
-    model._step = model._workspaces = model._comm = model._scaler = None
-    model._state_owner = model.optimizer if owner else None
-    model._epoch_fns = {}
-    if model.layout is not None:
-        check_restored(model)
-        model._compile_forward()
+    return owner

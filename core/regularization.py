@@ -30,8 +30,10 @@ def check_dropout(dropout, n_hidden: int) -> list[float]:
     """``dropout`` (a rate, or one per hidden layer) as a list of rates in [0, 1)."""
     rates = [dropout] * n_hidden if isinstance(dropout, numbers.Real) else list(dropout)
     if len(rates) != n_hidden:
-        raise ValueError(f"dropout={dropout!r} gives {len(rates)} rates for {n_hidden} hidden layers; "
-                         "give one rate or one per hidden layer")
+        raise ValueError(
+            f"dropout={dropout!r} gives {len(rates)} rates for {n_hidden} hidden layers; "
+            "give one rate or one per hidden layer"
+        )
     for r in rates:
         if isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or not 0 <= r < 1:
             raise ValueError(f"dropout={r!r} is invalid; expected a rate in [0, 1)")
@@ -55,8 +57,7 @@ def auto_l2(n_rows: int, default_optimizer: bool) -> float:
 
 
 def check_smoothing(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not 0 <= value < 1:
         raise ValueError(f"label_smoothing={value!r} is invalid; expected a number in [0, 1)")
     return float(value)
 
@@ -64,8 +65,10 @@ def check_smoothing(value) -> float:
 def smoothing_head(eps: float, head: str):
     """Label smoothing needs classes: refuse ε > 0 with the identity (regression) head."""
     if eps and head == "identity":
-        raise ValueError(f"label_smoothing={eps!r} applies to classes (a sigmoid or softmax output); this model's "
-                         "output is identity (a regression): expected label_smoothing=0")
+        raise ValueError(
+            f"label_smoothing={eps!r} applies to classes (a sigmoid or softmax output); this model's "
+            "output is identity (a regression): expected label_smoothing=0"
+        )
 
 
 class Regularization:
@@ -81,9 +84,11 @@ class Regularization:
 
     def mask_fn(self, kern, step):
         """mask(l, A): the dropout mask of layer l's output at this step, or None."""
+
         def mask(l, A):
             rate = self.rates[l]
             if rate == 0:
                 return None
             return kern.dropout_mask(A.shape, self.seed, step, l, 1.0 - rate, A.dtype, self.rank * A.shape[0])
+
         return mask

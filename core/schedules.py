@@ -66,7 +66,7 @@ class ExponentialDecay(Schedule):
         self.per = _per(per)
 
     def value(self, base_lr, t):
-        return base_lr * self.gamma ** t
+        return base_lr * self.gamma**t
 
 
 class InverseTimeDecay(Schedule):
@@ -120,8 +120,7 @@ class ReduceOnPlateau(Schedule):
     "loss") has not improved by more than ``threshold`` (relative, as PyTorch's default mode) for
     ``patience`` epochs; then ``cooldown`` epochs without reductions. Per epoch only."""
 
-    def __init__(self, factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0,
-                 monitor="val_loss", mode="min"):
+    def __init__(self, factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0, monitor="val_loss", mode="min"):
         self.factor = _number(factor, "factor", low=0.0, high=1.0, low_open=True, high_open=True)
         self.patience = _count(patience, "patience", low=0)
         self.threshold = _number(threshold, "threshold", low=0.0)
@@ -140,8 +139,11 @@ class ReduceOnPlateau(Schedule):
         """Feed one epoch's history record; lowers the rate after ``patience`` epochs without progress."""
         key = self.monitor if self.monitor in record else "loss"
         metric = record[key]
-        better = self._best is None or (metric < self._best * (1.0 - self.threshold) if self.mode == "min"
-                                        else metric > self._best * (1.0 + self.threshold))
+        better = self._best is None or (
+            metric < self._best * (1.0 - self.threshold)
+            if self.mode == "min"
+            else metric > self._best * (1.0 + self.threshold)
+        )
         if better:
             self._best, self._bad = metric, 0
         else:

@@ -43,7 +43,7 @@ from .initializers import INITIALIZERS
 
 MAX_DEPTH = 32
 MAX_LAYERS = 1000
-MAX_UNITS = 10 ** 7
+MAX_UNITS = 10**7
 
 
 def parse(raw: bytes, what: str, limit: int):
@@ -92,7 +92,7 @@ def _require(ok, field, expected, value):
         raise _Fail(f"{field} must be {expected}; got {shown if len(shown) <= 80 else shown[:77] + '...'}")
 
 
-def _int(v, low=0, high=2 ** 63 - 1):
+def _int(v, low=0, high=2**63 - 1):
     return isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high
 
 
@@ -103,8 +103,12 @@ def _real(v, low=0.0, high=math.inf, high_open=False):
 
 def _names(d, field, allowed, count):
     value = d.get(field)
-    _require(isinstance(value, list) and len(value) == count and all(v in allowed for v in value), field,
-             f"a list of {count} names from {', '.join(allowed)}", value)
+    _require(
+        isinstance(value, list) and len(value) == count and all(v in allowed for v in value),
+        field,
+        f"a list of {count} names from {', '.join(allowed)}",
+        value,
+    )
 
 
 def check(description, specs: dict, path, checkpoint: bool = False):
@@ -118,58 +122,136 @@ def check(description, specs: dict, path, checkpoint: bool = False):
 
 def _check(d, specs, checkpoint):
     _require(isinstance(d, dict), "top level", "an object", type(d).__name__)
-    layers = d.get("layers")
-    _require(isinstance(layers, list) and 2 <= len(layers) <= MAX_LAYERS and all(_int(s, 1, MAX_UNITS) for s in layers),
-             "layers", f"a list of 2 to {MAX_LAYERS} layer sizes in [1, {MAX_UNITS}]", layers)
-    n_hidden = len(layers) - 2
-    _names(d, "hidden", ACTIVATIONS, n_hidden)
-    _names(d, "init", INITIALIZERS, n_hidden + 1)
-    _require(d.get("output") in heads.HEADS and (d["output"] != "softmax" or layers[-1] >= 2), "output",
-             "sigmoid, softmax (2 or more outputs) or identity", d.get("output"))
-    _require(d.get("dtype") in ("float32", "float64"), "dtype", "float32 or float64", d.get("dtype"))
-    _require(d.get("precision", "fp32") in PRECISIONS and (d.get("precision", "fp32") == "fp32"
-                                                        or d["dtype"] == "float32"),
-             "precision", f"one of {', '.join(PRECISIONS)} (tf32 and bf16 with float32)", d.get("precision"))
-    _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
-    dropout = d.get("dropout")
-    _require(isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
-             "dropout", f"a list of {n_hidden} rates in [0, 1)", dropout)
-    _require(_real(d.get("l1")), "l1", "a finite number >= 0", d.get("l1"))
-    _require(_real(d.get("l2")) or d.get("l2") == "auto", "l2", "a finite number >= 0 or 'auto' (before fit)",
-             d.get("l2"))
-    eps = d.get("label_smoothing", 0.0)
-    _require(_real(eps, 0, 1, True) and (eps == 0 or d["output"] != "identity"), "label_smoothing",
-             "a number in [0, 1) (0 with the identity output)", eps)
-    for field, allowed in (("normalize", columns.NORMALIZE), ("impute", columns.IMPUTE),
-                           ("handle_unknown", columns.HANDLE_UNKNOWN), ("task", (None, "classify", "regress"))):
-        if field in d or field == "normalize":
-            _require(d.get(field) in allowed, field, f"one of {allowed}", d.get(field))
-    width = _preprocessing(d, layers[0])
-    names = d.get("feature_names")
-    _require(names is None or (isinstance(names, list) and all(isinstance(n, str) for n in names)
-                               and (width is None or len(names) == width)),
-             "feature_names", "null or a list of strings, one per input column", names)
-    classes = d.get("classes")
-    capacity = 2 if d["output"] == "sigmoid" and layers[-1] == 1 else layers[-1]
-    _require(classes is None or (isinstance(classes, list) and 1 <= len(classes) <= capacity
-                                 and all(isinstance(c, (str, int, float, bool)) for c in classes)),
-             "classes", f"null or a list of 1 to {capacity} labels (strings or numbers)", classes)
-    _require(d.get("target_scaling") in (None, "standard"), "target_scaling", "null or 'standard'",
-             d.get("target_scaling"))
-    scale = d.get("target_scale")
-    _require(scale is None or (d["output"] == "identity" and isinstance(scale, dict) and all(
-        isinstance(scale.get(k), list) and len(scale[k]) == layers[-1] and all(_real(v, -math.inf) for v in scale[k])
-        for k in ("mean", "std")) and all(v > 0 for v in scale["std"])),
-        "target_scale", f"null or {{mean, std}} of {layers[-1]} finite numbers each (std > 0), for an identity "
-        "head", scale)
+    layers = _architecture(d)
+    _regularization(d, len(layers) - 2)
+    _inputs(d, layers[0])
+    _outputs(d, layers)
     _training(d.get("training"))
     history = d.get("history", {})
-    _require(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()), "history",
-             "an object of lists", type(history).__name__)
+    _require(
+        isinstance(history, dict) and all(isinstance(v, list) for v in history.values()),
+        "history",
+        "an object of lists",
+        type(history).__name__,
+    )
     checkpoint = checkpoint or "checkpoint" in d  # a checkpoint is also a model file
     _tensors(specs, layers, d["dtype"], checkpoint)
     if checkpoint:
         _checkpoint(d.get("checkpoint"))
+
+
+def _architecture(d) -> list:
+    """layers, hidden, init, output, dtype, precision, seed; returns the layer sizes."""
+    layers = d.get("layers")
+    _require(
+        isinstance(layers, list) and 2 <= len(layers) <= MAX_LAYERS and all(_int(s, 1, MAX_UNITS) for s in layers),
+        "layers",
+        f"a list of 2 to {MAX_LAYERS} layer sizes in [1, {MAX_UNITS}]",
+        layers,
+    )
+    n_hidden = len(layers) - 2
+    _names(d, "hidden", ACTIVATIONS, n_hidden)
+    _names(d, "init", INITIALIZERS, n_hidden + 1)
+    _require(
+        d.get("output") in heads.HEADS and (d["output"] != "softmax" or layers[-1] >= 2),
+        "output",
+        "sigmoid, softmax (2 or more outputs) or identity",
+        d.get("output"),
+    )
+    _require(d.get("dtype") in ("float32", "float64"), "dtype", "float32 or float64", d.get("dtype"))
+    _require(
+        d.get("precision", "fp32") in PRECISIONS and (d.get("precision", "fp32") == "fp32" or d["dtype"] == "float32"),
+        "precision",
+        f"one of {', '.join(PRECISIONS)} (tf32 and bf16 with float32)",
+        d.get("precision"),
+    )
+    _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
+    return layers
+
+
+def _regularization(d, n_hidden):
+    """dropout (one rate per hidden layer), l1, l2, label_smoothing."""
+    dropout = d.get("dropout")
+    _require(
+        isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
+        "dropout",
+        f"a list of {n_hidden} rates in [0, 1)",
+        dropout,
+    )
+    _require(_real(d.get("l1")), "l1", "a finite number >= 0", d.get("l1"))
+    _require(
+        _real(d.get("l2")) or d.get("l2") == "auto", "l2", "a finite number >= 0 or 'auto' (before fit)", d.get("l2")
+    )
+    eps = d.get("label_smoothing", 0.0)
+    _require(
+        _real(eps, 0, 1, True) and (eps == 0 or d["output"] != "identity"),
+        "label_smoothing",
+        "a number in [0, 1) (0 with the identity output)",
+        eps,
+    )
+
+
+def _inputs(d, n_in):
+    """The input options, the preprocessing plan and the feature names."""
+    for field, allowed in (
+        ("normalize", columns.NORMALIZE),
+        ("impute", columns.IMPUTE),
+        ("handle_unknown", columns.HANDLE_UNKNOWN),
+        ("task", (None, "classify", "regress")),
+    ):
+        if field in d or field == "normalize":
+            _require(d.get(field) in allowed, field, f"one of {allowed}", d.get(field))
+    width = _preprocessing(d, n_in)
+    names = d.get("feature_names")
+    _require(
+        names is None
+        or (
+            isinstance(names, list)
+            and all(isinstance(n, str) for n in names)
+            and (width is None or len(names) == width)
+        ),
+        "feature_names",
+        "null or a list of strings, one per input column",
+        names,
+    )
+
+
+def _outputs(d, layers):
+    """The class labels and the regression targets' scaling."""
+    classes = d.get("classes")
+    capacity = 2 if d["output"] == "sigmoid" and layers[-1] == 1 else layers[-1]
+    _require(
+        classes is None
+        or (
+            isinstance(classes, list)
+            and 1 <= len(classes) <= capacity
+            and all(isinstance(c, (str, int, float, bool)) for c in classes)
+        ),
+        "classes",
+        f"null or a list of 1 to {capacity} labels (strings or numbers)",
+        classes,
+    )
+    _require(
+        d.get("target_scaling") in (None, "standard"), "target_scaling", "null or 'standard'", d.get("target_scaling")
+    )
+    scale = d.get("target_scale")
+    _require(
+        scale is None
+        or (
+            d["output"] == "identity"
+            and isinstance(scale, dict)
+            and all(
+                isinstance(scale.get(k), list)
+                and len(scale[k]) == layers[-1]
+                and all(_real(v, -math.inf) for v in scale[k])
+                for k in ("mean", "std")
+            )
+            and all(v > 0 for v in scale["std"])
+        ),
+        "target_scale",
+        f"null or {{mean, std}} of {layers[-1]} finite numbers each (std > 0), for an identity head",
+        scale,
+    )
 
 
 def _preprocessing(d, n_in):
@@ -178,17 +260,28 @@ def _preprocessing(d, n_in):
     if plan is None:
         legacy = d.get("scaler")
         if legacy is not None:
-            ok = (isinstance(legacy, dict) and legacy.get("kind") in ("minmax", "standard")
-                  and all(isinstance(legacy.get(k), list) and len(legacy[k]) == n_in
-                          and all(_real(v, -math.inf) for v in legacy[k]) for k in ("offset", "scale")))
+            ok = (
+                isinstance(legacy, dict)
+                and legacy.get("kind") in ("minmax", "standard")
+                and all(
+                    isinstance(legacy.get(k), list)
+                    and len(legacy[k]) == n_in
+                    and all(_real(v, -math.inf) for v in legacy[k])
+                    for k in ("offset", "scale")
+                )
+            )
             _require(ok, "scaler", f"an object with kind and {n_in} offsets and scales", type(legacy).__name__)
         return None
     try:
         fitted = columns.ColumnPlan.from_json(plan)
     except ValueError as exc:
         raise _Fail(str(exc)) from None
-    _require(fitted.width == n_in, "preprocessing", f"a plan of {n_in} input features (the input layer)",
-             f"a plan of {fitted.width}")
+    _require(
+        fitted.width == n_in,
+        "preprocessing",
+        f"a plan of {n_in} input features (the input layer)",
+        f"a plan of {fitted.width}",
+    )
     return len(fitted.names)
 
 
@@ -199,10 +292,15 @@ def _training(t):
     opt = t.get("optimizer")
     if opt is None:
         return
-    _require(isinstance(opt, dict) and isinstance(opt.get("name"), str) and opt["name"] in optim.OPTIMIZERS
-             and isinstance(opt.get("hyperparameters"), dict),
-             "training.optimizer", f"null or {{name: one of {', '.join(optim.OPTIMIZERS)}, hyperparameters: {{...}}}}",
-             opt)
+    _require(
+        isinstance(opt, dict)
+        and isinstance(opt.get("name"), str)
+        and opt["name"] in optim.OPTIMIZERS
+        and isinstance(opt.get("hyperparameters"), dict),
+        "training.optimizer",
+        f"null or {{name: one of {', '.join(optim.OPTIMIZERS)}, hyperparameters: {{...}}}}",
+        opt,
+    )
     try:
         optim.OPTIMIZERS[opt["name"]](**opt["hyperparameters"])
     except (TypeError, ValueError) as exc:
@@ -216,8 +314,12 @@ def _tensors(specs, layers, dtype, checkpoint):
     for l, (n_in, n_out) in enumerate(zip(layers[:-1], layers[1:]), start=1):
         expected[f"W{l}"], expected[f"b{l}"] = [n_in, n_out], [n_out]
     for name, shape in expected.items():
-        _require(name in specs and list(specs[name][1]) == shape, f"tensor {name}",
-                 f"present with shape {shape} (the layers)", None if name not in specs else specs[name][1])
+        _require(
+            name in specs and list(specs[name][1]) == shape,
+            f"tensor {name}",
+            f"present with shape {shape} (the layers)",
+            None if name not in specs else specs[name][1],
+        )
     for name, (kind, shape) in specs.items():
         if name in expected:
             _require(np.dtype(kind) == np.dtype(dtype), f"tensor {name}", f"of dtype {dtype}", np.dtype(kind).name)
@@ -236,20 +338,30 @@ def _checkpoint(c):
     for field in ("step", "epoch", "fit_epoch0"):
         _require(_int(c.get(field)), f"checkpoint.{field}", "an integer >= 0", c.get(field))
     for field in ("position", "epoch_first_step", "stopped_epoch", "best_epoch"):
-        _require(c.get(field) is None or _int(c[field]), f"checkpoint.{field}", "null or an integer >= 0",
-                 c.get(field))
+        _require(c.get(field) is None or _int(c[field]), f"checkpoint.{field}", "null or an integer >= 0", c.get(field))
     _require(isinstance(c.get("fingerprint"), str), "checkpoint.fingerprint", "a string", c.get("fingerprint"))
     start = c.get("schedule_start")
-    _require(isinstance(start, list) and len(start) == 2 and all(_int(v) for v in start),
-             "checkpoint.schedule_start", "two integers >= 0", start)
+    _require(
+        isinstance(start, list) and len(start) == 2 and all(_int(v) for v in start),
+        "checkpoint.schedule_start",
+        "two integers >= 0",
+        start,
+    )
     for field in ("schedule_state", "stopping"):
-        _require(c.get(field) is None or isinstance(c[field], dict), f"checkpoint.{field}", "null or an object",
-                 c.get(field))
+        _require(
+            c.get(field) is None or isinstance(c[field], dict), f"checkpoint.{field}", "null or an object", c.get(field)
+        )
     guard = c.get("guard")
-    _require(isinstance(guard, dict) and all(_real(v, -math.inf) for v in guard.values()), "checkpoint.guard",
-             "an object of numbers", guard)
+    _require(
+        isinstance(guard, dict) and all(_real(v, -math.inf) for v in guard.values()),
+        "checkpoint.guard",
+        "an object of numbers",
+        guard,
+    )
     _require(isinstance(c.get("stopped"), bool), "checkpoint.stopped", "true or false", c.get("stopped"))
     try:
         np.random.default_rng(0).bit_generator.state = c.get("rng")
     except (TypeError, ValueError, KeyError, OverflowError):
-        raise _Fail(f"checkpoint.rng must be the state of numpy's default generator; got {c.get('rng')!r:.80}") from None
+        raise _Fail(
+            f"checkpoint.rng must be the state of numpy's default generator; got {c.get('rng')!r:.80}"
+        ) from None

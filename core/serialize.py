@@ -32,8 +32,8 @@ from .validation import regular_file
 
 FORMAT = "reseau-mlp"
 VERSION = 1
-MAX_HEADER = 1 << 24          # 16 MiB of JSON
-MAX_TENSOR_BYTES = 1 << 36    # refuse files claiming more than 64 GiB of weights
+MAX_HEADER = 1 << 24  # 16 MiB of JSON
+MAX_TENSOR_BYTES = 1 << 36  # refuse files claiming more than 64 GiB of weights
 _DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64}
 _NAMES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 
@@ -45,8 +45,11 @@ def write(path, tensors: dict, description: dict):
     for name, array in tensors.items():
         array = np.asarray(array, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
         data = array.astype(array.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": _NAMES[array.dtype.str], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
+        header[name] = {
+            "dtype": _NAMES[array.dtype.str],
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         chunks.append(data)
         offset += len(data)
     body = b"".join(chunks)
@@ -56,10 +59,12 @@ def write(path, tensors: dict, description: dict):
     head += b" " * (-len(head) % 8)  # keep the tensor bytes 8-byte aligned
     if len(head) > MAX_HEADER:  # what ``read`` refuses is never written
         longest = max((str(v) for v in (description.get("feature_names") or [])), key=len, default="")
-        raise ValueError(f"{path}: the model's description is {len(head) / 2 ** 20:.1f} MiB, more than the "
-                         f"{MAX_HEADER >> 20} MiB a model file's header may hold" +
-                         (f" (the longest feature name has {len(longest):,} characters)" if len(longest) > 1000
-                          else "") + "; expected shorter feature names or fewer categories. Nothing was written")
+        raise ValueError(
+            f"{path}: the model's description is {len(head) / 2**20:.1f} MiB, more than the "
+            f"{MAX_HEADER >> 20} MiB a model file's header may hold"
+            + (f" (the longest feature name has {len(longest):,} characters)" if len(longest) > 1000 else "")
+            + "; expected shorter feature names or fewer categories. Nothing was written"
+        )
     atomic_write(path, struct.pack("<Q", len(head)) + head + body)
 
 
@@ -148,8 +153,10 @@ def read(path, check=None):
                 raise ValueError(f"{path}: truncated (shorter than a header); not a reseau model file")
             (n,) = struct.unpack("<Q", raw_n)
             if n > MAX_HEADER or 8 + n > size:
-                raise ValueError(f"{path}: header length {n} does not fit the file ({size} bytes); "
-                                 "truncated, corrupted or not a reseau model file")
+                raise ValueError(
+                    f"{path}: header length {n} does not fit the file ({size} bytes); "
+                    "truncated, corrupted or not a reseau model file"
+                )
             try:
                 header = schema.parse(f.read(n), "the header", MAX_HEADER)
                 meta = header.pop("__metadata__")
@@ -163,8 +170,9 @@ def read(path, check=None):
             if description.get("format") != FORMAT:
                 raise ValueError(f"{path}: format {description.get('format')!r}, expected {FORMAT!r}")
             if description.get("version") != VERSION:
-                raise ValueError(f"{path}: format version {description.get('version')!r}; this reseau "
-                                 f"reads version {VERSION}")
+                raise ValueError(
+                    f"{path}: format version {description.get('version')!r}; this reseau reads version {VERSION}"
+                )
             specs = _check_specs(path, header, size - 8 - n)
             if check is not None:
                 check(description, {name: (dtype, shape) for name, (dtype, shape, _, _) in specs.items()})
@@ -173,12 +181,14 @@ def read(path, check=None):
         raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if "checksum" not in meta and hashlib.sha256(body).hexdigest() != meta.get("sha256"):
         raise ValueError(f"{path}: the checksum of the weights does not match; the file is corrupted")
-    tensors = {name: np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=count,
-                                   offset=start).reshape(shape).astype(dtype)
-               for name, (dtype, shape, start, count) in specs.items()}
+    tensors = {
+        name: np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=count, offset=start)
+        .reshape(shape)
+        .astype(dtype)
+        for name, (dtype, shape, start, count) in specs.items()
+    }
     if "checksum" in meta and checksum(meta["reseau"], tensors) != meta["checksum"]:
-        raise ValueError(f"{path}: the checksum of the weights and description does not match; the file is "
-                         "corrupted")
+        raise ValueError(f"{path}: the checksum of the weights and description does not match; the file is corrupted")
     return tensors, description
 
 
@@ -207,14 +217,18 @@ def _check_specs(path, header, body_size):
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         nbytes = count * np.dtype(dtype).itemsize
         if start != end or stop - start != nbytes:
-            raise ValueError(f"{path}: tensor {name!r} has byte range [{start}, {stop}) but shape {shape} "
-                             f"needs {nbytes} bytes at {end}; corrupted")
+            raise ValueError(
+                f"{path}: tensor {name!r} has byte range [{start}, {stop}) but shape {shape} "
+                f"needs {nbytes} bytes at {end}; corrupted"
+            )
         specs[name] = (dtype, shape, start, count)
         end = stop
     specs = {name: specs[name] for name in header}
     if end != body_size:
-        raise ValueError(f"{path}: the header describes {end} bytes of weights but the file holds "
-                         f"{body_size}; truncated or corrupted")
+        raise ValueError(
+            f"{path}: the header describes {end} bytes of weights but the file holds "
+            f"{body_size}; truncated or corrupted"
+        )
     return specs
 
 

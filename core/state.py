@@ -22,7 +22,7 @@ class StepState(NamedTuple):
     book: dict
 
     @classmethod
-    def of(cls, optimizer_state: dict, book: dict) -> "StepState":
+    def of(cls, optimizer_state: dict, book: dict) -> StepState:
         """From an optimiser's ``{"lr": α, **slots}`` and a guard book."""
         return cls({k: v for k, v in optimizer_state.items() if k != "lr"}, optimizer_state["lr"], book)
 
@@ -30,21 +30,26 @@ class StepState(NamedTuple):
         """The optimiser's form: ``{"lr": α, **slots}``."""
         return {"lr": self.lr, **self.slots}
 
-    def with_optimizer(self, optimizer_state: dict) -> "StepState":
+    def with_optimizer(self, optimizer_state: dict) -> StepState:
         """This state with the slots and rate an optimiser update returned."""
-        return self._replace(slots={k: v for k, v in optimizer_state.items() if k != "lr"},
-                             lr=optimizer_state["lr"])
+        return self._replace(slots={k: v for k, v in optimizer_state.items() if k != "lr"}, lr=optimizer_state["lr"])
 
     def buffers(self) -> dict:
         """Every array by a flat name ("lr", "slot.m", "book.rows"): what CUDA graphs and
         checkpoints address one by one."""
-        return {"lr": self.lr, **{f"slot.{k}": v for k, v in self.slots.items()},
-                **{f"book.{k}": v for k, v in self.book.items()}}
+        return {
+            "lr": self.lr,
+            **{f"slot.{k}": v for k, v in self.slots.items()},
+            **{f"book.{k}": v for k, v in self.book.items()},
+        }
 
     @classmethod
-    def from_buffers(cls, flat: dict) -> "StepState":
-        return cls({k[5:]: v for k, v in flat.items() if k.startswith("slot.")}, flat["lr"],
-                   {k[5:]: v for k, v in flat.items() if k.startswith("book.")})
+    def from_buffers(cls, flat: dict) -> StepState:
+        return cls(
+            {k[5:]: v for k, v in flat.items() if k.startswith("slot.")},
+            flat["lr"],
+            {k[5:]: v for k, v in flat.items() if k.startswith("book.")},
+        )
 
 
 def is_leaves(x) -> bool:

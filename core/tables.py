@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from ..backends.host import np
 
-
 POSITIONAL = "reseau.positional"  # Arrow schema metadata: "1" for a file without a header (names made up)
 
 
@@ -39,12 +38,17 @@ class Table:
     def column(self, j):
         return self.matrix[:, j] if self.matrix is not None else self.cols[j]
 
-    def take(self, idx) -> "Table":
+    def take(self, idx) -> Table:
         """The rows ``idx``."""
         if self.matrix is not None:
             return Table(self.names, None, self.matrix[idx], self.named)
-        return Table(self.names, [c if isinstance(c, Unsupported) else c[idx] for c in self.cols], None,
-                     self.named, self.categorical)
+        return Table(
+            self.names,
+            [c if isinstance(c, Unsupported) else c[idx] for c in self.cols],
+            None,
+            self.named,
+            self.categorical,
+        )
 
 
 @dataclass
@@ -58,8 +62,10 @@ class Unsupported:
     length: int
 
     def error(self):
-        return ValueError(f"{self.source}: column {self.column!r} has type {self.type}; expected numbers, text, "
-                          "categories or booleans (convert dates and times to numbers first, or drop the column)")
+        return ValueError(
+            f"{self.source}: column {self.column!r} has type {self.type}; expected numbers, text, "
+            "categories or booleans (convert dates and times to numbers first, or drop the column)"
+        )
 
     def __len__(self):
         return self.length
@@ -81,17 +87,20 @@ def columns(X, name: str = "X") -> Table:
         _check_unique(names, name)
         cols = [_arrow_column(X.column(j), name, names[j]) for j in range(len(names))]
         if not cols or X.num_rows == 0:
-            raise ValueError(f"{name} has {X.num_rows} rows and {len(cols)} columns; "
-                             "expected at least one row and one column")
+            raise ValueError(
+                f"{name} has {X.num_rows} rows and {len(cols)} columns; expected at least one row and one column"
+            )
         import pyarrow as pa
+
         categorical = frozenset(n for n, f in zip(names, X.schema) if pa.types.is_dictionary(f.type))
         positional = (getattr(X.schema, "metadata", None) or {}).get(POSITIONAL.encode()) == b"1"
         return Table(names, cols, named=not positional, categorical=categorical)
     try:
         A = np.asarray(X)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} could not be read as an array ({exc}); expected a 2-D array, a DataFrame "
-                         "or an Arrow table") from None
+        raise ValueError(
+            f"{name} could not be read as an array ({exc}); expected a 2-D array, a DataFrame or an Arrow table"
+        ) from None
     if A.ndim == 2 and A.dtype.kind in "OUS" and A.shape[0] and A.shape[1]:
         return Table([f"x{j}" for j in range(A.shape[1])], [_object_column(A[:, j]) for j in range(A.shape[1])])
     return Table([f"x{j}" for j in range(A.shape[1])] if A.ndim == 2 else [], None, matrix=A)
@@ -121,11 +130,13 @@ def _target_column(col, name):
     """One Arrow target column: int64 or bool kept where complete, a category as its values."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
     if pa.types.is_dictionary(col.type):
         col = pc.cast(col, col.type.value_type)
     if col.null_count == 0 and (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
         return np.asarray(col.to_numpy(zero_copy_only=False)).astype(
-            np.int64 if pa.types.is_integer(col.type) else bool)
+            np.int64 if pa.types.is_integer(col.type) else bool
+        )
     out = _arrow_column(col, name, name)
     if isinstance(out, Unsupported):
         raise out.error()
@@ -149,12 +160,14 @@ def concat_rows(A, B):
         return _pandas_concat(A, B)
     if _arrow_like(A):
         import pyarrow as pa
+
         return pa.concat_tables([A, B])
     return np.concatenate([np.asarray(A), np.asarray(B)])
 
 
 def _pandas_concat(A, B):
     import pandas as pd
+
     return pd.concat([A, B])
 
 
@@ -167,6 +180,7 @@ def n_rows(X) -> int:
 
 
 # ---- conversions ------------------------------------------------------------------------------
+
 
 def _pandas_frame(X) -> bool:
     return type(X).__module__.startswith("pandas") and hasattr(X, "columns") and hasattr(X, "iloc")
@@ -182,6 +196,7 @@ def _arrow_like(X) -> bool:
 
 def _arrow_from_pandas(frame, name):
     import pyarrow as pa
+
     names = [str(c) for c in frame.columns]
     _check_unique(names, name)
     try:
@@ -192,12 +207,15 @@ def _arrow_from_pandas(frame, name):
         try:
             return pa.table(arrays)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            raise ValueError(f"{name} could not be read as a table ({exc}); expected columns of numbers, "
-                             "text, categories or booleans") from None
+            raise ValueError(
+                f"{name} could not be read as a table ({exc}); expected columns of numbers, "
+                "text, categories or booleans"
+            ) from None
 
 
 def _pandas_column(series):
     import pyarrow as pa
+
     try:
         return pa.array(series, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
@@ -213,6 +231,7 @@ def _arrow_column(col, name, column):
     """One Arrow column as float64 (NaN = missing) or an object array of strings (None = missing)."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
     t = col.type
     if pa.types.is_dictionary(t):
         col, t = pc.cast(col, pa.string()), pa.string()
@@ -235,19 +254,20 @@ def float64_into(col, out):
     chunk from the Arrow buffers: one copy, and none of pyarrow's pandas-aware conversions."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
     chunks = col.chunks if hasattr(col, "chunks") else [col]
     start = 0
     for chunk in chunks:
         n = len(chunk)
         if pa.types.is_null(chunk.type):
-            out[start:start + n] = np.nan
+            out[start : start + n] = np.nan
         else:
             c = pc.cast(chunk, pa.float64(), safe=False)  # integers beyond 2⁵³ round, as NumPy rounds them
             values = c.buffers()[1]
-            out[start:start + n] = np.frombuffer(values, dtype=np.float64, count=n, offset=c.offset * 8)
+            out[start : start + n] = np.frombuffer(values, dtype=np.float64, count=n, offset=c.offset * 8)
             if c.null_count:
                 bits = np.unpackbits(np.frombuffer(c.buffers()[0], dtype=np.uint8), bitorder="little")
-                out[start:start + n][bits[c.offset:c.offset + n] == 0] = np.nan
+                out[start : start + n][bits[c.offset : c.offset + n] == 0] = np.nan
         start += n
     return out
 

@@ -39,12 +39,14 @@ def is_label_array(y) -> bool:
 
 
 def task(y, override=None, name="y") -> str:
-    """"classify" or "regress" for targets ``y`` (see the module docstring)."""
+    """ "classify" or "regress" for targets ``y`` (see the module docstring)."""
     if override is not None:
         override = ALIASES.get(override, override)
         if override not in TASKS:
-            raise ValueError(f"task={override!r} is invalid; expected None, 'classify' (or 'classification') "
-                             "or 'regress' (or 'regression')")
+            raise ValueError(
+                f"task={override!r} is invalid; expected None, 'classify' (or 'classification') "
+                "or 'regress' (or 'regression')"
+            )
         if override == "regress" and is_label_array(y):
             first = next(v for v in y.ravel() if not _is_number(v))
             raise ValueError(f"task='regress' needs numeric targets; {name} holds {first!r}")
@@ -88,14 +90,19 @@ def warn_labels(y, name="y"):
     alike = [sorted(g) for g in groups.values() if len(g) > 1]
     parts = []
     if changed:
-        parts.append(f"stripped the spaces around {len(changed)} label{'s' * (len(changed) != 1)} "
-                     f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''})")
+        parts.append(
+            f"stripped the spaces around {len(changed)} label{'s' * (len(changed) != 1)} "
+            f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''})"
+        )
     if alike:
         shown = "; ".join(", ".join(map(repr, g)) for g in sorted(alike)[:5])
-        parts.append(f"labels that differ only in case are separate classes: {shown}; map them to one label "
-                     "first if they mean the same")
+        parts.append(
+            f"labels that differ only in case are separate classes: {shown}; map them to one label "
+            "first if they mean the same"
+        )
     if parts:
         from .columns import warn
+
         warn(f"{name}: " + "; ".join(parts))
 
 
@@ -112,16 +119,20 @@ def encode(y, classes=None, name="y"):
         try:
             values, indices = np.unique(y, return_inverse=True)
         except TypeError:
-            raise ValueError(f"{name} mixes labels of types that cannot be ordered (e.g. strings and numbers); "
-                             "expected labels of one type") from None
+            raise ValueError(
+                f"{name} mixes labels of types that cannot be ordered (e.g. strings and numbers); "
+                "expected labels of one type"
+            ) from None
         return indices.reshape(-1).astype(np.int64), values.tolist()
     index = {label_key(c): k for k, c in enumerate(classes)}
     out = np.empty(len(y), dtype=np.int64)
     for i, v in enumerate(y.tolist()):
         k = index.get(label_key(v))
         if k is None:
-            raise ValueError(f"{name}[{i}] = {v!r} is not one of the model's classes "
-                             f"({', '.join(map(repr, classes[:10]))}{', ...' if len(classes) > 10 else ''})")
+            raise ValueError(
+                f"{name}[{i}] = {v!r} is not one of the model's classes "
+                f"({', '.join(map(repr, classes[:10]))}{', ...' if len(classes) > 10 else ''})"
+            )
         out[i] = k
     return out, classes
 
@@ -184,9 +195,11 @@ class TargetScale:
     def from_json(cls, d, n_out):
         """The scale a model file describes; a ValueError names what is wrong."""
         ok = isinstance(d, dict) and all(
-            isinstance(d.get(k), list) and len(d[k]) == n_out
+            isinstance(d.get(k), list)
+            and len(d[k]) == n_out
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in d[k])
-            for k in ("mean", "std"))
+            for k in ("mean", "std")
+        )
         if not ok or not all(v > 0 for v in d["std"]):
             raise ValueError(f"target_scale must be {{mean, std}}: {n_out} finite numbers each, std > 0")
         return cls(d["mean"], d["std"])

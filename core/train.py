@@ -1,9 +1,10 @@
-"""The training step (the pure-step contract), evaluation, and the epoch loop.
+"""The training step (the pure-step contract), evaluation and the History records; the loop over
+epochs that runs the step is core/trainer.py.
 
 A step is ``step(params, opt_state, x, y, step_index, w=None) -> (params, opt_state, loss)``:
-forward, loss head (weighted by the rows' weights ``w`` where given), backward, one optimiser update. On JAX it is compiled whole with ``params`` and
-``opt_state`` donated; on NumPy/CuPy kernels may update in place. Callers always use the
-returned arrays.
+forward, loss head (weighted by the rows' weights ``w`` where given), backward, one optimiser
+update. On JAX it is compiled whole with ``params`` and ``opt_state`` donated; on NumPy/CuPy
+kernels may update in place. Callers always use the returned arrays.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ class TrainingDivergedError(FloatingPointError):
 class History(dict):
     """Per-epoch records, one list per key: "epoch", "loss" (mean of the epoch's mini-batch
     losses, penalties included), "accuracy" (the epoch's running accuracy: the rows its mini-batches
-    classified right as each step computed its loss, as Keras reports it; classifiers), "val_loss" / "val_accuracy" (with validation data), "lr", "seconds",
+    classified right as each step computed its loss, as Keras reports it; classifiers), "val_loss" / "val_accuracy"
+    (with validation data), "lr", "seconds",
     "grad_norms" (with track_gradients), "skipped_steps" (with on_divergence="skip": steps dropped
     for a non-finite loss or gradient). The epoch's loss averages the applied steps. With early
     stopping: ``best_epoch``, ``stopped_epoch`` (None if it ran to the end). At most MAX_RECORDS
@@ -52,7 +54,7 @@ class History(dict):
     def last(self) -> dict:
         return {key: values[-1] for key, values in self.items() if values}
 
-    def since(self, epoch0: int) -> "History":
+    def since(self, epoch0: int) -> History:
         """A History of the records after epoch ``epoch0`` (one fit's, out of the cumulative one)."""
         out = History()
         keep = [i for i, e in enumerate(self.get("epoch", [])) if e > epoch0]
@@ -62,8 +64,9 @@ class History(dict):
         return out
 
 
-def step_function(kern, layout, activations, head, optimizer, workspaces=None, reg=None, comm=None,
-                  on_divergence="stop"):
+def step_function(
+    kern, layout, activations, head, optimizer, workspaces=None, reg=None, comm=None, on_divergence="stop"
+):
     """The training step for one network and optimiser, not yet compiled; with ``workspaces``
     (in-place kernels) every intermediate goes to a preallocated buffer; ``reg``: dropout and
     weight penalties (core.regularization); ``comm``: MPI ranks whose gradients are averaged
@@ -74,13 +77,26 @@ def step_function(kern, layout, activations, head, optimizer, workspaces=None, r
 
     def step(params, opt_state, x, y, step_index, w=None):
         ws = None if workspaces is None else workspaces.get(x.shape[0], y)
-        loss, grads, correct = loss_and_grads(kern, layout, activations, head, params, x, y, ws, reg, step_index,
-                                              count=True, w=w)
+        loss, grads, correct = loss_and_grads(
+            kern, layout, activations, head, params, x, y, ws, reg, step_index, count=True, w=w
+        )
         check = loss
         if average:  # the sum over ranks; the 1/ranks is applied inside the optimiser's pass
             grads, check = _allreduce(kern, comm, ws, grads, loss)
-        params, opt_state = guard.guarded_update(kern, optimizer, params, grads, opt_state, step_index, loss,
-                                                 check, x.shape[0], on_divergence, scale, correct)
+        params, opt_state = guard.guarded_update(
+            kern,
+            optimizer,
+            params,
+            grads,
+            opt_state,
+            step_index,
+            loss,
+            check,
+            x.shape[0],
+            on_divergence,
+            scale,
+            correct,
+        )
         return params, opt_state, loss
 
     return step
@@ -185,11 +201,14 @@ class StepForm:
 
             def split(params, state):  # the parameters and every optimiser slot, each like them
                 return layout.split(xp, params), state._replace(
-                    slots={k: layout.split(xp, v) for k, v in state.slots.items()})
+                    slots={k: layout.split(xp, v) for k, v in state.slots.items()}
+                )
 
             def join(params, state):
                 return layout.join(xp, params), state._replace(
-                    slots={k: layout.join(xp, v) for k, v in state.slots.items()})
+                    slots={k: layout.join(xp, v) for k, v in state.slots.items()}
+                )
+
             self._split, self._join = model.backend.jit(split), model.backend.jit(join)
 
     def to_step(self, model):
@@ -214,5 +233,7 @@ class StepForm:
 def alive(tree) -> bool:
     """Whether no array of ``tree`` was donated to a compiled call (JAX deletes donated inputs)."""
     items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (tuple, list)) else (tree,)
-    return all(alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
-               for v in items)
+    return all(
+        alive(v) if isinstance(v, (dict, tuple, list)) else not (hasattr(v, "is_deleted") and v.is_deleted())
+        for v in items
+    )

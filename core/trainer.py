@@ -35,6 +35,7 @@ class DeferredSignals:
     def __enter__(self):
         import signal
         import threading
+
         if threading.current_thread() is not threading.main_thread():
             return self
         for name in self.SIGNALS:
@@ -50,6 +51,7 @@ class DeferredSignals:
 
     def _restore(self):
         import signal
+
         for sig, handler in self._saved.items():
             signal.signal(sig, handler)
         self._saved = {}
@@ -81,9 +83,30 @@ class Trainer:
     #: batch being gathered right before its step, still in cache (M, 16 MB: 0.2 ms a step lost)
     REORDER_BYTES = 1 << 22
 
-    def __init__(self, model, X, Y, epochs, batch_size, validation=None, compile_epoch=False, callbacks=(),
-                 track_gradients=False, shard=None, comm=None, progress=None, history=None, *, step, epoch_fn,
-                 workspaces=None, on_divergence="stop", fit_epoch0=0, schedule_start=(0, 0), W=None):
+    def __init__(
+        self,
+        model,
+        X,
+        Y,
+        epochs,
+        batch_size,
+        validation=None,
+        compile_epoch=False,
+        callbacks=(),
+        track_gradients=False,
+        shard=None,
+        comm=None,
+        progress=None,
+        history=None,
+        *,
+        step,
+        epoch_fn,
+        workspaces=None,
+        on_divergence="stop",
+        fit_epoch0=0,
+        schedule_start=(0, 0),
+        W=None,
+    ):
         self.model, self.X, self.Y, self.validation = model, X, Y, validation
         self.W = W  # the rows' weights (core/weights.py), or None
         self.n = X.shape[0]
@@ -122,7 +145,7 @@ class Trainer:
     def run(self):
         """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
         self.model.kern.prepare()
-        self.model._running = self  # a fit started from a callback is refused (MLP.fit)
+        self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
         self._each("on_train_begin")
         try:
             with self.signals:  # a signal acts between steps and between epochs, never inside one
@@ -137,7 +160,7 @@ class Trainer:
             try:
                 self._each("on_train_end")
             finally:
-                self.model._running = None
+                self.model.trainer = None
         return self.history
 
     def run_epoch(self):
@@ -217,7 +240,7 @@ class Trainer:
 
     def _compiled(self, params, state, order, lrs):
         model, n, bs = self.model, self.n, self.bs
-        rates = lrs[:n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state.lr, dtype=model.dtype)
+        rates = lrs[: n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state.lr, dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
         params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates, self.W)
         self.current, model.step_count = (params, state), model.step_count + n // bs
@@ -229,7 +252,11 @@ class Trainer:
         """(X, Y, W) with rows in ``order``, into buffers kept for the fit (W None without weights)."""
         kern = self.model.kern
         if self.ordered is None:
-            self.ordered = (np.empty_like(self.X), np.empty_like(self.Y), None if self.W is None else np.empty_like(self.W))
+            self.ordered = (
+                np.empty_like(self.X),
+                np.empty_like(self.Y),
+                None if self.W is None else np.empty_like(self.W),
+            )
         W = None if self.W is None else kern.gather(self.W, order, out=self.ordered[2])
         return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1]), W
 
@@ -277,8 +304,15 @@ class Trainer:
         book = guard.read(backend, model.opt_state)
         if book["first_bad"] >= 0 and self.on_divergence == "stop":
             model.step_count = book["first_bad"]
-            raise TrainingDivergedError(guard.message(model.epoch + 1, book["first_bad"] - first_step + 1,
-                                                      self.steps_per_epoch, book["first_bad"], book["bad_loss"]))
+            raise TrainingDivergedError(
+                guard.message(
+                    model.epoch + 1,
+                    book["first_bad"] - first_step + 1,
+                    self.steps_per_epoch,
+                    book["first_bad"],
+                    book["bad_loss"],
+                )
+            )
         loss_sum, rows, correct = book["loss_sum"], book["rows"], book["correct"]
         if self.comm is not None:
             loss_sum, rows, correct = self.comm.sum(loss_sum), self.comm.sum(rows), self.comm.sum(correct)
@@ -286,7 +320,8 @@ class Trainer:
             raise TrainingDivergedError(
                 f"training diverged: every step of epoch {model.epoch + 1} had a non-finite loss or gradient "
                 f"({book['skipped']} skipped); the weights from before it were kept. Try a lower learning rate "
-                "or normalised inputs (e.g. normalize='minmax').")
+                "or normalised inputs (e.g. normalize='minmax')."
+            )
         model.epoch += 1
         record = {"epoch": model.epoch, "loss": loss_sum / rows}
         scale = model.target_scale

@@ -9,8 +9,13 @@ import stat
 
 from ..backends.host import np
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def regular_file(path):
@@ -33,20 +38,20 @@ def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool 
     try:
         X = np.asarray(X)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} could not be read as an array ({exc}); expected a 2-D array of "
-                         f"numbers{cols}") from None
+        raise ValueError(
+            f"{name} could not be read as an array ({exc}); expected a 2-D array of numbers{cols}"
+        ) from None
     if X.dtype.kind not in "biuf":
-        raise ValueError(f"{name} has dtype {X.dtype}; expected real numbers "
-                         f"(bool, int or float) in a 2-D array{cols}")
+        raise ValueError(f"{name} has dtype {X.dtype}; expected real numbers (bool, int or float) in a 2-D array{cols}")
     if X.ndim != 2:
         hint = " (use X.reshape(-1, 1) for a single feature)" if X.ndim == 1 else ""
-        raise ValueError(f"{name} has shape {X.shape}; expected a 2-D array (n, "
-                         f"{'d' if n_features is None else n_features}){hint}")
+        raise ValueError(
+            f"{name} has shape {X.shape}; expected a 2-D array (n, {'d' if n_features is None else n_features}){hint}"
+        )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} has shape {X.shape}; expected at least one row and one column")
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features (columns) but the network's input layer "
-                         f"has {n_features}")
+        raise ValueError(f"{name} has {X.shape[1]} features (columns) but the network's input layer has {n_features}")
     with np.errstate(over="ignore"):
         X = np.asarray(X, dtype=dtype)
     if all_finite(X):
@@ -56,8 +61,10 @@ def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool 
         bad &= ~np.isnan(X)
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
-        raise ValueError(f"{name}[{i}, {j}] is {X[i, j]} (after conversion to {np.dtype(dtype).name}); "
-                         "expected finite numbers: remove or impute NaN/inf, rescale huge values")
+        raise ValueError(
+            f"{name}[{i}, {j}] is {X[i, j]} (after conversion to {np.dtype(dtype).name}); "
+            "expected finite numbers: remove or impute NaN/inf, rescale huge values"
+        )
     return X
 
 
@@ -102,9 +109,11 @@ def layer_sizes(layers) -> list:
         return (s is None and end) or (not isinstance(s, bool) and isinstance(s, numbers.Integral) and s >= 1)
 
     if not sizes or len(sizes) < 2 or not all(ok(s, i in (0, len(sizes) - 1)) for i, s in enumerate(sizes)):
-        raise ValueError(f"layers={layers!r} is invalid; expected a list of at least two positive "
-                         "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1] (n_inputs and "
-                         "n_outputs may be None: sized from the training data)")
+        raise ValueError(
+            f"layers={layers!r} is invalid; expected a list of at least two positive "
+            "integers [n_inputs, hidden..., n_outputs], e.g. [30, 16, 1] (n_inputs and "
+            "n_outputs may be None: sized from the training data)"
+        )
     return [None if s is None else int(s) for s in sizes]
 
 

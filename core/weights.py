@@ -41,8 +41,9 @@ def class_weights(class_weight, labels, k, classes, name="class_weight"):
     the training rows; ``classes`` the user's labels of the k indices (None: the indices)."""
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise ValueError(f"{name}={class_weight!r} is invalid; expected None, 'balanced' or a dict "
-                             "{label: weight}")
+            raise ValueError(
+                f"{name}={class_weight!r} is invalid; expected None, 'balanced' or a dict {{label: weight}}"
+            )
         counts = np.bincount(labels, minlength=k).astype(np.float64)
         out = np.ones(k)
         seen = counts > 0
@@ -56,8 +57,10 @@ def class_weights(class_weight, labels, k, classes, name="class_weight"):
     for label, value in class_weight.items():
         j = index.get(label_key(label))
         if j is None:
-            raise ValueError(f"{name} names the class {label!r}, which the targets do not hold; expected "
-                             f"labels among {', '.join(map(repr, names[:10]))}{', ...' if k > 10 else ''}")
+            raise ValueError(
+                f"{name} names the class {label!r}, which the targets do not hold; expected "
+                f"labels among {', '.join(map(repr, names[:10]))}{', ...' if k > 10 else ''}"
+            )
         try:
             v = float(value)
         except (TypeError, ValueError):
@@ -76,10 +79,14 @@ def row_labels(class_weight, head, Y):
     if head == "sigmoid" and Y.ndim == 2 and Y.shape[1] == 1:
         return (np.asarray(Y[:, 0]) > 0.5).astype(np.int64), 2
     if head == "sigmoid":
-        raise ValueError(f"class_weight={class_weight!r} needs one label per row; these targets have "
-                         f"{Y.shape[1]} sigmoid outputs (multi-label): give sample_weight instead")
-    raise ValueError(f"class_weight={class_weight!r} needs a classifier; this model regresses "
-                     "(output='identity'): give sample_weight instead")
+        raise ValueError(
+            f"class_weight={class_weight!r} needs one label per row; these targets have "
+            f"{Y.shape[1]} sigmoid outputs (multi-label): give sample_weight instead"
+        )
+    raise ValueError(
+        f"class_weight={class_weight!r} needs a classifier; this model regresses "
+        "(output='identity'): give sample_weight instead"
+    )
 
 
 def row_weights(sample_weight, class_weight, head, Y, classes, n):
@@ -94,6 +101,8 @@ def row_weights(sample_weight, class_weight, head, Y, classes, n):
     per_class = class_weights(class_weight, labels, k, classes)
     w = per_class[labels] if w is None else w * per_class[labels]
     if not w.any():
-        raise ValueError(f"class_weight={class_weight!r} gives every training row the weight 0; expected "
-                         "at least one positive weight")
+        raise ValueError(
+            f"class_weight={class_weight!r} gives every training row the weight 0; expected "
+            "at least one positive weight"
+        )
     return w, per_class

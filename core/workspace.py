@@ -20,7 +20,7 @@ class Workspace:
         self.dA += [xp.empty((n, n_in), dtype=dtype) for n_in, _ in layout.shapes[1:]]
         self.X = xp.empty((n, layout.sizes[0]), dtype=dtype)
         self.Y = xp.empty((n,) + tuple(y_shape), dtype=y_dtype)
-        self.grad_and_loss, self.grad = grad_and_loss, grad_and_loss[:layout.size]
+        self.grad_and_loss, self.grad = grad_and_loss, grad_and_loss[: layout.size]
         self.dWdb = layout.unflatten(xp, self.grad)
         self._layout, self._params, self._layers = layout, None, None
 
@@ -44,6 +44,7 @@ class Workspaces:
     def get(self, n, Y):
         ws = self._by_n.get(n)
         if ws is None:
-            ws = self._by_n[n] = Workspace(self.kern, self.layout, self.activations, n, self.dtype,
-                                           self.grad_and_loss, Y.shape[1:], Y.dtype)
+            ws = self._by_n[n] = Workspace(
+                self.kern, self.layout, self.activations, n, self.dtype, self.grad_and_loss, Y.shape[1:], Y.dtype
+            )
         return ws

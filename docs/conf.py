@@ -18,8 +18,13 @@ import reseau  # noqa: E402
 project = "reseau"
 author = "the reseau developers"
 release = version = reseau.__version__
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.viewcode", "myst_parser",
-              "sphinx_gallery.gen_gallery"]
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "guide/*.ipynb", "guide/*.py", "guide/*.md5", "guide/*.zip"]
 myst_enable_extensions = ["dollarmath"]

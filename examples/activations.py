@@ -56,8 +56,10 @@ for ax, (optimizer, lr) in zip(axes, [("sgd", 0.5), ("adam", 3e-3)]):
         history = model.fit(X, y, epochs=30, batch_size=32, optimizer=optimizer, lr=lr)
         moved = np.linalg.norm(model.get_weights()[0][0] - before) / np.linalg.norm(before)
         ax.plot(history["epoch"], history["loss"], label=f"{hidden} / {init}")
-        print(f"{optimizer:4s} {hidden:7s} / {init:6s}: loss {history['loss'][-1]:.4f}, accuracy "
-              f"{history['accuracy'][-1]:.3f}, W(1) moved by {100 * moved:.2g} % of its size")
+        print(
+            f"{optimizer:4s} {hidden:7s} / {init:6s}: loss {history['loss'][-1]:.4f}, accuracy "
+            f"{history['accuracy'][-1]:.3f}, W(1) moved by {100 * moved:.2g} % of its size"
+        )
     ax.set(xlabel="epoch", title=f"{depth} layers, {optimizer} (α = {lr})")
     ax.legend()
 axes[0].set_ylabel("training loss")

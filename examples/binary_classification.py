@@ -45,8 +45,9 @@ print(f"-(1/n) log-likelihood = {-log_likelihood:.12f}   binary cross-entropy = 
 # %%
 # Forward and backward for all examples at once, by hand
 # ------------------------------------------------------
-model = reseau.MLP([30, 8, 1], hidden="tanh", output="sigmoid", seed=0, backend="numpy", dtype="float64",
-                   normalize=None)
+model = reseau.MLP(
+    [30, 8, 1], hidden="tanh", output="sigmoid", seed=0, backend="numpy", dtype="float64", normalize=None
+)
 (W1, b1), (W2, b2) = model.get_weights()
 
 Z1 = X @ W1 + b1
@@ -57,7 +58,7 @@ loss = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
 dZ2 = A2 - Y
 dW2, db2 = A1.T @ dZ2 / n, dZ2.sum(0) / n
 dA1 = dZ2 @ W2.T
-dZ1 = dA1 * (1 - A1 ** 2)  # tanh'(z) = 1 − tanh²(z)
+dZ1 = dA1 * (1 - A1**2)  # tanh'(z) = 1 − tanh²(z)
 dW1, db1 = X.T @ dZ1 / n, dZ1.sum(0) / n
 
 # %%
@@ -70,8 +71,13 @@ r_loss, r_dZ2 = ref.head_loss("sigmoid", rZ2, Y, scale=1.0 / n)
 r_dW2, r_db2, r_dA1 = ref.dense_backward(rA1, r_dZ2, W2)
 r_dZ1 = ref.activation_grad("tanh", r_dA1, rZ1, rA1)
 r_dW1, r_db1, _ = ref.dense_backward(X, r_dZ1, W1, need_dA_prev=False)
-for name, mine, theirs in [("L", loss, r_loss), ("dW2", dW2, r_dW2), ("db2", db2, r_db2), ("dW1", dW1, r_dW1),
-                           ("db1", db1, r_db1)]:
+for name, mine, theirs in [
+    ("L", loss, r_loss),
+    ("dW2", dW2, r_dW2),
+    ("db2", db2, r_db2),
+    ("dW1", dW1, r_dW1),
+    ("db1", db1, r_db1),
+]:
     print(f"{name:4s} largest difference from the reference kernels: {np.abs(mine - theirs).max():.1e}")
 
 # %%

@@ -25,8 +25,15 @@ from reseau.core import network
 
 X, y = datasets.load("digits")
 X = X[:256] / 16.0
-model = reseau.MLP([64, 48, 32, 24, 16, 10], hidden="tanh", seed=0, backend="numpy", dtype="float64",
-                   kernels="reference", normalize=None)
+model = reseau.MLP(
+    [64, 48, 32, 24, 16, 10],
+    hidden="tanh",
+    seed=0,
+    backend="numpy",
+    dtype="float64",
+    kernels="reference",
+    normalize=None,
+)
 layers = model.layout.unflatten(np, model.params)
 
 # %%
@@ -43,8 +50,9 @@ print(f"the cache holds {kept:,} numbers for {X.shape[0]} examples ({kept // X.s
 Z_out = cache[-1][1]
 loss, dZ = model.kern.head_loss("softmax", Z_out, y[:256].astype(np.int32), scale=1.0 / X.shape[0])
 grads = network.backward(model.kern, layers, model.activations, cache, dZ)
-_, flat = network.loss_and_grads(model.kern, model.layout, model.activations, "softmax", model.params, X,
-                                 y[:256].astype(np.int32))
+_, flat = network.loss_and_grads(
+    model.kern, model.layout, model.activations, "softmax", model.params, X, y[:256].astype(np.int32)
+)
 mine = np.concatenate([g.ravel() for pair in grads for g in pair])
 print(f"loss {float(loss):.4f}; largest difference from loss_and_grads: {np.abs(mine - flat).max():.1e}")
 

@@ -28,18 +28,20 @@ runs = {"batch (m = n)": (None, 0.5), "mini-batch (m = 32)": (32, 0.1), "stochas
 results = {}
 for name, (batch_size, lr) in runs.items():
     model = reseau.MLP([30, 16, 1], seed=0)
-    model.fit(X_train, y_train, epochs=1, batch_size=batch_size, optimizer="sgd", lr=lr,
-              schedule=None)  # compile and warm the kernels
+    model.fit(
+        X_train, y_train, epochs=1, batch_size=batch_size, optimizer="sgd", lr=lr, schedule=None
+    )  # compile and warm the kernels
     model = reseau.MLP([30, 16, 1], seed=0)
     start = time.perf_counter()
-    history = model.fit(X_train, y_train, epochs=30, batch_size=batch_size, optimizer="sgd", lr=lr,
-                        schedule=None)
+    history = model.fit(X_train, y_train, epochs=30, batch_size=batch_size, optimizer="sgd", lr=lr, schedule=None)
     seconds = (time.perf_counter() - start) / 30
     accuracy = (model.predict(X_test) == y_test).mean()
     results[name] = (history["loss"], seconds)
     steps = len(X_train) if batch_size == 1 else (1 if batch_size is None else -(-len(X_train) // batch_size))
-    print(f"{name:20s} α = {lr:<5} {steps:4d} steps an epoch, {1000 * seconds:7.2f} ms an epoch, "
-          f"final loss {history['loss'][-1]:.4f}, test accuracy {accuracy:.3f}")
+    print(
+        f"{name:20s} α = {lr:<5} {steps:4d} steps an epoch, {1000 * seconds:7.2f} ms an epoch, "
+        f"final loss {history['loss'][-1]:.4f}, test accuracy {accuracy:.3f}"
+    )
 
 # %%
 # Loss per epoch (left) and the time an epoch takes (right).

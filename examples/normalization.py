@@ -26,16 +26,19 @@ from reseau import datasets
 X, y = datasets.load("breast_cancer")
 X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=0.2, seed=0)
 spread = X_train.max(0) - X_train.min(0)
-print(f"feature ranges in the training part: from {spread.min():.3g} to {spread.max():.3g} "
-      f"({spread.max() / spread.min():.0f} times)")
+print(
+    f"feature ranges in the training part: from {spread.min():.3g} to {spread.max():.3g} "
+    f"({spread.max() / spread.min():.0f} times)"
+)
 
 # %%
 # The same network, optimiser and learning rate, with and without the scaling.
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for normalize in [None, "minmax", "standard", "robust"]:
     model = reseau.MLP([30, 16, 1], seed=0, normalize=normalize)
-    history = model.fit(X_train, y_train, epochs=40, batch_size=32, lr=0.01, optimizer="sgd", schedule=None,
-                        on_divergence="skip")
+    history = model.fit(
+        X_train, y_train, epochs=40, batch_size=32, lr=0.01, optimizer="sgd", schedule=None, on_divergence="skip"
+    )
     accuracy = (model.predict(X_test) == y_test).mean()
     label = "raw inputs" if normalize is None else normalize
     ax.plot(history["epoch"], history["loss"], label=label)
@@ -55,5 +58,7 @@ ax[0].set(xlabel="feature (every third)", yscale="log", title="raw test inputs")
 ax[1].boxplot([seen[:, j] for j in range(0, 30, 3)], showfliers=False)
 ax[1].set(xlabel="feature (every third)", title="after the fitted min-max scaling")
 fig.tight_layout()
-print(f"test inputs after min-max: from {seen.min():.3f} to {seen.max():.3f} (the training part's "
-      "extremes are 0 and 1; new data can fall outside, as here)")
+print(
+    f"test inputs after min-max: from {seen.min():.3f} to {seen.max():.3f} (the training part's "
+    "extremes are 0 and 1; new data can fall outside, as here)"
+)

@@ -28,6 +28,7 @@ import reseau
 from reseau import datasets, optim
 from reseau.kernels import Reference
 
+
 # %%
 # Paths on a 2-D loss surface
 # ---------------------------
@@ -42,9 +43,15 @@ def grad(p):
 
 
 kern = Reference(reseau.backends.get("numpy"))
-walkers = {"gradient descent": optim.SGD(lr=0.02), "Momentum": optim.Momentum(lr=0.005, momentum=0.9),
-           "NAG": optim.NAG(lr=0.005, momentum=0.9), "Adagrad": optim.Adagrad(lr=0.3),
-           "AdaDelta": optim.Adadelta(lr=5.0), "Adam": optim.Adam(lr=0.05), "RMSprop": optim.RMSprop(lr=0.02)}
+walkers = {
+    "gradient descent": optim.SGD(lr=0.02),
+    "Momentum": optim.Momentum(lr=0.005, momentum=0.9),
+    "NAG": optim.NAG(lr=0.005, momentum=0.9),
+    "Adagrad": optim.Adagrad(lr=0.3),
+    "AdaDelta": optim.Adadelta(lr=5.0),
+    "Adam": optim.Adam(lr=0.05),
+    "RMSprop": optim.RMSprop(lr=0.02),
+}
 paths = {}
 for name, opt in walkers.items():
     p = np.array([-1.5, 2.0])
@@ -73,8 +80,7 @@ fig.tight_layout()
 # usual learning rate).
 X, y = datasets.load("digits")
 X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=0.25, seed=0)
-rates = {"sgd": 0.1, "momentum": 0.05, "nag": 0.05, "adagrad": 0.05, "adadelta": 1.0, "adam": 3e-3,
-         "rmsprop": 1e-3}
+rates = {"sgd": 0.1, "momentum": 0.05, "nag": 0.05, "adagrad": 0.05, "adadelta": 1.0, "adam": 3e-3, "rmsprop": 1e-3}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, lr in rates.items():
     model = reseau.MLP([64, 64, 10], seed=0)
@@ -92,8 +98,11 @@ fig.tight_layout()
 # Too small a rate crawls, too large a rate diverges (reseau stops a diverged run and keeps the
 # last good weights). A schedule changes α by epoch: here step decay (×0.5 every 10 epochs) and
 # cosine annealing, each after a 5-epoch linear warm-up.
-schedules = {"constant": None, "step decay": optim.Warmup(5, optim.StepDecay(10, 0.5)),
-             "cosine": optim.Warmup(5, optim.CosineAnnealing(40))}
+schedules = {
+    "constant": None,
+    "step decay": optim.Warmup(5, optim.StepDecay(10, 0.5)),
+    "cosine": optim.Warmup(5, optim.CosineAnnealing(40)),
+}
 fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
 for name, schedule in schedules.items():
     model = reseau.MLP([64, 64, 10], seed=0)

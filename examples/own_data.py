@@ -53,8 +53,10 @@ for w in caught:
 print(model.summary())
 warnings.simplefilter("ignore", reseau.DataWarning)  # the test rows have empty cells too
 predicted = model.predict(features[test])
-print(f"test accuracy {(predicted == labels[test].to_numpy()).mean():.3f}; the predictions are the labels "
-      f"as written: {sorted(map(str, set(predicted)))}")
+print(
+    f"test accuracy {(predicted == labels[test].to_numpy()).mean():.3f}; the predictions are the labels "
+    f"as written: {sorted(map(str, set(predicted)))}"
+)
 
 # %%
 # reseau's own reader does the same without pandas: the delimiter, the header and the byte-order
@@ -69,10 +71,13 @@ from sklearn.model_selection import cross_val_score  # noqa: E402
 
 from reseau.sklearn import MLPClassifier  # noqa: E402
 
-clf = MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0,
-                    normalize="standard", impute="median")
+clf = MLPClassifier(
+    hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0, normalize="standard", impute="median"
+)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     scores = cross_val_score(clf, features, labels, cv=5)
-print(f"5-fold cross-validated accuracy of reseau.sklearn.MLPClassifier: {scores.mean():.3f} "
-      f"(from {scores.min():.3f} to {scores.max():.3f})")
+print(
+    f"5-fold cross-validated accuracy of reseau.sklearn.MLPClassifier: {scores.mean():.3f} "
+    f"(from {scores.min():.3f} to {scores.max():.3f})"
+)

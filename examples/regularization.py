@@ -23,19 +23,26 @@ from reseau import datasets
 
 X, y = datasets.load("digits")
 X_train, y_train, X_val, y_val = X[:150], y[:150], X[150:650], y[150:650]
-settings = {"no regularisation": {}, "L2 λ₂ = 0.01": {"l2": 0.01}, "L1 λ₁ = 3e-4": {"l1": 3e-4},
-            "dropout r = 0.5": {"dropout": 0.5}}
+settings = {
+    "no regularisation": {},
+    "L2 λ₂ = 0.01": {"l2": 0.01},
+    "L1 λ₁ = 3e-4": {"l1": 3e-4},
+    "dropout r = 0.5": {"dropout": 0.5},
+}
 print(f"{reseau.MLP([64, 128, 128, 10]).layout.size:,} parameters, {len(X_train)} training examples")
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
 for name, options in settings.items():
     model = reseau.MLP([64, 128, 128, 10], seed=0, **options)
-    history = model.fit(X_train, y_train, epochs=80, batch_size=32, optimizer="adam", lr=1e-3,
-                        validation_data=(X_val, y_val))
-    line, = axes[0].plot(history["epoch"], history["loss"], label=name)
+    history = model.fit(
+        X_train, y_train, epochs=80, batch_size=32, optimizer="adam", lr=1e-3, validation_data=(X_val, y_val)
+    )
+    (line,) = axes[0].plot(history["epoch"], history["loss"], label=name)
     axes[1].plot(history["epoch"], history["val_loss"], color=line.get_color(), label=name)
     best = min(history["val_loss"])
-    print(f"{name:18s} train loss {history['loss'][-1]:.4f}, validation loss {history['val_loss'][-1]:.3f} "
-          f"(best {best:.3f}), validation accuracy {history['val_accuracy'][-1]:.3f}")
+    print(
+        f"{name:18s} train loss {history['loss'][-1]:.4f}, validation loss {history['val_loss'][-1]:.3f} "
+        f"(best {best:.3f}), validation accuracy {history['val_accuracy'][-1]:.3f}"
+    )
 axes[0].set(xlabel="epoch", ylabel="loss", yscale="log", title="training loss (penalty included)")
 axes[1].set(xlabel="epoch", title="validation loss", ylim=(0.4, 1.2))
 axes[1].legend(fontsize=8)

@@ -51,11 +51,14 @@ def check_precision(precision, backend, dtype_name="float32") -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is invalid; expected one of {', '.join(PRECISIONS)}")
     if precision != "fp32" and precision not in SUPPORTED.get(backend.name, ("fp32",)):
-        raise ValueError(f"precision={precision!r} runs on the jax and cupy backends; the {backend.name} backend "
-                         "computes every GEMM in the model's dtype (precision='fp32')")
+        raise ValueError(
+            f"precision={precision!r} runs on the jax and cupy backends; the {backend.name} backend "
+            "computes every GEMM in the model's dtype (precision='fp32')"
+        )
     if precision != "fp32" and dtype_name != "float32":
-        raise ValueError(f"precision={precision!r} rounds float32 GEMM operands; with dtype={dtype_name!r} use "
-                         "precision='fp32'")
+        raise ValueError(
+            f"precision={precision!r} rounds float32 GEMM operands; with dtype={dtype_name!r} use precision='fp32'"
+        )
     return precision
 
 
@@ -68,11 +71,13 @@ def for_backend(backend, variant: str | None = None, precision: str = "fp32") ->
         if variant == "numba" and os.environ.get("RESEAU_NUMBA", "1") == "0":
             variant = "numpy"
     elif variant not in options:
-        raise ValueError(f"kernels={variant!r} cannot run on the {backend.name} backend here; "
-                         f"expected one of {', '.join(options)}")
+        raise ValueError(
+            f"kernels={variant!r} cannot run on the {backend.name} backend here; expected one of {', '.join(options)}"
+        )
     if precision != "fp32" and variant not in ("jax", "cupy"):
-        raise ValueError(f"precision={precision!r} needs the {backend.name} backend's own kernels, not "
-                         f"kernels={variant!r}")
+        raise ValueError(
+            f"precision={precision!r} needs the {backend.name} backend's own kernels, not kernels={variant!r}"
+        )
     key = (backend.name, variant, precision)
     if key not in _cache:
         _cache[key] = _make(variant, backend, precision)
@@ -90,14 +95,18 @@ def variant_of(kern) -> str:
 def _make(variant, backend, precision="fp32"):
     if variant == "numba":
         from .numba_kernels import NumbaKernels
+
         return NumbaKernels(backend)
     if variant == "numpy":
         from .numpy_kernels import NumpyKernels
+
         return NumpyKernels(backend)
     if variant == "jax":
         from .jax_kernels import JaxKernels
+
         return JaxKernels(backend, precision)
     if variant == "cupy":
         from .cupy_kernels import CupyKernels
+
         return CupyKernels(backend, precision)
     return Reference(backend)

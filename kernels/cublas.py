@@ -25,9 +25,20 @@ CUDA_R_32F, CUDA_R_16BF = 0, 14  # cudaDataType
 COMPUTE_32F, GEMM_DEFAULT = 68, -1  # cublasComputeType_t, cublasGemmAlgo_t
 WORKSPACE_BYTES = 32 << 20  # what cuBLAS asks for on Hopper; more than enough before it
 _NAMES = ("libcublas.so.13", "libcublas.so.12", "libcublas.so")
-_GEMM_ARGS = [ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                                                        ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
-                                                        ctypes.c_void_p, ctypes.c_int]
+_GEMM_ARGS = (
+    [ctypes.c_void_p]
+    + [ctypes.c_int] * 5
+    + [
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
+)
 
 
 def _library(cp):
@@ -72,11 +83,14 @@ class Cublas:
         self.lib = lib = _library(cp) if lib is None else lib
         for gemm in (lib.cublasSgemm_v2, lib.cublasDgemm_v2):
             gemm.argtypes, gemm.restype = _GEMM_ARGS, ctypes.c_int
-        lib.cublasGemmEx.argtypes = ([ctypes.c_void_p] + [ctypes.c_int] * 5
-                                     + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # α, A
-                                     + [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # B
-                                     + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # β, C
-                                     + [ctypes.c_int, ctypes.c_int])  # compute type, algorithm
+        lib.cublasGemmEx.argtypes = (
+            [ctypes.c_void_p]
+            + [ctypes.c_int] * 5
+            + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # α, A
+            + [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # B
+            + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # β, C
+            + [ctypes.c_int, ctypes.c_int]
+        )  # compute type, algorithm
         lib.cublasGemmEx.restype = ctypes.c_int
         lib.cublasSetMathMode.argtypes, lib.cublasSetMathMode.restype = [ctypes.c_void_p, ctypes.c_int], ctypes.c_int
         self._math = DEFAULT_MATH
@@ -87,16 +101,20 @@ class Cublas:
         _check(lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cp.empty(WORKSPACE_BYTES, dtype=cp.uint8)
         self._stream = None
-        self._gemm = {np.dtype(np.float32): (lib.cublasSgemm_v2, ctypes.c_float(1.0), ctypes.c_float(0.0)),
-                      np.dtype(np.float64): (lib.cublasDgemm_v2, ctypes.c_double(1.0), ctypes.c_double(0.0))}
+        self._gemm = {
+            np.dtype(np.float32): (lib.cublasSgemm_v2, ctypes.c_float(1.0), ctypes.c_float(0.0)),
+            np.dtype(np.float64): (lib.cublasDgemm_v2, ctypes.c_double(1.0), ctypes.c_double(0.0)),
+        }
 
     def _bind(self):
         """Point the handle at the current stream (and its workspace back at ours)."""
         stream = self._cp.cuda.get_current_stream().ptr
         if stream != self._stream:
             _check(self.lib.cublasSetStream_v2(self.handle, stream), "cublasSetStream")
-            _check(self.lib.cublasSetWorkspace_v2(self.handle, self.workspace.data.ptr, WORKSPACE_BYTES),
-                   "cublasSetWorkspace")
+            _check(
+                self.lib.cublasSetWorkspace_v2(self.handle, self.workspace.data.ptr, WORKSPACE_BYTES),
+                "cublasSetWorkspace",
+            )
             self._stream = stream
 
     def _set_math(self, mode):
@@ -112,10 +130,30 @@ class Cublas:
         (m, k), n = A16.shape, B16.shape[1]
         self._bind()
         one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
-        _check(self.lib.cublasGemmEx(self.handle, OP_N, OP_N, n, m, k, ctypes.addressof(one),
-                                     B16.data.ptr, CUDA_R_16BF, max(1, n), A16.data.ptr, CUDA_R_16BF, max(1, k),
-                                     ctypes.addressof(zero), out.data.ptr, CUDA_R_32F, max(1, n), COMPUTE_32F,
-                                     GEMM_DEFAULT), "cublasGemmEx")
+        _check(
+            self.lib.cublasGemmEx(
+                self.handle,
+                OP_N,
+                OP_N,
+                n,
+                m,
+                k,
+                ctypes.addressof(one),
+                B16.data.ptr,
+                CUDA_R_16BF,
+                max(1, n),
+                A16.data.ptr,
+                CUDA_R_16BF,
+                max(1, k),
+                ctypes.addressof(zero),
+                out.data.ptr,
+                CUDA_R_32F,
+                max(1, n),
+                COMPUTE_32F,
+                GEMM_DEFAULT,
+            ),
+            "cublasGemmEx",
+        )
         return out
 
     def matmul(self, A, B, out, tf32=False):
@@ -124,18 +162,41 @@ class Cublas:
         graph)."""
         gemm = self._gemm.get(out.dtype)
         a, b = _layout(A), _layout(B)
-        if (gemm is None or a is None or b is None or not out.flags.c_contiguous
-                or A.dtype != out.dtype or B.dtype != out.dtype or A.shape[1] != B.shape[0]
-                or out.shape != (A.shape[0], B.shape[1])):
+        if (
+            gemm is None
+            or a is None
+            or b is None
+            or not out.flags.c_contiguous
+            or A.dtype != out.dtype
+            or B.dtype != out.dtype
+            or A.shape[1] != B.shape[0]
+            or out.shape != (A.shape[0], B.shape[1])
+        ):
             return self._cp.matmul(A, B, out=out)
         (m, k), n = A.shape, B.shape[1]
         self._bind()
         self._set_math(TF32_TENSOR_OP_MATH if tf32 and out.dtype == np.float32 else DEFAULT_MATH)
         fn, one, zero = gemm
-        _check(fn(self.handle, b[0], a[0], n, m, k, ctypes.addressof(one), B.data.ptr, b[1],
-                  A.data.ptr, a[1], ctypes.addressof(zero), out.data.ptr, max(1, n)), "gemm")
+        _check(
+            fn(
+                self.handle,
+                b[0],
+                a[0],
+                n,
+                m,
+                k,
+                ctypes.addressof(one),
+                B.data.ptr,
+                b[1],
+                A.data.ptr,
+                a[1],
+                ctypes.addressof(zero),
+                out.data.ptr,
+                max(1, n),
+            ),
+            "gemm",
+        )
         return out
-
 
 
 _HANDLES: dict[int, Cublas] = {}

@@ -19,8 +19,13 @@ from . import cublas
 from .reference import ELU_ALPHA, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, Reference
 
 #: float32 → bfloat16 (round to nearest even), kept as its 16 bits: the operands of a bf16 GEMM
-_TO_BF16 = cp.ElementwiseKernel("float32 x", "uint16 y", "y = __bfloat16_as_ushort(__float2bfloat16_rn(x))",
-                                "reseau_to_bf16", preamble="#include <cuda_bf16.h>")
+_TO_BF16 = cp.ElementwiseKernel(
+    "float32 x",
+    "uint16 y",
+    "y = __bfloat16_as_ushort(__float2bfloat16_rn(x))",
+    "reseau_to_bf16",
+    preamble="#include <cuda_bf16.h>",
+)
 
 _SIG = "(z >= (T)0 ? (T)1 / ((T)1 + exp(-z)) : exp(z) / ((T)1 + exp(z)))"
 FORWARD = {  # a = g(z)
@@ -43,22 +48,32 @@ GRAD = {  # dZ = d · g'(z), with a = g(z)
     "leaky_relu": f"(z > (T)0 ? d : (T){LEAKY_SLOPE} * d)",
     "elu": f"(z > (T)0 ? d : d * (a + (T){ELU_ALPHA}))",
     "selu": f"(z > (T)0 ? (T){SELU_SCALE} * d : d * (a + (T){SELU_SCALE * SELU_ALPHA}))",
-    "gelu": (f"d * ((T)0.5 * ((T)1 + erf(z * (T){math.sqrt(0.5)})) + "
-             f"z * (T){1 / math.sqrt(2 * math.pi)} * exp((T)-0.5 * z * z))"),
+    "gelu": (
+        f"d * ((T)0.5 * ((T)1 + erf(z * (T){math.sqrt(0.5)})) + "
+        f"z * (T){1 / math.sqrt(2 * math.pi)} * exp((T)-0.5 * z * z))"
+    ),
     "silu": f"d * {_SIG} * ((T)1 + z * ((T)1 - {_SIG}))",
     "softplus": f"d * {_SIG}",
 }
 
-_BIAS_ACT = {name: cp.ElementwiseKernel("T x, T b", "T zout, T a", f"T z = x + b; zout = z; a = {expr};",
-                                        f"reseau_bias_{name}") for name, expr in FORWARD.items()}
-_ACT_GRAD = {name: cp.ElementwiseKernel("T d, T z, T a", "T out", f"out = {expr};", f"reseau_grad_{name}")
-             for name, expr in GRAD.items()}
+_BIAS_ACT = {
+    name: cp.ElementwiseKernel("T x, T b", "T zout, T a", f"T z = x + b; zout = z; a = {expr};", f"reseau_bias_{name}")
+    for name, expr in FORWARD.items()
+}
+_ACT_GRAD = {
+    name: cp.ElementwiseKernel("T d, T z, T a", "T out", f"out = {expr};", f"reseau_grad_{name}")
+    for name, expr in GRAD.items()
+}
 _SIGMOID_BCE = cp.ElementwiseKernel(
-    "T z, T y, T scale", "T out, T loss",
-    f"loss = max(z, (T)0) - y * z + log1p(exp(-fabs(z))); out = scale * ({_SIG} - y);", "reseau_sigmoid_bce")
+    "T z, T y, T scale",
+    "T out, T loss",
+    f"loss = max(z, (T)0) - y * z + log1p(exp(-fabs(z))); out = scale * ({_SIG} - y);",
+    "reseau_sigmoid_bce",
+)
 _IDENTITY_MSE = cp.ElementwiseKernel(
-    "T z, T y, T scale", "T out, T loss", "T e = z - y; loss = (T)0.5 * e * e; out = scale * e;",
-    "reseau_identity_mse")
+    "T z, T y, T scale", "T out, T loss", "T e = z - y; loss = (T)0.5 * e * e; out = scale * e;", "reseau_identity_mse"
+)
+
 
 def _step_kernel(in_params, out_params, body, name):
     """An optimiser kernel that applies its update only where the device flag ``ok[0]`` is set
@@ -68,30 +83,40 @@ def _step_kernel(in_params, out_params, body, name):
     reference's separate array operations do: centered RMSprop's v − ḡ², which cancels, differed by
     3e-4 relative on an H200 until both. The kernels are memory-bound: in two H200 runs Adam on
     16.8 M parameters moved 2651 GB/s without contraction, 2545 GB/s with it."""
-    return cp.ElementwiseKernel(in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name,
-                                options=("--fmad=false",))
+    return cp.ElementwiseKernel(
+        in_params + ", raw bool ok", out_params, f"if (ok[0]) {{ {body} }}", name, options=("--fmad=false",)
+    )
 
 
 # ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
-_SGD = _step_kernel(
-    "T g, T gs, raw T lr, T wd", "T p", "p = p - lr[0] * (gs * g + wd * p);", "reseau_sgd")
+_SGD = _step_kernel("T g, T gs, raw T lr, T wd", "T p", "p = p - lr[0] * (gs * g + wd * p);", "reseau_sgd")
 _MOMENTUM = _step_kernel(
-    "T g0, T gs, raw T lr, T mu, T damp, T wd, bool first, bool nesterov", "T p, T buf",
+    "T g0, T gs, raw T lr, T mu, T damp, T wd, bool first, bool nesterov",
+    "T p, T buf",
     "T g = gs * g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
-    "reseau_momentum")
+    "reseau_momentum",
+)
 _SUTSKEVER = _step_kernel(
-    "T g0, T gs, raw T lr, T mu, T wd, bool nesterov", "T p, T v",
+    "T g0, T gs, raw T lr, T mu, T wd, bool nesterov",
+    "T p, T v",
     "T g = gs * g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
-    "reseau_sutskever")
+    "reseau_sutskever",
+)
 _ADAGRAD = _step_kernel(
-    "T g0, T gs, raw T lr, T decay, T eps, T wd, bool inside", "T p, T s",
+    "T g0, T gs, raw T lr, T decay, T eps, T wd, bool inside",
+    "T p, T s",
     "T g = gs * g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
-    "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));", "reseau_adagrad")
+    "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));",
+    "reseau_adagrad",
+)
 _ADADELTA = _step_kernel(
-    "T g0, T gs, raw T lr, T rho, T rho_c, T eps, T wd", "T p, T eg, T ed",
+    "T g0, T gs, raw T lr, T rho, T rho_c, T eps, T wd",
+    "T p, T eg, T ed",
     "T g = gs * g0 + wd * p; eg = rho * eg + rho_c * g * g;"
     "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + rho_c * delta * delta;"
-    "p = p - lr[0] * delta;", "reseau_adadelta")
+    "p = p - lr[0] * delta;",
+    "reseau_adadelta",
+)
 _ADAM = _step_kernel(
     "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T w, T w_c, T beta2, T beta2_c, T eps, T wd, bool decoupled, "
     "bool amsgrad, bool keras",
@@ -105,9 +130,12 @@ _ADAM = _step_kernel(
     if (amsgrad) { vmax = max(vmax, v); r = vmax; }
     if (keras) p = p - (lr[0] * bc2_sqrt / bc1) * (m / (sqrt(r) + eps));
     else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
-    """, "reseau_adam")
+    """,
+    "reseau_adam",
+)
 _RMSPROP = _step_kernel(
-    "T g0, T gs, raw T lr, T alpha, T w, T w_c, T eps, T wd, T mu, bool centered", "T p, T v, T ga, T buf",
+    "T g0, T gs, raw T lr, T alpha, T w, T w_c, T eps, T wd, T mu, bool centered",
+    "T p, T v, T ga, T buf",
     """
     T g = gs * g0 + wd * p;
     v = alpha * v + w * g * g;
@@ -120,7 +148,9 @@ _RMSPROP = _step_kernel(
     }
     if (mu > (T)0) { buf = mu * buf + g / avg; p = p - lr[0] * buf; }
     else p = p - lr[0] * (g / avg);
-    """, "reseau_rmsprop")
+    """,
+    "reseau_rmsprop",
+)
 
 
 def _on_device(t) -> bool:
@@ -142,14 +172,25 @@ __device__ inline unsigned int reseau_hash(unsigned int x) {
 }
 """
 # the reference's dropout_bits: key from (seed, step, layer), then one hash per element index
-_BITS = ("unsigned int key = reseau_hash(layer * 0x9E3779B1u + 0x7F4A7C15u);"
-         "key = reseau_hash(step ^ key); key = reseau_hash(seed ^ key);"
-         "unsigned int bits = reseau_hash(((unsigned int)i + base) * 0x85EBCA77u ^ key);")
-_DROPOUT_BITS = cp.ElementwiseKernel("uint32 step, uint32 seed, uint32 layer, uint32 base", "uint32 out",
-                                     _BITS + "out = bits;", "reseau_dropout_bits", preamble=_HASH)
+_BITS = (
+    "unsigned int key = reseau_hash(layer * 0x9E3779B1u + 0x7F4A7C15u);"
+    "key = reseau_hash(step ^ key); key = reseau_hash(seed ^ key);"
+    "unsigned int bits = reseau_hash(((unsigned int)i + base) * 0x85EBCA77u ^ key);"
+)
+_DROPOUT_BITS = cp.ElementwiseKernel(
+    "uint32 step, uint32 seed, uint32 layer, uint32 base",
+    "uint32 out",
+    _BITS + "out = bits;",
+    "reseau_dropout_bits",
+    preamble=_HASH,
+)
 _DROPOUT_MASK = cp.ElementwiseKernel(
-    "uint32 step, uint32 seed, uint32 layer, uint32 base, uint32 threshold, T inv_keep", "T m",
-    _BITS + "m = bits < threshold ? inv_keep : (T)0;", "reseau_dropout_mask", preamble=_HASH)
+    "uint32 step, uint32 seed, uint32 layer, uint32 base, uint32 threshold, T inv_keep",
+    "T m",
+    _BITS + "m = bits < threshold ? inv_keep : (T)0;",
+    "reseau_dropout_mask",
+    preamble=_HASH,
+)
 _SUM_SQUARES = cp.ReductionKernel("T x", "T y", "x * x", "a + b", "y = a", "0", "reseau_sum_squares")
 
 
@@ -167,8 +208,10 @@ class CupyKernels(Reference):
         self._ok = self._true = cp.ones((), dtype=bool)  # the optimiser kernels' gate (see ``gated``)
         self.blas = cublas.for_current_device(cp)  # GEMMs a CUDA graph can record (None: cupy.matmul)
         if precision != "fp32" and self.blas is None:
-            raise ValueError(f"precision={precision!r} on cupy sets cuBLAS's types through reseau's own handle, "
-                             "and libcublas was not found beside CuPy; use precision='fp32'")
+            raise ValueError(
+                f"precision={precision!r} on cupy sets cuBLAS's types through reseau's own handle, "
+                "and libcublas was not found beside CuPy; use precision='fp32'"
+            )
 
     def _matmul(self, A, B, out):
         """out ← A · B through reseau's cuBLAS handle (kernels/cublas.py), in the table's precision:
@@ -203,9 +246,10 @@ class CupyKernels(Reference):
 
     def dropout_mask(self, shape, seed, step, layer, keep, dtype, row0=0):
         out = cp.empty(shape, dtype=dtype)
-        threshold = np.uint32(min(int(keep * 2.0 ** 32), 2 ** 32 - 1))
-        _DROPOUT_MASK(_u32(step), _u32(seed), _u32(layer), _u32(row0 * shape[1]), threshold,
-                      out.dtype.type(1.0 / keep), out)
+        threshold = np.uint32(min(int(keep * 2.0**32), 2**32 - 1))
+        _DROPOUT_MASK(
+            _u32(step), _u32(seed), _u32(layer), _u32(row0 * shape[1]), threshold, out.dtype.type(1.0 / keep), out
+        )
         return out
 
     def gated(self, ok, update, params, state):
@@ -320,23 +364,71 @@ class CupyKernels(Reference):
         _ADADELTA(g, T(gs), lr, T(rho), T(1.0 - rho), T(eps), T(wd), self._ok, p, Eg, Ed)
         return p, Eg, Ed
 
-    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
+    def adam_step(
+        self,
+        p,
+        g,
+        m,
+        v,
+        vmax,
+        lr,
+        t,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        wd=0.0,
+        decoupled=False,
+        amsgrad=False,
+        eps_uncorrected=False,
+        gs=1.0,
+    ):
         T = p.dtype.type
-        bc1 = _by_step(p, t, lambda t: 1.0 - beta1 ** t)
-        bc2_sqrt = _by_step(p, t, lambda t: (1.0 - beta2 ** t) ** 0.5)
+        bc1 = _by_step(p, t, lambda t: 1.0 - beta1**t)
+        bc2_sqrt = _by_step(p, t, lambda t: (1.0 - beta2**t) ** 0.5)
         w = 1.0 - beta1
-        _ADAM(g, T(gs), lr, bc1, bc2_sqrt, T(w), T(1.0 - w), T(beta2), T(1.0 - beta2), T(eps), T(wd),
-              bool(decoupled), bool(amsgrad), bool(eps_uncorrected), self._ok, p, m, v,
-              vmax if amsgrad else self._dummy(p))
+        _ADAM(
+            g,
+            T(gs),
+            lr,
+            bc1,
+            bc2_sqrt,
+            T(w),
+            T(1.0 - w),
+            T(beta2),
+            T(1.0 - beta2),
+            T(eps),
+            T(wd),
+            bool(decoupled),
+            bool(amsgrad),
+            bool(eps_uncorrected),
+            self._ok,
+            p,
+            m,
+            v,
+            vmax if amsgrad else self._dummy(p),
+        )
         return p, m, v, vmax
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False, gs=1.0):
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         T = p.dtype.type
         w = 1.0 - alpha
-        _RMSPROP(g, T(gs), lr, T(alpha), T(w), T(1.0 - w), T(eps), T(wd), T(momentum), bool(centered), self._ok, p, v,
-                 g_avg if centered else self._dummy(p, "g_avg"), buf if momentum else self._dummy(p, "buf"))
+        _RMSPROP(
+            g,
+            T(gs),
+            lr,
+            T(alpha),
+            T(w),
+            T(1.0 - w),
+            T(eps),
+            T(wd),
+            T(momentum),
+            bool(centered),
+            self._ok,
+            p,
+            v,
+            g_avg if centered else self._dummy(p, "g_avg"),
+            buf if momentum else self._dummy(p, "buf"),
+        )
         return p, v, g_avg, buf
 
     def clip_by_global_norm(self, g, max_norm):

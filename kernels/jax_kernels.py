@@ -41,6 +41,7 @@ class JaxKernels(Reference):
     def gated(self, ok, update, params, state):
         """``update()`` under ``lax.cond``: the branch not taken costs nothing, and the taken one
         updates the donated buffers in place (a select after the update costs XLA extra passes)."""
+
         def skip():
             return params, {k: state[k] for k in state}
 

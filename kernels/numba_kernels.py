@@ -241,12 +241,12 @@ def _compile(*fns):
     return [njit(cache=True, parallel=True)(fn) for fn in fns]
 
 
-BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad,
-                                                              _leaky_grad)
+BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = _compile(_bias_relu, _bias_leaky, _bias, _relu_grad, _leaky_grad)
 # serial: no parallel launch (M's 128 × 10 softmax: 9.5 µs against 11.3)
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = (njit(cache=True)(fn) for fn in (_softmax_ce, _sigmoid_bce, _identity_mse))
 ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
-    _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop)
+    _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop
+)
 HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
 LEAKY_SLOPE = 0.01
 
@@ -281,7 +281,7 @@ class NumbaKernels(NumpyKernels):
 
     def _zeros_like(self, tag, p):
         """A zero buffer standing in for an optimiser slot that an option switches off (never an
-    alias of another argument: numba's loops assume their arrays do not overlap)."""
+        alias of another argument: numba's loops assume their arrays do not overlap)."""
         buf = self._scratch(tag, p.shape, p.dtype)
         buf[...] = 0
         return buf
@@ -346,29 +346,58 @@ class NumbaKernels(NumpyKernels):
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         clr = float(lr) / (1.0 + (t - 1) * lr_decay)
-        ADAGRAD(p, g, s, self._coefficients(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs))
+        ADAGRAD(
+            p, g, s, self._coefficients(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs)
+        )
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
         ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, lr, rho, 1.0 - rho, eps, wd, gs))
         return p, Eg, Ed
 
-    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
+    def adam_step(
+        self,
+        p,
+        g,
+        m,
+        v,
+        vmax,
+        lr,
+        t,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        wd=0.0,
+        decoupled=False,
+        amsgrad=False,
+        eps_uncorrected=False,
+        gs=1.0,
+    ):
         lr = float(lr)
-        bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
+        bc1, bc2_sqrt = 1.0 - beta1**t, (1.0 - beta2**t) ** 0.5
         a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
         s_m, s_g, w = lerp_coefficients(1.0 - beta1)
-        c = self._coefficients(p.dtype, a, B, w, beta2, 1.0 - beta2, eps,
-                        0.0 if decoupled else wd, 1.0 - lr * wd if decoupled else 1.0, s_m, s_g, gs)
+        c = self._coefficients(
+            p.dtype,
+            a,
+            B,
+            w,
+            beta2,
+            1.0 - beta2,
+            eps,
+            0.0 if decoupled else wd,
+            1.0 - lr * wd if decoupled else 1.0,
+            s_m,
+            s_g,
+            gs,
+        )
         if amsgrad:
             ADAM_AMSGRAD(p, g, m, v, vmax, c)
         else:
             ADAM(p, g, m, v, c)
         return p, m, v, vmax
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False, gs=1.0):
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
         b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
         s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)

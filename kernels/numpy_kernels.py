@@ -24,8 +24,7 @@ class NumpyKernels(Reference):
     def __init__(self, backend):
         super().__init__(backend)
         self._scratch_cache = {}
-        self._heads = {"softmax": self._head_softmax, "sigmoid": self._head_sigmoid,
-                       "identity": self._head_identity}
+        self._heads = {"softmax": self._head_softmax, "sigmoid": self._head_sigmoid, "identity": self._head_identity}
 
     def _scratch(self, tag, shape, dtype):
         key = (tag, shape, dtype)
@@ -120,12 +119,12 @@ class NumpyKernels(Reference):
         s = self._scratch("s", (n, 1), Z.dtype)
         z_y = self._scratch("z_y", (n,), Z.dtype)
         np.max(Z, axis=1, keepdims=True, out=m)
-        np.subtract(Z, m, out=out)                       # z − max z
-        z_y[...] = out[rows, Y]                          # (z − max z)_y
+        np.subtract(Z, m, out=out)  # z − max z
+        z_y[...] = out[rows, Y]  # (z − max z)_y
         np.exp(out, out=out)
         np.sum(out, axis=1, keepdims=True, out=s)
-        np.divide(out, s, out=out)                       # softmax
-        out[rows, Y] -= 1.0                              # − onehot(y)
+        np.divide(out, s, out=out)  # softmax
+        out[rows, Y] -= 1.0  # − onehot(y)
         np.log(s, out=s)
         return (s.sum(dtype=np.float64) - z_y.sum(dtype=np.float64)) / n
 
@@ -178,7 +177,7 @@ class NumpyKernels(Reference):
             views = [x[a:b] if x is not None else None for x in arrays]
             if gs != 1.0:
                 np.multiply(views[1], gs, out=views[1])
-            fn(*views, T[:b - a])
+            fn(*views, T[: b - a])
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
         lr = float(lr)
@@ -223,11 +222,11 @@ class NumpyKernels(Reference):
                 _axpy(wd, p, g, T)
             np.multiply(v, mu, out=v)
             np.multiply(g, lr, out=T)
-            np.subtract(v, T, out=v)                      # v ← μv − α·g
+            np.subtract(v, T, out=v)  # v ← μv − α·g
             if nesterov:
                 np.subtract(p, T, out=p)
                 np.multiply(v, mu, out=T)
-                np.add(p, T, out=p)                       # θ + μv − α·g
+                np.add(p, T, out=p)  # θ + μv − α·g
             else:
                 np.add(p, v, out=p)
 
@@ -264,38 +263,54 @@ class NumpyKernels(Reference):
             np.multiply(Eg, rho, out=Eg)
             np.multiply(g, 1.0 - rho, out=T)
             np.multiply(T, g, out=T)
-            np.add(Eg, T, out=Eg)                         # E_g ← ρE_g + (1−ρ)g²
+            np.add(Eg, T, out=Eg)  # E_g ← ρE_g + (1−ρ)g²
             np.add(Eg, eps, out=T)
-            np.sqrt(T, out=T)                             # √(E_g + ε)
-            np.divide(g, T, out=g)                        # (g is scratch from here on)
+            np.sqrt(T, out=T)  # √(E_g + ε)
+            np.divide(g, T, out=g)  # (g is scratch from here on)
             np.add(Ed, eps, out=T)
             np.sqrt(T, out=T)
-            np.multiply(T, g, out=T)                      # Δ = √(E_Δ + ε)/√(E_g + ε)·g
+            np.multiply(T, g, out=T)  # Δ = √(E_Δ + ε)/√(E_g + ε)·g
             np.multiply(Ed, rho, out=Ed)
             np.multiply(T, 1.0 - rho, out=g)
             np.multiply(g, T, out=g)
-            np.add(Ed, g, out=Ed)                         # E_Δ ← ρE_Δ + (1−ρ)Δ²
+            np.add(Ed, g, out=Ed)  # E_Δ ← ρE_Δ + (1−ρ)Δ²
             np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
         self._chunked((p, g, Eg, Ed), chunk, gs)
         return p, Eg, Ed
 
-    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
+    def adam_step(
+        self,
+        p,
+        g,
+        m,
+        v,
+        vmax,
+        lr,
+        t,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        wd=0.0,
+        decoupled=False,
+        amsgrad=False,
+        eps_uncorrected=False,
+        gs=1.0,
+    ):
         lr = float(lr)
-        bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
+        bc1, bc2_sqrt = 1.0 - beta1**t, (1.0 - beta2**t) ** 0.5
 
         def chunk(p, g, m, v, vmax, T):
             if wd and decoupled:
                 np.multiply(p, 1.0 - lr * wd, out=p)
             elif wd:
                 _axpy(wd, p, g, T)
-            _lerp_(m, g, 1.0 - beta1, T)                 # m ← β₁m + (1−β₁)g
+            _lerp_(m, g, 1.0 - beta1, T)  # m ← β₁m + (1−β₁)g
             np.multiply(v, beta2, out=v)
             np.multiply(g, 1.0 - beta2, out=T)
             np.multiply(T, g, out=T)
-            np.add(v, T, out=v)                           # v ← β₂v + (1−β₂)g²
+            np.add(v, T, out=v)  # v ← β₂v + (1−β₂)g²
             if amsgrad:
                 np.maximum(vmax, v, out=vmax)
             np.sqrt(vmax if amsgrad else v, out=T)
@@ -313,8 +328,7 @@ class NumpyKernels(Reference):
         self._chunked((p, g, m, v, vmax), chunk, gs)
         return p, m, v, vmax
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False, gs=1.0):
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         lr = float(lr)
 
         def chunk(p, g, v, g_avg, buf, T):
@@ -332,7 +346,7 @@ class NumpyKernels(Reference):
             else:
                 np.sqrt(v, out=T)
             np.add(T, eps, out=T)
-            np.divide(g, T, out=T)                        # g / (root + ε)
+            np.divide(g, T, out=T)  # g / (root + ε)
             if momentum:
                 np.multiply(buf, momentum, out=buf)
                 np.add(buf, T, out=buf)

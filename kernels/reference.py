@@ -35,8 +35,7 @@ class Reference:
         self.backend = backend
         self.xp = backend.xp
         self.precision = precision  # the GEMMs' arithmetic (kernels/__init__.py: PRECISIONS)
-        names = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu",
-                 "softplus")
+        names = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus")
         self._g = {name: getattr(self, f"g_{name}") for name in names}
         self._dg = {name: getattr(self, f"dg_{name}") for name in names}
         self._loss = {name: getattr(self, f"loss_{name}") for name in ("sigmoid", "softmax", "identity")}
@@ -311,7 +310,7 @@ class Reference:
     def dropout_mask(self, shape, seed, step, layer, keep, dtype, row0=0):
         """Inverted dropout: M = 1/keep where bits < keep·2³² (kept, probability keep), else 0."""
         xp = self.xp
-        threshold = xp.uint32(min(int(keep * 2.0 ** 32), 2 ** 32 - 1))
+        threshold = xp.uint32(min(int(keep * 2.0**32), 2**32 - 1))
         bits = self.dropout_bits(shape, seed, step, layer, row0)
         return xp.where(bits < threshold, xp.asarray(1.0 / keep, dtype=dtype), xp.asarray(0.0, dtype=dtype))
 
@@ -407,8 +406,24 @@ class Reference:
         Ed = rho * Ed + (1.0 - rho) * delta * delta
         return p - lr * delta, Eg, Ed
 
-    def adam_step(self, p, g, m, v, vmax, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.0,
-                  decoupled=False, amsgrad=False, eps_uncorrected=False, gs=1.0):
+    def adam_step(
+        self,
+        p,
+        g,
+        m,
+        v,
+        vmax,
+        lr,
+        t,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        wd=0.0,
+        decoupled=False,
+        amsgrad=False,
+        eps_uncorrected=False,
+        gs=1.0,
+    ):
         """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε).
         decoupled (AdamW): θ ← θ(1 − α·wd) first, and no L2 in g. amsgrad: v̂ ← max(v̂, v) in
         place of v in the root. eps_uncorrected (scikit-learn/Keras form):
@@ -424,15 +439,14 @@ class Reference:
         if amsgrad:
             vmax = xp.maximum(vmax, v)
         root = xp.sqrt(vmax if amsgrad else v)
-        bc1, bc2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+        bc1, bc2 = 1.0 - beta1**t, 1.0 - beta2**t
         if eps_uncorrected:
-            p = p - (lr * bc2 ** 0.5 / bc1) * (m / (root + eps))
+            p = p - (lr * bc2**0.5 / bc1) * (m / (root + eps))
         else:
-            p = p - (lr / bc1) * (m / (root / bc2 ** 0.5 + eps))
+            p = p - (lr / bc1) * (m / (root / bc2**0.5 + eps))
         return p, m, v, vmax
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0,
-                     centered=False, gs=1.0):
+    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         """v ← αv + (1−α)g²;  θ ← θ − α_lr·g/(√v + ε). centered: ḡ ← αḡ + (1−α)g and √(v − ḡ²)
         in the root. momentum μ > 0: b ← μb + g/(root + ε), θ ← θ − α_lr·b.
         ``g_avg`` / ``buf`` are None unless centered / momentum."""

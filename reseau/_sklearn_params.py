@@ -24,54 +24,78 @@ def hidden_sizes(sizes) -> list:
     return [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
 
 
+def _real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _at_least(low, strict=False):
+    return lambda v: _real(v) and (v > low if strict else v >= low)
+
+
+def _unit(high_open):
+    return lambda v: _real(v) and 0 <= v and (v < 1 if high_open else v <= 1)
+
+
+def _sizes(v) -> bool:
+    return (_int(v) and v >= 1) if not hasattr(v, "__iter__") else all(_int(s) and s >= 1 for s in v)
+
+
+def _rules(est):
+    """(parameter, allowed(value), what is allowed in scikit-learn's words), every parameter."""
+    flag = (lambda v: isinstance(v, (bool, np.bool_)), "an instance of 'bool'")
+    count = (lambda v: _int(v) and v >= 1, "an int in the range [1, inf)")
+    losses = ("log_loss",) if is_classifier(est) else ("squared_error", "poisson")
+    return [
+        ("hidden_layer_sizes", _sizes, "an int >= 1 or an array-like of ints >= 1"),
+        (
+            "activation",
+            lambda v: v in HIDDEN or v in ACTIVATIONS,
+            f"a str among {sorted(set(HIDDEN) | set(ACTIVATIONS))}",
+        ),
+        ("solver", lambda v: v in ("lbfgs",) + STOCHASTIC, f"a str among {['lbfgs', *STOCHASTIC]}"),
+        ("alpha", _at_least(0), "a float in the range [0.0, inf)"),
+        (
+            "batch_size",
+            lambda v: v == "auto" or (_int(v) and v >= 1),
+            "a str among {'auto'} or an int in the range [1, inf)",
+        ),
+        (
+            "learning_rate",
+            lambda v: v in ("constant", "invscaling", "adaptive"),
+            "a str among {'adaptive', 'constant', 'invscaling'}",
+        ),
+        ("learning_rate_init", _at_least(0, strict=True), "a float in the range (0.0, inf)"),
+        ("power_t", _at_least(0), "a float in the range [0.0, inf)"),
+        ("max_iter", *count),
+        *((name, *flag) for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping")),
+        ("verbose", lambda v: isinstance(v, (bool, numbers.Integral)), "an int or a bool"),
+        ("tol", _at_least(0), "a float in the range [0.0, inf)"),
+        ("momentum", _unit(high_open=False), "a float in the range [0.0, 1.0]"),
+        ("validation_fraction", _unit(high_open=True), "a float in the range [0.0, 1.0)"),
+        ("beta_1", _unit(high_open=True), "a float in the range [0.0, 1.0)"),
+        ("beta_2", _unit(high_open=True), "a float in the range [0.0, 1.0)"),
+        ("epsilon", _at_least(0, strict=True), "a float in the range (0.0, inf)"),
+        ("n_iter_no_change", lambda v: (_int(v) and v >= 1) or v == np.inf, "an int in the range [1, inf) or inf"),
+        ("max_fun", *count),
+        ("loss", lambda v: v in losses, "a str among {'poisson', 'squared_error'}"),
+        ("dtype", lambda v: v in (None, "float32", "float64"), "None, 'float32' or 'float64'"),
+        ("init", lambda v: v is None or v in INITIALIZERS, f"None or a str among {list(INITIALIZERS)}"),
+    ]
+
+
 def check_params(est):
     """scikit-learn-style checks: a ValueError naming the parameter, the value and what is allowed."""
-    name = type(est).__name__
-
-    def require(param, ok, expected):
-        if not ok:
-            raise ValueError(f"The {param!r} parameter of {name} must be {expected}. Got "
-                             f"{getattr(est, param)!r} instead.")
-
-    def real(v):
-        return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
-
-    def integer(v):
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
+    for param, ok, expected in _rules(est):
+        value = getattr(est, param)
+        if not ok(value):
+            raise ValueError(
+                f"The {param!r} parameter of {type(est).__name__} must be {expected}. Got {value!r} instead."
+            )
     sizes = est.hidden_layer_sizes
-    sizes_ok = (integer(sizes) and sizes >= 1) if not hasattr(sizes, "__iter__") else all(
-        integer(s) and s >= 1 for s in sizes)
-    require("hidden_layer_sizes", sizes_ok, "an int >= 1 or an array-like of ints >= 1")
-    require("activation", est.activation in HIDDEN or est.activation in ACTIVATIONS,
-            f"a str among {sorted(set(HIDDEN) | set(ACTIVATIONS))}")
-    require("solver", est.solver in ("lbfgs",) + STOCHASTIC, f"a str among {['lbfgs', *STOCHASTIC]}")
-    require("alpha", real(est.alpha) and est.alpha >= 0, "a float in the range [0.0, inf)")
-    require("batch_size", est.batch_size == "auto" or (integer(est.batch_size) and est.batch_size >= 1),
-            "a str among {'auto'} or an int in the range [1, inf)")
-    require("learning_rate", est.learning_rate in ("constant", "invscaling", "adaptive"),
-            "a str among {'adaptive', 'constant', 'invscaling'}")
-    require("learning_rate_init", real(est.learning_rate_init) and est.learning_rate_init > 0,
-            "a float in the range (0.0, inf)")
-    require("power_t", real(est.power_t) and est.power_t >= 0, "a float in the range [0.0, inf)")
-    require("max_iter", integer(est.max_iter) and est.max_iter >= 1, "an int in the range [1, inf)")
-    for flag in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-        require(flag, isinstance(est.__dict__[flag], (bool, np.bool_)), "an instance of 'bool'")
-    require("verbose", isinstance(est.verbose, (bool, numbers.Integral)), "an int or a bool")
-    require("tol", real(est.tol) and est.tol >= 0, "a float in the range [0.0, inf)")
-    require("momentum", real(est.momentum) and 0 <= est.momentum <= 1, "a float in the range [0.0, 1.0]")
-    require("validation_fraction", real(est.validation_fraction) and 0 <= est.validation_fraction < 1,
-            "a float in the range [0.0, 1.0)")
-    for beta in ("beta_1", "beta_2"):
-        require(beta, real(getattr(est, beta)) and 0 <= getattr(est, beta) < 1, "a float in the range [0.0, 1.0)")
-    require("epsilon", real(est.epsilon) and est.epsilon > 0, "a float in the range (0.0, inf)")
-    require("n_iter_no_change", (integer(est.n_iter_no_change) and est.n_iter_no_change >= 1)
-            or est.n_iter_no_change == np.inf, "an int in the range [1, inf) or inf")
-    require("max_fun", integer(est.max_fun) and est.max_fun >= 1, "an int in the range [1, inf)")
-    require("loss", est.loss in (("log_loss",) if is_classifier(est) else ("squared_error", "poisson")),
-            "a str among {'poisson', 'squared_error'}")
-    require("dtype", est.dtype in (None, "float32", "float64"), "None, 'float32' or 'float64'")
-    require("init", est.init is None or est.init in INITIALIZERS, f"None or a str among {list(INITIALIZERS)}")
     check_dropout(est.dropout, len(hidden_sizes(sizes)))
     columns.check_option(est.normalize, "normalize", columns.NORMALIZE)
     columns.check_option(est.impute, "impute", columns.IMPUTE)

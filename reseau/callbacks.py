@@ -2,8 +2,28 @@
 (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``; see
 ``core/callbacks.py``). A callback stops training with ``trainer.stop_training = True``."""
 
-from .core.callbacks import (Callback, CSVLogger, EarlyStopping, EpochSnapshot, GradientNorms, History,
-                             LambdaCallback, ProgressBar, TensorBoard, Verbose)
+from .core.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    EpochSnapshot,
+    GradientNorms,
+    History,
+    LambdaCallback,
+    ProgressBar,
+    TensorBoard,
+    Verbose,
+)
 
-__all__ = ["Callback", "LambdaCallback", "History", "EarlyStopping", "GradientNorms", "CSVLogger",
-           "TensorBoard", "Verbose", "ProgressBar", "EpochSnapshot"]
+__all__ = [
+    "Callback",
+    "LambdaCallback",
+    "History",
+    "EarlyStopping",
+    "GradientNorms",
+    "CSVLogger",
+    "TensorBoard",
+    "Verbose",
+    "ProgressBar",
+    "EpochSnapshot",
+]

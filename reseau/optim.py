@@ -4,11 +4,36 @@ Optimisers follow PyTorch's defaults and formulas; other libraries' forms are op
 (``SGD(form="sutskever")``, ``Adam(form="keras")``, ``Adagrad(form="keras")``).
 """
 
-from .core.optim import (OPTIMIZERS, NAG, SGD, Adadelta, Adagrad, Adam, AdamW, Momentum, Optimizer,
-                         RMSprop, get)
-from .core.schedules import (Constant, CosineAnnealing, ExponentialDecay, InverseTimeDecay,
-                             ReduceOnPlateau, Schedule, StepDecay, Warmup)
+from .core.optim import NAG, OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Momentum, Optimizer, RMSprop, get
+from .core.schedules import (
+    Constant,
+    CosineAnnealing,
+    ExponentialDecay,
+    InverseTimeDecay,
+    ReduceOnPlateau,
+    Schedule,
+    StepDecay,
+    Warmup,
+)
 
-__all__ = ["Optimizer", "SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "Adam", "AdamW", "RMSprop",
-           "OPTIMIZERS", "get", "Schedule", "Constant", "StepDecay", "ExponentialDecay",
-           "InverseTimeDecay", "CosineAnnealing", "Warmup", "ReduceOnPlateau"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "NAG",
+    "Adagrad",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "OPTIMIZERS",
+    "get",
+    "Schedule",
+    "Constant",
+    "StepDecay",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "CosineAnnealing",
+    "Warmup",
+    "ReduceOnPlateau",
+]

@@ -36,35 +36,54 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError('reseau.sklearn needs scikit-learn>=1.6: pip install "reseau[sklearn]"') from None
 
-from .backends.host import np
 from ._sklearn_params import HIDDEN, STOCHASTIC, check_params, hidden_sizes
-from .core.weights import class_weights, sample_weights
+from .backends.host import np
 from .core import columns, objective, optim
 from .core.model import MLP
 from .core.regularization import check_dropout
-from .core.tables import columns as table_of, is_table
-
+from .core.tables import columns as table_of
+from .core.tables import is_table
+from .core.weights import class_weights, sample_weights
 
 
 class _BaseMLP(BaseEstimator):
     """What both estimators share; scikit-learn reads the parameters off this signature."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
-                 dropout=0.0, init=None, normalize=None, impute=None, handle_unknown="ignore"):
-        self.hidden_layer_sizes, self.activation, self.solver, self.alpha = (hidden_layer_sizes, activation,
-                                                                            solver, alpha)
-        self.batch_size, self.learning_rate, self.learning_rate_init = batch_size, learning_rate, learning_rate_init
-        self.power_t, self.max_iter, self.shuffle, self.random_state = power_t, max_iter, shuffle, random_state
-        self.tol, self.verbose, self.warm_start, self.momentum = tol, verbose, warm_start, momentum
-        self.nesterovs_momentum, self.early_stopping = nesterovs_momentum, early_stopping
-        self.validation_fraction, self.beta_1, self.beta_2 = validation_fraction, beta_1, beta_2
-        self.epsilon, self.n_iter_no_change, self.max_fun = epsilon, n_iter_no_change, max_fun
-        self.backend, self.dtype, self.dropout, self.init = backend, dtype, dropout, init
-        self.normalize, self.impute, self.handle_unknown = normalize, impute, handle_unknown
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        backend=None,
+        dtype=None,
+        dropout=0.0,
+        init=None,
+        normalize=None,
+        impute=None,
+        handle_unknown="ignore",
+    ):
+        _set_params(self, locals())
 
     # ---- fit ------------------------------------------------------------------------------------
 
@@ -95,8 +114,10 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.update(before)
             if "_cache" in before:
                 self._cache["forward"] = None
-            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
-                             "values and need to be preprocessed.")
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                "values and need to be preprocessed."
+            )
         self._device_params(self._network(layer_units, X.dtype))  # model_ holds the weights (save, to_onnx)
         self._cache["forward"] = self.coefs_
         return self
@@ -128,8 +149,16 @@ class _BaseMLP(BaseEstimator):
         pairs = list(zip(layer_units[:-1], layer_units[1:]))
         if self.init is not None:
             seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-            model = MLP(layer_units, hidden=self._hidden(), output=objective.OUTPUTS[self.out_activation_],
-                        init=self.init, seed=seed, backend="numpy", dtype="float64", l2=0.0)
+            model = MLP(
+                layer_units,
+                hidden=self._hidden(),
+                output=objective.OUTPUTS[self.out_activation_],
+                init=self.init,
+                seed=seed,
+                backend="numpy",
+                dtype="float64",
+                l2=0.0,
+            )
             weights = model.get_weights()
         else:
             factor = 2.0 if self.activation == "logistic" else 6.0
@@ -145,14 +174,33 @@ class _BaseMLP(BaseEstimator):
 
     def _network(self, layer_units, dtype):
         """The reseau MLP these weights run in (kept as ``model_``, rebuilt when its shape changes)."""
-        key = (tuple(layer_units), self._hidden(), self.out_activation_, self.backend, np.dtype(dtype).name,
-               repr(self.dropout), getattr(self, "_plan", None) is None)
+        key = (
+            tuple(layer_units),
+            self._hidden(),
+            self.out_activation_,
+            self.backend,
+            np.dtype(dtype).name,
+            repr(self.dropout),
+            getattr(self, "_plan", None) is None,
+        )
         if getattr(self, "_network_key", None) != key:
-            seed = self.random_state if isinstance(self.random_state, numbers.Integral) and self.random_state >= 0 else 0
-            self.model_ = MLP(layer_units, hidden=self._hidden(), output=objective.OUTPUTS[self.out_activation_],
-                              init=self.init or "glorot_uniform", backend=self.backend, dtype=np.dtype(dtype).name,
-                              seed=int(seed), dropout=self.dropout, normalize=self.normalize, impute=self.impute,
-                              handle_unknown=self.handle_unknown, l2=0.0)  # alpha is the estimators' penalty
+            seed = (
+                self.random_state if isinstance(self.random_state, numbers.Integral) and self.random_state >= 0 else 0
+            )
+            self.model_ = MLP(
+                layer_units,
+                hidden=self._hidden(),
+                output=objective.OUTPUTS[self.out_activation_],
+                init=self.init or "glorot_uniform",
+                backend=self.backend,
+                dtype=np.dtype(dtype).name,
+                seed=int(seed),
+                dropout=self.dropout,
+                normalize=self.normalize,
+                impute=self.impute,
+                handle_unknown=self.handle_unknown,
+                l2=0.0,
+            )  # alpha is the estimators' penalty
             self.model_.columns = getattr(self, "_plan", None)
             lb = getattr(self, "_label_binarizer", None)
             if lb is not None and lb.y_type_ in ("binary", "multiclass"):  # model_.predict gives these labels
@@ -163,8 +211,9 @@ class _BaseMLP(BaseEstimator):
     def _device_params(self, model, coefs=None, intercepts=None):
         """coefs_ / intercepts_ (or the given ones) as the model's flat device parameters."""
         coefs, intercepts = coefs or self.coefs_, intercepts or self.intercepts_
-        flat = model.layout.join(np, [np.asarray(a, dtype=model.dtype_name).ravel()
-                                      for pair in zip(coefs, intercepts) for a in pair])
+        flat = model.layout.join(
+            np, [np.asarray(a, dtype=model.dtype_name).ravel() for pair in zip(coefs, intercepts) for a in pair]
+        )
         model.params = model.backend.asarray(flat, dtype=model.dtype)
         return model.params
 
@@ -180,8 +229,9 @@ class _BaseMLP(BaseEstimator):
     def _make_optimizer(self):
         lr = self.learning_rate_init
         if self.solver == "sgd":
-            return optim.SGD(lr=lr, momentum=self.momentum, nesterov=self.nesterovs_momentum and self.momentum > 0,
-                             form="sutskever")
+            return optim.SGD(
+                lr=lr, momentum=self.momentum, nesterov=self.nesterovs_momentum and self.momentum > 0, form="sutskever"
+            )
         if self.solver == "adam":
             return optim.Adam(lr=lr, betas=(self.beta_1, self.beta_2), eps=self.epsilon, form="keras")
         return optim.get(self.solver, lr=lr)
@@ -223,8 +273,11 @@ class _BaseMLP(BaseEstimator):
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                                  "optimization hasn't converged yet.", ConvergenceWarning)
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                        "optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
             self._keep_params(model, params)
@@ -252,13 +305,15 @@ class _BaseMLP(BaseEstimator):
             return X, y, sample_weight, None, None, None
         stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
         arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(*arrays, random_state=self._random_state, test_size=self.validation_fraction,
-                                 stratify=stratify)
+        parts = train_test_split(
+            *arrays, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+        )
         X_train, X_val, y_train, y_val = parts[:4]
         sw_train, sw_val = (None, None) if sample_weight is None else parts[4:]
         if X_val.shape[0] < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of "
-                             "your dataset.")
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
         if is_classifier(self):
             y_val = self._label_binarizer.inverse_transform(y_val)
         return X_train, y_train, sw_train, X_val, y_val, sw_val
@@ -297,8 +352,14 @@ class _BaseMLP(BaseEstimator):
                 print(f"{msg} Setting learning rate to {self.learning_rate_:f}")
             return False
         if self.verbose:
-            print(msg + (" Learning rate too small. Stopping." if self.solver == "sgd" and
-                         self.learning_rate == "adaptive" else " Stopping."))
+            print(
+                msg
+                + (
+                    " Learning rate too small. Stopping."
+                    if self.solver == "sgd" and self.learning_rate == "adaptive"
+                    else " Stopping."
+                )
+            )
         return True
 
     def _count_no_improvement(self, stalled: bool):
@@ -308,8 +369,10 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, y, sample_weight, layer_units):
         if any(check_dropout(self.dropout, len(layer_units) - 2)):
-            raise ValueError(f"dropout={self.dropout!r} with solver='lbfgs': L-BFGS needs one deterministic "
-                             "objective; use dropout=0 or a stochastic solver")
+            raise ValueError(
+                f"dropout={self.dropout!r} with solver='lbfgs': L-BFGS needs one deterministic "
+                "objective; use dropout=0 or a stochastic solver"
+            )
         model = self._network(layer_units, X.dtype)
         key = ("objective",)
         if key not in self._cache:
@@ -325,13 +388,20 @@ class _BaseMLP(BaseEstimator):
             pairs = model.layout.unflatten(np, flat)
             return float(model.backend.to_numpy(loss)), _pack([W for W, _ in pairs], [b for _, b in pairs])
 
-        result = scipy.optimize.minimize(loss_and_grad, _pack(self.coefs_, self.intercepts_), method="L-BFGS-B",
-                                         jac=True, options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                                                            "gtol": self.tol})
+        result = scipy.optimize.minimize(
+            loss_and_grad,
+            _pack(self.coefs_, self.intercepts_),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
         if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
-                          f"{result.message}. Increase the number of iterations (max_iter={self.max_iter}) or "
-                          "scale the data.", ConvergenceWarning)
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
+                f"{result.message}. Increase the number of iterations (max_iter={self.max_iter}) or "
+                "scale the data.",
+                ConvergenceWarning,
+            )
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
         self.coefs_, self.intercepts_ = _unpack(result.x, shapes, X.dtype)
@@ -353,22 +423,29 @@ class _BaseMLP(BaseEstimator):
         rows = max(1, (1 << 22) // max(model.sizes))
         parts = []
         for a in range(0, X.shape[0], rows):
-            part = X[a:a + rows]
+            part = X[a : a + rows]
             part = part.toarray() if hasattr(part, "toarray") else part
-            parts.append(model.backend.to_numpy(self._cache[key](model.params, model.backend.asarray(
-                np.asarray(part, dtype=self.coefs_[0].dtype), dtype=model.dtype))))
+            parts.append(
+                model.backend.to_numpy(
+                    self._cache[key](
+                        model.params,
+                        model.backend.asarray(np.asarray(part, dtype=self.coefs_[0].dtype), dtype=model.dtype),
+                    )
+                )
+            )
         A = np.concatenate(parts) if parts else np.zeros((0, self.n_outputs_), self.coefs_[0].dtype)
         if check_input and not np.isfinite(A).all():
-            raise ValueError(f"X gives outputs that are not finite (largest |x| = {np.abs(X).max():.3g}): its values "
-                             "are far beyond the training data's; scale X as the training data was scaled")
+            raise ValueError(
+                f"X gives outputs that are not finite (largest |x| = {np.abs(X).max():.3g}): its values "
+                "are far beyond the training data's; scale X as the training data was scaled"
+            )
         return A
 
     def _check_X(self, X):
         plan = getattr(self, "_plan", None)
         if plan is not None:
             return plan.transform(X).astype(self.coefs_[0].dtype, copy=False)
-        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                             dtype=(np.float64, np.float32))
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
 
     def _validate_X_y(self, X, y, reset, y_numeric):
         """(X, y) checked as scikit-learn checks them, or through reseau's column plan for tables with
@@ -379,8 +456,16 @@ class _BaseMLP(BaseEstimator):
         else:
             plan = getattr(self, "_plan", None)
         if plan is None:
-            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
-                                 dtype=(np.float64, np.float32), reset=reset)
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                y_numeric=y_numeric,
+                dtype=(np.float64, np.float32),
+                reset=reset,
+            )
         else:
             X = plan.transform(X).astype(np.dtype(self.dtype or "float64"))
             y = check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None, ensure_all_finite=True)
@@ -417,8 +502,9 @@ class _BaseMLP(BaseEstimator):
     def _check_solver(self):
         """partial_fit exists for the stochastic solvers only (``hasattr`` says so, as in scikit-learn)."""
         if self.solver not in STOCHASTIC:
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
-                                 "stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     def _dtype_of(self, X):
@@ -438,21 +524,42 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     loss = "log_loss"
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
-                 dropout=0.0, init=None, normalize=None, impute=None, handle_unknown="ignore", class_weight=None):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
-                         beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         backend=backend, dtype=dtype, dropout=dropout, init=init, normalize=normalize,
-                         impute=impute, handle_unknown=handle_unknown)
-        self.class_weight = class_weight  # a reseau extra: "balanced" or {label: weight} (core/weights.py)
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        backend=None,
+        dtype=None,
+        dropout=0.0,
+        init=None,
+        normalize=None,
+        impute=None,
+        handle_unknown="ignore",
+        class_weight=None,
+    ):
+        _set_params(self, locals())
 
     def _row_weights(self, Y, w):
         """sample_weight × the class weight of each row's class (``class_weight``, a reseau extra;
@@ -460,8 +567,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self.class_weight is None:
             return w
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            raise ValueError(f"class_weight={self.class_weight!r} needs one label per row; y is multilabel: give "
-                             "sample_weight instead")
+            raise ValueError(
+                f"class_weight={self.class_weight!r} needs one label per row; y is multilabel: give "
+                "sample_weight instead"
+            )
         labels = Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
         per_row = class_weights(self.class_weight, labels, len(self.classes_), list(self.classes_))[labels]
         w = per_row if w is None else w * per_row
@@ -478,18 +587,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             try:
                 self._label_binarizer = LabelBinarizer().fit(y)
             except TypeError:
-                raise ValueError("y mixes labels of types that cannot be ordered (e.g. strings and numbers); "
-                                 "expected labels of one type") from None
+                raise ValueError(
+                    "y mixes labels of types that cannot be ordered (e.g. strings and numbers); "
+                    "expected labels of one type"
+                ) from None
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
-                    raise ValueError(f"warm_start can only be used where `y` has the same classes as in the "
-                                     f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+                    raise ValueError(
+                        f"warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
-                                 f"'y' has {classes}.")
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
         return X, self._label_binarizer.transform(y).astype(bool)
 
     @available_if(lambda est: est._check_solver())
@@ -538,21 +652,42 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor: scikit-learn's MLPRegressor on reseau. Identity output with
     squared error, or (``loss="poisson"``) an exponential output with the Poisson deviance."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
-                 alpha=1e-4, batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
-                 dropout=0.0, init=None, normalize=None, impute=None, handle_unknown="ignore"):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
-                         beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         backend=backend, dtype=dtype, dropout=dropout, init=init, normalize=normalize,
-                         impute=impute, handle_unknown=handle_unknown)
-        self.loss = loss
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        backend=None,
+        dtype=None,
+        dropout=0.0,
+        init=None,
+        normalize=None,
+        impute=None,
+        handle_unknown="ignore",
+    ):
+        _set_params(self, locals())
 
     def _validate_input(self, X, y, incremental, reset):
         _real_targets(y)
@@ -598,8 +733,7 @@ class _Batches:
 
     def batch(self, idx):
         xp_idx = idx if isinstance(idx, slice) else self.backend.asarray(idx)
-        x = (self.backend.asarray(self.X[idx].toarray(), dtype=self.dtype) if self.sparse
-             else self.X[xp_idx])
+        x = self.backend.asarray(self.X[idx].toarray(), dtype=self.dtype) if self.sparse else self.X[xp_idx]
         y = self.Y[xp_idx]
         n = x.shape[0]
         if self.w is None:
@@ -628,8 +762,7 @@ def _first_partial_fit(est, classes) -> bool:
     if classes is not None:
         if have is not None:
             if not np.array_equal(have, unique_labels(classes)):
-                raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
-                                 f"{have!r}")
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {have!r}")
             return False
         est.classes_ = unique_labels(classes)
         return True
@@ -659,10 +792,10 @@ def _pack(coefs, intercepts):
 def _unpack(theta, shapes, dtype):
     coefs, intercepts, pos = [], [], 0
     for n_in, n_out in shapes:
-        coefs.append(theta[pos:pos + n_in * n_out].reshape(n_in, n_out).astype(dtype))
+        coefs.append(theta[pos : pos + n_in * n_out].reshape(n_in, n_out).astype(dtype))
         pos += n_in * n_out
     for _, n_out in shapes:
-        intercepts.append(theta[pos:pos + n_out].astype(dtype))
+        intercepts.append(theta[pos : pos + n_out].astype(dtype))
         pos += n_out
     return coefs, intercepts
 
@@ -678,7 +811,17 @@ def _check_fitted_weights(state):
     ok = ok and state.get("n_features_in_", coefs[0].shape[0]) == coefs[0].shape[0]
     if not ok:
         shapes = [getattr(a, "shape", type(a).__name__) for a in (coefs or [])] if isinstance(coefs, list) else coefs
-        raise ValueError(f"pickled estimator: coefs_ {shapes!r} and intercepts_ do not make a network; expected "
-                         "one (n_in, n_out) float matrix and one (n_out,) bias per layer, chained")
+        raise ValueError(
+            f"pickled estimator: coefs_ {shapes!r} and intercepts_ do not make a network; expected "
+            "one (n_in, n_out) float matrix and one (n_out,) bias per layer, chained"
+        )
     if not all(np.isfinite(a).all() for a in coefs + intercepts):
         raise ValueError("pickled estimator: coefs_ or intercepts_ contain NaN or inf; expected finite numbers")
+
+
+def _set_params(est, params):
+    """The constructor's arguments stored as they are, one attribute each (scikit-learn's rule: an
+    estimator's ``__init__`` only stores its parameters; get_params reads them off the signature)."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)

@@ -15,14 +15,16 @@ def _skip_reason(name):
         if importlib.util.find_spec("cupy") is None:
             return "CuPy is not installed (pip install 'reseau[cuda12]' on a CUDA machine)"
         import cupy
+
         if not cupy.is_available():
             return "cupy.is_available() is False: no usable CUDA GPU here"
     return None
 
 
-BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(_skip_reason(name) is not None,
-                                                        reason=_skip_reason(name) or ""))
-            for name in reseau.backends.NAMES]
+BACKENDS = [
+    pytest.param(name, marks=pytest.mark.skipif(_skip_reason(name) is not None, reason=_skip_reason(name) or ""))
+    for name in reseau.backends.NAMES
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,8 +39,13 @@ def _kernel_params():
         reason = _skip_reason(name)
         variants = ["reference"] if reason else reseau.kernels.variants(reseau.backends.get(name))
         for variant in variants:
-            params.append(pytest.param((name, variant), id=f"{name}-{variant}",
-                                       marks=pytest.mark.skipif(reason is not None, reason=reason or "")))
+            params.append(
+                pytest.param(
+                    (name, variant),
+                    id=f"{name}-{variant}",
+                    marks=pytest.mark.skipif(reason is not None, reason=reason or ""),
+                )
+            )
     return params
 
 

@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau.core.activations import ACTIVATIONS, check_hidden
 
 # Points away from the kinks of relu-like functions (a central difference across a kink is wrong).
-Z_HOST = np.concatenate([np.linspace(-6.0, -0.01, 23), np.linspace(0.013, 7.0, 19),
-                         [-40.0, -15.0, 15.0, 40.0]])
+Z_HOST = np.concatenate([np.linspace(-6.0, -0.01, 23), np.linspace(0.013, 7.0, 19), [-40.0, -15.0, 15.0, 40.0]])
 
 SELU_A, SELU_L = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
@@ -74,8 +73,7 @@ def test_saturating_derivatives_are_bounded(kern64, name):
 
 def test_sigmoid_does_not_overflow(kern64):
     backend = kern64.backend
-    Z = backend.asarray(np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0]),
-                        dtype=backend.float_dtype("float64"))
+    Z = backend.asarray(np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0]), dtype=backend.float_dtype("float64"))
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         A = to_np(backend, kern64.activation("sigmoid", Z))
     np.testing.assert_array_equal(A[[0, 2, 3, 4]], [0.0, 0.5, 1.0, 1.0])

@@ -4,8 +4,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import backends
 
 
@@ -46,7 +46,7 @@ def test_roundtrip_and_dtypes(backend):
 
 def test_float64_is_really_float64(backend):
     """JAX silently keeps float32 unless x64 is on: asking for float64 must switch it on."""
-    x = backend.asarray(np.array([1.0 + 2.0 ** -40]), dtype=backend.float_dtype("float64"))
+    x = backend.asarray(np.array([1.0 + 2.0**-40]), dtype=backend.float_dtype("float64"))
     assert to_np(backend, x)[0] != 1.0
 
 
@@ -59,6 +59,7 @@ def test_copy_is_independent(backend):
 
 def test_erf(backend):
     import math
+
     z = np.linspace(-4, 4, 41)
     got = to_np(backend, backend.erf(backend.asarray(z, dtype=backend.float_dtype("float64"))))
     np.testing.assert_allclose(got, [math.erf(v) for v in z], rtol=1e-14, atol=1e-16)
@@ -68,6 +69,7 @@ def test_numpy_erf_without_scipy(monkeypatch):
     import math
 
     from reseau.backends import numpy_backend
+
     monkeypatch.setattr(numpy_backend, "_scipy_erf", None)
     got = backends.get("numpy").erf(np.array([-1.0, 0.5], dtype=np.float32))
     assert got.dtype == np.float32
@@ -88,17 +90,27 @@ def test_source_tree_runs_without_install_and_without_array_api_compat(tmp_path)
     import subprocess
     import sys
     from pathlib import Path
+
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys; sys.modules['array_api_compat'] = None; sys.path.insert(0, sys.argv[1]); "
-            "import reseau; from reseau.core import network; "
-            "assert reseau.backends.get('numpy').xp.__name__ == 'numpy'; "
-            "m = reseau.MLP([4, 5, 3], dtype='float64', seed=0); import numpy as np; "
-            "r = np.random.default_rng(0); X = r.normal(size=(20, 4)); y = r.integers(0, 3, 20); "
-            "m.fit(X, y, epochs=3, batch_size=8, lr=0.1); print(repr(m.get_weights()[0][0][0, 0]))")
-    plain = subprocess.run([sys.executable, "-S", "-c", code, str(root)], capture_output=True, text=True,
-                           cwd=tmp_path, env={"PYTHONPATH": str(Path(np.__file__).parents[1])}, timeout=120)
+    code = (
+        "import sys; sys.modules['array_api_compat'] = None; sys.path.insert(0, sys.argv[1]); "
+        "import reseau; from reseau.core import network; "
+        "assert reseau.backends.get('numpy').xp.__name__ == 'numpy'; "
+        "m = reseau.MLP([4, 5, 3], dtype='float64', seed=0); import numpy as np; "
+        "r = np.random.default_rng(0); X = r.normal(size=(20, 4)); y = r.integers(0, 3, 20); "
+        "m.fit(X, y, epochs=3, batch_size=8, lr=0.1); print(repr(m.get_weights()[0][0][0, 0]))"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(Path(np.__file__).parents[1])},
+        timeout=120,
+    )
     assert plain.returncode == 0, plain.stderr
     from reseau import MLP
+
     m = MLP([4, 5, 3], dtype="float64", seed=0)
     r = np.random.default_rng(0)
     X, y = r.normal(size=(20, 4)), r.integers(0, 3, 20)

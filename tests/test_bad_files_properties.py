@@ -113,14 +113,33 @@ def test_reseau_train_on_any_csv_trains_or_exits_2_with_a_message(rows, encoding
             assert all(line.startswith("reseau: ") for line in lines[:-1]), err
 
 
-OPTION_VALUES = st.one_of(st.text(max_size=8), st.integers(-3, 3).map(str),
-                          st.sampled_from(["nan", "inf", "-1", "0", "1e999", "full", "3,x", ""]))
+OPTION_VALUES = st.one_of(
+    st.text(max_size=8),
+    st.integers(-3, 3).map(str),
+    st.sampled_from(["nan", "inf", "-1", "0", "1e999", "full", "3,x", ""]),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(option=st.sampled_from(["--lr", "--epochs", "--batch-size", "--layers", "--dropout", "--l2", "--momentum",
-                               "--schedule", "--warmup", "--test-size", "--checkpoint-every", "--seed"]),
-       value=OPTION_VALUES)
+@given(
+    option=st.sampled_from(
+        [
+            "--lr",
+            "--epochs",
+            "--batch-size",
+            "--layers",
+            "--dropout",
+            "--l2",
+            "--momentum",
+            "--schedule",
+            "--warmup",
+            "--test-size",
+            "--checkpoint-every",
+            "--seed",
+        ]
+    ),
+    value=OPTION_VALUES,
+)
 def test_any_option_value_trains_or_exits_2_with_a_message(option, value):
     code, err = _run_cli(["train", "--data", "xor", "--epochs", "1", "--quiet", option, value])
     assert code in (0, 2), err
@@ -138,20 +157,33 @@ BAD_Y = st.sampled_from(["length", "nan", "inf", "complex", "rank2", "ragged", "
 
 def _bad_X(kind, n):
     X = np.random.default_rng(0).normal(size=(n, 3))
-    return {"nan": lambda: np.where(np.arange(3) == 1, np.nan, X), "inf": lambda: X * np.inf,
-            "huge": lambda: X * 1e300,  # beyond float32, the estimators' default dtype
-            "strings": lambda: X.astype(str), "objects": lambda: X.astype(object), "complex": lambda: X + 1j,
-            "rank1": lambda: X[:, 0], "rank3": lambda: X[:, :, None], "empty": lambda: X[:0],
-            "ragged": lambda: [[0.0, 1.0, 2.0]] * (n - 1) + [[0.0]]}[kind]()
+    return {
+        "nan": lambda: np.where(np.arange(3) == 1, np.nan, X),
+        "inf": lambda: X * np.inf,
+        "huge": lambda: X * 1e300,  # beyond float32, the estimators' default dtype
+        "strings": lambda: X.astype(str),
+        "objects": lambda: X.astype(object),
+        "complex": lambda: X + 1j,
+        "rank1": lambda: X[:, 0],
+        "rank3": lambda: X[:, :, None],
+        "empty": lambda: X[:0],
+        "ragged": lambda: [[0.0, 1.0, 2.0]] * (n - 1) + [[0.0]],
+    }[kind]()
 
 
 def _bad_y(kind, n):
     y = np.arange(n) % 2
-    return {"length": lambda: y[:-1], "nan": lambda: np.where(y == 1, np.nan, 0.0),
-            "inf": lambda: np.where(y == 1, np.inf, 0.0), "complex": lambda: y + 1j,
-            "rank2": lambda: np.stack([y, y], 1), "ragged": lambda: [[0]] * (n - 1) + [[0, 1]],
-            "mixed": lambda: np.array(["a", 1] * (n // 2) + ["a"] * (n % 2), dtype=object),
-            "empty": lambda: y[:0], "single": lambda: np.zeros(n)}[kind]()
+    return {
+        "length": lambda: y[:-1],
+        "nan": lambda: np.where(y == 1, np.nan, 0.0),
+        "inf": lambda: np.where(y == 1, np.inf, 0.0),
+        "complex": lambda: y + 1j,
+        "rank2": lambda: np.stack([y, y], 1),
+        "ragged": lambda: [[0]] * (n - 1) + [[0, 1]],
+        "mixed": lambda: np.array(["a", 1] * (n // 2) + ["a"] * (n % 2), dtype=object),
+        "empty": lambda: y[:0],
+        "single": lambda: np.zeros(n),
+    }[kind]()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -180,8 +212,11 @@ def test_estimators_name_bad_y_and_stay_unfitted(kind, n, which):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=BAD_X, which=st.sampled_from(["MLPClassifier", "MLPRegressor"]),
-       method=st.sampled_from(["predict", "predict_proba", "score"]))
+@given(
+    kind=BAD_X,
+    which=st.sampled_from(["MLPClassifier", "MLPRegressor"]),
+    method=st.sampled_from(["predict", "predict_proba", "score"]),
+)
 def test_fitted_estimators_name_bad_X_and_keep_their_weights(kind, which, method):
     if which == "MLPRegressor" and method == "predict_proba":
         return

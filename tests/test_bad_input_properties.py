@@ -70,8 +70,12 @@ def _corrupt_y(kind, n, rng):
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(X_KINDS), n=st.integers(4, 40), extra=st.integers(1, 5),
-       method=st.sampled_from(["fit", "predict", "predict_proba", "evaluate"]))
+@given(
+    kind=st.sampled_from(X_KINDS),
+    n=st.integers(4, 40),
+    extra=st.integers(1, 5),
+    method=st.sampled_from(["fit", "predict", "predict_proba", "evaluate"]),
+)
 def test_bad_X_is_named_and_changes_nothing(kind, n, extra, method):
     model = MLP([N_IN, 4, N_CLASSES], seed=0, normalize=None, impute=None)
     before = model.get_weights()[0][0].copy()
@@ -85,8 +89,12 @@ def test_bad_X_is_named_and_changes_nothing(kind, n, extra, method):
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(Y_KINDS), n=st.integers(6, 40), seed=st.integers(0, 1000),
-       method=st.sampled_from(["fit", "evaluate"]))
+@given(
+    kind=st.sampled_from(Y_KINDS),
+    n=st.integers(6, 40),
+    seed=st.integers(0, 1000),
+    method=st.sampled_from(["fit", "evaluate"]),
+)
 def test_bad_y_is_named_and_changes_nothing(kind, n, seed, method):
     if kind == "single_class" and method == "evaluate":
         return  # evaluating on one class is legitimate
@@ -103,6 +111,7 @@ def test_bad_y_is_named_and_changes_nothing(kind, n, seed, method):
 def test_finite_inputs_of_any_magnitude_train_or_stop_cleanly(scale, n):
     """Large but finite inputs either train or stop with TrainingDivergedError: never NaN weights."""
     from reseau import TrainingDivergedError
+
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, N_IN)) * scale
     y = np.arange(n) % N_CLASSES

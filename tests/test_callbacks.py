@@ -37,8 +37,14 @@ def test_hooks_run_in_order_with_the_record():
     X, y = _data()
     rec = Recorder()
     MLP([4, 5, 1], seed=0).fit(X, y, epochs=2, batch_size=16, callbacks=[rec])
-    assert rec.calls == ["train_begin", "epoch_begin 1", "epoch_end 1 True", "epoch_begin 2", "epoch_end 2 True",
-                         "train_end"]
+    assert rec.calls == [
+        "train_begin",
+        "epoch_begin 1",
+        "epoch_end 1 True",
+        "epoch_begin 2",
+        "epoch_end 2 True",
+        "train_end",
+    ]
 
 
 def test_a_callback_stops_training_by_the_trainer_flag():
@@ -56,8 +62,9 @@ def test_a_callback_stops_training_by_the_trainer_flag():
 def test_a_plain_function_stops_training_by_returning_false():
     X, y = _data()
     seen = []
-    h = MLP([4, 5, 1], seed=0).fit(X, y, epochs=10, batch_size=16,
-                                   callback=lambda r: seen.append(r["epoch"]) or r["epoch"] < 2)
+    h = MLP([4, 5, 1], seed=0).fit(
+        X, y, epochs=10, batch_size=16, callback=lambda r: seen.append(r["epoch"]) or r["epoch"] < 2
+    )
     assert seen == [1, 2] and h["epoch"] == [1, 2]
     with pytest.raises(ValueError, match="callbacks holds"):
         MLP([4, 5, 1]).fit(X, y, epochs=1, callbacks=[print])
@@ -106,8 +113,15 @@ def test_every_kernel_counts_alike(kernels):
 def test_csv_logger_writes_a_row_an_epoch(tmp_path):
     X, y = _data()
     path = tmp_path / "log.csv"
-    MLP([4, 5, 1], seed=0).fit(X, y, epochs=3, batch_size=16, validation_data=(X, y), track_gradients=True,
-                               callbacks=[callbacks.CSVLogger(path)])
+    MLP([4, 5, 1], seed=0).fit(
+        X,
+        y,
+        epochs=3,
+        batch_size=16,
+        validation_data=(X, y),
+        track_gradients=True,
+        callbacks=[callbacks.CSVLogger(path)],
+    )
     rows = list(csv.DictReader(open(path)))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert {"loss", "accuracy", "val_loss", "lr", "seconds", "grad_norms_1", "grad_norms_2"} <= set(rows[0])
@@ -117,7 +131,9 @@ def test_csv_logger_writes_a_row_an_epoch(tmp_path):
 def test_tensorboard_writes_event_files(tmp_path):
     pytest.importorskip("tensorboardX", reason="tensorboardX is not installed (pip install 'reseau[tensorboard]')")
     import struct
+
     from tensorboardX.proto import event_pb2
+
     X, y = _data()
     MLP([4, 5, 1], seed=0).fit(X, y, epochs=2, batch_size=16, callbacks=[callbacks.TensorBoard(tmp_path / "tb")])
     events = list((tmp_path / "tb").glob("events.out.tfevents.*"))
@@ -125,10 +141,10 @@ def test_tensorboard_writes_event_files(tmp_path):
     data, scalars = events[0].read_bytes(), {}
     while data:  # TFRecord framing: length (u64), its CRC (u32), the Event, its CRC (u32)
         (n,) = struct.unpack("<Q", data[:8])
-        event = event_pb2.Event.FromString(data[12:12 + n])
+        event = event_pb2.Event.FromString(data[12 : 12 + n])
         for v in event.summary.value:
             scalars.setdefault(v.tag, []).append((event.step, v.simple_value))
-        data = data[12 + n + 4:]
+        data = data[12 + n + 4 :]
     assert [s for s, _ in scalars["loss"]] == [1, 2] and {"accuracy", "lr"} <= set(scalars)
 
 

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP, load, optim
 from reseau.core import checkpoint, serialize
 
@@ -27,8 +27,14 @@ def _model(backend="numpy", **kw):
 
 
 def _fit_args(X, y):
-    return dict(epochs=4, batch_size=8, optimizer="adam", lr=0.01, validation_data=(X[:10], y[:10]),
-                schedule=optim.CosineAnnealing(T_max=30, per="step"))
+    return dict(
+        epochs=4,
+        batch_size=8,
+        optimizer="adam",
+        lr=0.01,
+        validation_data=(X[:10], y[:10]),
+        schedule=optim.CosineAnnealing(T_max=30, per="step"),
+    )
 
 
 def _only(directory, source):
@@ -39,11 +45,14 @@ def _only(directory, source):
 
 
 def _assert_same_run(a, b, exact):
-    check = np.testing.assert_array_equal if exact else (
-        lambda x, y: np.testing.assert_allclose(x, y, rtol=0, atol=1e-12))
+    check = (
+        np.testing.assert_array_equal if exact else (lambda x, y: np.testing.assert_allclose(x, y, rtol=0, atol=1e-12))
+    )
     check(to_np(a.backend, a.params), to_np(b.backend, b.params))
     for key in ("m", "v", "lr"):
-        check(to_np(a.backend, a.opt_state.optimizer_state()[key]), to_np(b.backend, b.opt_state.optimizer_state()[key]))
+        check(
+            to_np(a.backend, a.opt_state.optimizer_state()[key]), to_np(b.backend, b.opt_state.optimizer_state()[key])
+        )
     assert a.step_count == b.step_count and a.epoch == b.epoch
     for key in ("loss", "val_loss", "accuracy", "lr"):
         if exact:
@@ -69,8 +78,15 @@ def test_resume_from_any_step_ends_as_the_uninterrupted_run(backend, tmp_path):
 
 def test_resume_keeps_early_stopping_and_plateau_state(tmp_path):
     X, y = _data(80)
-    args = dict(epochs=30, batch_size=16, optimizer="sgd", lr=0.3, validation_split=0.25, patience=3,
-                schedule=optim.ReduceOnPlateau(factor=0.5, patience=1, threshold=0.05))
+    args = dict(
+        epochs=30,
+        batch_size=16,
+        optimizer="sgd",
+        lr=0.3,
+        validation_split=0.25,
+        patience=3,
+        schedule=optim.ReduceOnPlateau(factor=0.5, patience=1, threshold=0.05),
+    )
     full = _model()
     h = full.fit(X, y, checkpoint=tmp_path / "all", checkpoint_keep=1000, **args)
     assert h.stopped_epoch is not None and h.best_epoch < h.stopped_epoch and min(h["lr"]) < 0.3
@@ -92,8 +108,9 @@ def test_compiled_epochs_checkpoint_at_epoch_ends_and_resume(tmp_path):
     assert steps == [12, 24, 30]  # the epochs that crossed a multiple of 10 steps, and the end
     resumed = _model("jax")
     resumed.fit(X, y, resume=_only(tmp_path / "one", tmp_path / "all" / "step-000000000012.ckpt"), **args)
-    np.testing.assert_allclose(to_np(resumed.backend, resumed.params), to_np(full.backend, full.params),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        to_np(resumed.backend, resumed.params), to_np(full.backend, full.params), rtol=0, atol=1e-12
+    )
 
 
 def test_only_the_newest_checkpoints_are_kept(tmp_path):
@@ -124,11 +141,14 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(tmp_path):
     assert found[0].name == "step-000000000003.ckpt"
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(lr=0.02), "different fit"),
-    (dict(batch_size=16), "different fit"),
-    (dict(data_seed=1), "different fit"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(lr=0.02), "different fit"),
+        (dict(batch_size=16), "different fit"),
+        (dict(data_seed=1), "different fit"),
+    ],
+)
 def test_resume_refuses_a_checkpoint_of_another_fit(tmp_path, change, message):
     X, y = _data()
     _model().fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01, checkpoint=tmp_path)
@@ -151,14 +171,20 @@ def test_resume_refuses_another_network(tmp_path):
         MLP([3, 6, 1], dtype="float64", seed=0, dropout=0.2, normalize=None).fit(X, y, epochs=1, resume=tmp_path)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(resume="MISSING"), r"resume='.*MISSING' holds no checkpoint"),
-    (dict(checkpoint="FILE"), r"checkpoint='.*FILE' is a file; expected a directory"),
-    (dict(checkpoint="DIR", checkpoint_every=0), r"checkpoint_every=0 is invalid; expected a positive integer or None"),
-    (dict(checkpoint="DIR", checkpoint_every=2.5), r"checkpoint_every=2.5 is invalid"),
-    (dict(checkpoint="DIR", checkpoint_keep=0), r"checkpoint_keep=0 is invalid"),
-    (dict(checkpoint=3), r"checkpoint=3 is not a directory path"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(resume="MISSING"), r"resume='.*MISSING' holds no checkpoint"),
+        (dict(checkpoint="FILE"), r"checkpoint='.*FILE' is a file; expected a directory"),
+        (
+            dict(checkpoint="DIR", checkpoint_every=0),
+            r"checkpoint_every=0 is invalid; expected a positive integer or None",
+        ),
+        (dict(checkpoint="DIR", checkpoint_every=2.5), r"checkpoint_every=2.5 is invalid"),
+        (dict(checkpoint="DIR", checkpoint_keep=0), r"checkpoint_keep=0 is invalid"),
+        (dict(checkpoint=3), r"checkpoint=3 is not a directory path"),
+    ],
+)
 def test_bad_checkpoint_arguments_are_clear_errors(tmp_path, kwargs, message):
     (tmp_path / "FILE").write_text("x")
     kwargs = {k: str(tmp_path / v) if isinstance(v, str) else v for k, v in kwargs.items()}
@@ -195,8 +221,9 @@ def _newest_step(directory):
 def _child(tmp_path, directory, out):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    return subprocess.Popen([sys.executable, str(script), str(directory), str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(script), str(directory), str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint_and_resume_is_exact(tmp_path):
@@ -238,8 +265,11 @@ def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint_and_resume_is_
 
 
 def test_serialized_integer_and_scalar_tensors_round_trip(tmp_path):
-    tensors = {"order": np.arange(7, dtype=np.int64), "lr": np.asarray(0.25, dtype=np.float32),
-               "idx": np.arange(3, dtype=np.int32)}
+    tensors = {
+        "order": np.arange(7, dtype=np.int64),
+        "lr": np.asarray(0.25, dtype=np.float32),
+        "idx": np.arange(3, dtype=np.int32),
+    }
     serialize.write(tmp_path / "t.bin", tensors, {"x": 1})
     back, d = serialize.read(tmp_path / "t.bin")
     for k, v in tensors.items():

@@ -11,8 +11,7 @@ from reseau.cli import main
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "reseau", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "reseau", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_main_job_reaches_the_target_accuracy():
@@ -30,9 +29,32 @@ def test_main_job_reaches_the_target_accuracy():
 @pytest.mark.parametrize("backend", ["numpy", "jax"])
 def test_train_options(backend, capsys):
     pytest.importorskip(backend, reason=f"{backend} is not installed")
-    code = main(["train", "--data", "digits", "--layers", "32", "--activation", "relu", "--init", "he",
-                 "--epochs", "15", "--batch-size", "64", "--lr", "0.2", "--seed", "1",
-                 "--backend", backend, "--dtype", "float64", "--quiet"])
+    code = main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--layers",
+            "32",
+            "--activation",
+            "relu",
+            "--init",
+            "he",
+            "--epochs",
+            "15",
+            "--batch-size",
+            "64",
+            "--lr",
+            "0.2",
+            "--seed",
+            "1",
+            "--backend",
+            backend,
+            "--dtype",
+            "float64",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "network [64, 32, 10]" in out and f"backend {backend}, float64" in out
@@ -45,13 +67,16 @@ def test_full_batch_option(capsys):
     assert "batch size full" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args,message", [
-    (["train", "--epochs", "0"], "'0' is not a positive integer"),
-    (["train", "--batch-size", "-2"], "'-2' is not a positive integer or 'full'"),
-    (["train", "--layers", "16,x"], "is not a list of positive integers"),
-    (["train", "--backend", "torch"], "invalid choice: 'torch'"),
-    (["train", "--data", "mnist"], "--data 'mnist' is not a bundled data set"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "--epochs", "0"], "'0' is not a positive integer"),
+        (["train", "--batch-size", "-2"], "'-2' is not a positive integer or 'full'"),
+        (["train", "--layers", "16,x"], "is not a list of positive integers"),
+        (["train", "--backend", "torch"], "invalid choice: 'torch'"),
+        (["train", "--data", "mnist"], "--data 'mnist' is not a bundled data set"),
+    ],
+)
 def test_bad_options_exit_2_with_a_message(args, message):
     out = run(*args)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
@@ -73,20 +98,25 @@ def test_help_and_info():
 
 def test_config_file_and_command_line_override(tmp_path, capsys):
     config = tmp_path / "run.toml"
-    config.write_text('data = "digits"\nlayers = [32]\nactivation = "relu"\ninit = "he"\n'
-                      'optimizer = "adam"\nlr = 0.01\nepochs = 50\nbatch-size = 64\n')
+    config.write_text(
+        'data = "digits"\nlayers = [32]\nactivation = "relu"\ninit = "he"\n'
+        'optimizer = "adam"\nlr = 0.01\nepochs = 50\nbatch-size = 64\n'
+    )
     assert main(["train", "--config", str(config), "--epochs", "4", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "network [64, 32, 10], hidden relu, output softmax, init he" in out
     assert "Adam(lr=0.01" in out and "4 epochs" in out and "batch size 64" in out
 
 
-@pytest.mark.parametrize("text,message", [
-    ('epochs = 0\n', "epochs = 0: 0 is not a positive integer"),
-    ('colour = "red"\n', "unknown option 'colour'"),
-    ('activation = "swish"\n', "activation = 'swish'; expected one of"),
-    ('epochs = \n', "cannot read it as TOML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("epochs = 0\n", "epochs = 0: 0 is not a positive integer"),
+        ('colour = "red"\n', "unknown option 'colour'"),
+        ('activation = "swish"\n', "activation = 'swish'; expected one of"),
+        ("epochs = \n", "cannot read it as TOML"),
+    ],
+)
 def test_bad_config_files(tmp_path, capsys, text, message):
     config = tmp_path / "bad.toml"
     config.write_text(text)
@@ -96,14 +126,38 @@ def test_bad_config_files(tmp_path, capsys, text, message):
 
 def test_save_evaluate_predict_round_trip(tmp_path, capsys):
     model = tmp_path / "bc.model"
-    assert main(["train", "--epochs", "20", "--quiet", "--save", str(model), "--optimizer", "adam",
-                 "--lr", "0.01", "--schedule", "cosine", "--warmup", "2", "--dropout", "0.1", "--l2", "1e-4"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "20",
+                "--quiet",
+                "--save",
+                str(model),
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--schedule",
+                "cosine",
+                "--warmup",
+                "2",
+                "--dropout",
+                "0.1",
+                "--l2",
+                "1e-4",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["evaluate", str(model), "--data", "breast_cancer"]) == 0
     out = capsys.readouterr().out
     assert float(re.search(r"accuracy (\d\.\d+)", out).group(1)) > 0.9
     import gzip
     from importlib import resources
+
     raw = resources.files("reseau.datasets").joinpath("data", "breast_cancer.csv.gz").read_bytes()
     data = tmp_path / "bc.csv"
     data.write_bytes(gzip.decompress(raw))
@@ -122,8 +176,27 @@ def test_text_labels_from_a_csv_come_back_as_text(tmp_path, capsys):
     csv_path = tmp_path / "animals.csv"
     csv_path.write_text("a,b,kind\n" + "".join(f"{a},{b},{k}\n" for (a, b), k in zip(X, names)))
     model = tmp_path / "animals.model"
-    assert main(["train", "--data", str(csv_path), "--target", "kind", "--epochs", "40", "--quiet",
-                 "--optimizer", "adam", "--lr", "0.05", "--save", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(csv_path),
+                "--target",
+                "kind",
+                "--epochs",
+                "40",
+                "--quiet",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.05",
+                "--save",
+                str(model),
+            ]
+        )
+        == 0
+    )
     assert "3 classes" in capsys.readouterr().out
     assert main(["predict", str(model), str(csv_path), "--drop", "kind"]) == 0
     predicted = capsys.readouterr().out.splitlines()[1:]
@@ -132,8 +205,29 @@ def test_text_labels_from_a_csv_come_back_as_text(tmp_path, capsys):
 
 def test_generated_data_plot_and_early_stopping(tmp_path, capsys):
     png = tmp_path / "moons.png"
-    assert main(["train", "--data", "moons", "--layers", "32,32", "--optimizer", "adam", "--lr", "0.01",
-                 "--epochs", "300", "--early-stopping", "5", "--plot", str(png), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "moons",
+                "--layers",
+                "32,32",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--epochs",
+                "300",
+                "--early-stopping",
+                "5",
+                "--plot",
+                str(png),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "early stopping after epoch" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -145,8 +239,25 @@ def test_regression_targets(tmp_path, capsys):
     y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=200)
     path = tmp_path / "reg.npz"
     np.savez(path, X=X, y=y)
-    assert main(["train", "--data", str(path), "--normalize", "standard", "--optimizer", "adam",
-                 "--lr", "0.01", "--epochs", "100", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(path),
+                "--normalize",
+                "standard",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--epochs",
+                "100",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     mse = float(re.search(r"test mse (\S+),", out).group(1))
     assert "output identity" in out and mse < 0.05 * y.var()  # R² above 0.95
@@ -155,6 +266,7 @@ def test_regression_targets(tmp_path, capsys):
 def test_progress_bar_on_a_terminal(monkeypatch, capsys):
     pytest.importorskip("tqdm", reason="tqdm is not installed (pip install 'reseau[cli]')")
     from reseau.callbacks import ProgressBar
+
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     bar = ProgressBar(3)
     for e in range(3):
@@ -168,12 +280,23 @@ def test_progress_bar_on_a_terminal(monkeypatch, capsys):
 def test_the_progress_bar_fits_the_terminal(width):
     pytest.importorskip("tqdm", reason="tqdm is not installed (pip install 'reseau[cli]')")
     import io
+
     from reseau.callbacks import ProgressBar
+
     out = io.StringIO()
     bar = ProgressBar(100, file=out, width=width)
     for e in range(100):
-        bar.update({"epoch": e + 1, "loss": 0.123456, "accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.88,
-                    "lr": 0.1, "seconds": 0.0})
+        bar.update(
+            {
+                "epoch": e + 1,
+                "loss": 0.123456,
+                "accuracy": 0.9,
+                "val_loss": 0.2,
+                "val_accuracy": 0.88,
+                "lr": 0.1,
+                "seconds": 0.0,
+            }
+        )
     bar.close()
     lines = [line for chunk in out.getvalue().split("\r") for line in chunk.split("\n") if line.strip()]
     assert lines and all(len(line) <= width for line in lines), max(map(len, lines))
@@ -187,8 +310,22 @@ def test_ctrl_c_prints_one_line_saves_the_last_epoch_and_exits_130(tmp_path):
     and the saved model is the last completed epoch's."""
     import signal
     import time
-    args = [sys.executable, "-m", "reseau", "train", "--data", "digits", "--epochs", "100000", "--early-stopping", "none", "--quiet",
-            "--save", str(tmp_path / "m.reseau")]
+
+    args = [
+        sys.executable,
+        "-m",
+        "reseau",
+        "train",
+        "--data",
+        "digits",
+        "--epochs",
+        "100000",
+        "--early-stopping",
+        "none",
+        "--quiet",
+        "--save",
+        str(tmp_path / "m.reseau"),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
@@ -197,17 +334,21 @@ def test_ctrl_c_prints_one_line_saves_the_last_epoch_and_exits_130(tmp_path):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert re.match(r"reseau: interrupted in epoch (\d+) \(after \d+ steps\); the model of epoch (\d+) saved", err)
     from reseau import load
+
     saved = load(tmp_path / "m.reseau")
     assert saved.epoch == int(re.search(r"the model of epoch (\d+)", err).group(1)) >= 1
     assert saved.step_count == saved.epoch * 40  # 1257 training rows in batches of 32
 
 
-@pytest.mark.parametrize("args,message", [
-    (["train", "--data", "nowhere.csv"], "is not a bundled data set"),
-    (["train", "--schedule", "linear"], "is not a schedule"),
-    (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to the adam optimiser"),
-    (["train", "--dropout", "1.2"], "is not a rate in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "--data", "nowhere.csv"], "is not a bundled data set"),
+        (["train", "--schedule", "linear"], "is not a schedule"),
+        (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to the adam optimiser"),
+        (["train", "--dropout", "1.2"], "is not a rate in [0, 1)"),
+    ],
+)
 def test_more_bad_options(args, message):
     out = run(*args, "--quiet")
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
@@ -216,11 +357,27 @@ def test_more_bad_options(args, message):
 def test_train_checkpoints_and_resumes_to_the_same_model(tmp_path, capsys):
     """`reseau train --checkpoint D --checkpoint-every N`, then `--resume` from a checkpoint in the
     middle of the run: the saved model files are byte-identical."""
-    common = ["train", "--epochs", "4", "--optimizer", "adam", "--lr", "0.01", "--dropout", "0.1", "--quiet",
-              "--dtype", "float64", "--backend", "numpy"]
+    common = [
+        "train",
+        "--epochs",
+        "4",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--dropout",
+        "0.1",
+        "--quiet",
+        "--dtype",
+        "float64",
+        "--backend",
+        "numpy",
+    ]
     full = tmp_path / "full"
-    assert main(common + ["--checkpoint", str(full), "--checkpoint-every", "5", "--save",
-                          str(tmp_path / "full.model")]) == 0
+    assert (
+        main(common + ["--checkpoint", str(full), "--checkpoint-every", "5", "--save", str(tmp_path / "full.model")])
+        == 0
+    )
     kept = sorted(f.name for f in full.glob("step-*.ckpt"))
     assert kept == ["step-000000000045.ckpt", "step-000000000050.ckpt", "step-000000000052.ckpt"]  # 13 a epoch
     middle = tmp_path / "middle"
@@ -228,6 +385,7 @@ def test_train_checkpoints_and_resumes_to_the_same_model(tmp_path, capsys):
     (middle / kept[0]).write_bytes((full / kept[0]).read_bytes())
     assert main(common + ["--checkpoint", str(middle), "--resume", "--save", str(tmp_path / "resumed.model")]) == 0
     from reseau import load
+
     a, b = load(tmp_path / "full.model"), load(tmp_path / "resumed.model")
     np.testing.assert_array_equal(a.params, b.params)
     assert a.history["loss"] == b.history["loss"] and len(a.history["loss"]) == 4
@@ -248,8 +406,20 @@ def test_train_on_divergence_option(tmp_path):
     y[::5] = 0.0
     data = tmp_path / "huge.csv"
     np.savetxt(data, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="")
-    common = ("train", "--data", str(data), "--normalize", "none", "--activation", "relu", "--batch-size", "1",
-              "--epochs", "2", "--quiet")
+    common = (
+        "train",
+        "--data",
+        str(data),
+        "--normalize",
+        "none",
+        "--activation",
+        "relu",
+        "--batch-size",
+        "1",
+        "--epochs",
+        "2",
+        "--quiet",
+    )
     out = run(*common)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert re.search(r"training diverged: the loss became inf at step \d+ of 42 in epoch 1", out.stderr)
@@ -275,7 +445,9 @@ def test_a_resumed_run_counts_its_epochs_from_where_it_stopped(tmp_path, capsys)
 def test_version_has_one_source():
     import tomllib
     from pathlib import Path
+
     import reseau
+
     declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["version"]
     assert reseau.__version__ == declared
     out = run("--version")
@@ -291,8 +463,13 @@ def test_output_paths_are_checked_before_training(tmp_path):
     out = run("train", "--plot", str(tmp_path / "m.reseau"))
     assert out.returncode == 2 and "--plot" in out.stderr and "is a directory" in out.stderr
     assert main(["train", "--epochs", "1", "--quiet", "--save", str(tmp_path / "ok.reseau")]) == 0
-    out = run("predict", str(tmp_path / "ok.reseau"), str(tmp_path / "none.csv"), "--output",
-              str(tmp_path / "missing" / "p.csv"))
+    out = run(
+        "predict",
+        str(tmp_path / "ok.reseau"),
+        str(tmp_path / "none.csv"),
+        "--output",
+        str(tmp_path / "missing" / "p.csv"),
+    )
     assert out.returncode == 2 and "--output" in out.stderr and "does not exist" in out.stderr
 
 
@@ -306,7 +483,9 @@ def test_a_closed_pipe_ends_quietly():
 def test_files_are_written_with_the_users_umask(tmp_path):
     import os
     import stat
+
     import reseau
+
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
     old = os.umask(0o022)
     try:

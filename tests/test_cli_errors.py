@@ -12,28 +12,51 @@ from reseau.cli import main
 # (command line, what the one line must contain); {tmp} is a fresh folder holding afile, tiny.csv
 # and TOML files with a wrong type, a wrong value and an unknown option
 BAD = [
-    ("train --epochs 0", "--epochs: '0'"), ("train --epochs -1", "--epochs: '-1'"), ("train --lr abc", "--lr: 'abc'"),
-    ("train --lr -1", "lr=-1"), ("train --batch-size 0", "--batch-size: '0'"), ("train --layers 4,x", "--layers: '4,x'"),
-    ("train --layers 0", "--layers: '0'"), ("train --dropout 1.5", "--dropout: '1.5'"),
+    ("train --epochs 0", "--epochs: '0'"),
+    ("train --epochs -1", "--epochs: '-1'"),
+    ("train --lr abc", "--lr: 'abc'"),
+    ("train --lr -1", "lr=-1"),
+    ("train --batch-size 0", "--batch-size: '0'"),
+    ("train --layers 4,x", "--layers: '4,x'"),
+    ("train --layers 0", "--layers: '0'"),
+    ("train --dropout 1.5", "--dropout: '1.5'"),
     ("train --activation foo", "--activation: invalid choice: 'foo'"),
-    ("train --optimizer foo", "--optimizer: invalid choice: 'foo'"), ("train --schedule foo", "--schedule: 'foo'"),
-    ("train --warmup 0", "--warmup: '0'"), ("train --momentum 2 --optimizer sgd", "momentum=2"),
-    ("train --test-size 1.5", "--test-size: '1.5'"), ("train --val-size 0.95 --test-size 0.1", "--val-size 0.95"),
-    ("train --checkpoint-every 0", "--checkpoint-every: '0'"), ("train --bogus", "--bogus"),
-    ("train --data {tmp}/nosuch.csv", "nosuch.csv"), ("train --data {tmp}/afile", "afile"),
-    ("train --data {tmp}/tiny.csv --target nosuch", "'nosuch'"), ("train --data {tmp}/tiny.csv --drop nosuch", "'nosuch'"),
+    ("train --optimizer foo", "--optimizer: invalid choice: 'foo'"),
+    ("train --schedule foo", "--schedule: 'foo'"),
+    ("train --warmup 0", "--warmup: '0'"),
+    ("train --momentum 2 --optimizer sgd", "momentum=2"),
+    ("train --test-size 1.5", "--test-size: '1.5'"),
+    ("train --val-size 0.95 --test-size 0.1", "--val-size 0.95"),
+    ("train --checkpoint-every 0", "--checkpoint-every: '0'"),
+    ("train --bogus", "--bogus"),
+    ("train --data {tmp}/nosuch.csv", "nosuch.csv"),
+    ("train --data {tmp}/afile", "afile"),
+    ("train --data {tmp}/tiny.csv --target nosuch", "'nosuch'"),
+    ("train --data {tmp}/tiny.csv --drop nosuch", "'nosuch'"),
     ("train --data {tmp}/tiny.csv --delimiter xx", "--delimiter: 'xx'"),
-    ("train --save {tmp}/missing/m.rsu", "--save"), ("train --save {tmp}", "--save"),
-    ("train --plot {tmp}/missing/p.png", "--plot"), ("train --checkpoint {tmp}/afile", "--checkpoint"),
-    ("train --resume", "--resume"), ("train --config {tmp}/nosuch.toml", "--config"),
-    ("train --config {tmp}/type.toml", "seed = [1]"), ("train --config {tmp}/value.toml", "epochs = 'x'"),
-    ("train --config {tmp}/unknown.toml", "'nonsense'"), ("train --backend cupy", "cupy"),
-    ("train --cuda-graph", "cuda_graph"), ("train --distributed", "--distributed"),
-    ("evaluate {tmp}/nosuch.rsu --data moons", "nosuch.rsu"), ("evaluate {tmp}/afile --data moons", "afile"),
-    ("evaluate {tmp}/afile", "--data"), ("predict {tmp}/nosuch.rsu {tmp}/tiny.csv", "nosuch.rsu"),
-    ("predict {tmp}/afile {tmp}/tiny.csv", "afile"), ("predict {tmp}/afile {tmp}/tiny.csv -o {tmp}/missing/p.csv", "--output"),
-    ("export {tmp}/nosuch.rsu {tmp}/out.onnx", "nosuch.rsu"), ("export {tmp}/afile {tmp}/missing/o.onnx", "output"),
-    ("info extra", "extra"), ("bench --sizes Q", "--sizes"), ("nosuchcommand", "nosuchcommand"),
+    ("train --save {tmp}/missing/m.rsu", "--save"),
+    ("train --save {tmp}", "--save"),
+    ("train --plot {tmp}/missing/p.png", "--plot"),
+    ("train --checkpoint {tmp}/afile", "--checkpoint"),
+    ("train --resume", "--resume"),
+    ("train --config {tmp}/nosuch.toml", "--config"),
+    ("train --config {tmp}/type.toml", "seed = [1]"),
+    ("train --config {tmp}/value.toml", "epochs = 'x'"),
+    ("train --config {tmp}/unknown.toml", "'nonsense'"),
+    ("train --backend cupy", "cupy"),
+    ("train --cuda-graph", "cuda_graph"),
+    ("train --distributed", "--distributed"),
+    ("evaluate {tmp}/nosuch.rsu --data moons", "nosuch.rsu"),
+    ("evaluate {tmp}/afile --data moons", "afile"),
+    ("evaluate {tmp}/afile", "--data"),
+    ("predict {tmp}/nosuch.rsu {tmp}/tiny.csv", "nosuch.rsu"),
+    ("predict {tmp}/afile {tmp}/tiny.csv", "afile"),
+    ("predict {tmp}/afile {tmp}/tiny.csv -o {tmp}/missing/p.csv", "--output"),
+    ("export {tmp}/nosuch.rsu {tmp}/out.onnx", "nosuch.rsu"),
+    ("export {tmp}/afile {tmp}/missing/o.onnx", "output"),
+    ("info extra", "extra"),
+    ("bench --sizes Q", "--sizes"),
+    ("nosuchcommand", "nosuchcommand"),
 ]
 
 
@@ -69,8 +92,10 @@ def test_bad_invocations_get_one_line_and_exit_2(folder, command, names):
     assert not (folder / "missing").exists()
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root writes into read-only directories, so there is nothing to refuse")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root writes into read-only directories, so there is nothing to refuse",
+)
 @pytest.mark.parametrize("option", ["--save", "--plot", "--checkpoint"])
 def test_read_only_directories_are_refused_before_training(folder, option):
     ro = folder / "ro"

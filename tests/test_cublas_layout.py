@@ -1,5 +1,6 @@
 """kernels/cublas.py maps row-major products onto cuBLAS's column-major GEMM: checked here on the
-host, against a stand-in library that does what the cuBLAS documentation says cublas<t>gemm does, on the arrays' real memory (no GPU needed). The same calls on a real GPU are
+host, against a stand-in library that does what the cuBLAS documentation says cublas<t>gemm does, on the arrays'
+real memory (no GPU needed). The same calls on a real GPU are
 checked by the CuPy kernel tests."""
 
 import ctypes
@@ -65,12 +66,36 @@ class FakeLibrary:
         self.cublasGemmEx = lambda *args: self._gemm_ex(*args)  # functions: ctypes sets argtypes on them
         self.cublasSetMathMode = lambda handle, mode: self.calls.append(f"math {mode}") or 0
 
-    def _gemm_ex(self, handle, transa, transb, m, n, k, alpha, A, a_type, lda, B, b_type, ldb, beta, C, c_type,
-                 ldc, compute_type, algo):
+    def _gemm_ex(
+        self,
+        handle,
+        transa,
+        transb,
+        m,
+        n,
+        k,
+        alpha,
+        A,
+        a_type,
+        lda,
+        B,
+        b_type,
+        ldb,
+        beta,
+        C,
+        c_type,
+        ldc,
+        compute_type,
+        algo,
+    ):
         """cublasGemmEx as documented, for bf16 A and B (CUDA_R_16BF), float32 C (CUDA_R_32F),
         float32 accumulation (CUBLAS_COMPUTE_32F)."""
-        assert (a_type, b_type, c_type, compute_type) == (cublas.CUDA_R_16BF, cublas.CUDA_R_16BF, cublas.CUDA_R_32F,
-                                                          cublas.COMPUTE_32F)
+        assert (a_type, b_type, c_type, compute_type) == (
+            cublas.CUDA_R_16BF,
+            cublas.CUDA_R_16BF,
+            cublas.CUDA_R_32F,
+            cublas.COMPUTE_32F,
+        )
         self.calls.append("gemm_ex")
         a = _bf16_column_major(A, *((m, k) if transa == 0 else (k, m)), lda)
         b = _bf16_column_major(B, *((k, n) if transb == 0 else (n, k)), ldb)
@@ -84,6 +109,7 @@ class FakeLibrary:
         def call(*args):
             self.calls.append(name)
             return 0
+
         return call
 
     def _gemm(self, dt):
@@ -96,6 +122,7 @@ class FakeLibrary:
             c = _column_major(C, dt, m, n, ldc)
             c[...] = al * (opA.astype(np.float64) @ opB) + (be * c if be else 0)
             return 0
+
         return gemm
 
 
@@ -147,8 +174,10 @@ def test_the_stream_is_set_with_the_workspace_and_only_when_it_changes(blas):
         b_.matmul(A, B, out)
     cp.stream = SimpleNamespace(ptr=99)  # another stream (a graph's capture stream)
     b_.matmul(A, B, out)
-    assert [c for c in lib.calls if c != "gemm"] == ["cublasCreate_v2"] + ["cublasSetStream_v2",
-                                                                           "cublasSetWorkspace_v2"] * 2
+    assert [c for c in lib.calls if c != "gemm"] == ["cublasCreate_v2"] + [
+        "cublasSetStream_v2",
+        "cublasSetWorkspace_v2",
+    ] * 2
 
 
 def test_what_cublas_cannot_take_goes_to_cupy_matmul(blas):
@@ -156,8 +185,11 @@ def test_what_cublas_cannot_take_goes_to_cupy_matmul(blas):
     A = Dev(np.ones((4, 6))[:, ::2])  # neither C- nor F-contiguous
     out = Dev(np.empty((4, 2)))
     b_.matmul(A, Dev(np.ones((3, 2))), out)
-    b_.matmul(Dev(np.ones((4, 3), dtype=np.float16)), Dev(np.ones((3, 2), dtype=np.float16)),
-              Dev(np.empty((4, 2), dtype=np.float16)))
+    b_.matmul(
+        Dev(np.ones((4, 3), dtype=np.float16)),
+        Dev(np.ones((3, 2), dtype=np.float16)),
+        Dev(np.empty((4, 2), dtype=np.float16)),
+    )
     assert cp.matmul_calls == 2 and "gemm" not in lib.calls
     np.testing.assert_array_equal(out.a, 3.0)
 
@@ -180,10 +212,10 @@ def test_tf32_switches_the_math_mode_only_when_it_changes(blas):
     b_, cp, lib = blas
     A, B = Dev(np.ones((2, 3), np.float32)), Dev(np.ones((3, 4), np.float32))
     out = Dev(np.empty((2, 4), np.float32))
-    b_.matmul(A, B, out)                     # fp32: the default mode, nothing to set
+    b_.matmul(A, B, out)  # fp32: the default mode, nothing to set
     b_.matmul(A, B, out, tf32=True)
     b_.matmul(A, B, out, tf32=True)
-    b_.matmul(A, B, out)                     # back to true float32
+    b_.matmul(A, B, out)  # back to true float32
     modes = [c for c in lib.calls if c.startswith("math")]
     assert modes == [f"math {cublas.TF32_TENSOR_OP_MATH}", f"math {cublas.DEFAULT_MATH}"]
     np.testing.assert_array_equal(out.a, 3.0)

@@ -4,8 +4,8 @@ The GPU tests skip (with the reason) where no CUDA GPU is usable; the argument c
 
 import numpy as np
 import pytest
-
 from conftest import _skip_reason
+
 from reseau import MLP, TrainingDivergedError, optim
 
 CUPY = _skip_reason("cupy")
@@ -20,10 +20,26 @@ def _data(n=50, seed=0):
 
 def _run(graph, **kw):
     X, y = _data()
-    model = MLP([4, 16, 8, 3], hidden=["tanh", "relu"], backend="cupy", dtype="float64", seed=0, dropout=0.2,
-                l2=1e-3, normalize=None)
-    h = model.fit(X, y, epochs=4, batch_size=16, optimizer=optim.Adam(0.01, amsgrad=True),
-                  schedule=optim.CosineAnnealing(20, per="step"), cuda_graph=graph, **kw)
+    model = MLP(
+        [4, 16, 8, 3],
+        hidden=["tanh", "relu"],
+        backend="cupy",
+        dtype="float64",
+        seed=0,
+        dropout=0.2,
+        l2=1e-3,
+        normalize=None,
+    )
+    h = model.fit(
+        X,
+        y,
+        epochs=4,
+        batch_size=16,
+        optimizer=optim.Adam(0.01, amsgrad=True),
+        schedule=optim.CosineAnnealing(20, per="step"),
+        cuda_graph=graph,
+        **kw,
+    )
     return model, h
 
 
@@ -31,11 +47,15 @@ def _run(graph, **kw):
 def test_cupy_graph_replays_equal_eager_steps():
     eager, h_eager = _run(False)
     graphed, h_graph = _run(True)
-    np.testing.assert_allclose(graphed.backend.to_numpy(graphed.params), eager.backend.to_numpy(eager.params),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        graphed.backend.to_numpy(graphed.params), eager.backend.to_numpy(eager.params), rtol=1e-12, atol=1e-14
+    )
     np.testing.assert_allclose(h_graph["loss"], h_eager["loss"], rtol=1e-12)
     assert graphed.step_count == eager.step_count == 16
-    assert sorted(k for k in graphed.training_step(cuda_graph=True)[0]._graphs if not isinstance(k, tuple)) == [2, 16]  # both batch sizes
+    assert sorted(k for k in graphed.training_step(cuda_graph=True)[0]._graphs if not isinstance(k, tuple)) == [
+        2,
+        16,
+    ]  # both batch sizes
 
 
 @needs_gpu
@@ -57,7 +77,9 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
     X[5] = 1e200
     weights = []
     for graph in (False, True):
-        model = MLP([3, 4, 1], output="identity", hidden="relu", backend="cupy", dtype="float64", seed=0, normalize=None)
+        model = MLP(
+            [3, 4, 1], output="identity", hidden="relu", backend="cupy", dtype="float64", seed=0, normalize=None
+        )
         with pytest.raises(TrainingDivergedError, match="loss became inf"):
             model.fit(X, y, epochs=3, batch_size=1, optimizer="adam", lr=0.01, cuda_graph=graph)
         weights.append((model.step_count, model.backend.to_numpy(model.params)))
@@ -65,10 +87,13 @@ def test_cupy_graph_divergence_keeps_the_last_good_step():
     np.testing.assert_array_equal(weights[1][1], weights[0][1])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(cuda_graph=1), "cuda_graph=1 is invalid; expected True or False"),
-    (dict(cuda_graph=True), "cuda_graph=True needs the cupy backend"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(cuda_graph=1), "cuda_graph=1 is invalid; expected True or False"),
+        (dict(cuda_graph=True), "cuda_graph=True needs the cupy backend"),
+    ],
+)
 def test_cuda_graph_arguments_are_checked(kwargs, message):
     model = MLP([3, 4, 1], backend="numpy", seed=0, normalize=None)  # not the default, which is cupy on a GPU machine
     before = model.get_weights()[0][0].copy()
@@ -80,11 +105,12 @@ def test_cuda_graph_arguments_are_checked(kwargs, message):
 @needs_gpu
 def test_cupy_steps_eagerly_unless_graphs_are_asked_for():
     from reseau.core.cuda_graph import GraphedStep
+
     X, y = _data()
     for kwargs, graphed in (({}, False), (dict(cuda_graph=True), True)):
         model = MLP([4, 8, 3], backend="cupy", seed=0, normalize=None)
         model.fit(X, y, epochs=1, batch_size=10, **kwargs)
-        assert isinstance(model.training_step(cuda_graph=model._cuda_graph)[0], GraphedStep) is graphed, kwargs
+        assert isinstance(model.training_step(cuda_graph=model.steps.cuda_graph)[0], GraphedStep) is graphed, kwargs
 
 
 @needs_gpu
@@ -108,5 +134,6 @@ def test_cupy_graphs_of_two_batch_sizes_keep_apart(hidden, output, k):
 
 def test_other_backends_refuse_graphs_from_the_command_line(capsys):
     from reseau.cli import main
+
     assert main(["train", "--backend", "numpy", "--epochs", "1", "--quiet", "--cuda-graph"]) == 2
     assert "cuda_graph=True needs the cupy backend" in capsys.readouterr().err

@@ -35,7 +35,8 @@ for dropout in (0.0, 0.3):
         if dp:
             bk = m.backend
             xb, yb = bk.shard_rows(bk.asarray(X[:16])), bk.shard_rows(bk.asarray(m.encode_targets(y[:16])))
-            hlo = m.training_step()[0].lower(bk.replicate(m.params), bk.replicate(m.opt_state), xb, yb, 0).compile().as_text()
+            lowered = m.training_step()[0].lower(bk.replicate(m.params), bk.replicate(m.opt_state), xb, yb, 0)
+            hlo = lowered.compile().as_text()
             out["all_reduce"] = "all-reduce" in hlo
             out["predict_ok"] = m.predict(X).shape == (48,)
     out[str(dropout)] = max(float(np.abs(a - b).max()) for a, b in zip(*weights))
@@ -46,10 +47,15 @@ print(json.dumps(out))
 @pytest.mark.parametrize("leaves_from", [0, 1 << 40], ids=["leaves", "flat"])
 def test_two_devices_equal_one(leaves_from):
     pytest.importorskip("jax", reason="JAX is not installed")
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT),
-           "JAX_PLATFORMS": "cpu"}  # simulated CPU devices, also where a GPU is present
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(leaves_from)], capture_output=True, text=True, env=env,
-                         timeout=300)
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "PYTHONPATH": str(ROOT),
+        "JAX_PLATFORMS": "cpu",
+    }  # simulated CPU devices, also where a GPU is present
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(leaves_from)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result["0.0"] < 1e-10 and result["0.3"] < 1e-10

@@ -23,7 +23,9 @@ def test_digits():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="name='mnist' is not a bundled data set; expected one of breast_cancer, digits"):
+    with pytest.raises(
+        ValueError, match="name='mnist' is not a bundled data set; expected one of breast_cancer, digits"
+    ):
         datasets.load("mnist")
 
 
@@ -60,6 +62,7 @@ def test_min_max_scaler():
 
 # ---- generators -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(datasets.GENERATORS))
 def test_generators_are_seeded_and_balanced(name):
     make = datasets.GENERATORS[name]
@@ -87,18 +90,22 @@ def test_generator_geometry():
 
 def test_a_network_separates_the_moons():
     from reseau import MLP
+
     X, y = datasets.moons(n=300, noise=0.1, seed=1)
     model = MLP([2, 16, 16, 1], hidden="tanh", seed=0)
     model.fit(X, y, epochs=300, batch_size=32, optimizer="adam", lr=0.01)
     assert model.evaluate(X, y)["accuracy"] > 0.97
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: datasets.moons(n=0), r"n=0 is invalid"),
-    (lambda: datasets.circles(factor=1.5), r"factor=1.5 is invalid"),
-    (lambda: datasets.spirals(noise=-1), r"noise=-1 is invalid"),
-    (lambda: datasets.blobs(seed=-2), r"seed=-2 is invalid"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: datasets.moons(n=0), r"n=0 is invalid"),
+        (lambda: datasets.circles(factor=1.5), r"factor=1.5 is invalid"),
+        (lambda: datasets.spirals(noise=-1), r"noise=-1 is invalid"),
+        (lambda: datasets.blobs(seed=-2), r"seed=-2 is invalid"),
+    ],
+)
 def test_generator_arguments_are_checked(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -118,6 +125,7 @@ def test_train_val_test_split_partitions_by_class():
 
 # ---- files ------------------------------------------------------------------------------------
 
+
 def _write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
@@ -134,6 +142,7 @@ def test_csv_with_header_and_text_labels(tmp_path):
 
 def test_csv_without_header_target_by_index_and_gzip(tmp_path):
     import gzip
+
     path = tmp_path / "data.csv.gz"
     path.write_bytes(gzip.compress(b"0,1.5,2\n1,2.5,3\n"))
     d = datasets.load_file(path, target=0)
@@ -145,6 +154,7 @@ def test_csv_without_header_target_by_index_and_gzip(tmp_path):
 def test_the_bundled_csv_reads_like_load(tmp_path):
     import gzip
     from importlib import resources
+
     raw = resources.files("reseau.datasets").joinpath("data", "breast_cancer.csv.gz").read_bytes()
     path = tmp_path / "bc.csv"
     path.write_bytes(gzip.decompress(raw))
@@ -153,16 +163,19 @@ def test_the_bundled_csv_reads_like_load(tmp_path):
     np.testing.assert_array_equal(d.y, ref.y)
 
 
-@pytest.mark.parametrize("text,kwargs,message", [
-    ("a,b,y\n1,2,0\n3,x,1\n", {"target": "y"}, r"line 3, column 'b': 'x' is not a number"),
-    ("a,b,y\n1,2,0\n3,4\n", {"target": "y"}, r"line 3: 2 cells but the first row has 3"),
-    ("a,b,y\n1,2,0\n3,4,NA\n", {"target": "y"}, r"line 3, column 'y': the target is missing"),
-    ("a,b,y\n1,2,0\n", {"target": "label"}, r"no column named 'label'; the columns are a, b, y"),
-    ("1,2,0\n", {"target": 5}, r"target=5 is not a column"),
-    ("a,b,y\n", {"target": "y"}, r"a header but no data rows"),
-    ("\n\n", {}, r"no data rows"),
-    ("a,b,y\n1,inf,0\n", {"target": "y"}, r"line 2, column 'b': 'inf' is not a finite number"),
-])
+@pytest.mark.parametrize(
+    "text,kwargs,message",
+    [
+        ("a,b,y\n1,2,0\n3,x,1\n", {"target": "y"}, r"line 3, column 'b': 'x' is not a number"),
+        ("a,b,y\n1,2,0\n3,4\n", {"target": "y"}, r"line 3: 2 cells but the first row has 3"),
+        ("a,b,y\n1,2,0\n3,4,NA\n", {"target": "y"}, r"line 3, column 'y': the target is missing"),
+        ("a,b,y\n1,2,0\n", {"target": "label"}, r"no column named 'label'; the columns are a, b, y"),
+        ("1,2,0\n", {"target": 5}, r"target=5 is not a column"),
+        ("a,b,y\n", {"target": "y"}, r"a header but no data rows"),
+        ("\n\n", {}, r"no data rows"),
+        ("a,b,y\n1,inf,0\n", {"target": "y"}, r"line 2, column 'b': 'inf' is not a finite number"),
+    ],
+)
 def test_csv_problems_name_the_file_line_and_column(tmp_path, text, kwargs, message):
     path = _write(tmp_path, "bad.csv", text)
     with pytest.raises(ValueError, match=message) as err:
@@ -202,12 +215,14 @@ def test_npz(tmp_path):
 
 def _idx(array, dtype_code):
     import struct
+
     header = bytes([0, 0, dtype_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
 def test_idx_images_and_labels(tmp_path):
     import gzip
+
     images = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
     labels = np.array([7, 0, 3], dtype=np.uint8)
     (tmp_path / "imgs-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images, 0x08)))
@@ -222,6 +237,7 @@ def test_idx_images_and_labels(tmp_path):
 
 def test_idx_problems(tmp_path):
     import struct
+
     good = _idx(np.zeros((2, 3), np.uint8), 0x08)
     (tmp_path / "t-ubyte").write_bytes(good[:-2])
     with pytest.raises(ValueError, match=r"header says shape \(2, 3\).*truncated or corrupted"):

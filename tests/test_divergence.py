@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP, TrainingDivergedError
 from reseau.core import checkpoint, guard, optim
 from reseau.core.state import StepState
@@ -61,11 +61,21 @@ def test_stop_mid_epoch_names_the_step_and_keeps_the_step_before(backend, kernel
     order = replica.permutation(len(X))
     position = int(np.flatnonzero(order == 5)[0]) + 1
     with pytest.raises(TrainingDivergedError, match=f"loss became inf at step {position} of 12 in epoch 1 "):
-        model.fit(X, y, epochs=3, batch_size=1, optimizer="adam", lr=0.01, checkpoint=tmp_path,
-                  checkpoint_every=1, checkpoint_keep=100)
+        model.fit(
+            X,
+            y,
+            epochs=3,
+            batch_size=1,
+            optimizer="adam",
+            lr=0.01,
+            checkpoint=tmp_path,
+            checkpoint_every=1,
+            checkpoint_keep=100,
+        )
     assert model.step_count == position - 1
     if position > 1:
         from reseau.core import serialize
+
         tensors, _ = serialize.read(tmp_path / f"step-{position - 1:012d}.ckpt")
         np.testing.assert_array_equal(to_np(backend, model.params), checkpoint.flat_params(tensors, 2))
         np.testing.assert_array_equal(to_np(backend, model.opt_state.slots["m"]), tensors["state.m"])
@@ -89,7 +99,7 @@ def test_skip_averages_the_loss_over_the_applied_steps():
     model = MLP([2, 1], output="identity", dtype="float32", seed=0, normalize=None)
     W0 = model.get_weights()
     h = model.fit(X, y, epochs=1, batch_size=1, optimizer="sgd", lr=1e-9, on_divergence="skip")
-    (W, b), = W0
+    ((W, b),) = W0
     first = 0.5 * float((np.ones(2) @ W + b)[0]) ** 2  # lr 1e-9: every applied step has about this loss
     assert h["skipped_steps"] == [1] and h["loss"][0] == pytest.approx(first, rel=1e-6)
 
@@ -150,11 +160,20 @@ def test_the_guard_applies_a_good_step_exactly_as_the_optimiser(kern64):
     params = mk()
     state = StepState.of(opt.init(kern, params), guard.fresh(bk, dtype))
     loss = bk.asarray(np.asarray(0.5), dtype=dtype)
-    new_p, new_s = guard.guarded_update(kern, opt, params, bk.asarray(g0, dtype=dtype), state, 0, loss, loss, 3,
-                                        "stop")
+    new_p, new_s = guard.guarded_update(kern, opt, params, bk.asarray(g0, dtype=dtype), state, 0, loss, loss, 3, "stop")
     # JAX runs the guarded update compiled (lax.cond), the plain one op by op: equal to rounding
-    same = np.testing.assert_array_equal if bk.name != "jax" else (
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-15, atol=0))
+    same = (
+        np.testing.assert_array_equal
+        if bk.name != "jax"
+        else (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-15, atol=0))
+    )
     same(to_np(bk, new_p), to_np(bk, plain_p))
     same(to_np(bk, new_s.slots["v"]), to_np(bk, plain_s["v"]))
-    assert guard.read(bk, new_s) == {"loss_sum": 1.5, "rows": 3, "skipped": 0, "first_bad": -1, "bad_loss": 0.0, "correct": 0.0}
+    assert guard.read(bk, new_s) == {
+        "loss_sum": 1.5,
+        "rows": 3,
+        "skipped": 0,
+        "first_bad": -1,
+        "bad_loss": 0.0,
+        "correct": 0.0,
+    }

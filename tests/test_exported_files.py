@@ -19,7 +19,9 @@ import reseau
 from reseau import datasets
 from reseau.cli import main
 
-sk_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
+sk_datasets = pytest.importorskip(
+    "sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')"
+)
 pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
 from sklearn.compose import make_column_transformer  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
@@ -40,23 +42,24 @@ def _sklearn_accuracy(X, y, train, test):
     """What scikit-learn gets from the same table: imputer + scaler + one-hot, logistic regression."""
     numbers = X.select_dtypes("number").columns.tolist()
     others = [c for c in X.columns if c not in numbers]
-    prep = make_column_transformer((make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
-                                   (OneHotEncoder(handle_unknown="ignore"), others))
+    prep = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
+        (OneHotEncoder(handle_unknown="ignore"), others),
+    )
     model = make_pipeline(prep, LogisticRegression(max_iter=2000)).fit(X.iloc[train], y.iloc[train])
     return float(np.mean(model.predict(X.iloc[test]) == y.iloc[test].to_numpy()))
 
 
 def _split(n, seed=0):
     order = np.random.default_rng(seed).permutation(n)
-    return order[: int(0.7 * n)], order[int(0.7 * n):]
+    return order[: int(0.7 * n)], order[int(0.7 * n) :]
 
 
 def _reseau_accuracy(X, y, train, test, **fit):
     model = reseau.MLP([None, 16, None], seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", reseau.DataWarning)
-        model.fit(X.iloc[train], np.asarray(y)[train], epochs=fit.pop("epochs", 150), optimizer="adam", lr=0.01,
-                  **fit)
+        model.fit(X.iloc[train], np.asarray(y)[train], epochs=fit.pop("epochs", 150), optimizer="adam", lr=0.01, **fit)
         predicted = model.predict(X.iloc[test])
     return model, float(np.mean(predicted == np.asarray(y)[test]))
 
@@ -66,6 +69,7 @@ def _notes(record):
 
 
 # ---- numbers as people write them --------------------------------------------------------------
+
 
 def test_european_numbers_read_as_numbers_and_the_model_matches_scikit_learn(tmp_path):
     df = _wine()
@@ -99,9 +103,15 @@ def test_european_thousands_and_currency_in_a_semicolon_file(tmp_path):
 def _shop(n=600, seed=0):
     g = np.random.default_rng(seed)
     price, rate, qty = g.uniform(100, 9000, n), g.uniform(0, 1, n), g.integers(500, 5000, n)
-    buy = (price / 9000 + rate - qty / 10000 + g.normal(0, 0.1, n) > 0.75)
-    return pd.DataFrame({"price": [f"${p:,.2f}" for p in price], "rate": [f"{r * 100:.0f}%" for r in rate],
-                         "qty": [f"{q:,}" for q in qty], "buy": np.where(buy, "yes", "no")})
+    buy = price / 9000 + rate - qty / 10000 + g.normal(0, 0.1, n) > 0.75
+    return pd.DataFrame(
+        {
+            "price": [f"${p:,.2f}" for p in price],
+            "rate": [f"{r * 100:.0f}%" for r in rate],
+            "qty": [f"{q:,}" for q in qty],
+            "buy": np.where(buy, "yes", "no"),
+        }
+    )
 
 
 def test_currency_percent_and_thousands_read_as_numbers_said_once_per_column(tmp_path):
@@ -145,25 +155,45 @@ def test_missing_markers_still_read_as_missing_beside_decorated_numbers(tmp_path
 
 # ---- encodings --------------------------------------------------------------------------------
 
+
 def test_a_cp1252_file_names_the_line_and_the_option_that_reads_it(tmp_path, capsys):
     df = _wine()
     df["region"] = np.where(df.index % 2, "Côte", "Rhône")
     path = tmp_path / "wine.csv"
     df.to_csv(path, index=False, encoding="cp1252")
-    with pytest.raises(ValueError, match=r"wine\.csv, line 2: not valid UTF-8 text; it reads as cp1252 "
-                       r"\(.*Rhône.*\): give encoding='cp1252' \(--encoding cp1252"):
+    with pytest.raises(
+        ValueError,
+        match=r"wine\.csv, line 2: not valid UTF-8 text; it reads as cp1252 "
+        r"\(.*Rhône.*\): give encoding='cp1252' \(--encoding cp1252",
+    ):
         datasets.load_file(path, target="target")
     d = datasets.load_file(path, target="target", encoding="cp1252")
     assert set(d.table.column("region").to_pylist()) == {"Côte", "Rhône"}
     assert main(["train", "--data", str(path), "--target", "target", "--quiet"]) == 2
     assert "--encoding cp1252" in capsys.readouterr().err
     model = tmp_path / "m.reseau"
-    assert main(["train", "--data", str(path), "--target", "target", "--quiet", "--encoding", "cp1252",
-                 "--save", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(path),
+                "--target",
+                "target",
+                "--quiet",
+                "--encoding",
+                "cp1252",
+                "--save",
+                str(model),
+            ]
+        )
+        == 0
+    )
     assert "test accuracy" in capsys.readouterr().out
     out = tmp_path / "p.csv"
-    assert main(["predict", str(model), str(path), "--encoding", "cp1252", "--drop", "target",
-                 "--output", str(out)]) == 0
+    assert (
+        main(["predict", str(model), str(path), "--encoding", "cp1252", "--drop", "target", "--output", str(out)]) == 0
+    )
     assert main(["evaluate", str(model), "--data", str(path), "--target", "target", "--encoding", "cp1252"]) == 0
     assert np.mean(pd.read_csv(out)["prediction"].to_numpy() == df["target"].to_numpy()) >= 0.9
     with pytest.raises(ValueError, match=r"encoding='klingon' is not a known text encoding"):
@@ -190,6 +220,7 @@ def test_excel_unicode_text_utf16_with_tabs_is_read(tmp_path):
 
 
 # ---- headers and columns ----------------------------------------------------------------------
+
 
 def test_pandas_position_names_are_a_header(tmp_path, capsys):
     iris = sk_datasets.load_iris()
@@ -326,6 +357,7 @@ def test_errors_naming_many_columns_stay_short():
 
 # ---- columns by kind --------------------------------------------------------------------------
 
+
 def test_a_category_column_of_integer_codes_is_one_hot_encoded():
     g = np.random.default_rng(0)
     n = 900
@@ -338,6 +370,7 @@ def test_a_category_column_of_integer_codes_is_one_hot_encoded():
     assert ours >= _sklearn_accuracy(frame, pd.Series(y), train, test) - 0.01 and ours >= 0.99
     # an Arrow dictionary column alike, and integer codes at predict
     import pyarrow as pa
+
     table = pa.table({"store": pa.array(store.astype(np.int64)).dictionary_encode(), "noise": frame.noise})
     other = reseau.MLP([None, 4, None], seed=0)
     other.fit(table, y, epochs=1)
@@ -349,11 +382,15 @@ def test_a_category_column_of_integer_codes_is_one_hot_encoded():
 def test_a_name_column_is_left_out_with_a_warning_not_a_dense_matrix(tmp_path):
     g = np.random.default_rng(0)
     n = 21_000
-    frame = pd.DataFrame({"name": [f"customer {i}" for i in range(n)], "x": g.normal(size=n),
-                          "plan": g.choice(["basic", "pro"], n)})
+    frame = pd.DataFrame(
+        {"name": [f"customer {i}" for i in range(n)], "x": g.normal(size=n), "plan": g.choice(["basic", "pro"], n)}
+    )
     y = (frame.x > 0).astype(int)
-    with pytest.warns(reseau.DataWarning, match=r"left out column 'name': text with a distinct value on nearly "
-                      r"every row \(more than 20 distinct values, on at least 50% of the rows\)"):
+    with pytest.warns(
+        reseau.DataWarning,
+        match=r"left out column 'name': text with a distinct value on nearly "
+        r"every row \(more than 20 distinct values, on at least 50% of the rows\)",
+    ):
         model = reseau.MLP([None, 8, None], seed=0)
         model.fit(frame, y, epochs=5, optimizer="adam", lr=0.01)
     assert model.sizes[0] == 3 and model.feature_names == ["x", "plan"]
@@ -369,17 +406,22 @@ def test_a_name_column_is_left_out_with_a_warning_not_a_dense_matrix(tmp_path):
 
 def test_the_encoded_width_beyond_memory_is_refused_naming_the_column(monkeypatch):
     from reseau.core import memory
+
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 20)  # a 1 MiB machine
     frame = pd.DataFrame({"city": [f"c{i % 500}" for i in range(2000)], "x": np.arange(2000.0)})
     model = reseau.MLP([None, 4, None], seed=0)
-    with pytest.raises(ValueError, match=r"X: one-hot encoding makes 501 input features; 2000 rows of them need "
-                       r"0\.0 GiB, more than half the 0\.0 GiB of memory available; column 'city' alone has 500 "
-                       r"categories: drop it"):
+    with pytest.raises(
+        ValueError,
+        match=r"X: one-hot encoding makes 501 input features; 2000 rows of them need "
+        r"0\.0 GiB, more than half the 0\.0 GiB of memory available; column 'city' alone has 500 "
+        r"categories: drop it",
+    ):
         model.fit(frame, np.arange(2000) % 2, epochs=1)
     assert model.layout is None and model.columns is None
 
 
 # ---- targets ----------------------------------------------------------------------------------
+
 
 def test_a_pandas_series_of_integer_labels_is_classes():
     d = sk_datasets.load_breast_cancer(as_frame=True)
@@ -444,4 +486,3 @@ def test_cli_reads_the_decimal_option(tmp_path, capsys):
     assert "13 input columns -> 13 features" in capsys.readouterr().out
     with open(path, newline="") as f:
         assert next(csv.reader(f, delimiter="|"))[0] == "alcohol"
-

@@ -3,8 +3,8 @@ central differences of the loss in float64."""
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP
 from reseau.core.activations import ACTIVATIONS
 from reseau.core.network import loss_and_grads
@@ -52,13 +52,13 @@ def numeric_gradient(loss_at, p, h=1e-6):
 
 @pytest.mark.parametrize("sizes,hidden,head", CASES, ids=lambda c: str(c))
 def test_network_gradient_matches_central_differences(backend, sizes, hidden, head):
-    model = with_random_biases(MLP(sizes, hidden=hidden or "relu", output=head, backend=backend.name,
-                                   dtype="float64", seed=1))
+    model = with_random_biases(
+        MLP(sizes, hidden=hidden or "relu", output=head, backend=backend.name, dtype="float64", seed=1)
+    )
     X, y = _data(sizes, head)
     Xd = backend.asarray(X, dtype=model.dtype)
     Yd = backend.asarray(model.encode_targets(y))
-    fn = backend.jit(lambda p, X, Y: loss_and_grads(model.kern, model.layout, model.activations,
-                                                     model.output, p, X, Y))
+    fn = backend.jit(lambda p, X, Y: loss_and_grads(model.kern, model.layout, model.activations, model.output, p, X, Y))
     p0 = to_np(backend, model.params)
     _, grads = fn(model.params, Xd, Yd)
 
@@ -72,16 +72,17 @@ def test_network_gradient_matches_central_differences(backend, sizes, hidden, he
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_inside_a_network(backend, activation):
     sizes, head = [3, 4, 3, 2], "softmax"
-    model = with_random_biases(MLP(sizes, hidden=activation, output=head, backend=backend.name,
-                                   dtype="float64", seed=2))
+    model = with_random_biases(
+        MLP(sizes, hidden=activation, output=head, backend=backend.name, dtype="float64", seed=2)
+    )
     X, y = _data(sizes, head, seed=5)
     Xd = backend.asarray(X, dtype=model.dtype)
     Yd = backend.asarray(model.encode_targets(y))
-    fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations,
-                                              model.output, p, Xd, Yd))
+    fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations, model.output, p, Xd, Yd))
     _, grads = fn(model.params)
-    numeric = numeric_gradient(lambda p: float(to_np(backend, fn(backend.asarray(p, dtype=model.dtype))[0])),
-                               to_np(backend, model.params))
+    numeric = numeric_gradient(
+        lambda p: float(to_np(backend, fn(backend.asarray(p, dtype=model.dtype))[0])), to_np(backend, model.params)
+    )
     assert relative_error(to_np(backend, grads), numeric) < 1e-6
 
 
@@ -92,7 +93,13 @@ def test_gradient_layout_follows_the_notes(backend):
     Y = np.ones((4, 2))
     W, b = model.get_weights()[0]
     dZ = X @ W + b - Y
-    _, grads = loss_and_grads(model.kern, model.layout, model.activations, model.output, model.params,
-                              backend.asarray(X, dtype=model.dtype), backend.asarray(Y, dtype=model.dtype))
-    np.testing.assert_allclose(to_np(backend, grads), np.concatenate([(X.T @ dZ / 4).ravel(), dZ.mean(0)]),
-                               rtol=1e-14)
+    _, grads = loss_and_grads(
+        model.kern,
+        model.layout,
+        model.activations,
+        model.output,
+        model.params,
+        backend.asarray(X, dtype=model.dtype),
+        backend.asarray(Y, dtype=model.dtype),
+    )
+    np.testing.assert_allclose(to_np(backend, grads), np.concatenate([(X.T @ dZ / 4).ravel(), dZ.mean(0)]), rtol=1e-14)

@@ -3,8 +3,8 @@ stability at extreme logits, and the target checks."""
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau.core import heads
 
 
@@ -70,8 +70,7 @@ def test_extreme_logits_give_finite_exact_losses(kern64, name):
     Z = np.array([[800.0, -800.0, 0.0], [-800.0, 800.0, 1.0]])
     Y = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]) if name == "sigmoid" else np.array([1, 2], np.int32)
     loss, dZ = kern64.head_loss(name, *_device(backend, Z, Y))
-    expected = ((800 + 800 + np.log(2)) + (800 + 800 + np.log1p(np.e))) / 2 if name == "sigmoid" \
-        else (1600 + 799) / 2
+    expected = ((800 + 800 + np.log(2)) + (800 + 800 + np.log1p(np.e))) / 2 if name == "sigmoid" else (1600 + 799) / 2
     assert float(to_np(backend, loss)) == pytest.approx(expected, rel=1e-12)
     assert np.isfinite(to_np(backend, dZ)).all()
 
@@ -92,16 +91,19 @@ def test_output_choice():
         heads.check_output("tanh", 1)
 
 
-@pytest.mark.parametrize("head,k,y,message", [
-    ("sigmoid", 1, [0, 1, 2], r"y contains 2 at index \(2,\).*labels 0 or 1"),
-    ("sigmoid", 1, [0.0, np.nan, 1.0], r"y contains nan at index \(1,\).*finite"),
-    ("softmax", 3, [0, 3, 1], r"y\[1\] = 3 .*integers 0..2"),
-    ("softmax", 3, [0, -1, 1], r"y\[1\] = -1 .*integers 0..2"),
-    ("softmax", 3, [0, 1.5, 1], r"y\[1\] = 1.5 .*integers 0..2"),
-    ("softmax", 3, [0, 1], r"y has 2 rows but X has 3"),
-    ("identity", 2, [1.0, 2.0, 3.0], r"y has shape \(3,\); expected real numbers, shape \(n, 2\)"),
-    ("identity", 1, ["a", "b", "c"], r"y has dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "head,k,y,message",
+    [
+        ("sigmoid", 1, [0, 1, 2], r"y contains 2 at index \(2,\).*labels 0 or 1"),
+        ("sigmoid", 1, [0.0, np.nan, 1.0], r"y contains nan at index \(1,\).*finite"),
+        ("softmax", 3, [0, 3, 1], r"y\[1\] = 3 .*integers 0..2"),
+        ("softmax", 3, [0, -1, 1], r"y\[1\] = -1 .*integers 0..2"),
+        ("softmax", 3, [0, 1.5, 1], r"y\[1\] = 1.5 .*integers 0..2"),
+        ("softmax", 3, [0, 1], r"y has 2 rows but X has 3"),
+        ("identity", 2, [1.0, 2.0, 3.0], r"y has shape \(3,\); expected real numbers, shape \(n, 2\)"),
+        ("identity", 1, ["a", "b", "c"], r"y has dtype <U1"),
+    ],
+)
 def test_bad_targets_are_named(head, k, y, message):
     with pytest.raises(ValueError, match=message):
         heads.encode_targets(head, y, k, 3, "float64")

@@ -23,8 +23,9 @@ from reseau import datasets  # noqa: E402
 from reseau.cli import main  # noqa: E402
 from reseau.core import serialize  # noqa: E402
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 PEAK_BYTES = 32 << 20  # what a load of these few-kB files may allocate, at most
 
 
@@ -43,16 +44,17 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     _table_model().save(root / "model.rsu")
     X, y = datasets.moons(n=64, seed=1)
-    reseau.MLP([2, 5, 1], seed=0).fit(X, y, epochs=2, batch_size=16, optimizer="adam",
-                                      checkpoint=root / "ckpt", checkpoint_every=3)
+    reseau.MLP([2, 5, 1], seed=0).fit(
+        X, y, epochs=2, batch_size=16, optimizer="adam", checkpoint=root / "ckpt", checkpoint_every=3
+    )
     ckpt = sorted((root / "ckpt").glob("step-*.ckpt"))[-1]
     return {"model": (root / "model.rsu").read_bytes(), "checkpoint": ckpt.read_bytes(), "root": root}
 
 
 def _split(raw):
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    return header, json.loads(header["__metadata__"]["reseau"]), raw[8 + n:]
+    header = json.loads(raw[8 : 8 + n])
+    return header, json.loads(header["__metadata__"]["reseau"]), raw[8 + n :]
 
 
 def _pack(header, body):
@@ -78,8 +80,9 @@ def _tensors(raw):
     out = {}
     for name, spec in header.items():
         a, b = spec["data_offsets"]
-        out[name] = np.frombuffer(body[a:b], dtype={"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4"}[
-            spec["dtype"]]).reshape(spec["shape"])
+        out[name] = np.frombuffer(
+            body[a:b], dtype={"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4"}[spec["dtype"]]
+        ).reshape(spec["shape"])
     return out, description
 
 
@@ -106,18 +109,46 @@ def _set(value, path, new):
 
 
 HOSTILE = st.one_of(
-    st.sampled_from([None, True, False, 0, -1, 1, 2 ** 31, 2 ** 70, -2 ** 63, 1e308, -0.0, 0.5, "", "abc",
-                     "relu", "float16", [], {}, [None], [-1, 2], [1e9, 1e9], {"a": 1}]),
-    st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5),
+    st.sampled_from(
+        [
+            None,
+            True,
+            False,
+            0,
+            -1,
+            1,
+            2**31,
+            2**70,
+            -(2**63),
+            1e308,
+            -0.0,
+            0.5,
+            "",
+            "abc",
+            "relu",
+            "float16",
+            [],
+            {},
+            [None],
+            [-1, 2],
+            [1e9, 1e9],
+            {"a": 1},
+        ]
+    ),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
     st.integers(20, 200).map(lambda d: json.loads("[" * d + "]" * d)),
-    st.lists(st.integers(-3, 10 ** 8), max_size=6),
+    st.lists(st.integers(-3, 10**8), max_size=6),
 )
 
 
 def _load_is_safe(tmp_path, raw, monkeypatch):
     """reseau.load on ``raw``: a model or a ValueError/OSError, with bounded memory, never unpickling."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a model file was unpickled")
+
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(pickle, "load", refuse)
     path = tmp_path / "fuzzed.rsu"
@@ -158,7 +189,7 @@ def test_fuzzed_header_entries_and_bytes_give_a_value_error(files, tmp_path, mon
         for i in data.draw(st.lists(st.integers(0, len(raw) - 1), min_size=1, max_size=8)):
             raw[i] ^= data.draw(st.integers(1, 255))
     elif kind == "truncate":
-        del raw[data.draw(st.integers(0, len(raw) - 1)):]
+        del raw[data.draw(st.integers(0, len(raw) - 1)) :]
     elif kind == "insert":
         at = data.draw(st.integers(0, len(raw)))
         raw[at:at] = data.draw(st.binary(min_size=1, max_size=16))
@@ -189,21 +220,37 @@ CASES = {  # the families the hostile-input probe found, each with the field its
     "deep header": (_nested_header, "nested more than"),
     "description is a list": (lambda f: _rewrite(f["model"], [1, 2]), "the description is not a JSON object"),
     "missing section": (lambda f: _with(f, "model", lambda d: d.pop("training")), "training must be an object"),
-    "unknown scaler": (lambda f: _with(f, "model", lambda d: d.update(preprocessing=None,
-                                                                       scaler={"kind": "robust"})), "scaler must"),
+    "unknown scaler": (
+        lambda f: _with(f, "model", lambda d: d.update(preprocessing=None, scaler={"kind": "robust"})),
+        "scaler must",
+    ),
     "non-finite size": (lambda f: _with(f, "model", lambda d: d.update(layers=[4, float("inf"), 2])), "layers must"),
-    "plan of another width": (lambda f: _with(f, "model", lambda d: d["preprocessing"].update(
-        offset=d["preprocessing"]["offset"][:-1])), "preprocessing.offset"),
-    "architecture against tensors": (lambda f: _with(f, "model", lambda d: d.update(
-        layers=[9000, 9000, 1], preprocessing=None, feature_names=None)), "tensor W1 must be present with shape"),
-    "epochs as text": (lambda f: _with(f, "model", lambda d: d["training"].update(epochs="abc")),
-                       "training.epochs must be an integer"),
-    "optimiser settings": (lambda f: _with(f, "model", lambda d: d["training"].update(
-        optimizer={"name": "adam", "hyperparameters": {"lr": -1}})), "training.optimizer.hyperparameters"),
-    "classes beyond the head": (lambda f: _with(f, "model", lambda d: d.update(classes=["a", "b", "c"])),
-                                "classes must be null or a list of 1 to 2"),
-    "checkpoint generator": (lambda f: _with(f, "checkpoint", lambda d: d["checkpoint"].update(rng={"x": 1})),
-                             "checkpoint.rng must"),
+    "plan of another width": (
+        lambda f: _with(f, "model", lambda d: d["preprocessing"].update(offset=d["preprocessing"]["offset"][:-1])),
+        "preprocessing.offset",
+    ),
+    "architecture against tensors": (
+        lambda f: _with(f, "model", lambda d: d.update(layers=[9000, 9000, 1], preprocessing=None, feature_names=None)),
+        "tensor W1 must be present with shape",
+    ),
+    "epochs as text": (
+        lambda f: _with(f, "model", lambda d: d["training"].update(epochs="abc")),
+        "training.epochs must be an integer",
+    ),
+    "optimiser settings": (
+        lambda f: _with(
+            f, "model", lambda d: d["training"].update(optimizer={"name": "adam", "hyperparameters": {"lr": -1}})
+        ),
+        "training.optimizer.hyperparameters",
+    ),
+    "classes beyond the head": (
+        lambda f: _with(f, "model", lambda d: d.update(classes=["a", "b", "c"])),
+        "classes must be null or a list of 1 to 2",
+    ),
+    "checkpoint generator": (
+        lambda f: _with(f, "checkpoint", lambda d: d["checkpoint"].update(rng={"x": 1})),
+        "checkpoint.rng must",
+    ),
 }
 
 
@@ -222,15 +269,20 @@ def test_each_family_of_hostile_descriptions_names_the_field(files, tmp_path, mo
     assert str(path) in str(info.value) and peak < PEAK_BYTES
 
 
-@pytest.mark.parametrize("case", ["deep header", "description is a list", "epochs as text",
-                                  "architecture against tensors", "plan of another width"])
+@pytest.mark.parametrize(
+    "case",
+    ["deep header", "description is a list", "epochs as text", "architecture against tensors", "plan of another width"],
+)
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_cli_answers_hostile_files_with_one_line_and_exit_2(files, tmp_path, case, command):
     model = tmp_path / "bad.rsu"
     model.write_bytes(CASES[case][0](files))
     (tmp_path / "in.csv").write_text("a,b,side\n0.1,0.2,east\n")
-    argv = ([command, str(model), str(tmp_path / "in.csv")] if command == "predict"
-            else [command, str(model), "--data", "moons"])
+    argv = (
+        [command, str(model), str(tmp_path / "in.csv")]
+        if command == "predict"
+        else [command, str(model), "--data", "moons"]
+    )
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)

@@ -90,6 +90,7 @@ def test_the_documented_step_hook_signature_is_the_one_called():
 
 def test_a_negative_seed_names_the_option(capsys):
     from reseau.cli import main
+
     with pytest.raises(SystemExit) as info:
         main(["train", "--seed", "-1"])
     assert info.value.code == 2
@@ -104,7 +105,9 @@ def test_pyarrow_floor_excludes_the_release_with_cve_2023_47248():
 @pytest.mark.parametrize("reader", ["load_file", "read_table", "load"])
 def test_a_fifo_or_a_device_is_refused_before_it_is_opened(tmp_path, reader):
     import os
+
     from reseau import datasets, load
+
     fifo = tmp_path / "data.csv"
     os.mkfifo(fifo)  # opening it to read would block until a writer came
     read = {"load_file": datasets.load_file, "read_table": datasets.read_table, "load": load}[reader]
@@ -134,12 +137,18 @@ def test_onnx_export_refuses_weights_beyond_float32_and_writes_atomically(tmp_pa
 
 def test_cli_names_the_option_or_the_cause(tmp_path, capsys):
     from reseau.cli import main
+
     assert main(["bench", "--layers", "784,x"]) == 2
     assert "--layers '784,x': expected comma-separated positive integers" in capsys.readouterr().err
     path = tmp_path / "continuous.csv"
     rng = np.random.default_rng(0)
-    np.savetxt(path, np.column_stack([rng.normal(size=(60, 2)), rng.normal(size=60)]), delimiter=",",
-               header="a,b,y", comments="")
+    np.savetxt(
+        path,
+        np.column_stack([rng.normal(size=(60, 2)), rng.normal(size=60)]),
+        delimiter=",",
+        header="a,b,y",
+        comments="",
+    )
     assert main(["train", "--data", str(path), "--target", "y", "--task", "classify", "--quiet"]) == 2
     assert "the target has 60 classes in 60 rows, 60 of them a single row" in capsys.readouterr().err
 
@@ -147,7 +156,9 @@ def test_cli_names_the_option_or_the_cause(tmp_path, capsys):
 def test_a_full_disk_leaves_the_old_file_and_says_so_in_one_line(tmp_path, capsys, monkeypatch):
     import errno
     import os
+
     from reseau.cli import main
+
     X, y = _data()
     model = MLP([None, 4, None], seed=0)
     model.fit(X, y, epochs=1)
@@ -175,17 +186,19 @@ def test_a_full_disk_leaves_the_old_file_and_says_so_in_one_line(tmp_path, capsy
 def test_a_model_file_with_a_non_integer_shape_is_refused_in_one_line(tmp_path, shape):
     import json
     import struct
+
     from reseau import load
+
     X, y = _data()
     model = MLP([None, 4, None], seed=0)
     model.fit(X, y, epochs=1)
     model.save(tmp_path / "m.reseau")
     raw = (tmp_path / "m.reseau").read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     text = json.dumps(header).replace(json.dumps(header["W1"]["shape"]), shape, 1).encode()
     text += b" " * (-len(text) % 8)
-    (tmp_path / "bad.reseau").write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    (tmp_path / "bad.reseau").write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
     with pytest.raises(ValueError, match="tensor 'W1' has a malformed entry in the header"):
         load(tmp_path / "bad.reseau")
 
@@ -193,8 +206,12 @@ def test_a_model_file_with_a_non_integer_shape_is_refused_in_one_line(tmp_path, 
 def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys):
     from reseau.cli import main
     from reseau.core import memory
-    with pytest.raises(ValueError, match=r"layers \[3, 100000, 100000, 1\] hold 10,000,600,001 parameters: about "
-                                         r"\d+\.\d GiB .* more than the"):
+
+    with pytest.raises(
+        ValueError,
+        match=r"layers \[3, 100000, 100000, 1\] hold 10,000,600,001 parameters: about "
+        r"\d+\.\d GiB .* more than the",
+    ):
         MLP([3, 100000, 100000, 1])
     X, y = _data()
     m = MLP([None, 100000, 100000, None])
@@ -211,6 +228,7 @@ def test_a_network_too_large_for_the_memory_is_refused_before_allocating(capsys)
 def test_a_csv_ending_in_a_line_of_spaces_reads_as_pandas_reads_it(tmp_path):
     pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
     from reseau import datasets
+
     path = tmp_path / "t.csv"
     path.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n   \n")
     table = datasets.read_table(path)
@@ -225,6 +243,7 @@ def test_a_gzip_bomb_is_refused_in_one_line_before_memory_runs_out(tmp_path, mon
     import resource
 
     from reseau.datasets import load_file, tables
+
     path = tmp_path / "bomb.csv.gz"
     with gzip.open(path, "wb", compresslevel=9) as f:
         f.write(b"a,b,y\n")
@@ -244,6 +263,7 @@ def test_a_gzip_bomb_is_refused_in_one_line_before_memory_runs_out(tmp_path, mon
 @pytest.mark.parametrize("where", ["first", "later"])
 def test_a_line_longer_than_a_block_is_named_with_its_size(tmp_path, monkeypatch, where):
     from reseau.datasets import load_file, tables
+
     monkeypatch.setattr(tables, "MAX_LINE", 1 << 20)
     monkeypatch.setattr(tables, "BLOCK_BYTES", 1 << 20)
     path = tmp_path / "long.csv"
@@ -260,19 +280,24 @@ def test_a_feather_uint64_beyond_2_53_reads_as_float(tmp_path):
     import pyarrow.feather as feather
 
     from reseau.datasets import load_file
+
     path = tmp_path / "big.feather"
-    big = np.array([2 ** 60 + 1, 2 ** 63 + 7, 5, 2 ** 64 - 1] * 8, dtype=np.uint64)
+    big = np.array([2**60 + 1, 2**63 + 7, 5, 2**64 - 1] * 8, dtype=np.uint64)
     feather.write_feather(pa.table({"id": big, "y": [0, 1] * 16}), path)
     data = load_file(path, target="y")
     np.testing.assert_array_equal(np.asarray(data.X)[:, 0], big.astype(np.float64))
 
 
-@pytest.mark.parametrize("bad,message", [
-    (lambda p: p[:-3], r"params have shapes \[\(\d+,\)\]; expected \[\(\d+,\)\]"),
-    (lambda p: p.reshape(1, -1), r"params have shapes \[\(1, \d+\)\]"),
-    (lambda p: np.where(np.arange(p.size) == 2, np.nan, p), "params contain NaN or inf"),
-    (lambda p: p.astype(str), "params must be float arrays"),
-], ids=["short", "2-D", "nan", "strings"])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (lambda p: p[:-3], r"params have shapes \[\(\d+,\)\]; expected \[\(\d+,\)\]"),
+        (lambda p: p.reshape(1, -1), r"params have shapes \[\(1, \d+\)\]"),
+        (lambda p: np.where(np.arange(p.size) == 2, np.nan, p), "params contain NaN or inf"),
+        (lambda p: p.astype(str), "params must be float arrays"),
+    ],
+    ids=["short", "2-D", "nan", "strings"],
+)
 def test_a_crafted_pickle_is_refused_on_unpickling_not_at_predict(bad, message):
     X, y = _data()
     model = MLP([None, 4, None], seed=0)
@@ -291,11 +316,14 @@ def test_a_crafted_pickle_is_refused_on_unpickling_not_at_predict(bad, message):
 
 def test_a_crafted_estimator_pickle_is_refused_on_unpickling():
     from reseau.sklearn import MLPClassifier
+
     X, y = _data()
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
-    for change, message in (({"coefs_": [est.coefs_[0][:2], est.coefs_[1]]}, "do not make a network"),
-                            ({"coefs_": [est.coefs_[0] * np.nan, est.coefs_[1]]}, "contain NaN or inf"),
-                            ({"intercepts_": est.intercepts_[:1]}, "do not make a network")):
+    for change, message in (
+        ({"coefs_": [est.coefs_[0][:2], est.coefs_[1]]}, "do not make a network"),
+        ({"coefs_": [est.coefs_[0] * np.nan, est.coefs_[1]]}, "contain NaN or inf"),
+        ({"intercepts_": est.intercepts_[:1]}, "do not make a network"),
+    ):
         state = est.__getstate__()
         state.update(change)
         with pytest.raises(ValueError, match=f"pickled estimator: .*{message}"):
@@ -308,6 +336,7 @@ def test_the_header_depth_check_needs_memory_linear_in_the_header():
     import tracemalloc
 
     from reseau.core import schema
+
     for doc in ({"categories": [[f"category {i}" for i in range(200_000)]]}, [[] for _ in range(300_000)]):
         raw = json.dumps(doc).encode()
         tracemalloc.start()
@@ -329,8 +358,11 @@ def test_save_refuses_a_header_the_reader_would_refuse(tmp_path):
     model.fit(frame, y, epochs=1)
     path = tmp_path / "m.rsu"
     path.write_bytes(b"old")
-    with pytest.raises(ValueError, match=r"m\.rsu: the model's description is 3\d\.\d MiB, more than the 16 MiB "
-                                         r".*longest feature name has 17,825,792 characters.*Nothing was written"):
+    with pytest.raises(
+        ValueError,
+        match=r"m\.rsu: the model's description is 3\d\.\d MiB, more than the 16 MiB "
+        r".*longest feature name has 17,825,792 characters.*Nothing was written",
+    ):
         model.save(path)
     assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
 
@@ -340,19 +372,26 @@ def test_sigterm_during_save_leaves_the_old_file_and_no_temporary_one(tmp_path):
     import subprocess
     import sys
     import time
+
     path = tmp_path / "m.rsu"
     path.write_bytes(b"old")
-    child = subprocess.Popen([sys.executable, "-c", f"""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import os, time, numpy as np
 from reseau import MLP
 slow = os.fsync
 def fsync(fd):
-    open({str(tmp_path / 'writing')!r}, 'w').close()
+    open({str(tmp_path / "writing")!r}, 'w').close()
     time.sleep(30)
 os.fsync = fsync
 m = MLP([3, 4, 1], seed=0)
 m.save({str(path)!r})
-"""])
+""",
+        ]
+    )
     deadline = time.time() + 60
     while not (tmp_path / "writing").exists() and time.time() < deadline and child.poll() is None:
         time.sleep(0.05)
@@ -365,6 +404,7 @@ m.save({str(path)!r})
 
 def test_history_stays_bounded_over_many_epochs():
     from reseau.core.train import History
+
     h = History()
     for e in range(1, 250_001):
         h.append(epoch=e, loss=1.0 / e)

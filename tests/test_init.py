@@ -20,8 +20,9 @@ STD = {  # the table of the notes / REFERENCES.md, written out again
 @pytest.mark.parametrize("name", initializers.INITIALIZERS)
 def test_weight_scale_statistics(name):
     fan_in, fan_out = 400, 300
-    W = MLP([fan_in, fan_out], hidden=[], output="identity", init=name, backend="numpy",
-            dtype="float64", seed=7).get_weights()[0][0]
+    W = MLP(
+        [fan_in, fan_out], hidden=[], output="identity", init=name, backend="numpy", dtype="float64", seed=7
+    ).get_weights()[0][0]
     std = STD[name.removesuffix("_uniform")](fan_in, fan_out)
     # 120 000 draws: the sample std is within 1 % of the target with overwhelming probability
     assert W.std() == pytest.approx(std, rel=0.01)

@@ -52,8 +52,11 @@ def test_onnx_takes_a_table_with_text_missing_cells_and_unseen_categories(tmp_pa
     assert [i.name for i in proto.graph.input] == ["a", "b", "side"]
     test = df.copy()
     test.loc[0, "side"] = "north"  # unseen: all zeros, as reseau does (with a DataWarning)
-    feeds = {"a": test[["a"]].to_numpy(np.float32), "b": test[["b"]].to_numpy(np.float32),
-             "side": test[["side"]].fillna("").to_numpy(object)}
+    feeds = {
+        "a": test[["a"]].to_numpy(np.float32),
+        "b": test[["b"]].to_numpy(np.float32),
+        "side": test[["side"]].fillna("").to_numpy(object),
+    }
     out = ort.InferenceSession(str(tmp_path / "t.onnx")).run(None, feeds)[0]
     with pytest.warns(UserWarning):
         expected = model.predict_proba(test)
@@ -66,14 +69,22 @@ def test_cli_exports_a_saved_model(tmp_path):
     model = reseau.MLP([64, 16, 10], seed=0)
     model.fit(X[:300], y[:300], epochs=2)
     model.save(tmp_path / "digits.rsu")
-    run = subprocess.run([sys.executable, "-m", "reseau", "export", str(tmp_path / "digits.rsu"),
-                          str(tmp_path / "digits.onnx")], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "reseau", "export", str(tmp_path / "digits.rsu"), str(tmp_path / "digits.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "inputs X; output probabilities" in run.stdout
     out = ort.InferenceSession(str(tmp_path / "digits.onnx")).run(None, {"X": X[:50].astype(np.float32)})[0]
     np.testing.assert_allclose(out, model.predict_proba(X[:50]), rtol=1e-5, atol=1e-6)
-    bad = subprocess.run([sys.executable, "-m", "reseau", "export", str(tmp_path / "digits.rsu"),
-                          str(tmp_path / "missing" / "x.onnx")], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "reseau", "export", str(tmp_path / "digits.rsu"), str(tmp_path / "missing" / "x.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -83,6 +94,7 @@ def test_cli_exports_a_saved_model(tmp_path):
 def test_safetensors_reads_model_files_and_its_rewrites_load_back(tmp_path):
     st = pytest.importorskip("safetensors.numpy", reason="safetensors is not installed (pip install 'reseau[test]')")
     from safetensors import safe_open
+
     X, y = _moons()
     model = reseau.MLP([2, 8, 8, 1], seed=0)
     model.fit(X, y, epochs=2)

@@ -5,8 +5,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP, optim
 from reseau.core.activations import ACTIVATIONS
 from reseau.kernels import Reference
@@ -35,8 +35,14 @@ def _close(kern, got, want, dtype):
 def test_dense_forward_and_activation_grad(kern, dtype, shape, name):
     n, n_in, n_out = shape
     rng = np.random.default_rng(0)
-    A_prev, W, b, dA = _arrays(kern, dtype, rng.normal(size=(n, n_in)), rng.normal(size=(n_in, n_out)),
-                               rng.normal(size=n_out), rng.normal(size=(n, n_out)))
+    A_prev, W, b, dA = _arrays(
+        kern,
+        dtype,
+        rng.normal(size=(n, n_in)),
+        rng.normal(size=(n_in, n_out)),
+        rng.normal(size=n_out),
+        rng.normal(size=(n, n_out)),
+    )
     ref = Reference(kern.backend)
     Z_ref, A_ref = ref.dense_forward(name, A_prev, W, b)
     A_buf = _poison(kern, dtype, (n, n_out))
@@ -57,8 +63,9 @@ def test_dense_forward_and_activation_grad(kern, dtype, shape, name):
 def test_dense_backward(kern, dtype, shape):
     n, n_in, n_out = shape
     rng = np.random.default_rng(1)
-    A_prev, dZ, W = _arrays(kern, dtype, rng.normal(size=(n, n_in)), rng.normal(size=(n, n_out)),
-                            rng.normal(size=(n_in, n_out)))
+    A_prev, dZ, W = _arrays(
+        kern, dtype, rng.normal(size=(n, n_in)), rng.normal(size=(n, n_out)), rng.normal(size=(n_in, n_out))
+    )
     want = Reference(kern.backend).dense_backward(A_prev, dZ, W)
     out = (_poison(kern, dtype, (n_in, n_out)), _poison(kern, dtype, (n_out,)), _poison(kern, dtype, (n, n_in)))
     for got, ref in zip(kern.dense_backward(A_prev, dZ, W, out=out), want):
@@ -71,6 +78,7 @@ def test_dense_backward(kern, dtype, shape):
 def test_numba_bias_gradient_has_numpys_bits(dtype, n_out):
     """numba's column sums add the rows in the order NumPy does (one column: NumPy's own sum)."""
     import reseau
+
     host = reseau.backends.get("numpy")
     if "numba" not in reseau.kernels.variants(host):
         pytest.skip("numba is not installed (pip install 'reseau[cpu]')")
@@ -209,28 +217,36 @@ def test_clip_by_global_norm(kern, dtype):
 
 def _fast_variants():
     from reseau import backends, kernels
+
     return [v for v in kernels.variants(backends.get("numpy")) if v != "reference"]
 
 
 @pytest.mark.parametrize("variant", _fast_variants())
-@pytest.mark.parametrize("hidden,output,optimizer", [
-    (["relu", "tanh"], "softmax", optim.Adam(1e-2)),
-    (["sigmoid", "gelu"], "sigmoid", optim.NAG(0.1, weight_decay=1e-3)),
-    (["elu", "leaky_relu"], "identity", optim.RMSprop(1e-2, centered=True, momentum=0.5)),
-    (["selu", "silu"], "softmax", optim.Adadelta()),
-    (["softplus", "identity"], "sigmoid", optim.Adagrad(0.05, clip_norm=1.0)),
-])
+@pytest.mark.parametrize(
+    "hidden,output,optimizer",
+    [
+        (["relu", "tanh"], "softmax", optim.Adam(1e-2)),
+        (["sigmoid", "gelu"], "sigmoid", optim.NAG(0.1, weight_decay=1e-3)),
+        (["elu", "leaky_relu"], "identity", optim.RMSprop(1e-2, centered=True, momentum=0.5)),
+        (["selu", "silu"], "softmax", optim.Adadelta()),
+        (["softplus", "identity"], "sigmoid", optim.Adagrad(0.05, clip_norm=1.0)),
+    ],
+)
 def test_training_with_fast_kernels_equals_the_reference_path(variant, hidden, output, optimizer):
     rng = np.random.default_rng(6)
     X = rng.normal(size=(53, 6))
     k = {"softmax": 4, "sigmoid": 1, "identity": 2}[output]
-    y = rng.integers(0, k, 53) if output == "softmax" else (
-        rng.integers(0, 2, 53) if output == "sigmoid" else rng.normal(size=(53, 2)))
+    y = (
+        rng.integers(0, k, 53)
+        if output == "softmax"
+        else (rng.integers(0, 2, 53) if output == "sigmoid" else rng.normal(size=(53, 2)))
+    )
     runs = []
     for kernels in ("reference", variant):
         model = MLP([6, 9, 8, k], hidden=hidden, output=output, dtype="float64", seed=3, kernels=kernels)
-        h = model.fit(X, y, epochs=6, batch_size=16, optimizer=optimizer,
-                      schedule=optim.CosineAnnealing(30, per="step"))
+        h = model.fit(
+            X, y, epochs=6, batch_size=16, optimizer=optimizer, schedule=optim.CosineAnnealing(30, per="step")
+        )
         runs.append((model.get_weights(), h["loss"]))
     (w_ref, l_ref), (w, loss) = runs
     for (W0, b0), (W1, b1) in zip(w_ref, w):
@@ -243,6 +259,7 @@ def test_training_with_fast_kernels_equals_the_reference_path(variant, hidden, o
 @pytest.mark.parametrize("hidden,output", [("relu", "softmax"), ("tanh", "sigmoid")])
 def test_steady_state_steps_allocate_nothing(variant, hidden, output):
     import gc
+
     rng = np.random.default_rng(7)
     k = 3 if output == "softmax" else 1
     X = rng.normal(size=(512, 20)).astype(np.float32)

@@ -7,11 +7,11 @@ import pickle
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+from test_gradients import _data, numeric_gradient, relative_error, with_random_biases
+
 from reseau import MLP, load
 from reseau.core.network import loss_and_grads
-from test_gradients import _data, numeric_gradient, relative_error, with_random_biases
 
 CASES = [([5, 6, 1], "tanh", "sigmoid"), ([4, 5, 3], "relu", "softmax"), ([4, 5, 2], "sigmoid", "sigmoid")]
 
@@ -33,8 +33,18 @@ def _smoothed_loss(Z, Y, head, eps, w=None):
 
 
 def _model(backend, sizes, hidden, head, eps, kernels=None):
-    return with_random_biases(MLP(sizes, hidden=hidden, output=head, backend=backend.name, dtype="float64", seed=1,
-                                  kernels=kernels, label_smoothing=eps))
+    return with_random_biases(
+        MLP(
+            sizes,
+            hidden=hidden,
+            output=head,
+            backend=backend.name,
+            dtype="float64",
+            seed=1,
+            kernels=kernels,
+            label_smoothing=eps,
+        )
+    )
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["mean", "weighted"])
@@ -45,8 +55,11 @@ def test_smoothed_loss_and_gradient_match_the_written_out_loss(backend, sizes, h
     w = np.random.default_rng(3).uniform(0.0, 3.0, size=len(X)) if weighted else None
     Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model.encode_targets(y))
     Wd = None if w is None else backend.asarray(w, dtype=model.dtype)
-    fn = backend.jit(lambda p, X, Y, w: loss_and_grads(model.kern, model.layout, model.activations, model.output,
-                                                       p, X, Y, reg=model._reg, w=w))
+    fn = backend.jit(
+        lambda p, X, Y, w: loss_and_grads(
+            model.kern, model.layout, model.activations, model.output, p, X, Y, reg=model._reg, w=w
+        )
+    )
     loss, grads = fn(model.params, Xd, Yd, Wd)
     Yh = np.asarray(model.encode_targets(y))
     assert abs(float(to_np(backend, loss)) - _smoothed_loss(_logits(model, X), Yh, head, 0.15, w)) < 1e-12
@@ -74,8 +87,9 @@ def test_softmax_smoothing_matches_pytorch():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(20, 3)), rng.integers(0, 3, 20)
     model = MLP([3, 5, 3], dtype="float64", label_smoothing=0.2, kernels="reference", seed=0)
-    loss, g = loss_and_grads(model.kern, model.layout, model.activations, model.output, model.params, X,
-                             y.astype(np.int32), reg=model._reg)
+    loss, g = loss_and_grads(
+        model.kern, model.layout, model.activations, model.output, model.params, X, y.astype(np.int32), reg=model._reg
+    )
     W = [torch.tensor(a, requires_grad=True) for pair in model.get_weights() for a in pair]
     z = torch.relu(torch.tensor(X) @ W[0] + W[1]) @ W[2] + W[3]
     ref = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(z, torch.tensor(y))

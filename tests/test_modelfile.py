@@ -47,7 +47,7 @@ def test_the_file_is_safetensors_with_a_description(trained):
     _, path, _, _ = trained
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     assert header["W1"] == {"dtype": "F32", "shape": [64, 16], "data_offsets": [0, 64 * 16 * 4]}
     description = json.loads(header["__metadata__"]["reseau"])
     assert description["format"] == "reseau-mlp" and description["version"] == 1
@@ -60,6 +60,7 @@ def test_writes_are_atomic(trained, monkeypatch):
 
     def boom(*args):
         raise OSError("disk full")
+
     monkeypatch.setattr("os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         model.save(path)
@@ -73,13 +74,16 @@ def _patched(path, edit):
     path.write_bytes(bytes(raw))
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda raw: raw.__delitem__(slice(-10, None)), r"truncated or corrupted"),
-    (lambda raw: raw.__setitem__(-1, raw[-1] ^ 0xFF), r"checksum of the weights and description does not match"),
-    (lambda raw: raw.__delitem__(slice(4, None)), r"truncated \(shorter than a header\)"),
-    (lambda raw: raw.__setitem__(slice(0, 8), struct.pack("<Q", 10 ** 12)), r"header length .* does not fit"),
-    (lambda raw: raw.__setitem__(slice(8, 12), b"{{{{"), r"unreadable header"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda raw: raw.__delitem__(slice(-10, None)), r"truncated or corrupted"),
+        (lambda raw: raw.__setitem__(-1, raw[-1] ^ 0xFF), r"checksum of the weights and description does not match"),
+        (lambda raw: raw.__delitem__(slice(4, None)), r"truncated \(shorter than a header\)"),
+        (lambda raw: raw.__setitem__(slice(0, 8), struct.pack("<Q", 10**12)), r"header length .* does not fit"),
+        (lambda raw: raw.__setitem__(slice(8, 12), b"{{{{"), r"unreadable header"),
+    ],
+)
 def test_damaged_files_give_clear_errors(trained, edit, message):
     _, path, _, _ = trained
     _patched(path, edit)
@@ -90,10 +94,10 @@ def test_damaged_files_give_clear_errors(trained, edit, message):
 def _rewrite_header(path, change):
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     change(header)
     head = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(head)) + head + raw[8 + n:])
+    path.write_bytes(struct.pack("<Q", len(head)) + head + raw[8 + n :])
 
 
 def test_wrong_version_and_huge_shapes_are_refused(trained):
@@ -103,6 +107,7 @@ def test_wrong_version_and_huge_shapes_are_refused(trained):
         d = json.loads(h["__metadata__"]["reseau"])
         d["version"] = 99
         h["__metadata__"]["reseau"] = json.dumps(d)
+
     _rewrite_header(path, version)
     with pytest.raises(ValueError, match="format version 99; this reseau reads version 1"):
         reseau.load(path)
@@ -111,7 +116,8 @@ def test_wrong_version_and_huge_shapes_are_refused(trained):
         d = json.loads(h["__metadata__"]["reseau"])
         d["version"] = 1
         h["__metadata__"]["reseau"] = json.dumps(d)
-        h["W1"]["shape"] = [2 ** 31, 2 ** 31]
+        h["W1"]["shape"] = [2**31, 2**31]
+
     _rewrite_header(path, huge)
     with pytest.raises(ValueError, match=r"claims shape \[2147483648, 2147483648\]; refusing"):
         reseau.load(path)

@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 MPIRUN = shutil.which("mpirun")
 try:
     import mpi4py  # noqa: F401
+
     HAVE_MPI4PY = True
 except ImportError:
     HAVE_MPI4PY = False
-pytestmark = pytest.mark.skipif(MPIRUN is None or not HAVE_MPI4PY,
-                                reason="MPI is not installed (Open MPI's mpirun and pip install 'reseau[mpi]')")
+pytestmark = pytest.mark.skipif(
+    MPIRUN is None or not HAVE_MPI4PY, reason="MPI is not installed (Open MPI's mpirun and pip install 'reseau[mpi]')"
+)
 
 SCRIPT = r"""
 import sys
@@ -45,10 +47,14 @@ if rank == 0:
 def mpirun(tmp_path, *args, ranks=2):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1",
-           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    return subprocess.run([MPIRUN, "--oversubscribe", "-n", str(ranks), sys.executable, str(script), *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=180)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    return subprocess.run(
+        [MPIRUN, "--oversubscribe", "-n", str(ranks), sys.executable, str(script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
@@ -59,10 +65,20 @@ def test_two_ranks_equal_one_process(tmp_path, dropout, kernels):
     got = np.load(tmp_path / "w.npz")
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
-    ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=dropout, l2=0.01, kernels=kernels, normalize=None)
-    h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
-                schedule=optim.CosineAnnealing(9, per="step"))
+    ref = reseau.MLP(
+        [5, 8, 6, 3],
+        hidden=["tanh", "relu"],
+        backend="numpy",
+        dtype="float64",
+        seed=1,
+        dropout=dropout,
+        l2=0.01,
+        kernels=kernels,
+        normalize=None,
+    )
+    h = ref.fit(
+        X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01), schedule=optim.CosineAnnealing(9, per="step")
+    )
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
         np.testing.assert_allclose(got[f"arr_{i}"], a, rtol=0, atol=1e-10)
     np.testing.assert_allclose(got["loss"], h["loss"], rtol=1e-10)
@@ -78,9 +94,29 @@ def test_mismatched_ranks_and_uneven_batches_fail_clearly(tmp_path):
 def test_the_cli_trains_under_mpirun(tmp_path):
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     exe = str(Path(sys.executable).parent / "reseau")
-    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", exe, "train", "--data-parallel", "--epochs", "20",
-                          "--batch-size", "32", "--backend", "numpy", "--quiet"],
-                         capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
+    out = subprocess.run(
+        [
+            MPIRUN,
+            "--oversubscribe",
+            "-n",
+            "2",
+            exe,
+            "train",
+            "--data-parallel",
+            "--epochs",
+            "20",
+            "--batch-size",
+            "32",
+            "--backend",
+            "numpy",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("test accuracy") == 1  # rank 0 reports
     assert float(out.stdout.split("test accuracy ")[1].split()[0]) > 0.9
@@ -88,14 +124,26 @@ def test_the_cli_trains_under_mpirun(tmp_path):
 
 def test_a_rank_that_fails_to_start_stops_the_job(tmp_path):
     script = tmp_path / "crash.py"
-    script.write_text("import sys\nfrom reseau.backends import mpi\nw = mpi.world()\n"
-                      "sys.exit(3) if w.rank == 1 else None\n"
-                      "import reseau, numpy as np\nm = reseau.MLP([2, 1], backend='numpy', normalize=None)\n"
-                      "m.fit(np.zeros((8, 2)), np.arange(8) % 2, batch_size=4, data_parallel=True)\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "RESEAU_MPI_TIMEOUT": "5"}
-    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script)], capture_output=True,
-                         text=True, env=env, timeout=120)  # bounded: a hang fails the test
+    script.write_text(
+        "import sys\nfrom reseau.backends import mpi\nw = mpi.world()\n"
+        "sys.exit(3) if w.rank == 1 else None\n"
+        "import reseau, numpy as np\nm = reseau.MLP([2, 1], backend='numpy', normalize=None)\n"
+        "m.fit(np.zeros((8, 2)), np.arange(8) % 2, batch_size=4, data_parallel=True)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OMPI_ALLOW_RUN_AS_ROOT": "1",
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        "RESEAU_MPI_TIMEOUT": "5",
+    }
+    out = subprocess.run(
+        [MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )  # bounded: a hang fails the test
     assert out.returncode != 0 and "not every one of the 2 MPI ranks reached fit within 5 s" in out.stderr
 
 
@@ -128,10 +176,14 @@ def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_chec
     the same; checkpoints come from rank 0 alone."""
     script = tmp_path / "guard.py"
     script.write_text(GUARD_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1",
-           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script), str(tmp_path)],
-                         capture_output=True, text=True, env=env, timeout=180)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    out = subprocess.run(
+        [MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     messages = [(tmp_path / f"msg{r}.txt").read_text() for r in (0, 1)]
     assert messages[0] == messages[1] and "training diverged: the loss became inf at step" in messages[0]
@@ -139,7 +191,9 @@ def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_chec
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.normal(size=48)
     X[13] = 1e200
-    ref = reseau.MLP([5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1, normalize=None)
+    ref = reseau.MLP(
+        [5, 8, 1], hidden="relu", output="identity", backend="numpy", dtype="float64", seed=1, normalize=None
+    )
     with pytest.raises(reseau.TrainingDivergedError) as info:
         ref.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
     assert messages[0] == f"{ref.step_count}\n{info.value}"
@@ -152,6 +206,7 @@ def test_the_divergence_guard_decides_alike_on_every_rank_and_rank_0_writes_chec
 def _gpu_count():
     try:
         import cupy
+
         return cupy.cuda.runtime.getDeviceCount() if cupy.is_available() else 0
     except Exception:  # no CuPy, or no driver
         return 0
@@ -162,16 +217,42 @@ def test_cupy_ranks_with_nccl_equal_one_process(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT.replace('backend="numpy"', 'backend="cupy"'))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    out = subprocess.run([MPIRUN, "--oversubscribe", "-n", "2", sys.executable, str(script), str(tmp_path / "w.npz"),
-                          "0.3", "cupy", "0", "16"], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [
+            MPIRUN,
+            "--oversubscribe",
+            "-n",
+            "2",
+            sys.executable,
+            str(script),
+            str(tmp_path / "w.npz"),
+            "0.3",
+            "cupy",
+            "0",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     got = np.load(tmp_path / "w.npz")
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
-    ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=0.3, l2=0.01, normalize=None)
-    h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01),
-                schedule=optim.CosineAnnealing(9, per="step"))
+    ref = reseau.MLP(
+        [5, 8, 6, 3],
+        hidden=["tanh", "relu"],
+        backend="numpy",
+        dtype="float64",
+        seed=1,
+        dropout=0.3,
+        l2=0.01,
+        normalize=None,
+    )
+    h = ref.fit(
+        X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01), schedule=optim.CosineAnnealing(9, per="step")
+    )
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
         np.testing.assert_allclose(got[f"arr_{i}"], a, rtol=0, atol=1e-10)
     np.testing.assert_allclose(got["loss"], h["loss"], rtol=1e-10)

@@ -27,7 +27,8 @@ from reseau import optim
 index = reseau.backends.get("jax").initialize_distributed(timeout=60)
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
-m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=1, dropout=0.3, l2=0.01, normalize=None)
+m = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=1, dropout=0.3,
+               l2=0.01, normalize=None)
 h = m.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01), data_parallel=True)
 if index == 0:
     np.savez(sys.argv[1], *[a for pair in m.get_weights() for a in pair], loss=np.array(h["loss"]))
@@ -44,11 +45,18 @@ def _launch(args, cwd):
     port = _free_port()
     procs = []
     for pid in range(2):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
-               "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(pid), "XLA_FLAGS": "",
-               "JAX_PLATFORMS": "cpu"}  # CPU processes talking through gloo, also where a GPU is present
-        procs.append(subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
+            "JAX_NUM_PROCESSES": "2",
+            "JAX_PROCESS_ID": str(pid),
+            "XLA_FLAGS": "",
+            "JAX_PLATFORMS": "cpu",
+        }  # CPU processes talking through gloo, also where a GPU is present
+        procs.append(
+            subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
     outs = []
     try:
         for p in procs:
@@ -69,8 +77,16 @@ def test_two_processes_equal_one(tmp_path):
     got = np.load(tmp_path / "w.npz")
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
-    ref = reseau.MLP([5, 8, 6, 3], hidden=["tanh", "relu"], backend="numpy", dtype="float64", seed=1,
-                     dropout=0.3, l2=0.01, normalize=None)
+    ref = reseau.MLP(
+        [5, 8, 6, 3],
+        hidden=["tanh", "relu"],
+        backend="numpy",
+        dtype="float64",
+        seed=1,
+        dropout=0.3,
+        l2=0.01,
+        normalize=None,
+    )
     h = ref.fit(X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01))
     for i, a in enumerate(a for pair in ref.get_weights() for a in pair):
         np.testing.assert_allclose(got[f"arr_{i}"], a, rtol=0, atol=1e-10)
@@ -79,7 +95,10 @@ def test_two_processes_equal_one(tmp_path):
 
 def test_reseau_train_distributed(tmp_path):
     # python -m reseau: the same command line, also from a checkout that is not installed
-    results = _launch([sys.executable, "-m", "reseau", "train", "--distributed", "--epochs", "15", "--batch-size", "32", "--quiet"], tmp_path)
+    results = _launch(
+        [sys.executable, "-m", "reseau", "train", "--distributed", "--epochs", "15", "--batch-size", "32", "--quiet"],
+        tmp_path,
+    )
     for code, out, err in results:
         assert code == 0, err[-2000:]
     assert results[0][1].count("test accuracy") == 1 and "test accuracy" not in results[1][1]  # process 0 reports
@@ -90,14 +109,20 @@ def test_missing_settings_are_named(monkeypatch):
     for key in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
         monkeypatch.delenv(key, raising=False)
     from reseau.cli import main
+
     assert main(["train", "--distributed", "--quiet"]) == 2
 
 
 def test_a_process_that_never_starts_gives_a_clear_error_not_a_hang(tmp_path):
     script = tmp_path / "alone.py"
     script.write_text("import reseau\nreseau.backends.get('jax').initialize_distributed(timeout=5)\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{_free_port()}",
-           "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": "1"}  # process 0 (the coordinator) never comes
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "JAX_NUM_PROCESSES": "2",
+        "JAX_PROCESS_ID": "1",
+    }  # process 0 (the coordinator) never comes
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "could not join the run coordinated at" in out.stderr
     assert "nothing listens there" in out.stderr

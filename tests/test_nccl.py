@@ -8,14 +8,17 @@ import pytest
 from reseau.backends import nccl
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({"OMPI_COMM_WORLD_LOCAL_RANK": "3"}, 3),
-    ({"MPI_LOCALRANKID": "1"}, 1),
-    ({"SLURM_LOCALID": "2", "LOCAL_RANK": "5"}, 2),
-    ({"LOCAL_RANK": " 0 "}, 0),
-    ({"LOCAL_RANK": "x"}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"OMPI_COMM_WORLD_LOCAL_RANK": "3"}, 3),
+        ({"MPI_LOCALRANKID": "1"}, 1),
+        ({"SLURM_LOCALID": "2", "LOCAL_RANK": "5"}, 2),
+        ({"LOCAL_RANK": " 0 "}, 0),
+        ({"LOCAL_RANK": "x"}, None),
+        ({}, None),
+    ],
+)
 def test_local_rank_from_the_launcher(environ, expected):
     assert nccl.local_rank(environ) == expected
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP, kernels, optim
 from reseau.core.network import loss_and_grads
 
@@ -66,15 +66,15 @@ def restated_update(cls, cfg, P, G, S, t):
                 p = p - lr * (g + mu * s["b"] if nesterov else s["b"])
         elif cls is optim.Adagrad:
             g = g + wd * p
-            s["s"] = s.get("s", 0 * p + cfg.get("initial_accumulator_value", 0.0)) + g ** 2
+            s["s"] = s.get("s", 0 * p + cfg.get("initial_accumulator_value", 0.0)) + g**2
             eps, clr = cfg.get("eps", 1e-10), lr / (1 + (t - 1) * cfg.get("lr_decay", 0.0))
             p = p - clr * g / (np.sqrt(s["s"] + eps) if cfg.get("form") == "keras" else np.sqrt(s["s"]) + eps)
         elif cls is optim.Adadelta:
             rho, eps = cfg.get("rho", 0.9), cfg.get("eps", 1e-6)
             g = g + wd * p
-            s["Eg"] = rho * s.get("Eg", 0 * p) + (1 - rho) * g ** 2
+            s["Eg"] = rho * s.get("Eg", 0 * p) + (1 - rho) * g**2
             delta = np.sqrt(s.get("Ed", 0 * p) + eps) / np.sqrt(s["Eg"] + eps) * g
-            s["Ed"] = rho * s.get("Ed", 0 * p) + (1 - rho) * delta ** 2
+            s["Ed"] = rho * s.get("Ed", 0 * p) + (1 - rho) * delta**2
             p = p - lr * delta
         elif issubclass(cls, optim.Adam):
             b1, b2 = cfg.get("betas", (0.9, 0.999))
@@ -84,18 +84,18 @@ def restated_update(cls, cfg, P, G, S, t):
             else:
                 g = g + wd * p
             s["m"] = b1 * s.get("m", 0 * p) + (1 - b1) * g
-            s["v"] = b2 * s.get("v", 0 * p) + (1 - b2) * g ** 2
+            s["v"] = b2 * s.get("v", 0 * p) + (1 - b2) * g**2
             v = s["v"]
             if cfg.get("amsgrad"):
                 s["vmax"] = v = np.maximum(s.get("vmax", 0 * p), s["v"])
             if cfg.get("form") == "keras":
-                p = p - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * s["m"] / (np.sqrt(v) + eps)
+                p = p - lr * math.sqrt(1 - b2**t) / (1 - b1**t) * s["m"] / (np.sqrt(v) + eps)
             else:
-                p = p - lr / (1 - b1 ** t) * s["m"] / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+                p = p - lr / (1 - b1**t) * s["m"] / (np.sqrt(v) / math.sqrt(1 - b2**t) + eps)
         elif cls is optim.RMSprop:
             alpha, eps, mu = cfg.get("alpha", 0.99), cfg.get("eps", 1e-8), cfg.get("momentum", 0.0)
             g = g + wd * p
-            s["v"] = alpha * s.get("v", 0 * p) + (1 - alpha) * g ** 2
+            s["v"] = alpha * s.get("v", 0 * p) + (1 - alpha) * g**2
             if cfg.get("centered"):
                 s["ga"] = alpha * s.get("ga", 0 * p) + (1 - alpha) * g
                 avg = np.sqrt(s["v"] - s["ga"] ** 2) + eps
@@ -149,11 +149,12 @@ def test_network_50_steps_match_the_restated_formula(key):
     Xd, Yd = model.backend.asarray(X), model.backend.asarray(model.encode_targets(y))
     S = [{} for _ in P]
     for t in range(1, 51):
-        _, grads = loss_and_grads(model.kern, model.layout, model.activations, model.output,
-                                  np.concatenate([a.ravel() for a in P]), Xd, Yd)
+        _, grads = loss_and_grads(
+            model.kern, model.layout, model.activations, model.output, np.concatenate([a.ravel() for a in P]), Xd, Yd
+        )
         G, at = [], 0
         for a in P:
-            G.append(grads[at:at + a.size].reshape(a.shape))
+            G.append(grads[at : at + a.size].reshape(a.shape))
             at += a.size
         P = restated_update(cls, cfg, P, G, S, t)
     got = [a for pair in model.get_weights() for a in pair]
@@ -164,8 +165,9 @@ def test_network_50_steps_match_the_restated_formula(key):
         np.testing.assert_allclose(a, ref, rtol=rtol, atol=1e-14)
 
 
-@pytest.mark.parametrize("key", ["nesterov", "adagrad_decay", "adadelta", "adam_amsgrad", "adamw",
-                                 "rmsprop_all", "adam_clip", "sutskever"])
+@pytest.mark.parametrize(
+    "key", ["nesterov", "adagrad_decay", "adadelta", "adam_amsgrad", "adamw", "rmsprop_all", "adam_clip", "sutskever"]
+)
 def test_numpy_and_jax_trajectories_agree(key):
     pytest.importorskip("jax", reason="JAX is not installed")
     cls, cfg = CONFIGS[key]
@@ -174,8 +176,14 @@ def test_numpy_and_jax_trajectories_agree(key):
     weights = []
     for name in ("numpy", "jax"):
         model = MLP([5, 8, 6, 1], hidden=["relu", "tanh"], backend=name, dtype="float64", seed=5, normalize=None)
-        model.fit(X, y, epochs=5, batch_size=10, optimizer=cls(**cfg),
-                  schedule=optim.Warmup(3, optim.CosineAnnealing(20, per="step"), per="step"))
+        model.fit(
+            X,
+            y,
+            epochs=5,
+            batch_size=10,
+            optimizer=cls(**cfg),
+            schedule=optim.Warmup(3, optim.CosineAnnealing(20, per="step"), per="step"),
+        )
         weights.append(model.get_weights())
     for (W0, b0), (W1, b1) in zip(*weights):
         np.testing.assert_allclose(W1, W0, rtol=0, atol=1e-10)
@@ -191,10 +199,16 @@ def test_matches_pytorch_to_rounding(kern64, key):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
     cls, cfg = CONFIGS[key]
     A, b, theta0 = _quadratic(seed=3)
-    torch_cls = {optim.SGD: torch.optim.SGD, optim.Momentum: torch.optim.SGD, optim.NAG: torch.optim.SGD,
-                 optim.Adagrad: torch.optim.Adagrad, optim.Adadelta: torch.optim.Adadelta,
-                 optim.Adam: torch.optim.Adam, optim.AdamW: torch.optim.AdamW,
-                 optim.RMSprop: torch.optim.RMSprop}[cls]
+    torch_cls = {
+        optim.SGD: torch.optim.SGD,
+        optim.Momentum: torch.optim.SGD,
+        optim.NAG: torch.optim.SGD,
+        optim.Adagrad: torch.optim.Adagrad,
+        optim.Adadelta: torch.optim.Adadelta,
+        optim.Adam: torch.optim.Adam,
+        optim.AdamW: torch.optim.AdamW,
+        optim.RMSprop: torch.optim.RMSprop,
+    }[cls]
     opt = cls(**cfg)
     targs = {k: v for k, v in cfg.items() if k not in ("clip_norm", "form")}
     if cls is optim.Momentum:
@@ -219,17 +233,21 @@ def test_matches_pytorch_to_rounding(kern64, key):
 
 # ---- schedules ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("schedule,expected", [
-    (optim.Constant(), {0: 0.1, 7: 0.1}),
-    (optim.StepDecay(10, gamma=0.5), {0: 0.1, 9: 0.1, 10: 0.05, 25: 0.025}),
-    (optim.ExponentialDecay(0.9), {0: 0.1, 1: 0.09, 3: 0.1 * 0.9 ** 3}),
-    (optim.InverseTimeDecay(0.5), {0: 0.1, 2: 0.05, 6: 0.025}),
-    (optim.CosineAnnealing(10, eta_min=0.01), {0: 0.1, 5: 0.055, 10: 0.01, 30: 0.01}),
-    (optim.Warmup(4), {0: 0.0, 1: 0.025, 3: 0.075, 4: 0.1, 50: 0.1}),
-    (optim.Warmup(2, start_factor=0.5), {0: 0.05, 1: 0.075, 2: 0.1}),
-    (optim.Warmup(5, optim.StepDecay(3, 0.1)), {4: 0.08, 5: 0.1, 7: 0.1, 8: 0.01}),
-    (optim.Warmup(5, optim.CosineAnnealing(10)), {5: 0.1, 10: 0.05, 15: 0.0}),
-])
+
+@pytest.mark.parametrize(
+    "schedule,expected",
+    [
+        (optim.Constant(), {0: 0.1, 7: 0.1}),
+        (optim.StepDecay(10, gamma=0.5), {0: 0.1, 9: 0.1, 10: 0.05, 25: 0.025}),
+        (optim.ExponentialDecay(0.9), {0: 0.1, 1: 0.09, 3: 0.1 * 0.9**3}),
+        (optim.InverseTimeDecay(0.5), {0: 0.1, 2: 0.05, 6: 0.025}),
+        (optim.CosineAnnealing(10, eta_min=0.01), {0: 0.1, 5: 0.055, 10: 0.01, 30: 0.01}),
+        (optim.Warmup(4), {0: 0.0, 1: 0.025, 3: 0.075, 4: 0.1, 50: 0.1}),
+        (optim.Warmup(2, start_factor=0.5), {0: 0.05, 1: 0.075, 2: 0.1}),
+        (optim.Warmup(5, optim.StepDecay(3, 0.1)), {4: 0.08, 5: 0.1, 7: 0.1, 8: 0.01}),
+        (optim.Warmup(5, optim.CosineAnnealing(10)), {5: 0.1, 10: 0.05, 15: 0.0}),
+    ],
+)
 def test_schedule_values(schedule, expected):
     for t, lr in expected.items():
         assert schedule(0.1, t) == pytest.approx(lr, rel=1e-12, abs=1e-15), t
@@ -252,9 +270,11 @@ def test_reduce_on_plateau():
 def test_schedules_match_pytorch():
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
     sched = torch.optim.lr_scheduler
-    cases = [(optim.StepDecay(3, 0.5), lambda o: sched.StepLR(o, 3, 0.5)),
-             (optim.ExponentialDecay(0.8), lambda o: sched.ExponentialLR(o, 0.8)),
-             (optim.CosineAnnealing(7, 0.001), lambda o: sched.CosineAnnealingLR(o, 7, 0.001))]
+    cases = [
+        (optim.StepDecay(3, 0.5), lambda o: sched.StepLR(o, 3, 0.5)),
+        (optim.ExponentialDecay(0.8), lambda o: sched.ExponentialLR(o, 0.8)),
+        (optim.CosineAnnealing(7, 0.001), lambda o: sched.CosineAnnealingLR(o, 7, 0.001)),
+    ]
     for ours, make in cases:
         o = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
         theirs = make(o)
@@ -278,9 +298,10 @@ def test_fit_records_the_lr_in_effect_and_jax_does_not_recompile(backend):
     h = model.fit(X, y, epochs=6, batch_size=10, optimizer=optim.SGD(0.2), schedule=optim.StepDecay(2, 0.5))
     assert h["lr"] == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
     assert float(to_np(backend, model.opt_state.lr)) == pytest.approx(0.05)
-    h = model.fit(X, y, epochs=2, batch_size=10, optimizer=optim.SGD(0.2),
-                  schedule=optim.ExponentialDecay(0.5, per="step"))
-    assert h["lr"][-2:] == pytest.approx([0.2 * 0.5 ** 2, 0.2 * 0.5 ** 5])  # last step of each epoch
+    h = model.fit(
+        X, y, epochs=2, batch_size=10, optimizer=optim.SGD(0.2), schedule=optim.ExponentialDecay(0.5, per="step")
+    )
+    assert h["lr"][-2:] == pytest.approx([0.2 * 0.5**2, 0.2 * 0.5**5])  # last step of each epoch
     if backend.name == "jax":
         assert model.training_step()[0]._cache_size() == 1  # one shape, many learning rates: one compilation
 
@@ -289,8 +310,13 @@ def test_plateau_schedule_in_fit_lowers_the_rate():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
     model = MLP([3, 4, 1], seed=0, normalize=None)
-    h = model.fit(X, y, epochs=12, optimizer=optim.SGD(1e-9),
-                  schedule=optim.ReduceOnPlateau(factor=0.1, patience=2, threshold=0.1))
+    h = model.fit(
+        X,
+        y,
+        epochs=12,
+        optimizer=optim.SGD(1e-9),
+        schedule=optim.ReduceOnPlateau(factor=0.1, patience=2, threshold=0.1),
+    )
     assert h["lr"][0] == pytest.approx(1e-9) and h["lr"][-1] < 1e-10
 
 
@@ -323,41 +349,51 @@ def test_every_optimizer_by_name_trains(name):
     assert h["loss"][-1] < h["loss"][0]
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda: optim.SGD(lr=-0.1), r"lr=-0.1 is not a learning rate"),
-    (lambda: optim.Adam(lr=0), r"lr=0 is not a learning rate"),
-    (lambda: optim.SGD(momentum=-0.5), r"momentum=-0.5 is invalid"),
-    (lambda: optim.SGD(nesterov=True), r"nesterov=True needs momentum > 0"),
-    (lambda: optim.SGD(momentum=0.9, dampening=0.1, nesterov=True), r"nesterov=True needs .*dampening = 0"),
-    (lambda: optim.Momentum(momentum=0.0), r"momentum=0.0 is invalid"),
-    (lambda: optim.Adam(betas=(0.9, 1.0)), r"betas\[1\]=1.0 is invalid; expected a number in \[0.0, 1.0\)"),
-    (lambda: optim.Adam(betas=(-0.1, 0.9)), r"betas\[0\]=-0.1 is invalid"),
-    (lambda: optim.Adam(betas=0.9), r"betas=0.9 is invalid; expected a pair"),
-    (lambda: optim.Adam(eps=-1e-8), r"eps=-1e-08 is invalid"),
-    (lambda: optim.Adam(form="tf"), r"form='tf' is not a form of this optimiser"),
-    (lambda: optim.AdamW(weight_decay=-0.01), r"weight_decay=-0.01 is invalid"),
-    (lambda: optim.Adadelta(rho=1.5), r"rho=1.5 is invalid"),
-    (lambda: optim.Adadelta(eps=0), r"eps=0 is invalid; expected a number > 0"),
-    (lambda: optim.Adagrad(lr_decay=-1), r"lr_decay=-1 is invalid"),
-    (lambda: optim.Adagrad(initial_accumulator_value=-0.1), r"initial_accumulator_value=-0.1 is invalid"),
-    (lambda: optim.RMSprop(alpha=2), r"alpha=2 is invalid"),
-    (lambda: optim.SGD(clip_norm=0), r"clip_norm=0 is invalid; expected None or a number > 0"),
-    (lambda: optim.SGD(form="sutskever", momentum=0.9, dampening=0.1), r"dampening=0.1 has no meaning"),
-    (lambda: optim.StepDecay(0), r"step_size=0 is invalid"),
-    (lambda: optim.ExponentialDecay(0.0), r"gamma=0.0 is invalid"),
-    (lambda: optim.CosineAnnealing(10, per="batch"), r"per='batch' is invalid; expected 'epoch' or 'step'"),
-    (lambda: optim.Warmup(5, then=0.1), r"then=0.1 is invalid"),
-    (lambda: optim.Warmup(5, optim.StepDecay(2, per="step"), per="epoch"), r"per='epoch' differs"),
-    (lambda: optim.ReduceOnPlateau(factor=1.0), r"factor=1.0 is invalid"),
-    (lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], schedule="linear"), r"schedule='linear' is not a schedule"),
-    (lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], optimizer=object()), r"optimizer=<object .*is not an optimiser"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: optim.SGD(lr=-0.1), r"lr=-0.1 is not a learning rate"),
+        (lambda: optim.Adam(lr=0), r"lr=0 is not a learning rate"),
+        (lambda: optim.SGD(momentum=-0.5), r"momentum=-0.5 is invalid"),
+        (lambda: optim.SGD(nesterov=True), r"nesterov=True needs momentum > 0"),
+        (lambda: optim.SGD(momentum=0.9, dampening=0.1, nesterov=True), r"nesterov=True needs .*dampening = 0"),
+        (lambda: optim.Momentum(momentum=0.0), r"momentum=0.0 is invalid"),
+        (lambda: optim.Adam(betas=(0.9, 1.0)), r"betas\[1\]=1.0 is invalid; expected a number in \[0.0, 1.0\)"),
+        (lambda: optim.Adam(betas=(-0.1, 0.9)), r"betas\[0\]=-0.1 is invalid"),
+        (lambda: optim.Adam(betas=0.9), r"betas=0.9 is invalid; expected a pair"),
+        (lambda: optim.Adam(eps=-1e-8), r"eps=-1e-08 is invalid"),
+        (lambda: optim.Adam(form="tf"), r"form='tf' is not a form of this optimiser"),
+        (lambda: optim.AdamW(weight_decay=-0.01), r"weight_decay=-0.01 is invalid"),
+        (lambda: optim.Adadelta(rho=1.5), r"rho=1.5 is invalid"),
+        (lambda: optim.Adadelta(eps=0), r"eps=0 is invalid; expected a number > 0"),
+        (lambda: optim.Adagrad(lr_decay=-1), r"lr_decay=-1 is invalid"),
+        (lambda: optim.Adagrad(initial_accumulator_value=-0.1), r"initial_accumulator_value=-0.1 is invalid"),
+        (lambda: optim.RMSprop(alpha=2), r"alpha=2 is invalid"),
+        (lambda: optim.SGD(clip_norm=0), r"clip_norm=0 is invalid; expected None or a number > 0"),
+        (lambda: optim.SGD(form="sutskever", momentum=0.9, dampening=0.1), r"dampening=0.1 has no meaning"),
+        (lambda: optim.StepDecay(0), r"step_size=0 is invalid"),
+        (lambda: optim.ExponentialDecay(0.0), r"gamma=0.0 is invalid"),
+        (lambda: optim.CosineAnnealing(10, per="batch"), r"per='batch' is invalid; expected 'epoch' or 'step'"),
+        (lambda: optim.Warmup(5, then=0.1), r"then=0.1 is invalid"),
+        (lambda: optim.Warmup(5, optim.StepDecay(2, per="step"), per="epoch"), r"per='epoch' differs"),
+        (lambda: optim.ReduceOnPlateau(factor=1.0), r"factor=1.0 is invalid"),
+        (
+            lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], schedule="linear"),
+            r"schedule='linear' is not a schedule",
+        ),
+        (
+            lambda: MLP([2, 1], normalize=None).fit(np.zeros((2, 2)), [0, 1], optimizer=object()),
+            r"optimizer=<object .*is not an optimiser",
+        ),
+    ],
+)
 def test_invalid_hyperparameters(make, message):
     with pytest.raises(ValueError, match=message):
         make()
 
 
 def test_repr_names_the_hyperparameters():
-    assert repr(optim.NAG(0.1)) == ("NAG(lr=0.1, weight_decay=0.0, clip_norm=None, momentum=0.9, "
-                                    "dampening=0.0, nesterov=True, form='pytorch')")
+    assert repr(optim.NAG(0.1)) == (
+        "NAG(lr=0.1, weight_decay=0.0, clip_norm=None, momentum=0.9, dampening=0.0, nesterov=True, form='pytorch')"
+    )
     assert kernels.for_backend(MLP([2, 1], normalize=None).backend) is MLP([2, 1], normalize=None).kern

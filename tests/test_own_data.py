@@ -17,7 +17,9 @@ from reseau.cli import build_parser, main
 from reseau.core import targets
 from reseau.core.defaults import DEFAULTS
 
-sk_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
+sk_datasets = pytest.importorskip(
+    "sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')"
+)
 pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
 
 
@@ -46,6 +48,7 @@ def _accuracy(predicted, truth):
 
 
 # ---- the Python API on pandas tables --------------------------------------------------------
+
 
 def test_pandas_iris_with_string_labels_text_feature_and_missing_cells():
     df = _iris_frame()
@@ -160,6 +163,7 @@ def test_a_model_file_keeps_names_plan_and_labels(tmp_path):
 
 # ---- targets decided right ------------------------------------------------------------------
 
+
 def test_the_target_rule():
     diabetes = sk_datasets.load_diabetes(scaled=False).target.astype(int)
     assert len(np.unique(diabetes)) > 200 and targets.task(diabetes) == "regress"
@@ -180,6 +184,7 @@ def test_one_table_of_defaults():
     assert fit.parameters["batch_size"].default == DEFAULTS["batch_size"]
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     from reseau.cli import TRAIN_OPTIONS
+
     for name in ("hidden", "normalize", "impute", "optimizer", "lr", "epochs", "batch_size", "dtype", "seed"):
         option = "activation" if name == "hidden" else name
         assert TRAIN_OPTIONS[option][1] == DEFAULTS[name], name
@@ -193,6 +198,7 @@ def test_one_table_of_defaults():
 
 # ---- the command line on untidy files -------------------------------------------------------
 
+
 def _cli(capsys, *argv):
     code = main(list(argv))
     out = capsys.readouterr()
@@ -201,9 +207,25 @@ def _cli(capsys, *argv):
 
 def test_cli_trains_on_an_untidy_iris_file_and_predicts_by_name(tmp_path, capsys):
     path = _write_untidy(_iris_frame(), tmp_path / "iris.csv")
-    code, out, err = _cli(capsys, "train", "--data", str(path), "--target", "species", "--drop", "id",
-                          "--optimizer", "adam", "--lr", "0.01", "--epochs", "150", "--save", str(tmp_path / "m"),
-                          "--quiet")
+    code, out, err = _cli(
+        capsys,
+        "train",
+        "--data",
+        str(path),
+        "--target",
+        "species",
+        "--drop",
+        "id",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--epochs",
+        "150",
+        "--save",
+        str(tmp_path / "m"),
+        "--quiet",
+    )
     assert code == 0, err
     assert "5 columns, 3 classes" in out and "one-hot (size: 3)" in out
     assert "reseau: note: imputed" in err
@@ -215,8 +237,18 @@ def test_cli_trains_on_an_untidy_iris_file_and_predicts_by_name(tmp_path, capsys
     _write_untidy(df, tmp_path / "same.csv")
     outputs = []
     for name in ("new.csv", "same.csv"):
-        code, _, err = _cli(capsys, "predict", str(tmp_path / "m"), str(tmp_path / name), "--drop", "species",
-                            "--keep", "id", "-o", str(tmp_path / f"{name}.out"))
+        code, _, err = _cli(
+            capsys,
+            "predict",
+            str(tmp_path / "m"),
+            str(tmp_path / name),
+            "--drop",
+            "species",
+            "--keep",
+            "id",
+            "-o",
+            str(tmp_path / f"{name}.out"),
+        )
         assert code == 0, err
         outputs.append(list(csv.reader(open(tmp_path / f"{name}.out"))))
     assert outputs[0] == outputs[1] and outputs[0][0] == ["id", "prediction"]
@@ -227,8 +259,9 @@ def test_cli_trains_on_an_untidy_iris_file_and_predicts_by_name(tmp_path, capsys
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", reseau.DataWarning)
         assert set(loaded.predict(df.drop(columns=["id", "species"]))) <= {"setosa", "versicolor", "virginica"}
-    code, out, _ = _cli(capsys, "evaluate", str(tmp_path / "m"), "--data", str(path), "--target", "species",
-                        "--drop", "id")
+    code, out, _ = _cli(
+        capsys, "evaluate", str(tmp_path / "m"), "--data", str(path), "--target", "species", "--drop", "id"
+    )
     assert code == 0 and float(out.split("accuracy ")[1].split(",")[0]) >= 0.9
 
 
@@ -252,8 +285,10 @@ def test_cli_integer_target_with_many_values_is_a_regression(tmp_path, capsys):
 def test_cli_wine_with_text_labels_missing_cells_and_no_header(tmp_path, capsys):
     d = sk_datasets.load_wine()
     X = d.data.copy()
-    X[np.random.default_rng(0).choice(X.size, 20, replace=False) // X.shape[1],
-      np.random.default_rng(1).choice(X.shape[1], 20)] = np.nan
+    X[
+        np.random.default_rng(0).choice(X.size, 20, replace=False) // X.shape[1],
+        np.random.default_rng(1).choice(X.shape[1], 20),
+    ] = np.nan
     rows = [[("" if np.isnan(v) else repr(float(v))) for v in x] + [f"cultivar_{c}"] for x, c in zip(X, d.target)]
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="|").writerows(rows)
@@ -311,8 +346,14 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 WORDS = st.text(alphabet="abcdefgh xyz,;|\"'é", min_size=1, max_size=6).filter(
-    lambda w: w.strip() and w.strip().lower() not in datasets.tables.MISSING and not w[0].isspace()
-    and not w[-1].isspace() and w.strip() == w)
+    lambda w: (
+        w.strip()
+        and w.strip().lower() not in datasets.tables.MISSING
+        and not w[0].isspace()
+        and not w[-1].isspace()
+        and w.strip() == w
+    )
+)
 NUMBERS = st.floats(-1e6, 1e6, allow_nan=False, width=64).map(lambda v: round(v, 3))
 
 
@@ -321,20 +362,32 @@ def dialect_tables(draw):
     n_rows = draw(st.integers(2, 12))
     kinds = draw(st.lists(st.sampled_from(["number", "word"]), min_size=2, max_size=5))
     kinds[0] = "number"  # a numeric column under a text header makes the header detectable
-    names = draw(st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=len(kinds), max_size=len(kinds),
-                          unique=True))
+    names = draw(
+        st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=len(kinds), max_size=len(kinds), unique=True)
+    )
     cols = [draw(st.lists(NUMBERS if k == "number" else WORDS, min_size=n_rows, max_size=n_rows)) for k in kinds]
     return names, kinds, cols
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(table=dialect_tables(), delimiter=st.sampled_from([",", ";", "\t", "|"]), bom=st.booleans(),
-       crlf=st.booleans(), quote_all=st.booleans())
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    table=dialect_tables(),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    quote_all=st.booleans(),
+)
 def test_csv_dialects_round_trip(tmp_path, table, delimiter, bom, crlf, quote_all):
     names, kinds, cols = table
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n",
-                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    writer = csv.writer(
+        buffer,
+        delimiter=delimiter,
+        lineterminator="\r\n" if crlf else "\n",
+        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+    )
     writer.writerow(names)
     writer.writerows(zip(*cols))
     path = tmp_path / "dialect.csv"

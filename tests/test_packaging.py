@@ -10,24 +10,48 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-                            str(ROOT)], capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next(tmp_path.glob("reseau-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in ("reseau/__init__.py", "reseau/cli.py", "reseau/backends/numpy_backend.py",
-                 "reseau/core/network.py", "reseau/kernels/reference.py",
-                 "reseau/datasets/data/breast_cancer.csv.gz", "reseau/datasets/data/digits.csv.gz",
-                 "reseau/datasets/data/README.md"):
+    for path in (
+        "reseau/__init__.py",
+        "reseau/cli/__init__.py",
+        "reseau/backends/numpy_backend.py",
+        "reseau/core/network.py",
+        "reseau/kernels/reference.py",
+        "reseau/datasets/data/breast_cancer.csv.gz",
+        "reseau/datasets/data/digits.csv.gz",
+        "reseau/datasets/data/README.md",
+    ):
         assert path in names, path
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(wheel)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", "import reseau, sys; "
-                          "assert reseau.__file__.startswith(sys.argv[1]), reseau.__file__; "
-                          "m = reseau.MLP([64, 10], backend='numpy'); X, y = reseau.datasets.load('digits'); "
-                          "print(m.fit(X / 16, y, epochs=1)['loss'][0])", str(target)],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import reseau, sys; "
+            "assert reseau.__file__.startswith(sys.argv[1]), reseau.__file__; "
+            "m = reseau.MLP([64, 10], backend='numpy'); X, y = reseau.datasets.load('digits'); "
+            "print(m.fit(X / 16, y, epochs=1)['loss'][0])",
+            str(target),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) > 0

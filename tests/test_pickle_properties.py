@@ -22,17 +22,44 @@ STATE = MODEL.__getstate__()
 P = STATE["params"]
 
 values = st.one_of(
-    st.none(), st.integers(-3, 10 ** 6), st.floats(allow_nan=True), st.text(max_size=6),
+    st.none(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=6),
     st.lists(st.sampled_from(["relu", "tanh", "bogus", 0.5, None]), max_size=3),
-    st.builds(lambda n, v: np.full(n, v), st.sampled_from([P.size - 1, P.size, P.size + 1]),
-              st.sampled_from([0.0, 1.0, np.nan, np.inf])),
-    st.just(P.reshape(1, -1)), st.just(P.astype(np.float16)), st.just(P.astype(np.int64)),
+    st.builds(
+        lambda n, v: np.full(n, v),
+        st.sampled_from([P.size - 1, P.size, P.size + 1]),
+        st.sampled_from([0.0, 1.0, np.nan, np.inf]),
+    ),
+    st.just(P.reshape(1, -1)),
+    st.just(P.astype(np.float16)),
+    st.just(P.astype(np.int64)),
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(field=st.sampled_from(["params", "hidden", "output", "init", "dtype_name", "seed", "dropout", "l1", "l2",
-                              "label_smoothing", "normalize", "precision", "classes", "task"]), value=values)
+@given(
+    field=st.sampled_from(
+        [
+            "params",
+            "hidden",
+            "output",
+            "init",
+            "dtype_name",
+            "seed",
+            "dropout",
+            "l1",
+            "l2",
+            "label_smoothing",
+            "normalize",
+            "precision",
+            "classes",
+            "task",
+        ]
+    ),
+    value=values,
+)
 def test_a_crafted_state_is_refused_on_unpickling_or_predicts_finite_numbers(field, value):
     state = dict(STATE)
     state[field] = value

@@ -4,15 +4,16 @@ never bit-equality. JAX runs every option on the CPU; CuPy's run where a GPU is 
 
 import numpy as np
 import pytest
+from conftest import _skip_reason
 
 import reseau
-from conftest import _skip_reason
 from reseau import datasets
 
 JAX = pytest.mark.skipif(_skip_reason("jax") is not None, reason=_skip_reason("jax") or "")
-GPU_BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(_skip_reason(name) is not None,
-                                                            reason=_skip_reason(name) or ""))
-                for name in ("jax", "cupy")]
+GPU_BACKENDS = [
+    pytest.param(name, marks=pytest.mark.skipif(_skip_reason(name) is not None, reason=_skip_reason(name) or ""))
+    for name in ("jax", "cupy")
+]
 
 
 def _digits():
@@ -27,6 +28,7 @@ def test_bf16_gemm_rounds_both_operands_and_sums_in_float32():
     A, B = rng.normal(size=(33, 70)).astype(np.float32), rng.normal(size=(70, 17)).astype(np.float32)
     got = np.asarray(kern.matmul(kern.xp.asarray(A), kern.xp.asarray(B)))
     import jax.numpy as jnp
+
     rounded = [np.asarray(jnp.asarray(M).astype(jnp.bfloat16).astype(jnp.float32), dtype=np.float64) for M in (A, B)]
     want = rounded[0] @ rounded[1]
     assert got.dtype == np.float32
@@ -44,8 +46,15 @@ def test_each_step_s_loss_stays_within_tolerance_of_fp32(backend, precision):
     for p in ("fp32", precision):
         model = reseau.MLP([64, 128, 64, 10], seed=0, backend=backend, precision=p)
         losses = []
-        model.fit(X_train[:640], y_train[:640], epochs=3, batch_size=64, optimizer="adam", lr=3e-3,
-                  callback=lambda record: losses.append(record["loss"]))
+        model.fit(
+            X_train[:640],
+            y_train[:640],
+            epochs=3,
+            batch_size=64,
+            optimizer="adam",
+            lr=3e-3,
+            callback=lambda record: losses.append(record["loss"]),
+        )
         runs[p] = np.array(losses)
         assert model.get_weights()[0][0].dtype == np.float32
         assert all(np.asarray(v).dtype == np.float32 for v in model.opt_state.slots.values())
@@ -90,8 +99,9 @@ def test_checkpoints_resume_and_the_guard_holds_in_bf16(tmp_path):
     first = reseau.MLP([64, 32, 10], seed=0, backend="jax", precision="bf16")
     first.fit(X, y, epochs=2, batch_size=64, optimizer="adam", lr=3e-3, checkpoint=tmp_path / "ck")
     resumed = reseau.MLP([64, 32, 10], seed=0, backend="jax", precision="bf16")
-    resumed.fit(X, y, epochs=4, batch_size=64, optimizer="adam", lr=3e-3, checkpoint=tmp_path / "ck",
-                resume=tmp_path / "ck")
+    resumed.fit(
+        X, y, epochs=4, batch_size=64, optimizer="adam", lr=3e-3, checkpoint=tmp_path / "ck", resume=tmp_path / "ck"
+    )
     for (W, _), (W2, _) in zip(whole.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(W, W2, rtol=1e-6, atol=1e-7)
     wild = reseau.MLP([64, 32, 10], seed=0, backend="jax", precision="bf16")
@@ -112,6 +122,7 @@ def test_numpy_says_what_it_runs():
 @JAX
 def test_bf16_with_float64_is_refused_and_pickles_keep_the_precision():
     import pickle
+
     with pytest.raises(ValueError, match="with dtype='float64' use precision='fp32'"):
         reseau.MLP([4, 2], backend="jax", dtype="float64", precision="bf16")
     model = reseau.MLP([4, 3, 2], backend="jax", precision="bf16", seed=0)
@@ -122,6 +133,7 @@ def test_bf16_with_float64_is_refused_and_pickles_keep_the_precision():
 @JAX
 def test_cli_trains_in_bf16_on_jax_and_refuses_it_on_numpy(capsys):
     from reseau.cli import main
+
     assert main(["train", "--backend", "jax", "--precision", "bf16", "--epochs", "3", "--quiet"]) == 0
     assert main(["train", "--backend", "numpy", "--precision", "bf16", "--epochs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -19,15 +19,13 @@ def test_readme_has_examples():
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_runs(code, tmp_path):
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
 
 
 def test_optimizer_comparison_prints_what_the_readme_shows(tmp_path):
     code = next(b for b in BLOCKS if "candidates" in b)
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     shown = README.split(code + "```\n\nprints (this machine, NumPy):\n\n```\n", 1)[1].split("```")[0]
     lines = out.stdout.splitlines()
     assert lines[0] == shown.splitlines()[0] and len(lines) == len(shown.splitlines()) == 9
@@ -37,8 +35,12 @@ def test_optimizer_comparison_prints_what_the_readme_shows(tmp_path):
         assert abs(float(g[2]) - float(w[2])) <= 0.02
 
 
-COMMANDS = [line.strip() for block in re.findall(r"```bash\n(.*?)```", README, re.S)
-            for line in block.splitlines() if line.strip().startswith("reseau ")]
+COMMANDS = [
+    line.strip()
+    for block in re.findall(r"```bash\n(.*?)```", README, re.S)
+    for line in block.splitlines()
+    if line.strip().startswith("reseau ")
+]
 
 
 def test_every_cli_command_in_the_readme_runs(tmp_path):
@@ -46,6 +48,7 @@ def test_every_cli_command_in_the_readme_runs(tmp_path):
     import gzip
     import shlex
     from importlib import resources
+
     raw = resources.files("reseau.datasets").joinpath("data", "breast_cancer.csv.gz").read_bytes()
     (tmp_path / "patients.csv").write_bytes(gzip.decompress(raw))
     assert len(COMMANDS) >= 6

@@ -3,8 +3,8 @@ gradient: against restatements, central differences and the other backends."""
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+
 from reseau import MLP, MinMaxScaler, StandardScaler, backends, datasets, kernels, load, optim
 from reseau.core.network import loss_and_grads
 
@@ -23,12 +23,12 @@ def fmix(x):
 def restated_bits(seed, step, layer, index):
     key = fmix((layer * 0x9E3779B1 + 0x7F4A7C15) & M32)
     key = fmix(step ^ key)
-    key = fmix((seed % 2 ** 32) ^ key)
+    key = fmix((seed % 2**32) ^ key)
     return fmix(((index * 0x85EBCA77) & M32) ^ key)
 
 
 def test_dropout_bits_are_identical_everywhere_and_match_the_restatement(kern):
-    seed, step, layer = 2 ** 40 + 12345, 77, 2
+    seed, step, layer = 2**40 + 12345, 77, 2
     bits = np.asarray(kern.backend.to_numpy(kern.dropout_bits((13, 7), seed, step, layer)))
     assert bits.dtype == np.uint32
     expected = np.array([restated_bits(seed, step, layer, i) for i in range(13 * 7)], dtype=np.uint32)
@@ -39,8 +39,9 @@ def test_dropout_bits_under_jit_are_identical():
     jax = pytest.importorskip("jax", reason="JAX is not installed")
     kern = kernels.for_backend(backends.get("jax"))
     f = jax.jit(lambda step: kern.dropout_bits((5, 9), 3, step, 1))
-    np.testing.assert_array_equal(np.asarray(f(123)),
-                                  np.asarray(kernels.for_backend(backends.get("numpy")).dropout_bits((5, 9), 3, 123, 1)))
+    np.testing.assert_array_equal(
+        np.asarray(f(123)), np.asarray(kernels.for_backend(backends.get("numpy")).dropout_bits((5, 9), 3, 123, 1))
+    )
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.8, 0.95])
@@ -68,13 +69,18 @@ def _data(n=30, seed=0):
     return rng.normal(size=(n, 5)), rng.integers(0, 3, n)
 
 
-@pytest.mark.parametrize("kw", [dict(dropout=0.3), dict(l2=0.1), dict(l1=0.05), dict(dropout=[0.2, 0.5], l1=0.01, l2=0.02)])
+@pytest.mark.parametrize(
+    "kw", [dict(dropout=0.3), dict(l2=0.1), dict(l1=0.05), dict(dropout=[0.2, 0.5], l1=0.01, l2=0.02)]
+)
 def test_gradient_check_with_fixed_mask_and_penalties(backend, kw):
     model = _model(backend.name, **kw)
     X, y = _data()
     Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model.encode_targets(y))
-    fn = backend.jit(lambda p: loss_and_grads(model.kern, model.layout, model.activations, model.output,
-                                              p, Xd, Yd, None, model.regularization, 17))
+    fn = backend.jit(
+        lambda p: loss_and_grads(
+            model.kern, model.layout, model.activations, model.output, p, Xd, Yd, None, model.regularization, 17
+        )
+    )
     p0 = to_np(backend, model.params)
     _, g = fn(model.params)
     numeric = np.zeros_like(p0)
@@ -107,7 +113,7 @@ def test_l2_shrinks_weights_and_matches_coupled_weight_decay_on_weights():
     a.fit(X, y, epochs=20, batch_size=None, optimizer=optim.SGD(0.1))
     b = _model()
     b.fit(X, y, epochs=20, batch_size=None, optimizer=optim.SGD(0.1))
-    assert sum(np.sum(W ** 2) for W, _ in a.get_weights()) < sum(np.sum(W ** 2) for W, _ in b.get_weights())
+    assert sum(np.sum(W**2) for W, _ in a.get_weights()) < sum(np.sum(W**2) for W, _ in b.get_weights())
 
 
 @pytest.mark.parametrize("variant", ["reference", "numpy", "numba"])
@@ -144,8 +150,7 @@ def test_early_stopping_restores_the_best_weights():
     X, y = datasets.moons(n=120, noise=0.35, seed=2)
     Xv, yv = datasets.moons(n=120, noise=0.35, seed=3)
     model = MLP([2, 64, 64, 1], hidden="relu", seed=0, dtype="float64")
-    h = model.fit(X, y, epochs=400, batch_size=16, optimizer=optim.Adam(0.01), validation_data=(Xv, yv),
-                  patience=10)
+    h = model.fit(X, y, epochs=400, batch_size=16, optimizer=optim.Adam(0.01), validation_data=(Xv, yv), patience=10)
     assert h.stopped_epoch is not None and h.stopped_epoch < 400
     assert h.stopped_epoch - h.best_epoch == 10
     assert h["val_loss"][h.best_epoch - 1] == min(h["val_loss"])
@@ -209,23 +214,29 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_but_not_with_relu_and_he():
     assert _grad_norms("relu", "he") > 0.1
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(dropout=1.0), r"dropout=1.0 is invalid; expected a rate in \[0, 1\)"),
-    (dict(dropout=-0.1), r"dropout=-0.1 is invalid"),
-    (dict(dropout=[0.1]), r"gives 1 rates for 2 hidden layers"),
-    (dict(l1=-1), r"l1=-1 is invalid"),
-    (dict(l2=float("nan")), r"l2=nan is invalid"),
-    (dict(normalize="zscore"), r"normalize='zscore' is invalid; expected None, 'minmax', 'standard' or 'robust'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(dropout=1.0), r"dropout=1.0 is invalid; expected a rate in \[0, 1\)"),
+        (dict(dropout=-0.1), r"dropout=-0.1 is invalid"),
+        (dict(dropout=[0.1]), r"gives 1 rates for 2 hidden layers"),
+        (dict(l1=-1), r"l1=-1 is invalid"),
+        (dict(l2=float("nan")), r"l2=nan is invalid"),
+        (dict(normalize="zscore"), r"normalize='zscore' is invalid; expected None, 'minmax', 'standard' or 'robust'"),
+    ],
+)
 def test_bad_regularisation_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _model(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(patience=0), r"patience=0 is invalid"),
-    (dict(patience=3, min_delta=-1), r"min_delta=-1 is invalid"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(patience=0), r"patience=0 is invalid"),
+        (dict(patience=3, min_delta=-1), r"min_delta=-1 is invalid"),
+    ],
+)
 def test_bad_early_stopping_arguments(kwargs, message):
     X, y = _data()
     model = _model()
@@ -244,6 +255,7 @@ def test_single_class_is_refused():
 
 def test_auto_l2_is_two_over_n_with_the_default_optimiser_and_zero_with_a_named_one(tmp_path):
     from reseau.core.regularization import AUTO_L2_ROWS
+
     X, y = _data()
     n = len(X)
     auto = MLP([5, 8, 3], dtype="float64", seed=4)

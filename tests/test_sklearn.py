@@ -26,10 +26,12 @@ from reseau import datasets  # noqa: E402
 from reseau.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 #: tests of scikit-learn's test_mlp.py that read scikit-learn's private members, with what they read
-PRIVATE = {"test_gradient": "calls the private _loss_grad_lbfgs with scikit-learn's buffers",
-           "test_learning_rate_warmstart": "reads the private optimizer object (_optimizer.learning_rate); "
-                                           "reseau's current rate is the public learning_rate_",
-           "test_adaptive_learning_rate": "reads the private optimizer object (_optimizer.learning_rate)"}
+PRIVATE = {
+    "test_gradient": "calls the private _loss_grad_lbfgs with scikit-learn's buffers",
+    "test_learning_rate_warmstart": "reads the private optimizer object (_optimizer.learning_rate); "
+    "reseau's current rate is the public learning_rate_",
+    "test_adaptive_learning_rate": "reads the private optimizer object (_optimizer.learning_rate)",
+}
 
 
 def _digits(n_class=10, n=600):
@@ -44,16 +46,24 @@ def _quiet_fit(est, *args, **kw):
         return est.fit(*args, **kw)
 
 
-@pytest.mark.parametrize("solver,extra", [
-    ("sgd", {}), ("sgd", {"nesterovs_momentum": False, "learning_rate": "invscaling"}),
-    ("sgd", {"momentum": 0.0, "learning_rate": "adaptive", "tol": 1e-2, "n_iter_no_change": 2}),
-    ("adam", {}), ("adam", {"early_stopping": True, "activation": "tanh"}), ("lbfgs", {"activation": "logistic"})])
+@pytest.mark.parametrize(
+    "solver,extra",
+    [
+        ("sgd", {}),
+        ("sgd", {"nesterovs_momentum": False, "learning_rate": "invscaling"}),
+        ("sgd", {"momentum": 0.0, "learning_rate": "adaptive", "tol": 1e-2, "n_iter_no_change": 2}),
+        ("adam", {}),
+        ("adam", {"early_stopping": True, "activation": "tanh"}),
+        ("lbfgs", {"activation": "logistic"}),
+    ],
+)
 def test_classifier_is_scikit_learns_to_the_last_digit(solver, extra):
     """Same random_state, same float64 data: the same initial weights, shuffles and updates, so the
     weights, losses and counters agree with scikit-learn's to rounding (1e-10)."""
     X, y = _digits(4, 500)
-    kw = dict(hidden_layer_sizes=(24, 12), solver=solver, max_iter=15, random_state=3, batch_size=64,
-              alpha=1e-3, **extra)
+    kw = dict(
+        hidden_layer_sizes=(24, 12), solver=solver, max_iter=15, random_state=3, batch_size=64, alpha=1e-3, **extra
+    )
     ours, theirs = _quiet_fit(MLPClassifier(**kw), X, y), _quiet_fit(sk.MLPClassifier(**kw), X, y)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -66,15 +76,13 @@ def test_classifier_is_scikit_learns_to_the_last_digit(solver, extra):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("loss,sample_weight", [("squared_error", False), ("squared_error", True),
-                                                ("poisson", False)])
+@pytest.mark.parametrize("loss,sample_weight", [("squared_error", False), ("squared_error", True), ("poisson", False)])
 def test_regressor_is_scikit_learns_to_the_last_digit(loss, sample_weight):
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 1, size=(300, 5))
     y = np.exp(X @ rng.normal(size=5) * 0.5) if loss == "poisson" else np.sin(3 * X[:, 0]) + X[:, 1]
     w = rng.uniform(0.5, 2.0, size=300) if sample_weight else None
-    kw = dict(hidden_layer_sizes=(16,), loss=loss, max_iter=20, random_state=1, batch_size=50,
-              learning_rate_init=0.01)
+    kw = dict(hidden_layer_sizes=(16,), loss=loss, max_iter=20, random_state=1, batch_size=50, learning_rate_init=0.01)
     ours = _quiet_fit(MLPRegressor(**kw), X, y, sample_weight=w)
     theirs = _quiet_fit(sk.MLPRegressor(**kw), X, y, sample_weight=w)
     for a, b in zip(ours.coefs_, theirs.coefs_):
@@ -121,8 +129,13 @@ def test_partial_fit_continues_and_warm_start_keeps_weights():
 
 def test_learning_rate_schedules_show_in_learning_rate_():
     X, y = [[3, 2], [1, 6], [5, 6], [-2, -4]], [1, 1, 1, 0]
-    clf = _quiet_fit(MLPClassifier(solver="sgd", hidden_layer_sizes=4, learning_rate="invscaling", max_iter=2,
-                                   power_t=0.25, random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPClassifier(
+            solver="sgd", hidden_layer_sizes=4, learning_rate="invscaling", max_iter=2, power_t=0.25, random_state=0
+        ),
+        X,
+        y,
+    )
     assert clf.learning_rate_ == 1e-3 / (8 + 1) ** 0.25  # t_ = 8 samples seen
     clf = MLPClassifier(tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive", random_state=0).fit(X, y)
     assert clf.n_iter_ < 3000 and clf.learning_rate_ < 1e-6
@@ -131,11 +144,36 @@ def test_learning_rate_schedules_show_in_learning_rate_():
 def test_reseau_optimisers_backends_and_options(backend):
     X, y = _digits(10, 600)
     for solver in ("rmsprop", "nag"):
-        clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(32,), solver=solver, learning_rate_init=0.01,
-                                       max_iter=20, batch_size=32, random_state=0, backend=backend.name, dtype="float32"), X, y)
+        clf = _quiet_fit(
+            MLPClassifier(
+                hidden_layer_sizes=(32,),
+                solver=solver,
+                learning_rate_init=0.01,
+                max_iter=20,
+                batch_size=32,
+                random_state=0,
+                backend=backend.name,
+                dtype="float32",
+            ),
+            X,
+            y,
+        )
         assert clf.score(X, y) > 0.9, solver
-    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(32,), max_iter=30, batch_size=32, random_state=0, dropout=0.2,
-                                   init="he", normalize="standard", backend=backend.name, dtype="float32"), X, y)
+    clf = _quiet_fit(
+        MLPClassifier(
+            hidden_layer_sizes=(32,),
+            max_iter=30,
+            batch_size=32,
+            random_state=0,
+            dropout=0.2,
+            init="he",
+            normalize="standard",
+            backend=backend.name,
+            dtype="float32",
+        ),
+        X,
+        y,
+    )
     assert clf.score(X, y) > 0.9
 
 
@@ -153,8 +191,11 @@ def test_tables_with_text_columns_go_through_the_column_plan():
     df = d.frame.drop(columns="target")
     df["size"] = np.where(df["petal length (cm)"] > 4.8, "large", "small")
     species = np.asarray(d.target_names)[d.target]
-    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0,
-                                   normalize="minmax"), df, species)
+    clf = _quiet_fit(
+        MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0, normalize="minmax"),
+        df,
+        species,
+    )
     assert list(clf.feature_names_in_) == list(df.columns) and clf.n_features_in_ == 5
     assert clf.score(df, species) > 0.95 and set(clf.predict(df)) <= set(d.target_names)
     assert clf.score(df[df.columns[::-1]], species) > 0.95  # matched by name
@@ -178,12 +219,16 @@ def test_pickle_deepcopy_joblib_continue_the_same_trajectory(tmp_path):
 
 def test_bad_parameters_name_the_parameter_and_the_allowed_values():
     X, y = _digits(3, 50)
-    for bad, match in [({"alpha": -1}, "'alpha' parameter of MLPClassifier must be a float in the range"),
-                       ({"solver": "newton"}, "'solver' parameter .* among"),
-                       ({"batch_size": 0}, "'batch_size'"), ({"momentum": 1.5}, "'momentum'"),
-                       ({"hidden_layer_sizes": (4, 0)}, "'hidden_layer_sizes'"),
-                       ({"n_iter_no_change": 0}, "'n_iter_no_change'"), ({"dtype": "int8"}, "'dtype'"),
-                       ({"dropout": 1.0}, "dropout")]:
+    for bad, match in [
+        ({"alpha": -1}, "'alpha' parameter of MLPClassifier must be a float in the range"),
+        ({"solver": "newton"}, "'solver' parameter .* among"),
+        ({"batch_size": 0}, "'batch_size'"),
+        ({"momentum": 1.5}, "'momentum'"),
+        ({"hidden_layer_sizes": (4, 0)}, "'hidden_layer_sizes'"),
+        ({"n_iter_no_change": 0}, "'n_iter_no_change'"),
+        ({"dtype": "int8"}, "'dtype'"),
+        ({"dropout": 1.0}, "dropout"),
+    ]:
         est = MLPClassifier(**bad)
         with pytest.raises(ValueError, match=match):
             est.fit(X, y)
@@ -197,8 +242,9 @@ def test_sparse_input_is_densified_per_batch():
     sparse = pytest.importorskip("scipy.sparse", reason="scipy is not installed")
     X, y = _digits(2, 120)
     dense = _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", max_iter=5, random_state=1), X, y)
-    csr = _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", max_iter=5, random_state=1),
-                     sparse.csr_matrix(X), y)
+    csr = _quiet_fit(
+        MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", max_iter=5, random_state=1), sparse.csr_matrix(X), y
+    )
     np.testing.assert_allclose(dense.coefs_[0], csr.coefs_[0], rtol=1e-12)
     np.testing.assert_array_equal(csr.predict(sparse.csc_matrix(X)), dense.predict(X))
 
@@ -223,8 +269,24 @@ def test_scikit_learns_own_mlp_tests_pass_on_reseau(tmp_path):
     swapped = tmp_path / "test_mlp_on_reseau.py"
     swapped.write_text(text.replace(line, "from reseau.sklearn import MLPClassifier, MLPRegressor"))
     deselect = [arg for name in PRIVATE for arg in ("--deselect", f"{swapped.name}::{name}")]
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "sklearn.conftest", "-p", "no:cacheprovider",
-                          swapped.name, *deselect], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "sklearn.conftest",
+            "-p",
+            "no:cacheprovider",
+            swapped.name,
+            *deselect,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "failed" not in run.stdout.splitlines()[-1]
 
@@ -232,8 +294,19 @@ def test_scikit_learns_own_mlp_tests_pass_on_reseau(tmp_path):
 def test_classifier_with_text_labels_and_probabilities(backend):
     X, y = datasets.moons(n=200, noise=0.1, seed=0)
     labels = np.array(["left", "right"])[y]
-    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(16, 16), activation="tanh", learning_rate_init=0.01,
-                                   max_iter=100, batch_size=32, random_state=0, backend=backend.name), X, labels)
+    clf = _quiet_fit(
+        MLPClassifier(
+            hidden_layer_sizes=(16, 16),
+            activation="tanh",
+            learning_rate_init=0.01,
+            max_iter=100,
+            batch_size=32,
+            random_state=0,
+            backend=backend.name,
+        ),
+        X,
+        labels,
+    )
     assert list(clf.classes_) == ["left", "right"] and clf.n_features_in_ == 2
     P = clf.predict_proba(X)
     assert P.shape == (200, 2)
@@ -245,8 +318,9 @@ def test_classifier_with_text_labels_and_probabilities(backend):
 
 def test_multiclass_in_a_pipeline_and_cross_validation():
     X, y = datasets.load("digits")
-    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01,
-                                                         max_iter=15, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=15, random_state=0)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(pipe, X, y, cv=3)
@@ -255,8 +329,11 @@ def test_multiclass_in_a_pipeline_and_cross_validation():
 
 def test_grid_search_and_clone():
     X, y = datasets.blobs(n=150, centers=3, seed=1)
-    search = GridSearchCV(MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0),
-                          {"hidden_layer_sizes": [(4,), (16,)], "activation": ["relu", "tanh"]}, cv=3)
+    search = GridSearchCV(
+        MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0),
+        {"hidden_layer_sizes": [(4,), (16,)], "activation": ["relu", "tanh"]},
+        cv=3,
+    )
     _quiet_fit(search, X, y)
     assert set(search.best_params_) == {"hidden_layer_sizes", "activation"} and search.best_score_ > 0.9
     est = MLPClassifier(learning_rate_init=0.5, dropout=0.1)
@@ -267,6 +344,7 @@ def test_grid_search_and_clone():
 
 def test_errors():
     from sklearn.exceptions import NotFittedError
+
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="Expected 2D array"):
@@ -284,6 +362,7 @@ def test_an_untidy_csv_of_public_data_through_pandas_the_estimator_and_onnx(tmp_
     empty cells, a text column, text labels), read with pandas, fitted, scored, exported."""
     pd = pytest.importorskip("pandas", reason="pandas is not installed (pip install 'reseau[test]')")
     from sklearn.model_selection import train_test_split
+
     d = sklearn.datasets.load_wine(as_frame=True)
     df = d.frame.drop(columns="target")
     df.insert(0, "id", [f"w{k:04d}" for k in range(len(df))])
@@ -296,8 +375,9 @@ def test_an_untidy_csv_of_public_data_through_pandas_the_estimator_and_onnx(tmp_
     t = pd.read_csv(tmp_path / "wine.csv", sep=";", encoding="utf-8-sig")
     X, y = t.drop(columns=["id", "cultivar"]), t["cultivar"]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-    clf = MLPClassifier(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=500, random_state=0,
-                        normalize="standard", impute="median")
+    clf = MLPClassifier(
+        hidden_layer_sizes=(32,), solver="lbfgs", max_iter=500, random_state=0, normalize="standard", impute="median"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X_train, y_train)
@@ -306,6 +386,12 @@ def test_an_untidy_csv_of_public_data_through_pandas_the_estimator_and_onnx(tmp_
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'reseau[onnx]')")
     clf.model_.to_onnx(tmp_path / "wine.onnx")
     session = ort.InferenceSession(str(tmp_path / "wine.onnx"))
-    feeds = {i.name: (X_test[[i.name]].fillna("").to_numpy(object) if i.type == "tensor(string)"
-                      else X_test[[i.name]].to_numpy(np.float32)) for i in session.get_inputs()}
+    feeds = {
+        i.name: (
+            X_test[[i.name]].fillna("").to_numpy(object)
+            if i.type == "tensor(string)"
+            else X_test[[i.name]].to_numpy(np.float32)
+        )
+        for i in session.get_inputs()
+    }
     np.testing.assert_allclose(session.run(None, feeds)[0], P, atol=1e-5)

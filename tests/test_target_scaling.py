@@ -12,7 +12,9 @@ import pytest
 import reseau
 from reseau.core import targets
 
-sk_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
+sk_datasets = pytest.importorskip(
+    "sklearn.datasets", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')"
+)
 
 
 def _diabetes():
@@ -22,6 +24,7 @@ def _diabetes():
 
 def test_the_scale_is_scikit_learns_standard_scaler_on_the_targets():
     from sklearn.preprocessing import StandardScaler
+
     Y = np.random.default_rng(0).normal(100, 30, size=(50, 2))
     Y[:, 1] = 7.0  # a constant column keeps σ = 1
     scale = targets.TargetScale.fit(Y)
@@ -47,7 +50,7 @@ def test_training_on_scaled_targets_is_training_by_hand_on_y_prime():
         np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(scaled.predict(X), by_hand.predict(X) * sigma + mu, rtol=1e-12)
     # the training loss in the target's units: σ²·L(y')
-    np.testing.assert_allclose(history["loss"], np.asarray(reference["loss"]) * sigma ** 2, rtol=1e-10)
+    np.testing.assert_allclose(history["loss"], np.asarray(reference["loss"]) * sigma**2, rtol=1e-10)
 
 
 def test_evaluate_reports_the_targets_own_units():
@@ -104,12 +107,14 @@ def test_predictions_survive_save_load_pickling_and_onnx(tmp_path):
 
 def test_a_model_file_with_a_bad_scale_is_refused(tmp_path):
     import json
+
     X, y = _diabetes()
     model = reseau.MLP([None, 4, None], seed=0)
     model.fit(X, y, epochs=1)
     tensors, description = model.file_contents()
     description["target_scale"] = {"mean": [0.0], "std": [0.0]}
     from reseau.core import serialize
+
     serialize.write(tmp_path / "bad.reseau", tensors, description)
     with pytest.raises(ValueError, match=r"bad\.reseau: the description's target_scale must be null or"):
         reseau.load(tmp_path / "bad.reseau")

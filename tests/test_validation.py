@@ -17,20 +17,23 @@ def _data(n=10):
     return rng.normal(size=(n, 3)), rng.integers(0, 2, n)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"epochs": 0}, r"epochs=0 is invalid; expected a positive integer"),
-    ({"epochs": -3}, r"epochs=-3 is invalid"),
-    ({"epochs": 2.5}, r"epochs=2.5 is invalid"),
-    ({"batch_size": 0}, r"batch_size=0 is invalid; expected a positive integer or None"),
-    ({"batch_size": -1}, r"batch_size=-1 is invalid"),
-    ({"batch_size": True}, r"batch_size=True is invalid"),
-    ({"lr": -0.1}, r"lr=-0.1 is not a learning rate; expected a finite number > 0"),
-    ({"lr": float("nan")}, r"lr=nan is not a learning rate"),
-    ({"optimizer": "adamax"}, r"optimizer='adamax' is not an optimiser; expected one of sgd"),
-    ({"validation_data": ([[1, 2, 3]],)}, r"validation_data must be a pair"),
-    ({"validation_data": ([[1, 2]], [1])}, r"X_val has 2 features .* has 3"),
-    ({"validation_data": ([[1, 2, 3]], [5])}, r"y_val contains 5 .*labels 0 or 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"epochs": 0}, r"epochs=0 is invalid; expected a positive integer"),
+        ({"epochs": -3}, r"epochs=-3 is invalid"),
+        ({"epochs": 2.5}, r"epochs=2.5 is invalid"),
+        ({"batch_size": 0}, r"batch_size=0 is invalid; expected a positive integer or None"),
+        ({"batch_size": -1}, r"batch_size=-1 is invalid"),
+        ({"batch_size": True}, r"batch_size=True is invalid"),
+        ({"lr": -0.1}, r"lr=-0.1 is not a learning rate; expected a finite number > 0"),
+        ({"lr": float("nan")}, r"lr=nan is not a learning rate"),
+        ({"optimizer": "adamax"}, r"optimizer='adamax' is not an optimiser; expected one of sgd"),
+        ({"validation_data": ([[1, 2, 3]],)}, r"validation_data must be a pair"),
+        ({"validation_data": ([[1, 2]], [1])}, r"X_val has 2 features .* has 3"),
+        ({"validation_data": ([[1, 2, 3]], [5])}, r"y_val contains 5 .*labels 0 or 1"),
+    ],
+)
 def test_bad_fit_arguments(kwargs, message):
     model = _model()
     before = model.get_weights()
@@ -43,19 +46,22 @@ def test_bad_fit_arguments(kwargs, message):
     assert model.step_count == 0 and model.optimizer is None
 
 
-@pytest.mark.parametrize("X,y,message", [
-    (np.zeros((10, 3)), np.zeros(9), r"y has 9 rows but X has 10"),
-    (np.zeros((10, 4)), np.zeros(10), r"X has 4 features \(columns\) but the network's input layer has 3"),
-    (np.zeros(10), np.zeros(10), r"X has shape \(10,\); expected a 2-D array \(n, 3\)"),
-    (np.zeros((0, 3)), np.zeros(0), r"X has shape \(0, 3\); expected at least one row"),
-    (np.full((10, 3), np.nan), np.zeros(10), r"X column 'x0' has no values \(every cell is missing\)"),
-    (np.array([[1, 2, np.inf]] * 10), np.zeros(10), r"X\[0, 2\] is inf"),
-    (np.array([[1e300, 0, 0]] * 10), np.zeros(10), r"X\[0, 0\] is inf \(after conversion to float32\)"),
-    (np.ones((10, 3), dtype=complex), np.zeros(10), r"X has dtype complex128"),
-    ([[1, 2, 3], [1, 2]], [0, 1], r"X could not be read as an array"),
-    (np.zeros((10, 3)), np.full(10, np.inf), r"y contains inf at index \(0,\)"),
-    (np.zeros((10, 3)), np.arange(10), r"y contains 2 at index \(2,\); a sigmoid head expects labels 0 or 1"),
-])
+@pytest.mark.parametrize(
+    "X,y,message",
+    [
+        (np.zeros((10, 3)), np.zeros(9), r"y has 9 rows but X has 10"),
+        (np.zeros((10, 4)), np.zeros(10), r"X has 4 features \(columns\) but the network's input layer has 3"),
+        (np.zeros(10), np.zeros(10), r"X has shape \(10,\); expected a 2-D array \(n, 3\)"),
+        (np.zeros((0, 3)), np.zeros(0), r"X has shape \(0, 3\); expected at least one row"),
+        (np.full((10, 3), np.nan), np.zeros(10), r"X column 'x0' has no values \(every cell is missing\)"),
+        (np.array([[1, 2, np.inf]] * 10), np.zeros(10), r"X\[0, 2\] is inf"),
+        (np.array([[1e300, 0, 0]] * 10), np.zeros(10), r"X\[0, 0\] is inf \(after conversion to float32\)"),
+        (np.ones((10, 3), dtype=complex), np.zeros(10), r"X has dtype complex128"),
+        ([[1, 2, 3], [1, 2]], [0, 1], r"X could not be read as an array"),
+        (np.zeros((10, 3)), np.full(10, np.inf), r"y contains inf at index \(0,\)"),
+        (np.zeros((10, 3)), np.arange(10), r"y contains 2 at index \(2,\); a sigmoid head expects labels 0 or 1"),
+    ],
+)
 def test_bad_data(X, y, message):
     model = _model()
     before = model.get_weights()[0][0]
@@ -72,21 +78,24 @@ def test_softmax_labels_out_of_range():
         model.evaluate(np.zeros((3, 3)), [0.5, 1, 1])
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"layers": [3]}, r"layers=\[3\] is invalid; expected a list of at least two positive integers"),
-    ({"layers": [3, 0, 1]}, r"layers=\[3, 0, 1\] is invalid"),
-    ({"layers": [3, 4.5, 1]}, r"layers=\[3, 4.5, 1\] is invalid"),
-    ({"layers": "30,16,1"}, r"layers='30,16,1' is invalid"),
-    ({"hidden": "swish"}, r"hidden='swish' is not an activation; expected one of sigmoid, tanh, relu"),
-    ({"hidden": ["relu", "tanh"]}, r"names 2 activations but the network has 1 hidden layers"),
-    ({"output": "softmax"}, r"output='softmax' needs at least 2 output units"),
-    ({"output": "linear"}, r"output='linear' is not an output head; expected one of sigmoid, softmax, identity"),
-    ({"init": "orthogonal"}, r"init='orthogonal' is not an initialiser; expected one of he, xavier"),
-    ({"init": ["he"]}, r"names 1 initialisers for 2 layers"),
-    ({"backend": "torch"}, r"backend='torch' is not a backend; expected one of 'numpy', 'jax', 'cupy', 'auto'"),
-    ({"dtype": "float16"}, r"dtype='float16' is not supported; expected 'float32' or 'float64'"),
-    ({"seed": -1}, r"seed=-1 is invalid; expected a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"layers": [3]}, r"layers=\[3\] is invalid; expected a list of at least two positive integers"),
+        ({"layers": [3, 0, 1]}, r"layers=\[3, 0, 1\] is invalid"),
+        ({"layers": [3, 4.5, 1]}, r"layers=\[3, 4.5, 1\] is invalid"),
+        ({"layers": "30,16,1"}, r"layers='30,16,1' is invalid"),
+        ({"hidden": "swish"}, r"hidden='swish' is not an activation; expected one of sigmoid, tanh, relu"),
+        ({"hidden": ["relu", "tanh"]}, r"names 2 activations but the network has 1 hidden layers"),
+        ({"output": "softmax"}, r"output='softmax' needs at least 2 output units"),
+        ({"output": "linear"}, r"output='linear' is not an output head; expected one of sigmoid, softmax, identity"),
+        ({"init": "orthogonal"}, r"init='orthogonal' is not an initialiser; expected one of he, xavier"),
+        ({"init": ["he"]}, r"names 1 initialisers for 2 layers"),
+        ({"backend": "torch"}, r"backend='torch' is not a backend; expected one of 'numpy', 'jax', 'cupy', 'auto'"),
+        ({"dtype": "float16"}, r"dtype='float16' is not supported; expected 'float32' or 'float64'"),
+        ({"seed": -1}, r"seed=-1 is invalid; expected a non-negative integer"),
+    ],
+)
 def test_bad_model_arguments(kwargs, message):
     args = {"layers": [3, 4, 1], **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -126,6 +135,7 @@ def test_lr_with_an_optimiser_object_is_ambiguous():
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 513)])
 def test_all_finite_agrees_with_isfinite_at_every_cell(dtype, shape):
     from reseau.core.validation import all_finite
+
     rng = np.random.default_rng(1)
     X = rng.standard_normal(shape).astype(dtype)
     assert all_finite(X) and all_finite(np.asfortranarray(X))
@@ -141,5 +151,6 @@ def test_all_finite_agrees_with_isfinite_at_every_cell(dtype, shape):
 def test_huge_finite_values_pass_although_their_row_sums_overflow():
     X = np.full((3, 4), 3e38, dtype=np.float32)
     from reseau.core.validation import all_finite, features
+
     assert not all_finite(X)  # the fast check defers to the exact one
     assert features(X, 4, "float32") is X

@@ -7,12 +7,12 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import to_np
+from test_gradients import _data, numeric_gradient, relative_error, with_random_biases
+
 from reseau import MLP
 from reseau.core.network import loss_and_grads
 from reseau.core.weights import class_weights
-from test_gradients import _data, numeric_gradient, relative_error, with_random_biases
 
 CASES = [([5, 6, 1], "tanh", "sigmoid"), ([4, 5, 3], "relu", "softmax"), ([3, 4, 2], "elu", "identity")]
 
@@ -24,8 +24,9 @@ def test_weighted_gradient_matches_central_differences(backend, sizes, hidden, h
     w = np.random.default_rng(3).uniform(0.0, 3.0, size=len(X))
     Xd, Wd = backend.asarray(X, dtype=model.dtype), backend.asarray(w, dtype=model.dtype)
     Yd = backend.asarray(model.encode_targets(y))
-    fn = backend.jit(lambda p, X, Y, w: loss_and_grads(model.kern, model.layout, model.activations, model.output,
-                                                       p, X, Y, w=w))
+    fn = backend.jit(
+        lambda p, X, Y, w: loss_and_grads(model.kern, model.layout, model.activations, model.output, p, X, Y, w=w)
+    )
     _, grads = fn(model.params, Xd, Yd, Wd)
 
     def loss_at(p):
@@ -98,6 +99,7 @@ def test_compiled_epoch_gives_the_step_paths_weighted_trajectory():
 
 def test_balanced_weights_are_scikit_learns():
     from sklearn.utils.class_weight import compute_class_weight
+
     labels = np.array([0] * 30 + [1] * 5 + [2] * 12)
     ours = class_weights("balanced", labels, 3, None)
     np.testing.assert_allclose(ours, compute_class_weight("balanced", classes=np.arange(3), y=labels), rtol=1e-15)
@@ -108,6 +110,7 @@ def _imbalanced_breast_cancer():
     """scikit-learn's breast cancer table, malignant rows cut to 5 % (19 of 376), split in half."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
+
     X, y = load_breast_cancer(return_X_y=True)
     rng = np.random.default_rng(0)
     keep = np.concatenate([np.flatnonzero(y == 1), rng.choice(np.flatnonzero(y == 0), 19, replace=False)])
@@ -116,6 +119,7 @@ def _imbalanced_breast_cancer():
 
 def test_balanced_class_weight_raises_the_minority_recall():
     from sklearn.metrics import balanced_accuracy_score, recall_score
+
     Xtr, Xte, ytr, yte = _imbalanced_breast_cancer()
     scores = {}
     for cw in (None, "balanced"):
@@ -146,18 +150,21 @@ def test_validation_data_may_carry_weights():
     assert abs(h["val_loss"][-1] - m.evaluate(X[30:], y[30:])["loss"]) < 1e-12
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"sample_weight": np.ones(5)}, "sample_weight.shape == (5,), expected (40,)"),
-    ({"sample_weight": np.r_[np.ones(39), -1.0]}, "sample_weight[39] = -1.0"),
-    ({"sample_weight": np.r_[np.ones(39), np.nan]}, "sample_weight[39] = nan"),
-    ({"sample_weight": np.zeros(40)}, "at least one non-zero"),
-    ({"sample_weight": ["a"] * 40}, "sample_weight could not be read as numbers"),
-    ({"class_weight": "balance"}, "class_weight='balance' is invalid; expected None, 'balanced'"),
-    ({"class_weight": {"x": 1.0}}, "class_weight names the class 'x'"),
-    ({"class_weight": {1: -2}}, "class_weight[1] = -2; expected a finite, non-negative weight"),
-    ({"class_weight": {0: 0, 1: 0}}, "every training row the weight 0"),
-    ({"class_weight": [1, 2]}, "class_weight=[1, 2] is invalid"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"sample_weight": np.ones(5)}, "sample_weight.shape == (5,), expected (40,)"),
+        ({"sample_weight": np.r_[np.ones(39), -1.0]}, "sample_weight[39] = -1.0"),
+        ({"sample_weight": np.r_[np.ones(39), np.nan]}, "sample_weight[39] = nan"),
+        ({"sample_weight": np.zeros(40)}, "at least one non-zero"),
+        ({"sample_weight": ["a"] * 40}, "sample_weight could not be read as numbers"),
+        ({"class_weight": "balance"}, "class_weight='balance' is invalid; expected None, 'balanced'"),
+        ({"class_weight": {"x": 1.0}}, "class_weight names the class 'x'"),
+        ({"class_weight": {1: -2}}, "class_weight[1] = -2; expected a finite, non-negative weight"),
+        ({"class_weight": {0: 0, 1: 0}}, "every training row the weight 0"),
+        ({"class_weight": [1, 2]}, "class_weight=[1, 2] is invalid"),
+    ],
+)
 def test_bad_weights_are_refused_before_anything_changes(kwargs, message):
     X, y = _data([3, 4, 1], "sigmoid", n=40)
     m = MLP([None, 4, None], seed=0)
@@ -180,14 +187,22 @@ def test_class_weight_needs_one_label_per_row():
 
 def test_the_cli_trains_with_balanced_class_weights(tmp_path, capsys):
     from reseau.cli import main
+
     Xtr, Xte, ytr, yte = _imbalanced_breast_cancer()
     X, y = np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
     path = tmp_path / "imbalanced.csv"
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=",".join(
-        [f"x{j}" for j in range(X.shape[1])] + ["malignant"]), comments="")
+    np.savetxt(
+        path,
+        np.column_stack([X, y]),
+        delimiter=",",
+        header=",".join([f"x{j}" for j in range(X.shape[1])] + ["malignant"]),
+        comments="",
+    )
     balanced = {}
     for extra in ([], ["--class-weight", "balanced"]):
-        assert main(["train", "--data", str(path), "--target", "malignant", "--quiet", "--test-size", "0.5", *extra]) == 0
+        assert (
+            main(["train", "--data", str(path), "--target", "malignant", "--quiet", "--test-size", "0.5", *extra]) == 0
+        )
         out = capsys.readouterr().out
         balanced[bool(extra)] = float(re.search(r"balanced accuracy (\d\.\d+)", out).group(1))
     assert balanced[True] >= balanced[False] + 0.05, balanced
@@ -195,6 +210,7 @@ def test_the_cli_trains_with_balanced_class_weights(tmp_path, capsys):
 
 def test_the_scikit_learn_classifier_takes_class_weight_as_row_weights():
     from reseau.sklearn import MLPClassifier
+
     Xtr, _, ytr, _ = _imbalanced_breast_cancer()
     Xtr = (Xtr - Xtr.mean(axis=0)) / Xtr.std(axis=0)
     kwargs = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, dtype="float64")

@@ -22,19 +22,39 @@ from ..core.data import train_test_split, train_val_test_split
 from ..core.tables import float64_into
 from ..core.validation import regular_file
 from .files import read_csv, read_idx, read_npz, split_target
-from .tables import read_table
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
+from .tables import read_table
 
-__all__ = ["Dataset", "load", "load_file", "train_test_split", "train_val_test_split", "NAMES",
-           "moons", "circles", "spirals", "xor", "blobs", "GENERATORS", "read_csv", "read_npz", "read_idx",
-           "read_table"]
+__all__ = [
+    "Dataset",
+    "load",
+    "load_file",
+    "train_test_split",
+    "train_val_test_split",
+    "NAMES",
+    "moons",
+    "circles",
+    "spirals",
+    "xor",
+    "blobs",
+    "GENERATORS",
+    "read_csv",
+    "read_npz",
+    "read_idx",
+    "read_table",
+]
 
 _INFO = {
-    "breast_cancer": ("Wisconsin Diagnostic Breast Cancer (UCI, CC BY 4.0): 30 features of cell "
-                      "nuclei from fine-needle aspirates; target 0 = malignant, 1 = benign",
-                      ["malignant", "benign"]),
-    "digits": ("Optical Recognition of Handwritten Digits (UCI, CC BY 4.0): 8x8 images, "
-               "pixel counts 0..16; target = the digit", [str(d) for d in range(10)]),
+    "breast_cancer": (
+        "Wisconsin Diagnostic Breast Cancer (UCI, CC BY 4.0): 30 features of cell "
+        "nuclei from fine-needle aspirates; target 0 = malignant, 1 = benign",
+        ["malignant", "benign"],
+    ),
+    "digits": (
+        "Optical Recognition of Handwritten Digits (UCI, CC BY 4.0): 8x8 images, "
+        "pixel counts 0..16; target = the digit",
+        [str(d) for d in range(10)],
+    ),
 }
 NAMES = tuple(_INFO)
 
@@ -71,8 +91,7 @@ def load(name: str) -> Dataset:
     header = lines[0].split(",")
     table = np.loadtxt(lines[1:], delimiter=",", dtype=np.float64)
     description, target_names = _INFO[name]
-    return Dataset(name, table[:, :-1], table[:, -1].astype(np.int64), header[:-1],
-                   target_names, description)
+    return Dataset(name, table[:, :-1], table[:, -1].astype(np.int64), header[:-1], target_names, description)
 
 
 def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="utf-8", decimal=None) -> Dataset:
@@ -103,8 +122,9 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="u
     else:
         if delimiter is None and name.endswith((".tsv", ".tsv.gz", ".tab")):
             delimiter = "\t"
-        table, y, target_names = split_target(path, read_table(path, delimiter, header, encoding, decimal),
-                                                 target, drop)
+        table, y, target_names = split_target(
+            path, read_table(path, delimiter, header, encoding, decimal), target, drop
+        )
         feature_names = list(table.column_names)
         X = _numbers_or_table(table)
     if y is not None and y.dtype.kind in "iu":
@@ -117,6 +137,7 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="u
 def _numbers_or_table(table):
     """The columns as one float64 matrix when all are complete numbers, else the table itself."""
     import pyarrow as pa
+
     numeric = all((pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) for f in table.schema)
     if not numeric or any(table.column(j).null_count for j in range(table.num_columns)):
         return table

@@ -17,6 +17,7 @@ from ..core.columns import listed, number_like
 from ..core.tables import columns
 from ..core.validation import regular_file
 from .tables import line_of, read_table
+
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_IDX_BYTES = 1 << 33  # refuse headers that claim more than 8 GiB
 
@@ -51,12 +52,16 @@ def read_csv(path, target=-1, header=None, delimiter=None, encoding="utf-8", dec
         col = t.cols[j] = _numbers_if_all(t.cols[j])
         if col.dtype.kind != "f":
             row = next(i for i, v in enumerate(col) if v is not None and not number_like(v))
-            raise ValueError(f"{path}, {line_of(path, table, row)}, column {name!r}: {col[row]!r} is not a number; expected "
-                             "numbers (load_file and the model's preprocessing take text columns)")
+            raise ValueError(
+                f"{path}, {line_of(path, table, row)}, column {name!r}: {col[row]!r} is not a number; expected "
+                "numbers (load_file and the model's preprocessing take text columns)"
+            )
         if np.isnan(col).any():
             row = int(np.flatnonzero(np.isnan(col))[0])
-            raise ValueError(f"{path}, {line_of(path, table, row)}, column {name!r}: missing value; expected a number "
-                             "(impute or drop the row)")
+            raise ValueError(
+                f"{path}, {line_of(path, table, row)}, column {name!r}: missing value; expected a number "
+                "(impute or drop the row)"
+            )
     X = np.column_stack(t.cols) if t.cols else np.empty((table.num_rows, 0))
     return X, y, t.names, target_names
 
@@ -76,16 +81,20 @@ def split_target(path, table, target, drop=()):
     dropped = {names[_target_index(path, d, names, "drop")] for d in drop}
     keep = [n for j, n in enumerate(names) if j != t and n not in dropped]
     if not keep:
-        raise ValueError(f"{path}: no feature columns left (the columns are {listed(names, quote=False)}); expected at "
-                         "least one besides the target and the dropped ones")
+        raise ValueError(
+            f"{path}: no feature columns left (the columns are {listed(names, quote=False)}); expected at "
+            "least one besides the target and the dropped ones"
+        )
     features = table.select(keep)
     if t is None:
         return features, None, None
     col = columns(table.select([t]), str(path)).cols[0]
     missing = np.isnan(col) if col.dtype.kind == "f" else np.array([v is None for v in col])
     if missing.any():
-        raise ValueError(f"{path}, {line_of(path, table, int(np.flatnonzero(missing)[0]))}, column {names[t]!r}: the target "
-                         "is missing; every row needs a target")
+        raise ValueError(
+            f"{path}, {line_of(path, table, int(np.flatnonzero(missing)[0]))}, column {names[t]!r}: the target "
+            "is missing; every row needs a target"
+        )
     if col.dtype.kind == "f":
         y = col.astype(np.int64) if np.all(col == np.round(col)) and _integer_column(table, t) else col
         return features, y, None
@@ -98,6 +107,7 @@ def split_target(path, table, target, drop=()):
 
 def _integer_column(table, j) -> bool:
     import pyarrow as pa
+
     return pa.types.is_integer(table.schema.field(j).type)
 
 
@@ -111,8 +121,10 @@ def _target_index(path, target, names, what="target"):
             raise ValueError(f"{path}: no column named {target!r}; the columns are {listed(names, quote=False)}")
         return names.index(target)
     if isinstance(target, bool) or not isinstance(target, int) or not -len(names) <= target < len(names):
-        raise ValueError(f"{what}={target!r} is not a column of {path}; expected a name or an index "
-                         f"in [-{len(names)}, {len(names) - 1}]")
+        raise ValueError(
+            f"{what}={target!r} is not a column of {path}; expected a name or an index "
+            f"in [-{len(names)}, {len(names) - 1}]"
+        )
     return target % len(names)
 
 
@@ -123,7 +135,9 @@ def read_npz(path, x_key="X", y_key="y"):
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if x_key not in keys:
-                raise ValueError(f"{path}: no array named {x_key!r}; the archive holds {listed(keys, quote=False) or 'nothing'}")
+                raise ValueError(
+                    f"{path}: no array named {x_key!r}; the archive holds {listed(keys, quote=False) or 'nothing'}"
+                )
             X = archive[x_key]
             y = archive[y_key] if y_key in keys else None
     except ValueError as exc:
@@ -145,14 +159,17 @@ def read_idx(path):
     ndim = raw[3]
     if len(raw) < 4 + 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     size = math.prod(shape) * dtype.itemsize
     if size > MAX_IDX_BYTES:
-        raise ValueError(f"{path}: the header claims shape {shape} ({size} bytes); refusing more than "
-                         f"{MAX_IDX_BYTES} bytes")
-    data = raw[4 + 4 * ndim:]
+        raise ValueError(
+            f"{path}: the header claims shape {shape} ({size} bytes); refusing more than {MAX_IDX_BYTES} bytes"
+        )
+    data = raw[4 + 4 * ndim :]
     if len(data) != size:
-        raise ValueError(f"{path}: the header says shape {shape} ({size} bytes of data) but the file has "
-                         f"{len(data)}; truncated or corrupted")
+        raise ValueError(
+            f"{path}: the header says shape {shape} ({size} bytes of data) but the file has "
+            f"{len(data)}; truncated or corrupted"
+        )
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))

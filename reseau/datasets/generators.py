@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from ..backends.host import np, rng
-from ..core.validation import positive_int, seed as check_seed
+from ..core.validation import positive_int
+from ..core.validation import seed as check_seed
 
 
 def _noise(value, name="noise"):
@@ -21,9 +22,9 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     n, noise, g = positive_int(n, "n"), _noise(noise), rng(check_seed(seed))
     n0 = n // 2
     t = np.pi * g.random(n)
-    X = np.where((np.arange(n) < n0)[:, None],
-                 np.stack([np.cos(t), np.sin(t)], 1),
-                 np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1))
+    X = np.where(
+        (np.arange(n) < n0)[:, None], np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)
+    )
     y = (np.arange(n) >= n0).astype(np.int64)
     return _shuffle(X + noise * g.standard_normal(X.shape), y, g)
 

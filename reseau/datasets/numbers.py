@@ -81,6 +81,7 @@ def column_pattern(col, decimal: str):
     """(currency symbol or None, percent) when every present cell of the pyarrow string column
     ``col`` fits one pattern, else None."""
     import pyarrow.compute as pc
+
     present = pc.drop_null(col)
     if len(present) == 0:
         return None
@@ -101,6 +102,7 @@ def convert(col, decimal: str, currency, percent):
     """The pyarrow string column ``col`` (fitting ``column_pattern``) as float64 values."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
     strip = "[" + re.escape(CURRENCY + "%'") + r"\s" + _SPACES + "]"
     text = pc.replace_substring_regex(col, strip, "")
     text = pc.replace_substring(text, "." if decimal == "," else ",", "")
@@ -114,6 +116,7 @@ def is_comma_decimal(col) -> bool:
     """Whether every present cell of a pyarrow string column is a number with a decimal comma
     (``14,23``, ``1.234,5``, or an integer), at least one with the comma."""
     import pyarrow.compute as pc
+
     present = pc.drop_null(col)
     if len(present) == 0:
         return False

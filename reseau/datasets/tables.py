@@ -66,9 +66,11 @@ def read_table(path, delimiter=None, header=None, encoding="utf-8", decimal=None
     try:
         if name.endswith(".parquet"):
             import pyarrow.parquet as pq
+
             return _nonempty(path, pq.read_table(path))
         if name.endswith((".feather", ".arrow", ".ipc")):
             import pyarrow.feather as feather
+
             return _nonempty(path, feather.read_table(path))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
@@ -94,7 +96,7 @@ def _read_csv(path, delimiter, header, encoding, decimal):
         raise ValueError(f"{path}: no data rows; expected a CSV file with at least one row")
     if delimiter is None:
         delimiter = detect_delimiter(rows)
-    elif not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+    elif not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
         raise ValueError(f"delimiter={delimiter!r} is invalid; expected one character such as , ; | or a tab")
     first = _cells([rows[0]], delimiter)[0]
     source = _Source(path, gz, encoding, delimiter, lead)
@@ -122,8 +124,14 @@ def _read_csv(path, delimiter, header, encoding, decimal):
         table = _drop_unnamed(path, table, first)
     for name, text in notes:
         warn(f"{path}: column {name!r}: {text}")
-    return table.replace_schema_metadata({"reseau.skipped": str(skipped), "reseau.gzip": str(int(gz)),
-                                          "reseau.encoding": encoding, POSITIONAL: "0" if header else "1"})
+    return table.replace_schema_metadata(
+        {
+            "reseau.skipped": str(skipped),
+            "reseau.gzip": str(int(gz)),
+            "reseau.encoding": encoding,
+            POSITIONAL: "0" if header else "1",
+        }
+    )
 
 
 class _Source:
@@ -141,13 +149,16 @@ class _Source:
             if self.delimiter != "," and _comma_decimal(table):
                 decimal = ","
                 table = self.parse(names, skip, decimal)
-                warn(f"{self.path}: numbers read with a decimal comma (14,23 as 14.23); give decimal='.' "
-                     "(--decimal .) if the commas mean something else")
+                warn(
+                    f"{self.path}: numbers read with a decimal comma (14,23 as 14.23); give decimal='.' "
+                    "(--decimal .) if the commas mean something else"
+                )
         table, notes = _patterned(table, decimal)
         return table, decimal, notes
 
     def parse(self, names, skip, decimal):
         import pyarrow as pa
+
         strings = {}
         for _ in range(len(names) + 1):
             try:
@@ -174,8 +185,10 @@ class _Source:
         ragged = re.search(r"Expected (\d+) columns, got (\d+): (.*)", str(exc), re.S)
         if ragged:
             line = _line_of_text(self, ragged.group(3).splitlines()[0] if ragged.group(3) else "")
-            raise ValueError(f"{self.path}, line {line}: {ragged.group(2)} cells but the first row has "
-                             f"{ragged.group(1)}; expected the same number of columns in every row") from None
+            raise ValueError(
+                f"{self.path}, line {line}: {ragged.group(2)} cells but the first row has "
+                f"{ragged.group(1)}; expected the same number of columns in every row"
+            ) from None
         if "straddling" in str(exc):
             _refuse_long_line(self.path, self.gz)
         if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
@@ -188,17 +201,23 @@ def _comma_decimal(table) -> bool:
     was read as numbers with a decimal point."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    comma = any(_is_text(c.type) and (numbers.is_comma_decimal(c) or (
-        numbers.column_pattern(c, ",") is not None and numbers.column_pattern(c, ".") is None))
-        for c in table.columns)
-    point = any(pa.types.is_floating(c.type) and
-                pc.any(pc.not_equal(c, pc.floor(c))).as_py() for c in table.columns)
+
+    comma = any(
+        _is_text(c.type)
+        and (
+            numbers.is_comma_decimal(c)
+            or (numbers.column_pattern(c, ",") is not None and numbers.column_pattern(c, ".") is None)
+        )
+        for c in table.columns
+    )
+    point = any(pa.types.is_floating(c.type) and pc.any(pc.not_equal(c, pc.floor(c))).as_py() for c in table.columns)
     return comma and not point
 
 
 def _patterned(table, decimal):
     """(the table with its text columns of decorated numbers as float64, notes saying each)."""
     import pyarrow.compute as pc
+
     notes = []
     for j, name in enumerate(table.column_names):
         col = table.column(j)
@@ -210,20 +229,27 @@ def _patterned(table, decimal):
         values = numbers.convert(col, decimal, *pattern)
         present = pc.drop_null(col)
         example = present[0].as_py()
-        notes.append((name, f"read {example!r} as {numbers.to_float(example, decimal)!r}"
-                            f"{' (and the other cells alike)' if len(present) > 1 else ''}"))
+        notes.append(
+            (
+                name,
+                f"read {example!r} as {numbers.to_float(example, decimal)!r}"
+                f"{' (and the other cells alike)' if len(present) > 1 else ''}",
+            )
+        )
         table = table.set_column(j, name, values)
     return table, notes
 
 
 def _is_text(t) -> bool:
     import pyarrow as pa
+
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _check_text(source, table):
     """A column pyarrow could only read as bytes holds text that is not in the file's encoding."""
     import pyarrow as pa
+
     if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
         _refuse_encoding(source.path, source.gz, source.encoding)
 
@@ -234,8 +260,9 @@ def line_of(path, table, row_index):
     meta = table.schema.metadata or {}
     if b"reseau.skipped" not in meta:
         return f"row {row_index + 1}"
-    line = _line_of_row(path, meta[b"reseau.gzip"] == b"1", meta[b"reseau.encoding"].decode(),
-                        int(meta[b"reseau.skipped"]), row_index)
+    line = _line_of_row(
+        path, meta[b"reseau.gzip"] == b"1", meta[b"reseau.encoding"].decode(), int(meta[b"reseau.skipped"]), row_index
+    )
     return f"line {line}"
 
 
@@ -248,20 +275,30 @@ def _blank_row(row) -> str:
 def _parse(source, names, skip, decimal, types, newlines_in_values):
     import pyarrow as pa
     import pyarrow.csv as pcsv
+
     path = str(source.path)
 
     def read(handler):
         stream = pa.PythonFile(_Inflated(source.path), mode="r") if source.gz else path
         return pcsv.read_csv(
             stream,
-            read_options=pcsv.ReadOptions(column_names=names, skip_rows=source.lead + skip,
-                                          encoding=_pyarrow_codec(source.encoding), block_size=BLOCK_BYTES),
-            parse_options=pcsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=newlines_in_values,
-                                            invalid_row_handler=handler),
-            convert_options=pcsv.ConvertOptions(null_values=_NULLS, strings_can_be_null=True,
-                                                quoted_strings_can_be_null=True,
-                                                **({"decimal_point": decimal} if decimal != "." else {}),
-                                                **({"column_types": types} if types else {})))
+            read_options=pcsv.ReadOptions(
+                column_names=names,
+                skip_rows=source.lead + skip,
+                encoding=_pyarrow_codec(source.encoding),
+                block_size=BLOCK_BYTES,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=source.delimiter, newlines_in_values=newlines_in_values, invalid_row_handler=handler
+            ),
+            convert_options=pcsv.ConvertOptions(
+                null_values=_NULLS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                **({"decimal_point": decimal} if decimal != "." else {}),
+                **({"column_types": types} if types else {}),
+            ),
+        )
 
     try:  # a row handler costs ~50 % of the parse: only when a row of the wrong width is there
         return read(None)
@@ -302,9 +339,11 @@ class _Inflated:
         self.n += len(chunk)
         if self.limit is not None and self.n > self.limit:
             self.close()
-            raise ValueError(f"{self.path}: inflates to more than {gib(self.limit)} of text (from "
-                             f"{gib(self.path.stat().st_size)} compressed), more than a quarter of the "
-                             "memory available here; expected a smaller file (or one split into parts)")
+            raise ValueError(
+                f"{self.path}: inflates to more than {gib(self.limit)} of text (from "
+                f"{gib(self.path.stat().st_size)} compressed), more than a quarter of the "
+                "memory available here; expected a smaller file (or one split into parts)"
+            )
         return chunk
 
     def readable(self):
@@ -330,12 +369,16 @@ def _refuse_long_line(path, gz):
                     size += len(more)
                     if more.endswith(b"\n"):
                         break
-                said = "over 1,024" if size > 1 << 30 else f"{size / 2 ** 20:,.0f}"
-                raise ValueError(f"{path}, line {number}: {said} MiB in one line; lines longer "
-                                 f"than {MAX_LINE >> 20} MiB are not read; expected a CSV file with one row per "
-                                 "line") from None
-    raise ValueError(f"{path}: not readable as CSV (a row longer than pyarrow's {MAX_LINE >> 20} MiB block); "
-                     "expected a CSV file with one row per line") from None
+                said = "over 1,024" if size > 1 << 30 else f"{size / 2**20:,.0f}"
+                raise ValueError(
+                    f"{path}, line {number}: {said} MiB in one line; lines longer "
+                    f"than {MAX_LINE >> 20} MiB are not read; expected a CSV file with one row per "
+                    "line"
+                ) from None
+    raise ValueError(
+        f"{path}: not readable as CSV (a row longer than pyarrow's {MAX_LINE >> 20} MiB block); "
+        "expected a CSV file with one row per line"
+    ) from None
 
 
 def _encoding(path, gz, encoding):
@@ -346,8 +389,10 @@ def _encoding(path, gz, encoding):
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise ValueError(f"encoding={encoding!r} is not a known text encoding; expected a codec name such as "
-                         "utf-8, cp1252 or latin-1") from None
+        raise ValueError(
+            f"encoding={encoding!r} is not a known text encoding; expected a codec name such as "
+            "utf-8, cp1252 or latin-1"
+        ) from None
     try:
         with _raw(path, gz) as f:
             bom = f.read(3)
@@ -395,7 +440,7 @@ def _refuse_encoding(path, gz, encoding):
                 decoder.decode(line)
             except UnicodeError as exc:
                 start = max(0, getattr(exc, "start", 0) - 20)
-                bad = line[start:start + 40]
+                bad = line[start : start + 40]
                 break
     shown = {"utf-8-sig": "UTF-8"}.get(encoding, encoding)
     hint = ""
@@ -404,10 +449,12 @@ def _refuse_encoding(path, gz, encoding):
             text = bad.decode(other).rstrip("\r\n")
         except UnicodeError:
             continue
-        hint = (f"; it reads as {other} (...{text!r}...): give encoding={other!r} "
-                f"(--encoding {other} on the command line)")
+        hint = (
+            f"; it reads as {other} (...{text!r}...): give encoding={other!r} (--encoding {other} on the command line)"
+        )
         break
-    raise ValueError(f"{path}, line {number}: not valid {shown} text{hint or '; give the file’s encoding with encoding= (--encoding)'}") from None
+    hint = hint or "; give the file’s encoding with encoding= (--encoding)"
+    raise ValueError(f"{path}, line {number}: not valid {shown} text{hint}") from None
 
 
 def detect_delimiter(rows) -> str:
@@ -435,6 +482,7 @@ def detect_header(first, body, decimal=".") -> bool:
     gives unnamed columns (each column's position: 0, 1, 2, ...) with any text names not among their
     column's values; or, in a table without numbers, names none of which occur in their column."""
     import pyarrow.compute as pc
+
     numeric = [not _is_text(body.column(j).type) for j in range(body.num_columns)]
     present = [not _is_missing(c) for c in first]
     for j, cell in enumerate(first):
@@ -443,6 +491,7 @@ def detect_header(first, body, decimal=".") -> bool:
 
     def unseen(j):
         return not pc.any(pc.equal(body.column(j), first[j])).as_py()
+
     texts = [j for j in range(len(first)) if not numeric[j]]
     if not all(present) or not all(unseen(j) for j in texts):
         return False
@@ -473,8 +522,10 @@ def _names(path, row, line):
         seen[n] = seen.get(n, 0) + 1
     dup = [n for n, k in seen.items() if k > 1]
     if dup:
-        raise ValueError(f"{path}, line {line}: column {short(dup[0], 40)!r} appears {seen[dup[0]]} times in the "
-                         "header; expected unique column names")
+        raise ValueError(
+            f"{path}, line {line}: column {short(dup[0], 40)!r} appears {seen[dup[0]]} times in the "
+            "header; expected unique column names"
+        )
     return names
 
 
@@ -483,6 +534,7 @@ def _drop_unnamed(path, table, first):
     separators) and without a row index written as a column (pandas' ``to_csv()``: an empty or
     ``Unnamed: 0`` name; R's ``write.csv``: an empty name; distinct non-negative integers), each said."""
     import pyarrow.compute as pc
+
     empty = [j for j, c in enumerate(first) if not c.strip() and table.column(j).null_count == table.num_rows]
     notes = []
     if empty and len(empty) < table.num_columns:
@@ -490,9 +542,14 @@ def _drop_unnamed(path, table, first):
         first = [c for j, c in enumerate(first) if j not in set(empty)]
         notes.append(f"dropped {len(empty)} empty column{'s' * (len(empty) != 1)} without a name")
     col = table.column(0)
-    if table.num_columns > 1 and first[0].strip() in ("", "Unnamed: 0") and col.null_count == 0 \
-            and _is_integer_type(col.type) and pc.min(col).as_py() >= 0 \
-            and pc.count_distinct(col).as_py() == table.num_rows:
+    if (
+        table.num_columns > 1
+        and first[0].strip() in ("", "Unnamed: 0")
+        and col.null_count == 0
+        and _is_integer_type(col.type)
+        and pc.min(col).as_py() >= 0
+        and pc.count_distinct(col).as_py() == table.num_rows
+    ):
         low, high = pc.min(col).as_py(), pc.max(col).as_py()
         shown = f"{low}..{high}" if high - low + 1 == table.num_rows else "distinct integers"
         table = table.drop_columns([table.column_names[0]])
@@ -504,6 +561,7 @@ def _drop_unnamed(path, table, first):
 
 def _is_integer_type(t) -> bool:
     import pyarrow as pa
+
     return pa.types.is_integer(t)
 
 
@@ -511,6 +569,7 @@ def _check_cells(path, table, source, skipped, decimal):
     """A stray word in a column of numbers, or a number beyond float range, named by line."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
     for j, name in enumerate(table.column_names):
         col = table.column(j)
         if pa.types.is_floating(col.type):
@@ -519,15 +578,17 @@ def _check_cells(path, table, source, skipped, decimal):
                 row = int(pc.index(pc.fill_null(inf, False), True).as_py())
                 line = _line_of_row(path, source.gz, source.encoding, skipped, row)
                 cell = _cell(source, line, j)
-                raise ValueError(f"{path}, line {line}, column {short(name, 40)!r}: {short(cell, 24)!r} is not a "
-                                 "finite number")
+                raise ValueError(
+                    f"{path}, line {line}, column {short(name, 40)!r}: {short(cell, 24)!r} is not a finite number"
+                )
         elif _is_text(col.type):
-            stray = stray_text(columns(table.select([j]), str(path)).cols[0],
-                               lambda v: numbers.number_like(v, decimal))
+            stray = stray_text(columns(table.select([j]), str(path)).cols[0], lambda v: numbers.number_like(v, decimal))
             if stray is not None:
-                raise ValueError(f"{path}, line {_line_of_row(path, source.gz, source.encoding, skipped, stray[0])}, "
-                                 f"column {short(name, 40)!r}: {short(stray[1], 24)!r} is not a number (the column's "
-                                 "other cells are); fix the cell or mark it missing (empty, NA)")
+                raise ValueError(
+                    f"{path}, line {_line_of_row(path, source.gz, source.encoding, skipped, stray[0])}, "
+                    f"column {short(name, 40)!r}: {short(stray[1], 24)!r} is not a number (the column's "
+                    "other cells are); fix the cell or mark it missing (empty, NA)"
+                )
 
 
 def _line_of_row(path, gz, encoding, skipped, row_index):

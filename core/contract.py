@@ -1,0 +1,104 @@
+"""The model's input contract: what it takes and gives, fitted on the first training data and kept
+(the column plan of core/columns.py, the class labels, the target scale). From data to the
+network's inputs (``inputs``: checked, through the plan, on the device) and to the head's
+targets (``targets``: labels through the classes), and, at the first fit, the head, the output
+width and the classes decided from y (``labels``).
+"""
+
+from __future__ import annotations
+
+from . import columns, heads, targets, validation
+from .tables import Table
+from .tables import columns as table_of
+
+
+def targets_of(model, y, n_rows, name="y", head=None, n_out=None, classes=None):
+    """The targets as the head's host array; labels mapped through the model's classes."""
+    head, n_out = head or model.output, n_out or model.sizes[-1]
+    classes = model.classes if classes is None else classes
+    y = targets.as_array(y, name)
+    if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
+        labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if labels.ndim == 1 and labels.shape[0] == n_rows:
+            y, classes = targets.encode(labels, classes, name)
+            capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
+            if len(classes) > capacity:
+                raise ValueError(
+                    f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
+                    f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
+                    f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}"
+                )
+    return heads.encode_targets(head, y, n_out, n_rows, model.dtype_name, name)
+
+
+def labels(model, y, n_rows, name="y"):
+    """(head, n_out, classes, Y) for the training targets: the head and output width decided
+    from y where the model leaves them open (``targets.task``), class labels encoded."""
+    head, n_out, classes = model.output, model.sizes[-1], model.classes
+    if classes is None:
+        targets.warn_labels(y, name)
+    if model.layout is None and (head is None or n_out is None):
+        y_arr = targets.as_array(y, name)
+        task = model.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
+        task = targets.task(y_arr, task, name)
+        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+        if task == "classify" and labels.ndim == 1:
+            if labels.shape[0] == n_rows:
+                _, classes = targets.encode(labels, classes, name)
+            k = max(len(classes or ()), 2)
+            head = head or ("sigmoid" if k == 2 else "softmax")
+            n_out = n_out or (1 if head == "sigmoid" and k == 2 else k)
+        else:
+            head = head or ("sigmoid" if task == "classify" else "identity")
+            n_out = n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1])
+    elif heads.is_classifier(head) and classes is None:
+        y_arr = targets.as_array(y, name)
+        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+        if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
+            _, classes = targets.encode(labels, None, name)
+    return head, n_out, classes, targets_of(model, y, n_rows, name, head, n_out, classes)
+
+
+def as_table(model, X, name):
+    """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
+    table = table_of(X, name)
+    if table.matrix is not None:
+        n_in = model.sizes[0] if model.columns is None else None  # a plan checks the width itself
+        table.matrix = validation.features(
+            table.matrix, n_in, columns.float_dtype(table.matrix), name, allow_nan=model.impute is not None
+        )
+    return table
+
+
+def input_size(model, plan, n_out):
+    """The network's sizes with n_in and n_out filled in; n_in must match the plan's width."""
+    sizes = list(model.sizes)
+    if sizes[0] is None:
+        sizes[0] = plan.width
+    elif sizes[0] != plan.width:
+        if plan.all_numeric:
+            raise ValueError(f"X has {plan.width} features (columns) but the network's input layer has {sizes[0]}")
+        raise ValueError(
+            f"X's {len(plan.names)} columns encode to {plan.width} input features "
+            f"({plan.describe()}) but the network's input layer has {sizes[0]}; give "
+            "layers=[None, ...] to size it from the data"
+        )
+    sizes[-1] = sizes[-1] or n_out
+    return sizes
+
+
+def matrix(model, X, name, plan, n_in, dtype):
+    """The host input matrix of ``X``: through the plan where the model has one (a plan also
+    checks the columns), else the raw numbers of a model that was never fitted."""
+    if plan is None:
+        return validation.features(X, n_in, dtype, name)
+    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name)
+
+
+def inputs(model, X, name="X", plan=None, n_in=None):
+    """X checked, through the preprocessing plan, on the device in the model's dtype."""
+    plan, n_in = plan or model.columns, n_in or model.sizes[0]
+    if n_in is None:
+        model.require_built("predicting")
+    X = matrix(model, X, name, plan, n_in, model.dtype_name)
+    return model.backend.asarray(validation.features(X, n_in, model.dtype_name, name), dtype=model.dtype)

@@ -1,0 +1,336 @@
+"""A fit's plan: every argument of ``MLP.fit`` checked and its data prepared before anything
+changes (``plan``, a frozen ``FitPlan``), the checks of the options that need a backend (CUDA
+graphs, data parallelism), the key a resumed fit must match, and the agreement of MPI ranks or
+JAX processes on the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .. import backends
+from ..backends.host import np
+from . import checkpoint as checkpoint_files
+from . import columns, contract, guard, heads, memory, optim, schedules, targets, validation, weights
+from .data import split_indices
+from .defaults import DEFAULTS
+from .regularization import auto_l2, smoothing_head
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """What a checked fit will do, decided before anything changes: the optimiser and whether it
+    continues (``continuing``), the schedule, the fitted input contract (``columns``, ``classes``,
+    ``target_scale``), the device data (``X``, ``Y``, row weights ``W``, validation ``val``), the
+    network to build (``build``: (sizes, head), or None when built), the resolved ``l2``, early
+    stopping, checkpoint cadence (``every``, ``keep``), the resume key and checkpoint, and what all
+    MPI ranks must agree on (``fingerprint``)."""
+
+    l2: object
+    opt: object
+    continuing: object
+    schedule: object
+    auto_schedule: object
+    columns: object
+    classes: object
+    target_scale: object
+    X: object
+    Y: object
+    W: object
+    val: object
+    build: object
+    patience: object
+    min_delta: object
+    fingerprint: object
+    on_divergence: object
+    every: object
+    keep: object
+    resume_key: object
+    resumed: object
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The arguments of ``MLP.fit`` (its docstring says what each does), as one value."""
+
+    epochs: object = DEFAULTS["epochs"]
+    batch_size: object = DEFAULTS["batch_size"]
+    lr: object = None
+    optimizer: object = None
+    schedule: object = "auto"
+    validation_data: object = None
+    validation_split: object = None
+    patience: object = None
+    min_delta: object = 0.0
+    restore_best: object = True
+    track_gradients: object = False
+    verbose: object = False
+    compile_epoch: object = False
+    callback: object = None
+    callbacks: object = None
+    data_parallel: object = False
+    on_divergence: object = "stop"
+    checkpoint: object = None
+    checkpoint_every: object = None
+    checkpoint_keep: object = 3
+    resume: object = None
+    cuda_graph: object = False
+    sample_weight: object = None
+    class_weight: object = None
+
+
+def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
+    """Check every argument of fit and prepare its data, changing nothing."""
+    epochs = validation.positive_int(o.epochs, "epochs")
+    batch_size = validation.positive_int(o.batch_size, "batch_size", allow_none=True)
+    rows = _training_rows(model, X, y, o)
+    table, Y, w, head, n_out, classes, scale = rows[0], rows[2], rows[4], rows[7], rows[8], rows[9], rows[11]
+    patience = None if o.patience is None else validation.positive_int(o.patience, "patience")
+    min_delta = validation.non_negative(o.min_delta, "min_delta")
+    plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
+    sizes = contract.input_size(model, plan, n_out)
+    if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
+        memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
+    X = contract.matrix(model, table, "X", plan, sizes[0], "float64")
+    Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
+    if heads.is_classifier(head):
+        heads.check_classes(Y)
+    val = _validation(model, o, plan, sizes, rows)
+    if o.data_parallel:
+        check_data_parallel(model, X.shape[0], batch_size, comm)
+        if o.compile_epoch:
+            raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
+    if o.compile_epoch and model.backend.name != "jax":
+        raise ValueError(
+            f"compile_epoch=True needs the jax backend; this model runs on "
+            f"{model.backend.name!r}, whose steps are not compiled"
+        )
+    continuing, auto, schedule, opt = _optimiser(model, o, epochs)
+    on_divergence = guard.check_mode(o.on_divergence)
+    check_cuda_graph(model, o.cuda_graph, o.data_parallel)
+    every, keep, resume_key, resumed = _checkpoints(
+        model, o, (opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
+    )
+    fingerprint = None
+    # fmt: off
+    if o.data_parallel:  # what every rank or process must agree on
+        fingerprint = (repr(model), repr(opt), repr(schedule), epochs, batch_size, X.shape, float(np.sum(X)),
+                       float(np.sum(Y)), model.step_count, on_divergence)
+    smoothing_head(model.label_smoothing, head)
+    return FitPlan(
+        l2=auto_l2(Xd.shape[0], o.optimizer is None) if model.l2 == "auto" else model.l2,
+        opt=opt, continuing=continuing, schedule=schedule, auto_schedule=auto and schedule is not None,
+        columns=plan, classes=classes, target_scale=scale, X=Xd, Y=Y,
+        W=None if w is None else model.backend.asarray(w, dtype=model.dtype), val=val,
+        build=None if model.layout is not None else (sizes, head), patience=patience, min_delta=min_delta,
+        fingerprint=fingerprint, on_divergence=on_divergence, every=every, keep=keep, resume_key=resume_key,
+        resumed=resumed)
+    # fmt: on
+
+
+def _checkpoints(model, o, run):
+    """(every, keep, resume key, the checkpoint resumed from): the checkpoint options checked, and
+    the newest checkpoint of ``resume`` loaded where its run (``run_key``'s arguments) is this one."""
+    every = validation.positive_int(o.checkpoint_every, "checkpoint_every", allow_none=True)
+    keep = validation.positive_int(o.checkpoint_keep, "checkpoint_keep")
+    if o.checkpoint is not None:
+        checkpoint_files.directory(o.checkpoint, create=False)
+    resume_key, resumed = None, None
+    if o.checkpoint is not None or o.resume is not None:
+        resume_key = run_key(model, *run)
+    if o.resume is not None:
+        resumed = checkpoint_files.load(checkpoint_files.directory(o.resume, "resume", create=False), resume_key)
+    return every, keep, resume_key, resumed
+
+
+def _training_rows(model, X, y, o):
+    """(table, the validation split's table, Y, its Yv, w, wv, per_class, head, n_out, classes,
+    classifier, target scale): the training rows checked, weighted, split and scaled."""
+    sample_weight, class_weight, validation_split = o.sample_weight, o.class_weight, o.validation_split
+    data_parallel, cuda_graph, validation_data = o.data_parallel, o.cuda_graph, o.validation_data
+    table_val = Yv = None
+    table = contract.as_table(model, X, "X")
+    head, n_out, classes, Y = contract.labels(model, y, table.n_rows)
+    classifier = heads.is_classifier(head)
+    w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
+    wv = None
+    if w is not None and (data_parallel or cuda_graph):
+        raise ValueError(
+            f"sample_weight/class_weight with {'data_parallel' if data_parallel else 'cuda_graph'}"
+            "=True is not supported yet; drop the weights or that option"
+        )
+    if validation_split is not None:
+        if validation_data is not None:
+            raise ValueError("validation_split and validation_data were both given; expected one")
+        labels = Y if Y.ndim == 1 else (Y[:, 0] if Y.shape[1] == 1 else np.zeros(len(Y)))
+        train_idx, val_idx = split_indices(labels, [validation_split], model.seed, stratify=classifier)
+        table, table_val, Y, Yv = table.take(train_idx), table.take(val_idx), Y[train_idx], Y[val_idx]
+        if w is not None:
+            w, wv = w[train_idx], w[val_idx]
+            if not w.any():
+                raise ValueError(
+                    "every row left for training after validation_split has the weight 0; "
+                    "expected at least one positive weight"
+                )
+    scale = model.target_scale
+    if scale is None and not classifier and model.target_scaling == "standard":
+        scale = targets.TargetScale.fit(Y)
+    if scale is not None:
+        Y = scale.forward(Y)
+        if validation_split is not None:
+            Yv = scale.forward(Yv)
+    return table, table_val, Y, Yv, w, wv, per_class, head, n_out, classes, classifier, scale
+
+
+def _validation(model, o, plan, sizes, rows):
+    """The validation data on the device: (X_val, Y_val[, w_val]) from ``validation_data`` or the
+    split, weighted by the training's class weights too; None without."""
+    _, table_val, _, Yv, _, wv, per_class, head, n_out, classes, _, scale = rows
+    validation_data, validation_split, class_weight = o.validation_data, o.validation_split, o.class_weight
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
+                f"{type(validation_data).__name__}"
+            )
+        Xv = contract.inputs(model, validation_data[0], "X_val", plan, sizes[0])
+        Yv = contract.targets_of(model, validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
+        if len(validation_data) == 3:
+            wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
+        if per_class is not None:  # the training's class weights on the validation rows too
+            class_w = per_class[weights.row_labels(class_weight, head, Yv)[0]]
+            wv = class_w if wv is None else wv * class_w
+        val = (Xv, model.backend.asarray(Yv if scale is None else scale.forward(Yv)))
+    elif validation_split is not None:
+        val = (contract.inputs(model, table_val, "X_val", plan, sizes[0]), model.backend.asarray(Yv))
+    if val is not None and wv is not None:
+        val = val + (model.backend.asarray(wv, dtype=model.dtype),)
+    return val
+
+
+def _optimiser(model, o, epochs):
+    """(continuing, the schedule was "auto", the schedule, the optimiser): a fit with neither
+    optimiser nor lr continues the model's; "auto" is the default schedule with the default
+    optimiser and a constant rate with a named one."""
+    optimizer, lr, schedule = o.optimizer, o.lr, o.schedule
+    continuing = optimizer is None and lr is None and model.optimizer is not None
+    auto = isinstance(schedule, str) and schedule == "auto"
+    if auto:  # the default optimiser's schedule; a continuing fit keeps a constant rate it had
+        kept_constant = continuing and not getattr(model, "auto_schedule", False)
+        schedule = None if optimizer is not None or kept_constant else DEFAULTS["schedule"]
+    if isinstance(schedule, str) and schedule == "cosine":
+        schedule = schedules.CosineAnnealing(epochs)
+    if schedule is not None and not isinstance(schedule, schedules.Schedule):
+        raise ValueError(
+            f"schedule={schedule!r} is not a schedule; expected None, 'cosine' or an object "
+            "from reseau.optim (StepDecay, CosineAnnealing, Warmup, ...)"
+        )
+    if optimizer is None and lr is None:
+        lr = DEFAULTS["lr"]
+    opt = model.optimizer if continuing else optim.get(optimizer or DEFAULTS["optimizer"], lr)
+    return continuing, auto, schedule, opt
+
+
+def run_key(model, opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w=None):
+    """What a resumed fit must share with the one that wrote the checkpoint: the network, the
+    optimiser, schedule, batch size, guard and early stopping, and the data and row weights
+    (SHA-256)."""
+    digest = hashlib.sha256()
+    for a in (X, Y) if w is None else (X, Y, w):
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(memoryview(a).cast("B"))
+    return (
+        f"MLP({model.sizes}, hidden={model.hidden}, output={model.output}, init={model.init}, "
+        f"dtype={model.dtype_name}, seed={model.seed}, dropout={model.dropout}, l1={model.l1}, l2={model.l2}, "
+        + (f"label_smoothing={model.label_smoothing}, " if model.label_smoothing else "")
+        + f"normalize={model.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
+        f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
+        f"data sha256 {digest.hexdigest()[:16]}"
+    )
+
+
+def world(model):
+    """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
+    summed by NCCL where cupyx.distributed is present)."""
+    from ..backends import mpi
+
+    try:
+        world = mpi.world()
+    except backends.BackendUnavailableError as exc:
+        raise ValueError(f"data_parallel=True on the {model.backend.name} backend needs MPI: {exc}") from None
+    if model.backend.name == "cupy":
+        from ..backends import nccl
+
+        return nccl.world(world)
+    return world
+
+
+def check_cuda_graph(model, cuda_graph, data_parallel):
+    if not isinstance(cuda_graph, bool):
+        raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
+    if not cuda_graph:
+        return
+    if model.backend.name != "cupy":
+        raise ValueError(
+            f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on {model.backend.name!r}"
+        )
+    if not model.kern.in_place:
+        raise ValueError(
+            "cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
+            "whose buffers stay where the graph recorded them"
+        )
+    if model.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
+        raise ValueError(
+            "cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
+            "cuBLAS calls while a graph records), and libcublas was not found beside CuPy"
+        )
+    if data_parallel:
+        raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
+
+
+def check_data_parallel(model, n, batch_size, comm=None):
+    """Batches must split evenly over the devices (JAX) or the MPI ranks."""
+    k = comm.size if comm is not None else model.backend.device_count()
+    where = "MPI ranks" if comm is not None else "devices"
+    bs = n if batch_size is None else min(batch_size, n)
+    sizes = {bs} | ({n % bs} if n % bs else set())
+    uneven = sorted(s for s in sizes if s % k)
+    if uneven:
+        raise ValueError(
+            f"batches of {uneven} rows do not split evenly over {k} {where} (data of {n} "
+            f"rows, batch_size={batch_size}); choose a batch size and data size that are "
+            f"multiples of {k}"
+        )
+
+
+def agree(comm, status):
+    """Every rank's (state, detail) must be ("ok", the same fingerprint); else every rank raises."""
+    statuses = comm.allgather(status)
+    errors = [(r, detail) for r, (state, detail) in enumerate(statuses) if state == "error"]
+    if errors:
+        raise ValueError("data-parallel fit refused: " + "; ".join(f"rank {r}: {d}" for r, d in errors))
+    if any(detail != statuses[0][1] for _, detail in statuses):
+        raise ValueError(
+            "the MPI ranks were given different models, data or settings; every rank must run "
+            f"the same fit (rank 0: {statuses[0][1]!r}, rank {comm.rank}: {status[1]!r})"
+        )
+
+
+def agree_processes(backend, status, error):
+    """The JAX processes' version of ``_agree``: each learns whether another failed its checks (so
+    none waits for a partner that will never step), then whether all were given the same fit."""
+    same, failed = backend.agree(repr(status), failed=status[0] == "error")
+    if status[0] == "error":
+        raise error
+    if failed:
+        raise ValueError(
+            f"data-parallel fit refused: JAX process {', '.join(map(str, failed))} failed its "
+            "argument checks (its own error says why)"
+        )
+    if not same:
+        raise ValueError(
+            "the JAX processes were given different models, data or settings; every process must run the same fit"
+        )

@@ -1,0 +1,140 @@
+"""A model's file: what is written (``file_contents``: the tensors W1, b1, … and the JSON
+description), ``save`` (atomic, refusing what ``load`` would refuse) and ``load`` (the file's
+description checked against core/schema.py before anything is built; no code executed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import backends
+from .. import kernels as kernel_tables
+from ..backends.host import np
+from . import columns, schema, serialize, targets
+
+if TYPE_CHECKING:
+    from .model import MLP
+
+
+def save(model, path):
+    """Write the model to ``path`` (safetensors layout + JSON description; see
+    ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
+    any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
+    file would not load."""
+    if model.params is not None and not np.isfinite(model.backend.to_numpy(model.params)).all():
+        raise ValueError(
+            f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "
+            "model file cannot hold (load would refuse it); nothing was written"
+        )
+    serialize.write(path, *model.file_contents())
+
+
+def file_contents(model):
+    """(tensors, description) of the model file: W1, b1, … and the model's JSON description."""
+    tensors = {}
+    for l, (W, b) in enumerate(model.get_weights(), start=1):
+        tensors[f"W{l}"], tensors[f"b{l}"] = W, b
+    optimizer = (
+        None
+        if model.optimizer is None
+        else {"name": model.optimizer.name, "hyperparameters": jsonable(model.optimizer.hyperparameters())}
+    )
+    return tensors, {
+        "layers": model.sizes,
+        "hidden": model.hidden,
+        "output": model.output,
+        "init": model.init,
+        "dtype": model.dtype_name,
+        "precision": model.precision,
+        "seed": model.seed,
+        "dropout": model.dropout,
+        "l1": model.l1,
+        "l2": model.l2,
+        "label_smoothing": model.label_smoothing,
+        "normalize": model.normalize,
+        "impute": model.impute,
+        "handle_unknown": model.handle_unknown,
+        "task": model.task,
+        "feature_names": model.feature_names,
+        "preprocessing": None if model.columns is None else model.columns.to_json(),
+        "classes": jsonable(model.classes),
+        "target_scaling": model.target_scaling,
+        "target_scale": None if model.target_scale is None else model.target_scale.to_json(),
+        "training": {"optimizer": optimizer, "epochs": model.epoch, "steps": model.step_count},
+        "history": jsonable(dict(model.history)),
+    }
+
+
+def load(path, backend=None, kernels=None, precision=None) -> MLP:
+    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
+    architecture, weights, scaler and training counters; no code is executed."""
+    tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
+    if precision is None:  # the file's, where this backend runs it; the weights are float32 either way
+        precision = d.get("precision", "fp32")
+        if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
+            precision = "fp32"
+    from .model import MLP
+
+    try:
+        model = MLP(
+            d["layers"],
+            hidden=d["hidden"],
+            output=d["output"],
+            init=d["init"],
+            backend=backend,
+            dtype=d["dtype"],
+            seed=d["seed"],
+            kernels=kernels,
+            dropout=d["dropout"],
+            l1=d["l1"],
+            l2=d["l2"],
+            normalize=d["normalize"],
+            impute=d.get("impute"),
+            handle_unknown=d.get("handle_unknown", "ignore"),
+            task=d.get("task"),
+            precision=precision,
+            target_scaling=d.get("target_scaling"),
+            label_smoothing=d.get("label_smoothing", 0.0),
+        )
+        n_layers = len(d["layers"]) - 1
+        model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+    try:
+        _restore_contract(model, d)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+    model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
+    model.history.update(d.get("history", {}))
+    return model
+
+
+def _restore_contract(model, d):
+    """The input contract a file describes: the preprocessing plan, the classes, the target scale."""
+    if d.get("preprocessing"):
+        model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
+    elif d.get("scaler"):  # a file written before preprocessing plans
+        model.columns = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"], d["scaler"]["scale"])
+    if model.columns is not None and model.columns.width != model.sizes[0]:
+        raise ValueError(
+            f"the preprocessing makes {model.columns.width} features for an input layer of {model.sizes[0]}"
+        )
+    classes = d.get("classes")
+    if classes is not None and (
+        not isinstance(classes, list) or not classes or any(isinstance(c, (dict, list)) for c in classes)
+    ):
+        raise ValueError("classes must be a list of labels")
+    model.classes = classes
+    if d.get("target_scale") is not None:
+        model.target_scale = targets.TargetScale.from_json(d["target_scale"], model.sizes[-1])
+
+
+def jsonable(value):
+    """Lists, dicts, tuples and numbers as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    return float(value) if isinstance(value, float) or hasattr(value, "dtype") else value

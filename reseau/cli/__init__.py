@@ -1,0 +1,75 @@
+"""The ``reseau`` command line (also ``python -m reseau``): train, evaluate, predict, export, bench, info."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import backends
+from ..core.columns import DataWarning
+from ..core.train import TrainingDivergedError
+from . import bench, evaluate, export, info, predict, train
+from .info import package_version
+from .options import TRAIN_OPTIONS
+
+# one module a command (train, evaluate, predict, export, bench, info: each ``add_parser`` and
+# ``cmd_*``), the options in one table (options.py), what commands share in common.py
+__all__ = ["TRAIN_OPTIONS", "build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a user error as one line on stderr (the option, the value, where help is) and
+    exit status 2, as every other user error of the CLI."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="reseau",
+        allow_abbrev=False,
+        description="Train multilayer perceptrons from first principles on NumPy, JAX or "
+        "CuPy. Run `reseau train` for the notes' network on the bundled breast-cancer data.",
+    )
+    parser.add_argument("--version", action="version", version=f"reseau {package_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    for command in (train, evaluate, predict, export, bench, info):
+        command.add_parser(sub)
+    return parser
+
+
+def _note(message, category, filename, lineno, file=None, line=None):
+    """Warnings about the data (imputed cells, unseen categories) as one line each."""
+    prefix = "note" if issubclass(category, DataWarning) else category.__name__
+    print(f"reseau: {prefix}: {message}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    import warnings
+
+    shown, warnings.showwarning = warnings.showwarning, _note
+    try:
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `reseau info | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (ValueError, backends.BackendUnavailableError) as exc:
+        print(f"reseau: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that could not be written or read: a full disk, permissions
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"reseau: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
+        print(f"reseau: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        warnings.showwarning = shown
