@@ -6,13 +6,14 @@ runs after each step only for the callbacks that define it (``sync()`` gives the
 step's current weights; ``trainer.position`` says where in the epoch the step left off), so an
 unused per-step hook costs nothing; returning False ends the epoch there. ``record`` is the epoch's
 history record (a dict: epoch, loss, accuracy, val_*, lr, seconds, ...); a callback may add keys
-before the History callback stores it. A callback stops training by setting
+before the Recorder callback stores it in the History. A callback stops training by setting
 ``trainer.stop_training = True``; a plain function passed as ``fit(callback=f)`` is called with
 the record and stops training by returning False.
 
-Built in: ``History`` (always first among the user's), ``EarlyStopping``, ``Checkpoints``
-(core/checkpoint.py), ``GradientNorms``, ``CSVLogger``, ``TensorBoard`` (tensorboardX, extra
-``reseau[tensorboard]``) and ``LambdaCallback``.
+Built in: ``Recorder`` (always first among the user's; it fills ``train.History``, the one
+History), ``EarlyStopping``, ``Checkpoints`` (core/checkpoint.py), ``GradientNorms``,
+``CSVLogger``, ``TensorBoard`` (tensorboardX, extra ``reseau[tensorboard]``) and
+``LambdaCallback``.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ class LambdaCallback(Callback):
             trainer.stop_training = True
 
 
-class History(Callback):
+class Recorder(Callback):
     """Stores each record, its "seconds" taken now, in the fit's History and in the model's
-    cumulative ``model.history``."""
+    cumulative ``model.history`` (``core/train.py``'s History: the records themselves)."""
 
     def on_epoch_end(self, trainer, record):
         record["seconds"] = time.perf_counter() - trainer.epoch_started
@@ -74,7 +75,7 @@ class History(Callback):
 
 class ScheduleWatch(Callback):
     """Shows each record to a schedule that watches the metrics (ReduceOnPlateau), right after
-    the History stored it and before any callback saves a checkpoint."""
+    the Recorder stored it and before any callback saves a checkpoint."""
 
     def on_epoch_end(self, trainer, record):
         schedule = trainer.model.schedule

@@ -16,7 +16,7 @@ import time
 
 from ..backends.host import np
 from . import guard, heads
-from .callbacks import GradientNorms, History, ScheduleWatch, is_false
+from .callbacks import GradientNorms, Recorder, ScheduleWatch, is_false
 from .train import StepForm, TrainingDivergedError, alive
 
 
@@ -115,7 +115,7 @@ class Trainer:
         self.progress = progress  # where a resumed fit left off: its epoch's order and position
         self.history = history
         extra = [GradientNorms()] if track_gradients else []
-        self.callbacks = extra + [History(), ScheduleWatch()] + list(callbacks)
+        self.callbacks = extra + [Recorder(), ScheduleWatch()] + list(callbacks)
         self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks

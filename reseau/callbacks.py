@@ -8,9 +8,9 @@ from .core.callbacks import (
     EarlyStopping,
     EpochSnapshot,
     GradientNorms,
-    History,
     LambdaCallback,
     ProgressBar,
+    Recorder,
     TensorBoard,
     Verbose,
 )
@@ -18,7 +18,7 @@ from .core.callbacks import (
 __all__ = [
     "Callback",
     "LambdaCallback",
-    "History",
+    "Recorder",
     "EarlyStopping",
     "GradientNorms",
     "CSVLogger",
