@@ -88,15 +88,15 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     table, Y, w, head, n_out, classes, scale = rows[0], rows[2], rows[4], rows[7], rows[8], rows[9], rows[11]
     patience = None if o.patience is None else validation.positive_int(o.patience, "patience")
     min_delta = validation.non_negative(o.min_delta, "min_delta")
-    plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
-    sizes = contract.input_size(model, plan, n_out)
+    column_plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
+    sizes = contract.input_size(model, column_plan, n_out)
     if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
         memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
-    X = contract.matrix(model, table, "X", plan, sizes[0], "float64")
+    X = contract.matrix(model, table, "X", column_plan, sizes[0], "float64")
     Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
     if heads.is_classifier(head):
         heads.check_classes(Y)
-    val = _validation(model, o, plan, sizes, rows)
+    val = _validation(model, o, column_plan, sizes, rows)
     if o.data_parallel:
         check_data_parallel(model, X.shape[0], batch_size, comm)
         if o.compile_epoch:
@@ -121,7 +121,7 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     return FitPlan(
         l2=auto_l2(Xd.shape[0], o.optimizer is None) if model.l2 == "auto" else model.l2,
         opt=opt, continuing=continuing, schedule=schedule, auto_schedule=auto and schedule is not None,
-        columns=plan, classes=classes, target_scale=scale, X=Xd, Y=Y,
+        columns=column_plan, classes=classes, target_scale=scale, X=Xd, Y=Y,
         W=None if w is None else model.backend.asarray(w, dtype=model.dtype), val=val,
         build=None if model.layout is not None else (sizes, head), patience=patience, min_delta=min_delta,
         fingerprint=fingerprint, on_divergence=on_divergence, every=every, keep=keep, resume_key=resume_key,
@@ -183,7 +183,7 @@ def _training_rows(model, X, y, o):
     return table, table_val, Y, Yv, w, wv, per_class, head, n_out, classes, classifier, scale
 
 
-def _validation(model, o, plan, sizes, rows):
+def _validation(model, o, column_plan, sizes, rows):
     """The validation data on the device: (X_val, Y_val[, w_val]) from ``validation_data`` or the
     split, weighted by the training's class weights too; None without."""
     _, table_val, _, Yv, _, wv, per_class, head, n_out, classes, _, scale = rows
@@ -195,7 +195,7 @@ def _validation(model, o, plan, sizes, rows):
                 "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
                 f"{type(validation_data).__name__}"
             )
-        Xv = contract.inputs(model, validation_data[0], "X_val", plan, sizes[0])
+        Xv = contract.inputs(model, validation_data[0], "X_val", column_plan, sizes[0])
         Yv = contract.targets_of(model, validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
         if len(validation_data) == 3:
             wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
@@ -204,7 +204,7 @@ def _validation(model, o, plan, sizes, rows):
             wv = class_w if wv is None else wv * class_w
         val = (Xv, model.backend.asarray(Yv if scale is None else scale.forward(Yv)))
     elif validation_split is not None:
-        val = (contract.inputs(model, table_val, "X_val", plan, sizes[0]), model.backend.asarray(Yv))
+        val = (contract.inputs(model, table_val, "X_val", column_plan, sizes[0]), model.backend.asarray(Yv))
     if val is not None and wv is not None:
         val = val + (model.backend.asarray(wv, dtype=model.dtype),)
     return val
