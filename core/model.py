@@ -311,6 +311,8 @@ class MLP:
             extra.append(checkpoint_files.CheckpointCallback(saver, stopping))
         return extra
 
+    # ---- using the trained model ------------------------------------------------------------
+
     def predict_proba(self, X):
         """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
         if not heads.is_classifier(self.output):
@@ -412,7 +414,7 @@ class MLP:
             + f"seed={self.seed})"
         )
 
-    # ---- internals --------------------------------------------------------------------------
+    # ---- for the trainer, benchmarks and checks: the step and its inputs, on the device -----
 
     def _to_flat(self, W_b):
         flat = np.concatenate([a.reshape(-1) for pair in W_b for a in pair])
