@@ -145,9 +145,11 @@ class Trainer:
     def run(self):
         """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
         self.model.kern.prepare()
-        self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
-        self._each("on_train_begin")
-        try:
+        begun = False
+        try:  # the flag is set inside the try, so an interrupt at any moment clears it again
+            self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
+            self._each("on_train_begin")
+            begun = True
             with self.signals:  # a signal acts between steps and between epochs, never inside one
                 while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
                     self.run_epoch()
@@ -158,7 +160,8 @@ class Trainer:
             raise
         finally:
             try:
-                self._each("on_train_end")
+                if begun:
+                    self._each("on_train_end")
             finally:
                 self.model.trainer = None
         return self.history
