@@ -500,6 +500,12 @@ def _numeric_or_text(col, name, column, want_number=None):
         raise ValueError(
             f"{name} column {column!r}: {first!r} is not a number; the model was fitted on numbers in this column"
         )
+    nul = next((i for i, v in enumerate(col) if isinstance(v, str) and "\x00" in v), None)
+    if nul is not None:  # NumPy's text arrays drop trailing NULs and ONNX runtimes cut at the first
+        raise ValueError(
+            f"{name} column {column!r}, row {nul}: {col[nul]!r} holds a NUL character (\\x00); expected text "
+            "without one (a file read with the wrong encoding, or binary data?)"
+        )
     return col
 
 

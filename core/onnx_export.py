@@ -106,16 +106,10 @@ def _inputs(g, model):
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["n", 1]))
             parts.append(_numbers(g, name, plan, [j]))
         else:
-            if any("\x00" in c for c in plan.categories[j]):
-                raise ValueError(
-                    f"to_onnx: column {name!r} has a category holding a NUL character, which ONNX runtimes "
-                    "cut short (it would match another category); expected categories without one. "
-                    "Nothing was exported"
-                )
             inputs.append(h.make_tensor_value_info(name, onnx.TensorProto.STRING, ["n", 1]))
             x = name
             if "" not in plan.categories[j]:  # "" or spaces: the missing cell, the training's most frequent category
-                empty = g.op("RegexFullMatch", name, pattern=r"\s*")
+                empty = g.op("RegexFullMatch", name, pattern="[ \t\n\r\f\v]*")  # tables.BLANK
                 x = g.op("Where", empty, g.op("Expand", g.const([plan.fill[j]], dtype=str), g.op("Shape", name)), name)
             hits = g.op("Equal", x, g.const([plan.categories[j]], dtype=str))  # (n, 1) vs (1, k): (n, k)
             parts.append(g.op("Cast", hits, to=onnx.TensorProto.FLOAT))

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from ..backends.host import np
 
+#: what a blank cell may hold: ASCII white space only (Python's str.strip and Arrow's trim each
+#: count other characters too, \x1c–\x1f and U+0085 among them; ONNX's regular expressions do not)
+BLANK = " \t\n\r\f\v"
 POSITIONAL = "reseau.positional"  # Arrow schema metadata: "1" for a file without a header (names made up)
 
 
@@ -243,7 +246,7 @@ def _arrow_column(col, name, column):
         values = col.to_pylist()
         return np.array([None if v is None else str(v) for v in values], dtype=object)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        blank = pc.equal(pc.utf8_trim_whitespace(col), "")  # "" or spaces: missing, as in a CSV or pandas
+        blank = pc.equal(pc.utf8_trim(col, characters=BLANK), "")  # "" or spaces: missing, as in a CSV or pandas
         col = pc.if_else(blank, pa.scalar(None, col.type), col)
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
     return Unsupported(column, str(t), name, len(col))
@@ -274,7 +277,7 @@ def float64_into(col, out):
 
 def _object_column(values):
     """A column of an object/string array: numbers if every present cell is one, else text."""
-    cells = [None if is_missing(v) or (isinstance(v, str) and not v.strip()) else v for v in values]
+    cells = [None if is_missing(v) or (isinstance(v, str) and not v.strip(BLANK)) else v for v in values]
     try:
         return np.array([np.nan if v is None else float(v) for v in cells], dtype=np.float64)
     except (TypeError, ValueError):

@@ -413,3 +413,19 @@ def test_history_stays_bounded_over_many_epochs():
     assert h["epoch"][-1000:] == list(range(249_001, 250_001))  # the latest epochs in full
     assert all(a < b for a, b in zip(h["epoch"], h["epoch"][1:]))
     assert h.since(249_990)["epoch"] == list(range(249_991, 250_001))
+
+
+def test_a_text_cell_holding_nul_is_refused_at_fit_and_predict():
+    """NumPy's text arrays drop a trailing NUL ("b\\x00" would become "b") and ONNX runtimes cut a
+    string at its first: a cell holding one is refused, naming the column and the row."""
+    import pyarrow as pa
+
+    X, y = _data(40)
+    good = pa.table({"x": X[:, 0], "side": pa.array(["a", "b"] * 20)})
+    bad = pa.table({"x": X[:, 0], "side": pa.array(["a", "b\x00"] * 20)})
+    with pytest.raises(ValueError, match=r"X column 'side', row 1: 'b\\x00' holds a NUL character"):
+        MLP([None, 4, None], seed=0).fit(bad, y, epochs=1)
+    model = MLP([None, 4, None], seed=0)
+    model.fit(good, y, epochs=1)
+    with pytest.raises(ValueError, match=r"column 'side', row 1: .* holds a NUL character"):
+        model.predict(bad)

@@ -24,10 +24,13 @@ categories = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI is repeatable; drop it to explore (130 random
+# seeds passed when this was written)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(col_names=st.lists(names, min_size=2, max_size=2, unique=True), cats=categories, seed=st.integers(0, 2**16))
 def test_any_names_and_categories_export_to_the_same_numbers_or_a_clear_error(tmp_path_factory, col_names, cats, seed):
-    hypothesis.assume(any(c.strip() for c in cats) and not any(c.strip() and number_like(c) for c in cats))
+    blank = " \t\n\r\f\v"  # what reseau counts as a blank cell (core/tables.py BLANK)
+    hypothesis.assume(any(c.strip(blank) for c in cats) and not any(c.strip(blank) and number_like(c) for c in cats))
     rng = np.random.default_rng(seed)
     n = 40
     number, text = col_names
@@ -36,19 +39,17 @@ def test_any_names_and_categories_export_to_the_same_numbers_or_a_clear_error(tm
     y = (rng.random(n) < 0.5).astype(int)
     y[:2] = [0, 1]
     model = MLP([None, 4, None], seed=0)
+    if any("\x00" in c for c in cells):  # refused at fit: NumPy and the ONNX runtimes both cut at NUL
+        with pytest.raises(ValueError, match=r"holds a NUL character"):
+            model.fit(table, y, epochs=1)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         model.fit(table, y, epochs=1)
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"
     bad = [j for j, name in enumerate(col_names) if name in ("", "probabilities")]
-    nul = any("\x00" in c for c in model.columns.categories[1] or ())
-    if bad or nul:
-        message = (
-            rf"to_onnx: feature {bad[0]} is named {col_names[bad[0]]!r}"
-            if bad
-            else "to_onnx: column .* has a category holding a NUL character"
-        )
-        with pytest.raises(ValueError, match=message):
+    if bad:
+        with pytest.raises(ValueError, match=rf"to_onnx: feature {bad[0]} is named {col_names[bad[0]]!r}"):
             model.to_onnx(path)
         assert not path.exists()
         return

@@ -38,7 +38,8 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+# derandomize: the same examples on every run, so CI is repeatable; drop it to explore
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(
     field=st.sampled_from(
         [
