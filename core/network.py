@@ -90,14 +90,9 @@ def _smoothing(kern, head, Z, Y, w, eps):
     """Label smoothing's part of the loss and of dZ: (Σᵢ rᵢ Σ_k C_ik z_ik, r ⊙ C), C the targets'
     shift (``smoothing_shift``) and r = 1/n, or w/Σw with row weights; computed before the head
     may write dZ over Z."""
-    xp = kern.xp
     C = kern.smoothing_shift(head, Y, Z.shape[1], eps, Z.dtype)
-    if w is None:
-        r = 1.0 / Z.shape[0]
-        return r * xp.sum(C * Z), r * C
-    total = xp.sum(w)
-    r = (w / xp.where(total > 0, total, xp.ones_like(total)))[:, None]
-    return xp.sum(r * C * Z), r * C
+    r = 1.0 / Z.shape[0] if w is None else kern.row_shares(w)[:, None]
+    return kern.xp.sum(r * C * Z), r * C
 
 
 def _penalised(kern, params, loss, grads, ws, reg):

@@ -185,11 +185,15 @@ class Reference:
         """The weighted mean loss and its dZ: (L = Σᵢ rᵢℓᵢ, dZ = r ⊙ (A − Y)), r = w/Σw over the
         batch (r = 0 where every weight is 0), ℓᵢ the row's loss (``head_rows``); w = 1 gives
         ``head_loss(..., scale=1/n)``."""
-        xp = self.xp
         ell, D = self._row_loss[name](Z, Y)
+        r = self.row_shares(w)
+        return self.xp.sum(r * ell), D * r[:, None]
+
+    def row_shares(self, w):
+        """r = w/Σw, each row's share of the weighted mean (r = 0 where every weight is 0)."""
+        xp = self.xp
         total = xp.sum(w)
-        r = w / xp.where(total > 0, total, xp.ones_like(total))
-        return xp.sum(r * ell), D * r[:, None]
+        return w / xp.where(total > 0, total, xp.ones_like(total))
 
     def head_rows(self, name, Z, Y):
         """(ℓᵢ, the loss of each row summed over its outputs; A − Y) for the head ``name``."""
