@@ -13,6 +13,7 @@ from reseau.cli import main
 # and TOML files with a wrong type, a wrong value and an unknown option
 BAD = [
     ("train --epochs 0", "--epochs: '0'"),
+    ("train --data breast_cancer --task regress --label-smoothing 0.1", "--label-smoothing 0.1 applies to classes"),
     ("train --epochs -1", "--epochs: '-1'"),
     ("train --lr abc", "--lr: 'abc'"),
     ("train --lr -1", "lr=-1"),

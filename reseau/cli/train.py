@@ -215,6 +215,11 @@ def _processes(o):
 def _model(o, task, X_train, y_train):
     """The network the options describe, its preprocessing fitted and its sizes set from the
     training part (the kernels chosen by the run's length, see ``_kernels``)."""
+    if o["label_smoothing"] and task == "regress":
+        raise ValueError(
+            f"--label-smoothing {o['label_smoothing']} applies to classes, and --data {o['data']}'s target is a "
+            "quantity (a regression); drop the option, or give --task classify"
+        )
     normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
     plan = ColumnPlan(normalize, impute).fit(X_train)
     model = MLP(
