@@ -410,7 +410,7 @@ def compare(paths) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None):
+def _parser():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tables", default=",".join(TABLES), help="comma-separated names (default: all)")
     p.add_argument("--methods", default="mlp,cli,sklearn,hgb")
@@ -436,6 +436,40 @@ def main(argv=None):
         default=None,
         help="print earlier runs' OUT.json side by side (one row per config) and exit",
     )
+    return p
+
+
+def _with_baseline(results, methods, baseline):
+    """The methods of an earlier run (``--baseline``) this run did not run, joined to its tables."""
+    earlier = {r["table"]: r for r in json.loads(baseline.read_text())["results"]}
+    extra = [
+        m
+        for m in ("mlp", "cli", "sklearn", "hgb")
+        if m not in methods and all(m in earlier.get(r["table"], {}) for r in results)
+    ]
+    for r in results:
+        r.update({m: earlier[r["table"]][m] for m in extra})
+    return methods + extra
+
+
+def _write(args, results, text):
+    """OUT.json (the run's meta and results) and OUT.md (the report); OUT keeps any dots in its name."""
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "config": args.config,
+        "arguments": repr(CONFIGS[args.config]()),
+        "folds": args.folds,
+        "seeds": args.seeds,
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    (args.out.parent / f"{args.out.name}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    (args.out.parent / f"{args.out.name}.md").write_text(text + "\n")
+
+
+def main(argv=None):
+    p = _parser()
     args = p.parse_args(argv)
     if args.compare:
         print(compare(args.compare))
@@ -452,31 +486,12 @@ def main(argv=None):
             f"{name}: " + ", ".join(f"{m} {r[m]['score']:.3f} ({r[m]['seconds']:.2f} s)" for m in methods), flush=True
         )
     if args.baseline is not None:
-        earlier = {r["table"]: r for r in json.loads(args.baseline.read_text())["results"]}
-        extra = [
-            m
-            for m in ("mlp", "cli", "sklearn", "hgb")
-            if m not in methods and all(m in earlier.get(r["table"], {}) for r in results)
-        ]
-        for r in results:
-            r.update({m: earlier[r["table"]][m] for m in extra})
-        methods = methods + extra
+        methods = _with_baseline(results, methods, args.baseline)
     text = report(results, methods)
     print()
     print(text)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "config": args.config,
-            "arguments": repr(CONFIGS[args.config]()),
-            "folds": args.folds,
-            "seeds": args.seeds,
-            "machine": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        }
-        args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-        args.out.with_suffix(".md").write_text(text + "\n")
+        _write(args, results, text)
     return 0
 
 
