@@ -10,7 +10,7 @@ before the Recorder callback stores it in the History. A callback stops training
 ``trainer.stop_training = True``; a plain function passed as ``fit(callback=f)`` is called with
 the record and stops training by returning False.
 
-Built in: ``Recorder`` (always first among the user's; it fills ``train.History``, the one
+Built in: ``Recorder`` (always first among the user's; it fills ``core/history.py``'s History, the one
 History), ``EarlyStopping``, ``Checkpoints`` (core/checkpoint.py), ``GradientNorms``,
 ``CSVLogger``, ``TensorBoard`` (tensorboardX, extra ``reseau[tensorboard]``) and
 ``LambdaCallback``.
@@ -64,7 +64,7 @@ class LambdaCallback(Callback):
 
 class Recorder(Callback):
     """Stores each record, its "seconds" taken now, in the fit's History and in the model's
-    cumulative ``model.history`` (``core/train.py``'s History: the records themselves)."""
+    cumulative ``model.history`` (``core/history.py``: the records themselves)."""
 
     def on_epoch_end(self, trainer, record):
         record["seconds"] = time.perf_counter() - trainer.epoch_started

@@ -23,6 +23,12 @@ import math
 
 from .state import StepState
 
+
+class TrainingDivergedError(FloatingPointError):
+    """A step's loss or gradient was NaN or infinite; the model keeps the weights of the last good
+    step (see core.guard)."""
+
+
 MODES = ("stop", "skip")
 KEYS = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 

@@ -50,3 +50,27 @@ class Layout:
         for (w0, w1), _ in self.slices:
             mask[w0:w1] = 1.0
         return mask
+
+    def checked(self, weights) -> list:
+        """``weights`` as [(W, b), ...] float64 pairs of this layout's shapes, all finite (what
+        ``set_weights`` takes), else a ValueError naming the layer."""
+        try:
+            pairs = [tuple(pair) for pair in weights]
+        except TypeError:
+            pairs = None
+        if pairs is None or len(pairs) != len(self.shapes) or any(len(p) != 2 for p in pairs):
+            raise ValueError(
+                f"weights must be a list of {len(self.shapes)} (W, b) pairs, one per layer, as get_weights() returns"
+            )
+        checked = []
+        for l, ((W, b), (n_in, n_out)) in enumerate(zip(pairs, self.shapes), start=1):
+            W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            if W.shape != (n_in, n_out) or b.shape != (n_out,):
+                raise ValueError(
+                    f"weights of layer {l} have shapes W {W.shape}, b {b.shape}; "
+                    f"expected W ({n_in}, {n_out}) and b ({n_out},)"
+                )
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise ValueError(f"weights of layer {l} contain NaN or inf; expected finite numbers")
+            checked.append((W, b))
+        return checked

@@ -23,16 +23,11 @@ from ..backends.host import np
 from .state import StepState
 
 #: what is rebuilt rather than pickled: kernels, compiled functions, workspaces, communicators
-TRANSIENT = (
-    "kern",
-    "steps",
-    "_evaluate",
-    "_output",
-    "_reg",
-    "_grad_norms_fn",
-    "_scaler",
-    "trainer",
-)
+TRANSIENT = ("kern", "steps", "forward", "regularization", "trainer")
+#: attributes of models pickled by earlier versions, and their names now
+RENAMED = {"_sizes": "requested_sizes", "_fit_epoch0": "fit_epoch0", "_schedule_start": "schedule_start"}
+#: attributes of earlier versions that are now rebuilt or gone
+DROPPED = ("_evaluate", "_output", "_reg", "_grad_norms_fn", "_scaler")
 
 
 def _tree(fn, x):
@@ -127,8 +122,14 @@ def _restore(model, state):
     backend = backends.get(state.pop("backend"))
     kern = kernel_tables.for_backend(backend, state.pop("kern"), state.get("precision", "fp32"))
     owner = state.pop("state_owner_is_optimizer")
+    for old, new in RENAMED.items():
+        if old in state:
+            state[new] = state.pop(old)
+    for old in DROPPED:
+        state.pop(old, None)
     model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
     model.__dict__.update(state)
+    model.trainer = model.forward = model.regularization = None
     model.backend, model.kern = backend, kern
     model.dtype = backend.float_dtype(model.dtype_name)
     to_device = lambda a: backend.asarray(a, dtype=model.dtype if a.dtype.kind == "f" else None)  # noqa: E731

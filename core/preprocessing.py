@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from ..backends.host import np
 from . import validation
 
@@ -42,3 +44,18 @@ class StandardScaler(_Scaler):
 
 
 SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler}
+
+
+_FITTED = weakref.WeakKeyDictionary()  # column plan -> its scaler, made once per plan
+
+
+def scaler_of(plan):
+    """The column plan's scaling as a fitted MinMaxScaler / StandardScaler (all-numeric inputs,
+    an affine scaling), the same object each time for the same plan; else None."""
+    if plan is None or plan.normalize not in SCALERS or not plan.all_numeric:
+        return None
+    if plan not in _FITTED:
+        scaler = SCALERS[plan.normalize]()
+        scaler.offset_, scaler.scale_ = plan.offset.copy(), plan.scale.copy()
+        _FITTED[plan] = scaler
+    return _FITTED[plan]

@@ -17,7 +17,8 @@ import time
 from ..backends.host import np
 from . import guard, heads
 from .callbacks import GradientNorms, Recorder, ScheduleWatch, is_false
-from .train import StepForm, TrainingDivergedError, alive
+from .guard import TrainingDivergedError
+from .steps import StepForm, alive
 
 
 class DeferredSignals:

@@ -33,9 +33,10 @@ from . import backends, callbacks, datasets, optim, plots  # noqa: E402
 from .backends import BackendUnavailableError  # noqa: E402
 from .core.columns import ColumnPlan, DataWarning  # noqa: E402
 from .core.gradcheck import gradcheck  # noqa: E402
+from .core.guard import TrainingDivergedError  # noqa: E402
+from .core.history import History  # noqa: E402
 from .core.model import MLP, load  # noqa: E402
 from .core.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
-from .core.train import History, TrainingDivergedError  # noqa: E402
 
 __version__ = _version()
 __all__ = [

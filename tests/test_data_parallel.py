@@ -19,8 +19,8 @@ import numpy as np, jax
 import reseau
 from reseau import optim
 assert len(jax.devices()) == 2, jax.devices()
-from reseau.core import train
-train.StepForm.LEAVES_FROM = int(sys.argv[1])  # 0: step on leaves, as large models do
+from reseau.core import steps
+steps.StepForm.LEAVES_FROM = int(sys.argv[1])  # 0: step on leaves, as large models do
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
 out = {}

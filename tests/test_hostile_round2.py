@@ -403,7 +403,7 @@ m.save({str(path)!r})
 
 
 def test_history_stays_bounded_over_many_epochs():
-    from reseau.core.train import History
+    from reseau.core.history import History
 
     h = History()
     for e in range(1, 250_001):

@@ -7,17 +7,17 @@ import pytest
 pytest.importorskip("jax", reason="JAX is not installed (pip install 'reseau[jax]')")
 
 from reseau import MLP, TrainingDivergedError, optim  # noqa: E402
-from reseau.core import train  # noqa: E402
+from reseau.core import steps  # noqa: E402
 from reseau.core.layout import Layout  # noqa: E402
 
 
 def _fit(monkeypatch, leaves_from, opt, tmp_path=None, **kw):
-    monkeypatch.setattr(train.StepForm, "LEAVES_FROM", leaves_from)
+    monkeypatch.setattr(steps.StepForm, "LEAVES_FROM", leaves_from)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
     model = MLP([4, 6, 5, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=0, **kw)
     h = model.fit(X, y, epochs=3, batch_size=8, optimizer=opt, validation_data=(X[:8], y[:8]), checkpoint=tmp_path)
-    assert train.StepForm(model).leaves == (leaves_from == 0)
+    assert steps.StepForm(model).leaves == (leaves_from == 0)
     return model, h
 
 
@@ -46,7 +46,7 @@ def test_leaves_train_as_the_flat_buffer(monkeypatch, opt, kw):
 def test_leaves_checkpoint_and_resume(monkeypatch, tmp_path):
     full, _ = _fit(monkeypatch, 0, optim.Adam(0.01), tmp_path / "ck", dropout=0.2)
     files = sorted((tmp_path / "ck").glob("step-*.ckpt"))
-    monkeypatch.setattr(train.StepForm, "LEAVES_FROM", 0)
+    monkeypatch.setattr(steps.StepForm, "LEAVES_FROM", 0)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
     resumed = MLP([4, 6, 5, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=0, dropout=0.2)
@@ -57,7 +57,7 @@ def test_leaves_checkpoint_and_resume(monkeypatch, tmp_path):
 
 
 def test_leaves_divergence_keeps_the_last_good_step(monkeypatch):
-    monkeypatch.setattr(train.StepForm, "LEAVES_FROM", 0)
+    monkeypatch.setattr(steps.StepForm, "LEAVES_FROM", 0)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(20, 3)) * 1e3, rng.normal(size=20) * 1e3
     model = MLP([3, 8, 1], output="identity", backend="jax", dtype="float64", seed=0, normalize=None)

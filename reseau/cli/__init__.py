@@ -8,7 +8,7 @@ import sys
 
 from .. import backends
 from ..core.columns import DataWarning
-from ..core.train import TrainingDivergedError
+from ..core.guard import TrainingDivergedError
 from . import bench, evaluate, export, info, predict, train
 from .info import package_version
 from .options import TRAIN_OPTIONS
