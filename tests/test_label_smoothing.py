@@ -88,7 +88,14 @@ def test_softmax_smoothing_matches_pytorch():
     X, y = rng.normal(size=(20, 3)), rng.integers(0, 3, 20)
     model = MLP([3, 5, 3], dtype="float64", label_smoothing=0.2, kernels="reference", seed=0)
     loss, g = loss_and_grads(
-        model.kern, model.layout, model.activations, model.output, model.params, X, y.astype(np.int32), reg=model.regularization
+        model.kern,
+        model.layout,
+        model.activations,
+        model.output,
+        model.params,
+        X,
+        y.astype(np.int32),
+        reg=model.regularization,
     )
     W = [torch.tensor(a, requires_grad=True) for pair in model.get_weights() for a in pair]
     z = torch.relu(torch.tensor(X) @ W[0] + W[1]) @ W[2] + W[3]
