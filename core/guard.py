@@ -8,6 +8,8 @@ gradient's norm passes ~1.8e19 in float32 — no step that large is worth taking
 Mode "stop": from the first bad step on, no update is applied, so the model keeps the weights of
 the last good step, and the epoch loop raises TrainingDivergedError naming the epoch and step.
 Mode "skip": a bad step is dropped (weights and optimiser state unchanged) and training goes on.
+Mode "apply" (not offered by ``fit``): every step is applied, finite or not, as scikit-learn
+applies them; its estimators (reseau.sklearn) check the weights after the fit instead.
 
 The bookkeeping rides in the step's state (``StepState.book``, core/state.py), so nothing is read
 back to the host per step (on NumPy the values are host numbers anyway):
@@ -71,8 +73,11 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
     Under MPI ``check_loss`` and ``grads`` are sums over the ranks (``gs`` = 1/ranks), the same on each.
     ``loss`` (this worker's mean batch loss over ``rows`` rows) is added to the epoch's sum when applied,
     and ``correct`` (its rows classified right) to the epoch's count."""
-    ok = kern.step_ok(check_loss, grads)
     b = state.book
+    if mode == "apply":
+        ok = True if isinstance(b["first_bad"], int) else kern.xp.asarray(True)
+    else:
+        ok = kern.step_ok(check_loss, grads)
     if isinstance(b["first_bad"], int):  # host values (NumPy): a plain branch
         ok, b = bool(ok), dict(b)
         lr, slots = state.lr, state.slots

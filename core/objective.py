@@ -20,7 +20,8 @@ formula). The rest of backward is ``core/network.py``'s, on the model's kernels 
 
 from __future__ import annotations
 
-from . import network
+from . import guard, network
+from .state import is_leaves
 from .workspace import Workspaces
 
 #: the output activations, and the reseau head that predicts with the same A (exp: identity, then eᶻ)
@@ -56,15 +57,28 @@ def row_losses(xp, out: str, Z, Y, A):
     return xp.sum(per, axis=1)
 
 
-def make_objective(model, out: str):
-    """``objective(params, X, Y, r, l2, step) -> (L, flat gradient)`` for the network of ``model``
+def n_correct(xp, out: str, Z, Y):
+    """Rows the logits Z classify right: argmax z = argmax y (softmax, Y one-hot), every
+    output's z ≥ 0 ⇔ y = 1 (logistic, also multilabel); 0 for the regressors' outputs."""
+    if out == "softmax":
+        return xp.sum(xp.astype(xp.argmax(Z, axis=1) == xp.argmax(Y, axis=1), Z.dtype))
+    if out == "logistic":
+        return xp.sum(xp.astype(xp.all((Z >= 0) == (Y > 0.5), axis=1), Z.dtype))
+    return 0
+
+
+def make_objective(model, out: str, workspaces=None, count=False):
+    """``objective(params, X, Y, r, l2, step) -> (L, gradient)`` for the network of ``model``
     (its kernels, layout, hidden activations and dropout) with output activation ``out``; r the
-    rows' weights (summing to 1), l2 = α/Σw; ``step`` picks the dropout masks. With in-place
-    kernels (NumPy, CuPy) every intermediate lives in preallocated buffers and the gradient lands
-    in one flat buffer, reused by the next call."""
+    rows' weights (summing to 1), l2 = α/Σw; ``step`` picks the dropout masks. ``count=True``
+    adds a third result, the rows classified right (``n_correct``). With in-place kernels (NumPy,
+    CuPy) every intermediate lives in the buffers of ``workspaces`` (made here when not given)
+    and the gradient lands in one flat buffer, reused by the next call; parameters given as
+    leaves (Layout.split) get the gradient as leaves."""
     kern, layout, activations, reg = model.kern, model.layout, model.activations, model.regularization
     xp = kern.xp
-    workspaces = Workspaces(kern, layout, activations, model.dtype) if kern.in_place else None
+    if workspaces is None and kern.in_place:
+        workspaces = Workspaces(kern, layout, activations, model.dtype)
 
     def objective(params, X, Y, r, l2, step):
         ws = None if workspaces is None else workspaces.get(X.shape[0], Y)
@@ -74,30 +88,42 @@ def make_objective(model, out: str):
         Z = cache[-1][1]
         A = output(xp, out, Z)
         loss = xp.sum(r * row_losses(xp, out, Z, Y, A))
+        correct = n_correct(xp, out, Z, Y) if count else None
         grads = network.backward(kern, layers, activations, cache, (A - Y) * r[:, None], ws)
         for (W, _), (dW, _) in zip(layers, grads):  # ½·l2·ΣW², dW += l2·W: weights only
             loss = loss + 0.5 * l2 * xp.sum(W * W)
         if ws is not None:
             for (W, _), (dW, _) in zip(layers, grads):
                 dW += l2 * W  # views of ws.grad
-            return loss, ws.grad
-        return loss, kern.pack([g for (W, _), (dW, db) in zip(layers, grads) for g in (dW + l2 * W, db)])
+            g = ws.grad
+        else:
+            g = [a for (W, _), (dW, db) in zip(layers, grads) for a in (dW + l2 * W, db)]
+            g = tuple(g) if is_leaves(params) else kern.pack(g)
+        return (loss, g, correct) if count else (loss, g)
 
     return objective
 
 
-def make_step(model, out: str, optimizer):
-    """One update: ``step(params, state, X, Y, r, l2, t) -> (params, state, L)``, compiled on JAX;
-    ``state`` is the optimiser's ``{"lr": α, **slots}``, t the updates made before this one."""
-    objective = make_objective(model, out)
-    kern = model.kern
+def step_function(model, out: str, alpha: float, optimizer, workspaces=None):
+    """The estimators' training step in the Trainer's form (core/steps.py):
+    ``step(params, state, X, Y, t, w=None) -> (params, state, L)`` with r = w/Σw (1/n without
+    weights) and l2 = α/Σw, the update through the divergence guard in mode "apply": every step
+    is applied, as scikit-learn applies them (the estimators check the weights after the fit)."""
+    objective = make_objective(model, out, workspaces, count=True)
+    kern, dtype, xp = model.kern, model.dtype, model.kern.xp
 
-    def step(params, state, X, Y, r, l2, t):
-        loss, g = objective(params, X, Y, r, l2, t)
-        params, state = optimizer.update(kern, params, g, state, t)
+    def step(params, state, X, Y, t, w=None):
+        n = X.shape[0]
+        if w is None:
+            r, l2 = xp.full((n,), 1.0 / n, dtype=dtype), alpha / n
+        else:
+            total = xp.sum(w)
+            r, l2 = w / total, alpha / total
+        loss, g, correct = objective(params, X, Y, r, l2, t)
+        params, state = guard.guarded_update(kern, optimizer, params, g, state, t, loss, loss, n, "apply", 1.0, correct)
         return params, state, loss
 
-    return model.backend.jit(step)
+    return step
 
 
 def make_forward(model, out: str):

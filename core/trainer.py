@@ -107,9 +107,11 @@ class Trainer:
         fit_epoch0=0,
         schedule_start=(0, 0),
         W=None,
+        orders=None,
     ):
         self.model, self.X, self.Y, self.validation = model, X, Y, validation
         self.W = W  # the rows' weights (core/weights.py), or None
+        self.orders = orders  # orders(n): each epoch's row order (host ints) or None; default: shuffled
         self.n = X.shape[0]
         self.bs = self.n if batch_size is None else min(batch_size, self.n)
         self.epochs, self.compile_epoch, self.shard, self.comm = epochs, compile_epoch, shard, comm
@@ -132,7 +134,9 @@ class Trainer:
         self.signals = DeferredSignals()
         # NumPy: each epoch's rows are put in order once (two gathers an epoch, then views), when
         # the data are small (REORDER_BYTES); elsewhere each batch is gathered before its step
-        self.reorder = model.backend.host and X.nbytes + Y.nbytes <= self.REORDER_BYTES
+        # a row source (``rows(idx)``: sparse data, densified per batch) is always gathered per batch
+        self.source = hasattr(X, "rows")
+        self.reorder = model.backend.host and not self.source and X.nbytes + Y.nbytes <= self.REORDER_BYTES
         self.ordered = None
 
     @property
@@ -196,7 +200,11 @@ class Trainer:
             order = None if p["order"] is None else self.place(backend.asarray(p["order"]))
             start, first_step = p["position"], p["epoch_first_step"]
         else:
-            host_order = model.rng.permutation(self.n).astype("int32") if self.bs < self.n else None
+            if self.orders is not None:
+                host_order = self.orders(self.n)
+            else:
+                host_order = model.rng.permutation(self.n) if self.bs < self.n else None
+            host_order = None if host_order is None else host_order.astype("int32")
             order = None if host_order is None else self.place(backend.asarray(host_order))
             start, first_step = 0, model.step_count
             state = state._replace(book={k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()})
@@ -211,6 +219,14 @@ class Trainer:
             values = [model.schedule(model.optimizer.lr, first_step + k - step0) for k in range(self.steps_per_epoch)]
             self.lr, lrs = values[-1], self.place(backend.asarray(values, dtype=model.dtype))
         return params, state, order, start, first_step, lrs
+
+    def set_lr(self, value):
+        """Run the coming epoch at rate ``value``: for a callback's ``on_epoch_begin`` that decides
+        the rate itself (scikit-learn's "adaptive" and "invscaling")."""
+        model = self.model
+        self.lr = value
+        rate = self.place(model.backend.asarray(value, dtype=model.dtype))
+        model.opt_state = model.opt_state._replace(lr=rate)
 
     def _set_lr(self, state, t):
         self.lr = self.model.schedule(self.model.optimizer.lr, t)
@@ -267,7 +283,8 @@ class Trainer:
     def _batches(self, order, start):
         """(first row, X rows, Y rows, weights or None) of each mini-batch from row ``start`` on, in
         ``order`` (under MPI this rank's slice of each): views of the epoch's reordered rows, slices
-        of the data when there is no order, or rows gathered right before their step."""
+        of the data when there is no order, or rows gathered right before their step (a row
+        source's X: its ``rows``)."""
         model, n, bs = self.model, self.n, self.bs
         X, Y, W = self.ordered if order is not None and self.reorder else (self.X, self.Y, self.W)
         gather = order is not None and not self.reorder
@@ -280,10 +297,12 @@ class Trainer:
             if gather:
                 idx = order[a:b]
                 ws = self.workspaces and self.workspaces.get(b - a, Y)
-                xb, yb = model.kern.gather(X, idx, out=ws and ws.X), model.kern.gather(Y, idx, out=ws and ws.Y)
+                xb = X.rows(idx) if self.source else model.kern.gather(X, idx, out=ws and ws.X)
+                yb = model.kern.gather(Y, idx, out=ws and ws.Y)
                 wb = None if W is None else model.kern.gather(W, idx)
             else:
                 xb, yb = (X, Y) if (a, b) == (0, n) else (X[a:b], Y[a:b])
+                xb = X.rows(slice(a, b)) if self.source else xb
                 wb = None if W is None else (W if (a, b) == (0, n) else W[a:b])
             if self.shard is not None:
                 xb, yb = self.shard(xb), self.shard(yb)

@@ -1,4 +1,4 @@
-"""The scikit-learn estimators' parameters, checked as scikit-learn checks them: a ValueError at fit
+"""The scikit-learn estimators' parameters, stored and checked as scikit-learn checks them: a ValueError at fit
 naming the parameter, the value and what is allowed (scikit-learn's own wording), before any
 state changes (the sample weights: core/weights.py)."""
 
@@ -8,11 +8,11 @@ import numbers
 
 from sklearn.base import is_classifier
 
-from .backends.host import np
-from .core import columns, optim
-from .core.activations import ACTIVATIONS
-from .core.initializers import INITIALIZERS
-from .core.regularization import check_dropout
+from ..backends.host import np
+from ..core import columns, optim
+from ..core.activations import ACTIVATIONS
+from ..core.initializers import INITIALIZERS
+from ..core.regularization import check_dropout
 
 #: scikit-learn's solvers that step through mini-batches, then reseau's other optimisers
 STOCHASTIC = ("sgd", "adam") + tuple(name for name in optim.OPTIMIZERS if name not in ("sgd", "adam"))
@@ -100,3 +100,11 @@ def check_params(est):
     columns.check_option(est.normalize, "normalize", columns.NORMALIZE)
     columns.check_option(est.impute, "impute", columns.IMPUTE)
     columns.check_option(est.handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
+
+
+def store(est, params):
+    """The constructor's arguments stored as they are, one attribute each (scikit-learn's rule: an
+    estimator's ``__init__`` only stores its parameters; get_params reads them off the signature)."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)

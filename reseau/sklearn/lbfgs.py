@@ -1,0 +1,85 @@
+"""solver="lbfgs": scipy.optimize's L-BFGS-B on the full-batch objective of core/objective.py
+and its explicit gradient, over scikit-learn's flat parameter vector (every W, then every b)."""
+
+from __future__ import annotations
+
+import warnings
+
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+from ..backends.host import np
+from ..core import objective
+from ..core.regularization import check_dropout
+from . import network
+
+
+def pack(coefs, intercepts):
+    """scikit-learn's flat parameter vector θ: every W, then every b (float64)."""
+    return np.hstack([a.ravel() for a in list(coefs) + list(intercepts)]).astype(np.float64)
+
+
+def unpack(theta, shapes, dtype):
+    """(coefs, intercepts) of θ for layers of ``shapes`` [(n_in, n_out), ...]."""
+    coefs, intercepts, pos = [], [], 0
+    for n_in, n_out in shapes:
+        coefs.append(theta[pos : pos + n_in * n_out].reshape(n_in, n_out).astype(dtype))
+        pos += n_in * n_out
+    for _, n_out in shapes:
+        intercepts.append(theta[pos : pos + n_out].astype(dtype))
+        pos += n_out
+    return coefs, intercepts
+
+
+def full_batch(model, X, Y, w, alpha):
+    """(X, Y, r, l2) of every row on the model's device: r = w/Σw (1/n without weights), l2 = α/Σw."""
+    backend, dtype, n = model.backend, model.dtype, X.shape[0]
+    x = backend.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=dtype)
+    y = backend.asarray(np.asarray(Y, dtype=X.dtype), dtype=dtype)
+    if w is None:
+        r, l2 = np.full(n, 1.0 / n, dtype=X.dtype), alpha / n
+    else:
+        total = float(w.sum())
+        r, l2 = (w / total).astype(X.dtype), alpha / total
+    return x, y, backend.asarray(r, dtype=dtype), l2
+
+
+def fit_lbfgs(est, compiled, X, y, sample_weight, layer_units):
+    """Minimise L(θ) from ``coefs_`` / ``intercepts_`` (``max_iter`` iterations, ``max_fun``
+    evaluations, ``tol`` on the projected gradient); a ConvergenceWarning when it did not converge."""
+    if any(check_dropout(est.dropout, len(layer_units) - 2)):
+        raise ValueError(
+            f"dropout={est.dropout!r} with solver='lbfgs': L-BFGS needs one deterministic "
+            "objective; use dropout=0 or a stochastic solver"
+        )
+    model = compiled.model
+    make = lambda: model.backend.jit(  # noqa: E731
+        objective.make_objective(model, est.out_activation_, compiled.workspaces)
+    )
+    fn = compiled.program(("objective",), make)
+    batch = full_batch(model, X, y, sample_weight, float(est.alpha))
+    shapes = list(zip(layer_units[:-1], layer_units[1:]))
+
+    def loss_and_grad(theta):
+        loss, g = fn(network.to_device(model, *unpack(theta, shapes, X.dtype)), *batch, 0)
+        pairs = model.layout.unflatten(np, model.backend.to_numpy(g).astype(np.float64))
+        return float(model.backend.to_numpy(loss)), pack([W for W, _ in pairs], [b for _, b in pairs])
+
+    result = scipy.optimize.minimize(
+        loss_and_grad,
+        pack(est.coefs_, est.intercepts_),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+    )
+    if result.status != 0:
+        warnings.warn(
+            f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
+            f"{result.message}. Increase the number of iterations (max_iter={est.max_iter}) or "
+            "scale the data.",
+            ConvergenceWarning,
+        )
+    est.n_iter_ = min(int(result.nit), est.max_iter)
+    est.loss_ = float(result.fun)
+    est.coefs_, est.intercepts_ = unpack(result.x, shapes, X.dtype)
+    compiled.holds = None  # the model holds the last evaluated θ, not necessarily the result's

@@ -1,0 +1,211 @@
+"""The stochastic solvers' fit, on reseau's one training loop: the Trainer (core/trainer.py) runs
+the epochs — signals held between steps, the model's history, the guard's books — with the
+estimators' step (core/objective.py: scikit-learn's objective, every step applied) and
+scikit-learn's epoch order. ``Books``, a callback, keeps scikit-learn's accounts after each epoch:
+``n_iter_``, ``t_``, ``loss_curve_``, the stopping rules (``tol`` over ``n_iter_no_change``
+epochs, on the training loss or on early stopping's validation score, whose best weights are
+kept) and the rates of ``learning_rate`` "invscaling" and "adaptive"."""
+
+from __future__ import annotations
+
+import warnings
+
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle
+
+from ..backends.host import np
+from ..core import objective, optim
+from ..core.callbacks import Callback
+from ..core.history import History
+from ..core.steps import fresh_state
+from ..core.trainer import Trainer
+from . import network
+
+
+class Progress:
+    """What scikit-learn carries from fit to fit (warm_start, partial_fit): the epochs in a row
+    without improvement, and the best weights so far (early stopping restores them)."""
+
+    def __init__(self, no_improvement, best_coefs, best_intercepts):
+        self.no_improvement, self.best_coefs, self.best_intercepts = no_improvement, best_coefs, best_intercepts
+
+    def keep_best(self, coefs, intercepts):
+        self.best_coefs, self.best_intercepts = [c.copy() for c in coefs], [b.copy() for b in intercepts]
+
+
+class Order:
+    """Each epoch's row order as scikit-learn draws it: the last order shuffled again
+    (``sklearn.utils.shuffle``) with the fit's ``random_state``; None (rows in order) without shuffle."""
+
+    def __init__(self, shuffled, random_state):
+        self.shuffled, self.random_state, self.idx = shuffled, random_state, None
+
+    def __call__(self, n):
+        if not self.shuffled:
+            return None
+        self.idx = shuffle(np.arange(n, dtype=int) if self.idx is None else self.idx, random_state=self.random_state)
+        return self.idx
+
+
+class SparseRows:
+    """A sparse X as the Trainer's row source: each batch's rows densified on the device."""
+
+    def __init__(self, X, backend, dtype):
+        self.X, self.backend, self.dtype, self.shape = X, backend, dtype, X.shape
+
+    def rows(self, idx):
+        idx = idx if isinstance(idx, slice) else self.backend.to_numpy(idx)
+        return self.backend.asarray(self.X[idx].toarray(), dtype=self.dtype)
+
+
+def optimizer(est):
+    """solver "sgd": Sutskever momentum (Nesterov where asked); "adam": ε on the uncorrected root; any
+    other name: that optimiser of reseau.optim, at ``learning_rate_init``."""
+    lr = est.learning_rate_init
+    if est.solver == "sgd":
+        nesterov = est.nesterovs_momentum and est.momentum > 0
+        return optim.SGD(lr=lr, momentum=est.momentum, nesterov=nesterov, form="sutskever")
+    if est.solver == "adam":
+        return optim.Adam(lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon, form="keras")
+    return optim.get(est.solver, lr=lr)
+
+
+def batch_size(est, n) -> int:
+    if est.batch_size == "auto":
+        return min(200, n)
+    if est.batch_size > n:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+    return int(np.clip(est.batch_size, 1, n))
+
+
+def split(est, X, y, sample_weight, random_state):
+    """(X_train, y_train, w_train, validation): early stopping's validation part (X, labels, w)
+    drawn as scikit-learn draws it (stratified for one-output classifiers), else None."""
+    if not est.early_stopping:
+        return X, y, sample_weight, None
+    stratify = y if is_classifier(est) and est.n_outputs_ == 1 else None
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, random_state=random_state, test_size=est.validation_fraction, stratify=stratify)
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train, sw_val = (None, None) if sample_weight is None else parts[4:]
+    if X_val.shape[0] < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+    return X_train, y_train, sw_train, (X_val, y_val, sw_val)
+
+
+def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, random_state, score, labels):
+    """Train ``compiled.model`` from ``coefs_`` / ``intercepts_`` for ``max_iter`` epochs (one
+    for partial_fit), then write the weights back (early stopping: its best). The optimiser's
+    state lives in the model (``opt_state``, ``step_count``), continued by partial_fit;
+    ``score(X, y, w)`` scores early stopping's validation rows, whose one-hot y ``labels`` turns
+    back into labels (None: the regressors' y as it is)."""
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    model, opt = compiled.model, optimizer(est)
+    network.to_device(model, est.coefs_, est.intercepts_)
+    if not incremental or model.opt_state is None or type(model.optimizer) is not type(opt):
+        model.opt_state = fresh_state(model, opt)
+        model.step_count = model.epoch = 0
+        model.history = History()
+        est.learning_rate_ = float(est.learning_rate_init)
+    model.optimizer = opt
+    X, y, sample_weight, validation = split(est, X, y, sample_weight, random_state)
+    if validation is not None and labels is not None:  # the classifiers score against labels
+        validation = (validation[0], labels(validation[1]), validation[2])
+    options = repr({k: v for k, v in opt.hyperparameters().items() if k != "lr"})
+    make = lambda: model.backend.jit(  # noqa: E731
+        objective.step_function(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces),
+        donate_argnums=(0, 1),
+    )
+    step = compiled.program(("step", type(opt).__name__, options, float(est.alpha)), make)
+    backend, dtype = model.backend, model.dtype
+    X_rows = SparseRows(X, backend, dtype) if hasattr(X, "toarray") else backend.asarray(X, dtype=dtype)
+    Y = backend.asarray(np.asarray(y, dtype=X.dtype), dtype=dtype)
+    W = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
+    books = Books(est, compiled, progress, validation, score, incremental)
+    trainer = Trainer(
+        model, X_rows, Y, 1 if incremental else est.max_iter, batch_size(est, X.shape[0]), callbacks=[books],
+        history=model.history, step=step, epoch_fn=None, workspaces=compiled.workspaces, on_divergence="apply",
+        fit_epoch0=model.epoch, W=W, orders=Order(est.shuffle, random_state),
+    )  # fmt: skip
+    est.n_iter_ = 0
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+        est.coefs_, est.intercepts_ = network.to_host(model)
+    if est.early_stopping:
+        est.coefs_, est.intercepts_ = progress.best_coefs, progress.best_intercepts
+
+
+class Books(Callback):
+    """scikit-learn's accounts after each epoch, the rate of the next, and when to stop."""
+
+    def __init__(self, est, compiled, progress, validation, score, incremental):
+        self.est, self.compiled, self.progress, self.validation = est, compiled, progress, validation
+        self.score, self.incremental = score, incremental
+
+    def on_epoch_begin(self, trainer, epoch):
+        trainer.set_lr(float(self.est.learning_rate_))
+
+    def on_epoch_end(self, trainer, record):
+        est = self.est
+        est.coefs_, est.intercepts_ = network.to_host(trainer.model)
+        self.compiled.holds = est.coefs_  # the model holds these weights: a forward pass uses them as they are
+        if self.book(record["loss"], trainer.n) or self.incremental:
+            trainer.stop_training = True
+        elif est.n_iter_ == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    def book(self, loss, n) -> bool:
+        """Count the epoch (its loss, over n rows), score it; True when training stops."""
+        est, progress = self.est, self.progress
+        est.n_iter_ += 1
+        est.loss_ = loss
+        est.t_ += n
+        est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
+        if est.early_stopping:
+            score = self.score(*self.validation)
+            est.validation_scores_.append(score)
+            if est.verbose:
+                print(f"Validation score: {score:f}")
+            self.count(score < est.best_validation_score_ + est.tol)
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                progress.keep_best(est.coefs_, est.intercepts_)
+        else:
+            self.count(loss > est.best_loss_ - est.tol)
+            est.best_loss_ = min(est.best_loss_, loss)
+        if est.solver == "sgd" and est.learning_rate == "invscaling":
+            est.learning_rate_ = float(est.learning_rate_init) / (est.t_ + 1) ** est.power_t
+        if progress.no_improvement <= est.n_iter_no_change:
+            return False
+        return self.stalled()
+
+    def count(self, stalled: bool):
+        self.progress.no_improvement = self.progress.no_improvement + 1 if stalled else 0
+
+    def stalled(self) -> bool:
+        """n_iter_no_change epochs without improvement: "adaptive" divides the rate by 5 and goes
+        on (until it is 1e-6 or less); otherwise training stops. True when it stops."""
+        est = self.est
+        what = "Validation score" if est.early_stopping else "Training loss"
+        msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
+        adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
+        if adaptive and est.learning_rate_ > 1e-6:
+            est.learning_rate_ /= 5.0
+            self.progress.no_improvement = 0
+            if est.verbose:
+                print(f"{msg} Setting learning rate to {est.learning_rate_:f}")
+            return False
+        if est.verbose:
+            print(msg + (" Learning rate too small. Stopping." if adaptive else " Stopping."))
+        return True

@@ -1,0 +1,129 @@
+"""The reseau network behind an estimator (``model_``, a ``reseau.MLP``): built from the
+estimator's parameters, its first weights drawn as scikit-learn draws them, the fitted weights
+moved between ``coefs_`` / ``intercepts_`` (host arrays, scikit-learn's form) and the model's flat
+parameters (on its device), and the forward pass that predictions run."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backends.host import np
+from ..core import objective
+from ..core.model import MLP
+from ..core.workspace import Workspaces
+from .params import HIDDEN
+
+
+class Compiled:
+    """What is built for ``model`` and never pickled: the compiled programs by key (a step per
+    optimiser, the forward pass, L-BFGS's objective), the workspaces its steps share, and
+    ``holds``: the ``coefs_`` list whose values the model's parameters are (checked by identity
+    before a forward pass; anything else is uploaded first)."""
+
+    def __init__(self, model):
+        self.model, self.programs, self.holds = model, {}, None
+        kern = model.kern
+        self.workspaces = Workspaces(kern, model.layout, model.activations, model.dtype) if kern.in_place else None
+
+    def program(self, key, make):
+        """The program built by ``make()`` for ``key``, built once."""
+        if key not in self.programs:
+            self.programs[key] = make()
+        return self.programs[key]
+
+
+def hidden(est) -> str:
+    """The hidden activation in reseau's name (scikit-learn's "logistic" is "sigmoid")."""
+    return HIDDEN.get(est.activation, est.activation)
+
+
+def key(est, layer_units, dtype, plan) -> tuple:
+    """What the model depends on: a fit with another key builds a new ``model_``."""
+    return (
+        tuple(layer_units),
+        hidden(est),
+        est.out_activation_,
+        est.backend,
+        np.dtype(dtype).name,
+        repr(est.dropout),
+        plan is None,
+    )
+
+
+def build(est, layer_units, dtype, plan, classes) -> MLP:
+    """The model for these layer sizes and dtype: est's activations, backend and dropout; no
+    penalty of its own (``alpha`` is the estimators' penalty, in core/objective.py); the column
+    plan and the classes its own ``predict`` answers with."""
+    seed = est.random_state if isinstance(est.random_state, numbers.Integral) and est.random_state >= 0 else 0
+    model = MLP(
+        layer_units,
+        hidden=hidden(est),
+        output=objective.OUTPUTS[est.out_activation_],
+        init=est.init or "glorot_uniform",
+        backend=est.backend,
+        dtype=np.dtype(dtype).name,
+        seed=int(seed),
+        dropout=est.dropout,
+        normalize=est.normalize,
+        impute=est.impute,
+        handle_unknown=est.handle_unknown,
+        l2=0.0,
+    )
+    model.columns, model.classes = plan, classes
+    return model
+
+
+def initial_weights(est, random_state, layer_units, dtype):
+    """(coefs, intercepts) to start from. init=None: W, b ~ U(−u, u), u = √(6/(n_in + n_out))
+    (√(2/(n_in + n_out)) for logistic), drawn from ``random_state`` as scikit-learn draws them;
+    else reseau's initialiser (biases 0), seeded from ``random_state``."""
+    if est.init is not None:
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        model = MLP(
+            layer_units,
+            hidden=hidden(est),
+            output=objective.OUTPUTS[est.out_activation_],
+            init=est.init,
+            seed=seed,
+            backend="numpy",
+            dtype="float64",
+            l2=0.0,
+        )
+        weights = model.get_weights()
+    else:
+        factor = 2.0 if est.activation == "logistic" else 6.0
+        weights = []
+        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+            u = np.sqrt(factor / (n_in + n_out))
+            W = random_state.uniform(-u, u, (n_in, n_out))
+            weights.append((W, random_state.uniform(-u, u, n_out)))
+    return [W.astype(dtype, copy=False) for W, _ in weights], [b.astype(dtype, copy=False) for _, b in weights]
+
+
+def to_device(model, coefs, intercepts):
+    """The model's flat parameters := (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ...) of ``coefs`` / ``intercepts``."""
+    pieces = [np.asarray(a, dtype=model.dtype_name).ravel() for pair in zip(coefs, intercepts) for a in pair]
+    model.params = model.backend.asarray(model.layout.join(np, pieces), dtype=model.dtype)
+    return model.params
+
+
+def to_host(model):
+    """(coefs, intercepts): the model's parameters as host arrays of its dtype."""
+    weights = model.get_weights()
+    return [W for W, _ in weights], [b for _, b in weights]
+
+
+def forward(compiled, coefs, intercepts, X, out, n_outputs):
+    """The network's output A for the checked rows X (dense or sparse), on the host, in chunks of
+    about 4 M values per layer; ``coefs`` / ``intercepts`` uploaded first unless the model holds them."""
+    model = compiled.model
+    if compiled.holds is not coefs:
+        to_device(model, coefs, intercepts)
+        compiled.holds = coefs
+    run = compiled.program(("forward",), lambda: objective.make_forward(model, out))
+    rows, dtype, parts = max(1, (1 << 22) // max(model.sizes)), coefs[0].dtype, []
+    for a in range(0, X.shape[0], rows):
+        part = X[a : a + rows]
+        part = np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=dtype)
+        parts.append(model.backend.to_numpy(run(model.params, model.backend.asarray(part, dtype=model.dtype))))
+    return np.concatenate(parts) if parts else np.zeros((0, n_outputs), dtype)
