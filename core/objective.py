@@ -104,11 +104,12 @@ def make_objective(model, out: str, workspaces=None, count=False):
     return objective
 
 
-def step_function(model, out: str, alpha: float, optimizer, workspaces=None):
+def step_function(model, out: str, alpha: float, optimizer, workspaces=None, on_divergence="apply"):
     """The estimators' training step in the Trainer's form (core/steps.py):
     ``step(params, state, X, Y, t, w=None) -> (params, state, L)`` with r = w/Σw (1/n without
-    weights) and l2 = α/Σw, the update through the divergence guard in mode "apply": every step
-    is applied, as scikit-learn applies them (the estimators check the weights after the fit)."""
+    weights) and l2 = α/Σw, the update through the divergence guard (core/guard.py) in mode
+    ``on_divergence``: by default "apply", every step applied as scikit-learn applies them (the
+    estimators check the weights after the fit); or reseau's "stop" or "skip"."""
     objective = make_objective(model, out, workspaces, count=True)
     kern, dtype, xp = model.kern, model.dtype, model.kern.xp
 
@@ -120,7 +121,9 @@ def step_function(model, out: str, alpha: float, optimizer, workspaces=None):
             total = xp.sum(w)
             r, l2 = w / total, alpha / total
         loss, g, correct = objective(params, X, Y, r, l2, t)
-        params, state = guard.guarded_update(kern, optimizer, params, g, state, t, loss, loss, n, "apply", 1.0, correct)
+        params, state = guard.guarded_update(
+            kern, optimizer, params, g, state, t, loss, loss, n, on_divergence, 1.0, correct
+        )
         return params, state, loss
 
     return step

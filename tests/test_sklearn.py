@@ -395,3 +395,68 @@ def test_an_untidy_csv_of_public_data_through_pandas_the_estimator_and_onnx(tmp_
         for i in session.get_inputs()
     }
     np.testing.assert_allclose(session.run(None, feeds)[0], P, atol=1e-5)
+
+
+def test_the_estimators_train_through_reseaus_loop_with_its_callbacks():
+    """One training loop: the stochastic solvers run on the Trainer, so reseau's callbacks see each
+    epoch's record (the loss scikit-learn books in loss_curve_), can stop the fit, and the network
+    model_ carries the history, the update count and the optimiser state partial_fit continues."""
+    from reseau.callbacks import Callback
+
+    class Watch(Callback):
+        def __init__(self):
+            self.records = []
+
+        def on_epoch_end(self, trainer, record):
+            self.records.append(dict(record))
+            if len(self.records) == 4:
+                trainer.stop_training = True
+
+    X, y = _digits(3, 300)
+    watch = Watch()
+    est = MLPClassifier(hidden_layer_sizes=(16,), batch_size=50, max_iter=30, random_state=0, callbacks=[watch])
+    est.fit(X, y)
+    assert est.n_iter_ == 4 == len(watch.records)
+    assert [r["loss"] for r in watch.records] == est.loss_curve_
+    assert [r["epoch"] for r in watch.records] == [1, 2, 3, 4]
+    assert 0.0 < watch.records[-1]["accuracy"] <= 1.0 and watch.records[-1]["lr"] == est.learning_rate_init
+    model = est.model_
+    assert model.step_count == 4 * 6 and model.history["loss"] == est.loss_curve_
+    est.partial_fit(X, y)  # one more epoch, on from the same optimiser state
+    assert model.step_count == 5 * 6 and len(model.history["loss"]) == 5
+    plain = _quiet_fit(MLPClassifier(hidden_layer_sizes=(16,), batch_size=50, max_iter=4, random_state=0), X, y)
+    np.testing.assert_array_equal(plain.loss_curve_, est.loss_curve_[:4])
+
+
+def test_on_divergence_picks_the_guard_of_reseaus_loop():
+    """Default: scikit-learn's way (every step applied, then its ValueError, the estimator as it
+    was); "stop": TrainingDivergedError with the last good weights kept; "skip": bad steps dropped."""
+    from reseau import TrainingDivergedError
+
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    y = X.sum(axis=1) * 100
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=100.0, max_iter=20, random_state=0)
+    for make in (MLPRegressor, sk.MLPRegressor):  # the same answer as scikit-learn's
+        with pytest.raises(ValueError, match="non-finite parameter weights"):
+            _quiet_fit(make(**kw), X, y)
+    stopped = MLPRegressor(**kw, on_divergence="stop")
+    with pytest.raises(TrainingDivergedError, match="the loss became inf at step 1 of 1 in epoch 5"):
+        _quiet_fit(stopped, X, y)
+    assert stopped.n_iter_ == 4 and all(np.isfinite(a).all() for a in stopped.coefs_ + stopped.intercepts_)
+    skipped = MLPRegressor(**kw, on_divergence="skip", batch_size=50)
+    with pytest.raises(TrainingDivergedError, match="every step of epoch"):  # said so once no step is left
+        _quiet_fit(skipped, X, y)
+    assert all(np.isfinite(a).all() for a in skipped.coefs_ + skipped.intercepts_)
+    assert "skipped_steps" in skipped.model_.history
+
+
+@pytest.mark.parametrize(
+    "param,value,message",
+    [("callbacks", [print], "callbacks holds"), ("on_divergence", "ignore", "on_divergence='ignore'")],
+)
+def test_reseaus_loop_options_are_checked_before_training(param, value, message):
+    X, y = _digits(2, 60)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, **{param: value})
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")

@@ -5,7 +5,9 @@ reseau's own: ``backend`` (numpy, jax, cupy), ``dtype`` (None: X's, float32 or f
 scikit-learn keeps it), ``dropout``, ``init`` (None: scikit-learn's Glorot-uniform draw, so the same
 ``random_state`` starts from the same weights; or a reseau initialiser), ``normalize`` and
 ``impute`` (reseau's column plan, also what tables with text columns go through; see
-``core/columns.py``) and ``handle_unknown``. ``solver`` is "sgd" (Sutskever momentum, Nesterov by
+``core/columns.py``), ``handle_unknown``, ``callbacks`` (reseau's callbacks, run by the training
+loop each epoch) and ``on_divergence`` (None: scikit-learn's way, every step applied and the
+weights checked after the fit; "stop" or "skip": reseau's divergence guard, ``core/guard.py``). ``solver`` is "sgd" (Sutskever momentum, Nesterov by
 default), "adam" (ε on the uncorrected root), "lbfgs" (scipy.optimize's L-BFGS-B on the explicit
 gradient) or any other optimiser of ``reseau.optim`` by name.
 

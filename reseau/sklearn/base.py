@@ -56,6 +56,8 @@ class BaseMLP(BaseEstimator):
         normalize=None,
         impute=None,
         handle_unknown="ignore",
+        callbacks=None,
+        on_divergence=None,
     ):
         store(self, locals())
 

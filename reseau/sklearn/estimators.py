@@ -68,6 +68,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         normalize=None,
         impute=None,
         handle_unknown="ignore",
+        callbacks=None,
+        on_divergence=None,
         class_weight=None,
     ):
         store(self, locals())
@@ -197,6 +199,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         normalize=None,
         impute=None,
         handle_unknown="ignore",
+        callbacks=None,
+        on_divergence=None,
     ):
         store(self, locals())
 

@@ -17,7 +17,8 @@ from sklearn.utils import shuffle
 
 from ..backends.host import np
 from ..core import objective, optim
-from ..core.callbacks import Callback
+from ..core.callbacks import Callback, as_list
+from ..core.guard import TrainingDivergedError
 from ..core.history import History
 from ..core.steps import fresh_state
 from ..core.trainer import Trainer
@@ -114,20 +115,15 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     X, y, sample_weight, validation = split(est, X, y, sample_weight, random_state)
     if validation is not None and labels is not None:  # the classifiers score against labels
         validation = (validation[0], labels(validation[1]), validation[2])
-    options = repr({k: v for k, v in opt.hyperparameters().items() if k != "lr"})
-    make = lambda: model.backend.jit(  # noqa: E731
-        objective.step_function(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces),
-        donate_argnums=(0, 1),
-    )
-    step = compiled.program(("step", type(opt).__name__, options, float(est.alpha)), make)
+    step, mode = _step(est, compiled, opt)
     backend, dtype = model.backend, model.dtype
     X_rows = SparseRows(X, backend, dtype) if hasattr(X, "toarray") else backend.asarray(X, dtype=dtype)
     Y = backend.asarray(np.asarray(y, dtype=X.dtype), dtype=dtype)
     W = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
-    books = Books(est, compiled, progress, validation, score, incremental)
+    callbacks = [Books(est, compiled, progress, validation, score, incremental), *as_list(est.callbacks)]
     trainer = Trainer(
-        model, X_rows, Y, 1 if incremental else est.max_iter, batch_size(est, X.shape[0]), callbacks=[books],
-        history=model.history, step=step, epoch_fn=None, workspaces=compiled.workspaces, on_divergence="apply",
+        model, X_rows, Y, 1 if incremental else est.max_iter, batch_size(est, X.shape[0]), callbacks=callbacks,
+        history=model.history, step=step, epoch_fn=None, workspaces=compiled.workspaces, on_divergence=mode,
         fit_epoch0=model.epoch, W=W, orders=Order(est.shuffle, random_state),
     )  # fmt: skip
     est.n_iter_ = 0
@@ -136,8 +132,24 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         est.coefs_, est.intercepts_ = network.to_host(model)
+    except TrainingDivergedError:  # on_divergence="stop": the weights of the last good step
+        est.coefs_, est.intercepts_ = network.to_host(model)
+        raise
     if est.early_stopping:
         est.coefs_, est.intercepts_ = progress.best_coefs, progress.best_intercepts
+
+
+def _step(est, compiled, opt):
+    """(the compiled step, the guard's mode): "apply" (scikit-learn's way: every step applied,
+    the weights checked after the fit) unless ``on_divergence`` asks for reseau's "stop" or "skip"."""
+    model, mode = compiled.model, est.on_divergence or "apply"
+    options = repr({k: v for k, v in opt.hyperparameters().items() if k != "lr"})
+
+    def make():
+        raw = objective.step_function(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces, mode)
+        return model.backend.jit(raw, donate_argnums=(0, 1))
+
+    return compiled.program(("step", type(opt).__name__, options, float(est.alpha), mode), make), mode
 
 
 class Books(Callback):

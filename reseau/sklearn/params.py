@@ -9,8 +9,9 @@ import numbers
 from sklearn.base import is_classifier
 
 from ..backends.host import np
-from ..core import columns, optim
+from ..core import columns, guard, optim
 from ..core.activations import ACTIVATIONS
+from ..core.callbacks import as_list
 from ..core.initializers import INITIALIZERS
 from ..core.regularization import check_dropout
 
@@ -100,6 +101,9 @@ def check_params(est):
     columns.check_option(est.normalize, "normalize", columns.NORMALIZE)
     columns.check_option(est.impute, "impute", columns.IMPUTE)
     columns.check_option(est.handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
+    as_list(est.callbacks)
+    if est.on_divergence is not None:
+        guard.check_mode(est.on_divergence)
 
 
 def store(est, params):
