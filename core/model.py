@@ -24,9 +24,9 @@ from . import (
 from .activations import DEFAULT_INIT, check_hidden
 from .defaults import DEFAULTS
 from .fit import fit as run_fit
-from .history import History
 from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
 from .regularization import check_dropout, check_penalty, check_smoothing, smoothing_head
+from .state import reset_training
 from .steps import CompiledSteps, StepForm, fresh_state
 from .summary import summary as summary_text
 
@@ -98,11 +98,8 @@ class MLP:
         self.requested_sizes, self.layout, self.params = sizes, None, None
         # the input contract, fitted on the first training data: column plan, classes, target (μ, σ)
         self.columns = self.classes = self.target_scale = None
-        # the training state (core/state.py lists it): optimiser, counters, schedule, history
-        self.optimizer = self.opt_state = self.schedule = self.trainer = None
-        self.schedule_start, self.auto_schedule = (0, 0), False  # auto: the default optimiser's schedule
-        self.step_count = self.epoch = self.fit_epoch0 = 0
-        self.history = History()
+        reset_training(self)  # optimiser, counters, schedule, history: core/state.py declares them
+        self.trainer = None  # the fit running now
         self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
         self.forward = self.regularization = None  # set with the network (core/build.py)
         if None not in sizes:

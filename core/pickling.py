@@ -20,10 +20,8 @@ import json
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
-from .state import StepState
+from .state import TRANSIENT, StepState, reset_training
 
-#: what is rebuilt rather than pickled: kernels, compiled functions, workspaces, communicators
-TRANSIENT = ("kern", "steps", "forward", "regularization", "trainer")
 #: attributes of models pickled by earlier versions, and their names now
 RENAMED = {"_sizes": "requested_sizes", "_fit_epoch0": "fit_epoch0", "_schedule_start": "schedule_start"}
 #: attributes of earlier versions that are now rebuilt or gone
@@ -128,8 +126,10 @@ def _restore(model, state):
     for old in DROPPED:
         state.pop(old, None)
     model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
+    reset_training(model)  # what an earlier version did not pickle starts as declared (core/state.py)
     model.__dict__.update(state)
-    model.trainer = model.forward = model.regularization = None
+    for name in TRANSIENT:  # rebuilt by the model (MLP.__setstate__)
+        setattr(model, name, None)
     model.backend, model.kern = backend, kern
     model.dtype = backend.float_dtype(model.dtype_name)
     to_device = lambda a: backend.asarray(a, dtype=model.dtype if a.dtype.kind == "f" else None)  # noqa: E731

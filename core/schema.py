@@ -26,7 +26,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | classes | null or 1 to n_classes scalar labels |
 | training | {"optimizer": null or {"name", "hyperparameters"} that make an optimiser, "epochs", "steps": ints ≥ 0} |
 | history | an object of lists |
-| checkpoint | counters (ints ≥ 0), the generator's state, the guard's numbers, flags (checkpoints only) |
+| checkpoint | the fields core/state.py declares (CHECKPOINT), each checked by its kind (checkpoints only) |
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from ..kernels import PRECISIONS
 from . import columns, heads, optim
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
+from .state import CHECKPOINT
 
 MAX_DEPTH = 32
 MAX_LAYERS = 1000
@@ -333,35 +334,30 @@ def _tensors(specs, layers, dtype, checkpoint):
             raise _Fail(f"tensors of a checkpoint are the weights, state.*, order and best_params; got {name!r}")
 
 
-def _checkpoint(c):
-    _require(isinstance(c, dict), "checkpoint", "an object", type(c).__name__)
-    for field in ("step", "epoch", "fit_epoch0"):
-        _require(_int(c.get(field)), f"checkpoint.{field}", "an integer >= 0", c.get(field))
-    for field in ("position", "epoch_first_step", "stopped_epoch", "best_epoch"):
-        _require(c.get(field) is None or _int(c[field]), f"checkpoint.{field}", "null or an integer >= 0", c.get(field))
-    _require(isinstance(c.get("fingerprint"), str), "checkpoint.fingerprint", "a string", c.get("fingerprint"))
-    start = c.get("schedule_start")
-    _require(
-        isinstance(start, list) and len(start) == 2 and all(_int(v) for v in start),
-        "checkpoint.schedule_start",
-        "two integers >= 0",
-        start,
-    )
-    for field in ("schedule_state", "stopping"):
-        _require(
-            c.get(field) is None or isinstance(c[field], dict), f"checkpoint.{field}", "null or an object", c.get(field)
-        )
-    guard = c.get("guard")
-    _require(
-        isinstance(guard, dict) and all(_real(v, -math.inf) for v in guard.values()),
-        "checkpoint.guard",
-        "an object of numbers",
-        guard,
-    )
-    _require(isinstance(c.get("stopped"), bool), "checkpoint.stopped", "true or false", c.get("stopped"))
+def _generator_state(v) -> bool:
     try:
-        np.random.default_rng(0).bit_generator.state = c.get("rng")
+        np.random.default_rng(0).bit_generator.state = v
     except (TypeError, ValueError, KeyError, OverflowError):
-        raise _Fail(
-            f"checkpoint.rng must be the state of numpy's default generator; got {c.get('rng')!r:.80}"
-        ) from None
+        return False
+    return True
+
+
+#: each kind of checkpoint field (core/state.py CHECKPOINT): (its check, what it must be)
+KINDS = {
+    "count": (_int, "an integer >= 0"),
+    "count or null": (lambda v: v is None or _int(v), "null or an integer >= 0"),
+    "text": (lambda v: isinstance(v, str), "a string"),
+    "two counts": (lambda v: isinstance(v, list) and len(v) == 2 and all(_int(x) for x in v), "two integers >= 0"),
+    "object or null": (lambda v: v is None or isinstance(v, dict), "null or an object"),
+    "numbers": (lambda v: isinstance(v, dict) and all(_real(x, -math.inf) for x in v.values()), "an object of numbers"),
+    "flag": (lambda v: isinstance(v, bool), "true or false"),
+    "generator state": (_generator_state, "the state of numpy's default generator"),
+}
+
+
+def _checkpoint(c):
+    """Every field core/state.py declares for a checkpoint, checked by its kind."""
+    _require(isinstance(c, dict), "checkpoint", "an object", type(c).__name__)
+    for field, kind in CHECKPOINT.items():
+        ok, expected = KINDS[kind]
+        _require(ok(c.get(field)), f"checkpoint.{field}", expected, c.get(field))

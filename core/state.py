@@ -1,4 +1,16 @@
-"""The state a training step carries, named: ``StepState(slots, lr, book)``.
+"""A model's state, declared once, and the state a training step carries, named.
+
+Declared here, derived elsewhere:
+
+- ``TRAINING``: a model's training state, attribute → its value before the first fit.
+  ``MLP.__init__`` sets it from here (``reset_training``), pickles carry it (core/pickling.py),
+  checkpoints save and restore it (core/checkpoint.py, through ``CHECKPOINT``).
+- ``TRANSIENT``: what a model rebuilds from the rest and never saves or pickles.
+- ``CHECKPOINT``: the fields of a checkpoint's "checkpoint" entry, each with its kind; the
+  schema (core/schema.py) checks every field by its kind, and the checkpoint writer is tested to
+  write exactly these.
+
+``StepState(slots, lr, book)``, what a training step carries:
 
 - ``slots``: the optimiser's buffers by name ("m", "v", "buf", "sum", ...), each shaped like the
   parameters: one flat buffer, or per-layer leaves (see ``is_leaves``);
@@ -14,6 +26,47 @@ and torch.optim do.
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from .history import History
+
+#: a model's training state: attribute → its value before the first fit (a class: a new one each time)
+TRAINING = {
+    "optimizer": None,  # the optimiser the state belongs to (core/optim.py)
+    "opt_state": None,  # its StepState
+    "schedule": None,  # the learning-rate schedule (core/schedules.py)
+    "schedule_start": (0, 0),  # (epoch, step) where the schedule's clock started
+    "auto_schedule": False,  # whether the schedule is the default optimiser's own
+    "step_count": 0,  # updates made
+    "epoch": 0,  # epochs completed
+    "fit_epoch0": 0,  # the epoch the current fit started from
+    "history": History,  # every epoch's record (core/history.py)
+}
+#: rebuilt from the rest, never saved or pickled: kernels, compiled steps, forward pass,
+#: regularisation (dropout masks, penalties), the fit running now
+TRANSIENT = ("kern", "steps", "forward", "regularization", "trainer")
+#: a checkpoint's "checkpoint" entry: field → kind (core/schema.py's checks by kind)
+CHECKPOINT = {
+    "fingerprint": "text",  # the fit's settings and data, which a resumed fit must match
+    "step": "count",
+    "epoch": "count",
+    "fit_epoch0": "count",
+    "position": "count or null",  # the next row of the epoch, when saved mid-epoch
+    "epoch_first_step": "count or null",
+    "rng": "generator state",  # the host generator: the next shuffles
+    "schedule_start": "two counts",
+    "schedule_state": "object or null",  # a schedule that watches the metrics (ReduceOnPlateau)
+    "guard": "numbers",  # the divergence guard's book (core/guard.py KEYS)
+    "stopping": "object or null",  # early stopping's counters
+    "stopped": "flag",  # the fit had stopped early
+    "stopped_epoch": "count or null",
+    "best_epoch": "count or null",
+}
+
+
+def reset_training(model):
+    """Give ``model`` the training state of a model never fitted (``TRAINING``'s values)."""
+    for name, value in TRAINING.items():
+        setattr(model, name, value() if isinstance(value, type) else value)
 
 
 class StepState(NamedTuple):

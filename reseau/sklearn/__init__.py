@@ -7,9 +7,10 @@ scikit-learn keeps it), ``dropout``, ``init`` (None: scikit-learn's Glorot-unifo
 ``impute`` (reseau's column plan, also what tables with text columns go through; see
 ``core/columns.py``), ``handle_unknown``, ``callbacks`` (reseau's callbacks, run by the training
 loop each epoch) and ``on_divergence`` (None: scikit-learn's way, every step applied and the
-weights checked after the fit; "stop" or "skip": reseau's divergence guard, ``core/guard.py``). ``solver`` is "sgd" (Sutskever momentum, Nesterov by
-default), "adam" (ε on the uncorrected root), "lbfgs" (scipy.optimize's L-BFGS-B on the explicit
-gradient) or any other optimiser of ``reseau.optim`` by name.
+weights checked after the fit; "stop" or "skip": reseau's divergence guard, ``core/guard.py``).
+``solver`` is "sgd" (Sutskever momentum, Nesterov by default), "adam" (ε on the uncorrected
+root), "lbfgs" (scipy.optimize's L-BFGS-B on the explicit gradient) or any other optimiser of
+``reseau.optim`` by name.
 
 The objective (``core/objective.py``): the mean loss, sample-weighted if given, plus
 ½·alpha·ΣW²/n_batch; stops as scikit-learn's (``tol``, ``n_iter_no_change``, ``early_stopping``

@@ -1,0 +1,98 @@
+"""A model's state is declared once (core/state.py) and everything else derives from it: the
+constructor's starting values, pickling (what travels, what is rebuilt), the checkpoint the writer
+writes and the schema that checks it."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from reseau import MLP
+from reseau.core import checkpoint, pickling, schema, serialize
+from reseau.core.state import CHECKPOINT, TRAINING, TRANSIENT
+
+#: a value of the wrong kind for each kind of checkpoint field
+WRONG = {
+    "count": -1,
+    "count or null": "three",
+    "text": 5,
+    "two counts": [1],
+    "object or null": 3,
+    "numbers": {"loss_sum": "x"},
+    "flag": 1,
+    "generator state": {"x": 1},
+}
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """(tensors, description) of a real checkpoint, written mid-epoch so every field has a value."""
+    path = tmp_path_factory.mktemp("ckpt")
+    MLP([3, 4, 1], seed=0).fit(*_data(), epochs=2, batch_size=16, checkpoint=path, checkpoint_every=3)
+    found = checkpoint.latest(path)
+    assert found is not None
+    return found[1], found[2]
+
+
+def test_the_checkpoint_writer_writes_exactly_the_declared_fields(written):
+    _, description = written
+    assert set(description["checkpoint"]) == set(CHECKPOINT)
+
+
+@pytest.mark.parametrize("field", list(CHECKPOINT))
+def test_the_schema_checks_every_declared_field_by_its_kind(written, field):
+    tensors, description = written
+    specs = {name: (a.dtype.name, list(a.shape)) for name, a in tensors.items()}
+    schema.check(description, specs, "ok.ckpt", checkpoint=True)  # the file as written passes
+    bad = copy.deepcopy(description)
+    bad["checkpoint"][field] = WRONG[CHECKPOINT[field]]
+    with pytest.raises(ValueError, match=f"bad.ckpt: the description's checkpoint.{field} must be"):
+        schema.check(bad, specs, "bad.ckpt", checkpoint=True)
+
+
+def test_a_new_model_starts_from_the_declared_training_state():
+    model = MLP([3, 4, 1])
+    for name, value in TRAINING.items():
+        got = getattr(model, name)
+        assert (got == {} and isinstance(got, value)) if isinstance(value, type) else got == value, name
+    assert MLP([3, 4, 1]).history is not model.history  # a fresh History each
+
+
+def test_pickles_carry_the_training_state_and_rebuild_the_transient():
+    model = MLP([3, 4, 1], seed=0)
+    model.fit(*_data(), epochs=2, batch_size=16, optimizer="adam", lr=0.01)
+    state = pickling.host_state(model, True)
+    assert set(TRANSIENT) & set(state) == {"kern"} and isinstance(state["kern"], str)  # the kernels by name
+    assert set(TRAINING) <= set(state)
+    back = pickle.loads(pickle.dumps(model))
+    for name in ("step_count", "epoch", "fit_epoch0", "schedule_start", "auto_schedule"):
+        assert getattr(back, name) == getattr(model, name), name
+    assert dict(back.history) == dict(model.history) and type(back.optimizer) is type(model.optimizer)
+    assert all(getattr(back, name) is not None for name in ("kern", "steps", "forward"))  # rebuilt
+    assert back.trainer is None
+
+
+def test_a_pickle_from_before_a_training_field_existed_gets_its_declared_value():
+    model = MLP([3, 4, 1], seed=0)
+    reduced = model.__reduce_ex__(4)
+    state = dict(reduced[2])
+    del state["auto_schedule"], state["fit_epoch0"]  # as an earlier version pickled it
+    back = reduced[0](*reduced[1])
+    back.__setstate__(state)
+    assert back.auto_schedule is TRAINING["auto_schedule"] and back.fit_epoch0 == TRAINING["fit_epoch0"]
+    np.testing.assert_array_equal(back.predict_proba(_data()[0]), model.predict_proba(_data()[0]))
+
+
+def test_model_files_keep_no_transient_part(tmp_path):
+    model = MLP([3, 4, 1], seed=0)
+    model.fit(*_data(), epochs=1)
+    model.save(tmp_path / "m.rsu")
+    tensors, description = serialize.read(tmp_path / "m.rsu")
+    assert not set(TRANSIENT) & set(description) and set(tensors) == {"W1", "b1", "W2", "b2"}
