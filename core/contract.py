@@ -8,8 +8,7 @@ width and the classes decided from y (``labels``).
 from __future__ import annotations
 
 from . import columns, heads, targets, validation
-from .tables import Table
-from .tables import columns as table_of
+from .tables import Table, to_table
 
 
 def targets_of(model, y, n_rows, name="y", head=None, n_out=None, classes=None):
@@ -60,8 +59,8 @@ def labels(model, y, n_rows, name="y"):
 
 
 def as_table(model, X, name):
-    """``X`` as named columns (``tables.columns``), a plain array checked to be 2-D numbers."""
-    table = table_of(X, name)
+    """``X`` as named columns (``tables.to_table``), a plain array checked to be 2-D numbers."""
+    table = to_table(X, name)
     if table.matrix is not None:
         n_in = model.sizes[0] if model.columns is None else None  # a plan checks the width itself
         table.matrix = validation.features(

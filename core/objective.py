@@ -1,4 +1,6 @@
-"""scikit-learn's MLP objective on reseau's network: what ``reseau.sklearn`` trains.
+"""scikit-learn's MLP objective on reseau's network: what ``reseau.sklearn`` trains, as a step
+of the Trainer (``step_function``), a full-batch objective for L-BFGS (``make_objective``) and
+a forward pass (``make_forward``).
 
 On a batch of n rows with sample weights w (w = 1 without them) and r = w / Σw:
 

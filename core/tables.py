@@ -1,6 +1,6 @@
 """Where user data enters: arrays, pandas DataFrames/Series, Arrow tables (polars through Arrow).
 
-``columns(X)`` turns any of them into a ``Table``: feature names and one host column each, a
+``to_table(X)`` turns any of them into a ``Table``: feature names and one host column each, a
 float64 array (NaN where a cell is missing) for numbers, an object array of strings (None where
 missing, and where a cell is "" or only spaces, as a CSV file or pandas' text reads them) for
 text, categorical and boolean columns. A plain numeric array stays one matrix and
@@ -79,7 +79,7 @@ def is_table(X) -> bool:
     return _arrow_like(X) or _pandas_frame(X) or hasattr(X, "to_arrow")
 
 
-def columns(X, name: str = "X") -> Table:
+def to_table(X, name: str = "X") -> Table:
     """``X`` as a ``Table`` (see the module docstring), or a ValueError naming ``name``."""
     if hasattr(X, "to_arrow") and not _arrow_like(X):  # polars
         X = X.to_arrow()
@@ -120,7 +120,7 @@ def target(y, name: str = "y"):
             y = _arrow_from_pandas(y, name)
         if y.num_columns == 1:
             return _target_column(y.column(0), name)
-        t = columns(y, name)
+        t = to_table(y, name)
         return np.column_stack([np.asarray(c) for c in t.cols])
     if _pandas_series(y):
         y = _arrow_from_pandas(y.to_frame(), name).column(0)

@@ -1,7 +1,10 @@
-"""The training loop of one fit, as an object: ``Trainer(model, X, Y, ...).run()``.
+"""The training loop of one fit, as an object: ``Trainer(model, X, Y, ...).run()`` — the one loop,
+run by ``MLP.fit`` (core/fit.py) and by the scikit-learn estimators (reseau/sklearn/loop.py, with
+their own step, epoch order and books as a callback).
 
 Each epoch draws a fresh permutation from the model's host generator (unless the batch is the
-whole set), steps through the mini-batches with the model's compiled step, and reads the guard's
+whole set; ``orders`` replaces the draw), steps through the mini-batches with the given step
+(X may be a row source with ``rows(idx)``: sparse data densified per batch), and reads the guard's
 book from the device once: the epoch's mean loss and running accuracy (counted by the step as it
 computes the loss). Around the loop, callbacks (core/callbacks.py) do the optional work: history,
 gradient norms, early stopping, checkpoints, progress, loggers.

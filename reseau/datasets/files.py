@@ -14,7 +14,7 @@ from pathlib import Path
 from ..backends.host import np
 from ..core import targets
 from ..core.columns import listed, number_like
-from ..core.tables import columns
+from ..core.tables import to_table
 from ..core.validation import regular_file
 from .tables import line_of, read_table
 
@@ -47,7 +47,7 @@ def read_csv(path, target=-1, header=None, delimiter=None, encoding="utf-8", dec
     """
     table = read_table(path, delimiter=delimiter, header=header, encoding=encoding, decimal=decimal)
     features, y, target_names = split_target(path, table, target)
-    t = columns(features, str(path))
+    t = to_table(features, str(path))
     for j, name in enumerate(t.names):
         col = t.cols[j] = _numbers_if_all(t.cols[j])
         if col.dtype.kind != "f":
@@ -88,7 +88,7 @@ def split_target(path, table, target, drop=()):
     features = table.select(keep)
     if t is None:
         return features, None, None
-    col = columns(table.select([t]), str(path)).cols[0]
+    col = to_table(table.select([t]), str(path)).cols[0]
     missing = np.isnan(col) if col.dtype.kind == "f" else np.array([v is None for v in col])
     if missing.any():
         raise ValueError(

@@ -18,6 +18,8 @@ from .params import check_params, hidden_sizes, store
 
 #: the private state of estimators pickled by earlier versions, now kept elsewhere or rebuilt
 LEGACY = ("_cache", "_optimizer_state", "_n_updates")
+#: ... and those renamed
+RENAMED = {"_plan": "_column_plan"}
 
 
 class BaseMLP(BaseEstimator):
@@ -141,12 +143,13 @@ class BaseMLP(BaseEstimator):
     def _compiled_for(self, layer_units, dtype):
         """The network for these sizes and dtype (``model_``, rebuilt when what it depends on
         changes) with what is compiled for it."""
-        plan = getattr(self, "_plan", None)
-        key = network.key(self, layer_units, dtype, plan)
+        column_plan = getattr(self, "_column_plan", None)
+        key = network.key(self, layer_units, dtype, column_plan)
         if getattr(self, "_network_key", None) != key:
             lb = getattr(self, "_label_binarizer", None)
             labelled = lb is not None and lb.y_type_ in ("binary", "multiclass")  # model_.predict gives these labels
-            self.model_ = network.build(self, layer_units, dtype, plan, self.classes_.tolist() if labelled else None)
+            classes = self.classes_.tolist() if labelled else None
+            self.model_ = network.build(self, layer_units, dtype, column_plan, classes)
             self._network_key, self._compiled = key, None
         if getattr(self, "_compiled", None) is None:
             self._compiled = network.Compiled(self.model_)
@@ -160,7 +163,7 @@ class BaseMLP(BaseEstimator):
         """The network's output A for X (validated unless ``check_input`` is False), on the host."""
         check_is_fitted(self, "coefs_")
         if check_input:
-            X = inputs.check_X(self, X, getattr(self, "_plan", None), self.coefs_[0].dtype)
+            X = inputs.check_X(self, X, getattr(self, "_column_plan", None), self.coefs_[0].dtype)
         compiled = self._compiled_for(
             [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]], self.coefs_[0].dtype
         )
@@ -173,7 +176,7 @@ class BaseMLP(BaseEstimator):
         return A
 
     def _validate_X_y(self, X, y, reset, y_numeric):
-        X, y, self._plan = inputs.validate_X_y(self, X, y, getattr(self, "_plan", None), reset, y_numeric)
+        X, y, self._column_plan = inputs.validate_X_y(self, X, y, getattr(self, "_column_plan", None), reset, y_numeric)
         return X, y
 
     def _dtype_of(self, X):
@@ -189,7 +192,7 @@ class BaseMLP(BaseEstimator):
     def __setstate__(self, state):
         if "coefs_" in state:
             inputs.check_fitted_weights(state)
-        state = {k: v for k, v in state.items() if k not in LEGACY}
+        state = {RENAMED.get(k, k): v for k, v in state.items() if k not in LEGACY}
         super().__setstate__(state)
         self._compiled = None
 

@@ -9,8 +9,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, valid
 
 from ..backends.host import np
 from ..core import columns
-from ..core.tables import columns as table_of
-from ..core.tables import is_table
+from ..core.tables import is_table, to_table
 
 
 def needs_plan(est, X) -> bool:
@@ -19,12 +18,14 @@ def needs_plan(est, X) -> bool:
     return est.normalize is not None or est.impute is not None or (is_table(X) and not numeric(X))
 
 
-def validate_X_y(est, X, y, plan, reset, y_numeric):
-    """(X, y, plan): checked as scikit-learn checks them, or through the plan (fitted here when
+def validate_X_y(est, X, y, column_plan, reset, y_numeric):
+    """(X, y, column_plan): checked as scikit-learn checks them, or through the column plan (fitted here when
     ``reset``, with ``n_features_in_`` and ``feature_names_in_`` set from it)."""
     if reset:
-        plan = columns.ColumnPlan(est.normalize, est.impute, est.handle_unknown).fit(X) if needs_plan(est, X) else None
-    if plan is None:
+        column_plan = (
+            columns.ColumnPlan(est.normalize, est.impute, est.handle_unknown).fit(X) if needs_plan(est, X) else None
+        )
+    if column_plan is None:
         X, y = validate_data(
             est,
             X,
@@ -35,28 +36,28 @@ def validate_X_y(est, X, y, plan, reset, y_numeric):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
-        return X, y, plan
-    X = plan.transform(X).astype(np.dtype(est.dtype or "float64"))
+        return X, y, column_plan
+    X = column_plan.transform(X).astype(np.dtype(est.dtype or "float64"))
     y = check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None, ensure_all_finite=True)
     check_consistent_length(X, y)
     if reset:
-        est.n_features_in_ = len(plan.names)
-        if plan.named:
-            est.feature_names_in_ = np.asarray(plan.names, dtype=object)
+        est.n_features_in_ = len(column_plan.names)
+        if column_plan.named:
+            est.feature_names_in_ = np.asarray(column_plan.names, dtype=object)
         else:
             est.__dict__.pop("feature_names_in_", None)
-    return X, y, plan
+    return X, y, column_plan
 
 
-def check_X(est, X, plan, dtype):
-    """X to predict on, checked as the training X was (the plan's transform, or scikit-learn's checks)."""
-    if plan is not None:
-        return plan.transform(X).astype(dtype, copy=False)
+def check_X(est, X, column_plan, dtype):
+    """X to predict on, checked as the training X was (the column plan's transform, or scikit-learn's checks)."""
+    if column_plan is not None:
+        return column_plan.transform(X).astype(dtype, copy=False)
     return validate_data(est, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
 
 
 def numeric(X) -> bool:
-    t = table_of(X)
+    t = to_table(X)
     return t.matrix is not None or all(np.asarray(c).dtype.kind in "biuf" for c in t.cols)
 
 

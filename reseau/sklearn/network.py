@@ -37,7 +37,7 @@ def hidden(est) -> str:
     return HIDDEN.get(est.activation, est.activation)
 
 
-def key(est, layer_units, dtype, plan) -> tuple:
+def key(est, layer_units, dtype, column_plan) -> tuple:
     """What the model depends on: a fit with another key builds a new ``model_``."""
     return (
         tuple(layer_units),
@@ -46,14 +46,14 @@ def key(est, layer_units, dtype, plan) -> tuple:
         est.backend,
         np.dtype(dtype).name,
         repr(est.dropout),
-        plan is None,
+        column_plan is None,
     )
 
 
-def build(est, layer_units, dtype, plan, classes) -> MLP:
+def build(est, layer_units, dtype, column_plan, classes) -> MLP:
     """The model for these layer sizes and dtype: est's activations, backend and dropout; no
     penalty of its own (``alpha`` is the estimators' penalty, in core/objective.py); the column
-    plan and the classes its own ``predict`` answers with."""
+    column plan and the classes its own ``predict`` answers with."""
     seed = est.random_state if isinstance(est.random_state, numbers.Integral) and est.random_state >= 0 else 0
     model = MLP(
         layer_units,
@@ -69,7 +69,7 @@ def build(est, layer_units, dtype, plan, classes) -> MLP:
         handle_unknown=est.handle_unknown,
         l2=0.0,
     )
-    model.columns, model.classes = plan, classes
+    model.columns, model.classes = column_plan, classes
     return model
 
 
