@@ -21,7 +21,7 @@ import warnings
 
 from ..backends.host import np
 from . import validation
-from .tables import Table, Unsupported, columns
+from .tables import Table, Unsupported, to_table
 
 NORMALIZE = (None, "minmax", "standard", "robust")
 #: the smooth clip of robust scaling: z/√(1 + (z/c)²) keeps |z| ≪ c and bounds the tails by c
@@ -67,7 +67,7 @@ class ColumnPlan:
     # ---- fit ----------------------------------------------------------------------------------
 
     def fit(self, X, name="X"):
-        t = X if isinstance(X, Table) else columns(X, name)
+        t = X if isinstance(X, Table) else to_table(X, name)
         if t.matrix is not None:
             A = _numeric_matrix(t.matrix, name)
             cols = [A[:, j] for j in range(A.shape[1])]
@@ -139,7 +139,7 @@ class ColumnPlan:
         imputed, ignored or did not recognise."""
         if self.names is None:
             raise ValueError("this plan is not fitted yet; fit the model on training data first")
-        t = X if isinstance(X, Table) else columns(X, name)
+        t = X if isinstance(X, Table) else to_table(X, name)
         order = self._match(t, name)
         notes = []
         if t.matrix is not None and self.all_numeric:

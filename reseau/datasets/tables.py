@@ -37,7 +37,7 @@ from pathlib import Path
 
 from ..core.columns import check_option, short, stray_text, warn
 from ..core.memory import available_bytes, gib
-from ..core.tables import POSITIONAL, columns
+from ..core.tables import POSITIONAL, to_table
 from ..core.validation import regular_file
 from . import numbers
 
@@ -582,7 +582,8 @@ def _check_cells(path, table, source, skipped, decimal):
                     f"{path}, line {line}, column {short(name, 40)!r}: {short(cell, 24)!r} is not a finite number"
                 )
         elif _is_text(col.type):
-            stray = stray_text(columns(table.select([j]), str(path)).cols[0], lambda v: numbers.number_like(v, decimal))
+            cells = to_table(table.select([j]), str(path)).cols[0]
+            stray = stray_text(cells, lambda v: numbers.number_like(v, decimal))
             if stray is not None:
                 raise ValueError(
                     f"{path}, line {_line_of_row(path, source.gz, source.encoding, skipped, stray[0])}, "
