@@ -101,3 +101,10 @@ def inputs(model, X, name="X", plan=None, n_in=None):
         model.require_built("predicting")
     X = matrix(model, X, name, plan, n_in, model.dtype_name)
     return model.backend.asarray(validation.features(X, n_in, model.dtype_name, name), dtype=model.dtype)
+
+
+def encode_targets(model, y):
+    """The targets ``y`` as the head's host array (``MLP.encode_targets``)."""
+    model.require_built("encode_targets")
+    y_arr = targets.as_array(y)
+    return targets_of(model, y_arr, y_arr.shape[0] if y_arr.ndim else 0)

@@ -11,10 +11,8 @@ from . import (
     contract,
     fitting,
     forward,
-    guard,
     heads,
     initializers,
-    optim,
     persistence,
     pickling,
     preprocessing,
@@ -27,7 +25,7 @@ from .fit import fit as run_fit
 from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
 from .regularization import check_dropout, check_penalty, check_smoothing, smoothing_head
 from .state import reset_training
-from .steps import CompiledSteps, StepForm, fresh_state
+from .steps import CompiledSteps, fresh_state, training_step
 from .summary import summary as summary_text
 
 
@@ -260,13 +258,7 @@ class MLP:
         state to start from. ``step(params, state, x, y, t) -> (params, state, loss)`` on device
         arrays (x as ``device_inputs``, y as ``encode_targets``), t the step index; always use the
         arrays it returns (on JAX they replace donated ones). ``fit`` runs the same step."""
-        self.require_built("training_step")
-        opt = self.optimizer if optimizer is None else optim.get(optimizer)
-        if opt is None:
-            raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
-        self.steps.prepare(self, opt, None, guard.check_mode(on_divergence), cuda_graph)
-        params, state = StepForm(self).to_step(self)  # as fit runs it: leaves for large JAX models
-        return self.steps.step, params, state
+        return training_step(self, optimizer, on_divergence, cuda_graph)
 
     def device_inputs(self, X):
         """``X`` as the network's input on the device: checked, through the preprocessing plan, in
@@ -276,9 +268,7 @@ class MLP:
     def encode_targets(self, y):
         """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
-        self.require_built("encode_targets")
-        y_arr = targets.as_array(y)
-        return contract.targets_of(self, y_arr, y_arr.shape[0] if y_arr.ndim else 0)
+        return contract.encode_targets(self, y)
 
     def grad_norms(self, X, Y):
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds

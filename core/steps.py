@@ -218,3 +218,17 @@ class CompiledSteps:
         if batch_size not in self.epochs:
             self.epochs[batch_size] = make_epoch(self._backend, self._kern, self.raw, batch_size)
         return self.epochs[batch_size]
+
+
+def training_step(model, optimizer=None, on_divergence="stop", cuda_graph=False):
+    """(step, params, state) of ``MLP.training_step``: the model's compiled step for ``optimizer``
+    (an object or a name; None: the model's own), and where to start, in the form fit steps in."""
+    from . import optim
+
+    model.require_built("training_step")
+    opt = model.optimizer if optimizer is None else optim.get(optimizer)
+    if opt is None:
+        raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
+    model.steps.prepare(model, opt, None, guard.check_mode(on_divergence), cuda_graph)
+    params, state = StepForm(model).to_step(model)  # as fit runs it: leaves for large JAX models
+    return model.steps.step, params, state

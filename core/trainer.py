@@ -19,6 +19,7 @@ import time
 
 from ..backends.host import np
 from . import guard, heads
+from .batches import Batches
 from .callbacks import GradientNorms, Recorder, ScheduleWatch, is_false
 from .guard import TrainingDivergedError
 from .steps import StepForm, alive
@@ -82,11 +83,6 @@ class Trainer:
     (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
     optimiser state, counters (``step_count``, ``epoch``) and cumulative history."""
 
-    #: data up to this size are reordered once an epoch on the host instead of gathered per batch:
-    #: small sets save the per-batch calls (S: 0.12 → 0.09 ms a step); larger ones gain from each
-    #: batch being gathered right before its step, still in cache (M, 16 MB: 0.2 ms a step lost)
-    REORDER_BYTES = 1 << 22
-
     def __init__(
         self,
         model,
@@ -126,7 +122,7 @@ class Trainer:
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
         self.form = StepForm(model)
-        self.step, self.epoch_fn, self.workspaces = step, epoch_fn, workspaces  # the model's compiled step
+        self.step, self.epoch_fn = step, epoch_fn  # the compiled step and epoch loop
         self.on_divergence = on_divergence
         self.epoch0 = fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
         self.schedule_start = schedule_start  # (epoch, step) where the schedule's clock started
@@ -135,12 +131,7 @@ class Trainer:
         self.place = (lambda v: v) if shard is None else model.backend.replicate
         self.lr = None
         self.signals = DeferredSignals()
-        # NumPy: each epoch's rows are put in order once (two gathers an epoch, then views), when
-        # the data are small (REORDER_BYTES); elsewhere each batch is gathered before its step
-        # a row source (``rows(idx)``: sparse data, densified per batch) is always gathered per batch
-        self.source = hasattr(X, "rows")
-        self.reorder = model.backend.host and not self.source and X.nbytes + Y.nbytes <= self.REORDER_BYTES
-        self.ordered = None
+        self.batches = Batches(model, X, Y, W, self.bs, workspaces, comm, shard)  # each step's rows
 
     @property
     def steps_per_epoch(self) -> int:
@@ -213,8 +204,7 @@ class Trainer:
             state = state._replace(book={k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()})
             if model.schedule is not None and model.schedule.per == "epoch":
                 state = self._set_lr(state, model.epoch - self.schedule_start[0])
-        if self.reorder and order is not None:
-            self.ordered = self._reordered(order)
+        self.batches.start_epoch(order)
         lrs = None
         if model.schedule is not None and model.schedule.per == "step":
             # the epoch's rates go to the device at once: step k reads lrs[k], no copy per step
@@ -244,7 +234,7 @@ class Trainer:
             start = (n // bs) * bs
         host_stop = model.backend.host and self.on_divergence == "stop"
         step, signals, hooks = self.step, self.signals, self.step_hooks
-        for lo, xb, yb, wb in self._batches(order, start):
+        for lo, xb, yb, wb in self.batches(order, start):
             if lrs is not None:
                 state = state._replace(lr=lrs[model.step_count - first_step])
             if wb is None:
@@ -270,46 +260,6 @@ class Trainer:
         if self.signals.pending:
             self.signals.deliver()
         return params, state
-
-    def _reordered(self, order):
-        """(X, Y, W) with rows in ``order``, into buffers kept for the fit (W None without weights)."""
-        kern = self.model.kern
-        if self.ordered is None:
-            self.ordered = (
-                np.empty_like(self.X),
-                np.empty_like(self.Y),
-                None if self.W is None else np.empty_like(self.W),
-            )
-        W = None if self.W is None else kern.gather(self.W, order, out=self.ordered[2])
-        return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1]), W
-
-    def _batches(self, order, start):
-        """(first row, X rows, Y rows, weights or None) of each mini-batch from row ``start`` on, in
-        ``order`` (under MPI this rank's slice of each): views of the epoch's reordered rows, slices
-        of the data when there is no order, or rows gathered right before their step (a row
-        source's X: its ``rows``)."""
-        model, n, bs = self.model, self.n, self.bs
-        X, Y, W = self.ordered if order is not None and self.reorder else (self.X, self.Y, self.W)
-        gather = order is not None and not self.reorder
-        for lo in range(start, n, bs):
-            hi = min(lo + bs, n)
-            a, b = lo, hi
-            if self.comm is not None:
-                width = (hi - lo) // self.comm.size
-                a, b = lo + self.comm.rank * width, lo + (self.comm.rank + 1) * width
-            if gather:
-                idx = order[a:b]
-                ws = self.workspaces and self.workspaces.get(b - a, Y)
-                xb = X.rows(idx) if self.source else model.kern.gather(X, idx, out=ws and ws.X)
-                yb = model.kern.gather(Y, idx, out=ws and ws.Y)
-                wb = None if W is None else model.kern.gather(W, idx)
-            else:
-                xb, yb = (X, Y) if (a, b) == (0, n) else (X[a:b], Y[a:b])
-                xb = X.rows(slice(a, b)) if self.source else xb
-                wb = None if W is None else (W if (a, b) == (0, n) else W[a:b])
-            if self.shard is not None:
-                xb, yb = self.shard(xb), self.shard(yb)
-            yield lo, xb, yb, wb
 
     def _step_end(self, params, state, order, position, first_step) -> bool:
         """The per-step hooks; True when the guard has refused a step (stop: nothing may follow)."""

@@ -252,9 +252,9 @@ def test_an_interrupted_fit_leaves_the_model_at_its_last_completed_step(name, mo
         return gather(*args, **kwargs)
 
     monkeypatch.setattr(model.kern, "gather", interrupted)
-    from reseau.core.trainer import Trainer
+    from reseau.core.batches import Batches
 
-    monkeypatch.setattr(Trainer, "REORDER_BYTES", 0)  # gather every batch (NumPy reorders small data per epoch)
+    monkeypatch.setattr(Batches, "REORDER_BYTES", 0)  # gather every batch (NumPy reorders small data per epoch)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y, epochs=2, batch_size=8, optimizer="adam", lr=0.01)
     assert model.step_count == 3 and model.epoch == 0
