@@ -3,12 +3,74 @@
 network's inputs (``inputs``: checked, through the plan, on the device) and to the head's
 targets (``targets``: labels through the classes), and, at the first fit, the head, the output
 width and the classes decided from y (``labels``).
+
+What is fitted is one object, ``InputContract``: ``model.contract``; ``model.columns``,
+``model.classes`` and ``model.target_scale`` name its parts (``Part``). The model file holds it
+as the entries ``to_json`` writes (feature_names, preprocessing, classes, target_scale), read back
+by ``from_json``, which also reads files written before preprocessing plans.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import columns, heads, targets, validation
 from .tables import Table, to_table
+
+
+@dataclass
+class InputContract:
+    """The column plan (core/columns.py; the feature names come with it), the class labels (None:
+    0..k−1) and the regression target's (μ, σ) (core/targets.py), each None until fitted."""
+
+    columns: object = None
+    classes: list | None = None
+    target_scale: object = None
+
+    @property
+    def feature_names(self):
+        return None if self.columns is None else list(self.columns.names)
+
+    def to_json(self, jsonable) -> dict:
+        """The model file's entries (``jsonable`` makes the labels plain JSON)."""
+        return {
+            "feature_names": self.feature_names,
+            "preprocessing": None if self.columns is None else self.columns.to_json(),
+            "classes": jsonable(self.classes),
+            "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d, n_inputs, n_outputs) -> InputContract:
+        """The contract a file's description holds, checked against the layers' widths."""
+        plan = None
+        if d.get("preprocessing"):
+            plan = columns.ColumnPlan.from_json(d["preprocessing"])
+        elif d.get("scaler"):  # a file written before preprocessing plans
+            plan = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"], d["scaler"]["scale"])
+        if plan is not None and plan.width != n_inputs:
+            raise ValueError(f"the preprocessing makes {plan.width} features for an input layer of {n_inputs}")
+        classes = d.get("classes")
+        if classes is not None and (
+            not isinstance(classes, list) or not classes or any(isinstance(c, (dict, list)) for c in classes)
+        ):
+            raise ValueError("classes must be a list of labels")
+        scale = d.get("target_scale")
+        return cls(plan, classes, None if scale is None else targets.TargetScale.from_json(scale, n_outputs))
+
+
+class Part:
+    """A model attribute that is a part of its ``contract`` (``model.classes`` is
+    ``model.contract.classes``), read and set through it."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        return self if model is None else getattr(model.contract, self.name)
+
+    def __set__(self, model, value):
+        setattr(model.contract, self.name, value)
 
 
 def targets_of(model, y, n_rows, name="y", head=None, n_out=None, classes=None):

@@ -63,6 +63,8 @@ class MLP:
     ``core/defaults.py``.
     """
 
+    columns, classes, target_scale = contract.Part(), contract.Part(), contract.Part()  # of self.contract
+
     # fmt: off
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
                  dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
@@ -95,7 +97,7 @@ class MLP:
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
         self.requested_sizes, self.layout, self.params = sizes, None, None
         # the input contract, fitted on the first training data: column plan, classes, target (μ, σ)
-        self.columns = self.classes = self.target_scale = None
+        self.contract = contract.InputContract()  # model.columns, .classes, .target_scale: its parts
         reset_training(self)  # optimiser, counters, schedule, history: core/state.py declares them
         self.trainer = None  # the fit running now
         self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
@@ -106,7 +108,7 @@ class MLP:
     @property
     def feature_names(self):
         """The input columns the model was fitted on (x0, x1, ... for a plain array), or None."""
-        return None if self.columns is None else list(self.columns.names)
+        return self.contract.feature_names
 
     @property
     def scaler(self):

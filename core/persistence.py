@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
-from . import columns, schema, serialize, targets
+from . import schema, serialize
+from .contract import InputContract
 
 if TYPE_CHECKING:
     from .model import MLP
@@ -39,6 +40,7 @@ def file_contents(model):
         if model.optimizer is None
         else {"name": model.optimizer.name, "hyperparameters": jsonable(model.optimizer.hyperparameters())}
     )
+    inputs = model.contract.to_json(jsonable)
     return tensors, {
         "layers": model.sizes,
         "hidden": model.hidden,
@@ -55,11 +57,9 @@ def file_contents(model):
         "impute": model.impute,
         "handle_unknown": model.handle_unknown,
         "task": model.task,
-        "feature_names": model.feature_names,
-        "preprocessing": None if model.columns is None else model.columns.to_json(),
-        "classes": jsonable(model.classes),
+        **{k: inputs[k] for k in ("feature_names", "preprocessing", "classes")},  # the input contract
         "target_scaling": model.target_scaling,
-        "target_scale": None if model.target_scale is None else model.target_scale.to_json(),
+        "target_scale": inputs["target_scale"],
         "training": {"optimizer": optimizer, "epochs": model.epoch, "steps": model.step_count},
         "history": jsonable(dict(model.history)),
     }
@@ -101,32 +101,12 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     try:
-        _restore_contract(model, d)
+        model.contract = InputContract.from_json(d, model.sizes[0], model.sizes[-1])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
     model.history.update(d.get("history", {}))
     return model
-
-
-def _restore_contract(model, d):
-    """The input contract a file describes: the preprocessing plan, the classes, the target scale."""
-    if d.get("preprocessing"):
-        model.columns = columns.ColumnPlan.from_json(d["preprocessing"])
-    elif d.get("scaler"):  # a file written before preprocessing plans
-        model.columns = columns.ColumnPlan.from_scaler(d["scaler"]["kind"], d["scaler"]["offset"], d["scaler"]["scale"])
-    if model.columns is not None and model.columns.width != model.sizes[0]:
-        raise ValueError(
-            f"the preprocessing makes {model.columns.width} features for an input layer of {model.sizes[0]}"
-        )
-    classes = d.get("classes")
-    if classes is not None and (
-        not isinstance(classes, list) or not classes or any(isinstance(c, (dict, list)) for c in classes)
-    ):
-        raise ValueError("classes must be a list of labels")
-    model.classes = classes
-    if d.get("target_scale") is not None:
-        model.target_scale = targets.TargetScale.from_json(d["target_scale"], model.sizes[-1])
 
 
 def jsonable(value):

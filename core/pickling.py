@@ -15,15 +15,19 @@ failure (or NaN) at the first predict.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
+from .contract import InputContract
 from .state import TRANSIENT, StepState, reset_training
 
 #: attributes of models pickled by earlier versions, and their names now
 RENAMED = {"_sizes": "requested_sizes", "_fit_epoch0": "fit_epoch0", "_schedule_start": "schedule_start"}
+#: attributes of earlier versions that are now parts of ``model.contract`` (core/contract.py)
+CONTRACT = ("columns", "classes", "target_scale")
 #: attributes of earlier versions that are now rebuilt or gone
 DROPPED = ("_evaluate", "_output", "_reg", "_grad_norms_fn", "_scaler")
 
@@ -127,6 +131,8 @@ def _restore(model, state):
         state.pop(old, None)
     model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
     reset_training(model)  # what an earlier version did not pickle starts as declared (core/state.py)
+    parts = {k: state.pop(k) for k in CONTRACT if k in state}  # pickled before the contract was one object
+    state["contract"] = dataclasses.replace(state.get("contract") or InputContract(), **parts)
     model.__dict__.update(state)
     for name in TRANSIENT:  # rebuilt by the model (MLP.__setstate__)
         setattr(model, name, None)

@@ -96,3 +96,31 @@ def test_model_files_keep_no_transient_part(tmp_path):
     model.save(tmp_path / "m.rsu")
     tensors, description = serialize.read(tmp_path / "m.rsu")
     assert not set(TRANSIENT) & set(description) and set(tensors) == {"W1", "b1", "W2", "b2"}
+
+
+def test_the_input_contract_is_one_object_saved_and_pickled_whole(tmp_path):
+    """model.columns / .classes / .target_scale are the parts of model.contract; the file holds
+    the entries the contract writes, and a pickle from before the contract was one object (the
+    three as attributes) comes back with them in it."""
+    from reseau.core.contract import InputContract
+    from reseau.core.persistence import jsonable
+
+    X, y = _data()
+    model = MLP([None, 4, None], seed=0)
+    model.fit(X, np.array(["no", "yes"])[y], epochs=1)
+    assert model.contract.classes == ["no", "yes"] and model.classes is model.contract.classes
+    assert model.columns is model.contract.columns and model.contract.feature_names == ["x0", "x1", "x2"]
+    model.save(tmp_path / "m.rsu")
+    _, description = serialize.read(tmp_path / "m.rsu")
+    written = model.contract.to_json(jsonable)
+    assert {k: description[k] for k in written} == written
+    back = InputContract.from_json(description, 3, 1)
+    assert back.classes == ["no", "yes"] and back.feature_names == ["x0", "x1", "x2"]
+    reduced = model.__reduce_ex__(4)
+    state = dict(reduced[2])
+    old = state.pop("contract")
+    state.update(columns=old.columns, classes=["n", "y"], target_scale=None)  # as an earlier version pickled it
+    again = reduced[0](*reduced[1])
+    again.__setstate__(state)
+    assert again.classes == ["n", "y"] and "classes" not in vars(again)
+    assert list(again.predict(X)) == [{"no": "n", "yes": "y"}[v] for v in model.predict(X)]
