@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..backends.host import np
 from ..core.weights import sample_weights
 from . import inputs, lbfgs, loop, network
-from .params import check_params, hidden_sizes, store
+from .params import check_params, constructor, hidden_sizes
 
 #: the private state of estimators pickled by earlier versions, now kept elsewhere or rebuilt
 LEGACY = ("_cache", "_optimizer_state", "_n_updates")
@@ -25,43 +25,7 @@ RENAMED = {"_plan": "_column_plan"}
 class BaseMLP(BaseEstimator):
     """scikit-learn's MLP parameters, then reseau's (see the package's docstring)."""
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        backend=None,
-        dtype=None,
-        dropout=0.0,
-        init=None,
-        normalize=None,
-        impute=None,
-        handle_unknown="ignore",
-        callbacks=None,
-        on_divergence=None,
-    ):
-        store(self, locals())
+    __init__ = constructor()
 
     def fit(self, X, y, sample_weight=None):
         """Train on X, y (from the start, or on from the last fit with ``warm_start``)."""

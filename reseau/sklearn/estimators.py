@@ -16,7 +16,7 @@ from ..backends.host import np
 from ..core.weights import class_weights
 from . import inputs
 from .base import BaseMLP
-from .params import STOCHASTIC, store
+from .params import STOCHASTIC, constructor
 
 
 def _stochastic(est) -> bool:
@@ -35,44 +35,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     loss = "log_loss"
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        backend=None,
-        dtype=None,
-        dropout=0.0,
-        init=None,
-        normalize=None,
-        impute=None,
-        handle_unknown="ignore",
-        callbacks=None,
-        on_divergence=None,
-        class_weight=None,
-    ):
-        store(self, locals())
+    __init__ = constructor(class_weight=None)
 
     def _row_weights(self, Y, w):
         """sample_weight × the class weight of each row's class (``class_weight``, a reseau extra;
@@ -165,44 +128,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor: scikit-learn's MLPRegressor on reseau. Identity output with
     squared error, or (``loss="poisson"``) an exponential output with the Poisson deviance."""
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        loss="squared_error",
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        backend=None,
-        dtype=None,
-        dropout=0.0,
-        init=None,
-        normalize=None,
-        impute=None,
-        handle_unknown="ignore",
-        callbacks=None,
-        on_divergence=None,
-    ):
-        store(self, locals())
+    __init__ = constructor(after="activation", loss="squared_error")
 
     def _validate_input(self, X, y, incremental, reset):
         inputs.real_targets(y)

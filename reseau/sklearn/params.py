@@ -4,6 +4,7 @@ state changes (the sample weights: core/weights.py)."""
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 from sklearn.base import is_classifier
@@ -106,9 +107,63 @@ def check_params(est):
         guard.check_mode(est.on_divergence)
 
 
-def store(est, params):
-    """The constructor's arguments stored as they are, one attribute each (scikit-learn's rule: an
-    estimator's ``__init__`` only stores its parameters; get_params reads them off the signature)."""
-    for name, value in params.items():
-        if name != "self":
-            setattr(est, name, value)
+#: every parameter and its default: scikit-learn's (its names, order and defaults), then reseau's;
+#: ``extra`` adds an estimator's own (the regressor's loss, the classifier's class_weight)
+PARAMETERS = {
+    "hidden_layer_sizes": (100,),
+    "activation": "relu",
+    "solver": "adam",
+    "alpha": 1e-4,
+    "batch_size": "auto",
+    "learning_rate": "constant",
+    "learning_rate_init": 1e-3,
+    "power_t": 0.5,
+    "max_iter": 200,
+    "shuffle": True,
+    "random_state": None,
+    "tol": 1e-4,
+    "verbose": False,
+    "warm_start": False,
+    "momentum": 0.9,
+    "nesterovs_momentum": True,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "n_iter_no_change": 10,
+    "max_fun": 15000,
+    "backend": None,
+    "dtype": None,
+    "dropout": 0.0,
+    "init": None,
+    "normalize": None,
+    "impute": None,
+    "handle_unknown": "ignore",
+    "callbacks": None,
+    "on_divergence": None,
+}
+
+
+def constructor(after=None, **extra):
+    """An estimator's ``__init__`` with the signature of PARAMETERS (the first two positional,
+    the rest keyword-only, as scikit-learn's), ``extra`` inserted after the parameter ``after``
+    (or at the end): it stores each argument as it is, one attribute each (scikit-learn's rule;
+    get_params reads the names off this signature)."""
+    names = list(PARAMETERS)
+    at = names.index(after) + 1 if after is not None else len(names)
+    defaults = {**{k: PARAMETERS[k] for k in names[:at]}, **extra, **{k: PARAMETERS[k] for k in names[at:]}}
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 2 + [inspect.Parameter.KEYWORD_ONLY] * (len(defaults) - 2)
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, kind, default=v) for (name, v), kind in zip(defaults.items(), kinds)]
+    )
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
