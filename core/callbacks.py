@@ -23,6 +23,8 @@ import math
 import time
 from pathlib import Path
 
+from . import outputs
+
 
 def is_false(value) -> bool:
     """Whether a hook's return value asks to stop: False, or NumPy's False (np.False_); None and
@@ -271,13 +273,15 @@ class CSVLogger(Callback):
     layer), flushed as it goes, so a running fit can be watched with ``tail -f``."""
 
     def __init__(self, path, append=False):
+        outputs.destination(path, "CSVLogger path")  # a directory, device, FIFO or socket: refused now
         self.path, self.append = Path(path), append
         self._file = self._writer = self._keys = None
 
     def on_train_begin(self, trainer):
-        exists = self.append and self.path.exists() and self.path.stat().st_size > 0
+        target = outputs.destination(self.path, "CSVLogger path")  # through a link, to its file
+        exists = self.append and target.exists() and target.stat().st_size > 0
         try:
-            self._file = open(self.path, "a" if self.append else "w", newline="")
+            self._file = open(target, "a" if self.append else "w", newline="")
         except OSError as exc:
             raise ValueError(f"CSVLogger: cannot write {self.path} ({exc.strerror or exc})") from None
         self._writer = csv.writer(self._file)

@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 from ..backends.host import np
-from . import guard, schema, serialize
+from . import guard, outputs, schema, serialize
 from .callbacks import Callback
 from .state import StepState
 
@@ -29,18 +29,9 @@ PATTERN = re.compile(r"^step-(\d+)\.ckpt$")
 
 
 def directory(path, name="checkpoint", create=True) -> Path:
-    """``path`` as a directory (created if missing), or a ValueError naming the argument."""
-    if not isinstance(path, (str, Path)) or not str(path):
-        raise ValueError(f"{name}={path!r} is not a directory path; expected a string or pathlib.Path")
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{name}={str(path)!r} is a file; expected a directory for checkpoints")
-    if create:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ValueError(f"{name}={str(path)!r}: cannot create the directory ({exc.strerror or exc})") from None
-    return path
+    """``path`` as a directory (created if missing), or a ValueError naming the argument; one to
+    write checkpoints into (core/outputs.py), except ``resume``'s, which is only read."""
+    return outputs.directory(path, name, create, writable=name != "resume")
 
 
 class CheckpointCallback(Callback):

@@ -19,7 +19,7 @@ import math
 from ..backends.host import np
 from ..kernels.reference import SELU_ALPHA, SELU_SCALE
 from .columns import SMOOTH_CLIP
-from .serialize import atomic_write
+from .outputs import destination, write_bytes
 
 OPSET = 20  # string Equal (one-hot of categories) needs 19
 
@@ -120,6 +120,8 @@ def to_onnx(model, path=None):
     """The model as an ONNX ``ModelProto`` (written to ``path`` when given)."""
     onnx = _onnx()
     model.require_built("to_onnx")
+    if path is not None:
+        destination(path, "path")  # refused before the graph is built
     out_name = "probabilities" if model.output in ("sigmoid", "softmax") else "values"
     names = model.feature_names or []
     for j, name in enumerate(names):
@@ -159,5 +161,5 @@ def to_onnx(model, path=None):
         g.h.set_model_props(proto, {"feature_names": json.dumps(model.feature_names)})  # names may hold commas
     onnx.checker.check_model(proto)
     if path is not None:
-        atomic_write(path, proto.SerializeToString())  # whole or not at all, as save
+        write_bytes(path, proto.SerializeToString(), "path")  # whole or not at all, as save
     return proto

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
-from . import schema, serialize
+from . import outputs, schema, serialize
 from .contract import InputContract
 
 if TYPE_CHECKING:
@@ -21,7 +21,9 @@ def save(model, path):
     """Write the model to ``path`` (safetensors layout + JSON description; see
     ``core/serialize.py``), atomically. ``reseau.load(path, backend=...)`` reads it back on
     any backend. Weights that are NaN or infinite (a callback's doing, say) are refused: the
-    file would not load."""
+    file would not load. ``path`` a link: the file it points at is replaced; a directory, device,
+    FIFO or socket: refused (core/outputs.py)."""
+    outputs.destination(path, "path")
     if model.params is not None and not np.isfinite(model.backend.to_numpy(model.params)).all():
         raise ValueError(
             f"save({str(path)!r}): the model's weights hold NaN or infinite values, which a "

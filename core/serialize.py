@@ -8,26 +8,24 @@ architecture, activations, initialisers, scaler, training configuration) and "ch
 SHA-256 of the description and of every tensor by name (its name, dtype, shape and values, in
 name order), not of the byte layout: a file that another safetensors writer laid out anew (other
 order, other padding) still verifies. Files written before this checksum carry "sha256", of the
-tensor bytes as laid out, and still load. Files are written to a temporary file, flushed to
-disk, then renamed over the target, so a reader never sees half a file. Loading reads one
+tensor bytes as laid out, and still load. Files are written by core/outputs.py (a temporary
+file, flushed to disk, renamed over the target; links followed, devices refused), so a reader
+never sees half a file. Loading reads one
 snapshot through one open descriptor and checks the sizes and shapes against the header before
 it allocates, then the checksum.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import signal
 import struct
-import tempfile
-import threading
 from pathlib import Path
 
 from ..backends.host import np
 from . import schema
+from .outputs import write_bytes
 from .validation import regular_file
 
 FORMAT = "reseau-mlp"
@@ -65,46 +63,7 @@ def write(path, tensors: dict, description: dict):
             + (f" (the longest feature name has {len(longest):,} characters)" if len(longest) > 1000 else "")
             + "; expected shorter feature names or fewer categories. Nothing was written"
         )
-    atomic_write(path, struct.pack("<Q", len(head)) + head + body)
-
-
-def atomic_write(path, data: bytes):
-    """``data`` to ``path`` whole or not at all: a temporary file beside it, synced, then renamed
-    over it (an error on the way, a full disk, Ctrl-C or SIGTERM, leaves the old file and no temporary one)."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    with _termination_as_exit():
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is shared as any other file
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            _sync_directory(directory)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-@contextlib.contextmanager
-def _termination_as_exit():
-    """While a file is written: SIGTERM (the default ``kill``) raises SystemExit(143) instead of
-    ending the process on the spot, so the temporary file is removed on the way out. Only where
-    the signal has its default disposition and on the main thread (where Python runs handlers)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        yield
-        return
-
-    def terminate(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    write_bytes(path, struct.pack("<Q", len(head)) + head + body)
 
 
 def checksum(description_text: str, tensors: dict) -> str:
@@ -116,27 +75,6 @@ def checksum(description_text: str, tensors: dict) -> str:
         h.update(json.dumps([name, _NAMES[array.dtype.newbyteorder("<").str], list(array.shape)]).encode())
         h.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
     return "sha256:" + h.hexdigest()
-
-
-def _umask() -> int:
-    """The process's umask (read by setting it and putting it back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _sync_directory(directory):
-    """fsync the directory, so the rename itself survives a power cut (POSIX; a no-op elsewhere)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read(path, check=None):

@@ -27,8 +27,14 @@ def regular_file(path):
     except OSError:
         return
     if not stat.S_ISREG(mode):
-        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
-        raise ValueError(f"{path}: is {kind}; expected a regular file")
+        raise ValueError(f"{path}: is {kind_of(mode)}; expected a regular file")
+
+
+def kind_of(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words ("a directory", "a FIFO (named pipe)", …)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((k for test, k in _KINDS if test(mode)), "not a regular file")
 
 
 def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool = False):

@@ -4,7 +4,11 @@ gradient), and the decision boundary of a classifier on 2-D data."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 from .backends.host import np
+from .core import outputs
 
 
 def require_matplotlib(option="plots"):
@@ -13,6 +17,16 @@ def require_matplotlib(option="plots"):
         import matplotlib  # noqa: F401
     except ImportError:
         raise ValueError(f'{option} needs matplotlib: pip install "reseau[plot]"') from None
+
+
+def save_figure(fig, path, option="path"):
+    """``fig`` to ``path`` through core/outputs.py (whole or not at all, links followed, devices
+    refused), in the format its suffix names (PNG without one)."""
+    outputs.destination(path, option)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix[1:].lower() or "png", dpi=100)
+    outputs.write_bytes(path, buffer.getvalue(), option)
+    return path
 
 
 def _figure(n_panels):
@@ -69,7 +83,7 @@ def plot_decision_boundary(model, X, y, ax, resolution=200):
     ax.set_title("decision boundary")
 
 
-def training_report(model, path, X=None, y=None):
+def training_report(model, path, X=None, y=None, option="path"):
     """A PNG at ``path``: loss, accuracy (classifiers), gradient norms (when tracked) and the
     decision boundary (when 2-D X, y are given)."""
     h = model.history
@@ -80,8 +94,8 @@ def training_report(model, path, X=None, y=None):
         panels.append(lambda ax: plot_grad_norms(h, ax))
     if X is not None and y is not None:
         panels.append(lambda ax: plot_decision_boundary(model, X, y, ax))
+    outputs.destination(path, option)  # refused before anything is drawn
     fig, axes = _figure(len(panels))
     for draw, ax in zip(panels, axes):
         draw(ax)
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, path, option)

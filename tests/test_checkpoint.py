@@ -175,7 +175,7 @@ def test_resume_refuses_another_network(tmp_path):
     "kwargs, message",
     [
         (dict(resume="MISSING"), r"resume='.*MISSING' holds no checkpoint"),
-        (dict(checkpoint="FILE"), r"checkpoint='.*FILE' is a file; expected a directory"),
+        (dict(checkpoint="FILE"), r"checkpoint='.*FILE': is a regular file; expected a directory"),
         (
             dict(checkpoint="DIR", checkpoint_every=0),
             r"checkpoint_every=0 is invalid; expected a positive integer or None",

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from .. import optim
+from ..core import outputs
 from .peers import gemm_floor, methods, plain_numpy, reseau_method, sklearn_method, torch_method
 from .report import chart, markdown, summary_markdown, table
 from .spec import PAUSE, SIZES, TARGET_ACCURACY, Method, Spec, Unsupported
@@ -74,6 +75,8 @@ def run(
     if custom:
         specs.append(Spec("custom", custom[0], custom[1], custom[2], dtype=dtype, optimizer=optimizer))
     rounds = 3 if quick else 5
+    if out:
+        check_out(out)
     report = {"command": command, "environment": environment(), "cases": []}
     for spec in specs:
         steps = max(1, min(200, int(0.05 / max(1e-6, _rough_seconds(spec)))))
@@ -86,13 +89,23 @@ def run(
     if accuracy:
         report["time_to_accuracy"] = time_to_accuracy(25 if quick else 60, only)
     if out:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=1))
-        (out / "report.md").write_text(markdown(report))
-        (out / "table.txt").write_text(table(report) + "\n")
+        out = outputs.directory(out, "--out")
+        outputs.write_text(out / "report.json", json.dumps(report, indent=1), "--out")
+        outputs.write_text(out / "report.md", markdown(report), "--out")
+        outputs.write_text(out / "table.txt", table(report) + "\n", "--out")
         chart(report, out / "chart.png")
     return report
+
+
+FILES = ("report.json", "report.md", "table.txt", "chart.png")
+
+
+def check_out(out):
+    """A ValueError before anything is timed when ``--out`` or a report file in it cannot be written."""
+    outputs.directory(out, "--out", create=False)
+    if Path(out).is_dir():
+        for name in FILES:
+            outputs.destination(Path(out) / name, "--out")
 
 
 def _rough_seconds(spec):
@@ -133,6 +146,7 @@ def main_from_args(args) -> int:
         if len(layers) < 2 or min(layers) < 1 or args.batch_size < 1:
             raise ValueError(f"--layers {args.layers!r} --batch-size {args.batch_size}: expected positive sizes")
         custom = (layers, args.hidden, args.batch_size)
+    check_out(args.out)
     report = run(
         sizes,
         custom,

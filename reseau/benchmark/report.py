@@ -113,6 +113,8 @@ def chart(report, path):
     names = []
     for case in report["cases"]:
         names += [n for n, r in case["methods"].items() if r["status"] == "ok" and n not in names]
+    if not names:
+        return None  # nothing was timed: no chart
     fig = Figure(figsize=(2.2 + 1.6 * len(report["cases"]), 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -131,5 +133,6 @@ def chart(report, path):
     ax.set_yscale("log")
     ax.set_ylabel("median time per step (ms)")
     ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.savefig(path, dpi=100)
-    return path
+    from ..plots import save_figure
+
+    return save_figure(fig, path, "--out")

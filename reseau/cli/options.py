@@ -4,11 +4,10 @@ TOML file that may give them, and the checks that an output path can be written 
 from __future__ import annotations
 
 import argparse
-import os
 import tomllib
-from pathlib import Path
 
 from .. import backends, optim
+from ..core import outputs
 from ..core import targets as target_rules
 from ..core.activations import ACTIVATIONS
 from ..core.defaults import DEFAULTS
@@ -336,32 +335,14 @@ def train_options(args) -> dict:
 
 
 def check_writable(option, path):
-    """A ValueError now, before any work, when ``path`` cannot be written: its directory missing or
-    read-only, or the path a directory."""
-    if path is None:
-        return
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ValueError(f"{option} {path}: is a directory; expected a file path")
-    if not folder.is_dir():
-        raise ValueError(f"{option} {path}: the directory {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{option} {path}: the directory {folder} is not writable")
+    """A ValueError now, before any work, when ``path`` cannot be written as a file (core/outputs.py:
+    a directory, a device, a FIFO or a socket, its directory missing or read-only)."""
+    if path is not None:
+        outputs.destination(path, option)
 
 
 def check_writable_directory(option, path):
-    """A ValueError now, before any work, when the directory ``path`` (created if missing) could not
-    be written: a file there, or the nearest existing folder above it not writable."""
-    if path is None:
-        return
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path}: is a file; expected a directory")
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"{option} {path}: {existing} is a file, so no directory can be made there")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path}: the directory {existing} is not writable")
+    """A ValueError now, before any work, when the directory ``path`` (created later if missing)
+    could not be written: something else there, or the nearest existing folder above it read-only."""
+    if path is not None:
+        outputs.directory(path, option, create=False)

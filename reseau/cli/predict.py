@@ -11,7 +11,7 @@ from .. import backends, datasets
 from ..backends.host import np
 from ..core.columns import listed
 from ..core.model import load
-from ..core.serialize import atomic_write
+from ..core.outputs import write_text
 from .options import check_writable, file_options
 
 
@@ -71,7 +71,7 @@ def _write_csv(path, header, rows):
     writer.writerow(header)
     writer.writerows(rows)
     if path:
-        atomic_write(path, out.getvalue().encode())
+        write_text(path, out.getvalue(), "--output")
 
 
 def add_parser(sub):

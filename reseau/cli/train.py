@@ -120,7 +120,7 @@ def _finish(o, model, history, test, seconds, X_train, y_train):
         from ..plots import training_report
 
         two_d = model.sizes[0] == 2 and isinstance(X_train, np.ndarray)
-        training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None)
+        training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None, option="--plot")
         print(f"plot written to {o['plot']}")
 
 
