@@ -55,3 +55,35 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) > 0
+
+
+def test_a_hanging_test_fails_with_its_stack_instead_of_stalling(tmp_path):
+    """pyproject.toml's [tool.pytest.ini_options] timeout (pytest-timeout, the thread method): a
+    deadlocked test ends the run with every thread's stack (here with the limit lowered to 2 s)."""
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "test_hang.py").write_text(
+        "import threading\n\ndef test_deadlock():\n    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()\n"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(root / "pyproject.toml"),
+            "-o",
+            "timeout=2",
+            "-p",
+            "no:cacheprovider",
+        ]
+        + ["--rootdir", str(tmp_path), str(tmp_path / "test_hang.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0 and "Timeout" in out.stdout + out.stderr
+    assert "test_hang.py" in out.stdout + out.stderr and "lock.acquire()" in out.stdout + out.stderr
+    import tomllib
+
+    options = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["timeout"] == 300 and options["timeout_method"] == "thread"
