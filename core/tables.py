@@ -11,6 +11,7 @@ matched by column name.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from ..backends.host import np
@@ -96,6 +97,7 @@ def to_table(X, name: str = "X") -> Table:
         import pyarrow as pa
 
         categorical = frozenset(n for n, f in zip(names, X.schema) if pa.types.is_dictionary(f.type))
+        categorical |= pandas_categories(X.schema) & set(names)
         positional = (getattr(X.schema, "metadata", None) or {}).get(POSITIONAL.encode()) == b"1"
         return Table(names, cols, named=not positional, categorical=categorical)
     try:
@@ -107,6 +109,20 @@ def to_table(X, name: str = "X") -> Table:
     if A.ndim == 2 and A.dtype.kind in "OUS" and A.shape[0] and A.shape[1]:
         return Table([f"x{j}" for j in range(A.shape[1])], [_object_column(A[:, j]) for j in range(A.shape[1])])
     return Table([f"x{j}" for j in range(A.shape[1])] if A.ndim == 2 else [], None, matrix=A)
+
+
+def pandas_categories(schema) -> frozenset:
+    """The columns pandas wrote as ``category`` (its record in the schema's metadata): Parquet keeps
+    an integer category as plain integers beside that record, which ``pandas.read_parquet`` reads
+    back as a category, and so does reseau."""
+    record = (schema.metadata or {}).get(b"pandas")
+    try:
+        columns = json.loads(record)["columns"] if record else []
+    except (ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(
+        str(c["name"]) for c in columns if isinstance(c, dict) and c.get("pandas_type") == "categorical"
+    )
 
 
 def target(y, name: str = "y"):
