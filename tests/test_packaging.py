@@ -62,7 +62,8 @@ def test_a_hanging_test_fails_with_its_stack_instead_of_stalling(tmp_path):
     deadlocked test ends the run with every thread's stack (here with the limit lowered to 2 s)."""
     root = Path(__file__).resolve().parents[1]
     (tmp_path / "test_hang.py").write_text(
-        "import threading\n\ndef test_deadlock():\n    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()\n"
+        "import threading\n\n\ndef test_deadlock():\n"
+        "    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()\n"
     )
     out = subprocess.run(
         [
