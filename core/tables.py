@@ -120,9 +120,7 @@ def pandas_categories(schema) -> frozenset:
         columns = json.loads(record)["columns"] if record else []
     except (ValueError, KeyError, TypeError):
         return frozenset()
-    return frozenset(
-        str(c["name"]) for c in columns if isinstance(c, dict) and c.get("pandas_type") == "categorical"
-    )
+    return frozenset(str(c["name"]) for c in columns if isinstance(c, dict) and c.get("pandas_type") == "categorical")
 
 
 def target(y, name: str = "y"):
