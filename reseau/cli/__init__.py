@@ -48,6 +48,27 @@ def _note(message, category, filename, lineno, file=None, line=None):
     print(f"reseau: {prefix}: {message}", file=sys.stderr)
 
 
+# what sets the size of a command's allocations, for the out-of-memory line
+SIZED_BY = {
+    "train": "--layers (the network), --batch-size or --data (the table)",
+    "evaluate": "the model (its layers) or --data (the table)",
+    "predict": "the model (its layers) or the input table (split it into parts)",
+    "export": "the model (its layers and categories)",
+    "bench": "--layers or --batch-size",
+}
+
+
+def out_of_memory(exc, command) -> str:
+    """One line for a MemoryError: the allocation refused (NumPy says its size and shape), the
+    memory this process may have (core/memory.py: its limits included), the options that set it."""
+    from ..core.memory import available_bytes, gib
+
+    what = str(exc) if str(exc).startswith("Unable to allocate") else "an allocation was refused"
+    have = available_bytes()
+    room = "" if have is None else f" (about {gib(have)} is free to this process now, its limits included)"
+    return f"out of memory: {what}{room}; expected a smaller request: {SIZED_BY.get(command, 'a smaller input')}"
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import warnings
@@ -68,6 +89,9 @@ def main(argv=None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"reseau: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
+    except MemoryError as exc:  # what the estimates let through: one line, the size and what sets it
+        print(f"reseau: error: {out_of_memory(exc, args.command)}", file=sys.stderr)
+        return 2
     except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
         print(f"reseau: {exc}", file=sys.stderr)
         return 1

@@ -33,10 +33,11 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from pathlib import Path
 
 from ..core.columns import check_option, short, stray_text, warn
-from ..core.memory import available_bytes, gib
+from ..core.memory import available_bytes, gib, size_text
 from ..core.tables import POSITIONAL, to_table
 from ..core.validation import regular_file
 from . import numbers
@@ -48,7 +49,11 @@ HEAD_ROWS = 200  # rows read whole to choose the delimiter (the parse of the who
 HEAD_BYTES = 1 << 20  # ... beyond the first two rows, which are always read whole
 BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; 16 MiB measured faster than its 1 MiB default
 MAX_LINE = BLOCK_BYTES  # pyarrow parses each line inside one block: a longer line cannot be read
-INFLATE_SHARE = 4  # a CSV's text, pyarrow's arrays of it and the float64 columns live at once
+# N bytes of CSV text peak at about 3.3·N resident while pyarrow reads them (measured: 200 MiB of
+# numbers, 756 MiB peak; 1 GiB of gzip-inflated text under a 3 GiB address-space limit, 0.97 GB
+# peak when refused at a tenth), and the model's matrices copy the columns again: text beyond a
+# twelfth of the memory available to the process (core/memory.py, its limits included) is refused
+INFLATE_SHARE = 12
 _NULLS = sorted({v for m in MISSING for v in (m, m.upper(), m.capitalize())} | {"NaN", "-nan", "#N/A"})
 
 
@@ -89,6 +94,9 @@ def _nonempty(path, table):
 
 def _read_csv(path, delimiter, header, encoding, decimal):
     gz = _is_gzip(path)
+    limit = text_limit()
+    if not gz and limit is not None and path.stat().st_size > limit:
+        raise _too_large(path, limit, f"holds {size_text(path.stat().st_size)},")
     encoding = _encoding(path, gz, encoding)
     check_option(decimal, "decimal", DECIMALS)
     rows, lead = _head(path, gz, encoding)
@@ -279,7 +287,15 @@ def _parse(source, names, skip, decimal, types, newlines_in_values):
     path = str(source.path)
 
     def read(handler):
-        stream = pa.PythonFile(_Inflated(source.path), mode="r") if source.gz else path
+        inflated = _Inflated(source.path) if source.gz else None
+        try:
+            return parse(path if inflated is None else pa.PythonFile(inflated, mode="r"), handler)
+        finally:
+            if inflated is not None:
+                inflated.close()
+                inflated.raise_error()  # said here, on this thread, not from inside pyarrow's readers
+
+    def parse(stream, handler):
         return pcsv.read_csv(
             stream,
             read_options=pcsv.ReadOptions(
@@ -322,29 +338,53 @@ def _raw(path, gz):
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
+def text_limit(available=None) -> int | None:
+    """The most CSV text (bytes) read into memory here: 1/INFLATE_SHARE of what is available."""
+    have = available_bytes() if available is None else available
+    return None if have is None else have // INFLATE_SHARE
+
+
+def _too_large(path, limit, how):
+    return ValueError(
+        f"{path}: {how} more than {size_text(limit)} of text, more than 1/{INFLATE_SHARE} of the "
+        f"{gib(limit * INFLATE_SHARE)} of memory available to this process (its limits included), and "
+        "reading it would take about 3.3 times its size; expected a smaller file (or one split into parts)"
+    )
+
+
 class _Inflated:
     """A gzip file's text for pyarrow, refused (a ValueError naming the file) once it inflates
-    beyond 1/INFLATE_SHARE of the memory available: a gzip bomb, or a file too large to read here,
-    stops after that much text instead of when memory runs out."""
+    beyond ``text_limit()``: a gzip bomb, or a file too large to read here, stops after that much
+    text instead of when memory runs out."""
 
     closed = False
 
     def __init__(self, path, available=None):
-        self.path, self.f, self.n = path, gzip.open(path, "rb"), 0
-        have = available_bytes() if available is None else available
-        self.limit = None if have is None else have // INFLATE_SHARE
+        self.path, self.f, self.n, self.error = path, gzip.open(path, "rb"), 0, None
+        self.limit = text_limit(available)
 
     def read(self, size=-1):
-        chunk = self.f.read(size)
+        """The next piece of text; past the limit, or where the gzip stream is damaged, the end of
+        the file, the reason kept for ``raise_error``: an exception raised inside pyarrow's reader
+        threads can leave them waiting for the interpreter at exit (seen as a hang under ulimit -v)."""
+        if self.error is not None:
+            return b""
+        try:
+            chunk = self.f.read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error = ValueError(f"{self.path}: cannot read the gzip file ({exc})")
+            return b""
         self.n += len(chunk)
         if self.limit is not None and self.n > self.limit:
-            self.close()
-            raise ValueError(
-                f"{self.path}: inflates to more than {gib(self.limit)} of text (from "
-                f"{gib(self.path.stat().st_size)} compressed), more than a quarter of the "
-                "memory available here; expected a smaller file (or one split into parts)"
+            self.error = _too_large(
+                self.path, self.limit, f"inflates (from {size_text(self.path.stat().st_size)} compressed) to"
             )
+            return b""
         return chunk
+
+    def raise_error(self):
+        if self.error is not None:
+            raise self.error
 
     def readable(self):
         return True
