@@ -54,6 +54,28 @@ def check_option(value, name, allowed):
     return value
 
 
+class CategoryIndex:
+    """Where each cell sits in a column's list of categories (its one-hot position), by binary
+    search over the categories in sorted order: 8 bytes a category (pointers to the strings the
+    list holds) instead of a hash table of them, and nothing rebuilt per call; -1 for a cell that
+    is not a category."""
+
+    def __init__(self, categories):
+        self.values = np.empty(len(categories), dtype=object)
+        self.values[:] = categories
+        ascending = len(categories) < 2 or bool(np.all(self.values[1:] > self.values[:-1]))
+        self.order = None if ascending else np.argsort(self.values, kind="stable")  # a file's own order
+        if self.order is not None:
+            self.values = self.values[self.order]
+
+    def positions(self, cells) -> np.ndarray:
+        cells = np.asarray(cells, dtype=object).reshape(-1)
+        at = np.minimum(np.searchsorted(self.values, cells), len(self.values) - 1)
+        found = self.values[at] == cells
+        index = at if self.order is None else self.order[at]
+        return np.where(found, index, -1).astype(np.int64)
+
+
 class ColumnPlan:
     """Preprocessing per column (see the module docstring): ``fit(X)`` on the training part,
     ``transform(X)`` → the network's float64 input matrix, the same on every backend."""
@@ -209,14 +231,13 @@ class ColumnPlan:
         return smooth_clip(Z) if self.normalize == "robust" else Z
 
     def _one_hot(self, col, j, out, name, notes):
-        codes = {c: k for k, c in enumerate(self.categories[j])}
         missing = _missing_mask(col)
         if missing.any():
             if self.impute is None:
                 _refuse_missing(name, self.names[j], int(np.flatnonzero(missing)[0]))
             notes.append(("imputed", int(missing.sum()), {self.names[j]}))
         cells = [self.fill[j] if m else _as_category(v) for v, m in zip(col, missing)]
-        index = np.array([codes.get(c, -1) for c in cells], dtype=np.int64)
+        index = self._category_index(j).positions(cells)
         unknown = index < 0
         if unknown.any():
             first = cells[int(np.flatnonzero(unknown)[0])]
@@ -229,6 +250,19 @@ class ColumnPlan:
             notes.append(("unseen", int(unknown.sum()), {self.names[j]}))
         rows = np.flatnonzero(~unknown)
         out[rows, index[rows]] = 1.0
+
+    def _category_index(self, j) -> CategoryIndex:
+        """Column ``j``'s categories, searchable; made once per list of categories and kept beside
+        the plan (not pickled: ``__getstate__``)."""
+        cache = self.__dict__.setdefault("_indexes", {})
+        if j not in cache or cache[j][0] is not self.categories[j]:
+            cache[j] = (self.categories[j], CategoryIndex(self.categories[j]))
+        return cache[j][1]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_indexes", None)  # derived from the categories, rebuilt on use
+        return state
 
     # ---- description --------------------------------------------------------------------------
 

@@ -47,8 +47,9 @@ MAX_LAYERS = 1000
 MAX_UNITS = 10**7
 
 
-def parse(raw: bytes, what: str, limit: int):
-    """JSON from ``raw`` (at most ``limit`` bytes, nested at most MAX_DEPTH deep), else ValueError."""
+def parse(raw: bytes | str, what: str, limit: int):
+    """JSON from ``raw`` (at most ``limit`` bytes or characters, nested at most MAX_DEPTH deep),
+    else ValueError. Text is parsed as it is: no encoded copy of a large header is made."""
     if len(raw) > limit:
         raise ValueError(f"{what} is {len(raw)} bytes; at most {limit} are read")
     try:

@@ -69,7 +69,9 @@ def write(path, tensors: dict, description: dict):
 def checksum(description_text: str, tensors: dict) -> str:
     """SHA-256 of the description's text and of each tensor (name, dtype, shape, little-endian
     values), in name order: independent of where the bytes sit in the file."""
-    h = hashlib.sha256(description_text.encode())
+    h = hashlib.sha256()
+    for start in range(0, len(description_text), 1 << 20):  # in pieces: no whole encoded copy
+        h.update(description_text[start : start + (1 << 20)].encode())
     for name in sorted(tensors):
         array = np.asarray(tensors[name])
         h.update(json.dumps([name, _NAMES[array.dtype.newbyteorder("<").str], list(array.shape)]).encode())
@@ -99,7 +101,7 @@ def read(path, check=None):
                 header = schema.parse(f.read(n), "the header", MAX_HEADER)
                 meta = header.pop("__metadata__")
                 text = meta["reseau"]
-                description = schema.parse(text.encode(), "the description", MAX_HEADER)
+                description = schema.parse(text, "the description", MAX_HEADER)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 why = f" ({exc})" if "nested" in str(exc) or "bytes" in str(exc) else ""
                 raise ValueError(f"{path}: unreadable header{why}; not a reseau model file") from None

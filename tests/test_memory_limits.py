@@ -154,3 +154,59 @@ def test_a_plain_csv_larger_than_the_text_limit_is_refused_before_it_is_read(tmp
         load_file(path, target="y")
     monkeypatch.setattr(tables, "available_bytes", lambda: 1 << 30)
     assert load_file(path, target="y").X.shape == (200_000, 2)
+
+
+def _peak_of(args):
+    """Peak resident bytes of ``reseau ARGS`` in a child process (measured by an intermediate one)."""
+    script = (
+        "import resource, subprocess, sys\n"
+        f"p = subprocess.run([sys.executable, '-m', 'reseau', *{list(args)!r}], capture_output=True, timeout=240)\n"
+        "assert p.returncode == 0, p.stderr\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
+
+
+def test_a_model_with_a_million_categories_predicts_within_ten_times_its_file(tmp_path):
+    """A 20 MiB model file whose text column has 10⁶ categories: `reseau predict` needs less than
+    10× the file's size beyond what a small model's predict needs (the process's imports)."""
+    import pyarrow as pa
+
+    import reseau
+    from reseau.core import serialize
+
+    rng = np.random.default_rng(0)
+    small = reseau.MLP([None, 2, 1], seed=0)
+    small.fit(pa.table({"city": ["c0", "c1", "c2", "c3"] * 10, "x": rng.normal(size=40)}), rng.integers(0, 2, 40))
+    small.save(tmp_path / "small.reseau")
+    tensors, d = serialize.read(tmp_path / "small.reseau")
+    plan = d["preprocessing"]
+    plan["categories"][plan["names"].index("city")] = [f"c{i}" for i in range(1_000_000)]
+    d["layers"][0] = sum(1 if c is None else len(c) for c in plan["categories"])
+    tensors["W1"] = rng.normal(size=(d["layers"][0], 2)).astype(np.float32)
+    serialize.write(tmp_path / "big.reseau", tensors, {k: v for k, v in d.items() if k not in ("format", "version")})
+    size = (tmp_path / "big.reseau").stat().st_size
+    assert size > 19 << 20
+    (tmp_path / "x.csv").write_text("city,x\nc5,0.1\nc999999,0.2\nnew,0.3\n")
+    big = reseau.load(tmp_path / "big.reseau")
+    row = big.contract.columns.transform(pa.table({"city": ["c999999", "c5"], "x": [0.0, 0.0]}))
+    assert row[0, 999_999] == 1 and row[1, 5] == 1 and row[:, :1_000_000].sum() == 2
+    base = _peak_of(["predict", str(tmp_path / "small.reseau"), str(tmp_path / "x.csv")])
+    peak = _peak_of(["predict", str(tmp_path / "big.reseau"), str(tmp_path / "x.csv")])
+    assert peak - base < 10 * size, (peak - base) / size
+
+
+@pytest.mark.parametrize("order", ["sorted", "a file's own order"])
+def test_category_positions_equal_a_lookup_table(order):
+    from reseau.core.columns import CategoryIndex
+
+    categories = sorted(f"k{i}" for i in range(1000))
+    if order != "sorted":
+        categories = list(np.random.default_rng(1).permutation(categories))
+    cells = ["k5", "zz", "k999", "", "k0", "k5", "a", "k1000"]
+    table = {c: k for k, c in enumerate(categories)}
+    expected = [table.get(c, -1) for c in cells]
+    np.testing.assert_array_equal(CategoryIndex(categories).positions(cells), expected)
+    np.testing.assert_array_equal(CategoryIndex(["only"]).positions(["only", "other"]), [0, -1])
