@@ -76,7 +76,7 @@ def _resume(model, plan, stopping):
 def _trainer_options(model, plan, o, comm, stopping, progress, history) -> dict:
     steps = model.steps
     return dict(
-        epochs=o.epochs, batch_size=o.batch_size, validation=plan.val, compile_epoch=bool(o.compile_epoch),
+        epochs=o.epochs, batch_size=o.batch_size, validation=plan.val, compile_epoch=o.compile_epoch,
         callbacks=_callbacks(model, plan, o, comm, stopping), track_gradients=bool(o.track_gradients),
         progress=progress, history=history, step=steps.step, epoch_fn=steps.epoch_fn, workspaces=steps.workspaces,
         on_divergence=steps.on_divergence, fit_epoch0=model.fit_epoch0, schedule_start=model.schedule_start, W=plan.W,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .. import backends
 from ..backends.host import np
 from . import checkpoint as checkpoint_files
-from . import columns, contract, guard, heads, memory, optim, schedules, targets, validation, weights
+from . import columns, compiled_epoch, contract, guard, heads, memory, optim, schedules, targets, validation, weights
 from .data import split_indices
 from .defaults import DEFAULTS
 from .regularization import auto_l2, smoothing_head
@@ -66,7 +66,7 @@ class FitOptions:
     restore_best: object = True
     track_gradients: object = False
     verbose: object = False
-    compile_epoch: object = False
+    compile_epoch: object = None  # None: where the compiled epoch covers the fit (core/trainer.py)
     callback: object = None
     callbacks: object = None
     data_parallel: object = False
@@ -101,10 +101,12 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
         check_data_parallel(model, X.shape[0], batch_size, comm)
         if o.compile_epoch:
             raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
-    if o.compile_epoch and model.backend.name != "jax":
+    if o.compile_epoch not in (None, True, False):
+        raise ValueError(f"compile_epoch={o.compile_epoch!r} is invalid; expected None (where it helps), True or False")
+    if o.compile_epoch and model.backend.name != "jax" and not compiled_epoch.available(model):
         raise ValueError(
-            f"compile_epoch=True needs the jax backend; this model runs on "
-            f"{model.backend.name!r}, whose steps are not compiled"
+            f"compile_epoch=True needs the jax backend, or numpy with numba (pip install 'reseau[cpu]'); "
+            f"this model runs on {model.backend.name!r} with {type(model.kern).__name__}: epochs step by step"
         )
     continuing, auto, schedule, opt = _optimiser(model, o, epochs)
     on_divergence = guard.check_mode(o.on_divergence)

@@ -16,7 +16,7 @@ returned arrays.
 
 from __future__ import annotations
 
-from . import guard
+from . import compiled_epoch, guard
 from .network import loss_and_grads
 from .state import StepState
 from .workspace import Workspaces
@@ -168,6 +168,9 @@ class CompiledSteps:
         self.step = self.raw = self.workspaces = self.comm = None
         self.on_divergence, self.cuda_graph, self.state_owner = "stop", False, state_owner
         self.epochs, self._programs, self._backend, self._kern = {}, {}, None, None
+        self.uncovered = "not prepared"  # on NumPy: why epochs cannot be compiled (None: they can)
+        self.path = None  # how the last fit ran: compiled_epoch.COMPILED or STEP_PATH (why)
+        self._numba_epoch = None
 
     def prepare(self, model, opt, comm=None, on_divergence="stop", cuda_graph=False):
         """Set up ``model``'s optimiser, its state, the workspaces and the compiled step (once per
@@ -188,6 +191,20 @@ class CompiledSteps:
         if model.opt_state is None or opt is not self.state_owner:
             model.opt_state, self.state_owner = fresh_state(model, opt), opt
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
+        self.uncovered, self._numba_epoch = "the jax backend compiles its own epochs", None
+        if model.backend.name != "jax":
+            available = compiled_epoch.available(model)
+            self.uncovered = (
+                compiled_epoch.uncovered(model, opt, comm, on_divergence)
+                if available
+                else (
+                    "no numba (pip install 'reseau[cpu]')"
+                    if model.backend.name == "numpy"
+                    else f"the {model.backend.name} backend"
+                )
+            )
+            if self.uncovered is None:
+                self._numba_epoch = (model, opt, on_divergence)
 
     def _compiled(self, model, opt, comm, on_divergence, cuda_graph):
         """(raw step, compiled step, compiled epochs), from the cache where the program is the same."""
@@ -216,7 +233,10 @@ class CompiledSteps:
     def epoch_fn(self, batch_size):
         """The compiled epoch loop for this batch size (see ``make_epoch``)."""
         if batch_size not in self.epochs:
-            self.epochs[batch_size] = make_epoch(self._backend, self._kern, self.raw, batch_size)
+            if self._numba_epoch is not None:
+                self.epochs[batch_size] = compiled_epoch.make_epoch(*self._numba_epoch, batch_size)
+            else:
+                self.epochs[batch_size] = make_epoch(self._backend, self._kern, self.raw, batch_size)
         return self.epochs[batch_size]
 
 

@@ -16,9 +16,10 @@ gradient norms, early stopping, checkpoints, progress, loggers.
 from __future__ import annotations
 
 import time
+import warnings
 
 from ..backends.host import np
-from . import guard, heads
+from . import compiled_epoch, guard, heads
 from .batches import Batches
 from .callbacks import GradientNorms, Recorder, ScheduleWatch, is_false
 from .guard import TrainingDivergedError
@@ -91,7 +92,7 @@ class Trainer:
         epochs,
         batch_size,
         validation=None,
-        compile_epoch=False,
+        compile_epoch=None,
         callbacks=(),
         track_gradients=False,
         shard=None,
@@ -113,12 +114,13 @@ class Trainer:
         self.orders = orders  # orders(n): each epoch's row order (host ints) or None; default: shuffled
         self.n = X.shape[0]
         self.bs = self.n if batch_size is None else min(batch_size, self.n)
-        self.epochs, self.compile_epoch, self.shard, self.comm = epochs, compile_epoch, shard, comm
+        self.epochs, self.shard, self.comm = epochs, shard, comm
         self.progress = progress  # where a resumed fit left off: its epoch's order and position
         self.history = history
         extra = [GradientNorms()] if track_gradients else []
         self.callbacks = extra + [Recorder(), ScheduleWatch()] + list(callbacks)
         self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
+        self.compile_epoch = self._compiles(compile_epoch, epoch_fn)
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
         self.form = StepForm(model)
@@ -132,6 +134,30 @@ class Trainer:
         self.lr = None
         self.signals = DeferredSignals()
         self.batches = Batches(model, X, Y, W, self.bs, workspaces, comm, shard)  # each step's rows
+
+    def _compiles(self, asked, epoch_fn) -> bool:
+        """Whether each epoch's full mini-batches run as one compiled call: as asked (True, False)
+        on JAX; on NumPy with numba where ``asked`` is not False, the compiled epoch covers the fit
+        (core/compiled_epoch.py) and nothing needs each step (no ``on_step_end`` callback, no split
+        over devices or ranks). The path taken is recorded in ``model.steps.path``."""
+        steps = getattr(self.model, "steps", None)
+        if epoch_fn is None or steps is None:
+            return False
+        if self.model.backend.name == "jax":
+            steps.path = compiled_epoch.COMPILED_JAX if asked else compiled_epoch.STEP_PATH
+            return bool(asked)
+        needs = next(
+            (why for bad, why in ((self.step_hooks, "a callback acts after each step"),
+                                  (self.shard is not None or self.comm is not None, "data split over ranks"),
+                                  (hasattr(self.X, "rows"), "rows read from a source"),
+                                  (asked is False, "compile_epoch=False"))
+             if bad),
+            steps.uncovered,
+        )  # fmt: skip
+        if asked and needs is not None:
+            warnings.warn(f"compile_epoch=True: {needs}; this fit runs step by step", RuntimeWarning, stacklevel=4)
+        steps.path = compiled_epoch.COMPILED if needs is None else f"{compiled_epoch.STEP_PATH} ({needs})"
+        return needs is None
 
     @property
     def steps_per_epoch(self) -> int:

@@ -257,8 +257,53 @@ def lerp_coefficients(w):
     return (1.0, 0.0, w) if w < 0.5 else (0.0, 1.0, -(1.0 - w))
 
 
+# ---- each optimiser's options and step folded into its loop's coefficients (the step path and
+# the compiled epoch, kernels/numba_epoch.py, both build them here) -----------------------------
+
+
+def sgd_coefficients(lr, wd=0.0, gs=1.0):
+    """``_sgd``'s c for plain SGD: θ ← θ − lr·g (the momentum buffer multiplied by 0)."""
+    return (lr, 0, 0, wd, 1, 0, gs)
+
+
+def momentum_coefficients(lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
+    """``_sgd``'s c for step t: b ← g on the first step, then μb + (1−τ)g; Nesterov θ − lr(g + μb)."""
+    mu_b, damp = (0.0, 1.0) if t == 1 else (mu, 1.0 - dampening)
+    a, b = (1.0, mu) if nesterov else (0.0, 1.0)
+    return (lr, mu_b, damp, wd, a, b, gs)
+
+
+def sutskever_coefficients(lr, mu, nesterov=False, wd=0.0, gs=1.0):
+    """``_sutskever``'s c: v ← μv − lr·g; θ ← θ + v (Nesterov: θ + μv − lr·g)."""
+    a, b = (mu, float(lr)) if nesterov else (1.0, 0.0)
+    return (lr, mu, wd, a, b, gs)
+
+
+def adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs=1.0):
+    """``_adam``'s c for step t: the bias corrections folded into a and B (see ``Adam``)."""
+    lr = float(lr)
+    bc1, bc2_sqrt = 1.0 - beta1**t, (1.0 - beta2**t) ** 0.5
+    a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
+    s_m, s_g, w = lerp_coefficients(1.0 - beta1)
+    return (
+        a,
+        B,
+        w,
+        beta2,
+        1.0 - beta2,
+        eps,
+        0.0 if decoupled else wd,
+        1.0 - lr * wd if decoupled else 1.0,
+        s_m,
+        s_g,
+        gs,
+    )
+
+
 class NumbaKernels(NumpyKernels):
     """The in-place NumPy kernels, with the ops numba does better replaced by one-pass loops."""
+
+    compiled_epoch = True  # kernels/numba_epoch.py runs whole epochs with these loops
 
     def __init__(self, backend):
         super().__init__(backend)
@@ -330,18 +375,16 @@ class NumbaKernels(NumpyKernels):
     # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, lr, 0, 0, wd, 1, 0, gs))
+        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, *sgd_coefficients(lr, wd, gs)))
         return p
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-        mu_b, damp = (0.0, 1.0) if t == 1 else (mu, 1.0 - dampening)  # first step: b = g
-        a, b = (1.0, mu) if nesterov else (0.0, 1.0)
-        SGD(p, g, buf, self._coefficients(p.dtype, lr, mu_b, damp, wd, a, b, gs))
+        c = momentum_coefficients(lr, t, mu, dampening, nesterov, wd, gs)
+        SGD(p, g, buf, self._coefficients(p.dtype, *c))
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        a, b = (mu, float(lr)) if nesterov else (1.0, 0.0)
-        SUTSKEVER(p, g, v, self._coefficients(p.dtype, lr, mu, wd, a, b, gs))
+        SUTSKEVER(p, g, v, self._coefficients(p.dtype, *sutskever_coefficients(lr, mu, nesterov, wd, gs)))
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
@@ -373,23 +416,8 @@ class NumbaKernels(NumpyKernels):
         eps_uncorrected=False,
         gs=1.0,
     ):
-        lr = float(lr)
-        bc1, bc2_sqrt = 1.0 - beta1**t, (1.0 - beta2**t) ** 0.5
-        a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
-        s_m, s_g, w = lerp_coefficients(1.0 - beta1)
         c = self._coefficients(
-            p.dtype,
-            a,
-            B,
-            w,
-            beta2,
-            1.0 - beta2,
-            eps,
-            0.0 if decoupled else wd,
-            1.0 - lr * wd if decoupled else 1.0,
-            s_m,
-            s_g,
-            gs,
+            p.dtype, *adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs)
         )
         if amsgrad:
             ADAM_AMSGRAD(p, g, m, v, vmax, c)

@@ -230,9 +230,13 @@ def test_compiled_epoch_equals_step_by_step(batch_size, n):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
 
 
-def test_compile_epoch_needs_jax():
-    with pytest.raises(ValueError, match="compile_epoch=True needs the jax backend"):
-        MLP([2, 1], backend="numpy", normalize=None).fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True)
+def test_compile_epoch_needs_jax_or_numba():
+    with pytest.raises(ValueError, match="compile_epoch=True needs the jax backend, or numpy with numba"):
+        MLP([2, 1], backend="numpy", kernels="numpy", normalize=None).fit(
+            np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch=True
+        )
+    with pytest.raises(ValueError, match="compile_epoch='yes' is invalid"):
+        MLP([2, 1], normalize=None).fit(np.zeros((4, 2)), [0, 1, 0, 1], compile_epoch="yes")
 
 
 @pytest.mark.parametrize("name", ["numpy", "jax"])

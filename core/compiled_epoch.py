@@ -1,0 +1,117 @@
+"""The compiled epoch on the CPU: a fit of a model on NumPy with numba (``reseau[cpu]``) whose
+configuration kernels/numba_epoch.py covers runs each epoch's full mini-batches in one compiled
+call, the last partial batch (and anything a callback needs per step) on the step path.
+
+Covered: hidden relu, leaky relu, tanh or sigmoid; the sigmoid, softmax and identity heads;
+SGD (plain, momentum, Nesterov; PyTorch's and Sutskever's forms) and Adam / AdamW (PyTorch's and
+Keras's ε); L1 and L2; any learning-rate schedule (the rates come per step); sample and class
+weights; divergence modes "stop" and "skip". ``uncovered`` names what sends a fit to the step
+path instead: dropout, label smoothing, gradient clipping, the other optimisers, AMSGrad, data
+parallelism, reduced-precision GEMMs.
+
+``epoch`` has the form of core/steps.make_epoch's: ``epoch(params, opt_state, X, Y, order, step0,
+lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots updated in place.
+"""
+
+from __future__ import annotations
+
+from ..backends.host import np
+from . import optim
+
+STEP_PATH = "step by step"
+COMPILED = "compiled epochs (numba)"
+COMPILED_JAX = "compiled epochs (jax)"
+
+
+def uncovered(model, opt, comm=None, on_divergence="stop") -> str | None:
+    """Why a fit of ``model`` with ``opt`` runs step by step (None: the compiled epoch covers it)."""
+    from ..kernels import numba_epoch as ne  # imports numba: only asked where it is installed
+
+    hidden = model.activations[:-1]
+    checks = (
+        (comm is not None, "data split over ranks"),
+        (any(a not in ne.ACTIVATIONS for a in hidden), f"hidden activation {_first_not_in(hidden, ne.ACTIVATIONS)}"),
+        (model.output not in ne.HEADS, f"output {model.output}"),
+        (any(model.dropout), "dropout"),
+        (bool(model.label_smoothing), "label smoothing"),
+        (getattr(model.kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
+        (opt.clip_norm is not None, "gradient clipping"),
+        (not isinstance(opt, (optim.SGD, optim.Adam)), f"optimiser {opt.name}"),
+        (getattr(opt, "amsgrad", False), "AMSGrad"),
+        (on_divergence not in ("stop", "skip"), f"on_divergence={on_divergence!r}"),
+    )
+    return next((why for bad, why in checks if bad), None)
+
+
+def available(model) -> bool:
+    """Whether this model's kernels can run the compiled epoch at all (NumPy with numba)."""
+    return model.backend.name == "numpy" and getattr(model.kern, "compiled_epoch", False)
+
+
+def _first_not_in(names, table):
+    return next((n for n in names if n not in table), None)
+
+
+def make_epoch(model, opt, on_divergence, batch_size):
+    """The compiled epoch for ``model``'s network, ``opt`` and ``batch_size`` (module docstring)."""
+    from ..kernels import numba_epoch as ne
+
+    layout = model.layout
+    lay = np.array(
+        [(w0, b0, n_in, n_out) for ((w0, _), (b0, _)), (n_in, n_out) in zip(layout.slices, layout.shapes)],
+        dtype=np.int64,
+    )
+    acts = np.array([ne.ACTIVATIONS[a] for a in model.activations], dtype=np.int64)
+    head, mode = ne.HEADS[model.output], ne.STOP if on_divergence == "stop" else ne.SKIP
+    code, slot_names, coefficients = _optimizer(opt)
+    G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
+    no_rows = np.empty(0, dtype=model.dtype)
+
+    def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
+        dtype = params.dtype
+        C = np.array([coefficients(float(lr), step0 + i + 1) for i, lr in enumerate(lrs)], dtype=dtype)
+        slots = opt_state.slots
+        S1 = slots[slot_names[0]] if slot_names else np.zeros_like(params)  # plain SGD: a zero buffer
+        S2 = slots[slot_names[1]] if len(slot_names) > 1 else no_rows
+        softmax = model.output == "softmax"
+        Yf = np.empty((0, 0), dtype) if softmax else Y
+        yi = Y if softmax else np.empty(0, np.int32)
+        b = opt_state.book
+        book = np.array([b[k] for k in ne.BOOK], dtype=np.float64)
+        w = no_rows if W is None else W
+        reg = model.regularization  # read per call: l2="auto" is 2/n of each fit's rows
+        l1, l2 = (0.0, 0.0) if reg is None or not reg.penalty_on else (float(reg.l1), float(reg.l2))
+        ne.epoch(
+            X, Yf, yi, w, order, batch_size, params, G, S1, S2, lay, acts, head, code, C, l1, l2, mode, step0, book
+        )
+        b = dict(zip(ne.BOOK, book.tolist()))
+        for key in ("rows", "skipped", "first_bad"):
+            b[key] = int(b[key])
+        return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=b)
+
+    return epoch
+
+
+def _optimizer(opt):
+    """(the kernel's optimiser code, the slots it updates, coefficients(lr, t) of step t)."""
+    from ..kernels import numba_epoch as ne
+    from ..kernels import numba_kernels as nk
+
+    wd = opt.weight_decay
+    if isinstance(opt, optim.Adam):
+        (b1, b2), keras = opt.betas, opt.form == "keras"
+        return (
+            ne.OPTIMIZERS["adam"],
+            ("m", "v"),
+            lambda lr, t: nk.adam_coefficients(lr, t, b1, b2, opt.eps, wd, opt.decoupled, keras),
+        )
+    mu, nesterov = opt.momentum, opt.nesterov
+    if not mu:
+        return ne.OPTIMIZERS["sgd"], (), lambda lr, t: nk.sgd_coefficients(lr, wd)
+    if opt.form == "sutskever":
+        return ne.OPTIMIZERS["sutskever"], ("buf",), lambda lr, t: nk.sutskever_coefficients(lr, mu, nesterov, wd)
+    return (
+        ne.OPTIMIZERS["sgd"],
+        ("buf",),
+        lambda lr, t: nk.momentum_coefficients(lr, t, mu, opt.dampening, nesterov, wd),
+    )

@@ -1,0 +1,205 @@
+"""A chunk of training steps (a whole epoch's full mini-batches) in one compiled call, on the CPU.
+
+Per step i (rows ``order[i·bs : (i+1)·bs]`` of X, gathered into a batch buffer):
+
+    forward    Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g⁽ˡ⁾(Z⁽ˡ⁾)         (np.dot → BLAS, then the bias/activation loop)
+    head       L, dZ⁽ᴸ⁾ = r ⊙ (A⁽ᴸ⁾ − Y), rows right          (r = 1/bs, or w/Σw with row weights)
+    backward   dW = A⁽ˡ⁻¹⁾ᵀdZ, db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′
+    penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only)
+    guard      ok = isfinite(L) ∧ isfinite(g·g); "stop": the first bad step ends the chunk
+    update     one optimiser loop over the flat buffers, its coefficients row C[i]
+
+Every loop is the one the step path runs (``kernels/numba_kernels.py``'s plain functions, compiled
+here without ``parallel``: one thread, BLAS keeps its own), so each formula stays in one place.
+One generic kernel: the activations, head and optimiser arrive as small integer codes and the
+optimiser's options as the per-step coefficient rows, so it compiles once per dtype (``cache=True``:
+a second process loads it from disk). The step path stays the reference it is tested against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import numba_kernels as nk
+
+ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
+HEADS = {"sigmoid": 0, "softmax": 1, "identity": 2}
+OPTIMIZERS = {"sgd": 0, "sutskever": 1, "adam": 2}  # sgd: plain, momentum and Nesterov (PyTorch's form)
+STOP, SKIP = 0, 1
+BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
+
+_serial = njit(cache=True)
+BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = (
+    _serial(f) for f in (nk._bias_relu, nk._bias_leaky, nk._bias, nk._relu_grad, nk._leaky_grad)
+)
+SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = nk.SOFTMAX_CE, nk.SIGMOID_BCE, nk.IDENTITY_MSE
+ADAM, SGD, SUTSKEVER = (_serial(f) for f in (nk._adam, nk._sgd, nk._sutskever))
+
+
+@njit(cache=True)
+def _activate(code, Z, b, A):
+    """A = g(Z + b) as the step path computes it (relu: Z keeps the product; the others add b to
+    Z; sigmoid as ½ tanh(z/2) + ½, as NumPy's kernels)."""
+    if code == 1:
+        BIAS_RELU(Z, b, A)
+        return
+    if code == 2:
+        BIAS_LEAKY(Z, b, A, Z.dtype.type(nk.LEAKY_SLOPE))
+        return
+    BIAS(Z, b)
+    half = Z.dtype.type(0.5)
+    for i in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            z = Z[i, j]
+            A[i, j] = np.tanh(z) if code == 3 else (np.tanh(z * half) * half + half if code == 4 else z)
+
+
+@njit(cache=True)
+def _activation_grad(code, dA, Z, A, out):
+    """dZ = dA ⊙ g′ into ``out`` (which may be Z): relu from A, leaky relu from Z, tanh 1 − A²,
+    sigmoid (1 − A)A, in the step path's order of operations."""
+    if code == 1:
+        RELU_GRAD(dA, A, out)
+        return
+    if code == 2:
+        LEAKY_GRAD(dA, Z, out, dA.dtype.type(nk.LEAKY_SLOPE))
+        return
+    one = A.dtype.type(1)
+    for i in range(dA.shape[0]):
+        for j in range(dA.shape[1]):
+            a = A[i, j]
+            out[i, j] = (
+                dA[i, j] * (one - a * a) if code == 3 else (dA[i, j] * ((one - a) * a) if code == 4 else dA[i, j])
+            )
+
+
+@njit(cache=True)
+def _head(code, Z, Yb, yb, r, weighted):
+    """(L, rows right), dZ written over Z: one call over the batch (scale r[0] = 1/bs), or one per
+    row with its share rᵢ = wᵢ/Σw (L = Σ rᵢℓᵢ)."""
+    if not weighted:
+        if code == 0:
+            total, right = SIGMOID_BCE(Z, Yb, r[0], Z)
+        elif code == 1:
+            total, right = SOFTMAX_CE(Z, yb, r[0], Z)
+        else:
+            total, right = IDENTITY_MSE(Z, Yb, r[0], Z)
+        return total / Z.shape[0], right
+    loss, right = 0.0, 0
+    for i in range(Z.shape[0]):
+        if code == 0:
+            ell, ok = SIGMOID_BCE(Z[i : i + 1], Yb[i : i + 1], r[i], Z[i : i + 1])
+        elif code == 1:
+            ell, ok = SOFTMAX_CE(Z[i : i + 1], yb[i : i + 1], r[i], Z[i : i + 1])
+        else:
+            ell, ok = IDENTITY_MSE(Z[i : i + 1], Yb[i : i + 1], r[i], Z[i : i + 1])
+        loss += r[i] * ell
+        right += ok
+    return loss, right
+
+
+@njit(cache=True)
+def _penalty(P, G, lay, l1, l2):
+    """(l2/2)ΣW² + l1Σ|W| over the weights, and g += l2·W + l1·sign(W) there."""
+    total = 0.0
+    c1, c2 = P.dtype.type(l1), P.dtype.type(l2)
+    for l in range(lay.shape[0]):
+        for i in range(lay[l, 0], lay[l, 0] + lay[l, 2] * lay[l, 3]):
+            w = P[i]
+            total += 0.5 * l2 * w * w + l1 * abs(w)
+            G[i] = G[i] + c2 * w + c1 * np.sign(w)
+    return total
+
+
+@njit(cache=True)
+def _update(code, P, G, S1, S2, c):
+    if code == 2:
+        ADAM(P, G, S1, S2, c)
+    elif code == 1:
+        SUTSKEVER(P, G, S1, c)
+    else:
+        SGD(P, G, S1, c)
+
+
+@njit(cache=True)
+def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, mode, step0, book):
+    """Run len(C) steps of batch ``bs`` over ``order``, the first numbered ``step0`` (see the
+    module docstring); ``book`` (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct)
+    gathers the guard's record (first_bad −1: none). Returns the steps run."""
+    L = lay.shape[0]
+    widths = np.empty(L + 1, dtype=np.int64)
+    widths[0] = lay[0, 2]
+    for l in range(L):
+        widths[l + 1] = lay[l, 3]
+    total = 0
+    for l in range(1, L + 1):
+        total += widths[l]
+    Zbuf, Abuf = np.empty(bs * total, X.dtype), np.empty(bs * total, X.dtype)
+    dA = np.empty(bs * widths[:L].max(), X.dtype)
+    xb = np.empty((bs, widths[0]), X.dtype)
+    softmax, weighted = head == 1, w.shape[0] > 0
+    Yb = np.empty((bs, Yf.shape[1] if not softmax else 0), X.dtype)
+    yb = np.empty(bs if softmax else 0, yi.dtype)
+    r = np.empty(bs, X.dtype)
+    r[:] = X.dtype.type(1.0 / bs)
+    starts = np.zeros(L + 1, dtype=np.int64)
+    for l in range(L):
+        starts[l + 1] = starts[l] + bs * widths[l + 1]
+    for step in range(C.shape[0]):
+        rows = order[step * bs : (step + 1) * bs]
+        for i in range(bs):
+            xb[i, :] = X[rows[i], :]
+            if softmax:
+                yb[i] = yi[rows[i]]
+            else:
+                Yb[i, :] = Yf[rows[i], :]
+        if weighted:
+            s = X.dtype.type(0)
+            for i in range(bs):
+                s += w[rows[i]]
+            for i in range(bs):
+                r[i] = w[rows[i]] / s if s > 0 else w[rows[i]]
+        A_prev = xb
+        for l in range(L):
+            W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
+            Z = Zbuf[starts[l] : starts[l + 1]].reshape((bs, widths[l + 1]))
+            A = Abuf[starts[l] : starts[l + 1]].reshape((bs, widths[l + 1]))
+            np.dot(A_prev, W, Z)
+            _activate(acts[l], Z, P[lay[l, 1] : lay[l, 1] + lay[l, 3]], A)
+            A_prev = A
+        ZL = Zbuf[starts[L - 1] : starts[L]].reshape((bs, widths[L]))
+        loss, right = _head(head, ZL, Yb, yb, r, weighted)
+        dZ = ZL
+        for l in range(L - 1, -1, -1):
+            n_in, n_out = lay[l, 2], lay[l, 3]
+            A_in = xb if l == 0 else Abuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
+            dW = G[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
+            np.dot(A_in.T, dZ, dW)
+            nk.COLUMN_SUMS(dZ, G[lay[l, 1] : lay[l, 1] + n_out])
+            if l > 0:
+                W = P[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
+                dAl = dA[: bs * n_in].reshape((bs, n_in))
+                np.dot(dZ, W.T, dAl)
+                Zp = Zbuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
+                Ap = Abuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
+                _activation_grad(acts[l - 1], dAl, Zp, Ap, Zp)  # dZ⁽ˡ⁻¹⁾ over Z⁽ˡ⁻¹⁾, read no more
+                dZ = Zp
+        loss = X.dtype.type(loss)
+        if l1 != 0 or l2 != 0:
+            loss = loss + X.dtype.type(_penalty(P, G, lay, l1, l2))
+        ok = math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G))
+        if ok and (mode == SKIP or book[3] < 0):
+            _update(opt, P, G, S1, S2, C[step])
+            book[0] += np.float64(loss) * bs
+            book[1] += bs
+            book[5] += right
+        elif not ok:
+            book[2] += 1
+            if book[3] < 0:
+                book[3], book[4] = step0 + step, loss
+        if not ok and mode == STOP:
+            return step + 1
+    return C.shape[0]
