@@ -148,6 +148,9 @@ class Verbose(Callback):
     def __init__(self, epochs):
         self.epochs = epochs
 
+    def on_train_begin(self, trainer):
+        print(path_line(trainer), flush=True)
+
     def on_epoch_end(self, trainer, record):
         print(format_record(record, trainer.model.epoch - trainer.epoch0, self.epochs), flush=True)
 
@@ -157,6 +160,12 @@ class Verbose(Callback):
                 f"early stop after epoch {trainer.history.stopped_epoch}: best epoch {trainer.history.best_epoch}",
                 flush=True,
             )
+
+
+def path_line(trainer) -> str:
+    """How this fit runs its steps (core/compiled_epoch.py), for a header."""
+    path = getattr(getattr(trainer.model, "steps", None), "path", None)
+    return f"training: {path or 'step by step'}"
 
 
 def format_record(record: dict, i: int, epochs: int) -> str:
@@ -235,6 +244,10 @@ class ProgressBar(Callback):
                 f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
                 flush=True,
             )
+
+    def on_train_begin(self, trainer):
+        if not self.quiet:
+            print(path_line(trainer), flush=True)
 
     def on_epoch_end(self, trainer, record):
         self.update(record)

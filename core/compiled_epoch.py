@@ -48,6 +48,19 @@ def available(model) -> bool:
     return model.backend.name == "numpy" and getattr(model.kern, "compiled_epoch", False)
 
 
+def unavailable(model) -> str | None:
+    """Why this model's kernels cannot run the compiled epoch (None: they can)."""
+    import importlib.util
+
+    if available(model):
+        return None
+    if model.backend.name != "numpy":
+        return f"the {model.backend.name} backend"
+    if importlib.util.find_spec("numba") is None:
+        return "no numba (pip install 'reseau[cpu]')"
+    return f"the {type(model.kern).__name__} kernels"
+
+
 def _first_not_in(names, table):
     return next((n for n in names if n not in table), None)
 

@@ -145,7 +145,7 @@ class MLP:
     # fmt: off
     def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
             schedule="auto", validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=False, callback=None,
+            restore_best=True, track_gradients=False, verbose=False, compile_epoch=None, callback=None,
             callbacks=None, data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
             checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
         # fmt: on
@@ -165,10 +165,12 @@ class MLP:
         ``track_gradients``: ‖dW⁽ˡ⁾‖ per layer each epoch (``history["grad_norms"]``). ``callbacks``:
         reseau.callbacks objects; ``callback(record)``, a function called each epoch, stops training
         by returning False; ``verbose`` prints each epoch. ``data_parallel`` (JAX devices, or MPI
-        ranks): each batch split over them, gradients summed. ``compile_epoch`` (JAX): each epoch one
-        compiled loop. ``on_divergence``: a NaN/inf step is never applied; "stop" raises
-        TrainingDivergedError keeping the last good weights, "skip" drops it. ``checkpoint="dir"``:
-        checkpoints every ``checkpoint_every`` steps (None: each epoch), the newest
+        ranks): each batch split over them, gradients summed. ``compile_epoch``: each epoch's full
+        mini-batches as one compiled loop (JAX: True; NumPy with numba: by default, None, wherever
+        ``core/compiled_epoch.py`` covers the fit and no callback acts after each step; the path
+        taken is in ``summary()``); False: step by step. ``on_divergence``: a NaN/inf step is never
+        applied; "stop" raises TrainingDivergedError keeping the last good weights, "skip" drops it.
+        ``checkpoint="dir"``: checkpoints every ``checkpoint_every`` steps (None: each epoch), the newest
         ``checkpoint_keep`` kept; ``resume="dir"`` continues from the newest to the weights an
         uninterrupted run reaches. ``cuda_graph`` (CuPy): each step replayed from a CUDA graph.
         ``sample_weight`` (per row) and ``class_weight`` ("balanced": class c weighs n/(k·n_c), or

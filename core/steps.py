@@ -193,15 +193,8 @@ class CompiledSteps:
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
         self.uncovered, self._numba_epoch = "the jax backend compiles its own epochs", None
         if model.backend.name != "jax":
-            available = compiled_epoch.available(model)
-            self.uncovered = (
-                compiled_epoch.uncovered(model, opt, comm, on_divergence)
-                if available
-                else (
-                    "no numba (pip install 'reseau[cpu]')"
-                    if model.backend.name == "numpy"
-                    else f"the {model.backend.name} backend"
-                )
+            self.uncovered = compiled_epoch.unavailable(model) or compiled_epoch.uncovered(
+                model, opt, comm, on_divergence
             )
             if self.uncovered is None:
                 self._numba_epoch = (model, opt, on_divergence)

@@ -29,6 +29,8 @@ def summary(model) -> str:
     if model.classes is not None:
         shown = ", ".join(map(repr, model.classes[:10])) + (", ..." if len(model.classes) > 10 else "")
         lines.append(f"classes: {shown}")
+    if model.steps.path is not None:
+        lines.append(f"training: {model.steps.path}")
     lines.append(
         f"total {model.layout.size:,} parameters; backend {model.backend.name}, {model.dtype_name}"
         + ("" if model.precision == "fp32" else f" ({model.precision} GEMMs)")
