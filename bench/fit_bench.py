@@ -3,9 +3,11 @@
     python bench/fit_bench.py [--sizes S,M] [--rounds 9] [--json out.json]
 
 Per size (S: 30-16-1 tanh/sigmoid, batch 64; M: 784-256-256-10 relu/softmax, batch 128; float32,
-Adam, numpy+numba), in one run, three methods timed alike: each round runs, with a pause before
-each, the GEMM-only floor (reseau.benchmark's), the raw reseau step on one batch (the same
-``training_step`` fit runs), and ``MLP.fit`` through the public API, 5 epochs of 40 (M) or 200
+Adam, numpy+numba), in one run, four methods timed alike: each round runs, with a pause before
+each, the GEMM-only floor (reseau.benchmark's, the GEMMs dispatched from Python), the raw reseau
+step on one batch (the same ``training_step`` the step path runs), ``MLP.fit`` through the public
+API as it runs by default (compiled epochs, core/compiled_epoch.py) and ``fit(compile_epoch=False)``
+(the step path), 5 epochs of 40 (M) or 200
 (S) batches (shuffles, gathers, the guard's book, the running accuracy, History, callbacks), each
 for the same number of steps back to back. Times are medians over rounds of the time per step;
 ratios are medians over rounds of each round's ratio (the three ran seconds apart, so the drift
@@ -36,8 +38,9 @@ from reseau import benchmark, optim  # noqa: E402
 STEPS = {"S": 200, "M": 40}
 
 
-def fit_per_step(spec, epochs=1):
-    """Seconds per step of model.fit over STEPS[spec] batches (after a first fit compiled it all)."""
+def fit_per_step(spec, epochs=1, compile_epoch=None):
+    """Seconds per step of model.fit over STEPS[spec] batches (after a first fit compiled it all);
+    ``compile_epoch=False``: the step path (today's default before the compiled epoch)."""
     n_steps = STEPS[spec.name]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((spec.n * n_steps, spec.sizes[0])).astype(spec.dtype)
@@ -46,11 +49,11 @@ def fit_per_step(spec, epochs=1):
         spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba", normalize=None, seed=0
     )
     opt = optim.Adam(1e-3)
-    model.fit(X, y, epochs=1, batch_size=spec.n, optimizer=opt)  # warm: kernels, workspaces
+    model.fit(X, y, epochs=1, batch_size=spec.n, optimizer=opt, compile_epoch=compile_epoch)  # warm: kernels
 
     def once():
         t0 = time.perf_counter()
-        model.fit(X, y, epochs=epochs, batch_size=spec.n)  # continues with the same optimiser
+        model.fit(X, y, epochs=epochs, batch_size=spec.n, compile_epoch=compile_epoch)  # the same optimiser
         return (time.perf_counter() - t0) / (epochs * n_steps)
 
     return once
@@ -82,11 +85,12 @@ def time_size(key, rounds):
     """{floor, raw step, fit}: per-step times of each round, the three interleaved."""
     spec = benchmark.Spec(key, *benchmark.SIZES[key])
     steps = STEPS[key] * 5
-    fit = fit_per_step(spec, epochs=5)
+    fit, stepwise = fit_per_step(spec, epochs=5), fit_per_step(spec, epochs=5, compile_epoch=False)
     methods = {
         "floor": benchmark.gemm_floor(spec).run,
         "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
         "fit": lambda k: fit(),
+        "fit step path": lambda k: stepwise(),
     }
     times = {name: [] for name in methods}
     for _ in range(rounds):
@@ -114,6 +118,8 @@ def main(argv=None):
             "fit/raw step": ratio("fit", "raw step"),
             "fit/floor": ratio("fit", "floor"),
             "raw step/floor": ratio("raw step", "floor"),
+            "fit step path/floor": ratio("fit step path", "floor"),
+            "fit/fit step path": ratio("fit", "fit step path"),
         }
         results["sizes"][key] = {
             "floor_ms": floor,
@@ -125,7 +131,9 @@ def main(argv=None):
         lines.append(
             f"{key}: floor {floor:.4f} ms, raw step {raw:.4f} ms, fit per step {through_fit:.4f} ms; fit = "
             f"{ratios['fit/raw step']:.2f} x raw step, {ratios['fit/floor']:.2f} x floor "
-            f"(raw step {ratios['raw step/floor']:.2f} x floor)"
+            f"(raw step {ratios['raw step/floor']:.2f} x floor); the step path through fit "
+            f"{ratios['fit step path/floor']:.2f} x floor: the compiled epoch takes "
+            f"{ratios['fit/fit step path']:.2f} x its time"
         )
     try:
         first, new_lr, same = jax_refit()

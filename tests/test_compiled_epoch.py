@@ -1,0 +1,147 @@
+"""The compiled epoch on the CPU (kernels/numba_epoch.py, core/compiled_epoch.py) against the step
+path, the reference it must reproduce: in float64 the same weights, losses and running accuracy to
+1e-12 over every covered optimiser × head × hidden activation, with L1/L2, row weights and a
+schedule; in float32 within 2 ulp-sized steps (4e-7) of the weights after three epochs. What it
+does not cover runs step by step, and the model says which path ran."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from reseau import MLP, optim
+from reseau.callbacks import Callback
+
+pytest.importorskip("numba", reason="numba is not installed (pip install 'reseau[cpu]')")
+
+N = 203  # not a multiple of the batch: the last partial batch runs on the step path
+OUTPUTS = {"softmax": 3, "sigmoid": 1, "identity": 2}
+OPTIMIZERS = {
+    "sgd": lambda: optim.SGD(0.05),
+    "momentum": lambda: optim.SGD(0.05, momentum=0.9, dampening=0.1),
+    "nag": lambda: optim.NAG(0.05),
+    "sutskever": lambda: optim.SGD(0.05, momentum=0.9, nesterov=True, form="sutskever"),
+    "adam": lambda: optim.Adam(0.01),
+    "adamw": lambda: optim.AdamW(0.01),
+    "adam-keras": lambda: optim.Adam(0.01, form="keras"),
+}
+
+
+def _data(head, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 5))
+    y = {"softmax": rng.integers(0, 3, N), "sigmoid": rng.integers(0, 2, N), "identity": rng.normal(size=(N, 2))}
+    return X, y[head], rng.uniform(0.5, 2.0, N)
+
+
+def _fit(compile_epoch, head, hidden, opt, dtype="float64", weighted=False, schedule=None, **kw):
+    X, y, w = _data(head)
+    model = MLP([5, 7, 6, OUTPUTS[head]], hidden=hidden, output=head, dtype=dtype, seed=1, normalize=None, **kw)
+    h = model.fit(
+        X,
+        y,
+        epochs=3,
+        batch_size=16,
+        optimizer=OPTIMIZERS[opt](),
+        schedule=schedule,
+        compile_epoch=compile_epoch,
+        sample_weight=w if weighted else None,
+    )
+    return model, h
+
+
+@pytest.mark.parametrize(
+    "head, hidden, opt", list(itertools.product(OUTPUTS, ["relu", "leaky_relu", "tanh", "sigmoid"], OPTIMIZERS))
+)
+def test_float64_equals_the_step_path(head, hidden, opt):
+    """Weights, per-epoch losses and accuracies, step counts: the same to 1e-12 (L1 and L2 on, row
+    weights with momentum and Nesterov, a per-epoch cosine schedule with Adam, a per-step one with SGD)."""
+    weighted = opt in ("momentum", "nag")
+    schedule = {"adam": optim.CosineAnnealing(3), "sgd": optim.ExponentialDecay(0.99, per="step")}.get(opt)
+    runs = [
+        _fit(ce, head, hidden, opt, weighted=weighted, schedule=schedule, l1=1e-3, l2=1e-2) for ce in (False, None)
+    ]
+    (m0, h0), (m1, h1) = runs
+    assert m0.steps.path.startswith("step by step") and m1.steps.path == "compiled epochs (numba)"
+    assert m1.step_count == m0.step_count == 3 * -(-N // 16)
+    np.testing.assert_allclose(m1.params, m0.params, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-12)
+    np.testing.assert_allclose(h1["lr"], h0["lr"], rtol=1e-12)
+    if head != "identity":
+        assert h1["accuracy"] == h0["accuracy"]
+
+
+@pytest.mark.parametrize("head, opt", [("softmax", "adam"), ("sigmoid", "nag"), ("identity", "sgd")])
+def test_float32_stays_within_rounding_of_the_step_path(head, opt):
+    """float32: the BLAS calls and the libm tanh of compiled code round apart from NumPy's by an
+    ulp now and then; after three epochs the weights agree to 4e-7, the losses to 1e-6."""
+    (m0, h0), (m1, h1) = (_fit(ce, head, "tanh", opt, dtype="float32", l2=1e-2) for ce in (False, None))
+    assert m1.steps.path == "compiled epochs (numba)" and m1.params.dtype == np.float32
+    np.testing.assert_allclose(m1.params, m0.params, rtol=0, atol=4e-7)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["stop", "skip"])
+def test_a_diverging_step_is_refused_as_the_step_path_refuses_it(mode):
+    """A learning rate that blows up: the same steps refused, the same error or the same skipped
+    count, the same weights kept."""
+    X, y, _ = _data("identity")
+    X = X * 1e3
+    outcomes = []
+    for ce in (False, None):
+        model = MLP([5, 7, 2], output="identity", dtype="float64", seed=1, normalize=None)
+        try:
+            h = model.fit(X, y, epochs=2, batch_size=16, optimizer=optim.SGD(10.0), compile_epoch=ce, on_divergence=mode)
+            outcomes.append((h["skipped_steps"], model.params.copy(), model.step_count))
+        except FloatingPointError as exc:
+            outcomes.append((str(exc), model.params.copy(), model.step_count))
+    (a, p0, s0), (b, p1, s1) = outcomes
+    assert a == b and s0 == s1
+    np.testing.assert_array_equal(p1, p0)
+
+
+@pytest.mark.parametrize(
+    "options, why",
+    [
+        (dict(dropout=0.2), "dropout"),
+        (dict(label_smoothing=0.1), "label smoothing"),
+        (dict(optimizer=optim.Adam(0.01, clip_norm=1.0)), "gradient clipping"),
+        (dict(optimizer=optim.RMSprop(0.01)), "optimiser rmsprop"),
+        (dict(optimizer=optim.Adam(0.01, amsgrad=True)), "AMSGrad"),
+        (dict(hidden="selu"), "hidden activation selu"),
+        (dict(compile_epoch=False), "compile_epoch=False"),
+    ],
+)
+def test_what_is_not_covered_runs_step_by_step_and_says_why(options, why):
+    X, y, _ = _data("softmax")
+    built = {k: options.pop(k) for k in ("dropout", "label_smoothing", "hidden") if k in options}
+    model = MLP([5, 7, 3], seed=1, normalize=None, **built)
+    model.fit(X, y, epochs=1, batch_size=16, **{"optimizer": "adam", **options})
+    assert model.steps.path == f"step by step ({why})"
+    assert f"training: step by step ({why})" in model.summary()
+
+
+def test_a_callback_acting_after_each_step_keeps_the_step_path():
+    class EachStep(Callback):
+        steps = 0
+
+        def on_step_end(self, trainer, sync):
+            EachStep.steps += 1
+
+    X, y, _ = _data("sigmoid")
+    model = MLP([5, 4, 1], seed=1, normalize=None)
+    model.fit(X, y, epochs=1, batch_size=16, callbacks=[EachStep()])
+    assert model.steps.path == "step by step (a callback acts after each step)" and EachStep.steps > 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLP([5, 4, 1], seed=1, normalize=None, dropout=0.5).fit(X, y, epochs=1, batch_size=16, compile_epoch=True)
+    assert any("compile_epoch=True: dropout; this fit runs step by step" in str(w.message) for w in caught)
+
+
+def test_the_default_fit_and_the_summary_name_the_compiled_path():
+    X, y, _ = _data("sigmoid")
+    model = MLP([5, 4, 1], seed=1)
+    model.fit(X, y, epochs=2)
+    assert model.steps.path == "compiled epochs (numba)"
+    assert "training: compiled epochs (numba)" in model.summary()
