@@ -33,10 +33,10 @@ BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
 _serial = njit(cache=True)
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = (
-    _serial(f) for f in (nk._bias_relu, nk._bias_leaky, nk._bias, nk._relu_grad, nk._leaky_grad)
+    _serial(nk.LOOPS[name]) for name in ("bias_relu", "bias_leaky", "bias", "relu_grad", "leaky_grad")
 )
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = nk.SOFTMAX_CE, nk.SIGMOID_BCE, nk.IDENTITY_MSE
-ADAM, SGD, SUTSKEVER = (_serial(f) for f in (nk._adam, nk._sgd, nk._sutskever))
+ADAM, SGD, SUTSKEVER = (_serial(nk.LOOPS[name]) for name in ("adam", "sgd", "sutskever"))
 
 
 @njit(cache=True)

@@ -248,6 +248,17 @@ ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = _compile(
     _adam, _adam_amsgrad, _sgd, _sutskever, _adagrad, _adadelta, _rmsprop
 )
 HEADS = {"softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE, "identity": IDENTITY_MSE}
+#: the plain loops, for compiling again elsewhere (kernels/numba_epoch.py: serially, inside one epoch)
+LOOPS = {
+    "bias_relu": _bias_relu,
+    "bias_leaky": _bias_leaky,
+    "bias": _bias,
+    "relu_grad": _relu_grad,
+    "leaky_grad": _leaky_grad,
+    "adam": _adam,
+    "sgd": _sgd,
+    "sutskever": _sutskever,
+}
 LEAKY_SLOPE = 0.01
 
 

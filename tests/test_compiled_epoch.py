@@ -59,9 +59,7 @@ def test_float64_equals_the_step_path(head, hidden, opt):
     weights with momentum and Nesterov, a per-epoch cosine schedule with Adam, a per-step one with SGD)."""
     weighted = opt in ("momentum", "nag")
     schedule = {"adam": optim.CosineAnnealing(3), "sgd": optim.ExponentialDecay(0.99, per="step")}.get(opt)
-    runs = [
-        _fit(ce, head, hidden, opt, weighted=weighted, schedule=schedule, l1=1e-3, l2=1e-2) for ce in (False, None)
-    ]
+    runs = [_fit(ce, head, hidden, opt, weighted=weighted, schedule=schedule, l1=1e-3, l2=1e-2) for ce in (False, None)]
     (m0, h0), (m1, h1) = runs
     assert m0.steps.path.startswith("step by step") and m1.steps.path == "compiled epochs (numba)"
     assert m1.step_count == m0.step_count == 3 * -(-N // 16)
@@ -92,7 +90,9 @@ def test_a_diverging_step_is_refused_as_the_step_path_refuses_it(mode):
     for ce in (False, None):
         model = MLP([5, 7, 2], output="identity", dtype="float64", seed=1, normalize=None)
         try:
-            h = model.fit(X, y, epochs=2, batch_size=16, optimizer=optim.SGD(10.0), compile_epoch=ce, on_divergence=mode)
+            h = model.fit(
+                X, y, epochs=2, batch_size=16, optimizer=optim.SGD(10.0), compile_epoch=ce, on_divergence=mode
+            )
             outcomes.append((h["skipped_steps"], model.params.copy(), model.step_count))
         except FloatingPointError as exc:
             outcomes.append((str(exc), model.params.copy(), model.step_count))
