@@ -47,9 +47,9 @@ def uncovered(model, opt, comm=None, on_divergence="stop") -> str | None:
 
 #: multiply-adds a step (batch × parameters) above which the step path is as fast or faster: its
 #: loops run vectorised in parallel and its GEMMs on every BLAS thread. Measured through ``fit``
-#: (float32, Adam, 4 epochs, 2-core machine), compiled ÷ step path: 30-16-1 batch 64 0.57 (relu)
-#: and 0.84 (tanh), 64-100-10 batch 32 0.70 and batch 200 0.93, 100-256-256-10 batch 64 0.93,
-#: 784-64-10 batch 128 1.03, 784-256-256-10 batch 128 1.13.
+#: (bench/epoch_bench.py, bench/results/compiled-epoch.md; float32, Adam, 2-core machine), compiled
+#: ÷ step path: 30-16-1 batch 64 0.49 (relu) and 0.78 (tanh), 64-100-10 batch 32 0.64 and batch
+#: 200 0.82, 100-256-256-10 batch 64 0.86, 784-64-10 batch 128 0.98, 784-256-256-10 batch 128 1.14.
 SMALL_STEP = 2_000_000
 
 
