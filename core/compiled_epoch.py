@@ -25,22 +25,23 @@ COMPILED = "compiled epochs (numba)"
 COMPILED_JAX = "compiled epochs (jax)"
 
 
-def uncovered(model, opt, comm=None, on_divergence="stop") -> str | None:
-    """Why a fit of ``model`` with ``opt`` runs step by step (None: the compiled epoch covers it)."""
+def uncovered(model, opt, comm=None, on_divergence="stop", output=None) -> str | None:
+    """Why a fit of ``model`` with ``opt`` runs step by step (None: the compiled epoch covers it);
+    ``output``: the head, where it is not the model's (the estimators' out_activation_)."""
     from ..kernels import numba_epoch as ne  # imports numba: only asked where it is installed
 
     hidden = model.activations[:-1]
     checks = (
         (comm is not None, "data split over ranks"),
         (any(a not in ne.ACTIVATIONS for a in hidden), f"hidden activation {_first_not_in(hidden, ne.ACTIVATIONS)}"),
-        (model.output not in ne.HEADS, f"output {model.output}"),
+        ((output or model.output) not in ne.HEADS, f"output {output or model.output}"),
         (any(model.dropout), "dropout"),
         (bool(model.label_smoothing), "label smoothing"),
         (getattr(model.kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
         (opt.clip_norm is not None, "gradient clipping"),
         (not isinstance(opt, (optim.SGD, optim.Adam)), f"optimiser {opt.name}"),
         (getattr(opt, "amsgrad", False), "AMSGrad"),
-        (on_divergence not in ("stop", "skip"), f"on_divergence={on_divergence!r}"),
+        (on_divergence not in ("stop", "skip", "apply"), f"on_divergence={on_divergence!r}"),
     )
     return next((why for bad, why in checks if bad), None)
 
@@ -83,8 +84,10 @@ def _first_not_in(names, table):
     return next((n for n in names if n not in table), None)
 
 
-def make_epoch(model, opt, on_divergence, batch_size):
-    """The compiled epoch for ``model``'s network, ``opt`` and ``batch_size`` (module docstring)."""
+def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
+    """The compiled epoch for ``model``'s network, ``opt`` and ``batch_size`` (module docstring);
+    ``output`` a head other than the model's and ``alpha`` scikit-learn's penalty (l2 = α/Σw of
+    each batch) instead of the model's L1/L2: the estimators' objective (core/objective.py)."""
     from ..kernels import numba_epoch as ne
 
     layout = model.layout
@@ -93,7 +96,8 @@ def make_epoch(model, opt, on_divergence, batch_size):
         dtype=np.int64,
     )
     acts = np.array([ne.ACTIVATIONS[a] for a in model.activations], dtype=np.int64)
-    head, mode = ne.HEADS[model.output], ne.STOP if on_divergence == "stop" else ne.SKIP
+    head, mode = ne.HEADS[output or model.output], {"stop": ne.STOP, "skip": ne.SKIP, "apply": ne.APPLY}[on_divergence]
+    softmax = head == ne.HEADS["softmax"]
     code, slot_names, coefficients = _optimizer(opt)
     G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
     no_rows = np.empty(0, dtype=model.dtype)
@@ -104,17 +108,38 @@ def make_epoch(model, opt, on_divergence, batch_size):
         slots = opt_state.slots
         S1 = slots[slot_names[0]] if slot_names else np.zeros_like(params)  # plain SGD: a zero buffer
         S2 = slots[slot_names[1]] if len(slot_names) > 1 else no_rows
-        softmax = model.output == "softmax"
         Yf = np.empty((0, 0), dtype) if softmax else Y
-        yi = Y if softmax else np.empty(0, np.int32)
+        yi = (Y if Y.ndim == 1 else np.argmax(Y, axis=1).astype(np.int32)) if softmax else np.empty(0, np.int32)
         b = opt_state.book
         book = np.array([b[k] for k in ne.BOOK], dtype=np.float64)
         w = no_rows if W is None else W
         reg = model.regularization  # read per call: l2="auto" is 2/n of each fit's rows
         l1, l2 = (0.0, 0.0) if reg is None or not reg.penalty_on else (float(reg.l1), float(reg.l2))
+        if alpha is not None:
+            l1, l2 = 0.0, float(alpha)
         with _one_blas_thread():
             ne.epoch(
-                X, Yf, yi, w, order, batch_size, params, G, S1, S2, lay, acts, head, code, C, l1, l2, mode, step0, book
+                X,
+                Yf,
+                yi,
+                w,
+                order,
+                batch_size,
+                params,
+                G,
+                S1,
+                S2,
+                lay,
+                acts,
+                head,
+                code,
+                C,
+                l1,
+                l2,
+                alpha is not None,
+                mode,
+                step0,
+                book,
             )
         b = dict(zip(ne.BOOK, book.tolist()))
         for key in ("rows", "skipped", "first_bad"):

@@ -152,7 +152,8 @@ class Trainer:
                                   (hasattr(self.X, "rows"), "rows read from a source"),
                                   (asked is False, "compile_epoch=False"))
              if bad),
-            steps.uncovered or (None if asked else compiled_epoch.too_large(self.model, self.bs)),
+            getattr(getattr(epoch_fn, "__self__", epoch_fn), "uncovered", "not covered")
+            or (None if asked else compiled_epoch.too_large(self.model, self.bs)),
         )  # fmt: skip
         if asked and needs is not None:
             warnings.warn(f"compile_epoch=True: {needs}; this fit runs step by step", RuntimeWarning, stacklevel=4)

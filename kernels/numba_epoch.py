@@ -5,7 +5,7 @@ Per step i (rows ``order[i·bs : (i+1)·bs]`` of X, gathered into a batch buffer
     forward    Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g⁽ˡ⁾(Z⁽ˡ⁾)         (np.dot → BLAS, then the bias/activation loop)
     head       L, dZ⁽ᴸ⁾ = r ⊙ (A⁽ᴸ⁾ − Y), rows right          (r = 1/bs, or w/Σw with row weights)
     backward   dW = A⁽ˡ⁻¹⁾ᵀdZ, db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′
-    penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only)
+    penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only; ``per_rows``: l2/Σw, scikit-learn's α)
     guard      ok = isfinite(L) ∧ isfinite(g·g); "stop": the first bad step ends the chunk
     update     one optimiser loop over the flat buffers, its coefficients row C[i]
 
@@ -28,7 +28,7 @@ from . import numba_kernels as nk
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
 HEADS = {"sigmoid": 0, "softmax": 1, "identity": 2}
 OPTIMIZERS = {"sgd": 0, "sutskever": 1, "adam": 2}  # sgd: plain, momentum and Nesterov (PyTorch's form)
-STOP, SKIP = 0, 1
+STOP, SKIP, APPLY = 0, 1, 2  # the guard's modes; APPLY: every step applied (scikit-learn's way)
 BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
 _serial = njit(cache=True)
@@ -125,7 +125,7 @@ def _update(code, P, G, S1, S2, c):
 
 
 @njit(cache=True)
-def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, mode, step0, book):
+def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, per_rows, mode, step0, book):
     """Run len(C) steps of batch ``bs`` over ``order``, the first numbered ``step0`` (see the
     module docstring); ``book`` (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct)
     gathers the guard's record (first_bad −1: none). Returns the steps run."""
@@ -156,12 +156,14 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2
                 yb[i] = yi[rows[i]]
             else:
                 Yb[i, :] = Yf[rows[i], :]
+        total = X.dtype.type(bs)
         if weighted:
             s = X.dtype.type(0)
             for i in range(bs):
                 s += w[rows[i]]
             for i in range(bs):
                 r[i] = w[rows[i]] / s if s > 0 else w[rows[i]]
+            total = s
         A_prev = xb
         for l in range(L):
             W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
@@ -189,8 +191,8 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2
                 dZ = Zp
         loss = X.dtype.type(loss)
         if l1 != 0 or l2 != 0:
-            loss = loss + X.dtype.type(_penalty(P, G, lay, l1, l2))
-        ok = math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G))
+            loss = loss + X.dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
+        ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
         if ok and (mode == SKIP or book[3] < 0):
             _update(opt, P, G, S1, S2, C[step])
             book[0] += np.float64(loss) * bs

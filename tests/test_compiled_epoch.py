@@ -145,3 +145,35 @@ def test_the_default_fit_and_the_summary_name_the_compiled_path():
     model.fit(X, y, epochs=2)
     assert model.steps.path == "compiled epochs (numba)"
     assert "training: compiled epochs (numba)" in model.summary()
+
+
+@pytest.mark.parametrize(
+    "estimator, solver",
+    [("classifier", "adam"), ("classifier", "sgd"), ("binary", "sgd"), ("regressor", "adam")],
+)
+def test_the_estimators_train_through_the_compiled_epoch_as_through_the_step_path(estimator, solver, monkeypatch):
+    """scikit-learn's objective (its α/Σw penalty, its heads) in the compiled epoch: the same
+    weights as the step path to 1e-12 in float64, row weights included."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (reseau[sklearn])")
+    from reseau.core import compiled_epoch
+    from reseau.sklearn import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 6))
+    y = {"classifier": rng.integers(0, 3, 150), "binary": rng.integers(0, 2, 150), "regressor": rng.normal(size=150)}
+    w = rng.uniform(0.5, 2.0, 150)
+    make = MLPRegressor if estimator == "regressor" else MLPClassifier
+    runs = []
+    for step_path in (False, True):
+        if step_path:
+            monkeypatch.setattr(compiled_epoch, "unavailable", lambda model: "asked for the step path")
+        est = make(hidden_layer_sizes=(9,), solver=solver, batch_size=16, max_iter=4, alpha=1e-3, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the convergence warning of 4 epochs
+            est.fit(X, y[estimator], sample_weight=w)
+        runs.append((est, est._compiled.model.steps.path))
+    (compiled, path), (stepped, step_path) = runs
+    assert path == "compiled epochs (numba)" and step_path.startswith("step by step")
+    for a, b in zip(compiled.coefs_ + compiled.intercepts_, stepped.coefs_ + stepped.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(compiled.loss_curve_, stepped.loss_curve_, rtol=1e-12)

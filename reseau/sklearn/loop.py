@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle
 
 from ..backends.host import np
-from ..core import objective, optim
+from ..core import compiled_epoch, objective, optim
 from ..core.callbacks import Callback, as_list
 from ..core.guard import TrainingDivergedError
 from ..core.history import History
@@ -123,7 +123,8 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     callbacks = [Books(est, compiled, progress, validation, score, incremental), *as_list(est.callbacks)]
     trainer = Trainer(
         model, X_rows, Y, 1 if incremental else est.max_iter, batch_size(est, X.shape[0]), callbacks=callbacks,
-        history=model.history, step=step, epoch_fn=None, workspaces=compiled.workspaces, on_divergence=mode,
+        history=model.history, step=step, epoch_fn=Epochs(est, compiled, opt, mode), workspaces=compiled.workspaces,
+        on_divergence=mode,
         fit_epoch0=model.epoch, W=W, orders=Order(est.shuffle, random_state),
     )  # fmt: skip
     est.n_iter_ = 0
@@ -150,6 +151,27 @@ def _step(est, compiled, opt):
         return model.backend.jit(raw, donate_argnums=(0, 1))
 
     return compiled.program(("step", type(opt).__name__, options, float(est.alpha), mode), make), mode
+
+
+class Epochs:
+    """The estimators' compiled epoch (core/compiled_epoch.py with scikit-learn's head and α) by
+    batch size, where it covers the fit; ``uncovered`` says why not (the Trainer then steps)."""
+
+    def __init__(self, est, compiled, opt, mode):
+        model, out = compiled.model, est.out_activation_
+        self.args = (model, opt, mode)
+        self.output, self.alpha, self.compiled = objective.OUTPUTS.get(out), float(est.alpha), compiled
+        self.uncovered = (
+            compiled_epoch.unavailable(model)
+            or (f"output {out}" if out not in ("logistic", "softmax", "identity") else None)
+            or compiled_epoch.uncovered(model, opt, None, mode, output=self.output)
+        )
+
+    def __call__(self, batch_size):
+        key = ("epoch", type(self.args[1]).__name__, repr(self.args[1].hyperparameters()), self.alpha, batch_size)
+        return self.compiled.program(
+            key, lambda: compiled_epoch.make_epoch(*self.args, batch_size, output=self.output, alpha=self.alpha)
+        )
 
 
 class Books(Callback):
