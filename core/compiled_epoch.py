@@ -97,56 +97,45 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
     )
     acts = np.array([ne.ACTIVATIONS[a] for a in model.activations], dtype=np.int64)
     head, mode = ne.HEADS[output or model.output], {"stop": ne.STOP, "skip": ne.SKIP, "apply": ne.APPLY}[on_divergence]
-    softmax = head == ne.HEADS["softmax"]
     code, slot_names, coefficients = _optimizer(opt)
     G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
-    no_rows = np.empty(0, dtype=model.dtype)
 
     def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
         dtype = params.dtype
         C = np.array([coefficients(float(lr), step0 + i + 1) for i, lr in enumerate(lrs)], dtype=dtype)
-        slots = opt_state.slots
-        S1 = slots[slot_names[0]] if slot_names else np.zeros_like(params)  # plain SGD: a zero buffer
-        S2 = slots[slot_names[1]] if len(slot_names) > 1 else no_rows
-        Yf = np.empty((0, 0), dtype) if softmax else Y
-        yi = (Y if Y.ndim == 1 else np.argmax(Y, axis=1).astype(np.int32)) if softmax else np.empty(0, np.int32)
-        b = opt_state.book
-        book = np.array([b[k] for k in ne.BOOK], dtype=np.float64)
-        w = no_rows if W is None else W
-        reg = model.regularization  # read per call: l2="auto" is 2/n of each fit's rows
-        l1, l2 = (0.0, 0.0) if reg is None or not reg.penalty_on else (float(reg.l1), float(reg.l2))
-        if alpha is not None:
-            l1, l2 = 0.0, float(alpha)
+        slots = [opt_state.slots[k] for k in slot_names]
+        S1 = slots[0] if slots else np.zeros_like(params)  # plain SGD: a zero buffer
+        S2 = slots[1] if len(slots) > 1 else np.empty(0, dtype)
+        book = np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64)
+        w = np.empty(0, dtype) if W is None else W
+        l1, l2 = _penalty(model, alpha)
         with _one_blas_thread():
             ne.epoch(
-                X,
-                Yf,
-                yi,
-                w,
-                order,
-                batch_size,
-                params,
-                G,
-                S1,
-                S2,
-                lay,
-                acts,
-                head,
-                code,
-                C,
-                l1,
-                l2,
-                alpha is not None,
-                mode,
-                step0,
-                book,
-            )
+                X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S1, S2, lay,
+                acts, head, code, C, l1, l2, alpha is not None, mode, step0, book,
+            )  # fmt: skip
         b = dict(zip(ne.BOOK, book.tolist()))
-        for key in ("rows", "skipped", "first_bad"):
-            b[key] = int(b[key])
+        b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
         return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=b)
 
     return epoch
+
+
+def _targets(Y, softmax, dtype):
+    """(Y as floats, labels as int32) for the kernel, the one it does not read empty: the softmax
+    head reads labels (the estimators' one-hot rows turned back into them)."""
+    if not softmax:
+        return Y, np.empty(0, np.int32)
+    return np.empty((0, 0), dtype), Y if Y.ndim == 1 else np.argmax(Y, axis=1).astype(np.int32)
+
+
+def _penalty(model, alpha):
+    """(l1, l2) of this fit: scikit-learn's α where given (divided by Σw in the kernel), else the
+    model's own, read per call (l2="auto" is 2/n of each fit's rows)."""
+    if alpha is not None:
+        return 0.0, float(alpha)
+    reg = model.regularization
+    return (0.0, 0.0) if reg is None or not reg.penalty_on else (float(reg.l1), float(reg.l2))
 
 
 _POOLS = []
