@@ -41,6 +41,8 @@ def make(kind, path):
         s.close()
     elif kind == "directory":
         path.mkdir()
+    elif kind == "file":
+        path.write_text("x")
     elif kind == "dir_link":
         (path.parent / "real_dir").mkdir()
         path.symlink_to("real_dir")
@@ -150,11 +152,7 @@ def test_checkpoint_directories(kind, fitted, tmp_path, capsys):
     anything else refused before the first step."""
     _, X, y, _ = fitted
     path = tmp_path / "ckpt"
-    if kind == "file":
-        path.write_text("x")
-        before = _kind(path)
-    else:
-        before = make(kind, path)
+    before = make(kind, path)
     model = MLP([2, 3, 1], seed=0, normalize=None)
     if kind in ("dir_link", "dangling_link"):
         model.fit(X, y, epochs=1, checkpoint=path)
@@ -173,11 +171,7 @@ def test_checkpoint_directories(kind, fitted, tmp_path, capsys):
 @pytest.mark.parametrize("kind", ["device", "fifo", "file"])
 def test_bench_out_is_refused_before_anything_is_timed(kind, tmp_path, capsys):
     path = tmp_path / "bench"
-    if kind == "file":
-        path.write_text("x")
-        before = _kind(path)
-    else:
-        before = make(kind, path)
+    before = make(kind, path)
     assert main(["bench", "--sizes", "S", "--no-memory", "--no-accuracy", "--out", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--out" in err and "expected a directory" in err
