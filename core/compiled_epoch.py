@@ -118,6 +118,7 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
         return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=b)
 
+    epoch.whole = True  # the short last batch too (core/trainer.py)
     return epoch
 
 

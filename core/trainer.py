@@ -257,8 +257,7 @@ class Trainer:
         step per mini-batch. On the host, a refused step in mode "stop" ends the epoch at once."""
         model, n, bs = self.model, self.n, self.bs
         if self.compile_epoch and n // bs > 0 and start == 0:
-            params, state = self._compiled(params, state, order, lrs)
-            start = (n // bs) * bs
+            params, state, start = self._compiled(params, state, order, lrs)
         host_stop = model.backend.host and self.on_divergence == "stop"
         step, signals, hooks = self.step, self.signals, self.step_hooks
         for lo, xb, yb, wb in self.batches(order, start):
@@ -279,14 +278,19 @@ class Trainer:
         return params, state
 
     def _compiled(self, params, state, order, lrs):
+        """The compiled epoch: its full mini-batches (JAX, whose shapes are fixed), or every batch,
+        the short last one too, where the epoch function says ``whole`` (NumPy's); returns
+        (params, state, the row the step path goes on from)."""
         model, n, bs = self.model, self.n, self.bs
-        rates = lrs[: n // bs] if lrs is not None else model.kern.xp.full((n // bs,), state.lr, dtype=model.dtype)
+        epoch = self.epoch_fn(bs)
+        steps = -(-n // bs) if getattr(epoch, "whole", False) else n // bs
+        rates = lrs[:steps] if lrs is not None else model.kern.xp.full((steps,), state.lr, dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
-        params, state = self.epoch_fn(bs)(params, state, self.X, self.Y, ordered, model.step_count, rates, self.W)
-        self.current, model.step_count = (params, state), model.step_count + n // bs
+        params, state = epoch(params, state, self.X, self.Y, ordered, model.step_count, rates, self.W)
+        self.current, model.step_count = (params, state), model.step_count + steps
         if self.signals.pending:
             self.signals.deliver()
-        return params, state
+        return params, state, min(n, steps * bs)
 
     def _step_end(self, params, state, order, position, first_step) -> bool:
         """The per-step hooks; True when the guard has refused a step (stop: nothing may follow)."""

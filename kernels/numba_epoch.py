@@ -1,9 +1,10 @@
 """A chunk of training steps (a whole epoch's full mini-batches) in one compiled call, on the CPU.
 
-Per step i (rows ``order[i·bs : (i+1)·bs]`` of X, gathered into a batch buffer):
+Per step i (rows ``order[i·bs : (i+1)·bs]`` of X, the last batch shorter where bs does not
+divide the rows, gathered into a batch buffer):
 
     forward    Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g⁽ˡ⁾(Z⁽ˡ⁾)         (np.dot → BLAS, then the bias/activation loop)
-    head       L, dZ⁽ᴸ⁾ = r ⊙ (A⁽ᴸ⁾ − Y), rows right          (r = 1/bs, or w/Σw with row weights)
+    head       L, dZ⁽ᴸ⁾ = r ⊙ (A⁽ᴸ⁾ − Y), rows right          (r = 1/rows, or w/Σw with row weights)
     backward   dW = A⁽ˡ⁻¹⁾ᵀdZ, db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′
     penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only; ``per_rows``: l2/Σw, scikit-learn's α)
     guard      ok = isfinite(L) ∧ isfinite(g·g); "stop": the first bad step ends the chunk
@@ -78,7 +79,7 @@ def _activation_grad(code, dA, Z, A, out):
 
 @njit(cache=True)
 def _head(code, Z, Yb, yb, r, weighted):
-    """(L, rows right), dZ written over Z: one call over the batch (scale r[0] = 1/bs), or one per
+    """(L, rows right), dZ written over Z: one call over the batch (scale r[0] = 1/rows), or one per
     row with its share rᵢ = wᵢ/Σw (L = Σ rᵢℓᵢ)."""
     if not weighted:
         if code == 0:
@@ -126,7 +127,8 @@ def _update(code, P, G, S1, S2, c):
 
 @njit(cache=True)
 def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, per_rows, mode, step0, book):
-    """Run len(C) steps of batch ``bs`` over ``order``, the first numbered ``step0`` (see the
+    """Run len(C) steps of batch ``bs`` over ``order`` (the last shorter where the rows run out),
+    the first numbered ``step0`` (see the
     module docstring); ``book`` (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct)
     gathers the guard's record (first_bad −1: none). Returns the steps run."""
     L = lay.shape[0]
@@ -134,59 +136,63 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2
     widths[0] = lay[0, 2]
     for l in range(L):
         widths[l + 1] = lay[l, 3]
-    total = 0
+    width_sum = 0
     for l in range(1, L + 1):
-        total += widths[l]
-    Zbuf, Abuf = np.empty(bs * total, X.dtype), np.empty(bs * total, X.dtype)
+        width_sum += widths[l]
+    Zbuf, Abuf = np.empty(bs * width_sum, X.dtype), np.empty(bs * width_sum, X.dtype)
     dA = np.empty(bs * widths[:L].max(), X.dtype)
-    xb = np.empty((bs, widths[0]), X.dtype)
+    xbuf = np.empty(bs * widths[0], X.dtype)
     softmax, weighted = head == 1, w.shape[0] > 0
-    Yb = np.empty((bs, Yf.shape[1] if not softmax else 0), X.dtype)
+    k = Yf.shape[1] if not softmax else 0
+    Ybuf = np.empty(bs * k, X.dtype)
     yb = np.empty(bs if softmax else 0, yi.dtype)
-    r = np.empty(bs, X.dtype)
-    r[:] = X.dtype.type(1.0 / bs)
+    rbuf = np.empty(bs, X.dtype)
+    n = order.shape[0]
     starts = np.zeros(L + 1, dtype=np.int64)
     for l in range(L):
         starts[l + 1] = starts[l] + bs * widths[l + 1]
     for step in range(C.shape[0]):
-        rows = order[step * bs : (step + 1) * bs]
-        for i in range(bs):
+        rows = order[step * bs : min((step + 1) * bs, n)]  # the last batch may be short
+        m = rows.shape[0]
+        xb, Yb, r = xbuf[: m * widths[0]].reshape((m, widths[0])), Ybuf[: m * k].reshape((m, k)), rbuf[:m]
+        for i in range(m):
             xb[i, :] = X[rows[i], :]
             if softmax:
                 yb[i] = yi[rows[i]]
             else:
                 Yb[i, :] = Yf[rows[i], :]
-        total = X.dtype.type(bs)
+        total = X.dtype.type(m)
+        r[:] = X.dtype.type(1.0 / m)
         if weighted:
             s = X.dtype.type(0)
-            for i in range(bs):
+            for i in range(m):
                 s += w[rows[i]]
-            for i in range(bs):
+            for i in range(m):
                 r[i] = w[rows[i]] / s if s > 0 else w[rows[i]]
             total = s
         A_prev = xb
         for l in range(L):
             W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
-            Z = Zbuf[starts[l] : starts[l + 1]].reshape((bs, widths[l + 1]))
-            A = Abuf[starts[l] : starts[l + 1]].reshape((bs, widths[l + 1]))
+            Z = Zbuf[starts[l] : starts[l] + m * widths[l + 1]].reshape((m, widths[l + 1]))
+            A = Abuf[starts[l] : starts[l] + m * widths[l + 1]].reshape((m, widths[l + 1]))
             np.dot(A_prev, W, Z)
             _activate(acts[l], Z, P[lay[l, 1] : lay[l, 1] + lay[l, 3]], A)
             A_prev = A
-        ZL = Zbuf[starts[L - 1] : starts[L]].reshape((bs, widths[L]))
-        loss, right = _head(head, ZL, Yb, yb, r, weighted)
+        ZL = Zbuf[starts[L - 1] : starts[L - 1] + m * widths[L]].reshape((m, widths[L]))
+        loss, right = _head(head, ZL, Yb, yb[:m], r, weighted)
         dZ = ZL
         for l in range(L - 1, -1, -1):
             n_in, n_out = lay[l, 2], lay[l, 3]
-            A_in = xb if l == 0 else Abuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
+            A_in = xb if l == 0 else Abuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
             dW = G[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
             np.dot(A_in.T, dZ, dW)
             nk.COLUMN_SUMS(dZ, G[lay[l, 1] : lay[l, 1] + n_out])
             if l > 0:
                 W = P[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
-                dAl = dA[: bs * n_in].reshape((bs, n_in))
+                dAl = dA[: m * n_in].reshape((m, n_in))
                 np.dot(dZ, W.T, dAl)
-                Zp = Zbuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
-                Ap = Abuf[starts[l - 1] : starts[l]].reshape((bs, n_in))
+                Zp = Zbuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
+                Ap = Abuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
                 _activation_grad(acts[l - 1], dAl, Zp, Ap, Zp)  # dZ⁽ˡ⁻¹⁾ over Z⁽ˡ⁻¹⁾, read no more
                 dZ = Zp
         loss = X.dtype.type(loss)
@@ -195,8 +201,8 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2
         ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
         if ok and (mode == SKIP or book[3] < 0):
             _update(opt, P, G, S1, S2, C[step])
-            book[0] += np.float64(loss) * bs
-            book[1] += bs
+            book[0] += np.float64(loss) * m
+            book[1] += m
             book[5] += right
         elif not ok:
             book[2] += 1

@@ -460,3 +460,18 @@ def test_reseaus_loop_options_are_checked_before_training(param, value, message)
     with pytest.raises(ValueError, match=message):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
+
+
+def test_the_epoch_order_is_scikit_learns_shuffle():
+    """reseau.sklearn's Order draws each epoch's order as sklearn.utils.shuffle does (the same
+    random stream, the same permutations), without its argument checks."""
+    from sklearn.utils import check_random_state, shuffle
+
+    from reseau.sklearn.loop import Order
+
+    ours, theirs = Order(True, check_random_state(7)), check_random_state(7)
+    idx = np.arange(53)
+    for _ in range(5):
+        idx = shuffle(idx, random_state=theirs)
+        np.testing.assert_array_equal(ours(53), idx)
+    assert Order(False, 0)(53) is None

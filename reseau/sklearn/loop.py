@@ -13,7 +13,7 @@ import warnings
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle
+from sklearn.utils import check_random_state
 
 from ..backends.host import np
 from ..core import compiled_epoch, objective, optim
@@ -44,9 +44,15 @@ class Order:
         self.shuffled, self.random_state, self.idx = shuffled, random_state, None
 
     def __call__(self, n):
+        """``shuffle(idx, random_state=rs)`` as scikit-learn computes it (resample without
+        replacement: rs shuffles arange(n), idx is taken in that order), without its argument
+        checks, which cost ~0.4 ms an epoch (tests/test_sklearn.py checks the two agree)."""
         if not self.shuffled:
             return None
-        self.idx = shuffle(np.arange(n, dtype=int) if self.idx is None else self.idx, random_state=self.random_state)
+        idx = np.arange(n, dtype=int) if self.idx is None else self.idx
+        positions = np.arange(n)
+        check_random_state(self.random_state).shuffle(positions)
+        self.idx = idx[positions]
         return self.idx
 
 
