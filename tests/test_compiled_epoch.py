@@ -177,3 +177,14 @@ def test_the_estimators_train_through_the_compiled_epoch_as_through_the_step_pat
     for a, b in zip(compiled.coefs_ + compiled.intercepts_, stepped.coefs_ + stepped.intercepts_):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     np.testing.assert_allclose(compiled.loss_curve_, stepped.loss_curve_, rtol=1e-12)
+
+
+def test_class_weights_train_the_same_compiled_as_step_by_step():
+    X, y, _ = _data("softmax")
+    runs = []
+    for ce in (False, None):
+        model = MLP([5, 7, 3], dtype="float64", seed=1, normalize=None)
+        model.fit(X, y, epochs=2, batch_size=16, optimizer="adam", lr=0.01, class_weight="balanced", compile_epoch=ce)
+        runs.append(model)
+    assert runs[1].steps.path == "compiled epochs (numba)"
+    np.testing.assert_allclose(runs[1].params, runs[0].params, rtol=0, atol=1e-12)
