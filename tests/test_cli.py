@@ -499,3 +499,16 @@ def test_files_are_written_with_the_users_umask(tmp_path):
     modes = [stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "m.reseau", *(tmp_path / "ck").glob("*.ckpt")]]
     assert modes and all(m == 0o644 for m in modes), [oct(m) for m in modes]
     assert stat.S_IMODE((tmp_path / "private.reseau").stat().st_mode) == 0o600
+
+
+def test_long_runs_of_small_networks_take_numba_and_its_compiled_epochs(monkeypatch):
+    """`reseau train` loads numba (and its compiled epochs) where the run is long enough to repay
+    its start-up: NUMBA_STEPS steps, or NUMBA_WORTH parameters × rows × epochs; short runs keep
+    the NumPy kernels."""
+    from reseau.cli import train
+
+    monkeypatch.delenv("RESEAU_BACKEND", raising=False)
+    o = {"layers": [16], "backend": "numpy", "batch_size": 32, "epochs": 100}
+    assert train._kernels(o, 64, 1257) == "numpy"  # 4,000 steps
+    assert train._kernels({**o, "epochs": 300}, 64, 1257) is None  # 12,000 steps
+    assert train._kernels({**o, "epochs": 300, "batch_size": None}, 64, 1257) == "numpy"  # full batches
