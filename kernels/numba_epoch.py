@@ -126,84 +126,97 @@ def _update(code, P, G, S1, S2, c):
 
 
 @njit(cache=True)
+def _rows(buf, start, m, width):
+    """The (m, width) block of a layer's rows in a flat workspace."""
+    return buf[start : start + m * width].reshape((m, width))
+
+
+@njit(cache=True)
+def _gather(X, Yf, yi, w, rows, xb, Yb, yb, r):
+    """The batch's inputs, targets and row shares r (1/rows, or w/Σw); returns Σw (the rows without weights)."""
+    m = rows.shape[0]
+    for i in range(m):
+        xb[i, :] = X[rows[i], :]
+        if yb.shape[0] > 0:
+            yb[i] = yi[rows[i]]
+        else:
+            Yb[i, :] = Yf[rows[i], :]
+    r[:] = X.dtype.type(1.0 / m)
+    if w.shape[0] == 0:
+        return X.dtype.type(m)
+    s = X.dtype.type(0)
+    for i in range(m):
+        s += w[rows[i]]
+    for i in range(m):
+        r[i] = w[rows[i]] / s if s > 0 else w[rows[i]]
+    return s
+
+
+@njit(cache=True)
+def _forward(P, lay, acts, xb, Zbuf, Abuf, starts):
+    """Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ (BLAS), then the bias and activation loop, layer by layer."""
+    m, A_prev = xb.shape[0], xb
+    for l in range(lay.shape[0]):
+        W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
+        Z, A = _rows(Zbuf, starts[l], m, lay[l, 3]), _rows(Abuf, starts[l], m, lay[l, 3])
+        np.dot(A_prev, W, Z)
+        _activate(acts[l], Z, P[lay[l, 1] : lay[l, 1] + lay[l, 3]], A)
+        A_prev = A
+
+
+@njit(cache=True)
+def _backward(P, G, lay, acts, xb, Zbuf, Abuf, dA, starts, dZ):
+    """dW = A_prevᵀdZ (BLAS), db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′ written over Z⁽ˡ⁻¹⁾."""
+    m = xb.shape[0]
+    for l in range(lay.shape[0] - 1, -1, -1):
+        n_in, n_out = lay[l, 2], lay[l, 3]
+        A_in = xb if l == 0 else _rows(Abuf, starts[l - 1], m, n_in)
+        np.dot(A_in.T, dZ, G[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out)))
+        nk.COLUMN_SUMS(dZ, G[lay[l, 1] : lay[l, 1] + n_out])
+        if l > 0:
+            W = P[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
+            dAl = dA[: m * n_in].reshape((m, n_in))
+            np.dot(dZ, W.T, dAl)
+            Zp = _rows(Zbuf, starts[l - 1], m, n_in)
+            _activation_grad(acts[l - 1], dAl, Zp, _rows(Abuf, starts[l - 1], m, n_in), Zp)  # Z⁽ˡ⁻¹⁾ read no more
+            dZ = Zp
+
+
+@njit(cache=True)
 def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, per_rows, mode, step0, book):
     """Run len(C) steps of batch ``bs`` over ``order`` (the last shorter where the rows run out),
-    the first numbered ``step0`` (see the
-    module docstring); ``book`` (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct)
-    gathers the guard's record (first_bad −1: none). Returns the steps run."""
-    L = lay.shape[0]
-    widths = np.empty(L + 1, dtype=np.int64)
-    widths[0] = lay[0, 2]
-    for l in range(L):
-        widths[l + 1] = lay[l, 3]
-    width_sum = 0
-    for l in range(1, L + 1):
-        width_sum += widths[l]
-    Zbuf, Abuf = np.empty(bs * width_sum, X.dtype), np.empty(bs * width_sum, X.dtype)
-    dA = np.empty(bs * widths[:L].max(), X.dtype)
-    xbuf = np.empty(bs * widths[0], X.dtype)
-    softmax, weighted = head == 1, w.shape[0] > 0
-    k = Yf.shape[1] if not softmax else 0
-    Ybuf = np.empty(bs * k, X.dtype)
-    yb = np.empty(bs if softmax else 0, yi.dtype)
-    rbuf = np.empty(bs, X.dtype)
-    n = order.shape[0]
+    the first numbered ``step0`` (see the module docstring); ``book`` (float64: loss_sum, rows,
+    skipped, first_bad, bad_loss, correct) gathers the guard's record (first_bad −1: none).
+    Returns the steps run."""
+    L, dtype = lay.shape[0], X.dtype
     starts = np.zeros(L + 1, dtype=np.int64)
     for l in range(L):
-        starts[l + 1] = starts[l] + bs * widths[l + 1]
+        starts[l + 1] = starts[l] + bs * lay[l, 3]
+    Zbuf, Abuf, dA = np.empty(starts[L], dtype), np.empty(starts[L], dtype), np.empty(bs * lay[:, 2].max(), dtype)
+    softmax, weighted, d = head == 1, w.shape[0] > 0, lay[0, 2]
+    k = 0 if softmax else Yf.shape[1]
+    xbuf, Ybuf, yb, rbuf = (
+        np.empty(bs * d, dtype),
+        np.empty(bs * k, dtype),
+        np.empty(bs if softmax else 0, yi.dtype),
+        np.empty(bs, dtype),
+    )
     for step in range(C.shape[0]):
-        rows = order[step * bs : min((step + 1) * bs, n)]  # the last batch may be short
+        rows = order[step * bs : min((step + 1) * bs, order.shape[0])]  # the last batch may be short
         m = rows.shape[0]
-        xb, Yb, r = xbuf[: m * widths[0]].reshape((m, widths[0])), Ybuf[: m * k].reshape((m, k)), rbuf[:m]
-        for i in range(m):
-            xb[i, :] = X[rows[i], :]
-            if softmax:
-                yb[i] = yi[rows[i]]
-            else:
-                Yb[i, :] = Yf[rows[i], :]
-        total = X.dtype.type(m)
-        r[:] = X.dtype.type(1.0 / m)
-        if weighted:
-            s = X.dtype.type(0)
-            for i in range(m):
-                s += w[rows[i]]
-            for i in range(m):
-                r[i] = w[rows[i]] / s if s > 0 else w[rows[i]]
-            total = s
-        A_prev = xb
-        for l in range(L):
-            W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
-            Z = Zbuf[starts[l] : starts[l] + m * widths[l + 1]].reshape((m, widths[l + 1]))
-            A = Abuf[starts[l] : starts[l] + m * widths[l + 1]].reshape((m, widths[l + 1]))
-            np.dot(A_prev, W, Z)
-            _activate(acts[l], Z, P[lay[l, 1] : lay[l, 1] + lay[l, 3]], A)
-            A_prev = A
-        ZL = Zbuf[starts[L - 1] : starts[L - 1] + m * widths[L]].reshape((m, widths[L]))
+        xb, Yb, r = xbuf[: m * d].reshape((m, d)), Ybuf[: m * k].reshape((m, k)), rbuf[:m]
+        total = _gather(X, Yf, yi, w, rows, xb, Yb, yb[:m], r)
+        _forward(P, lay, acts, xb, Zbuf, Abuf, starts)
+        ZL = _rows(Zbuf, starts[L - 1], m, lay[L - 1, 3])
         loss, right = _head(head, ZL, Yb, yb[:m], r, weighted)
-        dZ = ZL
-        for l in range(L - 1, -1, -1):
-            n_in, n_out = lay[l, 2], lay[l, 3]
-            A_in = xb if l == 0 else Abuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
-            dW = G[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
-            np.dot(A_in.T, dZ, dW)
-            nk.COLUMN_SUMS(dZ, G[lay[l, 1] : lay[l, 1] + n_out])
-            if l > 0:
-                W = P[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
-                dAl = dA[: m * n_in].reshape((m, n_in))
-                np.dot(dZ, W.T, dAl)
-                Zp = Zbuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
-                Ap = Abuf[starts[l - 1] : starts[l - 1] + m * n_in].reshape((m, n_in))
-                _activation_grad(acts[l - 1], dAl, Zp, Ap, Zp)  # dZ⁽ˡ⁻¹⁾ over Z⁽ˡ⁻¹⁾, read no more
-                dZ = Zp
-        loss = X.dtype.type(loss)
+        _backward(P, G, lay, acts, xb, Zbuf, Abuf, dA, starts, ZL)
+        loss = dtype.type(loss)
         if l1 != 0 or l2 != 0:
-            loss = loss + X.dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
+            loss = loss + dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
         ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
         if ok and (mode == SKIP or book[3] < 0):
             _update(opt, P, G, S1, S2, C[step])
-            book[0] += np.float64(loss) * m
-            book[1] += m
-            book[5] += right
+            book[0], book[1], book[5] = book[0] + np.float64(loss) * m, book[1] + m, book[5] + right
         elif not ok:
             book[2] += 1
             if book[3] < 0:
