@@ -510,5 +510,5 @@ def test_long_runs_of_small_networks_take_numba_and_its_compiled_epochs(monkeypa
     monkeypatch.delenv("RESEAU_BACKEND", raising=False)
     o = {"layers": [16], "backend": "numpy", "batch_size": 32, "epochs": 100}
     assert train._kernels(o, 64, 1257) == "numpy"  # 4,000 steps
-    assert train._kernels({**o, "epochs": 300}, 64, 1257) is None  # 12,000 steps
-    assert train._kernels({**o, "epochs": 300, "batch_size": None}, 64, 1257) == "numpy"  # full batches
+    assert train._kernels({**o, "epochs": 600}, 64, 1257) is None  # 24,000 steps
+    assert train._kernels({**o, "epochs": 600, "batch_size": None}, 64, 1257) == "numpy"  # full batches

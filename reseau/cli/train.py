@@ -186,9 +186,10 @@ def _schedule_object(o):
 NUMBA_WORTH = 1e11
 #: steps from which numba pays on a small network too, through its compiled epochs
 #: (core/compiled_epoch.py): `reseau train --data digits --epochs 1000 --early-stopping none`
-#: (40,000 steps) took 2.39 s wall against 4.87 s on the NumPy kernels, ~67 µs saved a step for
-#: ~0.3 s more start-up: even from ~5,000 steps; 10,000 keeps a margin
-NUMBA_STEPS = 10_000
+#: (40,000 steps) took 2.39 s wall against 4.87 s on the NumPy kernels; scikit-learn's diabetes
+#: (10 steps an epoch, 1,000 epochs: 10,000 steps, the per-epoch work unchanged) 1.43 s against
+#: 1.30 s. From 20,000 steps the start-up is repaid
+NUMBA_STEPS = 20_000
 
 
 def _kernels(o, n_in, n_rows):
