@@ -136,29 +136,36 @@ class Trainer:
         self.batches = Batches(model, X, Y, W, self.bs, workspaces, comm, shard)  # each step's rows
 
     def _compiles(self, asked, epoch_fn) -> bool:
-        """Whether each epoch's full mini-batches run as one compiled call: as asked (True, False)
-        on JAX; on NumPy with numba where ``asked`` is not False, the compiled epoch covers the fit
-        (core/compiled_epoch.py) and nothing needs each step (no ``on_step_end`` callback, no split
-        over devices or ranks). The path taken is recorded in ``model.steps.path``."""
+        """Whether each epoch runs as one compiled call: as asked (True, False) on JAX (its full
+        mini-batches); on NumPy with numba (every batch) unless ``asked`` is False or
+        ``_step_path_reason`` names a reason. The path taken is recorded in ``model.steps.path``."""
         steps = getattr(self.model, "steps", None)
         if epoch_fn is None or steps is None:
             return False
         if self.model.backend.name == "jax":
             steps.path = compiled_epoch.COMPILED_JAX if asked else compiled_epoch.STEP_PATH
             return bool(asked)
-        needs = next(
-            (why for bad, why in ((self.step_hooks, "a callback acts after each step"),
-                                  (self.shard is not None or self.comm is not None, "data split over ranks"),
-                                  (hasattr(self.X, "rows"), "rows read from a source"),
-                                  (asked is False, "compile_epoch=False"))
-             if bad),
-            getattr(getattr(epoch_fn, "__self__", epoch_fn), "uncovered", "not covered")
-            or (None if asked else compiled_epoch.too_large(self.model, self.bs)),
-        )  # fmt: skip
-        if asked and needs is not None:
-            warnings.warn(f"compile_epoch=True: {needs}; this fit runs step by step", RuntimeWarning, stacklevel=4)
-        steps.path = compiled_epoch.COMPILED if needs is None else f"{compiled_epoch.STEP_PATH} ({needs})"
-        return needs is None
+        why = self._step_path_reason(asked, epoch_fn)
+        if asked and why is not None:
+            warnings.warn(f"compile_epoch=True: {why}; this fit runs step by step", RuntimeWarning, stacklevel=4)
+        steps.path = compiled_epoch.COMPILED if why is None else f"{compiled_epoch.STEP_PATH} ({why})"
+        return why is None
+
+    def _step_path_reason(self, asked, epoch_fn) -> str | None:
+        """Why this fit must run step by step (None: the compiled epoch runs it): something needs
+        each step (an ``on_step_end`` callback, a split over devices or ranks, a row source), the
+        compiled epoch does not cover the fit (core/compiled_epoch.py), or, unless asked for, its
+        steps are too large to gain."""
+        for needed, why in (
+            (self.step_hooks, "a callback acts after each step"),
+            (self.shard is not None or self.comm is not None, "data split over ranks"),
+            (hasattr(self.X, "rows"), "rows read from a source"),
+            (asked is False, "compile_epoch=False"),
+        ):
+            if needed:
+                return why
+        uncovered = getattr(getattr(epoch_fn, "__self__", epoch_fn), "uncovered", "not covered")
+        return uncovered or (None if asked else compiled_epoch.too_large(self.model, self.bs))
 
     @property
     def steps_per_epoch(self) -> int:
