@@ -10,9 +10,8 @@ name order), not of the byte layout: a file that another safetensors writer laid
 order, other padding) still verifies. Files written before this checksum carry "sha256", of the
 tensor bytes as laid out, and still load. Files are written by core/outputs.py (a temporary
 file, flushed to disk, renamed over the target; links followed, devices refused), so a reader
-never sees half a file. Loading reads one
-snapshot through one open descriptor and checks the sizes and shapes against the header before
-it allocates, then the checksum.
+never sees half a file. Loading reads one snapshot through one open descriptor and checks the
+sizes and shapes against the header before it allocates, then the checksum.
 """
 
 from __future__ import annotations

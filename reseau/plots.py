@@ -22,7 +22,6 @@ def require_matplotlib(option="plots"):
 def save_figure(fig, path, option="path"):
     """``fig`` to ``path`` through core/outputs.py (whole or not at all, links followed, devices
     refused), in the format its suffix names (PNG without one)."""
-    outputs.destination(path, option)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=Path(path).suffix[1:].lower() or "png", dpi=100)
     outputs.write_bytes(path, buffer.getvalue(), option)

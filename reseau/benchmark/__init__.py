@@ -146,7 +146,6 @@ def main_from_args(args) -> int:
         if len(layers) < 2 or min(layers) < 1 or args.batch_size < 1:
             raise ValueError(f"--layers {args.layers!r} --batch-size {args.batch_size}: expected positive sizes")
         custom = (layers, args.hidden, args.batch_size)
-    check_out(args.out)
     report = run(
         sizes,
         custom,
