@@ -30,28 +30,34 @@ class Batches:
         self.workspaces, self.comm, self.shard = workspaces, comm, shard
         self.source = hasattr(X, "rows")
         self.reorder = model.backend.host and not self.source and X.nbytes + Y.nbytes <= self.REORDER_BYTES
-        self.ordered = None  # (X, Y, W) in this epoch's order, when reordered
+        self.buffers = None  # (X, Y, W) in this epoch's order, when reordered
+        self.ordered = False  # whether the buffers hold this epoch's order
 
     def start_epoch(self, order):
-        """Put the rows in ``order`` for the epoch, where that is the way (see the module docstring)."""
-        if self.reorder and order is not None:
-            self.ordered = self._reordered(order)
+        """A new epoch: its rows are put in order when its first batch is asked for (a compiled
+        epoch that runs every batch itself never asks)."""
+        self.ordered = False
 
     def _reordered(self, order):
         """(X, Y, W) with rows in ``order``, into buffers kept for the fit (W None without weights)."""
         kern = self.model.kern
-        if self.ordered is None:
-            self.ordered = (
+        if self.buffers is None:
+            self.buffers = (
                 np.empty_like(self.X),
                 np.empty_like(self.Y),
                 None if self.W is None else np.empty_like(self.W),
             )
-        W = None if self.W is None else kern.gather(self.W, order, out=self.ordered[2])
-        return kern.gather(self.X, order, out=self.ordered[0]), kern.gather(self.Y, order, out=self.ordered[1]), W
+        if not self.ordered:  # a kernel set may gather into ``out`` or hand back a new array
+            X, Y, W = self.buffers
+            W = None if W is None else kern.gather(self.W, order, out=W)
+            self.buffers, self.ordered = (kern.gather(self.X, order, out=X), kern.gather(self.Y, order, out=Y), W), True
+        return self.buffers
 
     def __call__(self, order, start):
         kern, n, bs = self.model.kern, self.n, self.bs
-        X, Y, W = self.ordered if order is not None and self.reorder else (self.X, self.Y, self.W)
+        if start >= n:
+            return
+        X, Y, W = self._reordered(order) if order is not None and self.reorder else (self.X, self.Y, self.W)
         gather = order is not None and not self.reorder
         for lo in range(start, n, bs):
             a, b = lo, min(lo + bs, n)

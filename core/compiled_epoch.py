@@ -102,7 +102,8 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
 
     def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
         dtype = params.dtype
-        C = np.array([coefficients(float(lr), step0 + i + 1) for i, lr in enumerate(lrs)], dtype=dtype)
+        steps = np.arange(step0 + 1, step0 + 1 + len(lrs))
+        C = coefficient_rows(coefficients(np.asarray(lrs, np.float64), steps), dtype)
         slots = [opt_state.slots[k] for k in slot_names]
         S1 = slots[0] if slots else np.zeros_like(params)  # plain SGD: a zero buffer
         S2 = slots[1] if len(slots) > 1 else np.empty(0, dtype)
@@ -120,6 +121,14 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
 
     epoch.whole = True  # the short last batch too (core/trainer.py)
     return epoch
+
+
+def coefficient_rows(coefficients, dtype):
+    """The per-step coefficient rows from a builder's columns (arrays over the steps, or constants)."""
+    C = np.empty((max(np.size(c) for c in coefficients), len(coefficients)), dtype=dtype)
+    for j, c in enumerate(coefficients):
+        C[:, j] = c
+    return C
 
 
 def _targets(Y, softmax, dtype):

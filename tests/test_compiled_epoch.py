@@ -72,8 +72,8 @@ def test_float64_equals_the_step_path(head, hidden, opt):
 
 @pytest.mark.parametrize("head, opt", [("softmax", "adam"), ("sigmoid", "nag"), ("identity", "sgd")])
 def test_float32_stays_within_rounding_of_the_step_path(head, opt):
-    """float32: the BLAS calls and the libm tanh of compiled code round apart from NumPy's by an
-    ulp now and then; after three epochs the weights agree to 4e-7, the losses to 1e-6."""
+    """float32: the BLAS calls and the compiled tanh (kernels.numba_kernels.tanh32) round apart from
+    NumPy's by an ulp or two now and then; after three epochs the weights agree to 4e-7, the losses to 1e-6."""
     (m0, h0), (m1, h1) = (_fit(ce, head, "tanh", opt, dtype="float32", l2=1e-2) for ce in (False, None))
     assert m1.steps.path == "compiled epochs (numba)" and m1.params.dtype == np.float32
     np.testing.assert_allclose(m1.params, m0.params, rtol=0, atol=4e-7)
@@ -188,3 +188,118 @@ def test_class_weights_train_the_same_compiled_as_step_by_step():
         runs.append(model)
     assert runs[1].steps.path == "compiled epochs (numba)"
     np.testing.assert_allclose(runs[1].params, runs[0].params, rtol=0, atol=1e-12)
+
+
+def _tanh_loop(fn):
+    from numba import njit
+
+    scalar = njit(error_model="numpy")(fn)
+
+    @njit(error_model="numpy")
+    def loop(x, out):
+        for i in range(x.shape[0]):
+            out[i] = scalar(x[i])
+
+    def run(x):
+        out = np.empty_like(x)
+        loop(x, out)
+        return out
+
+    return run
+
+
+def _ulps(got, exact, dtype):
+    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
+
+
+def _tanh_inputs(dtype, n=200_000):
+    rng = np.random.default_rng(0)
+    wide = rng.uniform(-25, 25, n)
+    small = np.sign(rng.standard_normal(n)) * np.exp(rng.uniform(np.log(1e-30), np.log(25), n))
+    return np.concatenate([wide, small, [0.0, 1e-300, 0.3466, 0.55, 9.0, 18.9, 19.1]]).astype(dtype)
+
+
+def test_the_compiled_tanh_is_within_2_ulp_of_tanh_in_float64():
+    """kernels.numba_kernels.tanh against the correctly rounded reference (math.tanh, ≤ 1 ulp):
+    2 ulp; zeros keep their sign, ±inf give ±1, NaN passes."""
+    import math
+
+    from reseau.kernels import numba_kernels as nk
+
+    tanh = _tanh_loop(nk.tanh)
+    x = _tanh_inputs(np.float64)
+    exact = np.array([math.tanh(v) for v in x.tolist()])
+    assert _ulps(tanh(x), exact, np.float64).max() <= 3  # 2 of ours + the reference's own rounding
+    special = tanh(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 40.0, -40.0]))
+    assert special[0] == 0 and not np.signbit(special[0]) and np.signbit(special[1])
+    assert list(special[2:4]) == [1.0, -1.0] and np.isnan(special[4]) and list(special[5:]) == [1.0, -1.0]
+
+
+def test_the_compiled_float32_tanh_is_within_3_ulp_of_tanh():
+    """kernels.numba_kernels.tanh32 against tanh in float64 (the exact value to float32's eyes)."""
+    from reseau.kernels import numba_kernels as nk
+
+    tanh32 = _tanh_loop(nk.tanh32)
+    x = _tanh_inputs(np.float32)
+    got = tanh32(x)
+    assert got.dtype == np.float32
+    assert _ulps(got, np.tanh(x.astype(np.float64)), np.float32).max() <= 3
+    special = tanh32(np.array([-0.0, np.inf, -np.inf, np.nan], dtype=np.float32))
+    assert np.signbit(special[0]) and list(special[1:3]) == [1.0, -1.0] and np.isnan(special[3])
+
+
+@pytest.mark.parametrize(
+    "builder, args",
+    [
+        ("adam_coefficients", (0.9, 0.999, 1e-8, 0.01, False, False)),
+        ("adam_coefficients", (0.8, 0.99, 1e-7, 0.01, True, True)),
+        ("momentum_coefficients", (0.9, 0.1, True, 0.01)),
+        ("sutskever_coefficients", (0.9, True, 0.01)),
+        ("sgd_coefficients", (0.01,)),
+    ],
+)
+def test_a_chunk_of_coefficients_has_the_bits_of_one_step_at_a_time(builder, args):
+    """The compiled epoch builds a chunk's coefficient rows from arrays of rates and step numbers;
+    each row is bit for bit the one the step path builds for its step."""
+    from reseau.core import compiled_epoch
+    from reseau.kernels import numba_kernels as nk
+
+    fn = getattr(nk, builder)
+    lrs, ts = np.linspace(0.1, 0.001, 300), np.arange(1, 301)
+    with_t = builder in ("adam_coefficients", "momentum_coefficients")
+    if with_t:
+        chunk, each = fn(lrs, ts, *args), [fn(float(lr), int(t), *args) for lr, t in zip(lrs, ts)]
+    else:
+        chunk, each = fn(lrs, *args), [fn(float(lr), *args) for lr in lrs]
+    rows = compiled_epoch.coefficient_rows(chunk, np.float64)
+    np.testing.assert_array_equal(rows, np.array(each, dtype=np.float64))
+
+
+def test_the_rows_are_put_in_order_only_when_a_batch_is_asked_for(monkeypatch):
+    """Small data are reordered once an epoch for the step path (core/batches.py); a compiled epoch
+    that runs every batch itself asks for none, so the copy is not made; a step-path epoch still
+    gets its rows in the epoch's order."""
+    from reseau.core.batches import Batches
+
+    X, y, _ = _data("sigmoid")
+    reorders = []
+    made = Batches._reordered
+
+    def counting(self, order):
+        reorders.append(len(order))
+        return made(self, order)
+
+    monkeypatch.setattr(Batches, "_reordered", counting)
+    runs = []
+    for ce in (None, False):
+        model = MLP([5, 4, 1], dtype="float64", seed=1, normalize=None)
+        model.fit(X, y, epochs=2, batch_size=16, optimizer="adam", compile_epoch=ce)
+        runs.append((len(reorders), model.params.copy()))
+    assert runs[0][0] == 0 and runs[1][0] > 0  # compiled: no reorder; step path: one per batch call
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=0, atol=1e-12)
+    batches = Batches(model, X, y[:, None].astype(float), None, 16)
+    order = np.random.default_rng(0).permutation(N)
+    batches.start_epoch(order)
+    assert list(batches(order, N)) == [] and batches.buffers is None
+    first = next(iter(batches(order, 0)))
+    np.testing.assert_array_equal(first[1], X[order[:16]])
