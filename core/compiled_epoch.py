@@ -3,11 +3,12 @@ configuration kernels/numba_epoch.py covers runs each epoch's full mini-batches 
 call, the last partial batch (and anything a callback needs per step) on the step path.
 
 Covered: hidden relu, leaky relu, tanh or sigmoid; the sigmoid, softmax and identity heads;
-SGD (plain, momentum, Nesterov; PyTorch's and Sutskever's forms) and Adam / AdamW (PyTorch's and
-Keras's ε); L1 and L2; any learning-rate schedule (the rates come per step); sample and class
-weights; divergence modes "stop" and "skip". ``uncovered`` names what sends a fit to the step
-path instead: dropout, label smoothing, gradient clipping, the other optimisers, AMSGrad, data
-parallelism, reduced-precision GEMMs.
+every optimiser of core/optim.py (SGD plain, momentum, Nesterov in PyTorch's and Sutskever's forms;
+Adam / AdamW with AMSGrad and Keras's ε; Adagrad; AdaDelta; RMSprop centred or with momentum),
+gradient clipping; L1 and L2; any learning-rate schedule (the rates come per step); sample and
+class weights; divergence modes "stop" and "skip". ``uncovered`` names what sends a fit to the
+step path instead: dropout, label smoothing, data parallelism, reduced-precision GEMMs, an
+optimiser subclass with an update of its own.
 
 ``epoch`` has the form of core/steps.make_epoch's: ``epoch(params, opt_state, X, Y, order, step0,
 lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots updated in place.
@@ -38,9 +39,7 @@ def uncovered(model, opt, comm=None, on_divergence="stop", output=None) -> str |
         (any(model.dropout), "dropout"),
         (bool(model.label_smoothing), "label smoothing"),
         (getattr(model.kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
-        (opt.clip_norm is not None, "gradient clipping"),
-        (not isinstance(opt, (optim.SGD, optim.Adam)), f"optimiser {opt.name}"),
-        (getattr(opt, "amsgrad", False), "AMSGrad"),
+        (type(opt).apply not in _COVERED, f"optimiser {opt.name}"),
         (on_divergence not in ("stop", "skip", "apply"), f"on_divergence={on_divergence!r}"),
     )
     return next((why for bad, why in checks if bad), None)
@@ -99,21 +98,22 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
     head, mode = ne.HEADS[output or model.output], {"stop": ne.STOP, "skip": ne.SKIP, "apply": ne.APPLY}[on_divergence]
     code, slot_names, coefficients = _optimizer(opt)
     G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
+    clip = float(opt.clip_norm or 0.0)
 
     def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
         dtype = params.dtype
         steps = np.arange(step0 + 1, step0 + 1 + len(lrs))
         C = coefficient_rows(coefficients(np.asarray(lrs, np.float64), steps), dtype)
-        slots = [opt_state.slots[k] for k in slot_names]
-        S1 = slots[0] if slots else np.zeros_like(params)  # plain SGD: a zero buffer
-        S2 = slots[1] if len(slots) > 1 else np.empty(0, dtype)
+        # the loop's slots in its order; a slot an option switches off is read as 0·s: zeros
+        slots = [opt_state.slots[k] if k else np.zeros_like(params) for k in slot_names]
+        S1, S2, S3 = slots + [np.empty(0, dtype)] * (3 - len(slots))
         book = np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64)
         w = np.empty(0, dtype) if W is None else W
         l1, l2 = _penalty(model, alpha)
         with _one_blas_thread():
             ne.epoch(
-                X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S1, S2, lay,
-                acts, head, code, C, l1, l2, alpha is not None, mode, step0, book,
+                X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S1, S2, S3,
+                lay, acts, head, code, C, l1, l2, alpha is not None, clip, mode, step0, book,
             )  # fmt: skip
         b = dict(zip(ne.BOOK, book.tolist()))
         b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
@@ -178,25 +178,46 @@ def _scipy_blas_path():
 
 
 def _optimizer(opt):
-    """(the kernel's optimiser code, the slots it updates, coefficients(lr, t) of step t)."""
+    """(the kernel's optimiser code, its loop's slots in order (None: a zero stand-in), and
+    coefficients(lr, t) of step t, from the builders the step path uses)."""
     from ..kernels import numba_epoch as ne
     from ..kernels import numba_kernels as nk
 
-    wd = opt.weight_decay
+    wd, codes = opt.weight_decay, ne.OPTIMIZERS
     if isinstance(opt, optim.Adam):
         (b1, b2), keras = opt.betas, opt.form == "keras"
         return (
-            ne.OPTIMIZERS["adam"],
-            ("m", "v"),
+            codes["adam_amsgrad" if opt.amsgrad else "adam"],
+            opt.slots,
             lambda lr, t: nk.adam_coefficients(lr, t, b1, b2, opt.eps, wd, opt.decoupled, keras),
+        )
+    if isinstance(opt, optim.Adagrad):
+        keras = opt.form == "keras"
+        return (
+            codes["adagrad"],
+            ("sum",),
+            lambda lr, t: nk.adagrad_coefficients(lr, t, opt.lr_decay, opt.eps, wd, keras),
+        )
+    if isinstance(opt, optim.Adadelta):
+        return codes["adadelta"], opt.slots, lambda lr, t: nk.adadelta_coefficients(lr, opt.rho, opt.eps, wd)
+    if isinstance(opt, optim.RMSprop):
+        slots = ("v", "g_avg" if opt.centered else None, "buf" if opt.momentum else None)
+        return (
+            codes["rmsprop"],
+            slots,
+            lambda lr, t: nk.rmsprop_coefficients(lr, opt.alpha, opt.eps, wd, opt.momentum, opt.centered),
         )
     mu, nesterov = opt.momentum, opt.nesterov
     if not mu:
-        return ne.OPTIMIZERS["sgd"], (), lambda lr, t: nk.sgd_coefficients(lr, wd)
+        return codes["sgd"], (None,), lambda lr, t: nk.sgd_coefficients(lr, wd)
     if opt.form == "sutskever":
-        return ne.OPTIMIZERS["sutskever"], ("buf",), lambda lr, t: nk.sutskever_coefficients(lr, mu, nesterov, wd)
+        return codes["sutskever"], ("buf",), lambda lr, t: nk.sutskever_coefficients(lr, mu, nesterov, wd)
     return (
-        ne.OPTIMIZERS["sgd"],
+        codes["sgd"],
         ("buf",),
         lambda lr, t: nk.momentum_coefficients(lr, t, mu, opt.dampening, nesterov, wd),
     )
+
+
+#: the optimisers whose update the compiled epoch runs (a subclass with its own ``apply`` is not)
+_COVERED = {c.apply for c in (optim.SGD, optim.Adam, optim.Adagrad, optim.Adadelta, optim.RMSprop)}

@@ -8,6 +8,7 @@ divide the rows, gathered into a batch buffer):
     backward   dW = A⁽ˡ⁻¹⁾ᵀdZ, db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′
     penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only; ``per_rows``: l2/Σw, scikit-learn's α)
     guard      ok = isfinite(L) ∧ isfinite(g·g); "stop": the first bad step ends the chunk
+    clip       (clip > 0) g's scale min(clip/(‖g‖ + 1e-6), 1), PyTorch's clip_grad_norm_
     update     one optimiser loop over the flat buffers, its coefficients row C[i]
 
 Every loop is the one the step path runs (``kernels/numba_kernels.py``'s plain functions, compiled
@@ -28,7 +29,9 @@ from . import numba_kernels as nk
 
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
 HEADS = {"sigmoid": 0, "softmax": 1, "identity": 2}
-OPTIMIZERS = {"sgd": 0, "sutskever": 1, "adam": 2}  # sgd: plain, momentum and Nesterov (PyTorch's form)
+#: sgd: plain, momentum and Nesterov (PyTorch's form); each code's loop is numba_kernels.LOOPS[name]
+OPTIMIZERS = {"sgd": 0, "sutskever": 1, "adam": 2, "adam_amsgrad": 3, "adagrad": 4, "adadelta": 5, "rmsprop": 6}
+OPTIMIZERS_ORDER = ("adam", "adam_amsgrad", "sgd", "sutskever", "adagrad", "adadelta", "rmsprop")
 STOP, SKIP, APPLY = 0, 1, 2  # the guard's modes; APPLY: every step applied (scikit-learn's way)
 BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 
@@ -39,7 +42,7 @@ BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = (
     _serial(nk.LOOPS[name]) for name in ("bias_relu", "bias_leaky", "bias", "relu_grad", "leaky_grad")
 )
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = nk.SOFTMAX_CE, nk.SIGMOID_BCE, nk.IDENTITY_MSE
-ADAM, SGD, SUTSKEVER = (_serial(nk.LOOPS[name]) for name in ("adam", "sgd", "sutskever"))
+ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = (_serial(nk.LOOPS[name]) for name in OPTIMIZERS_ORDER)
 TANH, TANH32 = (njit(cache=True, error_model="numpy", inline="always")(f) for f in (nk.tanh, nk.tanh32))
 
 
@@ -128,13 +131,31 @@ def _penalty(P, G, lay, l1, l2):
 
 
 @_serial
-def _update(code, P, G, S1, S2, c):
+def _update(code, P, G, S1, S2, S3, c):
+    """The optimiser's loop over the flat buffers, its slots S1, S2, S3 in its own order."""
     if code == 2:
         ADAM(P, G, S1, S2, c)
+    elif code == 3:
+        ADAM_AMSGRAD(P, G, S1, S2, S3, c)
     elif code == 1:
         SUTSKEVER(P, G, S1, c)
+    elif code == 4:
+        ADAGRAD(P, G, S1, c)
+    elif code == 5:
+        ADADELTA(P, G, S1, S2, c)
+    elif code == 6:
+        RMSPROP(P, G, S1, S2, S3, c)
     else:
         SGD(P, G, S1, c)
+
+
+@_serial
+def _clip(G, c, clip):
+    """Gradient clipping as the step path does it (PyTorch's): scale = min(clip/(‖g‖ + 1e-6), 1),
+    applied as the loop's gradient scale (its last coefficient) where below 1."""
+    coef = clip / (np.float64(np.sqrt(np.dot(G, G))) + 1e-6)  # the norm in G's dtype, as NumPy's
+    if coef < 1.0:
+        c[c.shape[0] - 1] = c.dtype.type(coef)
 
 
 @_serial
@@ -202,7 +223,9 @@ def _backward(P, G, lay, acts, xb, Zbuf, Abuf, dA, starts, dZ):
 
 
 @_serial
-def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2, per_rows, mode, step0, book):
+def epoch(
+    X, Yf, yi, w, order, bs, P, G, S1, S2, S3, lay, acts, head, opt, C, l1, l2, per_rows, clip, mode, step0, book
+):
     """Run len(C) steps of batch ``bs`` over ``order`` (the last shorter where the rows run out),
     the first numbered ``step0`` (see the module docstring); ``book`` (float64: loss_sum, rows,
     skipped, first_bad, bad_loss, correct) gathers the guard's record (first_bad −1: none).
@@ -234,7 +257,9 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S1, S2, lay, acts, head, opt, C, l1, l2
             loss = loss + dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
         ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
         if ok and (mode == SKIP or book[3] < 0):
-            _update(opt, P, G, S1, S2, C[step])
+            if clip > 0:
+                _clip(G, C[step], clip)
+            _update(opt, P, G, S1, S2, S3, C[step])
             book[0], book[1], book[5] = book[0] + np.float64(loss) * m, book[1] + m, book[5] + right
         elif not ok:
             book[2] += 1

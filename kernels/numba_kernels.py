@@ -309,8 +309,12 @@ LOOPS = {
     "relu_grad": _relu_grad,
     "leaky_grad": _leaky_grad,
     "adam": _adam,
+    "adam_amsgrad": _adam_amsgrad,
     "sgd": _sgd,
     "sutskever": _sutskever,
+    "adagrad": _adagrad,
+    "adadelta": _adadelta,
+    "rmsprop": _rmsprop,
 }
 LEAKY_SLOPE = 0.01
 
@@ -380,6 +384,23 @@ def adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, 
         s_g,
         gs,
     )
+
+
+def adagrad_coefficients(lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
+    """``_adagrad``'s c for step t: the decayed rate lr/(1 + (t−1)·lr_decay), ε inside or outside."""
+    clr = _floats(lr) / (1.0 + (t - 1) * lr_decay)
+    return (clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs)
+
+
+def adadelta_coefficients(lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
+    """``_adadelta``'s c."""
+    return (lr, rho, 1.0 - rho, eps, wd, gs)
+
+
+def rmsprop_coefficients(lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
+    """``_rmsprop``'s c: the centred mean's lerp folded in as Adam's (all zero when not centred)."""
+    s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
+    return (lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
 
 
 class NumbaKernels(NumpyKernels):
@@ -470,14 +491,12 @@ class NumbaKernels(NumpyKernels):
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-        clr = float(lr) / (1.0 + (t - 1) * lr_decay)
-        ADAGRAD(
-            p, g, s, self._coefficients(p.dtype, clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs)
-        )
+        c = adagrad_coefficients(lr, t, lr_decay, eps, wd, eps_inside, gs)
+        ADAGRAD(p, g, s, self._coefficients(p.dtype, *c))
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, lr, rho, 1.0 - rho, eps, wd, gs))
+        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, *adadelta_coefficients(lr, rho, eps, wd, gs)))
         return p, Eg, Ed
 
     def adam_step(
@@ -510,7 +529,6 @@ class NumbaKernels(NumpyKernels):
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
         b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
-        s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
-        c = self._coefficients(p.dtype, lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
+        c = self._coefficients(p.dtype, *rmsprop_coefficients(lr, alpha, eps, wd, momentum, centered, gs))
         RMSPROP(p, g, v, ga, b, c)
         return p, v, g_avg, buf
