@@ -5,10 +5,10 @@ call, the last partial batch (and anything a callback needs per step) on the ste
 Covered: hidden relu, leaky relu, tanh or sigmoid; the sigmoid, softmax and identity heads;
 every optimiser of core/optim.py (SGD plain, momentum, Nesterov in PyTorch's and Sutskever's forms;
 Adam / AdamW with AMSGrad and Keras's ε; Adagrad; AdaDelta; RMSprop centred or with momentum),
-gradient clipping; L1 and L2; any learning-rate schedule (the rates come per step); sample and
-class weights; divergence modes "stop" and "skip". ``uncovered`` names what sends a fit to the
-step path instead: dropout, label smoothing, data parallelism, reduced-precision GEMMs, an
-optimiser subclass with an update of its own.
+gradient clipping; dropout (the step path's counter-based masks); L1 and L2; any learning-rate
+schedule (the rates come per step); sample and class weights; divergence modes "stop" and "skip".
+``uncovered`` names what sends a fit to the step path instead: label smoothing, data parallelism,
+reduced-precision GEMMs, an optimiser subclass with an update of its own.
 
 ``epoch`` has the form of core/steps.make_epoch's: ``epoch(params, opt_state, X, Y, order, step0,
 lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots updated in place.
@@ -36,7 +36,6 @@ def uncovered(model, opt, comm=None, on_divergence="stop", output=None) -> str |
         (comm is not None, "data split over ranks"),
         (any(a not in ne.ACTIVATIONS for a in hidden), f"hidden activation {_first_not_in(hidden, ne.ACTIVATIONS)}"),
         ((output or model.output) not in ne.HEADS, f"output {output or model.output}"),
-        (any(model.dropout), "dropout"),
         (bool(model.label_smoothing), "label smoothing"),
         (getattr(model.kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
         (type(opt).apply not in _COVERED, f"optimiser {opt.name}"),
@@ -89,9 +88,12 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
     each batch) instead of the model's L1/L2: the estimators' objective (core/objective.py)."""
     from ..kernels import numba_epoch as ne
 
-    layout = model.layout
+    layout, (thresholds, drop, seed) = model.layout, _dropout(model)
     lay = np.array(
-        [(w0, b0, n_in, n_out) for ((w0, _), (b0, _)), (n_in, n_out) in zip(layout.slices, layout.shapes)],
+        [
+            (w0, b0, n_in, n_out, t)
+            for ((w0, _), (b0, _)), (n_in, n_out), t in zip(layout.slices, layout.shapes, thresholds)
+        ],
         dtype=np.int64,
     )
     acts = np.array([ne.ACTIVATIONS[a] for a in model.activations], dtype=np.int64)
@@ -106,14 +108,14 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         C = coefficient_rows(coefficients(np.asarray(lrs, np.float64), steps), dtype)
         # the loop's slots in its order; a slot an option switches off is read as 0·s: zeros
         slots = [opt_state.slots[k] if k else np.zeros_like(params) for k in slot_names]
-        S1, S2, S3 = slots + [np.empty(0, dtype)] * (3 - len(slots))
+        S = tuple(slots + [np.empty(0, dtype)] * (3 - len(slots)))
         book = np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64)
         w = np.empty(0, dtype) if W is None else W
-        l1, l2 = _penalty(model, alpha)
+        hyper = np.array([*_penalty(model, alpha), alpha is not None, clip, mode, seed], dtype=np.float64)
         with _one_blas_thread():
             ne.epoch(
-                X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S1, S2, S3,
-                lay, acts, head, code, C, l1, l2, alpha is not None, clip, mode, step0, book,
+                X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S, lay, acts,
+                drop, head, code, C, hyper, step0, book,
             )  # fmt: skip
         b = dict(zip(ne.BOOK, book.tolist()))
         b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
@@ -121,6 +123,17 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
 
     epoch.whole = True  # the short last batch too (core/trainer.py)
     return epoch
+
+
+def _dropout(model):
+    """Per layer (the step path's masks, kernels/reference.py's ``dropout_mask``): the threshold
+    keep·2³² the hash is compared with, 1/keep (0: no dropout), and the seed mod 2³²."""
+    reg = model.regularization
+    rates = reg.rates if reg is not None and reg.dropout_on else [0.0] * len(model.activations)
+    keeps = [1.0 - r for r in rates]
+    thresholds = [min(int(k * 2.0**32), 2**32 - 1) for k in keeps]
+    drop = np.array([1.0 / k if r > 0 else 0.0 for r, k in zip(rates, keeps)], dtype=np.float64)
+    return thresholds, drop, 0 if reg is None else reg.seed % (1 << 32)
 
 
 def coefficient_rows(coefficients, dtype):

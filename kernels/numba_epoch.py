@@ -187,10 +187,40 @@ def _gather(X, Yf, yi, w, rows, xb, Yb, yb, r):
     return s
 
 
+_U32 = 0xFFFFFFFF
+
+
+@njit(cache=True, inline="always")
+def _hash(x):
+    """The murmur3 finaliser on a uint32 held in an int64 (kernels/reference.py's ``hash_uint32``)."""
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & _U32
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & _U32
+    return x ^ (x >> 16)
+
+
 @_serial
-def _forward(P, lay, acts, xb, Zbuf, Abuf, starts):
+def _dropout(A, D, M, seed, step, layer, threshold, scale):
+    """Inverted dropout as kernels/reference.py's ``dropout_mask``: bits = h(index·0x85EBCA77 ⊕ key),
+    key = h(seed ⊕ h(step ⊕ h(layer·0x9E3779B1 + 0x7F4A7C15))); M = 1/keep where bits < keep·2³²,
+    else 0; D = A·M (the next layer's input)."""
+    key = _hash((layer * 0x9E3779B1 + 0x7F4A7C15) & _U32)
+    key = _hash((step & _U32) ^ key)
+    key = _hash((seed & _U32) ^ key)
+    one, zero, k = A.dtype.type(scale), A.dtype.type(0), A.shape[1]
+    for i in range(A.shape[0]):
+        for j in range(k):
+            bits = _hash((((i * k + j) & _U32) * 0x85EBCA77 & _U32) ^ key)
+            M[i, j] = one if bits < threshold else zero
+            D[i, j] = A[i, j] * M[i, j]
+
+
+@_serial
+def _forward(P, lay, acts, drop, seed, step, xb, Zbuf, Abuf, Dbuf, Mbuf, starts):
     """Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ (BLAS), then the bias and activation loop, layer by layer (the output
-    layer's Z only: the head applies its activation)."""
+    layer's Z only: the head applies its activation); a layer with dropout (``drop`` its 1/keep,
+    ``lay[l, 4]`` its threshold) hands the next its dropped output D."""
     m, A_prev = xb.shape[0], xb
     for l in range(lay.shape[0]):
         W = P[lay[l, 0] : lay[l, 0] + lay[l, 2] * lay[l, 3]].reshape((lay[l, 2], lay[l, 3]))
@@ -202,39 +232,48 @@ def _forward(P, lay, acts, xb, Zbuf, Abuf, starts):
         else:
             _activate(acts[l], Z, b, A)
         A_prev = A
+        if drop[l] > 0:
+            A_prev = _rows(Dbuf, starts[l], m, lay[l, 3])
+            _dropout(A, A_prev, _rows(Mbuf, starts[l], m, lay[l, 3]), seed, step, l, lay[l, 4], drop[l])
 
 
 @_serial
-def _backward(P, G, lay, acts, xb, Zbuf, Abuf, dA, starts, dZ):
-    """dW = A_prevᵀdZ (BLAS), db = Σ_rows dZ, dA = dZ Wᵀ, dZ⁽ˡ⁻¹⁾ = dA ⊙ g′ written over Z⁽ˡ⁻¹⁾."""
+def _backward(P, G, lay, acts, drop, xb, Zbuf, Abuf, Dbuf, Mbuf, dA, starts, dZ):
+    """dW = A_prevᵀdZ (BLAS; A_prev the dropped output where dropout), db = Σ_rows dZ, dA = dZ Wᵀ
+    (⊙ the mask), dZ⁽ˡ⁻¹⁾ = dA ⊙ g′ written over Z⁽ˡ⁻¹⁾."""
     m = xb.shape[0]
     for l in range(lay.shape[0] - 1, -1, -1):
         n_in, n_out = lay[l, 2], lay[l, 3]
-        A_in = xb if l == 0 else _rows(Abuf, starts[l - 1], m, n_in)
+        A_in = xb if l == 0 else _rows(Dbuf if drop[l - 1] > 0 else Abuf, starts[l - 1], m, n_in)
         np.dot(A_in.T, dZ, G[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out)))
         nk.COLUMN_SUMS(dZ, G[lay[l, 1] : lay[l, 1] + n_out])
         if l > 0:
             W = P[lay[l, 0] : lay[l, 0] + n_in * n_out].reshape((n_in, n_out))
             dAl = dA[: m * n_in].reshape((m, n_in))
             np.dot(dZ, W.T, dAl)
+            if drop[l - 1] > 0:
+                dAl *= _rows(Mbuf, starts[l - 1], m, n_in)
             Zp = _rows(Zbuf, starts[l - 1], m, n_in)
             _activation_grad(acts[l - 1], dAl, Zp, _rows(Abuf, starts[l - 1], m, n_in), Zp)  # Z⁽ˡ⁻¹⁾ read no more
             dZ = Zp
 
 
 @_serial
-def epoch(
-    X, Yf, yi, w, order, bs, P, G, S1, S2, S3, lay, acts, head, opt, C, l1, l2, per_rows, clip, mode, step0, book
-):
+def epoch(X, Yf, yi, w, order, bs, P, G, S, lay, acts, drop, head, opt, C, hyper, step0, book):
     """Run len(C) steps of batch ``bs`` over ``order`` (the last shorter where the rows run out),
-    the first numbered ``step0`` (see the module docstring); ``book`` (float64: loss_sum, rows,
-    skipped, first_bad, bad_loss, correct) gathers the guard's record (first_bad −1: none).
-    Returns the steps run."""
+    the first numbered ``step0`` (see the module docstring). ``S``: the optimiser's slots;
+    ``lay`` rows (W start, b start, n_in, n_out, dropout threshold); ``drop``: each layer's 1/keep
+    (0: no dropout); ``hyper``: (l1, l2, l2 per rows, clip, guard mode, dropout seed). ``book``
+    (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct) gathers the guard's record
+    (first_bad −1: none). Returns the steps run."""
     L, dtype = lay.shape[0], X.dtype
+    l1, l2, per_rows, clip, mode, seed = hyper[0], hyper[1], hyper[2] > 0, hyper[3], int(hyper[4]), int(hyper[5])
     starts = np.zeros(L + 1, dtype=np.int64)
     for l in range(L):
         starts[l + 1] = starts[l] + bs * lay[l, 3]
     Zbuf, Abuf, dA = np.empty(starts[L], dtype), np.empty(starts[L], dtype), np.empty(bs * lay[:, 2].max(), dtype)
+    n_drop = starts[L] if drop.max() > 0 else 0
+    Dbuf, Mbuf = np.empty(n_drop, dtype), np.empty(n_drop, dtype)
     softmax, weighted, d = head == 1, w.shape[0] > 0, lay[0, 2]
     k = 0 if softmax else Yf.shape[1]
     xbuf, Ybuf, yb, rbuf = (
@@ -248,10 +287,10 @@ def epoch(
         m = rows.shape[0]
         xb, Yb, r = xbuf[: m * d].reshape((m, d)), Ybuf[: m * k].reshape((m, k)), rbuf[:m]
         total = _gather(X, Yf, yi, w, rows, xb, Yb, yb[:m], r)
-        _forward(P, lay, acts, xb, Zbuf, Abuf, starts)
+        _forward(P, lay, acts, drop, seed, step0 + step, xb, Zbuf, Abuf, Dbuf, Mbuf, starts)
         ZL = _rows(Zbuf, starts[L - 1], m, lay[L - 1, 3])
         loss, right = _head(head, ZL, Yb, yb[:m], r, weighted)
-        _backward(P, G, lay, acts, xb, Zbuf, Abuf, dA, starts, ZL)
+        _backward(P, G, lay, acts, drop, xb, Zbuf, Abuf, Dbuf, Mbuf, dA, starts, ZL)
         loss = dtype.type(loss)
         if l1 != 0 or l2 != 0:
             loss = loss + dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
@@ -259,7 +298,7 @@ def epoch(
         if ok and (mode == SKIP or book[3] < 0):
             if clip > 0:
                 _clip(G, C[step], clip)
-            _update(opt, P, G, S1, S2, S3, C[step])
+            _update(opt, P, G, S[0], S[1], S[2], C[step])
             book[0], book[1], book[5] = book[0] + np.float64(loss) * m, book[1] + m, book[5] + right
         elif not ok:
             book[2] += 1

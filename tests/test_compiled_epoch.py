@@ -79,6 +79,28 @@ def test_float64_equals_the_step_path(head, hidden, opt):
         assert h1["accuracy"] == h0["accuracy"]
 
 
+@pytest.mark.parametrize(
+    "head, hidden, opt, dropout",
+    [
+        ("softmax", "relu", "adam", 0.3),
+        ("sigmoid", "tanh", "nag", [0.5, 0.1]),
+        ("identity", "leaky_relu", "rmsprop-centered-momentum", [0.0, 0.4]),
+        ("softmax", "sigmoid", "adagrad", 0.2),
+    ],
+)
+def test_dropout_draws_the_step_paths_masks(head, hidden, opt, dropout):
+    """Dropout in the compiled epoch: the step path's counter-based masks (seed, step, layer,
+    element), so the same weights to 1e-12 in float64; and the masks do act (the weights differ
+    from a fit without dropout)."""
+    runs = [_fit(ce, head, hidden, opt, dropout=dropout) for ce in (False, None)]
+    (m0, h0), (m1, h1) = runs
+    assert m1.steps.path == "compiled epochs (numba)"
+    np.testing.assert_allclose(m1.params, m0.params, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-12)
+    plain, _ = _fit(None, head, hidden, opt)
+    assert np.abs(plain.params - m1.params).max() > 1e-3
+
+
 @pytest.mark.parametrize("head, opt", [("softmax", "adam"), ("sigmoid", "nag"), ("identity", "sgd")])
 def test_float32_stays_within_rounding_of_the_step_path(head, opt):
     """float32: the BLAS calls and the compiled tanh (kernels.numba_kernels.tanh32) round apart from
@@ -122,7 +144,6 @@ class _OwnAdam(optim.Adam):
 @pytest.mark.parametrize(
     "options, why",
     [
-        (dict(dropout=0.2), "dropout"),
         (dict(label_smoothing=0.1), "label smoothing"),
         (dict(optimizer=_OwnAdam(0.01)), "optimiser own-adam"),
         (dict(hidden="selu"), "hidden activation selu"),
@@ -151,8 +172,9 @@ def test_a_callback_acting_after_each_step_keeps_the_step_path():
     assert model.steps.path == "step by step (a callback acts after each step)" and EachStep.steps > 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        MLP([5, 4, 1], seed=1, normalize=None, dropout=0.5).fit(X, y, epochs=1, batch_size=16, compile_epoch=True)
-    assert any("compile_epoch=True: dropout; this fit runs step by step" in str(w.message) for w in caught)
+        model = MLP([5, 4, 1], seed=1, normalize=None, label_smoothing=0.1)
+        model.fit(X, y, epochs=1, batch_size=16, compile_epoch=True)
+    assert any("compile_epoch=True: label smoothing; this fit runs step by step" in str(w.message) for w in caught)
 
 
 def test_the_default_fit_and_the_summary_name_the_compiled_path():
