@@ -341,3 +341,28 @@ def test_the_rows_are_put_in_order_only_when_a_batch_is_asked_for(monkeypatch):
     assert list(batches(order, N)) == [] and batches.buffers is None
     first = next(iter(batches(order, 0)))
     np.testing.assert_array_equal(first[1], X[order[:16]])
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_runs_the_compiled_epoch_as_the_step_path(solver, monkeypatch):
+    """partial_fit (one epoch a call, the optimiser's state carried from call to call) on the
+    compiled epoch: after three calls the weights of three step-path calls, to 1e-12."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (reseau[sklearn])")
+    from reseau.core import compiled_epoch
+    from reseau.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(120, 5)), rng.integers(0, 3, 120)
+    runs = []
+    for step_path in (False, True):
+        if step_path:
+            monkeypatch.setattr(compiled_epoch, "unavailable", lambda model: "asked for the step path")
+        est = MLPClassifier(hidden_layer_sizes=(7,), solver=solver, batch_size=16, random_state=0)
+        for lo in (0, 40, 80):
+            est.partial_fit(X[lo : lo + 40], y[lo : lo + 40], classes=[0, 1, 2])
+        runs.append((est, est._compiled.model.steps.path))
+    (compiled, path), (stepped, step_path) = runs
+    assert path == "compiled epochs (numba)" and step_path.startswith("step by step")
+    assert compiled.t_ == stepped.t_ == 120
+    for a, b in zip(compiled.coefs_ + compiled.intercepts_, stepped.coefs_ + stepped.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
