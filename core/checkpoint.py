@@ -41,6 +41,16 @@ class CheckpointCallback(Callback):
     def __init__(self, saver, stopping=None):
         self.saver, self.stopping = saver, stopping
 
+    #: its per-step work may wait for the epoch's end (``fit(compile_epoch=True)``: checkpoints at
+    #: the ends of the epochs that crossed a multiple of ``every``)
+    deferrable = True
+
+    @property
+    def steps_needed(self) -> bool:
+        """Whether the per-step hook has work: only with ``every`` (the trainer's compiled epochs
+        run where no callback needs each step)."""
+        return self.saver.every is not None
+
     def on_step_end(self, trainer, sync):
         if not self.saver.due(trainer.model.step_count):
             return None

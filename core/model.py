@@ -165,10 +165,11 @@ class MLP:
         ``track_gradients``: ‖dW⁽ˡ⁾‖ per layer each epoch (``history["grad_norms"]``). ``callbacks``:
         reseau.callbacks objects; ``callback(record)``, a function called each epoch, stops training
         by returning False; ``verbose`` prints each epoch. ``data_parallel`` (JAX devices, or MPI
-        ranks): each batch split over them, gradients summed. ``compile_epoch``: each epoch's full
-        mini-batches as one compiled loop (JAX: True; NumPy with numba: by default, None, wherever
-        ``core/compiled_epoch.py`` covers the fit and no callback acts after each step; the path
-        taken is in ``summary()``); False: step by step. ``on_divergence``: a NaN/inf step is never
+        ranks): each batch split over them, gradients summed. ``compile_epoch``: each epoch's
+        mini-batches as one compiled loop, by default (None) wherever nothing needs each step (a
+        callback acting after each step, data split over devices or ranks) and, on NumPy with
+        numba, ``core/compiled_epoch.py`` covers the fit; JAX loops over its full mini-batches;
+        the path taken is in ``summary()``. False: step by step. ``on_divergence``: a NaN/inf step is never
         applied; "stop" raises TrainingDivergedError keeping the last good weights, "skip" drops it.
         ``checkpoint="dir"``: checkpoints every ``checkpoint_every`` steps (None: each epoch), the newest
         ``checkpoint_keep`` kept; ``resume="dir"`` continues from the newest to the weights an

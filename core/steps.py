@@ -191,7 +191,7 @@ class CompiledSteps:
         if model.opt_state is None or opt is not self.state_owner:
             model.opt_state, self.state_owner = fresh_state(model, opt), opt
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
-        self.uncovered, self._numba_epoch = "the jax backend compiles its own epochs", None
+        self.uncovered, self._numba_epoch = None, None  # JAX: its epoch loops over the step itself
         if model.backend.name != "jax":
             self.uncovered = compiled_epoch.unavailable(model) or compiled_epoch.uncovered(
                 model, opt, comm, on_divergence

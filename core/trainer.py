@@ -119,7 +119,8 @@ class Trainer:
         self.history = history
         extra = [GradientNorms()] if track_gradients else []
         self.callbacks = extra + [Recorder(), ScheduleWatch()] + list(callbacks)
-        self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end")]
+        # a callback with ``on_step_end`` acts after each step unless it says it has no work there
+        self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end") and getattr(c, "steps_needed", True)]
         self.compile_epoch = self._compiles(compile_epoch, epoch_fn)
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
@@ -136,28 +137,30 @@ class Trainer:
         self.batches = Batches(model, X, Y, W, self.bs, workspaces, comm, shard)  # each step's rows
 
     def _compiles(self, asked, epoch_fn) -> bool:
-        """Whether each epoch runs as one compiled call: as asked (True, False) on JAX (its full
-        mini-batches); on NumPy with numba (every batch) unless ``asked`` is False or
-        ``_step_path_reason`` names a reason. The path taken is recorded in ``model.steps.path``."""
+        """Whether each epoch runs as one compiled call (JAX: its full mini-batches; NumPy with
+        numba: every batch): unless ``asked`` is False or ``_step_path_reason`` names a reason.
+        The path taken is recorded in ``model.steps.path``."""
         steps = getattr(self.model, "steps", None)
         if epoch_fn is None or steps is None:
             return False
-        if self.model.backend.name == "jax":
-            steps.path = compiled_epoch.COMPILED_JAX if asked else compiled_epoch.STEP_PATH
-            return bool(asked)
         why = self._step_path_reason(asked, epoch_fn)
         if asked and why is not None:
             warnings.warn(f"compile_epoch=True: {why}; this fit runs step by step", RuntimeWarning, stacklevel=4)
-        steps.path = compiled_epoch.COMPILED if why is None else f"{compiled_epoch.STEP_PATH} ({why})"
+        compiled = compiled_epoch.COMPILED_JAX if self.model.backend.name == "jax" else compiled_epoch.COMPILED
+        steps.path = compiled if why is None else f"{compiled_epoch.STEP_PATH} ({why})"
         return why is None
 
     def _step_path_reason(self, asked, epoch_fn) -> str | None:
         """Why this fit must run step by step (None: the compiled epoch runs it): something needs
-        each step (an ``on_step_end`` callback, a split over devices or ranks, a row source), the
-        compiled epoch does not cover the fit (core/compiled_epoch.py), or, unless asked for, its
-        steps are too large to gain."""
+        each step (an ``on_step_end`` callback, a split over devices or ranks, a row source); on
+        NumPy, the compiled epoch does not cover the fit (core/compiled_epoch.py) or, unless asked
+        for, its steps are too large to gain. (JAX's compiled epoch loops over the step itself, so
+        it covers what the step does, and gains at every size measured: bench/results/README.md.)"""
         for needed, why in (
-            (self.step_hooks, "a callback acts after each step"),
+            (
+                any(not (asked and getattr(c, "deferrable", False)) for c in self.step_hooks),
+                "a callback acts after each step",
+            ),
             (self.shard is not None or self.comm is not None, "data split over ranks"),
             (hasattr(self.X, "rows"), "rows read from a source"),
             (asked is False, "compile_epoch=False"),
@@ -165,7 +168,8 @@ class Trainer:
             if needed:
                 return why
         uncovered = getattr(getattr(epoch_fn, "__self__", epoch_fn), "uncovered", "not covered")
-        return uncovered or (None if asked else compiled_epoch.too_large(self.model, self.bs))
+        large = not asked and self.model.backend.name != "jax" and compiled_epoch.too_large(self.model, self.bs)
+        return uncovered or large or None
 
     @property
     def steps_per_epoch(self) -> int:

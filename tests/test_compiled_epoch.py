@@ -366,3 +366,31 @@ def test_partial_fit_runs_the_compiled_epoch_as_the_step_path(solver, monkeypatc
     assert compiled.t_ == stepped.t_ == 120
     for a, b in zip(compiled.coefs_ + compiled.intercepts_, stepped.coefs_ + stepped.intercepts_):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_jax_runs_compiled_epochs_by_default_along_the_step_paths_trajectory():
+    """On JAX the default fit loops over each epoch's full mini-batches in one compiled call (the
+    short last batch on the step path): dropout, a per-step schedule and Adam give the step path's
+    weights and losses to 1e-12 in float64; a callback acting after each step keeps the step path."""
+    pytest.importorskip("jax", reason="JAX is not installed (pip install 'reseau[jax]')")
+    X, y, _ = _data("softmax")
+    runs = []
+    for ce in (None, False):
+        model = MLP([5, 7, 3], backend="jax", dtype="float64", seed=1, normalize=None, dropout=0.2)
+        h = model.fit(
+            X, y, epochs=3, batch_size=16, optimizer=optim.Adam(0.01), compile_epoch=ce,
+            schedule=optim.CosineAnnealing(40, per="step"),
+        )  # fmt: skip
+        runs.append((model, h))
+    (m1, h1), (m0, h0) = runs
+    assert m1.steps.path == "compiled epochs (jax)" and m0.steps.path == "step by step (compile_epoch=False)"
+    np.testing.assert_allclose(np.asarray(m1.params), np.asarray(m0.params), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-12)
+
+    class EachStep(Callback):
+        def on_step_end(self, trainer, sync):
+            return None
+
+    model = MLP([5, 7, 3], backend="jax", seed=1, normalize=None)
+    model.fit(X, y, epochs=1, batch_size=16, callbacks=[EachStep()])
+    assert model.steps.path == "step by step (a callback acts after each step)"
