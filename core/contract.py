@@ -21,11 +21,13 @@ from .tables import Table, to_table
 @dataclass
 class InputContract:
     """The column plan (core/columns.py; the feature names come with it), the class labels (None:
-    0..k−1) and the regression target's (μ, σ) (core/targets.py), each None until fitted."""
+    0..k−1), the regression target's (μ, σ) (core/targets.py) and the target's name, each None
+    until fitted."""
 
     columns: object = None
     classes: list | None = None
     target_scale: object = None
+    target_name: str | None = None  # the predicted column's name, where it had one (a file's, a Series')
 
     @property
     def feature_names(self):
@@ -38,6 +40,7 @@ class InputContract:
             "preprocessing": None if self.columns is None else self.columns.to_json(),
             "classes": jsonable(self.classes),
             "target_scale": None if self.target_scale is None else self.target_scale.to_json(),
+            "target_name": self.target_name,
         }
 
     @classmethod
@@ -56,7 +59,11 @@ class InputContract:
         ):
             raise ValueError("classes must be a list of labels")
         scale = d.get("target_scale")
-        return cls(plan, classes, None if scale is None else targets.TargetScale.from_json(scale, n_outputs))
+        name = d.get("target_name")
+        if name is not None and not isinstance(name, str):
+            raise ValueError("target_name must be a string or null")
+        scaled = None if scale is None else targets.TargetScale.from_json(scale, n_outputs)
+        return cls(plan, classes, scaled, name)
 
 
 class Part:

@@ -34,6 +34,7 @@ class FitPlan:
     auto_schedule: object
     columns: object
     classes: object
+    target_name: object  # y's name where it has one (a pandas Series, a one-column table), else None
     target_scale: object
     X: object
     Y: object
@@ -123,12 +124,21 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     return FitPlan(
         l2=auto_l2(Xd.shape[0], o.optimizer is None) if model.l2 == "auto" else model.l2,
         opt=opt, continuing=continuing, schedule=schedule, auto_schedule=auto and schedule is not None,
-        columns=column_plan, classes=classes, target_scale=scale, X=Xd, Y=Y,
+        columns=column_plan, classes=classes, target_scale=scale, target_name=_name_of(y), X=Xd, Y=Y,
         W=None if w is None else model.backend.asarray(w, dtype=model.dtype), val=val,
         build=None if model.layout is not None else (sizes, head), patience=patience, min_delta=min_delta,
         fingerprint=fingerprint, on_divergence=on_divergence, every=every, keep=keep, resume_key=resume_key,
         resumed=resumed)
     # fmt: on
+
+
+def _name_of(y):
+    """The name a pandas Series or a one-column table carries (None: none, or not text)."""
+    name = getattr(y, "name", None)
+    names = getattr(y, "column_names", None) or (list(y.columns) if hasattr(y, "iloc") and y.ndim == 2 else [])
+    if name is None and len(names) == 1:
+        name = names[0]
+    return name if isinstance(name, str) else None
 
 
 def _checkpoints(model, o, run):

@@ -63,7 +63,7 @@ class MLP:
     ``core/defaults.py``.
     """
 
-    columns, classes, target_scale = contract.Part(), contract.Part(), contract.Part()  # of self.contract
+    columns, classes, target_scale, target_name = (contract.Part() for _ in range(4))  # of self.contract
 
     # fmt: off
     def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,

@@ -62,6 +62,7 @@ def file_contents(model):
         **{k: inputs[k] for k in ("feature_names", "preprocessing", "classes")},  # the input contract
         "target_scaling": model.target_scaling,
         "target_scale": inputs["target_scale"],
+        "target_name": inputs["target_name"],
         "training": {"optimizer": optimizer, "epochs": model.epoch, "steps": model.step_count},
         "history": jsonable(dict(model.history)),
     }

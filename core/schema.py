@@ -24,6 +24,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | feature_names | null or strings, as many as the plan's columns |
 | preprocessing | null or a column plan (core/columns.py) of the input layer's width |
 | classes | null or 1 to n_classes scalar labels |
+| target_name | null or a string (absent in older files) |
 | training | {"optimizer": null or {"name", "hyperparameters"} that make an optimiser, "epochs", "steps": ints ≥ 0} |
 | history | an object of lists |
 | checkpoint | the fields core/state.py declares (CHECKPOINT), each checked by its kind (checkpoints only) |
@@ -219,7 +220,9 @@ def _inputs(d, n_in):
 
 
 def _outputs(d, layers):
-    """The class labels and the regression targets' scaling."""
+    """The class labels, the target's name and the regression targets' scaling."""
+    name = d.get("target_name")
+    _require(name is None or (isinstance(name, str) and len(name) <= 10_000), "target_name", "null or a string", name)
     classes = d.get("classes")
     capacity = 2 if d["output"] == "sigmoid" and layers[-1] == 1 else layers[-1]
     _require(

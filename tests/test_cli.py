@@ -58,7 +58,7 @@ def test_train_options(backend, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "network [64, 32, 10]" in out and f"backend {backend}, float64" in out
-    assert "epoch" not in out.split("\n", 2)[2]  # --quiet: no progress lines
+    assert "epoch" not in out.split("\n", 3)[3]  # --quiet: no progress lines after the four header lines
     assert float(re.search(r"test accuracy (\d\.\d+)", out).group(1)) > 0.9
 
 

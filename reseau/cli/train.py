@@ -7,18 +7,19 @@ import importlib.util
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .. import backends, optim
 from ..backends.host import np
 from ..core import targets as target_rules
 from ..core.callbacks import EpochSnapshot, ProgressBar
-from ..core.columns import ColumnPlan
+from ..core.columns import ColumnPlan, DataWarning
 from ..core.data import split_indices
 from ..core.model import MLP
 from ..core.regularization import auto_l2
 from ..core.tables import take_rows
-from .common import r2, read_data
+from .common import r2, read_data, target_line
 from .options import TRAIN_OPTIONS, check_writable, check_writable_directory, train_options
 
 
@@ -34,15 +35,22 @@ def cmd_train(args) -> int:
     _processes(o)
     if o["resume"] and not o["checkpoint"]:
         raise ValueError("--resume continues from the checkpoints in --checkpoint DIR; give --checkpoint")
-    X, y, description = read_data(
-        o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"], o["decimal"]
-    )
+    data = read_data(o["data"], o["target"], o["seed"], o["drop"], o["delimiter"], o["encoding"], o["decimal"])
+    X, y, description = data.X, data.y, data.description
+    if not data.chosen and data.target is not None:
+        warnings.warn(
+            f"no --target given: predicting the last column, {data.target!r}; name the column to predict "
+            "with --target NAME",
+            DataWarning,
+        )
     task = _task(o, y)
     (X_train, y_train), test, val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
     model = _model(o, task, X_train, y_train)
+    model.target_name = data.target
     opt, schedule = _optimizer(o), _schedule_object(o)
+    print(target_line(data.target, task, y))
     _describe(o, model, task, description, y_train, val, test, opt, schedule)
     fit_args = _fit_args(o, args, opt, schedule, val)
     progress, snapshot = ProgressBar(o["epochs"], quiet=args.quiet), EpochSnapshot()

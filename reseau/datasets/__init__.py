@@ -21,7 +21,7 @@ from ..backends.host import np
 from ..core.data import train_test_split, train_val_test_split
 from ..core.tables import float64_into
 from ..core.validation import regular_file
-from .files import read_csv, read_idx, read_npz, split_target
+from .files import read_csv, read_idx, read_npz, split_target, target_column
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
 from .tables import read_table
 
@@ -70,6 +70,7 @@ class Dataset:
     target_names: list[str]
     description: str = field(repr=False)
     table: object = field(default=None, repr=False)  # the feature columns as read (files)
+    target_name: str | None = None  # the target column's name (files with a header, bundled sets)
 
     @property
     def labels(self):
@@ -91,7 +92,8 @@ def load(name: str) -> Dataset:
     header = lines[0].split(",")
     table = np.loadtxt(lines[1:], delimiter=",", dtype=np.float64)
     description, target_names = _INFO[name]
-    return Dataset(name, table[:, :-1], table[:, -1].astype(np.int64), header[:-1], target_names, description)
+    X, y = table[:, :-1], table[:, -1].astype(np.int64)
+    return Dataset(name, X, y, header[:-1], target_names, description, target_name=header[-1])
 
 
 def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="utf-8", decimal=None) -> Dataset:
@@ -108,7 +110,7 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="u
     path = Path(path)
     regular_file(path)
     name = path.name.lower()
-    table = None
+    table = target_name = None
     if name.endswith(".npz"):
         X, y = read_npz(path, y_key=target if isinstance(target, str) else "y")
         X = _matrix(path, X)
@@ -122,16 +124,16 @@ def load_file(path, target=-1, drop=(), delimiter=None, header=None, encoding="u
     else:
         if delimiter is None and name.endswith((".tsv", ".tsv.gz", ".tab")):
             delimiter = "\t"
-        table, y, target_names = split_target(
-            path, read_table(path, delimiter, header, encoding, decimal), target, drop
-        )
+        raw = read_table(path, delimiter, header, encoding, decimal)
+        table, y, target_names = split_target(path, raw, target, drop)
+        target_name = target_column(path, raw, target)
         feature_names = list(table.column_names)
         X = _numbers_or_table(table)
     if y is not None and y.dtype.kind in "iu":
         y = y.astype(np.int64)
     if target_names is None and y is not None and y.dtype.kind == "i":
         target_names = [str(c) for c in np.unique(y)]
-    return Dataset(path.stem, X, y, feature_names, target_names or [], f"loaded from {path}", table)
+    return Dataset(path.stem, X, y, feature_names, target_names or [], f"loaded from {path}", table, target_name)
 
 
 def _numbers_or_table(table):

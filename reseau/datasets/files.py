@@ -105,6 +105,12 @@ def split_target(path, table, target, drop=()):
     return features, np.array([index[c] for c in col], dtype=np.int64), target_names
 
 
+def target_column(path, table, target):
+    """The name of the column ``target`` picks in ``table`` (None for no target)."""
+    t = _target_index(path, target, list(table.column_names))
+    return None if t is None else table.column_names[t]
+
+
 def _integer_column(table, j) -> bool:
     import pyarrow as pa
 
