@@ -68,3 +68,54 @@ def test_fit_records_the_name_of_a_pandas_target():
     assert model.target_name == "label"
     model.fit(X.to_numpy(), np.arange(40) % 2, epochs=1)  # no name: the one it had stays
     assert model.target_name == "label"
+
+
+def _table(path, header, rows):
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def test_a_quantity_asked_to_be_classes_is_refused_in_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = [[f"{x:.3f}", f"{300 + 1000 * x + rng.normal():.2f}"] for x in rng.uniform(0, 5, 400)]
+    data = _table(tmp_path / "prices.csv", ["carat", "price"], rows)
+    assert main(["train", "--data", str(data), "--target", "price", "--task", "classify", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'price' has 400 distinct values in 400 rows, more than 80 classes; a quantity? give --task regress" in err
+    assert "--max-classes 400" in err
+    # the bound is the user's to raise
+    args = ["train", "--data", str(data), "--target", "price", "--task", "classify", "--max-classes", "400"]
+    assert main([*args, "--epochs", "1", "--quiet", "--test-size", "0", "--val-size", "0"]) == 0
+
+
+def test_a_named_row_number_is_dropped_with_a_note(tmp_path, capsys):
+    """R's exports carry 'rownames' 1..n: on rows sorted by class it gives the answer away."""
+    rng = np.random.default_rng(1)
+    rows = [[i + 1, f"{rng.normal():.3f}", "a" if i < 100 else "b"] for i in range(200)]
+    data = _table(tmp_path / "sorted.csv", ["rownames", "x", "label"], rows)
+    assert main(["train", "--data", str(data), "--epochs", "30", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "dropped column 'rownames', a row number (1..200); rename it to keep it as a feature" in err
+    assert "1 columns" in out or "1 column" in out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy < 0.8  # x is noise: without the row number nothing predicts the label
+    kept = _table(tmp_path / "kept.csv", ["row_position", "x", "label"], rows)  # another name: a feature
+    assert main(["train", "--data", str(kept), "--epochs", "2", "--quiet"]) == 0
+    assert "row number" not in capsys.readouterr().err
+
+
+def test_a_class_of_one_row_is_pointed_out(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    labels = ["yes", "no", "maybe"]
+    rows = [[f"{rng.normal():.3f}", labels[i % 3]] for i in range(90)] + [["0.5", "yse"]]
+    data = _table(tmp_path / "typo.csv", ["x", "answer"], rows)
+    assert main(["train", "--data", str(data), "--epochs", "2", "--quiet", "--test-size", "0"]) == 0
+    assert "'answer': class 'yse' has 1 row: a typo, or too few to learn?" in capsys.readouterr().err
+
+
+def test_training_that_ends_still_improving_says_so(tmp_path, capsys):
+    assert main(["train", "--epochs", "5", "--quiet", "--lr", "0.0001"]) == 0
+    assert "the validation loss was still falling at the last epoch (5): more epochs (--epochs) may help" in (
+        capsys.readouterr().err
+    )

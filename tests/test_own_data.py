@@ -279,6 +279,8 @@ def test_cli_integer_target_with_many_values_is_a_regression(tmp_path, capsys):
     code, out, err = _cli(capsys, *args, "--epochs", "2", "--output", "identity", "--quiet")
     assert code == 0 and "output identity" in out
     code, out, err = _cli(capsys, *args, "--epochs", "2", "--task", "classify", "--quiet")
+    assert code == 2 and "a quantity? give --task regress (or --max-classes" in err  # 214 classes in 442 rows
+    code, out, err = _cli(capsys, *args, "--epochs", "2", "--task", "classify", "--max-classes", "300", "--quiet")
     assert code == 0 and "output softmax" in out
 
 

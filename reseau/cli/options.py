@@ -153,6 +153,13 @@ TRAIN_OPTIONS = {
         "classes, floats and many-valued integers a quantity)",
         TASKS + tuple(target_rules.ALIASES),
     ),
+    "max_classes": (
+        _positive_int,
+        None,
+        "with --task classify, allow this many classes (default: refuse more than 100, or than "
+        "a fifth of the rows: a quantity read as classes)",
+        None,
+    ),
     "impute": (
         str,
         DEFAULTS["impute"],

@@ -43,7 +43,7 @@ def cmd_train(args) -> int:
             "with --target NAME",
             DataWarning,
         )
-    task = _task(o, y)
+    task = _task(o, y, data.target)
     (X_train, y_train), test, val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
@@ -121,6 +121,7 @@ def _finish(o, model, history, test, seconds, X_train, y_train):
         )
     if history.stopped_epoch:
         print(f"early stopping after epoch {history.stopped_epoch}; best epoch {history.best_epoch}")
+    _still_improving(history)
     if o["save"]:
         model.save(o["save"])
         print(f"model saved to {o['save']}")
@@ -130,6 +131,17 @@ def _finish(o, model, history, test, seconds, X_train, y_train):
         two_d = model.sizes[0] == 2 and isinstance(X_train, np.ndarray)
         training_report(model, o["plot"], X=X_train if two_d else None, y=y_train if two_d else None, option="--plot")
         print(f"plot written to {o['plot']}")
+
+
+def _still_improving(history):
+    """A note where the validation loss was lowest at the last epoch (of several): training ended
+    while it still improved."""
+    losses = history.get("val_loss") or []
+    if not history.stopped_epoch and len(losses) >= 5 and losses[-1] <= min(losses):
+        warnings.warn(
+            f"the validation loss was still falling at the last epoch ({len(losses)}): more epochs (--epochs) may help",
+            DataWarning,
+        )
 
 
 def _split(X, y, o, classify):
@@ -300,14 +312,39 @@ def _even(X, y, val, k):
     return take_rows(X, keep), y[keep], val
 
 
-def _task(o, y):
-    """classify or regress: the output head where one is given, else --task, else the target rule."""
+#: classes at most, unless --max-classes says more (and at most a fifth of the rows)
+MAX_CLASSES = 100
+
+
+def _task(o, y, name=None):
+    """classify or regress: the output head where one is given, else --task, else the target rule;
+    a classification's classes checked (``_classes``)."""
+    asked = o["task"]
     if o["output"] is not None:
-        task = "regress" if o["output"] == "identity" else "classify"
-        if o["task"] is not None and o["task"] != task:
+        asked = "regress" if o["output"] == "identity" else "classify"
+        if o["task"] is not None and o["task"] != asked:
             raise ValueError(f"--output {o['output']} and --task {o['task']} disagree; give one of them")
-        return target_rules.task(np.asarray(y), task, "the target")
-    return target_rules.task(np.asarray(y), o["task"], "the target")
+    task = target_rules.task(np.asarray(y), asked, "the target")
+    if task == "classify" and np.ndim(y) == 1:
+        _classes(o, np.asarray(y), "the target" if name is None else repr(name), asked == "classify")
+    return task
+
+
+def _classes(o, y, name, asked):
+    """Refuse a quantity read as classes where classes were asked for (more than MAX_CLASSES, or
+    than a fifth of the rows, unless --max-classes allows them); note classes of one or two rows."""
+    values, counts = np.unique(y.astype(str) if y.dtype == object else y, return_counts=True)
+    limit = o["max_classes"] or min(MAX_CLASSES, max(2, len(y) // 5))
+    if asked and len(values) > limit:
+        raise ValueError(
+            f"--data {o['data']}: {name} has {len(values)} distinct values in {len(y)} rows, more than "
+            f"{limit} classes; a quantity? give --task regress (or --max-classes {len(values)} to train "
+            "that many classes)"
+        )
+    rare = [(v, c) for v, c in zip(values, counts) if c <= 2]
+    if rare and len(rare) <= 5 and len(values) > 2:
+        shown = ", ".join(f"class {str(v)!r} has {c} row{'s' if c != 1 else ''}" for v, c in rare)
+        warnings.warn(f"{name}: {shown}: a typo, or too few to learn?", DataWarning)
 
 
 def _report_test(model, X_test, y_test, seconds):

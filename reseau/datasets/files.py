@@ -16,7 +16,7 @@ from ..core import targets
 from ..core.columns import listed, number_like
 from ..core.tables import to_table
 from ..core.validation import regular_file
-from .tables import line_of, read_table
+from .tables import ROW_ID_NAMES, line_of, read_table
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_IDX_BYTES = 1 << 33  # refuse headers that claim more than 8 GiB
@@ -78,7 +78,9 @@ def split_target(path, table, target, drop=()):
     or index, ``drop`` names (or indices) of columns to leave out."""
     names = list(table.column_names)
     t = _target_index(path, target, names)
-    dropped = {names[_target_index(path, d, names, "drop")] for d in drop}
+    # a row number dropped on reading (tables.ROW_ID_NAMES) may still be named in ``drop``
+    asked = [d for d in drop if not (isinstance(d, str) and d not in names and d.strip().lower() in ROW_ID_NAMES)]
+    dropped = {names[_target_index(path, d, names, "drop")] for d in asked}
     keep = [n for j, n in enumerate(names) if j != t and n not in dropped]
     if not keep:
         raise ValueError(
