@@ -188,19 +188,24 @@ class ProgressBar(Callback):
         "accuracy": "acc",
         "val_loss": "vloss",
         "val_accuracy": "vacc",
-        "mse": "mse",
-        "val_mse": "vmse",
+        "rmse": "rmse",
+        "val_rmse": "vrmse",
+        "val_r2": "vr2",
         "skipped_steps": "skip",
     }
+    #: never shown: bookkeeping, and the squared errors a regression shows as RMSE and R² instead
+    HIDDEN = ("epoch", "lr", "seconds", "grad_norms", "mse", "val_mse")
+    MIN_WIDTH = 40  # a terminal narrower than this (or reporting 0 × 0) gets lines, not a bar
 
     def __init__(self, epochs, quiet=False, file=None, width=None):
         import shutil
         import sys
 
-        self.epochs, self.quiet, self.bar, self.i = epochs, quiet, None, 0
+        self.epochs, self.quiet, self.bar, self.i, self.seconds = epochs, quiet, None, 0, []
         self.file = file if file is not None else sys.stderr
         self.width = width or shutil.get_terminal_size((80, 24)).columns
-        if not quiet and (file is not None or sys.stdout.isatty()):
+        wide = self.width >= self.MIN_WIDTH
+        if not quiet and wide and (file is not None or sys.stdout.isatty()):
             try:
                 from tqdm import tqdm
 
@@ -224,12 +229,24 @@ class ProgressBar(Callback):
         bar = max(10, room - len(postfix))
         return f"{{n_fmt:>{n}}}/{{total_fmt}} |{{bar:{bar}}}| {{elapsed}}<{{remaining}} {postfix}"
 
+    def shown(self, record) -> dict:
+        """The metrics a person reads: loss and accuracy for classes; for a quantity the training
+        loss, then the validation RMSE and R² in the target's own units (its loss and MSE are in
+        squared units, and stay in the history)."""
+        hidden = self.HIDDEN + (("val_loss",) if "val_r2" in record else ())
+        return {k: v for k, v in record.items() if k not in hidden and isinstance(v, (int, float))}
+
     def postfix(self, record) -> str:
-        return " ".join(
-            f"{self.SHORT.get(k, k)}={v:.4f}"
-            for k, v in record.items()
-            if k not in ("epoch", "lr", "seconds", "grad_norms") and isinstance(v, (int, float))
-        )
+        return " ".join(f"{self.SHORT.get(k, k)}={v:.4g}" for k, v in self.shown(record).items())
+
+    def timing(self, record) -> str:
+        """ "0.12 s/epoch, eta 11 s": the mean seconds of this run's epochs and what the rest take."""
+        if "seconds" not in record:
+            return ""
+        self.seconds.append(record["seconds"])
+        mean = sum(self.seconds) / len(self.seconds)
+        left = max(self.epochs - self.i, 0) * mean
+        return f"  {mean:.3g} s/epoch, eta {left:.0f} s" if left >= 1 else f"  {mean:.3g} s/epoch"
 
     def update(self, record):
         """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
@@ -239,11 +256,8 @@ class ProgressBar(Callback):
             self.bar.update(advance)
         elif not self.quiet:
             width = len(str(self.epochs))
-            metrics = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds", "grad_norms")}
-            print(
-                f"epoch {self.i:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
-                flush=True,
-            )
+            metrics = "  ".join(f"{k} {v:.4g}" for k, v in self.shown(record).items())
+            print(f"epoch {self.i:>{width}}/{self.epochs}  {metrics}{self.timing(record)}", flush=True)
 
     def on_train_begin(self, trainer):
         if not self.quiet:

@@ -6,6 +6,8 @@ chunk so memory stays bounded.
 
 from __future__ import annotations
 
+import math
+
 from ..backends.host import np
 from . import contract, heads, targets, weights
 from .network import logits, loss_and_grads
@@ -108,7 +110,8 @@ def evaluate(model, X, y, sample_weight=None) -> dict:
 
 
 def metrics(model, X, Y, w=None) -> dict:
-    """{"loss", "accuracy"} (classifiers) or {"loss", "mse"} of the current parameters on device
+    """{"loss", "accuracy"} (classifiers) or {"loss", "mse", "rmse", "r2"} (in the target's own
+    units; R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² over every output) of the current parameters on device
     arrays; with row weights w, weighted means (n becomes Σw, each row counts wᵢ)."""
     bk, n = model.backend, X.shape[0]
     loss, correct = 0.0, 0.0
@@ -122,7 +125,21 @@ def metrics(model, X, Y, w=None) -> dict:
         return {"loss": loss, "accuracy": float(bk.to_numpy(correct)) / n}
     if model.target_scale is not None:
         loss = 0.5 * _scaled_sse(model, X, Y, w) / n
-    return {"loss": loss, "mse": 2.0 * loss / model.sizes[-1]}
+    mse = 2.0 * loss / model.sizes[-1]
+    sst = _total_squares(model, Y, w)
+    r2 = 1.0 - 2.0 * loss * n / sst if sst > 0 else float("nan")
+    return {"loss": loss, "mse": mse, "rmse": math.sqrt(mse), "r2": r2}
+
+
+def _total_squares(model, Y, w):
+    """Σ wᵢ‖yᵢ − ȳ‖² in the target's own units (ȳ the weighted mean): R²'s denominator, over every
+    target column as scikit-learn's ``r2_score`` with ``multioutput="variance_weighted"``."""
+    Yh = model.backend.to_numpy(Y).astype(np.float64).reshape(Y.shape[0], -1)
+    if model.target_scale is not None:
+        Yh = model.target_scale.inverse(Yh)
+    wh = np.ones(Yh.shape[0]) if w is None else model.backend.to_numpy(w).astype(np.float64)
+    mean = (wh[:, None] * Yh).sum(axis=0) / wh.sum()
+    return float((wh[:, None] * (Yh - mean) ** 2).sum())
 
 
 def _scaled_sse(model, X, Y, w):

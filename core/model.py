@@ -192,8 +192,9 @@ class MLP:
         return forward.predict(self, X)
 
     def evaluate(self, X, y, sample_weight=None) -> dict:
-        """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse"} (in the
-        target's own units); with ``sample_weight``, weighted means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
+        """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse", "rmse",
+        "r2"} (in the target's own units; R² over every output); with ``sample_weight``, weighted
+        means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
         return forward.evaluate(self, X, y, sample_weight)
 
     def metrics(self, X, Y, w=None) -> dict:

@@ -119,3 +119,36 @@ def test_training_that_ends_still_improving_says_so(tmp_path, capsys):
     assert "the validation loss was still falling at the last epoch (5): more epochs (--epochs) may help" in (
         capsys.readouterr().err
     )
+
+
+def test_regression_reads_in_the_targets_units(tmp_path, capsys):
+    """Per-epoch lines show the validation RMSE and R² (not ½·MSE in squared units) and the time
+    an epoch takes; the test line and evaluate give the same names as model.evaluate."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 5, 400)
+    data = _table(tmp_path / "prices.csv", ["carat", "price"], [[f"{a:.3f}", f"{300 + 1000 * a:.2f}"] for a in x])
+    model = tmp_path / "m.reseau"
+    assert main(["train", "--data", str(data), "--target", "price", "--epochs", "3", "--save", str(model)]) == 0
+    out = capsys.readouterr().out
+    epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 3 and all("val_rmse" in e and "val_r2" in e and "s/epoch" in e for e in epochs)
+    assert not any("val_mse" in e or "val_loss" in e for e in epochs)
+    assert "test rmse " in out and ", r2 " in out
+    assert main(["evaluate", str(model), "--data", str(data)]) == 0
+    scored = capsys.readouterr().out.splitlines()[-1]
+    names = [part.split()[0] for part in scored.split("; ")[1].split(", ")]
+    assert names == list(load(model).evaluate(np.c_[x], 300 + 1000 * x)) == ["loss", "mse", "rmse", "r2"]
+
+
+def test_a_terminal_of_size_zero_gets_lines(monkeypatch, capsys):
+    """A terminal that reports 0 × 0 (some CI runners, `script`): lines, not a bar drawn into nothing."""
+    import io
+    import shutil
+
+    from reseau.core.callbacks import ProgressBar
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback=None: shutil.os.terminal_size((0, 0)))
+    bar = ProgressBar(2, file=io.StringIO())
+    assert bar.bar is None
+    bar.update({"epoch": 1, "loss": 0.5, "accuracy": 0.75, "seconds": 0.01})
+    assert capsys.readouterr().out.startswith("epoch 1/2  loss 0.5  accuracy 0.75  0.01 s/epoch")

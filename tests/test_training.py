@@ -144,7 +144,7 @@ def test_predict_and_predict_proba_shapes():
     np.testing.assert_array_equal(multi.predict(X), P.argmax(1))
     reg = MLP([4, 5, 2], output="identity", seed=0, normalize=None)
     assert reg.predict(X).shape == (50, 2)
-    assert set(reg.evaluate(X, np.zeros((50, 2)))) == {"loss", "mse"}
+    assert set(reg.evaluate(X, np.zeros((50, 2)))) == {"loss", "mse", "rmse", "r2"}
     with pytest.raises(ValueError, match="predict_proba needs a classifier"):
         reg.predict_proba(X)
 

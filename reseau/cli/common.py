@@ -1,4 +1,5 @@
-"""What several commands share: reading ``--data`` (a bundled set, a generator or a file) and R²."""
+"""What several commands share: reading ``--data`` (a bundled set, a generator or a file) and
+naming its target."""
 
 from __future__ import annotations
 
@@ -50,14 +51,6 @@ def read_data(name, target, seed, drop=(), delimiter=None, encoding="utf-8", dec
     if d.target_names and not all(n.lstrip("-").isdigit() for n in d.target_names):
         y = np.asarray(d.target_names, dtype=object)[d.y]  # text labels: keep the text as the class values
     return Data(d.table if d.table is not None else d.X, y, d.description, d.target_name, chosen)
-
-
-def r2(prediction, y) -> float:
-    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², over every target column."""
-    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-    prediction = np.asarray(prediction, dtype=np.float64).reshape(y.shape)
-    total = float(((y - y.mean(axis=0)) ** 2).sum())
-    return 1.0 - float(((y - prediction) ** 2).sum()) / total if total > 0 else float("nan")
 
 
 def target_line(name, task, y) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import backends
 from ..core.model import load
-from .common import r2, read_data, target_line
+from .common import read_data, target_line
 from .options import file_options
 
 
@@ -15,8 +15,6 @@ def cmd_evaluate(args) -> int:
     data = _data(args, model)
     X, y = data.X, data.y
     result = model.evaluate(X, y)
-    if "mse" in result:
-        result["r2"] = r2(model.predict(X), y)
     print(target_line(data.target, "regress" if "mse" in result else "classify", y))
     print(
         f"{data.description.split(':')[0]}: every one of its {len(y)} rows scored; "

@@ -19,7 +19,7 @@ from ..core.data import split_indices
 from ..core.model import MLP
 from ..core.regularization import auto_l2
 from ..core.tables import take_rows
-from .common import r2, read_data, target_line
+from .common import read_data, target_line
 from .options import TRAIN_OPTIONS, check_writable, check_writable_directory, train_options
 
 
@@ -348,7 +348,8 @@ def _classes(o, y, name, asked):
 
 
 def _report_test(model, X_test, y_test, seconds):
-    """The final line: the test part's accuracy (classes) or mse and R² (a quantity)."""
+    """The final line: the test part's accuracy (classes) or RMSE and R² (a quantity), under the
+    names ``evaluate`` gives them."""
     result = model.evaluate(X_test, y_test)
     if "accuracy" in result:
         right = round(result["accuracy"] * len(y_test))
@@ -359,8 +360,8 @@ def _report_test(model, X_test, y_test, seconds):
         )
     else:
         print(
-            f"test mse {result['mse']:.6g}, R² {r2(model.predict(X_test), y_test):.4f}, test loss "
-            f"{result['loss']:.6g}, trained in {seconds:.2f} s"
+            f"test rmse {result['rmse']:.6g} (in the target's units), r2 {result['r2']:.4f}, test mse "
+            f"{result['mse']:.6g}, trained in {seconds:.2f} s"
         )
 
 
