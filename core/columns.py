@@ -134,7 +134,8 @@ class ColumnPlan:
                     "categories or booleans"
                 )
             warn(
-                f"{name}: left out column{'s' * (len(left) > 1)} {listed(left)}: text with a distinct value on "
+                f"{'' if name == 'X' else name + ': '}left out column{'s' * (len(left) > 1)} {listed(left)}: "
+                "text with a distinct value on "
                 f"nearly every row (more than {MAX_DISTINCT} distinct values, on at least {DISTINCT_SHARE:.0%} of "
                 "the rows), like a name or an id, which one-hot encoding cannot generalise from"
             )
@@ -156,9 +157,10 @@ class ColumnPlan:
 
     # ---- transform ----------------------------------------------------------------------------
 
-    def transform(self, X, name="X"):
-        """The float64 (n, width) input matrix of ``X``; warns (DataWarning) once for what it
-        imputed, ignored or did not recognise."""
+    def transform(self, X, name="X", training=False):
+        """The float64 (n, width) input matrix of ``X``; warns (DataWarning) once for what it ignored
+        or did not recognise, and, for the ``training`` rows only, what it imputed (the same filling
+        of validation, test and new rows is what the model was trained to do: no note each time)."""
         if self.names is None:
             raise ValueError("this plan is not fitted yet; fit the model on training data first")
         t = X if isinstance(X, Table) else to_table(X, name)
@@ -177,8 +179,9 @@ class ColumnPlan:
                 else:
                     self._one_hot(col, j, out[:, pos : pos + len(self.categories[j])], name, notes)
                     pos += len(self.categories[j])
-        if notes:
-            warn("; ".join(_summarise(notes)))
+        said = _summarise([n for n in notes if training or n[0] != "imputed"])
+        if said:
+            warn("; ".join(said))
         return out
 
     def _match(self, t: Table, name):
@@ -563,8 +566,10 @@ def _summarise(notes):
         cols = set().union(*[c for w, _, c in notes if w == what]) if cells else set()
         if cells and what == "imputed":
             out.append(
-                f"imputed {cells} missing cell{'s' * (cells != 1)} in {len(cols)} column"
-                f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''})"
+                f"imputed {cells} missing cell{'s' * (cells != 1)} of the training rows in {len(cols)} column"
+                f"{'s' * (len(cols) != 1)} ({', '.join(sorted(cols)[:5])}{', ...' if len(cols) > 5 else ''}) "
+                "with the training medians (most frequent values for text); validation, test and new rows "
+                "are filled the same way"
             )
         elif cells:
             out.append(

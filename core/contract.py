@@ -155,12 +155,13 @@ def input_size(model, plan, n_out):
     return sizes
 
 
-def matrix(model, X, name, plan, n_in, dtype):
+def matrix(model, X, name, plan, n_in, dtype, training=False):
     """The host input matrix of ``X``: through the plan where the model has one (a plan also
-    checks the columns), else the raw numbers of a model that was never fitted."""
+    checks the columns), else the raw numbers of a model that was never fitted; ``training``: the
+    fit's training rows (the plan notes what it imputed there)."""
     if plan is None:
         return validation.features(X, n_in, dtype, name)
-    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name)
+    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name, training)
 
 
 def inputs(model, X, name="X", plan=None, n_in=None):

@@ -93,7 +93,7 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     sizes = contract.input_size(model, column_plan, n_out)
     if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
         memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
-    X = contract.matrix(model, table, "X", column_plan, sizes[0], "float64")
+    X = contract.matrix(model, table, "X", column_plan, sizes[0], "float64", training=True)
     Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
     if heads.is_classifier(head):
         heads.check_classes(Y)

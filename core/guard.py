@@ -28,7 +28,19 @@ from .state import StepState
 
 class TrainingDivergedError(FloatingPointError):
     """A step's loss or gradient was NaN or infinite; the model keeps the weights of the last good
-    step (see core.guard)."""
+    step (see core.guard). ``situation``: what went wrong and where, without the advice (the
+    command line words its own)."""
+
+    def __init__(self, situation: str, advice: str = ""):
+        super().__init__(f"{situation} {advice}".strip())
+        self.situation = situation
+
+
+#: what to try, in the words of the Python API (the command line has its own: reseau/cli)
+ADVICE = (
+    "Try a lower learning rate, normalised inputs (e.g. normalize='minmax'), gradient clipping "
+    "(clip_norm=...), or on_divergence='skip' to drop bad steps and go on."
+)
 
 
 MODES = ("stop", "skip")
@@ -112,8 +124,8 @@ def guarded_update(kern, optimizer, params, grads, state, step, loss, check_loss
     return params, state.with_optimizer(opt)._replace(book=b)
 
 
-def message(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_loss: float) -> str:
-    """What went wrong, where, and what to try."""
+def situation(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_loss: float) -> str:
+    """What went wrong and where (``ADVICE`` says what to try)."""
     what = (
         f"the loss became {bad_loss}"
         if not math.isfinite(bad_loss)
@@ -121,7 +133,5 @@ def message(epoch: int, step_in_epoch: int, steps_in_epoch: int, step: int, bad_
     )
     return (
         f"training diverged: {what} at step {step_in_epoch} of {steps_in_epoch} in epoch {epoch} "
-        f"(step {step + 1} overall); the weights of the last good step were kept. Try a lower learning "
-        "rate, normalised inputs (e.g. normalize='minmax'), gradient clipping (clip_norm=...), or "
-        "on_divergence='skip' to drop bad steps and go on."
+        f"(step {step + 1} overall); the weights of the last good step were kept."
     )

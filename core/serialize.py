@@ -23,7 +23,7 @@ import struct
 from pathlib import Path
 
 from ..backends.host import np
-from . import schema
+from . import filekinds, schema
 from .outputs import write_bytes
 from .validation import regular_file
 
@@ -91,6 +91,14 @@ def read(path, check=None):
             if len(raw_n) < 8:
                 raise ValueError(f"{path}: truncated (shorter than a header); not a reseau model file")
             (n,) = struct.unpack("<Q", raw_n)
+            kind = filekinds.kind_of(path)
+            if kind not in (None, filekinds.RESEAU):
+                raise ValueError(f"{path}: this is {kind}, not a reseau model file; {filekinds.advice(kind, 'model')}")
+            if (n > MAX_HEADER or 8 + n > size) and all(32 <= c < 127 or c in b"\t\r\n" for c in raw_n):
+                raise ValueError(
+                    f"{path}: this is text (a CSV?), not a reseau model file; give data as --data, and "
+                    "as the model a file written by `reseau train --save` or model.save()"
+                )
             if n > MAX_HEADER or 8 + n > size:
                 raise ValueError(
                     f"{path}: header length {n} does not fit the file ({size} bytes); "

@@ -323,13 +323,14 @@ class Trainer:
         if book["first_bad"] >= 0 and self.on_divergence == "stop":
             model.step_count = book["first_bad"]
             raise TrainingDivergedError(
-                guard.message(
+                guard.situation(
                     model.epoch + 1,
                     book["first_bad"] - first_step + 1,
                     self.steps_per_epoch,
                     book["first_bad"],
                     book["bad_loss"],
-                )
+                ),
+                guard.ADVICE,
             )
         loss_sum, rows, correct = book["loss_sum"], book["rows"], book["correct"]
         if self.comm is not None:
@@ -337,8 +338,8 @@ class Trainer:
         if rows == 0:
             raise TrainingDivergedError(
                 f"training diverged: every step of epoch {model.epoch + 1} had a non-finite loss or gradient "
-                f"({book['skipped']} skipped); the weights from before it were kept. Try a lower learning rate "
-                "or normalised inputs (e.g. normalize='minmax')."
+                f"({book['skipped']} skipped); the weights from before it were kept.",
+                guard.ADVICE,
             )
         model.epoch += 1
         record = {"epoch": model.epoch, "loss": loss_sum / rows}

@@ -152,3 +152,83 @@ def test_a_terminal_of_size_zero_gets_lines(monkeypatch, capsys):
     assert bar.bar is None
     bar.update({"epoch": 1, "loss": 0.5, "accuracy": 0.75, "seconds": 0.01})
     assert capsys.readouterr().out.startswith("epoch 1/2  loss 0.5  accuracy 0.75  0.01 s/epoch")
+
+
+def test_files_of_the_wrong_kind_are_named_as_what_they_are(tmp_path, capsys):
+    pytest.importorskip("onnx", reason="onnx is not installed (reseau[onnx])")
+    data, model, onnx_file = _passengers(tmp_path / "t.csv"), tmp_path / "m.reseau", tmp_path / "m.onnx"
+    assert (
+        main(["train", "--data", str(data), "--target", "survived", "--epochs", "1", "--quiet", "--save", str(model)])
+        == 0
+    )
+    assert main(["export", str(model), str(onnx_file)]) == 0
+    disguised = tmp_path / "model_as.csv"
+    disguised.write_bytes(model.read_bytes())
+    capsys.readouterr()
+    cases = [
+        (["train", "--data", str(onnx_file)], "this is an ONNX model, not a data table; run it with onnxruntime"),
+        (["train", "--data", str(disguised)], "this is a reseau model file, not a data table; give it as the model"),
+        (["predict", str(onnx_file), str(data)], "this is an ONNX model, not a reseau model file"),
+        (["evaluate", str(data), "--data", str(data)], "this is text (a CSV?), not a reseau model file"),
+    ]
+    for args, expected in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert expected in err and "UTF-8" not in err and "header length" not in err, err
+    xlsx = tmp_path / "book.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+    assert main(["train", "--data", str(xlsx)]) == 2
+    assert (
+        "an Excel workbook (.xlsx, a zip archive), not a data table; save the sheet as CSV" in capsys.readouterr().err
+    )
+
+
+def test_parquet_under_a_csv_name_is_read_as_parquet(tmp_path, capsys):
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed")
+    import pyarrow as pa
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=200)
+    path = tmp_path / "exported.csv"  # Parquet bytes, a CSV name
+    pq.write_table(pa.table({"x": x, "y": (x > 0).astype(int)}), path)
+    assert main(["train", "--data", str(path), "--epochs", "20", "--quiet"]) == 0
+    assert float(capsys.readouterr().out.split("test accuracy ")[1].split()[0]) > 0.8
+
+
+def test_advice_speaks_the_command_lines_language(tmp_path, capsys):
+    """Divergence advice names CLI options (and --clip-norm exists); --proba on a quantity says to
+    drop it; the API keeps its own words."""
+    from reseau import MLP
+    from reseau.core.guard import TrainingDivergedError
+
+    assert main(["train", "--optimizer", "sgd", "--lr", "1e30", "--normalize", "none", "--epochs", "2", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged" in err and "--lr" in err and "--clip-norm 1.0" in err and "--on-divergence skip" in err
+    assert "clip_norm=" not in err and "normalize='minmax'" not in err
+    assert main(["train", "--clip-norm", "1.0", "--epochs", "2", "--quiet"]) == 0
+    assert "clip_norm=1.0" in capsys.readouterr().out
+    with pytest.raises(TrainingDivergedError, match=r"clip_norm=\.\.\.\), or on_divergence='skip'"):
+        X = np.random.default_rng(0).normal(size=(64, 3)) * 1e3
+        MLP([3, 4, 1], normalize=None, seed=0).fit(X, (X[:, 0] > 0).astype(int), optimizer="sgd", lr=1e30, epochs=2)
+    rng = np.random.default_rng(5)
+    data = _table(tmp_path / "q.csv", ["a", "v"], [[f"{a:.3f}", f"{2 * a:.3f}"] for a in rng.normal(size=100)])
+    model = tmp_path / "q.reseau"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--quiet", "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(data), "--proba"]) == 2
+    assert (
+        "predicts a quantity (a regression), which has no class probabilities; drop --proba" in capsys.readouterr().err
+    )
+
+
+def test_imputation_is_noted_once_for_the_training_rows(tmp_path, capsys):
+    data, model = _passengers(tmp_path / "t.csv"), tmp_path / "m.reseau"
+    assert (
+        main(["train", "--data", str(data), "--target", "survived", "--epochs", "2", "--quiet", "--save", str(model)])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert err.count("imputed") == 1 and "of the training rows in 1 column (age)" in err
+    assert "X: " not in err and "left out column 'rownames'" in err
+    assert main(["predict", str(model), str(data), "--output", str(tmp_path / "p.csv")]) == 0
+    assert "imputed" not in capsys.readouterr().err

@@ -48,6 +48,12 @@ def _note(message, category, filename, lineno, file=None, line=None):
     print(f"reseau: {prefix}: {message}", file=sys.stderr)
 
 
+#: what to try after a diverged run, in the command line's words (the API's: core.guard.ADVICE)
+DIVERGED_ADVICE = (
+    "Try a lower --lr, --normalize robust or minmax (if you set none), --clip-norm 1.0, or "
+    "--on-divergence skip to drop bad steps and go on."
+)
+
 # what sets the size of a command's allocations, for the out-of-memory line
 SIZED_BY = {
     "train": "--layers (the network), --batch-size or --data (the table)",
@@ -93,7 +99,7 @@ def main(argv=None) -> int:
         print(f"reseau: error: {out_of_memory(exc, args.command)}", file=sys.stderr)
         return 2
     except TrainingDivergedError as exc:  # a run that failed, not a bad command: exit 1
-        print(f"reseau: {exc}", file=sys.stderr)
+        print(f"reseau: {exc.situation} {DIVERGED_ADVICE}", file=sys.stderr)
         return 1
     finally:
         warnings.showwarning = shown

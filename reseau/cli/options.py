@@ -190,7 +190,13 @@ TRAIN_OPTIONS = {
     ),
     "optimizer": (str, DEFAULTS["optimizer"], "update rule", OPTIMIZERS),
     "lr": (_number, DEFAULTS["lr"], "learning rate α", None),
-    "momentum": (_number, None, "momentum μ (sgd, momentum, nag, rmsprop)", None),
+    "momentum": (_number, None, "momentum μ (sgd, momentum, nag, rmsprop; default: the optimiser's own)", None),
+    "clip_norm": (
+        _number,
+        None,
+        "rescale each step's gradient to this global L2 norm at most (default: no clipping)",
+        None,
+    ),
     "schedule": (
         _schedule,
         _schedule(DEFAULTS["schedule"]),

@@ -18,6 +18,10 @@ from .options import check_writable, file_options
 def cmd_predict(args) -> int:
     check_writable("--output", args.output)
     model = load(args.model, backend=args.backend)
+    if args.proba and model.output == "identity":
+        raise ValueError(
+            f"--proba: {args.model} predicts a quantity (a regression), which has no class probabilities; drop --proba"
+        )
     table = datasets.read_table(args.input, delimiter=args.delimiter, encoding=args.encoding, decimal=args.decimal)
     names = list(table.column_names)
     for col in args.drop + args.keep:

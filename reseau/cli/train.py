@@ -179,6 +179,8 @@ def _optimizer(o):
         if name not in ("sgd", "momentum", "nag", "rmsprop"):
             raise ValueError(f"--momentum does not apply to the {name} optimiser")
         kwargs["momentum"] = o["momentum"]
+    if o["clip_norm"] is not None:
+        kwargs["clip_norm"] = o["clip_norm"]
     return optim.OPTIMIZERS[name](**kwargs)
 
 

@@ -36,6 +36,7 @@ import re
 import zlib
 from pathlib import Path
 
+from ..core import filekinds
 from ..core.columns import check_option, short, stray_text, warn
 from ..core.memory import available_bytes, gib, size_text
 from ..core.tables import POSITIONAL, to_table
@@ -67,13 +68,15 @@ def read_table(path, delimiter=None, header=None, encoding="utf-8", decimal=None
     """
     path = Path(path)
     regular_file(path)
-    name = path.name.lower()
+    name, kind = path.name.lower(), filekinds.kind_of(path)
+    if kind is not None and kind not in (filekinds.PARQUET, filekinds.ARROW):
+        raise ValueError(f"{path}: this is {kind}, not a data table; {filekinds.advice(kind, 'data')}")
     try:
-        if name.endswith(".parquet"):
+        if name.endswith(".parquet") or kind == filekinds.PARQUET:  # its bytes say Parquet, whatever its name
             import pyarrow.parquet as pq
 
             return _nonempty(path, pq.read_table(path))
-        if name.endswith((".feather", ".arrow", ".ipc")):
+        if name.endswith((".feather", ".arrow", ".ipc")) or kind == filekinds.ARROW:
             import pyarrow.feather as feather
 
             return _nonempty(path, feather.read_table(path))
