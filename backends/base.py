@@ -109,8 +109,10 @@ class LibraryNamespace:
         return self._module.__name__
 
 
-def unavailable(backend: str, extra: str, why: str) -> BackendUnavailableError:
-    """The error for a backend that cannot be used, naming the extra to install."""
+def unavailable(backend: str, extra: str, why: str, note: str = "") -> BackendUnavailableError:
+    """The error for a backend that cannot be used, naming the extra to install (``note``: which
+    machines that extra is for, and the alternative)."""
     return BackendUnavailableError(
         f'backend {backend!r} is not available: {why}. Install it with: pip install "reseau[{extra}]"'
+        + (f" ({note})" if note else "")
     )

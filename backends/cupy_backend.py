@@ -61,7 +61,9 @@ def create() -> CupyBackend:
     try:
         import cupy
     except ImportError as exc:
-        raise unavailable("cupy", "cuda12", f"CuPy is not installed ({exc}); for CUDA 13 use reseau[cuda13]") from None
+        raise unavailable(
+            "cupy", "cuda12", f"CuPy is not installed ({exc})", "CUDA 12; reseau[cuda13] for CUDA 13"
+        ) from None
     try:
         usable = cupy.is_available()
     except Exception as exc:  # a broken driver raises instead of answering

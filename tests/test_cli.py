@@ -93,7 +93,7 @@ def test_help_and_info():
     for option in ("--backend", "--epochs", "--lr", "--batch-size", "--seed", "--data"):
         assert option in help_text
     info = run("info")
-    assert info.returncode == 0 and re.search(r"^numpy\s+\d", info.stdout, re.M)
+    assert info.returncode == 0 and re.search(r"^  numpy\s+\d", info.stdout, re.M)
 
 
 def test_config_file_and_command_line_override(tmp_path, capsys):

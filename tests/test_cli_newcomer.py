@@ -36,6 +36,12 @@ def test_train_names_the_target_and_says_when_it_took_the_last_column(tmp_path, 
     out, err = capsys.readouterr()
     assert "no --target given" not in err
     assert out.splitlines()[0] == "target 'survived': classification, 2 classes (no, yes)"
+    assert (
+        main(["train", "--data", str(data), "--target", "survived", "--epochs", "1", "--quiet", "--dropout", "0.3"])
+        == 0
+    )
+    network = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("network"))
+    assert network.endswith("(2/n, n training rows), dropout 0.3") and "; l2 0.0" in network
 
 
 def test_the_model_file_keeps_the_target_and_evaluate_uses_it(tmp_path, capsys):
@@ -232,3 +238,43 @@ def test_imputation_is_noted_once_for_the_training_rows(tmp_path, capsys):
     assert "X: " not in err and "left out column 'rownames'" in err
     assert main(["predict", str(model), str(data), "--output", str(tmp_path / "p.csv")]) == 0
     assert "imputed" not in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_has_help_and_a_readable_default():
+    from reseau.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices  # argparse's own table
+    for name, sub in commands.items():
+        assert sub.description or name in ("export", "info"), name
+        for action in sub._actions:
+            if action.dest == "help":
+                continue
+            assert action.help, f"reseau {name} {action.option_strings or action.dest}: no help"
+            repeatable = type(action).__name__ == "_AppendAction"
+            if action.option_strings and action.nargs != 0 and not repeatable and name != "export":
+                assert "default" in action.help or action.required, f"reseau {name} {action.option_strings}"
+            assert action.help.count("default") <= 1, f"reseau {name} {action.option_strings}: {action.help}"
+    train_help = commands["train"].format_help()
+    assert "('cosine', [])" not in train_help and "(default: cosine)" in train_help
+    assert "Parquet" in train_help and "LeCun for SELU" in train_help
+
+
+def test_info_labels_its_lines(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "backends (name, version, the devices it computes on):" in out and "devices: cpu" in out
+    assert all(line.startswith("BLAS (") for line in out.splitlines() if line.startswith("BLAS"))
+    assert "for CUDA 13 use" not in out
+
+
+def test_bench_prints_a_table_a_reader_can_read(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    args = ["bench", "--sizes", "S", "--quick", "--no-memory", "--no-accuracy", "--out", str(out_dir)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "{" not in out.split("median ms")[0]  # no environment JSON before the table
+    assert "lower is better" in out and "higher is better" in out
+    written = out.strip().splitlines()[-1]
+    assert written.startswith(f"written to {out_dir}/: report.json, report.md, table.txt")
+    assert ("chart.png" in written) == (out_dir / "chart.png").exists()

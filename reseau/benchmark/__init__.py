@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .. import optim
 from ..core import outputs
+from . import peers
 from .peers import gemm_floor, methods, plain_numpy, reseau_method, sklearn_method, torch_method
 from .report import chart, markdown, summary_markdown, table
 from .spec import PAUSE, SIZES, TARGET_ACCURACY, Method, Spec, Unsupported
@@ -77,7 +78,7 @@ def run(
     rounds = 3 if quick else 5
     if out:
         check_out(out)
-    report = {"command": command, "environment": environment(), "cases": []}
+    report = {"command": command, "environment": environment(), "cases": [], "not_installed": peers.missing()}
     for spec in specs:
         steps = max(1, min(200, int(0.05 / max(1e-6, _rough_seconds(spec)))))
         results = time_spec(spec, rounds, steps, only)
@@ -93,7 +94,9 @@ def run(
         outputs.write_text(out / "report.json", json.dumps(report, indent=1), "--out")
         outputs.write_text(out / "report.md", markdown(report), "--out")
         outputs.write_text(out / "table.txt", table(report) + "\n", "--out")
-        chart(report, out / "chart.png")
+        report["written"] = ["report.json", "report.md", "table.txt"]
+        if chart(report, out / "chart.png") is not None:
+            report["written"].append("chart.png")
     return report
 
 
@@ -116,14 +119,27 @@ def _rough_seconds(spec):
 
 
 def add_arguments(parser):
-    parser.add_argument("--sizes", default="S,M,L", help="built-in cases to run (S, M, L), comma-separated")
-    parser.add_argument("--layers", default=None, help="a custom case: layer sizes, e.g. 784,512,10")
-    parser.add_argument("--batch-size", type=int, default=128, help="batch of the custom case")
-    parser.add_argument("--hidden", default="relu", choices=("relu", "tanh"), help="activation of the custom case")
-    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    parser.add_argument("--optimizer", default="adam", choices=tuple(optim.OPTIMIZERS))
+    parser.add_argument(
+        "--sizes", default="S,M,L", help="built-in cases to run (S, M, L), comma-separated (default: S,M,L)"
+    )
+    parser.add_argument("--layers", default=None, help="a custom case: layer sizes, e.g. 784,512,10 (default: none)")
+    parser.add_argument("--batch-size", type=int, default=128, help="batch of the custom case (default: 128)")
+    parser.add_argument(
+        "--hidden", default="relu", choices=("relu", "tanh"), help="activation of the custom case (default: relu)"
+    )
+    parser.add_argument(
+        "--dtype", default="float32", choices=("float32", "float64"), help="the arrays' type (default: float32)"
+    )
+    parser.add_argument(
+        "--optimizer", default="adam", choices=tuple(optim.OPTIMIZERS), help="the update timed (default: adam)"
+    )
     parser.add_argument("--quick", action="store_true", help="S and M only, fewer rounds (about 2 minutes on 2 cores)")
-    parser.add_argument("--out", default="bench-report", help="folder for report.json, report.md, table.txt, chart.png")
+    parser.add_argument(
+        "--out",
+        default="bench-report",
+        help="folder for the report (report.json with the environment, report.md, table.txt, and chart.png "
+        "where matplotlib is installed) (default: bench-report)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--no-accuracy", action="store_true", help="skip time-to-accuracy on digits")
 
@@ -157,9 +173,10 @@ def main_from_args(args) -> int:
         accuracy=not args.no_accuracy,
         command=" ".join(["reseau bench", *sys.argv[2:]]),
     )
-    print(json.dumps(report["environment"], indent=1))
+    env = report["environment"]
+    print(f"machine: {env['cpu']}, {env['cores']} cores; the whole environment is in {args.out}/report.json")
     print(table(report))
-    print(f"\nreports in {args.out}/ (report.json, report.md, table.txt, chart.png)")
+    print(f"\nwritten to {args.out}/: {', '.join(report.get('written', []))}")
     return 0
 
 

@@ -258,6 +258,22 @@ def sklearn_method(spec):
     return Method(step, first)
 
 
+#: the peers timed where installed, and the extra (or package) that installs them
+PEERS = {
+    "numba": ("reseau numpy+numba", 'pip install "reseau[cpu]"'),
+    "torch": ("PyTorch CPU", "pip install torch"),
+    "optax": ("JAX+optax", "pip install optax (with reseau[jax])"),
+    "sklearn": ("scikit-learn", 'pip install "reseau[sklearn]"'),
+}
+
+
+def missing():
+    """[(method, how to install it)] for the peers not installed here (the report says so)."""
+    import importlib.util
+
+    return [PEERS[m] for m in PEERS if importlib.util.find_spec(m) is None]
+
+
 def methods():
     """{name: (library to import first, maker)} for everything that runs here, found without
     importing the peers (so a fresh process can build one method with only its library loaded)."""

@@ -33,8 +33,17 @@ def _accuracy_text(r):
     return f"{r['epochs']} epochs, {r['seconds']:.2f} s" if r["epochs"] else f"not reached in {r['max_epochs']} epochs"
 
 
+#: what each column means, printed under the table
+LEGEND = (
+    "median ms / min ms: wall time of one training step (lower is better); x floor: that median over "
+    "the same GEMMs dispatched from NumPy (1.00 = only the matrix products' cost; lower is better); "
+    "samples/s: rows trained a second (higher is better); first call s: the first step, compiling "
+    "included; peak MiB: the peak resident memory of a process running only that method."
+)
+
+
 def table(report) -> str:
-    """The report for a terminal."""
+    """The report for a terminal: the tables, what the columns mean, the peers not installed."""
     lines = []
     for case in report["cases"]:
         lines.append("\n" + _case_title(case["spec"]))
@@ -46,6 +55,11 @@ def table(report) -> str:
     if report.get("time_to_accuracy"):
         lines.append(f"\ndigits, 64-128-10 relu, Adam 3e-3, batch 32: time to {TARGET_ACCURACY:.0%} test accuracy")
         lines += [f"{name:24} {_accuracy_text(r)}" for name, r in report["time_to_accuracy"].items()]
+    lines.append("\n" + LEGEND)
+    if report.get("not_installed"):
+        lines.append(
+            "not timed (not installed here): " + "; ".join(f"{name} ({how})" for name, how in report["not_installed"])
+        )
     return "\n".join(lines)
 
 

@@ -50,7 +50,9 @@ def add_parser(sub):
         "is the one the model was trained to predict, unless --target names another.",
     )
     evaluate.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
-    evaluate.add_argument("--data", required=True, help="a bundled data set, a generator or a data file")
+    evaluate.add_argument(
+        "--data", required=True, help="a bundled data set, a generator or a data file (CSV, Parquet, Feather, NPZ, IDX)"
+    )
     evaluate.add_argument(
         "--target",
         default=None,
@@ -60,6 +62,11 @@ def add_parser(sub):
         "--drop", action="append", default=[], metavar="COL", help="a column to leave out (repeatable)"
     )
     file_options(evaluate)
-    evaluate.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
-    evaluate.add_argument("--seed", default=0, type=int, help="seed of generated data")
+    evaluate.add_argument(
+        "--backend",
+        default=None,
+        choices=backends.NAMES + ("auto",),
+        help="array backend to run the model on (default: $RESEAU_BACKEND, else auto)",
+    )
+    evaluate.add_argument("--seed", default=0, type=int, help="seed of generated data (default: 0)")
     evaluate.set_defaults(func=cmd_evaluate)

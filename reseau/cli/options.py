@@ -121,7 +121,7 @@ TRAIN_OPTIONS = {
         str,
         "breast_cancer",
         "a bundled data set (breast_cancer, digits), a generator (moons, circles, "
-        "spirals, xor, blobs) or a CSV/NPZ/IDX file",
+        "spirals, xor, blobs) or a file: CSV (also .tsv, gzip), Parquet, Feather, NPZ or IDX",
         None,
     ),
     "target": (
@@ -185,7 +185,7 @@ TRAIN_OPTIONS = {
     "init": (
         str,
         "auto",
-        "weight initialiser (auto: He for ReLU-like layers, Xavier otherwise)",
+        "weight initialiser (auto: He for ReLU-like layers, LeCun for SELU, Xavier otherwise)",
         ("auto",) + tuple(INITIALIZERS),
     ),
     "optimizer": (str, DEFAULTS["optimizer"], "update rule", OPTIMIZERS),
@@ -203,7 +203,7 @@ TRAIN_OPTIONS = {
         "learning-rate schedule per epoch: none, cosine, step:SIZE:GAMMA, exp:GAMMA, inverse:K, plateau",
         None,
     ),
-    "warmup": (_positive_int, None, "linear warm-up over this many epochs first", None),
+    "warmup": (_positive_int, None, "linear warm-up over this many epochs first (default: none)", None),
     "epochs": (_positive_int, DEFAULTS["epochs"], "passes over the training data", None),
     "batch_size": (
         _batch_size,

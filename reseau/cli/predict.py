@@ -80,8 +80,16 @@ def _write_csv(path, header, rows):
 
 def add_parser(sub):
     """The ``predict`` command and its options."""
-    predict = sub.add_parser("predict", allow_abbrev=False, help="predictions of a saved model for a table, as CSV")
-    predict.add_argument("model", type=Path)
+    predict = sub.add_parser(
+        "predict",
+        allow_abbrev=False,
+        help="predictions of a saved model for a table, as CSV",
+        description="Predict every row of INPUT with a saved model and write CSV: a prediction column (the "
+        "class label, or the quantity in the target's units), with --proba one probability per class, "
+        "with --keep columns copied from the input. The preprocessing the model was trained with "
+        "(scaling, categories, filling missing cells) is applied as it was.",
+    )
+    predict.add_argument("model", type=Path, help="a file written by `reseau train --save` or model.save()")
     predict.add_argument(
         "input",
         type=Path,
@@ -104,5 +112,10 @@ def add_parser(sub):
     )
     file_options(predict)
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
-    predict.add_argument("--backend", default=None, choices=backends.NAMES + ("auto",))
+    predict.add_argument(
+        "--backend",
+        default=None,
+        choices=backends.NAMES + ("auto",),
+        help="array backend to run the model on (default: $RESEAU_BACKEND, else auto)",
+    )
     predict.set_defaults(func=cmd_predict)

@@ -80,9 +80,18 @@ def _describe(o, model, task, description, y_train, val, test, opt, schedule):
         f"network {model.sizes}, hidden {o['activation']}, output {model.output}, init {model.init[0]}; "
         f"backend {model.backend.name}, {o['dtype']}; {opt!r}"
         f"{'' if schedule is None else f', schedule {schedule!r}'}; batch size "
-        f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs"
+        f"{'full' if o['batch_size'] is None else o['batch_size']}, {o['epochs']} epochs; {_penalties(o, model)}"
     )
     print(f"inputs: {model.columns.describe()}")
+
+
+def _penalties(o, model) -> str:
+    """The regularisation in force: "l2 0.005 (2/n), no dropout"."""
+    l2 = f"l2 {model.l2:.3g}" + (" (2/n, n training rows)" if o["l2"] == "auto" else "")
+    l1 = f", l1 {model.l1:g}" if model.l1 else ""
+    rates = sorted(set(model.dropout))
+    dropout = "no dropout" if not any(rates) else f"dropout {', '.join(f'{r:g}' for r in model.dropout)}"
+    return f"{l2}{l1}, {dropout}"
 
 
 def _fit_args(o, args, opt, schedule, val) -> dict:
@@ -384,6 +393,18 @@ def _mpi_rank() -> int:
         return 0
 
 
+def _shown(name, default) -> str:
+    """An option's default as one writes it on the command line."""
+    if default is None:
+        return "full" if name == "batch_size" else "none"
+    if isinstance(default, list):
+        return ",".join(map(str, default))
+    if name == "schedule":
+        kind, args = default
+        return ":".join([kind, *map(str, args)])
+    return str(default)
+
+
 def add_parser(sub):
     """The ``train`` command: one option per TRAIN_OPTIONS entry, then --config and --quiet."""
     train = sub.add_parser(
@@ -409,19 +430,16 @@ def add_parser(sub):
                 "--drop", dest="drop", action="append", default=argparse.SUPPRESS, metavar="COL", help=help_text
             )
             continue
-        shown = (
-            "full"
-            if name == "batch_size" and default is None
-            else (",".join(map(str, default)) if isinstance(default, list) else default)
-        )
         train.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
             type=kind,
             choices=choices,
             default=argparse.SUPPRESS,
-            help=f"{help_text} (default: {shown})" if shown is not None else help_text,
+            help=help_text if "default:" in help_text else f"{help_text} (default: {_shown(name, default)})",
         )
-    train.add_argument("--config", type=Path, default=None, help="a TOML file of options (names as above)")
+    train.add_argument(
+        "--config", type=Path, default=None, help="a TOML file of options (names as above; default: none)"
+    )
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=cmd_train)
