@@ -157,9 +157,37 @@ def to_onnx(model, path=None):
     graph = g.h.make_graph(g.nodes, "reseau_mlp", inputs, [output], g.inits)
     proto = g.h.make_model(graph, opset_imports=[g.h.make_opsetid("", OPSET)], producer_name="reseau")
     proto.ir_version = min(proto.ir_version, 9)  # readable by older runtimes
-    if model.feature_names is not None:
-        g.h.set_model_props(proto, {"feature_names": json.dumps(model.feature_names)})  # names may hold commas
+    g.h.set_model_props(proto, metadata(model))
     onnx.checker.check_model(proto)
     if path is not None:
         write_bytes(path, proto.SerializeToString(), "path")  # whole or not at all, as save
     return proto
+
+
+def metadata(model) -> dict:
+    """The graph's metadata (strings; lists as JSON, since names may hold commas): the feature
+    names, the target's name, the task and what each output column is: for a classifier the class
+    whose probability it holds (one sigmoid column: the second class, P(y = classes[1])), for a
+    quantity the target's name."""
+    props = {"task": "classify" if model.output in ("sigmoid", "softmax") else "regress"}
+    if model.feature_names is not None:
+        props["feature_names"] = json.dumps(model.feature_names)
+    if model.target_name is not None:
+        props["target_name"] = model.target_name
+    k, target = model.sizes[-1], model.target_name or "y"
+    if props["task"] == "classify":
+        classes = [_label(c) for c in (model.classes or list(range(max(k, 2))))]
+        columns = classes[1:2] if model.output == "sigmoid" and k == 1 else classes[:k]
+        props["classes"] = json.dumps(classes)
+        props["output_columns"] = json.dumps(columns)
+        props["description"] = "; ".join(f"probabilities[:, {j}] = P({target} = {c!r})" for j, c in enumerate(columns))
+    else:
+        columns = [target] if k == 1 else [f"{target}[{j}]" for j in range(k)]
+        props["output_columns"] = json.dumps(columns)
+        props["description"] = "; ".join(f"values[:, {j}] = {c}, in its own units" for j, c in enumerate(columns))
+    return props
+
+
+def _label(c):
+    """A class label as JSON holds it (NumPy scalars as Python's)."""
+    return c.item() if hasattr(c, "item") else c

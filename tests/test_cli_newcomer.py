@@ -278,3 +278,37 @@ def test_bench_prints_a_table_a_reader_can_read(tmp_path, capsys):
     written = out.strip().splitlines()[-1]
     assert written.startswith(f"written to {out_dir}/: report.json, report.md, table.txt")
     assert ("chart.png" in written) == (out_dir / "chart.png").exists()
+
+
+@pytest.mark.parametrize("target, expected_columns", [("survived", ["yes"]), ("passengerClass", ["1st", "2nd", "3rd"])])
+def test_onnx_files_say_what_each_output_column_is(tmp_path, capsys, target, expected_columns):
+    """The graph's metadata names the target, the task, the classes and each output column; the
+    columns onnxruntime returns are those classes' probabilities (checked against predict_proba)."""
+    pytest.importorskip("onnx", reason="onnx is not installed (reseau[onnx])")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (reseau[onnx])")
+    import json
+
+    import onnx
+
+    data, model_path, onnx_path = _passengers(tmp_path / "t.csv"), tmp_path / "m.reseau", tmp_path / "m.onnx"
+    args = ["train", "--data", str(data), "--target", target, "--epochs", "3", "--quiet", "--save", str(model_path)]
+    assert main(args) == 0
+    assert main(["export", str(model_path), str(onnx_path)]) == 0
+    assert f"P({target} = {expected_columns[0]!r})" in capsys.readouterr().out
+    meta = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    assert meta["target_name"] == target and meta["task"] == "classify"
+    assert json.loads(meta["output_columns"]) == expected_columns
+    model = load(model_path)
+    rows = {"sex": ["female", "male"], "age": [30.0, 60.0], "passengerClass": ["1st", "3rd"], "survived": ["yes", "no"]}
+    import pandas as pd
+
+    frame = pd.DataFrame({k: v for k, v in rows.items() if k in model.feature_names})
+    session = ort.InferenceSession(str(onnx_path))
+    feeds = {
+        i.name: np.asarray(frame[i.name], dtype=object if i.type == "tensor(string)" else np.float32).reshape(-1, 1)
+        for i in session.get_inputs()
+    }
+    P = session.run(None, feeds)[0]
+    proba = model.predict_proba(frame)
+    expected = proba.reshape(len(frame), -1) if len(expected_columns) > 1 else proba.reshape(-1, 1)
+    np.testing.assert_allclose(P, expected, atol=1e-5)  # column j is P(output_columns[j])

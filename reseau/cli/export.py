@@ -17,9 +17,11 @@ def cmd_export(args) -> int:
     model = load(args.model)
     proto = model.to_onnx(args.output)
     names = ", ".join(i.name for i in proto.graph.input)
+    meta = {p.key: p.value for p in proto.metadata_props}
     print(
         f"{args.output}: ONNX opset {proto.opset_import[0].version}, inputs {names}; output "
-        f"{proto.graph.output[0].name}"
+        f"{proto.graph.output[0].name}: {meta['description']} (in the graph's metadata, with the classes "
+        "and feature names)"
     )
     return 0
 
