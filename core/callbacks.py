@@ -237,7 +237,7 @@ class ProgressBar(Callback):
         return {k: v for k, v in record.items() if k not in hidden and isinstance(v, (int, float))}
 
     def postfix(self, record) -> str:
-        return " ".join(f"{self.SHORT.get(k, k)}={v:.4g}" for k, v in self.shown(record).items())
+        return " ".join(f"{self.SHORT.get(k, k)}={_figure(v)}" for k, v in self.shown(record).items())
 
     def timing(self, record) -> str:
         """ "0.12 s/epoch, eta 11 s": the mean seconds of this run's epochs and what the rest take."""
@@ -246,7 +246,8 @@ class ProgressBar(Callback):
         self.seconds.append(record["seconds"])
         mean = sum(self.seconds) / len(self.seconds)
         left = max(self.epochs - self.i, 0) * mean
-        return f"  {mean:.3g} s/epoch, eta {left:.0f} s" if left >= 1 else f"  {mean:.3g} s/epoch"
+        each = f"{mean * 1e3:.1f} ms/epoch" if mean < 1 else f"{mean:.2f} s/epoch"
+        return f"  {each}, eta {left:.0f} s" if left >= 1 else f"  {each}"
 
     def update(self, record):
         """Show the epoch ``record`` ends (its own number: a resumed run starts where it stopped)."""
@@ -256,7 +257,7 @@ class ProgressBar(Callback):
             self.bar.update(advance)
         elif not self.quiet:
             width = len(str(self.epochs))
-            metrics = "  ".join(f"{k} {v:.4g}" for k, v in self.shown(record).items())
+            metrics = "  ".join(f"{k} {_figure(v)}" for k, v in self.shown(record).items())
             print(f"epoch {self.i:>{width}}/{self.epochs}  {metrics}{self.timing(record)}", flush=True)
 
     def on_train_begin(self, trainer):
@@ -273,6 +274,11 @@ class ProgressBar(Callback):
 
     def on_train_end(self, trainer):
         self.close()
+
+
+def _figure(v) -> str:
+    """A metric as a column of figures reads: 4 decimals, or 4 significant digits when large."""
+    return f"{v:.4f}" if abs(v) < 1000 else f"{v:.4g}"
 
 
 class EpochSnapshot(Callback):

@@ -273,7 +273,7 @@ def test_progress_bar_on_a_terminal(monkeypatch, capsys):
         bar.update({"epoch": e + 1, "loss": 0.5, "accuracy": 0.9, "lr": 0.1, "seconds": 0.0})
     bar.close()
     err = capsys.readouterr().err
-    assert "3/3" in err and "loss=0.5 " in err and "acc=0.9" in err
+    assert "3/3" in err and "loss=0.5000" in err and "acc=0.9000" in err
 
 
 @pytest.mark.parametrize("width", [60, 80, 132])

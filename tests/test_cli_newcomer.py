@@ -137,7 +137,7 @@ def test_regression_reads_in_the_targets_units(tmp_path, capsys):
     assert main(["train", "--data", str(data), "--target", "price", "--epochs", "3", "--save", str(model)]) == 0
     out = capsys.readouterr().out
     epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
-    assert len(epochs) == 3 and all("val_rmse" in e and "val_r2" in e and "s/epoch" in e for e in epochs)
+    assert len(epochs) == 3 and all("val_rmse" in e and "val_r2" in e and "ms/epoch" in e for e in epochs)
     assert not any("val_mse" in e or "val_loss" in e for e in epochs)
     assert "test rmse " in out and ", r2 " in out
     assert main(["evaluate", str(model), "--data", str(data)]) == 0
@@ -157,7 +157,7 @@ def test_a_terminal_of_size_zero_gets_lines(monkeypatch, capsys):
     bar = ProgressBar(2, file=io.StringIO())
     assert bar.bar is None
     bar.update({"epoch": 1, "loss": 0.5, "accuracy": 0.75, "seconds": 0.01})
-    assert capsys.readouterr().out.startswith("epoch 1/2  loss 0.5  accuracy 0.75  0.01 s/epoch")
+    assert capsys.readouterr().out.startswith("epoch 1/2  loss 0.5000  accuracy 0.7500  10.0 ms/epoch")
 
 
 def test_files_of_the_wrong_kind_are_named_as_what_they_are(tmp_path, capsys):
