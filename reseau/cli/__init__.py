@@ -9,7 +9,7 @@ import sys
 from .. import backends
 from ..core.columns import DataWarning
 from ..core.guard import TrainingDivergedError
-from . import bench, evaluate, export, info, predict, train
+from . import bench, evaluate, export, info, playground, predict, train
 from .info import package_version
 from .options import TRAIN_OPTIONS
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    for command in (train, evaluate, predict, export, bench, info):
+    for command in (train, evaluate, predict, export, bench, info, playground):
         command.add_parser(sub)
     return parser
 

@@ -1,0 +1,159 @@
+"""``reseau playground``: the notes' network trained live in a browser, on reseau itself.
+
+A small local web app (Starlette, served by uvicorn: an ASGI toolkit and server, both maintained,
+small, pure-Python install; the training runs in a worker thread, so plain polling is enough and no
+WebSocket layer is needed). The page (static/: plain JavaScript and canvas, nothing from the
+network) sends settings and reads frames; ``session.build`` turns the settings into reseau's own
+``MLP`` and ``fit`` call. Safe by default: bound to 127.0.0.1, every request needs the random
+token the URL carries (403 without it, as Jupyter does); nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import secrets
+from importlib import resources
+
+from .session import DEFAULTS, Session, settings_of
+
+__all__ = ["DEFAULTS", "Session", "app", "serve", "settings_of"]
+
+
+def app(token: str, session: Session | None = None):
+    """The Starlette application; every route but the icon refuses a request without ``token``."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    session = session or Session()
+    h = _Handlers(session, token)
+    routes = [Route("/favicon.ico", h.no_icon), Route("/", h.guarded(h.page)), Route("/app.js", h.guarded(h.script))]
+    routes += [Route(f"/api/{name}", h.guarded(getattr(h, name))) for name in ("choices", "frame", "weights")]
+    routes.append(Route("/api/start", h.guarded(h.start), methods=["POST"]))
+    routes += [
+        Route(f"/api/{name}", h.guarded(h.action(name)), methods=["POST"])
+        for name in ("play", "pause", "step", "reset")
+    ]
+
+    application = Starlette(routes=routes)
+    application.state.session = session
+    return application
+
+
+class _Handlers:
+    """The routes' handlers over one session; ``guarded`` wraps one in the token check."""
+
+    def __init__(self, session, token):
+        self.session, self.token = session, token
+        self.static = resources.files(__package__).joinpath("static")
+
+    def guarded(self, handler):
+        from starlette.responses import Response
+
+        async def route(request):
+            given = request.query_params.get("token") or request.headers.get("x-token", "")
+            if not secrets.compare_digest(given, self.token):
+                return Response("403: open the playground with the URL it printed (its token)", status_code=403)
+            return await handler(request)
+
+        return route
+
+    async def no_icon(self, request):
+        from starlette.responses import Response
+
+        return Response(status_code=204)
+
+    async def page(self, request):
+        from starlette.responses import Response
+
+        html = self.static.joinpath("index.html").read_text()  # the script is fetched with the page's token too
+        return Response(html.replace('src="app.js"', f'src="app.js?token={self.token}"'), media_type="text/html")
+
+    async def script(self, request):
+        from starlette.responses import Response
+
+        return Response(self.static.joinpath("app.js").read_text(), media_type="text/javascript")
+
+    async def choices(self, request):
+        from starlette.responses import JSONResponse
+
+        from .. import optim
+        from ..core.activations import ACTIVATIONS
+        from ..core.initializers import INITIALIZERS
+        from ..datasets import GENERATORS
+
+        return JSONResponse(
+            {
+                "defaults": DEFAULTS,
+                "data": sorted(GENERATORS),
+                "activations": list(ACTIVATIONS),
+                "inits": ["auto", *INITIALIZERS],
+                "optimizers": list(optim.OPTIMIZERS),
+            }
+        )
+
+    async def start(self, request):
+        from starlette.responses import JSONResponse
+
+        try:
+            settings = settings_of(await request.json())
+            self.session.start(settings, play=request.query_params.get("play", "1") == "1")
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(self.session.frame())
+
+    def action(self, name):
+        from starlette.responses import JSONResponse
+
+        async def run(request):
+            getattr(self.session, name)()
+            return JSONResponse(self.session.frame())
+
+        return run
+
+    async def frame(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.session.frame())
+
+    async def weights(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.session.weights())
+
+
+def serve(port: int = 0, open_browser: bool = True, host: str = "127.0.0.1", ready=None) -> int:
+    """Serve the playground until Ctrl-C; prints (and opens) its URL. ``port`` 0: a free one.
+    ``ready(url, stop)``: called once it listens, ``stop()`` ends the server (tests)."""
+    import socket
+    import threading
+    import webbrowser
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise ValueError('the playground needs its server: pip install "reseau[playground]"') from None
+    token = secrets.token_urlsafe(16)
+    sock = socket.socket()
+    sock.bind((host, port))
+    url = f"http://{host}:{sock.getsockname()[1]}/?token={token}"
+    application = app(token)
+    # no ASGI lifespan: the training thread is stopped here, after the server, on any exit
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off"))
+
+    def announce():
+        while not server.started:
+            threading.Event().wait(0.05)
+        print(f"reseau playground: {url}  (Ctrl-C stops it)", flush=True)
+        if ready is not None:
+            ready(url, lambda: setattr(server, "should_exit", True))
+        if open_browser:
+            webbrowser.open(url)
+
+    threading.Thread(target=announce, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on
+        pass
+    finally:
+        application.state.session.reset()
+    print("reseau playground: stopped", flush=True)
+    return 0

@@ -1,0 +1,206 @@
+"""One playground run: the settings the page sends turned into a data set, an ``MLP`` and its
+``fit`` arguments (``build``: the page never restates the math), trained in a worker thread that
+publishes a frame after every epoch and waits while paused.
+
+A frame: epoch, training and validation loss (and accuracy or R²), each layer's ‖dW⁽ˡ⁾‖ (the
+vanishing gradient, ``track_gradients``), and the model's output on a GRID × GRID lattice over the
+points (the decision boundary), with the points themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..backends.host import np
+from ..core.callbacks import Callback
+from ..core.model import MLP
+from ..datasets import GENERATORS, train_test_split
+
+GRID = 48
+#: what the page may set, with the defaults it starts from (the notes' two-layer network on moons)
+DEFAULTS = {
+    "data": "moons",
+    "n": 300,
+    "noise": 0.2,
+    "train_share": 0.7,
+    "seed": 0,
+    "layers": [8, 8],
+    "activation": "tanh",
+    "output": "auto",
+    "init": "auto",
+    "normalize": "minmax",
+    "dropout": 0.0,
+    "l1": 0.0,
+    "l2": 0.0,
+    "batch": 16,
+    "optimizer": "sgd",
+    "lr": 0.1,
+    "schedule": "none",
+    "epochs": 200,
+    "backend": "numpy",
+}
+NOISY = ("moons", "circles", "spirals", "xor")
+
+
+def settings_of(given: dict) -> dict:
+    """The defaults with the page's choices over them; an unknown key or kind is a ValueError."""
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
+    s = {**DEFAULTS, **given}
+    if s["data"] not in GENERATORS:
+        raise ValueError(f"data={s['data']!r}; expected one of {sorted(GENERATORS)}")
+    for key in ("n", "seed", "epochs"):
+        s[key] = int(s[key])
+    for key in ("noise", "train_share", "dropout", "l1", "l2", "lr"):
+        s[key] = float(s[key])
+    s["layers"] = [int(u) for u in s["layers"]]
+    return s
+
+
+def build(settings: dict):
+    """(model, X_train, y_train, X_val, y_val, fit keyword arguments) from the settings, with
+    reseau's public API only: the same calls reproduce a page's run in Python."""
+    s = settings_of(settings)
+    kwargs = {"n": s["n"], "seed": s["seed"]}
+    if s["data"] in NOISY:
+        kwargs["noise"] = s["noise"]
+    X, y = GENERATORS[s["data"]](**kwargs)
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, 1.0 - s["train_share"], seed=s["seed"])
+    model = MLP(
+        [2, *s["layers"], None],
+        hidden=s["activation"],
+        output=None if s["output"] == "auto" else s["output"],
+        init=None if s["init"] == "auto" else s["init"],
+        normalize=None if s["normalize"] == "none" else s["normalize"],
+        dropout=s["dropout"],
+        l1=s["l1"],
+        l2=s["l2"],
+        seed=s["seed"],
+        backend=s["backend"],
+    )
+    batch = None if s["batch"] in ("full", None) else int(s["batch"])
+    fit = dict(
+        epochs=s["epochs"],
+        batch_size=batch,
+        optimizer=s["optimizer"],
+        lr=s["lr"],
+        schedule=None if s["schedule"] == "none" else s["schedule"],
+        validation_data=(X_val, y_val),
+        track_gradients=True,
+    )
+    return model, X_tr, y_tr, X_val, y_val, fit
+
+
+class Session:
+    """The run the page drives: ``start`` (new settings), ``pause``, ``play``, ``step`` (one
+    epoch), ``reset``; ``frame()`` the latest picture. Training happens in a worker thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = threading.Event()  # set: train on; clear: wait after the epoch
+        self.thread = None
+        self.stop = False
+        self.steps_left = None  # one step: train this many epochs, then pause
+        self.latest = {"epoch": 0, "state": "idle"}
+        self.model = self.points = None
+        self.error = None
+
+    def start(self, settings: dict, play=True):
+        """A new run from ``settings`` (replacing any run), paused unless ``play``."""
+        model, X_tr, y_tr, X_val, y_val, fit = build(settings)  # bad settings raise here, before anything stops
+        self.reset()
+        self.model, self.stop, self.error = model, False, None
+        self.points = (np.concatenate([X_tr, X_val]), np.concatenate([y_tr, y_val]), len(y_tr))
+        (self.running.set if play else self.running.clear)()
+        self.latest = {"epoch": 0, "state": "playing" if play else "paused", **self._picture()}
+        self.thread = threading.Thread(target=self._train, args=(X_tr, y_tr, fit), daemon=True)
+        self.thread.start()
+
+    def _train(self, X, y, fit):
+        try:
+            self.model.fit(X, y, callbacks=[_Frames(self)], **fit)
+            self.latest = {**self.latest, "state": "done"}
+        except Exception as exc:  # shown on the page, the server stays up
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.latest = {**self.latest, "state": "error", "error": self.error}
+
+    def play(self):
+        self.steps_left = None
+        self.running.set()
+
+    def pause(self):
+        self.running.clear()
+
+    def step(self):
+        """One more epoch, then pause."""
+        self.steps_left = 1
+        self.running.set()
+
+    def reset(self):
+        """Stop the run (its thread ends after the epoch in progress)."""
+        self.stop = True
+        self.running.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        self.thread = None
+        self.latest = {"epoch": 0, "state": "idle"}
+
+    def frame(self) -> dict:
+        with self.lock:
+            return dict(self.latest)
+
+    def weights(self):
+        return [] if self.model is None or self.model.layout is None else [
+            (W.tolist(), b.tolist()) for W, b in self.model.get_weights()
+        ]  # fmt: skip
+
+    def publish(self, record):
+        """The frame after an epoch (from the worker thread)."""
+        picture = self._picture()
+        with self.lock:
+            self.latest = {"state": "playing" if self.running.is_set() else "paused", **record, **picture}
+
+    def _picture(self) -> dict:
+        """The points and the model's output over the GRID × GRID lattice around them."""
+        X, y, n_train = self.points
+        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+        u, v = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
+        grid = np.c_[u.ravel(), v.ravel()]
+        if self.model.layout is None:
+            out = np.full(len(grid), 0.5)
+        elif self.model.output == "softmax":
+            P = self.model.predict_proba(grid)
+            out = P.argmax(axis=1) / max(1, P.shape[1] - 1) * 0.98 + 0.01 * P.max(axis=1)
+        else:
+            out = self.model.predict_proba(grid) if self.model.output == "sigmoid" else self.model.predict(grid)
+        return {
+            "grid": np.asarray(out, dtype=float).reshape(-1).round(4).tolist(),
+            "extent": [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])],
+            "points": X.round(4).tolist(),
+            "labels": np.asarray(y).tolist(),
+            "n_train": n_train,
+            "classes": int(len(np.unique(y))),
+        }
+
+
+class _Frames(Callback):
+    """Publishes each epoch's frame, then waits while the page has paused (or ends the run)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def on_epoch_end(self, trainer, record):
+        s = self.session
+        shown = {k: v for k, v in record.items() if k in ("epoch", "loss", "val_loss", "accuracy", "val_accuracy")}
+        shown["grad_norms"] = record.get("grad_norms", [])
+        s.publish(shown)
+        if s.steps_left is not None:
+            s.steps_left -= 1
+            if s.steps_left <= 0:
+                s.steps_left = None
+                s.running.clear()
+                s.publish(shown)
+        s.running.wait()
+        if s.stop:
+            trainer.stop_training = True

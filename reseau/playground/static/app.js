@@ -1,0 +1,149 @@
+// The page: settings in, frames out. Every number comes from the server (reseau's MLP); this file
+// only draws. The token of the page's URL goes with every request.
+const token = new URLSearchParams(location.search).get("token");
+const api = (path, body) =>
+  fetch(`${path}?token=${encodeURIComponent(token)}${path === "/api/start" ? "&play=0" : ""}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then((r) => r.json());
+
+const FIELDS = [
+  ["data", "select", "data"], ["n", "number", "points"], ["noise", "number", "noise"],
+  ["train_share", "number", "training share"], ["seed", "number", "seed"], ["layers", "text", "hidden units"],
+  ["activation", "select", "activation"], ["output", "select", "output head"], ["init", "select", "init"],
+  ["normalize", "select", "min-max scaling"], ["dropout", "number", "dropout"], ["l1", "number", "L1"],
+  ["l2", "number", "L2"], ["batch", "text", "batch (full, 1, n)"], ["optimizer", "select", "optimiser"],
+  ["lr", "number", "learning rate"], ["schedule", "select", "schedule"], ["epochs", "number", "epochs"],
+];
+const history = { loss: [], val: [] };
+
+function control(name, kind, label, choices, value) {
+  const box = document.createElement("label");
+  box.textContent = label;
+  const input = document.createElement(kind === "select" ? "select" : "input");
+  input.id = `set-${name}`;
+  if (kind === "select") {
+    for (const c of choices) input.add(new Option(c, c));
+  } else {
+    input.type = kind;
+    if (kind === "number") input.step = "any";
+  }
+  input.value = Array.isArray(value) ? value.join(",") : value;
+  box.appendChild(input);
+  return box;
+}
+
+function settings() {
+  const s = {};
+  for (const [name, kind] of FIELDS) {
+    const v = document.getElementById(`set-${name}`).value;
+    if (name === "layers") s[name] = v.split(",").filter((x) => x.trim()).map(Number);
+    else if (name === "batch") s[name] = v === "full" ? "full" : Number(v);
+    else s[name] = kind === "number" ? Number(v) : v;
+  }
+  return s;
+}
+
+function color(v, classes) {
+  // a probability (or a class index scaled to [0, 1]) as blue → white → orange
+  const t = Math.max(0, Math.min(1, v));
+  const a = [33, 102, 172], b = [245, 245, 245], c = [230, 120, 30];
+  const [p, q, u] = t < 0.5 ? [a, b, t * 2] : [b, c, (t - 0.5) * 2];
+  return `rgb(${p.map((x, i) => Math.round(x + (q[i] - x) * u)).join(",")})`;
+}
+
+function drawBoundary(f) {
+  const cv = document.getElementById("boundary"), g = cv.getContext("2d");
+  if (!f.grid) return;
+  const n = Math.round(Math.sqrt(f.grid.length)), w = cv.width / n, h = cv.height / n;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      g.fillStyle = color(f.grid[i * n + j], f.classes);
+      g.fillRect(j * w, cv.height - (i + 1) * h, w + 1, h + 1);
+    }
+  const [x0, x1, y0, y1] = f.extent;
+  f.points.forEach(([x, y], k) => {
+    const px = ((x - x0) / (x1 - x0)) * cv.width, py = cv.height - ((y - y0) / (y1 - y0)) * cv.height;
+    g.beginPath();
+    g.arc(px, py, 3, 0, 2 * Math.PI);
+    g.fillStyle = color(f.labels[k] / Math.max(1, f.classes - 1), f.classes);
+    g.strokeStyle = "#222";
+    if (k < f.n_train) g.fill();
+    g.stroke();
+  });
+}
+
+function drawCurve(g, values, top, colour, width, height) {
+  g.strokeStyle = colour;
+  g.beginPath();
+  values.forEach((v, k) => {
+    const x = (k / Math.max(1, values.length - 1)) * width, y = height - (v / top) * height;
+    k ? g.lineTo(x, y) : g.moveTo(x, y);
+  });
+  g.stroke();
+}
+
+function drawLosses() {
+  const cv = document.getElementById("losses"), g = cv.getContext("2d");
+  g.clearRect(0, 0, cv.width, cv.height);
+  const top = Math.max(1e-9, ...history.loss, ...history.val);
+  drawCurve(g, history.loss, top, "#2166ac", cv.width, cv.height);
+  drawCurve(g, history.val, top, "#e6781e", cv.width, cv.height);
+}
+
+function drawGrads(norms) {
+  const cv = document.getElementById("grads"), g = cv.getContext("2d");
+  g.clearRect(0, 0, cv.width, cv.height);
+  if (!norms || !norms.length) return;
+  const logs = norms.map((v) => Math.log10(Math.max(v, 1e-12))), low = Math.min(...logs) - 1, high = Math.max(...logs);
+  const w = cv.width / norms.length;
+  logs.forEach((v, l) => {
+    const h = ((v - low) / Math.max(1e-9, high - low)) * (cv.height - 20);
+    g.fillStyle = "#4d9221";
+    g.fillRect(l * w + 4, cv.height - h, w - 8, h);
+    g.fillStyle = "#222";
+    g.fillText(`${l + 1}`, l * w + w / 2 - 3, 12);
+  });
+}
+
+let lastEpoch = -1;
+function show(f) {
+  document.getElementById("epoch").textContent = f.epoch;
+  document.getElementById("state").textContent = f.state;
+  document.getElementById("error").textContent = f.error || "";
+  if (f.loss !== undefined && f.epoch !== lastEpoch) {
+    history.loss.push(f.loss);
+    history.val.push(f.val_loss);
+    document.getElementById("loss").textContent = f.loss.toPrecision(6);
+    document.getElementById("val-loss").textContent = f.val_loss.toPrecision(6);
+  }
+  lastEpoch = f.epoch;
+  drawBoundary(f);
+  drawLosses();
+  drawGrads(f.grad_norms);
+}
+
+async function restart() {
+  history.loss = [];
+  history.val = [];
+  lastEpoch = -1;
+  const f = await api("/api/start", settings());
+  if (f.error) document.getElementById("error").textContent = f.error;
+  else show(f);
+}
+
+async function main() {
+  const c = await api("/api/choices");
+  const lists = {
+    data: c.data, activation: c.activations, output: ["auto", "sigmoid", "softmax", "identity"], init: c.inits,
+    normalize: ["minmax", "none"], optimizer: c.optimizers, schedule: ["none", "cosine"],
+  };
+  const box = document.getElementById("controls");
+  for (const [name, kind, label] of FIELDS) box.appendChild(control(name, kind, label, lists[name], c.defaults[name]));
+  document.getElementById("apply").onclick = restart;
+  for (const name of ["play", "pause", "step"]) document.getElementById(name).onclick = () => api(`/api/${name}`, {});
+  await restart();
+  setInterval(async () => show(await api("/api/frame")), 100);
+}
+main();

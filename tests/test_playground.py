@@ -1,0 +1,169 @@
+"""`reseau playground`: the server and its page, tested through a real server and, where Debian's
+chromium is installed (.ci/run installs it), a real browser driven by Playwright."""
+
+import json
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra is not installed (reseau[playground])")
+pytest.importorskip("uvicorn", reason="the playground extra is not installed (reseau[playground])")
+
+from reseau import MLP, datasets  # noqa: E402
+from reseau.playground import serve  # noqa: E402
+
+SETTINGS = {"data": "moons", "n": 200, "noise": 0.2, "seed": 3, "layers": [6, 6], "activation": "tanh",
+            "optimizer": "adam", "lr": 0.02, "epochs": 12, "batch": 16}  # fmt: skip
+
+
+@pytest.fixture
+def server():
+    """(base URL with its token, the URL without) of a playground served in a thread."""
+    started, box = threading.Event(), {}
+
+    def ready(url, stop):
+        box["url"], box["stop"] = url, stop
+        started.set()
+
+    thread = threading.Thread(target=serve, kwargs=dict(port=0, open_browser=False, ready=ready), daemon=True)
+    thread.start()
+    assert started.wait(30), "the playground did not start"
+    yield box["url"]
+    box["stop"]()
+    thread.join(10)
+
+
+def _call(url, path, body=None):
+    base, token = url.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}{path}?token={token}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def _wait_done(url):
+    for _ in range(600):
+        frame = _call(url, "/api/frame")
+        if frame["state"] in ("done", "error"):
+            return frame
+        threading.Event().wait(0.05)
+    raise AssertionError("training did not end")
+
+
+def _python_run(settings):
+    """The same run written with reseau's public API, as a student would."""
+    X, y = datasets.moons(n=settings["n"], noise=settings["noise"], seed=settings["seed"])
+    X_tr, X_val, y_tr, y_val = datasets.train_test_split(X, y, 0.3, seed=settings["seed"])
+    model = MLP(
+        [2, *settings["layers"], None], hidden=settings["activation"], normalize="minmax", seed=settings["seed"]
+    )
+    h = model.fit(
+        X_tr, y_tr, epochs=settings["epochs"], batch_size=settings["batch"], optimizer=settings["optimizer"],
+        lr=settings["lr"], schedule=None, validation_data=(X_val, y_val), track_gradients=True,
+    )  # fmt: skip
+    return model, h
+
+
+def test_without_the_token_every_route_is_refused(server):
+    base = server.split("/?token=")[0]
+    for path in ("/", "/app.js", "/api/frame", "/api/choices"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + path, timeout=10)
+        assert refused.value.code == 403
+    assert base.startswith("http://127.0.0.1:")
+
+
+def test_play_pause_step_and_the_same_weights_as_python(server):
+    base, token = server.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}/api/start?token={token}&play=0", data=json.dumps(SETTINGS).encode(), method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as r:
+        first = json.loads(r.read())
+    assert first["state"] == "paused" and first["epoch"] == 0 and len(first["grid"]) == 48 * 48
+    _call(server, "/api/step", {})
+    for _ in range(200):
+        frame = _call(server, "/api/frame")
+        if frame["epoch"] == 1 and frame["state"] == "paused":
+            break
+        threading.Event().wait(0.05)
+    assert frame["epoch"] == 1 and frame["state"] == "paused" and len(frame["grad_norms"]) == 3
+    _call(server, "/api/play", {})
+    frame = _wait_done(server)
+    model, h = _python_run(SETTINGS)
+    assert frame["epoch"] == SETTINGS["epochs"] and frame["loss"] == pytest.approx(h["loss"][-1], rel=1e-12)
+    for (W, b), (W0, b0) in zip(_call(server, "/api/weights"), model.get_weights()):
+        np.testing.assert_array_equal(np.asarray(W, dtype=W0.dtype), W0)
+        np.testing.assert_array_equal(np.asarray(b, dtype=b0.dtype), b0)
+    bad = urllib.request.Request(
+        f"{base}/api/start?token={token}", data=b'{"layers": [4], "bogus": 1}', method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bad, timeout=10)
+    assert refused.value.code == 400 and "unknown settings ['bogus']" in refused.value.read().decode()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (.ci/run installs Debian's)")
+def test_the_page_trains_in_a_real_browser(server, tmp_path):
+    """Load the page, change settings, train, read the loss off the page: the Python run's."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (reseau[test])")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(server)
+        page.wait_for_selector("#set-epochs")
+        for name in ("n", "noise", "seed", "lr", "epochs", "batch"):
+            page.fill(f"#set-{name}", str(SETTINGS[name]))
+        page.fill("#set-layers", ",".join(map(str, SETTINGS["layers"])))
+        page.select_option("#set-activation", SETTINGS["activation"])
+        page.select_option("#set-optimizer", SETTINGS["optimizer"])
+        page.click("#apply")
+        page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+        page.click("#play")
+        page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=60_000)
+        page.wait_for_function(f"document.getElementById('epoch').textContent === '{SETTINGS['epochs']}'")
+        shown = float(page.text_content("#loss"))
+        shot = Path(tmp_path) / "playground.png"
+        page.screenshot(path=str(shot))
+        browser.close()
+    _, h = _python_run(SETTINGS)
+    assert shown == pytest.approx(h["loss"][-1], rel=1e-5)  # the page shows 6 significant digits
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ctrl_c_stops_the_command_cleanly():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reseau", "playground", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    assert line.startswith("reseau playground: http://127.0.0.1:") and "token=" in line
+    url = line.split()[2]
+    base, token = url.split("/?token=")
+    body = json.dumps({"epochs": 100000}).encode()
+    start = urllib.request.Request(f"{base}/api/start?token={token}", data=body, method="POST")
+    start.add_header("content-type", "application/json")
+    urllib.request.urlopen(start, timeout=30).read()  # training runs while we stop it
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err, err
