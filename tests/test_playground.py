@@ -2,6 +2,7 @@
 chromium is installed (.ci/run installs it), a real browser driven by Playwright."""
 
 import json
+import os
 import shutil
 import threading
 import urllib.error
@@ -17,7 +18,7 @@ pytest.importorskip("uvicorn", reason="the playground extra is not installed (re
 from reseau import MLP, datasets  # noqa: E402
 from reseau.playground import serve  # noqa: E402
 
-SETTINGS = {"data": "moons", "n": 200, "noise": 0.2, "seed": 3, "layers": [6, 6], "activation": "tanh",
+SETTINGS = {"data": "moons", "n": 200, "noise": 0.2, "seed": 3, "layers": [6, 6], "activation": "tanh,relu",
             "optimizer": "adam", "lr": 0.02, "epochs": 12, "batch": 16}  # fmt: skip
 
 
@@ -64,7 +65,10 @@ def _python_run(settings):
     X, y = datasets.moons(n=settings["n"], noise=settings["noise"], seed=settings["seed"])
     X_tr, X_val, y_tr, y_val = datasets.train_test_split(X, y, 0.3, seed=settings["seed"])
     model = MLP(
-        [2, *settings["layers"], None], hidden=settings["activation"], normalize="minmax", seed=settings["seed"]
+        [2, *settings["layers"], None],
+        hidden=settings["activation"].split(","),
+        normalize="minmax",
+        seed=settings["seed"],
     )
     h = model.fit(
         X_tr, y_tr, epochs=settings["epochs"], batch_size=settings["batch"], optimizer=settings["optimizer"],
@@ -125,19 +129,19 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         page.goto(server)
-        page.wait_for_selector("#set-epochs")
+        page.wait_for_function("document.body.dataset.runs === '1'")  # the page's first run, its defaults
         for name in ("n", "noise", "seed", "lr", "epochs", "batch"):
             page.fill(f"#set-{name}", str(SETTINGS[name]))
         page.fill("#set-layers", ",".join(map(str, SETTINGS["layers"])))
-        page.select_option("#set-activation", SETTINGS["activation"])
+        page.fill("#set-activation", SETTINGS["activation"])
         page.select_option("#set-optimizer", SETTINGS["optimizer"])
         page.click("#apply")
-        page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+        page.wait_for_function("document.body.dataset.runs === '2'")  # the run with these settings, paused
         page.click("#play")
         page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=60_000)
         page.wait_for_function(f"document.getElementById('epoch').textContent === '{SETTINGS['epochs']}'")
         shown = float(page.text_content("#loss"))
-        shot = Path(tmp_path) / "playground.png"
+        shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
         page.screenshot(path=str(shot))
         browser.close()
     _, h = _python_run(SETTINGS)

@@ -67,9 +67,10 @@ def build(settings: dict):
         kwargs["noise"] = s["noise"]
     X, y = GENERATORS[s["data"]](**kwargs)
     X_tr, X_val, y_tr, y_val = train_test_split(X, y, 1.0 - s["train_share"], seed=s["seed"])
+    hidden = [a.strip() for a in s["activation"].split(",")] if "," in s["activation"] else s["activation"]
     model = MLP(
         [2, *s["layers"], None],
-        hidden=s["activation"],
+        hidden=hidden,  # one name, or one per hidden layer ("tanh,relu")
         output=None if s["output"] == "auto" else s["output"],
         init=None if s["init"] == "auto" else s["init"],
         normalize=None if s["normalize"] == "none" else s["normalize"],

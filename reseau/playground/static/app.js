@@ -11,7 +11,7 @@ const api = (path, body) =>
 const FIELDS = [
   ["data", "select", "data"], ["n", "number", "points"], ["noise", "number", "noise"],
   ["train_share", "number", "training share"], ["seed", "number", "seed"], ["layers", "text", "hidden units"],
-  ["activation", "select", "activation"], ["output", "select", "output head"], ["init", "select", "init"],
+  ["activation", "text", "activation(s): tanh or tanh,relu"], ["output", "select", "output head"], ["init", "select", "init"],
   ["normalize", "select", "min-max scaling"], ["dropout", "number", "dropout"], ["l1", "number", "L1"],
   ["l2", "number", "L2"], ["batch", "text", "batch (full, 1, n)"], ["optimizer", "select", "optimiser"],
   ["lr", "number", "learning rate"], ["schedule", "select", "schedule"], ["epochs", "number", "epochs"],
@@ -131,6 +131,7 @@ async function restart() {
   const f = await api("/api/start", settings());
   if (f.error) document.getElementById("error").textContent = f.error;
   else show(f);
+  document.body.dataset.runs = Number(document.body.dataset.runs || 0) + 1; // runs started from this page
 }
 
 async function main() {
