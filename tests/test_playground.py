@@ -141,6 +141,11 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=60_000)
         page.wait_for_function(f"document.getElementById('epoch').textContent === '{SETTINGS['epochs']}'")
         shown = float(page.text_content("#loss"))
+        assert "optimizer=adam" in page.url and "layers=6%2C6" in page.url  # the whole state in the URL
+        again = browser.new_page()  # a link to the page reopens these settings
+        again.goto(page.url)
+        again.wait_for_function("document.body.dataset.runs === '1'")
+        assert again.input_value("#set-lr") == str(SETTINGS["lr"]) and again.input_value("#set-layers") == "6,6"
         shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
         page.screenshot(path=str(shot))
         browser.close()
@@ -171,3 +176,32 @@ def test_ctrl_c_stops_the_command_cleanly():
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err, err
+
+
+def test_the_run_exports_a_model_file_and_a_script_that_reproduces_it(server, tmp_path):
+    """The script the page offers, run on its own, trains the page's weights; the model file
+    downloaded loads with them."""
+    import subprocess
+    import sys
+
+    from reseau import load
+
+    base, token = server.split("/?token=")
+    settings = {**SETTINGS, "dropout": 0.1, "l2": 1e-3, "batch": "full", "optimizer": "rmsprop", "epochs": 8}
+    request = urllib.request.Request(
+        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=30).read()
+    _wait_done(server)
+    page_weights = _call(server, "/api/weights")
+    with urllib.request.urlopen(f"{base}/api/script?token={token}", timeout=30) as r:
+        (tmp_path / "run.py").write_bytes(r.read())
+    with urllib.request.urlopen(f"{base}/api/model?token={token}", timeout=30) as r:
+        (tmp_path / "page.reseau").write_bytes(r.read())
+    out = subprocess.run([sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for path in (tmp_path / "playground.reseau", tmp_path / "page.reseau"):
+        for (W, b), (W0, b0) in zip(load(path).get_weights(), page_weights):
+            np.testing.assert_array_equal(W, np.asarray(W0, dtype=W.dtype))
+            np.testing.assert_array_equal(b, np.asarray(b0, dtype=b.dtype))

@@ -14,6 +14,7 @@ import secrets
 from importlib import resources
 
 from .session import DEFAULTS, Session, settings_of
+from .session import script as session_script
 
 __all__ = ["DEFAULTS", "Session", "app", "serve", "settings_of"]
 
@@ -26,7 +27,8 @@ def app(token: str, session: Session | None = None):
     session = session or Session()
     h = _Handlers(session, token)
     routes = [Route("/favicon.ico", h.no_icon), Route("/", h.guarded(h.page)), Route("/app.js", h.guarded(h.script))]
-    routes += [Route(f"/api/{name}", h.guarded(getattr(h, name))) for name in ("choices", "frame", "weights")]
+    reads = {"choices": h.choices, "frame": h.frame, "weights": h.weights, "script": h.python, "model": h.model}
+    routes += [Route(f"/api/{name}", h.guarded(handler)) for name, handler in reads.items()]
     routes.append(Route("/api/start", h.guarded(h.start), methods=["POST"]))
     routes += [
         Route(f"/api/{name}", h.guarded(h.action(name)), methods=["POST"])
@@ -113,6 +115,25 @@ class _Handlers:
         from starlette.responses import JSONResponse
 
         return JSONResponse(self.session.frame())
+
+    async def python(self, request):
+        """The Python script that reproduces the current run (session.script)."""
+        from starlette.responses import Response
+
+        if self.session.settings is None:
+            return Response("no run yet", status_code=404)
+        text = session_script(self.session.settings)
+        headers = {"content-disposition": 'attachment; filename="playground_run.py"'}
+        return Response(text, media_type="text/x-python", headers=headers)
+
+    async def model(self, request):
+        """The model file of the run as it stands."""
+        from starlette.responses import Response
+
+        if self.session.model is None or self.session.model.layout is None:
+            return Response("no model yet", status_code=404)
+        headers = {"content-disposition": 'attachment; filename="playground.reseau"'}
+        return Response(self.session.model_file(), media_type="application/octet-stream", headers=headers)
 
     async def weights(self, request):
         from starlette.responses import JSONResponse

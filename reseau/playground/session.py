@@ -93,6 +93,45 @@ def build(settings: dict):
     return model, X_tr, y_tr, X_val, y_val, fit
 
 
+def script(settings: dict) -> str:
+    """A Python script that reproduces the page's run with reseau's public API: the same data, the
+    same model, the same ``fit``, so the same weights (it saves them to playground.reseau)."""
+    s = settings_of(settings)
+    data = {"n": s["n"], "seed": s["seed"], **({"noise": s["noise"]} if s["data"] in NOISY else {})}
+    hidden = [a.strip() for a in s["activation"].split(",")] if "," in s["activation"] else s["activation"]
+    model = {
+        "hidden": hidden,
+        "output": None if s["output"] == "auto" else s["output"],
+        "init": None if s["init"] == "auto" else s["init"],
+        "normalize": None if s["normalize"] == "none" else s["normalize"],
+        "dropout": s["dropout"],
+        "l1": s["l1"],
+        "l2": s["l2"],
+        "seed": s["seed"],
+        "backend": s["backend"],
+    }
+    fit = {
+        "epochs": s["epochs"],
+        "batch_size": None if s["batch"] in ("full", None) else int(s["batch"]),
+        "optimizer": s["optimizer"],
+        "lr": s["lr"],
+        "schedule": None if s["schedule"] == "none" else s["schedule"],
+    }
+    args = ", ".join(f"{k}={v!r}" for k, v in model.items())
+    fits = ", ".join(f"{k}={v!r}" for k, v in fit.items())
+    return f"""# the playground's run, with reseau's public API (the same weights as the page's)
+import reseau
+from reseau import datasets
+
+X, y = datasets.{s["data"]}({", ".join(f"{k}={v!r}" for k, v in data.items())})
+X_train, X_val, y_train, y_val = datasets.train_test_split(X, y, {1.0 - s["train_share"]!r}, seed={s["seed"]!r})
+model = reseau.MLP([2, *{s["layers"]!r}, None], {args})
+history = model.fit(X_train, y_train, {fits}, validation_data=(X_val, y_val), track_gradients=True)
+print(f"epoch {{model.epoch}}: loss {{history['loss'][-1]:.6g}}, validation loss {{history['val_loss'][-1]:.6g}}")
+model.save("playground.reseau")
+"""
+
+
 class Session:
     """The run the page drives: ``start`` (new settings), ``pause``, ``play``, ``step`` (one
     epoch), ``reset``; ``frame()`` the latest picture. Training happens in a worker thread."""
@@ -104,13 +143,14 @@ class Session:
         self.stop = False
         self.steps_left = None  # one step: train this many epochs, then pause
         self.latest = {"epoch": 0, "state": "idle"}
-        self.model = self.points = None
+        self.model = self.points = self.settings = None
         self.error = None
 
     def start(self, settings: dict, play=True):
         """A new run from ``settings`` (replacing any run), paused unless ``play``."""
         model, X_tr, y_tr, X_val, y_val, fit = build(settings)  # bad settings raise here, before anything stops
         self.reset()
+        self.settings = settings_of(settings)
         self.model, self.stop, self.error = model, False, None
         self.points = (np.concatenate([X_tr, X_val]), np.concatenate([y_tr, y_val]), len(y_tr))
         (self.running.set if play else self.running.clear)()
@@ -150,6 +190,16 @@ class Session:
     def frame(self) -> dict:
         with self.lock:
             return dict(self.latest)
+
+    def model_file(self) -> bytes:
+        """The model as it stands, as a reseau model file (written in a temporary folder, read back)."""
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "playground.reseau"
+            self.model.save(path)
+            return path.read_bytes()
 
     def weights(self):
         return [] if self.model is None or self.model.layout is None else [

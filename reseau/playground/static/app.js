@@ -132,6 +132,16 @@ async function restart() {
   if (f.error) document.getElementById("error").textContent = f.error;
   else show(f);
   document.body.dataset.runs = Number(document.body.dataset.runs || 0) + 1; // runs started from this page
+  location.hash = new URLSearchParams(
+    Object.entries(settings()).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : v])
+  ).toString(); // the whole state in the URL: a link reopens this run
+}
+
+function fromHash(defaults) {
+  // settings a link carries (#data=moons&layers=8,8&...) over the defaults
+  const given = new URLSearchParams(location.hash.slice(1)), out = { ...defaults };
+  for (const [k, v] of given) if (k in out) out[k] = k === "layers" ? v.split(",") : v;
+  return out;
 }
 
 async function main() {
@@ -140,8 +150,10 @@ async function main() {
     data: c.data, activation: c.activations, output: ["auto", "sigmoid", "softmax", "identity"], init: c.inits,
     normalize: ["minmax", "none"], optimizer: c.optimizers, schedule: ["none", "cosine"],
   };
-  const box = document.getElementById("controls");
-  for (const [name, kind, label] of FIELDS) box.appendChild(control(name, kind, label, lists[name], c.defaults[name]));
+  const box = document.getElementById("controls"), start = fromHash(c.defaults);
+  for (const [name, kind, label] of FIELDS) box.appendChild(control(name, kind, label, lists[name], start[name]));
+  for (const [id, path] of [["get-model", "/api/model"], ["get-script", "/api/script"]])
+    document.getElementById(id).href = `${path}?token=${encodeURIComponent(token)}`;
   document.getElementById("apply").onclick = restart;
   for (const name of ["play", "pause", "step"]) document.getElementById(name).onclick = () => api(`/api/${name}`, {});
   await restart();
