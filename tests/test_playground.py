@@ -139,6 +139,7 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         page.wait_for_function("document.body.dataset.runs === '2'")  # the run with these settings, paused
         page.click("#play")
         page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=60_000)
+
         page.wait_for_function(f"document.getElementById('epoch').textContent === '{SETTINGS['epochs']}'")
         shown = float(page.text_content("#loss"))
         assert "optimizer=adam" in page.url and "layers=6%2C6" in page.url  # the whole state in the URL
@@ -146,6 +147,18 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         again.goto(page.url)
         again.wait_for_function("document.body.dataset.runs === '1'")
         assert again.input_value("#set-lr") == str(SETTINGS["lr"]) and again.input_value("#set-layers") == "6,6"
+        page.fill("#set-epochs", "100000")  # the default network training: how often the page redraws
+        page.fill("#set-layers", "8,8")
+        page.fill("#set-activation", "tanh")
+        page.click("#apply")
+        page.wait_for_function("document.body.dataset.runs === '3'")
+        page.click("#play")
+        page.wait_for_timeout(500)
+        before = int(page.evaluate("document.body.dataset.redraws"))
+        page.wait_for_timeout(2000)
+        rate = (int(page.evaluate("document.body.dataset.redraws")) - before) / 2.0
+        page.click("#pause")
+        assert rate >= 20, f"{rate} redraws a second"
         shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
         page.screenshot(path=str(shot))
         browser.close()

@@ -112,9 +112,9 @@ class _Handlers:
         return run
 
     async def frame(self, request):
-        from starlette.responses import JSONResponse
+        from starlette.responses import Response
 
-        return JSONResponse(self.session.frame())
+        return Response(self.session.frame_json(), media_type="application/json")
 
     async def python(self, request):
         """The Python script that reproduces the current run (session.script)."""
@@ -154,6 +154,8 @@ def serve(port: int = 0, open_browser: bool = True, host: str = "127.0.0.1", rea
         raise ValueError('the playground needs its server: pip install "reseau[playground]"') from None
     token = secrets.token_urlsafe(16)
     sock = socket.socket()
+    # no Nagle delay: a frame's small writes otherwise waited for the browser's delayed ACK (~40 ms each)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     url = f"http://{host}:{sock.getsockname()[1]}/?token={token}"
     application = app(token)

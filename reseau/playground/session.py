@@ -9,7 +9,9 @@ points (the decision boundary), with the points themselves.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 from ..backends.host import np
 from ..core.callbacks import Callback
@@ -17,6 +19,9 @@ from ..core.model import MLP
 from ..datasets import GENERATORS, train_test_split
 
 GRID = 48
+#: seconds the training thread gives up after each epoch: a short epoch holds the interpreter's lock
+#: almost all the time, and the page's requests queued behind it (16 redraws a second, not 20+)
+YIELD_S = 0.003
 #: what the page may set, with the defaults it starts from (the notes' two-layer network on moons)
 DEFAULTS = {
     "data": "moons",
@@ -145,6 +150,7 @@ class Session:
         self.latest = {"epoch": 0, "state": "idle"}
         self.model = self.points = self.settings = None
         self.error = None
+        self._json = None  # (the frame, its JSON)
 
     def start(self, settings: dict, play=True):
         """A new run from ``settings`` (replacing any run), paused unless ``play``."""
@@ -190,6 +196,13 @@ class Session:
     def frame(self) -> dict:
         with self.lock:
             return dict(self.latest)
+
+    def frame_json(self) -> bytes:
+        """The latest frame as JSON, serialised once per frame however often the page asks."""
+        with self.lock:
+            if self._json is None or self._json[0] is not self.latest:
+                self._json = (self.latest, json.dumps(self.latest).encode())
+            return self._json[1]
 
     def model_file(self) -> bytes:
         """The model as it stands, as a reseau model file (written in a temporary folder, read back)."""
@@ -253,5 +266,6 @@ class _Frames(Callback):
                 s.running.clear()
                 s.publish(shown)
         s.running.wait()
+        time.sleep(YIELD_S)  # let the server's thread have the interpreter: the page stays fluid
         if s.stop:
             trainer.stop_training = True

@@ -45,29 +45,40 @@ function settings() {
   return s;
 }
 
-function color(v, classes) {
+function rgb(v) {
   // a probability (or a class index scaled to [0, 1]) as blue → white → orange
   const t = Math.max(0, Math.min(1, v));
   const a = [33, 102, 172], b = [245, 245, 245], c = [230, 120, 30];
   const [p, q, u] = t < 0.5 ? [a, b, t * 2] : [b, c, (t - 0.5) * 2];
-  return `rgb(${p.map((x, i) => Math.round(x + (q[i] - x) * u)).join(",")})`;
+  return p.map((x, i) => Math.round(x + (q[i] - x) * u));
 }
+const color = (v) => `rgb(${rgb(v).join(",")})`;
+const lattice = document.createElement("canvas");
 
 function drawBoundary(f) {
   const cv = document.getElementById("boundary"), g = cv.getContext("2d");
   if (!f.grid) return;
-  const n = Math.round(Math.sqrt(f.grid.length)), w = cv.width / n, h = cv.height / n;
+  // the lattice as one small image, scaled up in one draw (thousands of rectangles were slow)
+  const n = Math.round(Math.sqrt(f.grid.length));
+  lattice.width = lattice.height = n;
+  const lg = lattice.getContext("2d"), img = lg.createImageData(n, n);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      g.fillStyle = color(f.grid[i * n + j], f.classes);
-      g.fillRect(j * w, cv.height - (i + 1) * h, w + 1, h + 1);
+      const [r, gr, b] = rgb(f.grid[i * n + j]), k = ((n - 1 - i) * n + j) * 4;
+      img.data[k] = r;
+      img.data[k + 1] = gr;
+      img.data[k + 2] = b;
+      img.data[k + 3] = 255;
     }
+  lg.putImageData(img, 0, 0);
+  g.imageSmoothingEnabled = false;
+  g.drawImage(lattice, 0, 0, cv.width, cv.height);
   const [x0, x1, y0, y1] = f.extent;
   f.points.forEach(([x, y], k) => {
     const px = ((x - x0) / (x1 - x0)) * cv.width, py = cv.height - ((y - y0) / (y1 - y0)) * cv.height;
     g.beginPath();
     g.arc(px, py, 3, 0, 2 * Math.PI);
-    g.fillStyle = color(f.labels[k] / Math.max(1, f.classes - 1), f.classes);
+    g.fillStyle = color(f.labels[k] / Math.max(1, f.classes - 1));
     g.strokeStyle = "#222";
     if (k < f.n_train) g.fill();
     g.stroke();
@@ -157,6 +168,16 @@ async function main() {
   document.getElementById("apply").onclick = restart;
   for (const name of ["play", "pause", "step"]) document.getElementById(name).onclick = () => api(`/api/${name}`, {});
   await restart();
-  setInterval(async () => show(await api("/api/frame")), 100);
+  poll();
+}
+
+async function poll() {
+  // fetch the latest frame and draw it, as fast as the two allow (no request waits on training:
+  // the server hands over the frame it has); the redraw count is kept for the browser test
+  for (;;) {
+    show(await api("/api/frame"));
+    document.body.dataset.redraws = Number(document.body.dataset.redraws || 0) + 1;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 main();
