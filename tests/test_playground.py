@@ -159,6 +159,11 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         rate = (int(page.evaluate("document.body.dataset.redraws")) - before) / 2.0
         page.click("#pause")
         assert rate >= 20, f"{rate} redraws a second"
+        page.fill("#set-epochs", "15")  # the race: sgd, momentum and adam ticked by default
+        page.click("#race")
+        page.wait_for_function("document.getElementById('race-state').textContent === 'done'", timeout=60_000)
+        assert page.locator("#race-views canvas").count() == 3
+        assert all(name in page.text_content("#race-legend") for name in ("sgd", "momentum", "adam"))
         shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
         page.screenshot(path=str(shot))
         browser.close()
@@ -218,3 +223,24 @@ def test_the_run_exports_a_model_file_and_a_script_that_reproduces_it(server, tm
         for (W, b), (W0, b0) in zip(load(path).get_weights(), page_weights):
             np.testing.assert_array_equal(W, np.asarray(W0, dtype=W.dtype))
             np.testing.assert_array_equal(b, np.asarray(b0, dtype=b.dtype))
+
+
+def test_the_optimiser_race_starts_every_optimiser_from_the_same_weights(server):
+    """Each optimiser of the race trains the same data from the same initial weights at its own
+    default rate: its weights are those of the same run in Python with that optimiser."""
+    from reseau.core import optim
+
+    names = ["sgd", "momentum", "adam"]
+    settings = {**SETTINGS, "epochs": 6}
+    _call(server, "/api/race", {"settings": settings, "optimizers": names})
+    for _ in range(600):
+        frames = _call(server, "/api/race/frames")
+        if all(f["state"] == "done" for f in frames.values()):
+            break
+        threading.Event().wait(0.05)
+    assert list(frames) == names and all(f["epoch"] == 6 for f in frames.values())
+    raced = _call(server, "/api/race/weights")
+    for name in names:
+        model, _ = _python_run({**settings, "optimizer": name, "lr": optim.OPTIMIZERS[name]().lr})
+        for (W, b), (W0, b0) in zip(raced[name], model.get_weights()):
+            np.testing.assert_array_equal(np.asarray(W, dtype=W0.dtype), W0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from importlib import resources
 
-from .session import DEFAULTS, Session, settings_of
+from .session import DEFAULTS, Race, Session, settings_of
 from .session import script as session_script
 
 __all__ = ["DEFAULTS", "Session", "app", "serve", "settings_of"]
@@ -34,6 +34,11 @@ def app(token: str, session: Session | None = None):
         Route(f"/api/{name}", h.guarded(h.action(name)), methods=["POST"])
         for name in ("play", "pause", "step", "reset")
     ]
+    routes += [
+        Route("/api/race", h.guarded(h.race), methods=["POST"]),
+        Route("/api/race/frames", h.guarded(h.race_frames)),
+        Route("/api/race/weights", h.guarded(h.race_weights)),
+    ]
 
     application = Starlette(routes=routes)
     application.state.session = session
@@ -44,7 +49,7 @@ class _Handlers:
     """The routes' handlers over one session; ``guarded`` wraps one in the token check."""
 
     def __init__(self, session, token):
-        self.session, self.token = session, token
+        self.session, self.token, self.racing = session, token, Race()
         self.static = resources.files(__package__).joinpath("static")
 
     def guarded(self, handler):
@@ -134,6 +139,28 @@ class _Handlers:
             return Response("no model yet", status_code=404)
         headers = {"content-disposition": 'attachment; filename="playground.reseau"'}
         return Response(self.session.model_file(), media_type="application/octet-stream", headers=headers)
+
+    async def race(self, request):
+        """Several optimisers side by side: {"settings": {...}, "optimizers": [...]}."""
+        from starlette.responses import JSONResponse
+
+        try:
+            body = await request.json()
+            self.session.pause()
+            self.racing.start(settings_of(body.get("settings", {})), list(body.get("optimizers", [])))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(self.racing.frames())
+
+    async def race_frames(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.racing.frames())
+
+    async def race_weights(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({name: s.weights() for name, s in self.racing.sessions.items()})
 
     async def weights(self, request):
         from starlette.responses import JSONResponse

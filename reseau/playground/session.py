@@ -269,3 +269,36 @@ class _Frames(Callback):
         time.sleep(YIELD_S)  # let the server's thread have the interpreter: the page stays fluid
         if s.stop:
             trainer.stop_training = True
+
+
+class Race:
+    """The optimiser race: the same data and the same initial weights (the same seed) trained by
+    several optimisers side by side, each at its own default learning rate, one Session each."""
+
+    def __init__(self):
+        self.sessions = {}
+
+    def start(self, settings: dict, names) -> None:
+        from ..core import optim
+
+        unknown = [n for n in names if n not in optim.OPTIMIZERS]
+        if not names or unknown:
+            raise ValueError(f"optimizers {list(names)!r}; expected one or more of {sorted(optim.OPTIMIZERS)}")
+        self.reset()
+        for name in names:
+            session = Session()
+            session.start({**settings, "optimizer": name, "lr": optim.OPTIMIZERS[name]().lr})
+            self.sessions[name] = session
+
+    def frames(self) -> dict:
+        """{optimiser: its latest frame without the points (the first one carries them)}."""
+        out = {}
+        for k, (name, session) in enumerate(self.sessions.items()):
+            frame = session.frame()
+            out[name] = frame if k == 0 else {key: v for key, v in frame.items() if key not in ("points", "labels")}
+        return out
+
+    def reset(self):
+        for session in self.sessions.values():
+            session.reset()
+        self.sessions = {}

@@ -55,8 +55,8 @@ function rgb(v) {
 const color = (v) => `rgb(${rgb(v).join(",")})`;
 const lattice = document.createElement("canvas");
 
-function drawBoundary(f) {
-  const cv = document.getElementById("boundary"), g = cv.getContext("2d");
+function drawBoundary(f, cv = document.getElementById("boundary"), points = f) {
+  const g = cv.getContext("2d");
   if (!f.grid) return;
   // the lattice as one small image, scaled up in one draw (thousands of rectangles were slow)
   const n = Math.round(Math.sqrt(f.grid.length));
@@ -73,14 +73,14 @@ function drawBoundary(f) {
   lg.putImageData(img, 0, 0);
   g.imageSmoothingEnabled = false;
   g.drawImage(lattice, 0, 0, cv.width, cv.height);
-  const [x0, x1, y0, y1] = f.extent;
-  f.points.forEach(([x, y], k) => {
+  const [x0, x1, y0, y1] = f.extent, radius = cv.width < 200 ? 1.5 : 3;
+  points.points.forEach(([x, y], k) => {
     const px = ((x - x0) / (x1 - x0)) * cv.width, py = cv.height - ((y - y0) / (y1 - y0)) * cv.height;
     g.beginPath();
-    g.arc(px, py, 3, 0, 2 * Math.PI);
-    g.fillStyle = color(f.labels[k] / Math.max(1, f.classes - 1));
+    g.arc(px, py, radius, 0, 2 * Math.PI);
+    g.fillStyle = color(points.labels[k] / Math.max(1, points.classes - 1));
     g.strokeStyle = "#222";
-    if (k < f.n_train) g.fill();
+    if (k < points.n_train) g.fill();
     g.stroke();
   });
 }
@@ -163,6 +163,14 @@ async function main() {
   };
   const box = document.getElementById("controls"), start = fromHash(c.defaults);
   for (const [name, kind, label] of FIELDS) box.appendChild(control(name, kind, label, lists[name], start[name]));
+  const choices = document.getElementById("race-choices");
+  for (const name of c.optimizers) {
+    const label = document.createElement("label");
+    label.style.display = "inline-flex";
+    label.innerHTML = `<input type="checkbox" value="${name}" ${["sgd", "momentum", "adam"].includes(name) ? "checked" : ""}> ${name}`;
+    choices.appendChild(label);
+  }
+  document.getElementById("race").onclick = race;
   for (const [id, path] of [["get-model", "/api/model"], ["get-script", "/api/script"]])
     document.getElementById(id).href = `${path}?token=${encodeURIComponent(token)}`;
   document.getElementById("apply").onclick = restart;
@@ -171,11 +179,58 @@ async function main() {
   poll();
 }
 
+// ---- the optimiser race ----------------------------------------------------------------------
+const RACE_COLOURS = ["#2166ac", "#e6781e", "#4d9221", "#c51b7d", "#762a83", "#8c510a", "#01665e", "#b2182b"];
+const raceCurves = {};
+let racing = false;
+
+async function race() {
+  const names = [...document.querySelectorAll("#race-choices input:checked")].map((box) => box.value);
+  for (const k of Object.keys(raceCurves)) delete raceCurves[k];
+  const views = document.getElementById("race-views");
+  views.innerHTML = "";
+  for (const name of names) {
+    const cv = document.createElement("canvas");
+    cv.width = cv.height = 150;
+    cv.id = `race-${name}`;
+    cv.title = name;
+    views.appendChild(cv);
+    raceCurves[name] = [];
+  }
+  const f = await api("/api/race", { settings: settings(), optimizers: names });
+  document.getElementById("race-state").textContent = f.error || "racing";
+  racing = !f.error;
+}
+
+function showRace(frames) {
+  const names = Object.keys(frames), first = frames[names[0]];
+  names.forEach((name, k) => {
+    const f = frames[name], curve = raceCurves[name];
+    if (!curve) return;
+    if (f.loss !== undefined && curve.length < f.epoch) curve.push(f.loss);
+    const cv = document.getElementById(`race-${name}`);
+    if (cv && f.grid) drawBoundary(f, cv, first);
+  });
+  const cv = document.getElementById("race-losses"), g = cv.getContext("2d");
+  g.clearRect(0, 0, cv.width, cv.height);
+  const top = Math.max(1e-9, ...Object.values(raceCurves).flat());
+  names.forEach((name, k) => drawCurve(g, raceCurves[name] || [], top, RACE_COLOURS[k % 8], cv.width, cv.height));
+  document.getElementById("race-legend").innerHTML = names
+    .map((name, k) => `<span style="color:${RACE_COLOURS[k % 8]}">■ ${name} ${frames[name].loss?.toPrecision(4) ?? ""}</span>`)
+    .join(" &nbsp; ");
+  const done = names.every((n) => ["done", "error"].includes(frames[n].state));
+  if (done) {
+    racing = false;
+    document.getElementById("race-state").textContent = "done";
+  }
+}
+
 async function poll() {
   // fetch the latest frame and draw it, as fast as the two allow (no request waits on training:
   // the server hands over the frame it has); the redraw count is kept for the browser test
   for (;;) {
     show(await api("/api/frame"));
+    if (racing) showRace(await api("/api/race/frames"));
     document.body.dataset.redraws = Number(document.body.dataset.redraws || 0) + 1;
     await new Promise((r) => setTimeout(r, 10));
   }
