@@ -81,6 +81,17 @@ def output(model, X):
     return parts[0] if len(parts) == 1 else model.kern.xp.concat(parts, axis=0)
 
 
+def hidden_outputs(model, X) -> list:
+    """Each hidden layer's A⁽ˡ⁾ = g(Z⁽ˡ⁾) for ``X`` (through the model's plan), as NumPy arrays: the
+    training forward pass without dropout (core/network.py)."""
+    from .network import forward as network_forward
+
+    Xd = contract.inputs(model, X)
+    layers = model.layout.unflatten(model.kern.xp, model.params)
+    cache = network_forward(model.kern, layers, model.activations, Xd)
+    return [model.backend.to_numpy(A).copy() for _, _, A, _ in cache[:-1]]
+
+
 def predict_proba(model, X):
     """P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise, as a NumPy array."""
     if not heads.is_classifier(model.output):

@@ -191,6 +191,11 @@ class MLP:
         values (identity head), as a NumPy array."""
         return forward.predict(self, X)
 
+    def hidden_outputs(self, X) -> list:
+        """[A⁽¹⁾, …, A⁽ᴸ⁻¹⁾]: each hidden layer's activations g(Z⁽ˡ⁾) for X, (n, units) NumPy arrays."""
+        self.require_built("hidden_outputs")
+        return forward.hidden_outputs(self, X)
+
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse", "rmse",
         "r2"} (in the target's own units; R² over every output); with ``sample_weight``, weighted

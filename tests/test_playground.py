@@ -159,6 +159,9 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         rate = (int(page.evaluate("document.body.dataset.redraws")) - before) / 2.0
         page.click("#pause")
         assert rate >= 20, f"{rate} redraws a second"
+        page.click("#units")  # inside the network (the 8-8 run above): 8 + 8 unit maps, 3 weight matrices
+        page.wait_for_function("document.querySelectorAll('.unit-layer canvas').length === 16")
+        assert page.locator(".weights canvas").count() == 3
         page.fill("#set-epochs", "15")  # the race: sgd, momentum and adam ticked by default
         page.click("#race")
         page.wait_for_function("document.getElementById('race-state').textContent === 'done'", timeout=60_000)
@@ -244,3 +247,22 @@ def test_the_optimiser_race_starts_every_optimiser_from_the_same_weights(server)
         model, _ = _python_run({**settings, "optimizer": name, "lr": optim.OPTIMIZERS[name]().lr})
         for (W, b), (W0, b0) in zip(raced[name], model.get_weights()):
             np.testing.assert_array_equal(np.asarray(W, dtype=W0.dtype), W0)
+
+
+def test_each_hidden_units_map_and_the_weights(server):
+    """/api/units: one map per hidden unit (its activation over the lattice, in [0, 1]) and each
+    layer's W, those of the model trained."""
+    settings = {**SETTINGS, "epochs": 3}
+    base, token = server.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=30).read()
+    _wait_done(server)
+    u = _call(server, "/api/units")
+    assert [len(layer) for layer in u["maps"]] == SETTINGS["layers"]
+    assert all(len(m) == 48 * 48 and 0 <= min(m) and max(m) <= 1 for layer in u["maps"] for m in layer)
+    model, _ = _python_run(settings)
+    for W, (W0, _) in zip(u["weights"], model.get_weights()):
+        np.testing.assert_allclose(np.asarray(W), W0, atol=1e-4)  # sent to 4 decimals

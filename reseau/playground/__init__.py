@@ -28,6 +28,7 @@ def app(token: str, session: Session | None = None):
     h = _Handlers(session, token)
     routes = [Route("/favicon.ico", h.no_icon), Route("/", h.guarded(h.page)), Route("/app.js", h.guarded(h.script))]
     reads = {"choices": h.choices, "frame": h.frame, "weights": h.weights, "script": h.python, "model": h.model}
+    reads["units"] = h.units
     routes += [Route(f"/api/{name}", h.guarded(handler)) for name, handler in reads.items()]
     routes.append(Route("/api/start", h.guarded(h.start), methods=["POST"]))
     routes += [
@@ -139,6 +140,11 @@ class _Handlers:
             return Response("no model yet", status_code=404)
         headers = {"content-disposition": 'attachment; filename="playground.reseau"'}
         return Response(self.session.model_file(), media_type="application/octet-stream", headers=headers)
+
+    async def units(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.session.units())
 
     async def race(self, request):
         """Several optimisers side by side: {"settings": {...}, "optimizers": [...]}."""

@@ -204,6 +204,21 @@ class Session:
                 self._json = (self.latest, json.dumps(self.latest).encode())
             return self._json[1]
 
+    def units(self) -> dict:
+        """Each hidden unit's own map (its activation over the GRID × GRID lattice, scaled to [0, 1]
+        per unit) and each layer's weights, for drawing by sign and size."""
+        if self.model is None or self.model.layout is None:
+            return {"maps": [], "weights": []}
+        X, _, _ = self.points
+        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+        u, v = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
+        maps = []
+        for A in self.model.hidden_outputs(np.c_[u.ravel(), v.ravel()]):
+            low, span = A.min(axis=0), np.ptp(A, axis=0)
+            scaled = (A - low) / np.where(span > 0, span, 1.0)
+            maps.append([scaled[:, j].round(3).tolist() for j in range(A.shape[1])])
+        return {"maps": maps, "weights": [W.round(4).tolist() for W, _ in self.model.get_weights()]}
+
     def model_file(self) -> bytes:
         """The model as it stands, as a reseau model file (written in a temporary folder, read back)."""
         import tempfile

@@ -171,12 +171,54 @@ async function main() {
     choices.appendChild(label);
   }
   document.getElementById("race").onclick = race;
+  document.getElementById("units").onclick = units;
   for (const [id, path] of [["get-model", "/api/model"], ["get-script", "/api/script"]])
     document.getElementById(id).href = `${path}?token=${encodeURIComponent(token)}`;
   document.getElementById("apply").onclick = restart;
   for (const name of ["play", "pause", "step"]) document.getElementById(name).onclick = () => api(`/api/${name}`, {});
   await restart();
   poll();
+}
+
+// ---- inside the network: each unit's map, each layer's weights ---------------------------------
+function image(values, rows, cols, size, paint) {
+  const cv = document.createElement("canvas"), small = document.createElement("canvas");
+  small.width = cols;
+  small.height = rows;
+  const g = small.getContext("2d"), img = g.createImageData(cols, rows);
+  values.forEach((v, k) => {
+    const [r, gr, b] = paint(v), i = ((rows - 1 - Math.floor(k / cols)) * cols + (k % cols)) * 4;
+    img.data.set([r, gr, b, 255], i);
+  });
+  g.putImageData(img, 0, 0);
+  cv.width = size[0];
+  cv.height = size[1];
+  const out = cv.getContext("2d");
+  out.imageSmoothingEnabled = false;
+  out.drawImage(small, 0, 0, cv.width, cv.height);
+  return cv;
+}
+
+async function units() {
+  const u = await api("/api/units"), view = document.getElementById("units-view");
+  view.innerHTML = "";
+  u.maps.forEach((layer, l) => {
+    const row = document.createElement("div");
+    row.className = "unit-layer";
+    row.textContent = `layer ${l + 1}: `;
+    const n = Math.round(Math.sqrt(layer[0].length));
+    for (const values of layer) row.appendChild(image(values, n, n, [56, 56], (v) => rgb(1 - v)));
+    view.appendChild(row);
+  });
+  u.weights.forEach((W, l) => {
+    const top = Math.max(1e-9, ...W.flat().map(Math.abs)), flat = W.slice().reverse().flat();
+    const paint = (w) => rgb(0.5 - (0.5 * w) / top);  // positive: blue, negative: orange, size: depth
+    const box = document.createElement("div");
+    box.className = "weights";
+    box.textContent = `W${l + 1} (${W.length} × ${W[0].length}): `;
+    box.appendChild(image(flat, W.length, W[0].length, [Math.max(40, 12 * W[0].length), 12 * W.length], paint));
+    view.appendChild(box);
+  });
 }
 
 // ---- the optimiser race ----------------------------------------------------------------------
