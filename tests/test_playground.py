@@ -168,7 +168,7 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         assert page.locator("#race-views canvas").count() == 3
         assert all(name in page.text_content("#race-legend") for name in ("sgd", "momentum", "adam"))
         shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
-        page.screenshot(path=str(shot))
+        page.screenshot(path=str(shot), full_page=True)
         browser.close()
     _, h = _python_run(SETTINGS)
     assert shown == pytest.approx(h["loss"][-1], rel=1e-5)  # the page shows 6 significant digits
@@ -181,7 +181,7 @@ def test_ctrl_c_stops_the_command_cleanly():
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reseau", "playground", "--no-browser"],
+        [sys.executable, "-m", "reseau", "playground", "--no-browser", "--settings", "data=circles&layers=4,4"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -189,7 +189,8 @@ def test_ctrl_c_stops_the_command_cleanly():
     line = proc.stdout.readline()
     assert line.startswith("reseau playground: http://127.0.0.1:") and "token=" in line
     url = line.split()[2]
-    base, token = url.split("/?token=")
+    assert url.endswith("#data=circles&layers=4,4")  # the page opens with these settings
+    base, token = url.split("#")[0].split("/?token=")
     body = json.dumps({"epochs": 100000}).encode()
     start = urllib.request.Request(f"{base}/api/start?token={token}", data=body, method="POST")
     start.add_header("content-type", "application/json")
@@ -266,3 +267,27 @@ def test_each_hidden_units_map_and_the_weights(server):
     model, _ = _python_run(settings)
     for W, (W0, _) in zip(u["weights"], model.get_weights()):
         np.testing.assert_allclose(np.asarray(W), W0, atol=1e-4)  # sent to 4 decimals
+
+
+def test_unknown_settings_are_refused_before_serving(capsys):
+    from reseau.cli import main
+
+    assert main(["playground", "--no-browser", "--settings", "data=moons&bogus=1"]) == 2
+    assert "--settings 'data=moons&bogus=1': unknown ['bogus']" in capsys.readouterr().err
+
+
+def test_the_docs_settings_open_valid_runs():
+    """Every `--settings` of docs/topics/playground.md names settings the page has and builds a run."""
+    import re
+    from urllib.parse import parse_qsl
+
+    from reseau.playground import start_state
+    from reseau.playground.session import build
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "topics" / "playground.md").read_text()
+    queries = re.findall(r'--settings "([^"]+)"', page)
+    assert len(queries) >= 5
+    for query in queries:
+        assert start_state(query).startswith("#")
+        settings = {k: v.split(",") if k == "layers" else v for k, v in parse_qsl(query)}
+        build(settings)  # the model and data the page would make

@@ -6,7 +6,7 @@ from __future__ import annotations
 def cmd_playground(args) -> int:
     from ..playground import serve
 
-    return serve(port=args.port, open_browser=not args.no_browser)
+    return serve(port=args.port, open_browser=not args.no_browser, settings=args.settings)
 
 
 def add_parser(sub):
@@ -23,5 +23,12 @@ def add_parser(sub):
     p.add_argument("--port", type=int, default=0, help="the port to listen on (default: 0, a free one)")
     p.add_argument(
         "--no-browser", action="store_true", help="print the URL without opening a browser (default: open one)"
+    )
+    p.add_argument(
+        "--settings",
+        default=None,
+        metavar="QUERY",
+        help="open with these settings, e.g. 'data=circles&layers=16,16,16,16&activation=sigmoid' "
+        "(the page's URL keeps them after #; default: the notes' network on moons)",
     )
     p.set_defaults(func=cmd_playground)

@@ -174,9 +174,27 @@ class _Handlers:
         return JSONResponse(self.session.weights())
 
 
-def serve(port: int = 0, open_browser: bool = True, host: str = "127.0.0.1", ready=None) -> int:
+def start_state(query: str | None) -> str:
+    """The URL fragment that opens the page with ``query``'s settings ("data=circles&layers=16,16"),
+    checked against the settings the page has (a ValueError names the unknown ones)."""
+    from urllib.parse import parse_qsl, urlencode
+
+    if not query:
+        return ""
+    pairs = parse_qsl(query.lstrip("#"), keep_blank_values=True, strict_parsing=False)
+    unknown = sorted({k for k, _ in pairs} - set(DEFAULTS))
+    if unknown or not pairs:
+        raise ValueError(
+            f"--settings {query!r}: unknown {unknown}; expected KEY=VALUE&... with keys {sorted(DEFAULTS)}"
+        )
+    return "#" + urlencode(pairs, safe=",")
+
+
+def serve(port: int = 0, open_browser: bool = True, host: str = "127.0.0.1", ready=None, settings=None) -> int:
     """Serve the playground until Ctrl-C; prints (and opens) its URL. ``port`` 0: a free one.
-    ``ready(url, stop)``: called once it listens, ``stop()`` ends the server (tests)."""
+    ``settings``: a query of the page's settings it opens with. ``ready(url, stop)``: called once
+    it listens, ``stop()`` ends the server (tests)."""
+    fragment = start_state(settings)
     import socket
     import threading
     import webbrowser
@@ -190,7 +208,7 @@ def serve(port: int = 0, open_browser: bool = True, host: str = "127.0.0.1", rea
     # no Nagle delay: a frame's small writes otherwise waited for the browser's delayed ACK (~40 ms each)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    url = f"http://{host}:{sock.getsockname()[1]}/?token={token}"
+    url = f"http://{host}:{sock.getsockname()[1]}/?token={token}{fragment}"
     application = app(token)
     # no ASGI lifespan: the training thread is stopped here, after the server, on any exit
     server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off"))
