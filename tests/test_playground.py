@@ -167,6 +167,14 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         page.wait_for_function("document.getElementById('race-state').textContent === 'done'", timeout=60_000)
         assert page.locator("#race-views canvas").count() == 3
         assert all(name in page.text_content("#race-legend") for name in ("sgd", "momentum", "adam"))
+        own = tmp_path / "own.csv"  # the user's own file, through the page's upload
+        own.write_text("a,b,label\n" + "".join(f"{i % 7},{i % 5},{'x' if i % 3 else 'y'}\n" for i in range(60)))
+        page.set_input_files("#csv", str(own))
+        page.fill("#csv-target", "label")
+        page.click("#upload")
+        page.wait_for_function("document.getElementById('upload-state').textContent.includes('60 rows')")
+        page.wait_for_function("document.body.dataset.runs === '4'")
+        assert page.input_value("#set-data") == "file"
         shot = Path(os.environ.get("RESEAU_ARTIFACTS", tmp_path)) / "playground.png"  # kept where CI asks
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
@@ -291,3 +299,59 @@ def test_the_docs_settings_open_valid_runs():
         assert start_state(query).startswith("#")
         settings = {k: v.split(",") if k == "layers" else v for k, v in parse_qsl(query)}
         build(settings)  # the model and data the page would make
+
+
+def _upload(url, raw, **query):
+    from urllib.parse import urlencode
+
+    base, token = url.split("/?token=")
+    request = urllib.request.Request(f"{base}/api/data?{urlencode({'token': token, **query})}", data=raw, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def test_the_users_own_csv_trains_on_every_column_and_is_drawn_on_two(server, tmp_path):
+    """An uploaded CSV is read as `reseau train` reads files: the model trains on all its columns
+    (text one-hot encoded), the page draws two; the weights are the same run's in Python."""
+    import csv
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["height", "weight", "colour", "kind"])
+        for _ in range(150):
+            h, m, c = rng.normal(170, 10), rng.normal(70, 12), rng.choice(["red", "blue"])
+            w.writerow([f"{h:.1f}", f"{m:.1f}", c, "big" if h + m + 8 * (c == "red") > 242 else "small"])
+    answer = _upload(server, path.read_bytes(), name="mine.csv", target="kind")
+    assert answer == {"columns": ["height", "weight", "colour"], "view": ["height", "weight"], "rows": 150}
+    settings = {**SETTINGS, "data": "file", "epochs": 5}
+    base, token = server.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=30).read()
+    frame = _wait_done(server)
+    assert frame["state"] == "done" and len(frame["points"]) == 150 and len(frame["grid"]) == 48 * 48
+    d = datasets.load_file(path, target="kind")
+    X_tr, X_val, y_tr, y_val = datasets.train_test_split(d.table, d.labels, 0.3, seed=settings["seed"])
+    model = MLP([None, 6, 6, None], hidden=["tanh", "relu"], normalize="minmax", seed=settings["seed"])
+    model.fit(X_tr, y_tr, epochs=5, batch_size=16, optimizer="adam", lr=0.02, schedule=None,
+              validation_data=(X_val, y_val), track_gradients=True)  # fmt: skip
+    page = _call(server, "/api/weights")
+    assert len(page[0][0]) == 4  # height, weight and colour's two categories: every column
+    for (W, b), (W0, _) in zip(page, model.get_weights()):
+        np.testing.assert_array_equal(np.asarray(W, dtype=W0.dtype), W0)
+
+
+def test_uploads_are_bounded_and_read_with_the_clis_rules(server):
+    base, token = server.split("/?token=")
+    big = urllib.request.Request(f"{base}/api/data?token={token}&name=big.csv", data=b"x,y\n1,2\n", method="POST")
+    big.add_header("Content-Length", str(21 << 20))  # refused on its declared size, before any is read
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(big, timeout=30)
+    assert refused.value.code == 413 and "20 MiB" in refused.value.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _upload(server, b"PAR1" + b"\0" * 100, name="fake.csv")
+    assert refused.value.code == 400 and "Parquet" in refused.value.read().decode()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from importlib import resources
 
-from .session import DEFAULTS, Race, Session, settings_of
+from .session import DEFAULTS, MAX_UPLOAD, Race, Session, Upload, settings_of
 from .session import script as session_script
 
 __all__ = ["DEFAULTS", "Session", "app", "serve", "settings_of"]
@@ -36,6 +36,7 @@ def app(token: str, session: Session | None = None):
         for name in ("play", "pause", "step", "reset")
     ]
     routes += [
+        Route("/api/data", h.guarded(h.data), methods=["POST"]),
         Route("/api/race", h.guarded(h.race), methods=["POST"]),
         Route("/api/race/frames", h.guarded(h.race_frames)),
         Route("/api/race/weights", h.guarded(h.race_weights)),
@@ -146,6 +147,28 @@ class _Handlers:
 
         return JSONResponse(self.session.units())
 
+    async def data(self, request):
+        """The user's own CSV (the body; ``name``, ``target``, ``x``, ``y`` in the query), read as
+        ``reseau train`` reads files, for runs with data "file"."""
+        from starlette.responses import JSONResponse
+
+        q = request.query_params
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_UPLOAD:
+            return JSONResponse({"error": f"the file is over {MAX_UPLOAD >> 20} MiB"}, status_code=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():  # a body larger than it said stops here too
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                return JSONResponse({"error": f"the file is over {MAX_UPLOAD >> 20} MiB"}, status_code=413)
+            chunks.append(chunk)
+        try:
+            upload = Upload(b"".join(chunks), q.get("name", "data.csv"), q.get("target"), [q.get("x"), q.get("y")])
+        except (ValueError, OSError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        self.session.upload = upload
+        return JSONResponse({"columns": list(upload.table.column_names), "view": upload.view, "rows": len(upload.y)})
+
     async def race(self, request):
         """Several optimisers side by side: {"settings": {...}, "optimizers": [...]}."""
         from starlette.responses import JSONResponse
@@ -153,7 +176,8 @@ class _Handlers:
         try:
             body = await request.json()
             self.session.pause()
-            self.racing.start(settings_of(body.get("settings", {})), list(body.get("optimizers", [])))
+            names = list(body.get("optimizers", []))
+            self.racing.start(settings_of(body.get("settings", {})), names, self.session.upload)
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(self.racing.frames())

@@ -53,8 +53,8 @@ def settings_of(given: dict) -> dict:
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
     s = {**DEFAULTS, **given}
-    if s["data"] not in GENERATORS:
-        raise ValueError(f"data={s['data']!r}; expected one of {sorted(GENERATORS)}")
+    if s["data"] not in GENERATORS and s["data"] != "file":
+        raise ValueError(f"data={s['data']!r}; expected one of {sorted(GENERATORS)} or 'file'")
     for key in ("n", "seed", "epochs"):
         s[key] = int(s[key])
     for key in ("noise", "train_share", "dropout", "l1", "l2", "lr"):
@@ -63,18 +63,22 @@ def settings_of(given: dict) -> dict:
     return s
 
 
-def build(settings: dict):
+def build(settings: dict, upload=None):
     """(model, X_train, y_train, X_val, y_val, fit keyword arguments) from the settings, with
-    reseau's public API only: the same calls reproduce a page's run in Python."""
+    reseau's public API only: the same calls reproduce a page's run in Python. ``upload``: the
+    user's own table ``Upload`` (data "file"), trained on all its columns."""
     s = settings_of(settings)
-    kwargs = {"n": s["n"], "seed": s["seed"]}
-    if s["data"] in NOISY:
-        kwargs["noise"] = s["noise"]
-    X, y = GENERATORS[s["data"]](**kwargs)
+    if s["data"] == "file":
+        if upload is None:
+            raise ValueError("data='file': upload a CSV first")
+        X, y = upload.table, upload.y
+    else:
+        kwargs = {"n": s["n"], "seed": s["seed"], **({"noise": s["noise"]} if s["data"] in NOISY else {})}
+        X, y = GENERATORS[s["data"]](**kwargs)
     X_tr, X_val, y_tr, y_val = train_test_split(X, y, 1.0 - s["train_share"], seed=s["seed"])
     hidden = [a.strip() for a in s["activation"].split(",")] if "," in s["activation"] else s["activation"]
     model = MLP(
-        [2, *s["layers"], None],
+        [None, *s["layers"], None],
         hidden=hidden,  # one name, or one per hidden layer ("tanh,relu")
         output=None if s["output"] == "auto" else s["output"],
         init=None if s["init"] == "auto" else s["init"],
@@ -96,6 +100,68 @@ def build(settings: dict):
         track_gradients=True,
     )
     return model, X_tr, y_tr, X_val, y_val, fit
+
+
+#: the largest file the page may upload (the CLI's reader and its hostile-input rules read it)
+MAX_UPLOAD = 20 << 20
+
+
+class Upload:
+    """The user's own CSV: written in a temporary folder (gone with the run), read by the same
+    reader as ``reseau train``; ``view`` the two numeric columns the page draws (the model trains
+    on every column; the others are held at their training median, or most frequent value, for the
+    boundary)."""
+
+    def __init__(self, raw: bytes, name: str, target: str, view):
+        import tempfile
+        from pathlib import Path
+
+        from .. import datasets
+
+        if len(raw) > MAX_UPLOAD:
+            raise ValueError(f"the file is {len(raw) >> 20} MiB; the playground takes {MAX_UPLOAD >> 20} MiB at most")
+        self.folder = tempfile.TemporaryDirectory(prefix="reseau-playground-")
+        path = Path(self.folder.name) / (Path(name).name or "data.csv")
+        path.write_bytes(raw)
+        d = datasets.load_file(path, target=target or -1)
+        if d.y is None:
+            raise ValueError(f"{name}: no target column; name it")
+        self.table, self.y = d.table, d.labels
+        import pyarrow as pa
+
+        names = list(self.table.column_names)
+        numeric = [n for n in names if pa.types.is_integer(self.table.schema.field(n).type)
+                   or pa.types.is_floating(self.table.schema.field(n).type)]  # fmt: skip
+        view = [v for v in view if v] or numeric[:2]
+        if len(view) != 2 or any(v not in numeric for v in view):
+            raise ValueError(f"view columns {view!r}: expected two numeric columns of {numeric}")
+        self.view = view
+
+    def points(self):
+        """The view columns as an (n, 2) array."""
+        return np.c_[
+            [np.asarray(self.table.column(v).to_numpy(zero_copy_only=False), dtype=float) for v in self.view]
+        ].T
+
+    def grid_table(self, grid):
+        """A table for the lattice ``grid`` over the view columns, the others held at their
+        median (numbers) or most frequent value (text)."""
+        import pyarrow as pa
+
+        columns = {}
+        for name in self.table.column_names:
+            if name in self.view:
+                columns[name] = grid[:, self.view.index(name)]
+            else:
+                values = self.table.column(name).drop_null().to_numpy(zero_copy_only=False)
+                fill = np.median(values) if values.dtype.kind in "iuf" else _most_frequent(values)
+                columns[name] = [fill] * len(grid)
+        return pa.table(columns)
+
+
+def _most_frequent(values):
+    kinds, counts = np.unique(values.astype(str), return_counts=True)
+    return kinds[np.argmax(counts)]
 
 
 def script(settings: dict) -> str:
@@ -148,17 +214,25 @@ class Session:
         self.stop = False
         self.steps_left = None  # one step: train this many epochs, then pause
         self.latest = {"epoch": 0, "state": "idle"}
-        self.model = self.points = self.settings = None
+        self.model = self.points = self.settings = self.upload = self.view = None
         self.error = None
         self._json = None  # (the frame, its JSON)
 
     def start(self, settings: dict, play=True):
         """A new run from ``settings`` (replacing any run), paused unless ``play``."""
-        model, X_tr, y_tr, X_val, y_val, fit = build(settings)  # bad settings raise here, before anything stops
+        upload = self.upload if settings.get("data") == "file" else None
+        model, X_tr, y_tr, X_val, y_val, fit = build(settings, upload)  # bad settings raise here, before anything stops
         self.reset()
         self.settings = settings_of(settings)
-        self.model, self.stop, self.error = model, False, None
-        self.points = (np.concatenate([X_tr, X_val]), np.concatenate([y_tr, y_val]), len(y_tr))
+        self.model, self.stop, self.error, self.view = model, False, None, upload
+        if upload is None:
+            self.points = (np.concatenate([X_tr, X_val]), np.concatenate([y_tr, y_val]), len(y_tr))
+        else:  # the view columns of the training rows, then of the validation rows
+            train, val = (Upload.__new__(Upload), Upload.__new__(Upload))
+            train.table, train.view, val.table, val.view = X_tr, upload.view, X_val, upload.view
+            codes = {str(c): k for k, c in enumerate(np.unique(np.asarray(upload.y).astype(str)))}
+            y_codes = [codes[str(v)] for v in np.concatenate([y_tr, y_val])]  # colours of the points
+            self.points = (np.concatenate([train.points(), val.points()]), np.asarray(y_codes), len(y_tr))
         (self.running.set if play else self.running.clear)()
         self.latest = {"epoch": 0, "state": "playing" if play else "paused", **self._picture()}
         self.thread = threading.Thread(target=self._train, args=(X_tr, y_tr, fit), daemon=True)
@@ -212,8 +286,8 @@ class Session:
         X, _, _ = self.points
         lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
         u, v = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
-        maps = []
-        for A in self.model.hidden_outputs(np.c_[u.ravel(), v.ravel()]):
+        maps, grid = [], np.c_[u.ravel(), v.ravel()]
+        for A in self.model.hidden_outputs(grid if self.view is None else self.view.grid_table(grid)):
             low, span = A.min(axis=0), np.ptp(A, axis=0)
             scaled = (A - low) / np.where(span > 0, span, 1.0)
             maps.append([scaled[:, j].round(3).tolist() for j in range(A.shape[1])])
@@ -246,6 +320,8 @@ class Session:
         lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
         u, v = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
         grid = np.c_[u.ravel(), v.ravel()]
+        if self.view is not None:
+            grid = self.view.grid_table(grid)  # the user's table: the other columns held fixed
         if self.model.layout is None:
             out = np.full(len(grid), 0.5)
         elif self.model.output == "softmax":
@@ -293,7 +369,7 @@ class Race:
     def __init__(self):
         self.sessions = {}
 
-    def start(self, settings: dict, names) -> None:
+    def start(self, settings: dict, names, upload=None) -> None:
         from ..core import optim
 
         unknown = [n for n in names if n not in optim.OPTIMIZERS]
@@ -302,6 +378,7 @@ class Race:
         self.reset()
         for name in names:
             session = Session()
+            session.upload = upload
             session.start({**settings, "optimizer": name, "lr": optim.OPTIMIZERS[name]().lr})
             self.sessions[name] = session
 

@@ -171,6 +171,7 @@ async function main() {
     choices.appendChild(label);
   }
   document.getElementById("race").onclick = race;
+  document.getElementById("upload").onclick = upload;
   document.getElementById("units").onclick = units;
   for (const [id, path] of [["get-model", "/api/model"], ["get-script", "/api/script"]])
     document.getElementById(id).href = `${path}?token=${encodeURIComponent(token)}`;
@@ -178,6 +179,28 @@ async function main() {
   for (const name of ["play", "pause", "step"]) document.getElementById(name).onclick = () => api(`/api/${name}`, {});
   await restart();
   poll();
+}
+
+// ---- the user's own CSV: read by the server as `reseau train` reads files ------------------------
+async function upload() {
+  const file = document.getElementById("csv").files[0], state = document.getElementById("upload-state");
+  if (!file) return;
+  const q = new URLSearchParams({ token, name: file.name });
+  for (const [key, id] of [["target", "csv-target"], ["x", "csv-x"], ["y", "csv-y"]]) {
+    const v = document.getElementById(id).value.trim();
+    if (v) q.set(key, v);
+  }
+  const r = await fetch(`/api/data?${q}`, { method: "POST", body: await file.arrayBuffer() });
+  const answer = await r.json();
+  if (answer.error) {
+    state.textContent = answer.error;
+    return;
+  }
+  state.textContent = `${answer.rows} rows; drawn on ${answer.view.join(" × ")}, trained on all ${answer.columns.length} columns`;
+  const data = document.getElementById("set-data");
+  if (![...data.options].some((o) => o.value === "file")) data.add(new Option("file", "file"));
+  data.value = "file";
+  await restart();
 }
 
 // ---- inside the network: each unit's map, each layer's weights ---------------------------------
