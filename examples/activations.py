@@ -19,6 +19,11 @@ He :math:`\sqrt{2/n_{in}}` (for ReLU), Xavier :math:`\sqrt{1/n_{in}}`, Bengio/Gl
 Below: ‖dW⁽ˡ⁾‖ per layer of ten-layer networks on the moons data, at initialisation, for each
 activation and initialiser (``model.grad_norms``, the figure ``fit(track_gradients=True)`` records
 every epoch).
+
+**Live**, in the playground (:doc:`../topics/playground`): each layer's ‖dW‖ fade towards the input;
+then ``activation=relu&init=he``. ::
+
+    reseau playground --settings "data=circles&layers=8,8,8,8,8,8&activation=sigmoid&optimizer=sgd&lr=0.5"
 """
 
 import matplotlib.pyplot as plt

@@ -13,6 +13,11 @@ processor less well).
 
 In reseau the batch size is ``fit(batch_size=...)``: ``None`` for the full batch, 1 for stochastic.
 The three below train the same network from the same initial weights on the breast-cancer data.
+
+**Live**, in the playground (:doc:`../topics/playground`): smooth loss curves; then ``batch=1``,
+stochastic, noisy ones. ::
+
+    reseau playground --settings "batch=full&optimizer=sgd&lr=0.5"
 """
 
 import time

@@ -15,6 +15,10 @@ The bundled breast-cancer data have such features: tumour area in the hundreds t
 smoothness of its contour around 0.1. reseau fits the scaling on the training part and keeps it in
 the model (``normalize="minmax"``, the default; ``"standard"`` for mean 0 and variance 1; ``None``
 for the raw numbers).
+
+**Live**, in the playground (:doc:`../topics/playground`): then ``normalize=minmax``. ::
+
+    reseau playground --settings "data=blobs&normalize=none&optimizer=sgd&lr=0.1"
 """
 
 import matplotlib.pyplot as plt

@@ -19,6 +19,10 @@ Momentum, NAG, Adagrad, AdaDelta, Adam (and the rest); the learning rate and sch
 These are ``reseau.optim``'s classes, PyTorch's formulas and defaults (the docstrings say which
 variants of other libraries are options). An optimiser updates any flat parameter vector, so the
 same objects first walk a two-parameter loss surface, then train a network on the digits.
+
+**Live**, in the playground (:doc:`../topics/playground`): tick several optimisers and race them. ::
+
+    reseau playground --settings "data=spirals&layers=16,16&epochs=300"
 """
 
 import matplotlib.pyplot as plt

@@ -285,16 +285,18 @@ def test_unknown_settings_are_refused_before_serving(capsys):
 
 
 def test_the_docs_settings_open_valid_runs():
-    """Every `--settings` of docs/topics/playground.md names settings the page has and builds a run."""
+    """Every `--settings` of the playground page and of the guide's chapters names settings the page
+    has and builds a run."""
     import re
     from urllib.parse import parse_qsl
 
     from reseau.playground import start_state
     from reseau.playground.session import build
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "topics" / "playground.md").read_text()
-    queries = re.findall(r'--settings "([^"]+)"', page)
-    assert len(queries) >= 5
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "docs" / "topics" / "playground.md", *sorted((root / "examples").glob("*.py"))]
+    queries = [q for page in pages for q in re.findall(r'--settings "([^"]+)"', page.read_text())]
+    assert len(queries) >= 10  # the playground page's table and the guide chapters' links
     for query in queries:
         assert start_state(query).startswith("#")
         settings = {k: v.split(",") if k == "layers" else v for k, v in parse_qsl(query)}
