@@ -343,6 +343,17 @@ def test_the_users_own_csv_trains_on_every_column_and_is_drawn_on_two(server, tm
               validation_data=(X_val, y_val), track_gradients=True)  # fmt: skip
     page = _call(server, "/api/weights")
     assert len(page[0][0]) == 4  # height, weight and colour's two categories: every column
+    import subprocess
+    import sys
+
+    with urllib.request.urlopen(f"{base}/api/script?token={token}", timeout=30) as r:
+        (tmp_path / "run.py").write_bytes(r.read())  # beside mine.csv: the script reads it by name
+    out = subprocess.run([sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    from reseau import load
+
+    for (W, _), (W0, _) in zip(load(tmp_path / "playground.reseau").get_weights(), page):
+        np.testing.assert_array_equal(W, np.asarray(W0, dtype=W.dtype))
     for (W, b), (W0, _) in zip(page, model.get_weights()):
         np.testing.assert_array_equal(np.asarray(W, dtype=W0.dtype), W0)
 

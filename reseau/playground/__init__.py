@@ -129,7 +129,7 @@ class _Handlers:
 
         if self.session.settings is None:
             return Response("no run yet", status_code=404)
-        text = session_script(self.session.settings)
+        text = session_script(self.session.settings, self.session.view)
         headers = {"content-disposition": 'attachment; filename="playground_run.py"'}
         return Response(text, media_type="text/x-python", headers=headers)
 

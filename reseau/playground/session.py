@@ -121,7 +121,8 @@ class Upload:
         if len(raw) > MAX_UPLOAD:
             raise ValueError(f"the file is {len(raw) >> 20} MiB; the playground takes {MAX_UPLOAD >> 20} MiB at most")
         self.folder = tempfile.TemporaryDirectory(prefix="reseau-playground-")
-        path = Path(self.folder.name) / (Path(name).name or "data.csv")
+        self.name, self.target = Path(name).name or "data.csv", target
+        path = Path(self.folder.name) / self.name
         path.write_bytes(raw)
         d = datasets.load_file(path, target=target or -1)
         if d.y is None:
@@ -164,11 +165,16 @@ def _most_frequent(values):
     return kinds[np.argmax(counts)]
 
 
-def script(settings: dict) -> str:
-    """A Python script that reproduces the page's run with reseau's public API: the same data, the
-    same model, the same ``fit``, so the same weights (it saves them to playground.reseau)."""
+def script(settings: dict, upload=None) -> str:
+    """A Python script that reproduces the page's run with reseau's public API: the same data (the
+    uploaded file by its name, read from the folder the script runs in), the same model, the same
+    ``fit``, so the same weights (it saves them to playground.reseau)."""
     s = settings_of(settings)
     data = {"n": s["n"], "seed": s["seed"], **({"noise": s["noise"]} if s["data"] in NOISY else {})}
+    load = f"X, y = datasets.{s['data']}({', '.join(f'{k}={v!r}' for k, v in data.items())})"
+    if s["data"] == "file":
+        d = f"datasets.load_file({upload.name!r}, target={upload.target or -1!r})"
+        load = f"d = {d}  # your file, beside this script\nX, y = d.table, d.labels"
     hidden = [a.strip() for a in s["activation"].split(",")] if "," in s["activation"] else s["activation"]
     model = {
         "hidden": hidden,
@@ -194,9 +200,9 @@ def script(settings: dict) -> str:
 import reseau
 from reseau import datasets
 
-X, y = datasets.{s["data"]}({", ".join(f"{k}={v!r}" for k, v in data.items())})
+{load}
 X_train, X_val, y_train, y_val = datasets.train_test_split(X, y, {1.0 - s["train_share"]!r}, seed={s["seed"]!r})
-model = reseau.MLP([2, *{s["layers"]!r}, None], {args})
+model = reseau.MLP([None, *{s["layers"]!r}, None], {args})
 history = model.fit(X_train, y_train, {fits}, validation_data=(X_val, y_val), track_gradients=True)
 print(f"epoch {{model.epoch}}: loss {{history['loss'][-1]:.6g}}, validation loss {{history['val_loss'][-1]:.6g}}")
 model.save("playground.reseau")
