@@ -155,7 +155,8 @@ class Trainer:
         each step (an ``on_step_end`` callback, a split over devices or ranks, a row source); on
         NumPy, the compiled epoch does not cover the fit (core/compiled_epoch.py) or, unless asked
         for, its steps are too large to gain. (JAX's compiled epoch loops over the step itself, so
-        it covers what the step does, and gains at every size measured: bench/results/README.md.)"""
+        it covers what the step does, and its steps were faster at every size measured:
+        bench/results/compiled-epoch-jax.md.)"""
         for needed, why in (
             (
                 any(not (asked and getattr(c, "deferrable", False)) for c in self.step_hooks),

@@ -51,6 +51,17 @@ def _call(url, path, body=None):
         return json.loads(r.read())
 
 
+def _start(url, settings, play=True):
+    """POST /api/start with ``settings`` (paused where not ``play``); the first frame."""
+    base, token = url.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}/api/start?token={token}&play={int(play)}", data=json.dumps(settings).encode(), method="POST",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read())
+
+
 def _wait_done(url):
     for _ in range(600):
         frame = _call(url, "/api/frame")
@@ -88,12 +99,7 @@ def test_without_the_token_every_route_is_refused(server):
 
 def test_play_pause_step_and_the_same_weights_as_python(server):
     base, token = server.split("/?token=")
-    request = urllib.request.Request(
-        f"{base}/api/start?token={token}&play=0", data=json.dumps(SETTINGS).encode(), method="POST",
-        headers={"content-type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as r:
-        first = json.loads(r.read())
+    first = _start(server, SETTINGS, play=False)
     assert first["state"] == "paused" and first["epoch"] == 0 and len(first["grid"]) == 48 * 48
     _call(server, "/api/step", {})
     for _ in range(200):
@@ -158,6 +164,7 @@ def test_the_page_trains_in_a_real_browser(server, tmp_path):
         page.wait_for_timeout(2000)
         rate = (int(page.evaluate("document.body.dataset.redraws")) - before) / 2.0
         page.click("#pause")
+        print(f"playground: {rate:.1f} redraws a second while training")  # pytest -s shows it
         assert rate >= 20, f"{rate} redraws a second"
         page.click("#units")  # inside the network (the 8-8 run above): 8 + 8 unit maps, 3 weight matrices
         page.wait_for_function("document.querySelectorAll('.unit-layer canvas').length === 16")
@@ -218,11 +225,7 @@ def test_the_run_exports_a_model_file_and_a_script_that_reproduces_it(server, tm
 
     base, token = server.split("/?token=")
     settings = {**SETTINGS, "dropout": 0.1, "l2": 1e-3, "batch": "full", "optimizer": "rmsprop", "epochs": 8}
-    request = urllib.request.Request(
-        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
-        headers={"content-type": "application/json"},
-    )  # fmt: skip
-    urllib.request.urlopen(request, timeout=30).read()
+    _start(server, settings)
     _wait_done(server)
     page_weights = _call(server, "/api/weights")
     with urllib.request.urlopen(f"{base}/api/script?token={token}", timeout=30) as r:
@@ -262,12 +265,7 @@ def test_each_hidden_units_map_and_the_weights(server):
     """/api/units: one map per hidden unit (its activation over the lattice, in [0, 1]) and each
     layer's W, those of the model trained."""
     settings = {**SETTINGS, "epochs": 3}
-    base, token = server.split("/?token=")
-    request = urllib.request.Request(
-        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
-        headers={"content-type": "application/json"},
-    )  # fmt: skip
-    urllib.request.urlopen(request, timeout=30).read()
+    _start(server, settings)
     _wait_done(server)
     u = _call(server, "/api/units")
     assert [len(layer) for layer in u["maps"]] == SETTINGS["layers"]
@@ -326,14 +324,10 @@ def test_the_users_own_csv_trains_on_every_column_and_is_drawn_on_two(server, tm
             h, m, c = rng.normal(170, 10), rng.normal(70, 12), rng.choice(["red", "blue"])
             w.writerow([f"{h:.1f}", f"{m:.1f}", c, "big" if h + m + 8 * (c == "red") > 242 else "small"])
     answer = _upload(server, path.read_bytes(), name="mine.csv", target="kind")
-    assert answer == {"columns": ["height", "weight", "colour"], "view": ["height", "weight"], "rows": 150}
+    assert answer == {"columns": ["height", "weight", "colour"], "view": ["height", "weight"], "rows": 150, "notes": []}
     settings = {**SETTINGS, "data": "file", "epochs": 5}
     base, token = server.split("/?token=")
-    request = urllib.request.Request(
-        f"{base}/api/start?token={token}", data=json.dumps(settings).encode(), method="POST",
-        headers={"content-type": "application/json"},
-    )  # fmt: skip
-    urllib.request.urlopen(request, timeout=30).read()
+    _start(server, settings)
     frame = _wait_done(server)
     assert frame["state"] == "done" and len(frame["points"]) == 150 and len(frame["grid"]) == 48 * 48
     d = datasets.load_file(path, target="kind")
@@ -368,3 +362,9 @@ def test_uploads_are_bounded_and_read_with_the_clis_rules(server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         _upload(server, b"PAR1" + b"\0" * 100, name="fake.csv")
     assert refused.value.code == 400 and "Parquet" in refused.value.read().decode()
+    exported = b"rownames,a,b,label\n" + b"".join(b"%d,%d,%d,%s\n" % (i + 1, i % 7, i % 5, b"xy"[i % 2 : i % 2 + 1])
+                                                   for i in range(40))  # fmt: skip
+    answer = _upload(server, exported, name="export.csv", target="label")
+    assert answer["columns"] == ["a", "b"] and answer["notes"] == [
+        "dropped column 'rownames', a row number (1..40); rename it to keep it as a feature"
+    ]  # the reader's notes reach the page

@@ -167,7 +167,8 @@ class _Handlers:
         except (ValueError, OSError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         self.session.upload = upload
-        return JSONResponse({"columns": list(upload.table.column_names), "view": upload.view, "rows": len(upload.y)})
+        answer = {"columns": list(upload.table.column_names), "view": upload.view, "rows": len(upload.y)}
+        return JSONResponse({**answer, "notes": upload.notes})
 
     async def race(self, request):
         """Several optimisers side by side: {"settings": {...}, "optimizers": [...]}."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 
 from ..backends.host import np
 from ..core.callbacks import Callback
+from ..core.columns import DataWarning
 from ..core.model import MLP
 from ..datasets import GENERATORS, train_test_split
 
@@ -124,7 +126,10 @@ class Upload:
         self.name, self.target = Path(name).name or "data.csv", target
         path = Path(self.folder.name) / self.name
         path.write_bytes(raw)
-        d = datasets.load_file(path, target=target or -1)
+        with warnings.catch_warnings(record=True) as caught:  # the reader's notes go to the page
+            warnings.simplefilter("always", DataWarning)
+            d = datasets.load_file(path, target=target or -1)
+        self.notes = [str(w.message).replace(f"{path}: ", "") for w in caught if issubclass(w.category, DataWarning)]
         if d.y is None:
             raise ValueError(f"{name}: no target column; name it")
         self.table, self.y = d.table, d.labels
@@ -135,32 +140,35 @@ class Upload:
                    or pa.types.is_floating(self.table.schema.field(n).type)]  # fmt: skip
         view = [v for v in view if v] or numeric[:2]
         if len(view) != 2 or any(v not in numeric for v in view):
-            raise ValueError(f"view columns {view!r}: expected two numeric columns of {numeric}")
+            raise ValueError(
+                f"{self.name}: the page draws the plane of two numeric columns; asked for {view!r}, and its "
+                f"numeric columns are {numeric}: name two of them, or use a file with two"
+            )
         self.view = view
+        self.fill = {n: _typical(self.table.column(n)) for n in names if n not in view}  # once, not per frame
 
-    def points(self):
-        """The view columns as an (n, 2) array."""
-        return np.c_[
-            [np.asarray(self.table.column(v).to_numpy(zero_copy_only=False), dtype=float) for v in self.view]
-        ].T
+    def points(self, table=None):
+        """The view columns of ``table`` (default: the whole upload) as an (n, 2) array."""
+        table = self.table if table is None else table
+        return np.c_[[np.asarray(table.column(v).to_numpy(zero_copy_only=False), dtype=float) for v in self.view]].T
 
     def grid_table(self, grid):
         """A table for the lattice ``grid`` over the view columns, the others held at their
         median (numbers) or most frequent value (text)."""
         import pyarrow as pa
 
-        columns = {}
-        for name in self.table.column_names:
-            if name in self.view:
-                columns[name] = grid[:, self.view.index(name)]
-            else:
-                values = self.table.column(name).drop_null().to_numpy(zero_copy_only=False)
-                fill = np.median(values) if values.dtype.kind in "iuf" else _most_frequent(values)
-                columns[name] = [fill] * len(grid)
+        columns = {
+            name: grid[:, self.view.index(name)] if name in self.view else [self.fill[name]] * len(grid)
+            for name in self.table.column_names
+        }
         return pa.table(columns)
 
 
-def _most_frequent(values):
+def _typical(column):
+    """A column's median (numbers) or most frequent value (text), its missing cells left out."""
+    values = column.drop_null().to_numpy(zero_copy_only=False)
+    if values.dtype.kind in "iuf":
+        return np.median(values)
     kinds, counts = np.unique(values.astype(str), return_counts=True)
     return kinds[np.argmax(counts)]
 
@@ -234,11 +242,10 @@ class Session:
         if upload is None:
             self.points = (np.concatenate([X_tr, X_val]), np.concatenate([y_tr, y_val]), len(y_tr))
         else:  # the view columns of the training rows, then of the validation rows
-            train, val = (Upload.__new__(Upload), Upload.__new__(Upload))
-            train.table, train.view, val.table, val.view = X_tr, upload.view, X_val, upload.view
             codes = {str(c): k for k, c in enumerate(np.unique(np.asarray(upload.y).astype(str)))}
             y_codes = [codes[str(v)] for v in np.concatenate([y_tr, y_val])]  # colours of the points
-            self.points = (np.concatenate([train.points(), val.points()]), np.asarray(y_codes), len(y_tr))
+            XY = np.concatenate([upload.points(X_tr), upload.points(X_val)])
+            self.points = (XY, np.asarray(y_codes), len(y_tr))
         (self.running.set if play else self.running.clear)()
         self.latest = {"epoch": 0, "state": "playing" if play else "paused", **self._picture()}
         self.thread = threading.Thread(target=self._train, args=(X_tr, y_tr, fit), daemon=True)

@@ -196,7 +196,9 @@ async function upload() {
     state.textContent = answer.error;
     return;
   }
-  state.textContent = `${answer.rows} rows; drawn on ${answer.view.join(" × ")}, trained on all ${answer.columns.length} columns`;
+  state.textContent =
+    `${answer.rows} rows; drawn on ${answer.view.join(" × ")}, trained on all ${answer.columns.length} columns` +
+    answer.notes.map((note) => `; note: ${note}`).join("");
   const data = document.getElementById("set-data");
   if (![...data.options].some((o) => o.value === "file")) data.add(new Option("file", "file"));
   data.value = "file";
