@@ -77,6 +77,12 @@ def test_a_csv_field_beyond_the_parser_limit_names_the_line(tmp_path):
         datasets.read_csv(path)
 
 
+def test_a_truncated_zip_as_npz_is_an_error_naming_the_file(tmp_path):
+    path = _write(tmp_path, "cut.npz", b"PK\x03\x04")  # found by the property test above
+    with pytest.raises(ValueError, match=r"cut\.npz: not a readable \.npz archive"):
+        datasets.read_npz(path)
+
+
 def test_an_npz_holding_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "objects.npz"
     np.savez(path, X=np.array([{"a": 1}, None], dtype=object), y=np.arange(2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import zipfile
 from pathlib import Path
 
 from ..backends.host import np
@@ -152,7 +153,7 @@ def read_npz(path, x_key="X", y_key="y"):
         if str(exc).startswith(str(path)):
             raise
         raise ValueError(f"{path}: not a readable .npz archive of plain arrays ({exc})") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a truncated zip: "PK\x03\x04" and no more
         raise ValueError(f"{path}: not a readable .npz archive ({exc})") from None
     return X, y
 
