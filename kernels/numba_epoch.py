@@ -21,6 +21,7 @@ a second process loads it from disk). The step path stays the reference it is te
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit
@@ -38,11 +39,24 @@ BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 #: NumPy's error model: a float division by zero gives inf or NaN (the guard's business) instead of a
 #: check that raises, which kept every loop holding a division (Adam, tanh) from vectorising
 _serial = njit(cache=True, error_model="numpy")
+
+
+def _serial_copy(name):
+    """``nk.LOOPS[name]`` compiled serially as a function of its own name: numba's disk cache keys a
+    function by its file, name and bytecode, not by its flags, so compiling the loop itself here
+    would share (and load) the step path's ``parallel=True`` build, whose thread launch costs
+    ~1.5 µs a call and which cannot run where numba's parallel runtime was not started."""
+    fn = nk.LOOPS[name]
+    copy = types.FunctionType(fn.__code__, fn.__globals__, f"serial{fn.__name__}", fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = copy.__name__
+    return _serial(copy)
+
+
 BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = (
-    _serial(nk.LOOPS[name]) for name in ("bias_relu", "bias_leaky", "bias", "relu_grad", "leaky_grad")
+    _serial_copy(name) for name in ("bias_relu", "bias_leaky", "bias", "relu_grad", "leaky_grad")
 )
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = nk.SOFTMAX_CE, nk.SIGMOID_BCE, nk.IDENTITY_MSE
-ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = (_serial(nk.LOOPS[name]) for name in OPTIMIZERS_ORDER)
+ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = (_serial_copy(name) for name in OPTIMIZERS_ORDER)
 TANH, TANH32 = (njit(cache=True, error_model="numpy", inline="always")(f) for f in (nk.tanh, nk.tanh32))
 
 

@@ -186,79 +186,86 @@ def _adam(p, g, m, v, c):
     """c = (a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs): g ← gs·g + wd·θ; θ ← θ·decay;
     m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
     v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[10] * g[i] + c[6] * p[i]
-        mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
-        vi = c[3] * v[i] + c[4] * gi * gi
+        gi = gs * g[i] + wd * p[i]
+        mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
+        vi = b2 * v[i] + one_b2 * gi * gi
         m[i] = mi
         v[i] = vi
-        p[i] = p[i] * c[7] - c[0] * (mi / (np.sqrt(vi) / c[1] + c[5]))
+        p[i] = p[i] * decay - a * (mi / (np.sqrt(vi) / B + eps))
 
 
 def _adam_amsgrad(p, g, m, v, vmax, c):
     """As ``_adam``, with v̂ ← max(v̂, v) in the root. (A separate loop: numba lets LLVM assume
     array arguments do not alias, so v cannot stand in for v̂.)"""
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[10] * g[i] + c[6] * p[i]
-        mi = (c[8] * m[i] + c[9] * gi) + c[2] * (gi - m[i])
-        vi = c[3] * v[i] + c[4] * gi * gi
+        gi = gs * g[i] + wd * p[i]
+        mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
+        vi = b2 * v[i] + one_b2 * gi * gi
         m[i] = mi
         v[i] = vi
         vh = max(vmax[i], vi)
         vmax[i] = vh
-        p[i] = p[i] * c[7] - c[0] * (mi / (np.sqrt(vh) / c[1] + c[5]))
+        p[i] = p[i] * decay - a * (mi / (np.sqrt(vh) / B + eps))
 
 
 def _sgd(p, g, buf, c):
     """c = (lr, μ, 1−τ, wd, a, b, gs): g ← gs·g + wd·θ; b ← μb + (1−τ)g; θ ← θ − lr·(a·g + b·buf)."""
+    lr, mu, damp, wd, a, b, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[6] * g[i] + c[3] * p[i]
-        bi = c[1] * buf[i] + c[2] * gi
+        gi = gs * g[i] + wd * p[i]
+        bi = mu * buf[i] + damp * gi
         buf[i] = bi
-        p[i] = p[i] - c[0] * (c[4] * gi + c[5] * bi)
+        p[i] = p[i] - lr * (a * gi + b * bi)
 
 
 def _sutskever(p, g, v, c):
     """c = (lr, μ, wd, a, b, gs): v ← μv − lr·g; θ ← θ + a·v − b·g."""
+    lr, mu, wd, a, b, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[5] * g[i] + c[2] * p[i]
-        vi = c[1] * v[i] - c[0] * gi
+        gi = gs * g[i] + wd * p[i]
+        vi = mu * v[i] - lr * gi
         v[i] = vi
-        p[i] = p[i] + c[3] * vi - c[4] * gi
+        p[i] = p[i] + a * vi - b * gi
 
 
 def _adagrad(p, g, s, c):
     """c = (clr, ε inside, ε outside, wd, gs): s ← s + g²; θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
+    clr, eps_in, eps_out, wd, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[4] * g[i] + c[3] * p[i]
+        gi = gs * g[i] + wd * p[i]
         si = s[i] + gi * gi
         s[i] = si
-        p[i] = p[i] - c[0] * (gi / (np.sqrt(si + c[1]) + c[2]))
+        p[i] = p[i] - clr * (gi / (np.sqrt(si + eps_in) + eps_out))
 
 
 def _adadelta(p, g, Eg, Ed, c):
     """c = (lr, ρ, 1−ρ, ε, wd, gs)"""
+    lr, rho, one_rho, eps, wd, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[5] * g[i] + c[4] * p[i]
-        e = c[1] * Eg[i] + c[2] * gi * gi
+        gi = gs * g[i] + wd * p[i]
+        e = rho * Eg[i] + one_rho * gi * gi
         Eg[i] = e
-        delta = np.sqrt(Ed[i] + c[3]) / np.sqrt(e + c[3]) * gi
-        Ed[i] = c[1] * Ed[i] + c[2] * delta * delta
-        p[i] = p[i] - c[0] * delta
+        delta = np.sqrt(Ed[i] + eps) / np.sqrt(e + eps) * gi
+        Ed[i] = rho * Ed[i] + one_rho * delta * delta
+        p[i] = p[i] - lr * delta
 
 
 def _rmsprop(p, g, v, g_avg, buf, c):
     """c = (lr, α, 1−α, ε, wd, μ, w, s_a, s_g, gs): v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
     (all zero when not centered); b ← μb + g/(√(v − ḡ²) + ε); θ ← θ − lr·b."""
+    lr, alpha, one_alpha, eps, wd, mu, w, s_a, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
     for i in prange(p.shape[0]):
-        gi = c[9] * g[i] + c[4] * p[i]
-        vi = c[1] * v[i] + c[2] * gi * gi
+        gi = gs * g[i] + wd * p[i]
+        vi = alpha * v[i] + one_alpha * gi * gi
         v[i] = vi
-        a = (c[7] * g_avg[i] + c[8] * gi) + c[6] * (gi - g_avg[i])
+        a = (s_a * g_avg[i] + s_g * gi) + w * (gi - g_avg[i])
         g_avg[i] = a
-        bi = c[5] * buf[i] + gi / (np.sqrt(vi - a * a) + c[3])
+        bi = mu * buf[i] + gi / (np.sqrt(vi - a * a) + eps)
         buf[i] = bi
-        p[i] = p[i] - c[0] * bi
+        p[i] = p[i] - lr * bi
 
 
 @njit(cache=True)

@@ -394,3 +394,26 @@ def test_jax_runs_compiled_epochs_by_default_along_the_step_paths_trajectory():
     model = MLP([5, 7, 3], backend="jax", seed=1, normalize=None)
     model.fit(X, y, epochs=1, batch_size=16, callbacks=[EachStep()])
     assert model.steps.path == "step by step (a callback acts after each step)"
+
+
+def test_the_epochs_serial_loops_never_load_the_step_paths_parallel_build(tmp_path):
+    """numba's disk cache keys a function by file, name and bytecode, not by its flags: the epoch's
+    serial loops were once the step path's functions compiled again, so once a process had cached
+    the ``parallel=True`` build, the next loaded it as the "serial" loop (a thread launch, ~1.5 µs, in
+    every call of the epoch; LLVM aborting on ``allocate_sched`` where the parallel runtime had not
+    started). Two fresh processes share one cache folder: the first builds the step path's Adam, the
+    second the epoch's, which must be a build of its own (no cache hit), and both run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    args = "np.ones(8), np.ones(8), np.zeros(8), np.zeros(8), np.r_[1e-3, 1, .1, .999, 1e-3, 1e-8, 0, 1, .9, .1, 1]"
+    for module in ("numba_kernels", "numba_epoch"):
+        code = (
+            f"import numpy as np; from reseau.kernels import {module} as k; k.ADAM({args}); "
+            "print('cache hits', sum(k.ADAM.stats.cache_hits.values()))"
+        )
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "cache hits 0" in run.stdout, (module, run.stdout)
