@@ -5,7 +5,7 @@ and the Trainer run (``core/trainer.py``), over ranks or devices where asked."""
 
 from __future__ import annotations
 
-from . import build, fitting
+from . import build, fitting, validation
 from . import checkpoint as checkpoint_files
 from .callbacks import EarlyStopping, Verbose, as_list
 from .trainer import Trainer
@@ -21,7 +21,8 @@ def fit(model, X, y, o: fitting.FitOptions):
     comm = fitting.world(model) if o.data_parallel and model.backend.name != "jax" else None
     processes = o.data_parallel and model.backend.process_count() > 1
     try:
-        plan = fitting.plan(model, X, y, o, comm)
+        with validation.each_array_checked_once():
+            plan = fitting.plan(model, X, y, o, comm)
         status = ("ok", plan.fingerprint)
     except ValueError as exc:
         if (comm is None or comm.size == 1) and not processes:

@@ -3,6 +3,8 @@ the offending value and what was expected, raised before any state changes."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
 import os
 import stat
@@ -74,6 +76,21 @@ def features(X, n_features: int | None, dtype, name: str = "X", allow_nan: bool 
     return X
 
 
+_FINITE = contextvars.ContextVar("finite", default=None)
+
+
+@contextlib.contextmanager
+def each_array_checked_once():
+    """Within this block an array ``all_finite`` found finite is not summed again (a fit's table,
+    its column plan and its matrix used to check one input four times). The arrays are held until
+    the block ends, so their ids stay theirs; the caller does not write into them meanwhile."""
+    token = _FINITE.set({})
+    try:
+        yield
+    finally:
+        _FINITE.reset(token)
+
+
 def all_finite(X) -> bool:
     """True when every entry of the float matrix ``X`` is finite, from its row sums X·1 (one
     multithreaded BLAS pass, no mask: at 5120 × 784 float32 0.3 ms against 2 ms for
@@ -81,9 +98,15 @@ def all_finite(X) -> bool:
     exact; False can also mean a row sum overflowed, which the caller's exact check sorts out."""
     if X.size == 0:
         return True
+    seen = _FINITE.get()
+    if seen is not None and seen.get(id(X)) is X:
+        return True
     with np.errstate(over="ignore", invalid="ignore"):
         sums = X.reshape(X.shape[0], -1) @ np.ones(X.size // X.shape[0], dtype=X.dtype)
-    return bool(np.isfinite(sums).all())
+    finite = bool(np.isfinite(sums).all())
+    if finite and seen is not None:
+        seen[id(X)] = X
+    return finite
 
 
 def positive_int(value, name: str, allow_none: bool = False):
