@@ -155,22 +155,29 @@ def input_size(model, plan, n_out):
     return sizes
 
 
-def matrix(model, X, name, plan, n_in, dtype, training=False):
+def matrix(model, X, name, plan, n_in, dtype, training=False, order="C"):
     """The host input matrix of ``X``: through the plan where the model has one (a plan also
     checks the columns), else the raw numbers of a model that was never fitted; ``training``: the
-    fit's training rows (the plan notes what it imputed there)."""
+    fit's training rows (the plan notes what it imputed there); ``order="F"``: a table's matrix
+    may stay column-major (see ``ColumnPlan.transform``)."""
     if plan is None:
         return validation.features(X, n_in, dtype, name)
-    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name, training)
+    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name, training, order)
 
 
 def inputs(model, X, name="X", plan=None, n_in=None):
     """X checked, through the preprocessing plan, on the device in the model's dtype."""
+    return model.backend.asarray(host_inputs(model, X, name, plan, n_in), dtype=model.dtype)
+
+
+def host_inputs(model, X, name="X", plan=None, n_in=None, order="C"):
+    """X checked, through the preprocessing plan, as a host matrix in the model's dtype
+    (``order="F"``: column-major where a table's columns came that way; for prediction)."""
     plan, n_in = plan or model.columns, n_in or model.sizes[0]
     if n_in is None:
         model.require_built("predicting")
-    X = matrix(model, X, name, plan, n_in, model.dtype_name)
-    return model.backend.asarray(validation.features(X, n_in, model.dtype_name, name), dtype=model.dtype)
+    X = matrix(model, X, name, plan, n_in, model.dtype_name, order=order)
+    return validation.features(X, n_in, model.dtype_name, name)
 
 
 def encode_targets(model, y):

@@ -1,7 +1,6 @@
-"""The forward passes of a built network outside training, compiled on JAX: the summed loss and
-right rows of a chunk (evaluate), the head's output (predict), ‖dW⁽ˡ⁾‖ per layer (gradient
-norms); and what the model answers with them (predictions, probabilities, metrics), chunk by
-chunk so memory stays bounded.
+"""What the model answers from its forward pass outside training (core/inference.py: chunk by
+chunk into one result): predictions, probabilities and metrics; and ‖dW⁽ˡ⁾‖ per layer (gradient
+norms), compiled on JAX.
 """
 
 from __future__ import annotations
@@ -9,28 +8,19 @@ from __future__ import annotations
 import math
 
 from ..backends.host import np
-from . import contract, heads, targets, weights
-from .network import logits, loss_and_grads
-
-#: rows per evaluation chunk are chosen so a chunk holds about this many activations
-EVAL_CHUNK_ELEMENTS = 1 << 22
+from . import contract, heads, targets, validation, weights
+from .inference import Inference
+from .network import loss_and_grads
 
 
-def make_evaluate(backend, kern, layout, activations, head):
-    """``evaluate(params, X, Y, w=None) -> (summed loss, correct rows)`` as device scalars; with
-    row weights w: (Σ wᵢℓᵢ, Σ wᵢ·rightᵢ)."""
+def chunk_loss(kern, head, Z, Y, w=None):
+    """(summed loss, right rows) of a chunk's logits Z; with row weights w: (Σ wᵢℓᵢ, Σ wᵢ·rightᵢ)."""
     xp = kern.xp
-
-    def evaluate(params, X, Y, w=None):
-        Z = logits(kern, layout.unflatten(xp, params), activations, X)
-        if w is not None:
-            ell, _ = kern.head_rows(head, Z, Y)
-            return xp.sum(w * ell), xp.sum(w * kern.rows_correct(head, Z, Y))
-        loss, _ = kern.head_loss(head, Z, Y)
-        correct = kern.n_correct(head, Z, Y)
-        return loss * X.shape[0], correct
-
-    return backend.jit(evaluate)
+    if w is not None:
+        ell, _ = kern.head_rows(head, Z, Y)
+        return xp.sum(w * ell), xp.sum(w * kern.rows_correct(head, Z, Y))
+    loss, _ = kern.head_loss(head, Z, Y)
+    return loss * Z.shape[0], kern.n_correct(head, Z, Y)
 
 
 def make_grad_norms(backend, kern, layout, activations, head):
@@ -44,28 +34,13 @@ def make_grad_norms(backend, kern, layout, activations, head):
     return backend.jit(norms)
 
 
-def make_output(backend, kern, layout, activations, head):
-    """``output(params, X) -> A``, the head's output (probabilities or values)."""
-
-    def output(params, X):
-        return kern.head_output(head, logits(kern, layout.unflatten(kern.xp, params), activations, X))
-
-    return backend.jit(output)
-
-
-def chunks(n_rows: int, width: int):
-    """(start, stop) row ranges that keep each chunk near EVAL_CHUNK_ELEMENTS activations."""
-    size = max(1, EVAL_CHUNK_ELEMENTS // max(1, width))
-    return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
-
-
 class Forward:
-    """A built model's compiled forward passes: ``evaluate`` and ``output``, and ``grad_norms()``
+    """A built model's forward passes: ``inference`` (core/inference.py) and ``grad_norms()``
     (compiled on first use)."""
 
     def __init__(self, model):
         self.args = (model.backend, model.kern, model.layout, model.activations, model.output)
-        self.evaluate, self.output = make_evaluate(*self.args), make_output(*self.args)
+        self.inference = Inference(model)
         self.norms = None
 
     def grad_norms(self):
@@ -75,10 +50,10 @@ class Forward:
 
 
 def output(model, X):
-    """The head's output A for ``X`` (checked, through the model's plan), on the device."""
-    Xd = contract.inputs(model, X)
-    parts = [model.forward.output(model.params, Xd[a:b]) for a, b in chunks(Xd.shape[0], max(model.sizes))]
-    return parts[0] if len(parts) == 1 else model.kern.xp.concat(parts, axis=0)
+    """The head's output A for ``X`` (checked once, through the model's plan) as a host array."""
+    with validation.each_array_checked_once():
+        Xh = contract.host_inputs(model, X, order="F")
+    return model.forward.inference.output(model.params, Xh)
 
 
 def hidden_outputs(model, X) -> list:
@@ -99,13 +74,19 @@ def predict_proba(model, X):
             "predict_proba needs a classifier (output 'sigmoid' or 'softmax'); "
             "this network has output='identity': use predict"
         )
-    A = model.backend.to_numpy(output(model, X))
+    A = output(model, X)
     return A[:, 0] if A.shape[1] == 1 and model.output == "sigmoid" else A
 
 
 def predict(model, X):
     """Class labels (through the model's classes) or values (in the target's units)."""
-    P = model.backend.to_numpy(heads.predictions(model.kern.xp, model.output, output(model, X)))
+    return answers(model, output(model, X))
+
+
+def answers(model, A):
+    """What ``predict`` answers from the head's output A: class labels (through the model's
+    classes) or values (in the target's units)."""
+    P = heads.predictions(np, model.output, A)
     if model.target_scale is not None:
         return model.target_scale.inverse(P).astype(P.dtype)
     return P if model.classes is None or P.ndim != 1 else targets.decode(P, model.classes)
@@ -113,7 +94,8 @@ def predict(model, X):
 
 def evaluate(model, X, y, sample_weight=None) -> dict:
     """``metrics`` of (X, y) given as the user has them: checked, encoded, on the device."""
-    Xd = contract.inputs(model, X)
+    with validation.each_array_checked_once():
+        Xd = contract.inputs(model, X)
     Y = contract.targets_of(model, y, Xd.shape[0])
     w = weights.sample_weights(sample_weight, Xd.shape[0])
     Yd = model.backend.asarray(Y if model.target_scale is None else model.target_scale.forward(Y))
@@ -126,8 +108,8 @@ def metrics(model, X, Y, w=None) -> dict:
     arrays; with row weights w, weighted means (n becomes Σw, each row counts wᵢ)."""
     bk, n = model.backend, X.shape[0]
     loss, correct = 0.0, 0.0
-    for a, b in chunks(n, max(model.sizes)):
-        l, c = model.forward.evaluate(model.params, X[a:b], Y[a:b], None if w is None else w[a:b])
+    for a, b, Z in model.forward.inference.logits(model.params, X):
+        l, c = chunk_loss(model.kern, model.output, Z, Y[a:b], None if w is None else w[a:b])
         loss, correct = loss + l, correct + c
     if w is not None:
         n = float(bk.to_numpy(model.kern.xp.sum(w)))
@@ -156,8 +138,8 @@ def _total_squares(model, Y, w):
 def _scaled_sse(model, X, Y, w):
     """Σ wᵢ‖(z − y')·σ‖²: the squared error in the target's own units (σ the target scale)."""
     sse = 0.0
-    for a, b in chunks(X.shape[0], max(model.sizes)):
-        D = model.backend.to_numpy(model.forward.output(model.params, X[a:b]) - Y[a:b].reshape(b - a, -1))
+    for a, b, Z in model.forward.inference.logits(model.params, X):  # identity head: the output is Z
+        D = model.backend.to_numpy(Z - Y[a:b].reshape(b - a, -1))
         rows = np.sum((D.astype(np.float64) * model.target_scale.std) ** 2, axis=1)
         sse += float(np.sum(rows if w is None else rows * model.backend.to_numpy(w[a:b])))
     return sse

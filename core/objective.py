@@ -1,6 +1,6 @@
 """scikit-learn's MLP objective on reseau's network: what ``reseau.sklearn`` trains, as a step
 of the Trainer (``step_function``), a full-batch objective for L-BFGS (``make_objective``) and
-a forward pass (``make_forward``).
+the output activations its predictions apply (``output``).
 
 On a batch of n rows with sample weights w (w = 1 without them) and r = w / Σw:
 
@@ -129,14 +129,3 @@ def step_function(model, out: str, alpha: float, optimizer, workspaces=None, on_
         return params, state, loss
 
     return step
-
-
-def make_forward(model, out: str):
-    """``forward(params, X) -> A``: the network's output, compiled on JAX."""
-    kern, layout, activations = model.kern, model.layout, model.activations
-
-    def forward(params, X):
-        Z = network.logits(kern, layout.unflatten(kern.xp, params), activations, X)
-        return output(kern.xp, out, Z)
-
-    return model.backend.jit(forward)

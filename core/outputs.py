@@ -83,13 +83,23 @@ def directory(path, option: str | None = None, create: bool = True, writable: bo
 
 def write_bytes(path, data: bytes, option: str | None = None) -> Path:
     """``data`` to ``path``'s destination, whole or not at all (see the module docstring)."""
+    with writing(path, option) as f:
+        f.write(data)
+    return destination(path, option)
+
+
+@contextlib.contextmanager
+def writing(path, option: str | None = None):
+    """A binary file to write ``path``'s new contents into, piece by piece: it replaces the
+    destination when the block ends without an error, whole (see the module docstring); an error
+    inside the block leaves the old file as it was and no temporary one."""
     target = destination(path, option)
     with _termination_as_exit():
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             os.fchmod(fd, _mode(target))
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                yield f
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
@@ -97,7 +107,6 @@ def write_bytes(path, data: bytes, option: str | None = None) -> Path:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return target
 
 
 def write_text(path, text: str, option: str | None = None) -> Path:

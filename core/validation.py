@@ -102,8 +102,10 @@ def all_finite(X) -> bool:
     if seen is not None and seen.get(id(X)) is X:
         return True
     with np.errstate(over="ignore", invalid="ignore"):
-        sums = X.reshape(X.shape[0], -1) @ np.ones(X.size // X.shape[0], dtype=X.dtype)
-    finite = bool(np.isfinite(sums).all())
+        if X.size == X.shape[0]:  # one column: its sum (a product with ones(1) is a slow BLAS copy)
+            finite = bool(np.isfinite(np.add.reduce(X.reshape(-1))))
+        else:
+            finite = bool(np.isfinite(X.reshape(X.shape[0], -1) @ np.ones(X.size // X.shape[0], dtype=X.dtype)).all())
     if finite and seen is not None:
         seen[id(X)] = X
     return finite

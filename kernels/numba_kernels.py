@@ -269,6 +269,29 @@ def _rmsprop(p, g, v, g_avg, buf, c):
 
 
 @njit(cache=True)
+def ROW_MAX_SUBTRACT(Z):
+    """Z ← Z − max per row (softmax's shift, one pass a row: NumPy's max over 10 columns
+    reduces row by row at a call's cost)."""
+    for i in range(Z.shape[0]):
+        m = Z[i, 0]
+        for j in range(1, Z.shape[1]):
+            m = max(m, Z[i, j])
+        for j in range(Z.shape[1]):
+            Z[i, j] -= m
+
+
+@njit(cache=True)
+def ROW_NORMALIZE(E):
+    """E ← E / Σ per row (softmax's division)."""
+    for i in range(E.shape[0]):
+        s = E[i, 0]
+        for j in range(1, E.shape[1]):
+            s += E[i, j]
+        for j in range(E.shape[1]):
+            E[i, j] /= s
+
+
+@njit(cache=True)
 def COLUMN_SUMS(dZ, db):
     """db = Σ_rows dZ, row after row: the order NumPy's ``add.reduce(dZ, axis=0)`` sums a C-order
     array with two or more columns in (a single column it sums pairwise), so the results are
@@ -440,6 +463,17 @@ class NumbaKernels(NumpyKernels):
         buf = self._scratch(tag, p.shape, p.dtype)
         buf[...] = 0
         return buf
+
+    def head_output_into(self, name, Z):
+        """Softmax over Z in place: the shift and the division in row loops, e^z by NumPy (its
+        vectorised exp; numba's calls libm's one value at a time). The row sums add left to right
+        where NumPy's pairwise sum may group them otherwise: the last bit can differ."""
+        if name != "softmax" or not Z.flags.c_contiguous:
+            return super().head_output_into(name, Z)
+        ROW_MAX_SUBTRACT(Z)
+        np.exp(Z, out=Z)
+        ROW_NORMALIZE(Z)
+        return Z
 
     def dense_forward(self, name, A_prev, W, b, out=None):
         if out is None or name not in ("relu", "leaky_relu", "identity"):

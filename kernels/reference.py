@@ -217,6 +217,18 @@ class Reference:
         """The head's output A: probabilities (sigmoid, softmax) or values (identity)."""
         return self._out[name](Z)
 
+    def head_output_into(self, name, Z):
+        """``head_output`` written over Z (NumPy, CuPy: arrays that take ``out=``), the same
+        operations: softmax as e^(z − max z) then ÷ Σ, σ from e^(−|z|)."""
+        xp = self.xp
+        if name == "softmax":
+            xp.subtract(Z, xp.max(Z, axis=1, keepdims=True), out=Z)
+            xp.exp(Z, out=Z)
+            xp.divide(Z, xp.sum(Z, axis=1, keepdims=True), out=Z)
+        elif name == "sigmoid":
+            Z[...] = self.g_sigmoid(Z)
+        return Z
+
     def out_sigmoid(self, Z):
         return self.g_sigmoid(Z)
 

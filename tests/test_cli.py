@@ -512,3 +512,44 @@ def test_long_runs_of_small_networks_take_numba_and_its_compiled_epochs(monkeypa
     assert train._kernels(o, 64, 1257) == "numpy"  # 4,000 steps
     assert train._kernels({**o, "epochs": 600}, 64, 1257) is None  # 24,000 steps
     assert train._kernels({**o, "epochs": 600, "batch_size": None}, 64, 1257) == "numpy"  # full batches
+
+
+def test_predict_in_blocks_equals_one_pass_and_names_the_files_row(tmp_path, capsys, monkeypatch):
+    """``reseau predict`` converts, predicts and writes BLOCK_ROWS rows at a time: with 7-row
+    blocks, a 30-row file gives the model's one-pass predictions and probabilities, kept columns
+    beside them; a text label holding a comma is quoted; a bad cell in the fourth block is named by
+    its row in the file, and the output file it would have replaced is left as it was."""
+    import reseau
+    import reseau.cli.predict as cli_predict
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    kinds = np.array(["plain", "with, comma"])[(X[:, 0] > 0).astype(int)]
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("id,a,b,c\n" + "".join(f"r{i},{a},{b},{c}\n" for i, (a, b, c) in enumerate(X)))
+    model = reseau.MLP([None, 5, None], seed=0, impute=None)
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model.fit(frame, kinds, epochs=30, lr=0.05, verbose=0)
+    model.save(tmp_path / "m.reseau")
+    monkeypatch.setattr(cli_predict, "BLOCK_ROWS", 7)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "m.reseau"), str(csv_path), "--keep", "id", "--proba", "-o", str(out)]) == 0
+    import csv
+
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0] == ["id", "prediction", "p_plain", "p_with, comma"] and len(rows) == 31
+    assert [r[0] for r in rows[1:]] == [f"r{i}" for i in range(30)]
+    assert [r[1] for r in rows[1:]] == list(model.predict(frame))
+    P = model.predict_proba(frame)
+    np.testing.assert_allclose([[float(r[2]), float(r[3])] for r in rows[1:]], np.c_[1 - P, P], rtol=1e-6)
+    assert '"with, comma"' in out.read_text()
+    before = out.read_bytes()
+    lines = csv_path.read_text().splitlines()
+    lines[24] = lines[24].split(",")[0] + ",,1,2"  # row 23 of the data (line 25): a missing cell
+    csv_path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.reseau"), str(csv_path), "--keep", "id", "-o", str(out)]) == 2
+    assert "column 'a', row 23: missing value" in capsys.readouterr().err
+    assert out.read_bytes() == before

@@ -169,3 +169,24 @@ def test_gradcheck_resolves_the_tiny_gradients_of_a_deep_sigmoid_network():
     fixed = reseau.gradcheck(deep, X[:50], y[:50], change=0.0)
     assert scaled["max"] < 1e-6, scaled
     assert fixed["layer 1"] > 100 * scaled["layer 1"], (fixed, scaled)
+
+
+@pytest.mark.parametrize("fill, loads", [(2**70, True), (10**400, False), (float("nan"), False)])
+def test_a_huge_integer_fill_value_loads_or_is_a_value_error(tmp_path, fill, loads):
+    """preprocessing.fill holding an int past int64 (found by the fuzzed-fields test): NumPy's
+    isfinite raised a TypeError on it; now it is a number (2**70) or refused by name (10**400)."""
+    from reseau.core import serialize
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    model = reseau.MLP([None, 3, 1], seed=0)
+    model.fit(X, (X[:, 0] > 0).astype(int), epochs=1, verbose=0)
+    model.save(tmp_path / "m.reseau")
+    tensors, d = serialize.read(tmp_path / "m.reseau")
+    d["preprocessing"]["fill"][0] = fill
+    serialize.write(tmp_path / "f.reseau", tensors, {k: v for k, v in d.items() if k not in ("format", "version")})
+    if loads:
+        assert reseau.load(tmp_path / "f.reseau").predict(X).shape == (40,)
+    else:
+        with pytest.raises(ValueError, match="preprocessing.fill must hold a finite number"):
+            reseau.load(tmp_path / "f.reseau")

@@ -8,7 +8,6 @@ import pytest
 from conftest import to_np
 
 from reseau import MLP, TrainingDivergedError, optim
-from reseau.core import forward
 
 
 def _binary_data(n=50, d=4, seed=0):
@@ -154,7 +153,7 @@ def test_evaluation_in_chunks_equals_one_pass(monkeypatch):
     model = MLP([4, 5, 1], dtype="float64", seed=0, normalize=None)
     whole = model.evaluate(X, y)
     proba = model.predict_proba(X)
-    monkeypatch.setattr(forward, "EVAL_CHUNK_ELEMENTS", 5 * 7)  # 7-row chunks
+    monkeypatch.setattr(model.forward.inference, "rows", 7)  # 7-row chunks
     assert model.evaluate(X, y) == pytest.approx(whole, rel=1e-14)
     np.testing.assert_allclose(model.predict_proba(X), proba, rtol=1e-14)
 

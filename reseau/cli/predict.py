@@ -1,18 +1,29 @@
-"""``reseau predict``: a saved model's predictions for a table, as CSV."""
+"""``reseau predict``: a saved model's predictions for a table, as CSV.
+
+The table is read whole (``datasets.read_table``), then predicted and written a block of
+``BLOCK_ROWS`` rows at a time: one forward pass a block (core/inference.py) gives both the
+predictions and, with ``--proba``, the probabilities, and the block's CSV goes out before the next
+is converted, so the memory beyond the table read stays that of one block. An ``--output`` file is
+replaced whole at the end (core/outputs.py), never left half-written."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 
 from .. import backends, datasets
 from ..backends.host import np
+from ..core import forward, outputs
 from ..core.columns import listed
 from ..core.model import load
-from ..core.outputs import write_text
 from .options import check_writable, file_options
+
+#: rows converted and predicted at a time: at 64 features, ~50 MB of float64 input a block
+BLOCK_ROWS = 1 << 16
 
 
 def cmd_predict(args) -> int:
@@ -30,32 +41,81 @@ def cmd_predict(args) -> int:
                 f"--{'drop' if col in args.drop else 'keep'} {col!r}: {args.input} has no such column; "
                 f"its columns are {listed(names, quote=False)}"
             )
-    kept = {c: table.column(c).to_pylist() for c in args.keep}
     features = table.select(
         [n for n in names if n not in set(args.drop) | (set(args.keep) - set(model.feature_names or ()))]
     )
     if not (model.columns is not None and model.columns.named):
         features = _positional(args.input, model, features)
-    try:
-        predictions = model.predict(features)
-    except ValueError as exc:
-        raise ValueError(f"{args.input}: {exc}") from None
-    header = list(args.keep) + ["prediction"]
-    columns_out = [kept[c] for c in args.keep]
-    if predictions.ndim == 2:
-        header = list(args.keep) + [f"prediction_{j}" for j in range(predictions.shape[1])]
-        columns_out += [predictions[:, j].tolist() for j in range(predictions.shape[1])]
-    else:
-        columns_out.append(predictions.tolist())
-    if args.proba:
-        P = model.predict_proba(features)
-        P = np.stack([1 - P, P], 1) if P.ndim == 1 else P
-        header += [f"p_{c}" for c in (model.classes or range(P.shape[1]))]
-        columns_out += [P[:, j].astype(float).tolist() for j in range(P.shape[1])]
-    _write_csv(args.output, header, zip(*columns_out))
+    with _sink(args.output) as out:
+        for start in range(0, max(table.num_rows, 1), BLOCK_ROWS):
+            _write_block(out, args, model, table, features, start, header=start == 0)
     if args.output:
-        print(f"{len(predictions)} predictions written to {args.output}")
+        print(f"{table.num_rows} predictions written to {args.output}")
     return 0
+
+
+def _write_block(out, args, model, table, features, start, header):
+    """Predict rows start .. start + BLOCK_ROWS and write their CSV lines (the header first)."""
+    try:
+        A = forward.output(model, features.slice(start, BLOCK_ROWS))
+    except ValueError as exc:
+        raise ValueError(f"{args.input}: {_rows_from(str(exc), start)}") from None
+    predictions = forward.answers(model, A)
+    columns = {c: table.column(c).slice(start, BLOCK_ROWS) for c in args.keep}
+    if predictions.ndim == 2:
+        columns.update({f"prediction_{j}": predictions[:, j] for j in range(predictions.shape[1])})
+    else:
+        columns["prediction"] = predictions
+    if args.proba:
+        P = np.concatenate([1 - A, A], axis=1) if model.output == "sigmoid" and A.shape[1] == 1 else A
+        columns.update({f"p_{c}": P[:, j] for j, c in enumerate(model.classes or range(P.shape[1]))})
+    _write_csv(out, columns, header)
+
+
+def _rows_from(message: str, start: int) -> str:
+    """A block's error message with its row numbers counted from the table's first row."""
+    if not start:
+        return message
+    message = re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + start}", message)
+    return re.sub(r"\[(\d+), ", lambda m: f"[{int(m.group(1)) + start}, ", message)
+
+
+@contextlib.contextmanager
+def _sink(path):
+    """A binary stream for the CSV: stdout, or the output file written whole (core/outputs.py)."""
+    if not path:
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
+    with outputs.writing(path, "--output") as f:
+        yield f
+
+
+def _write_csv(out, columns: dict, header: bool):
+    """The columns as CSV lines to the binary stream ``out``: by pyarrow's writer (numbers formatted
+    in C, at 1 M rows × 11 columns ~40x the csv module's speed), unquoted; where a text cell holds
+    a delimiter, quote or line break, by the csv module, which quotes just those cells."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    t = pa.table(
+        {name: pa.array(values) if isinstance(values, np.ndarray) else values for name, values in columns.items()}
+    )
+    plain = all(
+        not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type))
+        or not pc.any(pc.match_substring_regex(c, r'[",\r\n]')).as_py()
+        for c in t.columns
+    ) and not any(re.search(r'[",\r\n]', name) for name in t.column_names)
+    if plain:
+        pacsv.write_csv(t, out, pacsv.WriteOptions(include_header=header, quoting_style="none", quoting_header="none"))
+        return
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    if header:
+        writer.writerow(t.column_names)
+    writer.writerows(zip(*(c.to_pylist() for c in t.columns)))
+    out.write(text.getvalue().encode())
 
 
 def _positional(path, model, features):
@@ -66,16 +126,6 @@ def _positional(path, model, features):
             f"the model takes {model.sizes[0]}"
         )
     return features
-
-
-def _write_csv(path, header, rows):
-    """The CSV to stdout, or to ``path`` whole or not at all (written aside, then renamed)."""
-    out = io.StringIO(newline="") if path else sys.stdout
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    if path:
-        write_text(path, out.getvalue(), "--output")
 
 
 def add_parser(sub):

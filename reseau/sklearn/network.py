@@ -114,16 +114,20 @@ def to_host(model):
 
 
 def forward(compiled, coefs, intercepts, X, out, n_outputs):
-    """The network's output A for the checked rows X (dense or sparse), on the host, in chunks of
-    about 4 M values per layer; ``coefs`` / ``intercepts`` uploaded first unless the model holds them."""
+    """The network's output A for the checked rows X (dense or sparse) as a host array, through the
+    model's inference path (core/inference.py; a sparse X made dense a chunk at a time), the
+    output activation ``out`` applied to each chunk's logits; ``coefs`` / ``intercepts`` uploaded
+    first unless the model holds them."""
     model = compiled.model
     if compiled.holds is not coefs:
         to_device(model, coefs, intercepts)
         compiled.holds = coefs
-    run = compiled.program(("forward",), lambda: objective.make_forward(model, out))
-    rows, dtype, parts = max(1, (1 << 22) // max(model.sizes)), coefs[0].dtype, []
-    for a in range(0, X.shape[0], rows):
-        part = X[a : a + rows]
-        part = np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=dtype)
-        parts.append(model.backend.to_numpy(run(model.params, model.backend.asarray(part, dtype=model.dtype))))
-    return np.concatenate(parts) if parts else np.zeros((0, n_outputs), dtype)
+    inf, dtype = model.forward.inference, coefs[0].dtype
+    A = np.empty((X.shape[0], n_outputs), dtype)
+    head = None if out in ("softmax", "identity") else (lambda xp, Z: objective.output(xp, out, Z))
+    if not hasattr(X, "toarray"):
+        return inf.output(model.params, np.asarray(X, dtype=dtype), into=A, head=head)
+    for a in range(0, X.shape[0], inf.rows):
+        b = min(a + inf.rows, X.shape[0])
+        inf.output(model.params, np.asarray(X[a:b].toarray(), dtype=dtype), into=A[a:b], head=head)
+    return A
