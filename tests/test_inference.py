@@ -67,14 +67,23 @@ def test_jax_buckets_give_the_same_numbers_and_compile_once_per_bucket(head):
     assert inf._program("output")._cache_size() == 2
 
 
-def test_jax_float64_equals_the_numpy_path_to_1e_12():
-    pytest.importorskip("jax", reason="JAX is not installed (pip install 'reseau[jax]')")
-    cpu, X = _model("softmax", "tanh", kernels="numpy")
-    gpu_like = MLP([5, 9, 7, 3], hidden="tanh", output="softmax", dtype="float64", normalize=None, backend="jax")
-    gpu_like.build(X, np.zeros(len(X), dtype=int))
-    gpu_like.set_weights(cpu.get_weights())
-    gpu_like.classes = cpu.classes
-    np.testing.assert_allclose(gpu_like.predict_proba(X), cpu.predict_proba(X), rtol=1e-12, atol=1e-15)
+@pytest.mark.parametrize("head", list(HEADS))
+def test_every_backend_gives_the_numpy_numbers_to_1e_12(backend, head):
+    """The same weights on each backend present (CuPy where a GPU is usable: its fused kernels and
+    workspaces; JAX: its buckets) give the reference kernels' outputs, and predict the same."""
+    cpu, X = _model(head, "tanh", kernels="reference")
+    other = MLP([5, 9, 7, HEADS[head]], hidden="tanh", output=head, dtype="float64", normalize=None,
+                backend=backend.name)  # fmt: skip
+    other.build(X, np.zeros(len(X), dtype=int) if head != "identity" else np.zeros((len(X), 2)))
+    other.set_weights(cpu.get_weights())
+    other.classes, other.target_scale = cpu.classes, cpu.target_scale
+    other.forward.inference.rows = min(other.forward.inference.rows, 16)
+    got = other.forward.inference.output(other.params, X)
+    np.testing.assert_allclose(got, _expected(cpu, X), rtol=1e-12, atol=1e-15)
+    if head == "identity":
+        np.testing.assert_allclose(other.predict(X), cpu.predict(X), rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(other.predict(X), cpu.predict(X))
 
 
 def test_chunk_rows_follow_the_cache_and_stay_bounded():
