@@ -81,3 +81,19 @@ def test_each_block_runs_and_prints_what_its_page_states(page, code, stated, tmp
     printed = (out.stdout + out.stderr).splitlines()
     missing = [line for line in stated.splitlines() if line.strip() and not matches(line, printed)]
     assert not missing, f"{page}: stated but not printed: {missing}\nprinted:\n{out.stdout}{out.stderr}"
+
+
+def test_the_contributing_pages_map_names_every_module():
+    """docs/topics/contributing.md's layout and module map name every module of core/ (as
+    ``core/<name>.py``) and of kernels/ and backends/ (by name), so a contributor finds each one's
+    job there; a module added without a line fails here."""
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "topics" / "contributing.md").read_text()
+    missing = [f"core/{p.name}" for p in sorted((root / "core").glob("*.py")) if p.name != "__init__.py"]
+    missing = [m for m in missing if f"`{m}`" not in page and f"{m}" not in page]
+    for folder in ("kernels", "backends"):
+        for p in sorted((root / folder).glob("*.py")):
+            stem = p.stem.removesuffix("_backend")
+            if p.name != "__init__.py" and stem not in page:
+                missing.append(f"{folder}/{p.name}")
+    assert not missing, f"not on the contributing page: {missing}"
