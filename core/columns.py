@@ -1,4 +1,5 @@
-"""The model's input contract: a per-column plan fitted on the training part, saved with the model.
+"""The column plan, one part of the input contract (core/contract.py): fitted per column on the
+training part, saved with the model.
 
 For each input column, in the order of the training data:
 
@@ -21,6 +22,7 @@ import warnings
 
 from ..backends.host import np
 from . import validation
+from .messages import listed, short
 from .tables import Table, Unsupported, to_table
 
 NORMALIZE = (None, "minmax", "standard", "robust")
@@ -430,19 +432,6 @@ def _ignored_from_json(value, n):
     if not ok:
         raise ValueError("preprocessing.ignored must be a list of [position, name] pairs")
     return value
-
-
-def short(text, limit=40) -> str:
-    """``text`` cut to ``limit`` characters, "..." marking the cut: a message stays one short line."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def listed(names, shown=5, quote=True) -> str:
-    """The first few names, then how many more: an error message stays short whatever the width."""
-    head = [repr(short(n)) if quote else short(n) for n in names[:shown]]
-    more = len(names) - shown
-    return ", ".join(head) + (f" ... and {more} more" if more > 0 else "")
 
 
 def smooth_clip(Z):

@@ -1,37 +1,37 @@
 """A fit, from its arguments to its History: the plan checked on every MPI rank or JAX process
-(``core/fitting.py``), then — every argument valid — applied to the model (its network, input
+(``core/fit_plan.py``), then — every argument valid — applied to the model (its network, input
 contract, resolved l2, compiled step and schedule), a checkpoint restored where the fit resumes,
 and the Trainer run (``core/trainer.py``), over ranks or devices where asked."""
 
 from __future__ import annotations
 
-from . import build, fitting, validation
+from . import build, fit_plan, validation
 from . import checkpoint as checkpoint_files
 from .callbacks import EarlyStopping, Verbose, as_list
 from .trainer import Trainer
 
 
-def fit(model, X, y, o: fitting.FitOptions):
+def fit(model, X, y, o: fit_plan.FitOptions):
     """Train ``model`` on (X, y) as the options ``o`` say; returns this fit's History."""
     if model.trainer is not None:
         raise RuntimeError(
             "fit() was called while this model is already training (from a callback?); a "
             "model trains one fit at a time: train another model, or act after fit returns"
         )
-    comm = fitting.world(model) if o.data_parallel and model.backend.name != "jax" else None
+    comm = fit_plan.world(model) if o.data_parallel and model.backend.name != "jax" else None
     processes = o.data_parallel and model.backend.process_count() > 1
     try:
         with validation.each_array_checked_once():
-            plan = fitting.plan(model, X, y, o, comm)
+            plan = fit_plan.plan(model, X, y, o, comm)
         status = ("ok", plan.fingerprint)
     except ValueError as exc:
         if (comm is None or comm.size == 1) and not processes:
             raise
         plan, status = exc, ("error", str(exc))
     if comm is not None and comm.size > 1:
-        fitting.agree(comm, status)
+        fit_plan.agree(comm, status)
     elif processes:
-        fitting.agree_processes(model.backend, status, plan)
+        fit_plan.agree_processes(model.backend, status, plan)
     apply(model, plan, o, comm)  # every argument is valid (on every rank): from here on the model changes
     stopping = None if o.patience is None else EarlyStopping(plan.patience, plan.min_delta, bool(o.restore_best))
     progress, history = _resume(model, plan, stopping)

@@ -7,9 +7,8 @@ from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import (
     build,
-    columns,
     contract,
-    fitting,
+    fit_plan,
     forward,
     heads,
     initializers,
@@ -20,6 +19,7 @@ from . import (
     validation,
 )
 from .activations import DEFAULT_INIT, check_hidden
+from .columns import HANDLE_UNKNOWN, IMPUTE, NORMALIZE, ColumnPlan, check_option
 from .defaults import DEFAULTS
 from .fit import fit as run_fit
 from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
@@ -86,10 +86,10 @@ class MLP:
         self.label_smoothing = check_smoothing(label_smoothing)
         if self.output is not None:
             smoothing_head(self.label_smoothing, self.output)
-        self.normalize = columns.check_option(normalize, "normalize", columns.NORMALIZE)
-        self.impute = columns.check_option(impute, "impute", columns.IMPUTE)
-        self.handle_unknown = columns.check_option(handle_unknown, "handle_unknown", columns.HANDLE_UNKNOWN)
-        self.target_scaling = columns.check_option(target_scaling, "target_scaling", targets.TARGET_SCALING)
+        self.normalize = check_option(normalize, "normalize", NORMALIZE)
+        self.impute = check_option(impute, "impute", IMPUTE)
+        self.handle_unknown = check_option(handle_unknown, "handle_unknown", HANDLE_UNKNOWN)
+        self.target_scaling = check_option(target_scaling, "target_scaling", targets.TARGET_SCALING)
         self.backend = backends.get(backend)
         self.dtype, self.dtype_name = self.backend.float_dtype(dtype), dtype
         self.precision = kernel_tables.check_precision(precision, self.backend, dtype)
@@ -127,7 +127,7 @@ class MLP:
                 "training data: call fit first"
             )
 
-    # ---- training (core/fit.py, core/fitting.py, core/trainer.py) ------------------------------
+    # ---- training (core/fit.py, core/fit_plan.py, core/trainer.py) ------------------------------
 
     def build(self, X, y):
         """Size the network from data without training (``fit`` does it on its first call): fit
@@ -135,7 +135,7 @@ class MLP:
         where ``layers`` left them open, draw the initial weights. Returns the model."""
         table = contract.as_table(self, X, "X")
         head, n_out, classes, _ = contract.labels(self, y, table.n_rows)
-        plan = self.columns or columns.ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
+        plan = self.columns or ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
         sizes = contract.input_size(self, plan, n_out)
         if self.layout is None:
             build.network(self, sizes, head)
@@ -150,7 +150,7 @@ class MLP:
             checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
         # fmt: on
         """Train for ``epochs`` passes over (X, y); returns this fit's History (``model.history``
-        keeps every fit's). Every argument is checked before anything changes (core/fitting.py).
+        keeps every fit's). Every argument is checked before anything changes (core/fit_plan.py).
 
         ``batch_size``: None for batch gradient descent, an integer for mini-batches, 1 for
         stochastic; the rows are reshuffled each epoch from the model's seed. ``optimizer``: a name or
@@ -178,7 +178,7 @@ class MLP:
         {label: weight}) make the loss the weighted mean Σ rᵢℓᵢ, r = w/Σw (core/weights.py).
         """
         options = {k: v for k, v in locals().items() if k not in ("self", "X", "y")}
-        return run_fit(self, X, y, fitting.FitOptions(**options))
+        return run_fit(self, X, y, fit_plan.FitOptions(**options))
 
     # ---- using the trained model (core/forward.py) -------------------------------------------
 

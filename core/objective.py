@@ -1,5 +1,5 @@
 """scikit-learn's MLP objective on reseau's network: what ``reseau.sklearn`` trains, as a step
-of the Trainer (``step_function``), a full-batch objective for L-BFGS (``make_objective``) and
+of the Trainer (``sklearn_step``), a full-batch objective for L-BFGS (``make_objective``) and
 the output activations its predictions apply (``output``).
 
 On a batch of n rows with sample weights w (w = 1 without them) and r = w / Σw:
@@ -106,7 +106,7 @@ def make_objective(model, out: str, workspaces=None, count=False):
     return objective
 
 
-def step_function(model, out: str, alpha: float, optimizer, workspaces=None, on_divergence="apply"):
+def sklearn_step(model, out: str, alpha: float, optimizer, workspaces=None, on_divergence="apply"):
     """The estimators' training step in the Trainer's form (core/steps.py):
     ``step(params, state, X, Y, t, w=None) -> (params, state, L)`` with r = w/Σw (1/n without
     weights) and l2 = α/Σw, the update through the divergence guard (core/guard.py) in mode

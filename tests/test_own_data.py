@@ -351,7 +351,7 @@ from hypothesis import strategies as st  # noqa: E402
 WORDS = st.text(alphabet="abcdefgh xyz,;|\"'é", min_size=1, max_size=6).filter(
     lambda w: (
         w.strip()
-        and w.strip().lower() not in datasets.tables.MISSING
+        and w.strip().lower() not in datasets.readers.MISSING
         and not w[0].isspace()
         and not w[-1].isspace()
         and w.strip() == w

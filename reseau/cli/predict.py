@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import backends, datasets
 from ..backends.host import np
 from ..core import forward, outputs
-from ..core.columns import listed
+from ..core.messages import listed
 from ..core.model import load
 from .options import check_writable, file_options
 

@@ -23,7 +23,7 @@ from ..core.tables import float64_into
 from ..core.validation import regular_file
 from .files import read_csv, read_idx, read_npz, split_target, target_column
 from .generators import GENERATORS, blobs, circles, moons, spirals, xor
-from .tables import read_table
+from .readers import read_table
 
 __all__ = [
     "Dataset",

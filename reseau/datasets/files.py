@@ -14,10 +14,11 @@ from pathlib import Path
 
 from ..backends.host import np
 from ..core import targets
-from ..core.columns import listed, number_like
+from ..core.columns import number_like
+from ..core.messages import listed
 from ..core.tables import to_table
 from ..core.validation import regular_file
-from .tables import ROW_ID_NAMES, line_of, read_table
+from .readers import ROW_ID_NAMES, line_of, read_table
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_IDX_BYTES = 1 << 33  # refuse headers that claim more than 8 GiB

@@ -28,7 +28,7 @@ network they train is ``model_``, a ``reseau.MLP`` (``save``, ``to_onnx``, ``sum
 | ``base.py`` | what both share: ``fit`` as a translation onto the parts below, pickling, tags |
 | ``params.py`` | the parameters, stored and checked as scikit-learn checks them |
 | ``inputs.py`` | X and y checked (or through the column plan), pickled weights checked |
-| ``network.py`` | ``model_``: built, first weights, ``coefs_`` ⇄ device parameters, forward |
+| ``backing.py`` | ``model_``: built, first weights, ``coefs_`` ⇄ device parameters, forward |
 | ``loop.py`` | the stochastic solvers on the Trainer, scikit-learn's books per epoch |
 | ``lbfgs.py`` | solver="lbfgs" through scipy.optimize |
 """

@@ -1,5 +1,5 @@
 """What both estimators share: scikit-learn's parameters (read off this signature), ``fit`` as a
-translation of them onto reseau's parts — the network ``model_`` (network.py), the Trainer
+translation of them onto reseau's parts — the network ``model_`` (backing.py), the Trainer
 through ``loop.py`` or L-BFGS (lbfgs.py), the input checks (inputs.py) — and the fitted
 attributes, pickling and tags."""
 
@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backends.host import np
 from ..core.weights import sample_weights
-from . import inputs, lbfgs, loop, network
+from . import backing, inputs, lbfgs, loop
 from .params import check_params, constructor, hidden_sizes
 
 #: the private state of estimators pickled by earlier versions, now kept elsewhere or rebuilt
@@ -56,7 +56,7 @@ class BaseMLP(BaseEstimator):
                 "Solver produced non-finite parameter weights. The input data may contain large "
                 "values and need to be preprocessed."
             )
-        network.to_device(compiled.model, self.coefs_, self.intercepts_)  # model_ holds them (save, to_onnx)
+        backing.to_device(compiled.model, self.coefs_, self.intercepts_)  # model_ holds them (save, to_onnx)
         compiled.holds = self.coefs_
         return self
 
@@ -92,7 +92,7 @@ class BaseMLP(BaseEstimator):
             self.out_activation_ = "softmax"
         else:
             self.out_activation_ = "logistic"
-        self.coefs_, self.intercepts_ = network.initial_weights(self, self._random_state, layer_units, dtype)
+        self.coefs_, self.intercepts_ = backing.initial_weights(self, self._random_state, layer_units, dtype)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
         if getattr(self, "model_", None) is not None:
@@ -108,15 +108,15 @@ class BaseMLP(BaseEstimator):
         """The network for these sizes and dtype (``model_``, rebuilt when what it depends on
         changes) with what is compiled for it."""
         column_plan = getattr(self, "_column_plan", None)
-        key = network.key(self, layer_units, dtype, column_plan)
+        key = backing.key(self, layer_units, dtype, column_plan)
         if getattr(self, "_network_key", None) != key:
             lb = getattr(self, "_label_binarizer", None)
             labelled = lb is not None and lb.y_type_ in ("binary", "multiclass")  # model_.predict gives these labels
             classes = self.classes_.tolist() if labelled else None
-            self.model_ = network.build(self, layer_units, dtype, column_plan, classes)
+            self.model_ = backing.build(self, layer_units, dtype, column_plan, classes)
             self._network_key, self._compiled = key, None
         if getattr(self, "_compiled", None) is None:
-            self._compiled = network.Compiled(self.model_)
+            self._compiled = backing.Compiled(self.model_)
         return self._compiled
 
     def _row_weights(self, Y, w):
@@ -131,7 +131,7 @@ class BaseMLP(BaseEstimator):
         compiled = self._compiled_for(
             [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]], self.coefs_[0].dtype
         )
-        A = network.forward(compiled, self.coefs_, self.intercepts_, X, self.out_activation_, self.n_outputs_)
+        A = backing.forward(compiled, self.coefs_, self.intercepts_, X, self.out_activation_, self.n_outputs_)
         if check_input and not np.isfinite(A).all():
             raise ValueError(
                 f"X gives outputs that are not finite (largest |x| = {np.abs(X).max():.3g}): its values "

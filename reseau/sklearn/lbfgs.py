@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..backends.host import np
 from ..core import objective
 from ..core.regularization import check_dropout
-from . import network
+from . import backing
 
 
 def pack(coefs, intercepts):
@@ -61,7 +61,7 @@ def fit_lbfgs(est, compiled, X, y, sample_weight, layer_units):
     shapes = list(zip(layer_units[:-1], layer_units[1:]))
 
     def loss_and_grad(theta):
-        loss, g = fn(network.to_device(model, *unpack(theta, shapes, X.dtype)), *batch, 0)
+        loss, g = fn(backing.to_device(model, *unpack(theta, shapes, X.dtype)), *batch, 0)
         pairs = model.layout.unflatten(np, model.backend.to_numpy(g).astype(np.float64))
         return float(model.backend.to_numpy(loss)), pack([W for W, _ in pairs], [b for _, b in pairs])
 

@@ -22,7 +22,7 @@ from ..core.guard import TrainingDivergedError
 from ..core.history import History
 from ..core.steps import fresh_state
 from ..core.trainer import Trainer
-from . import network
+from . import backing
 
 
 class Progress:
@@ -111,7 +111,7 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     model, opt = compiled.model, optimizer(est)
-    network.to_device(model, est.coefs_, est.intercepts_)
+    backing.to_device(model, est.coefs_, est.intercepts_)
     if not incremental or model.opt_state is None or type(model.optimizer) is not type(opt):
         model.opt_state = fresh_state(model, opt)
         model.step_count = model.epoch = 0
@@ -138,9 +138,9 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
         trainer.run()
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-        est.coefs_, est.intercepts_ = network.to_host(model)
+        est.coefs_, est.intercepts_ = backing.to_host(model)
     except TrainingDivergedError:  # on_divergence="stop": the weights of the last good step
-        est.coefs_, est.intercepts_ = network.to_host(model)
+        est.coefs_, est.intercepts_ = backing.to_host(model)
         raise
     if est.early_stopping:
         est.coefs_, est.intercepts_ = progress.best_coefs, progress.best_intercepts
@@ -153,7 +153,7 @@ def _step(est, compiled, opt):
     options = repr({k: v for k, v in opt.hyperparameters().items() if k != "lr"})
 
     def make():
-        raw = objective.step_function(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces, mode)
+        raw = objective.sklearn_step(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces, mode)
         return model.backend.jit(raw, donate_argnums=(0, 1))
 
     return compiled.program(("step", type(opt).__name__, options, float(est.alpha), mode), make), mode
@@ -192,7 +192,7 @@ class Books(Callback):
 
     def on_epoch_end(self, trainer, record):
         est = self.est
-        est.coefs_, est.intercepts_ = network.to_host(trainer.model)
+        est.coefs_, est.intercepts_ = backing.to_host(trainer.model)
         self.compiled.holds = est.coefs_  # the model holds these weights: a forward pass uses them as they are
         if self.book(record["loss"], trainer.n) or self.incremental:
             trainer.stop_training = True

@@ -37,8 +37,9 @@ import zlib
 from pathlib import Path
 
 from ..core import filekinds
-from ..core.columns import check_option, short, stray_text, warn
+from ..core.columns import check_option, stray_text, warn
 from ..core.memory import available_bytes, gib, size_text
+from ..core.messages import short
 from ..core.tables import POSITIONAL, to_table
 from ..core.validation import regular_file
 from . import numbers
