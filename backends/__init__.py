@@ -25,7 +25,7 @@ NAMES = ("numpy", "jax", "cupy")
 _MODULES = {"numpy": "numpy_backend", "jax": "jax_backend", "cupy": "cupy_backend"}
 _cache: dict[str, Backend] = {}
 
-__all__ = ["Backend", "BackendUnavailableError", "NAMES", "get", "available"]
+__all__ = ["Backend", "BackendUnavailableError", "NAMES", "get", "available", "mpi_rank", "workers"]
 
 
 def get(name: str | Backend | None = None) -> Backend:
@@ -60,6 +60,25 @@ def available() -> dict[str, str]:
         except BackendUnavailableError as exc:
             status[name] = str(exc)
     return status
+
+
+def workers(backend: str | None) -> int:
+    """How many split every batch of a data-parallel run: JAX's devices, else the MPI ranks."""
+    if backend == "jax":
+        return get("jax").device_count()
+    from . import mpi
+
+    return mpi.world().size
+
+
+def mpi_rank() -> int:
+    """This process's MPI rank (0 outside mpirun, or where mpi4py is missing)."""
+    try:
+        from . import mpi
+
+        return mpi.world().rank
+    except BackendUnavailableError:
+        return 0
 
 
 def _cupy_usable() -> bool:

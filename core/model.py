@@ -22,7 +22,6 @@ from .activations import DEFAULT_INIT, check_hidden
 from .columns import HANDLE_UNKNOWN, IMPUTE, NORMALIZE, ColumnPlan, check_option
 from .defaults import DEFAULTS
 from .fit import fit as run_fit
-from .persistence import load  # noqa: F401 - reseau.load, importable from here as before
 from .regularization import check_dropout, check_penalty, check_smoothing, smoothing_head
 from .state import reset_training
 from .steps import CompiledSteps, fresh_state, training_step
@@ -285,3 +284,14 @@ class MLP:
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
         them), as a host array."""
         return self.backend.to_numpy(self.forward.grad_norms()(self.params, X, Y))
+
+
+def load(path, backend=None, kernels=None, precision=None) -> MLP:
+    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
+    architecture, weights, scaler and training counters; no code is executed (core/persistence.py)."""
+    arguments, tensors, d = persistence.read(path, backend, precision)
+    try:
+        model = MLP(**arguments, kernels=kernels)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+    return persistence.restore(model, tensors, d, path)

@@ -1,20 +1,16 @@
 """A model's file: what is written (``file_contents``: the tensors W1, b1, … and the JSON
-description), ``save`` (atomic, refusing what ``load`` would refuse) and ``load`` (the file's
-description checked against core/schema.py before anything is built; no code executed).
+description), ``save`` (atomic, refusing what ``load`` would refuse), and ``read`` and ``restore``,
+which ``core/model.py``'s ``load`` builds the model with (the file's description checked against
+core/schema.py before anything is built; no code executed).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
 from . import outputs, schema, serialize
 from .contract import InputContract
-
-if TYPE_CHECKING:
-    from .model import MLP
 
 
 def save(model, path):
@@ -68,26 +64,24 @@ def file_contents(model):
     }
 
 
-def load(path, backend=None, kernels=None, precision=None) -> MLP:
-    """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
-    architecture, weights, scaler and training counters; no code is executed."""
+def read(path, backend=None, precision=None):
+    """(the constructor's arguments, the tensors, the description) of the model file at ``path``,
+    its description checked against core/schema.py first; no code is executed. ``MLP(**arguments)``
+    then ``restore`` make the model (``core/model.py``'s ``load``)."""
     tensors, d = serialize.read(path, lambda d, specs: schema.check(d, specs, path))
     if precision is None:  # the file's, where this backend runs it; the weights are float32 either way
         precision = d.get("precision", "fp32")
         if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
             precision = "fp32"
-    from .model import MLP
-
     try:
-        model = MLP(
-            d["layers"],
+        arguments = dict(
+            layers=d["layers"],
             hidden=d["hidden"],
             output=d["output"],
             init=d["init"],
             backend=backend,
             dtype=d["dtype"],
             seed=d["seed"],
-            kernels=kernels,
             dropout=d["dropout"],
             l1=d["l1"],
             l2=d["l2"],
@@ -99,11 +93,17 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
             target_scaling=d.get("target_scaling"),
             label_smoothing=d.get("label_smoothing", 0.0),
         )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+    return arguments, tensors, d
+
+
+def restore(model, tensors, d, path):
+    """The saved weights, input contract and training counters onto ``model`` (built from ``read``'s
+    arguments); returns it."""
+    try:
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    try:
         model.contract = InputContract.from_json(d, model.sizes[0], model.sizes[-1])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None

@@ -21,7 +21,7 @@ import os
 
 from .reference import Reference
 
-__all__ = ["PRECISIONS", "Reference", "check_precision", "for_backend", "variant_of", "variants"]
+__all__ = ["PRECISIONS", "Reference", "check_precision", "for_backend", "for_run", "variant_of", "variants"]
 
 _cache: dict[tuple[str, str], Reference] = {}
 
@@ -110,3 +110,26 @@ def _make(variant, backend, precision="fp32"):
 
         return CupyKernels(backend, precision)
     return Reference(backend)
+
+
+#: parameters × rows × epochs below which the NumPy kernels beat numba's start-up (~0.7 s to import
+#: numba and load its cached loops, against ~25 % less time a step; measured on the CI machine kind)
+NUMBA_WORTH = 1e11
+#: steps from which numba pays on a small network too, through its compiled epochs
+#: (core/compiled_epoch.py): `reseau train --data digits --epochs 1000 --early-stopping none`
+#: (40,000 steps) took 2.39 s wall against 4.87 s on the NumPy kernels; scikit-learn's diabetes
+#: (10 steps an epoch, 1,000 epochs: 10,000 steps, the per-epoch work unchanged) 1.43 s against
+#: 1.30 s. From 20,000 steps the start-up is repaid
+NUMBA_STEPS = 20_000
+
+
+def for_run(backend: str | None, sizes, n_rows: int, batch_size: int | None, epochs: int) -> str | None:
+    """The kernels a whole run should take: None (the backend's fastest) for long runs; "numpy"
+    for short ones on the NumPy backend, where numba's start-up would cost more than its faster
+    steps save (a command line's one-off run; a library user keeps the model's own choice)."""
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    name = backend or os.environ.get("RESEAU_BACKEND") or "auto"
+    if name != "numpy" and not (name == "auto" and importlib.util.find_spec("cupy") is None):
+        return None  # another backend, or auto where CuPy may take a GPU
+    steps = -(-n_rows // min(batch_size or n_rows, n_rows)) * epochs
+    return None if params * n_rows * epochs >= NUMBA_WORTH or steps >= NUMBA_STEPS else "numpy"

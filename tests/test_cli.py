@@ -504,14 +504,17 @@ def test_files_are_written_with_the_users_umask(tmp_path):
 def test_long_runs_of_small_networks_take_numba_and_its_compiled_epochs(monkeypatch):
     """`reseau train` loads numba (and its compiled epochs) where the run is long enough to repay
     its start-up: NUMBA_STEPS steps, or NUMBA_WORTH parameters × rows × epochs; short runs keep
-    the NumPy kernels."""
-    from reseau.cli import train
+    the NumPy kernels (``reseau.kernels.for_run``, the policy the CLI applies)."""
+    from reseau.kernels import for_run as policy
+
+    def for_run(o, n_in, n_rows):
+        return policy(o["backend"], [n_in, *o["layers"], 10], n_rows, o["batch_size"], o["epochs"])
 
     monkeypatch.delenv("RESEAU_BACKEND", raising=False)
     o = {"layers": [16], "backend": "numpy", "batch_size": 32, "epochs": 100}
-    assert train._kernels(o, 64, 1257) == "numpy"  # 4,000 steps
-    assert train._kernels({**o, "epochs": 600}, 64, 1257) is None  # 24,000 steps
-    assert train._kernels({**o, "epochs": 600, "batch_size": None}, 64, 1257) == "numpy"  # full batches
+    assert for_run(o, 64, 1257) == "numpy"  # 4,000 steps
+    assert for_run({**o, "epochs": 600}, 64, 1257) is None  # 24,000 steps
+    assert for_run({**o, "epochs": 600, "batch_size": None}, 64, 1257) == "numpy"  # full batches
 
 
 def test_predict_in_blocks_equals_one_pass_and_names_the_files_row(tmp_path, capsys, monkeypatch):

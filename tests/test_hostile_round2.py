@@ -244,7 +244,8 @@ def test_a_gzip_bomb_is_refused_in_one_line_before_memory_runs_out(tmp_path, mon
     import gzip
     import resource
 
-    from reseau.datasets import load_file, tables
+    from reseau.datasets import load_file
+    from reseau.datasets import readers as tables
 
     path = tmp_path / "bomb.csv.gz"
     with gzip.open(path, "wb", compresslevel=9) as f:
@@ -264,7 +265,8 @@ def test_a_gzip_bomb_is_refused_in_one_line_before_memory_runs_out(tmp_path, mon
 
 @pytest.mark.parametrize("where", ["first", "later"])
 def test_a_line_longer_than_a_block_is_named_with_its_size(tmp_path, monkeypatch, where):
-    from reseau.datasets import load_file, tables
+    from reseau.datasets import load_file
+    from reseau.datasets import readers as tables
 
     monkeypatch.setattr(tables, "MAX_LINE", 1 << 20)
     monkeypatch.setattr(tables, "BLOCK_BYTES", 1 << 20)

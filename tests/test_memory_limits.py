@@ -145,7 +145,8 @@ def test_rlimit_headroom_reads_the_limit_and_the_address_space_in_use():
 
 
 def test_a_plain_csv_larger_than_the_text_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from reseau.datasets import load_file, tables
+    from reseau.datasets import load_file
+    from reseau.datasets import readers as tables
 
     path = tmp_path / "big.csv"
     path.write_bytes(b"a,b,y\n" + b"1.25,2.5,0\n" * 200_000)  # 2.1 MiB

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -11,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from .. import backends, optim
+from .. import kernels as kernel_tables
 from ..backends.host import np
 from ..core import targets as target_rules
 from ..core.callbacks import EpochSnapshot, ProgressBar
@@ -46,7 +46,7 @@ def cmd_train(args) -> int:
     task = _task(o, y, data.target)
     (X_train, y_train), test, val = _split(X, y, o, task == "classify")
     if o["data_parallel"]:
-        X_train, y_train, val = _even(X_train, y_train, val, _workers(o))
+        X_train, y_train, val = _even(X_train, y_train, val, backends.workers(o["backend"]))
     model = _model(o, task, X_train, y_train)
     model.target_name = data.target
     opt, schedule = _optimizer(o), _schedule_object(o)
@@ -212,29 +212,6 @@ def _schedule_object(o):
     return schedule
 
 
-#: parameters × rows × epochs below which the NumPy kernels beat numba's start-up (~0.7 s to import
-#: numba and load its cached loops, against ~25 % less time a step; measured on the CI machine kind)
-NUMBA_WORTH = 1e11
-#: steps from which numba pays on a small network too, through its compiled epochs
-#: (core/compiled_epoch.py): `reseau train --data digits --epochs 1000 --early-stopping none`
-#: (40,000 steps) took 2.39 s wall against 4.87 s on the NumPy kernels; scikit-learn's diabetes
-#: (10 steps an epoch, 1,000 epochs: 10,000 steps, the per-epoch work unchanged) 1.43 s against
-#: 1.30 s. From 20,000 steps the start-up is repaid
-NUMBA_STEPS = 20_000
-
-
-def _kernels(o, n_in, n_rows):
-    """None (the backend's fastest) for long runs; the NumPy kernels for short ones on the NumPy
-    backend, where numba's start-up would cost more than its faster steps save."""
-    sizes = [n_in, *o["layers"], 10]
-    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-    name = o["backend"] or os.environ.get("RESEAU_BACKEND") or "auto"
-    if name != "numpy" and not (name == "auto" and importlib.util.find_spec("cupy") is None):
-        return None  # another backend, or auto where CuPy may take a GPU
-    steps = -(-n_rows // min(o["batch_size"] or n_rows, n_rows)) * o["epochs"]
-    return None if params * n_rows * o["epochs"] >= NUMBA_WORTH or steps >= NUMBA_STEPS else "numpy"
-
-
 def _processes(o):
     """Join a distributed run where asked; every process trains, process (rank) 0 reports and saves."""
     rank = 0
@@ -244,7 +221,7 @@ def _processes(o):
         o["backend"], o["data_parallel"] = "jax", True
         rank = backends.get("jax").initialize_distributed()
     elif o["data_parallel"] and (o["backend"] or "numpy") != "jax":
-        rank = _mpi_rank()
+        rank = backends.mpi_rank()
     if rank != 0:
         sys.stdout = open(os.devnull, "w")
         o["save"] = o["plot"] = None
@@ -252,7 +229,7 @@ def _processes(o):
 
 def _model(o, task, X_train, y_train):
     """The network the options describe, its preprocessing fitted and its sizes set from the
-    training part (the kernels chosen by the run's length, see ``_kernels``)."""
+    training part (the kernels chosen by the run's length, ``kernels.for_run``)."""
     if o["label_smoothing"] and task == "regress":
         raise ValueError(
             f"--label-smoothing {o['label_smoothing']} applies to classes, and --data {o['data']}'s target is a "
@@ -275,7 +252,9 @@ def _model(o, task, X_train, y_train):
         l2=auto_l2(len(y_train), True) if o["l2"] == "auto" else o["l2"],
         normalize=normalize,
         impute=impute,
-        kernels=_kernels(o, plan.width, len(y_train)),
+        kernels=kernel_tables.for_run(
+            o["backend"], [plan.width, *o["layers"], 10], len(y_train), o["batch_size"], o["epochs"]
+        ),
         precision=o["precision"],
         target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"],
     )
@@ -294,15 +273,6 @@ def _interrupted(model, snapshot, save) -> int:
         where += "; no epoch had completed, nothing saved"
     print(f"reseau: {where}", file=sys.stderr)
     return 130
-
-
-def _workers(o) -> int:
-    """How many devices (JAX) or MPI ranks split every batch."""
-    if o["backend"] == "jax":
-        return backends.get("jax").device_count()
-    from ..backends import mpi
-
-    return mpi.world().size
 
 
 def _even(X, y, val, k):
@@ -382,15 +352,6 @@ def _balanced_accuracy(prediction, y) -> float:
     if y.ndim != 1:
         return float(np.mean(np.all(y == prediction.reshape(y.shape), axis=1)))
     return float(np.mean([np.mean(prediction[y == c] == c) for c in np.unique(y)]))
-
-
-def _mpi_rank() -> int:
-    try:
-        from ..backends import mpi
-
-        return mpi.world().rank
-    except backends.BackendUnavailableError:
-        return 0
 
 
 def _shown(name, default) -> str:
