@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from .. import backends
 from ..backends.host import np
 from . import checkpoint as checkpoint_files
-from . import columns, compiled_epoch, contract, guard, heads, memory, optim, schedules, targets, validation, weights
+from . import (
+    columns,
+    compiled_epoch,
+    contract,
+    guard,
+    heads,
+    hyper,
+    memory,
+    optim,
+    schedules,
+    targets,
+    validation,
+    weights,
+)
 from .data import split_indices
 from .defaults import DEFAULTS
 from .regularization import auto_l2, smoothing_head
@@ -255,10 +268,8 @@ def run_key(model, opt, schedule, batch_size, X, Y, on_divergence, patience, min
         digest.update(f"{a.dtype}{a.shape}".encode())
         digest.update(memoryview(a).cast("B"))
     return (
-        f"MLP({model.sizes}, hidden={model.hidden}, output={model.output}, init={model.init}, "
-        f"dtype={model.dtype_name}, seed={model.seed}, dropout={model.dropout}, l1={model.l1}, l2={model.l2}, "
-        + (f"label_smoothing={model.label_smoothing}, " if model.label_smoothing else "")
-        + f"normalize={model.normalize}); {opt!r}; schedule={schedule!r}; batch_size={batch_size}; "
+        f"MLP({model.sizes}, {hyper.run_key(model).removesuffix(', ')}); {opt!r}; schedule={schedule!r}; "
+        f"batch_size={batch_size}; "
         f"on_divergence={on_divergence}; patience={patience}, min_delta={min_delta}; "
         f"data sha256 {digest.hexdigest()[:16]}"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import (
@@ -10,19 +9,15 @@ from . import (
     contract,
     fit_plan,
     forward,
-    heads,
-    initializers,
+    hyper,
     persistence,
     pickling,
     preprocessing,
-    targets,
     validation,
 )
-from .activations import DEFAULT_INIT, check_hidden
-from .columns import HANDLE_UNKNOWN, IMPUTE, NORMALIZE, ColumnPlan, check_option
+from .columns import ColumnPlan
 from .defaults import DEFAULTS
 from .fit import fit as run_fit
-from .regularization import check_dropout, check_penalty, check_smoothing, smoothing_head
 from .state import reset_training
 from .steps import CompiledSteps, fresh_state, training_step
 from .summary import summary as summary_text
@@ -64,37 +59,16 @@ class MLP:
 
     columns, classes, target_scale, target_name = (contract.Part() for _ in range(4))  # of self.contract
 
-    # fmt: off
-    def __init__(self, layers, hidden=DEFAULTS["hidden"], output=None, init=DEFAULTS["init"], backend=None,
-                 dtype=DEFAULTS["dtype"], seed=DEFAULTS["seed"], kernels=None, dropout=0.0, l1=0.0, l2=DEFAULTS["l2"],
-                 normalize=DEFAULTS["normalize"], impute=DEFAULTS["impute"], handle_unknown=DEFAULTS["handle_unknown"],
-                 task=None, precision="fp32", target_scaling=DEFAULTS["target_scaling"], label_smoothing=0.0):
-        # fmt: on
+    def __init__(self, layers, *args, **kwargs):
+        arguments = hyper.signature().bind(self, layers, *args, **kwargs)
+        arguments.apply_defaults()
         sizes = validation.layer_sizes(layers)
-        self.hidden = check_hidden(hidden, len(sizes) - 2)
-        if output is not None or sizes[-1] is not None:
-            output = heads.check_output(output, sizes[-1] or 2 if output == "softmax" else sizes[-1] or 1)
-        self.output = output
-        self.task = None if task is None else targets.task(np.zeros(0), task)
-        if init is None:
-            init = [DEFAULT_INIT[name] for name in self.hidden] + ["xavier"]
-        self.init = initializers.check_init(init, len(sizes) - 1)
-        self.seed = validation.seed(seed)
-        self.dropout = check_dropout(dropout, len(sizes) - 2)
-        self.l1, self.l2 = check_penalty(l1, "l1"), check_penalty(l2, "l2", auto=True)
-        self.label_smoothing = check_smoothing(label_smoothing)
-        if self.output is not None:
-            smoothing_head(self.label_smoothing, self.output)
-        self.normalize = check_option(normalize, "normalize", NORMALIZE)
-        self.impute = check_option(impute, "impute", IMPUTE)
-        self.handle_unknown = check_option(handle_unknown, "handle_unknown", HANDLE_UNKNOWN)
-        self.target_scaling = check_option(target_scaling, "target_scaling", targets.TARGET_SCALING)
-        self.backend = backends.get(backend)
-        self.dtype, self.dtype_name = self.backend.float_dtype(dtype), dtype
-        self.precision = kernel_tables.check_precision(precision, self.backend, dtype)
-        self.kern = kernel_tables.for_backend(self.backend, kernels, self.precision)
+        self.requested_sizes = sizes
+        hyper.apply(self, arguments.arguments)  # core/hyper.py: each option's check, in its order
+        self.dtype = self.backend.float_dtype(self.dtype_name)
+        self.kern = kernel_tables.for_backend(self.backend, arguments.arguments["kernels"], self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
-        self.requested_sizes, self.layout, self.params = sizes, None, None
+        self.layout, self.params = None, None
         # the input contract, fitted on the first training data: column plan, classes, target (μ, σ)
         self.contract = contract.InputContract()  # model.columns, .classes, .target_scale: its parts
         reset_training(self)  # optimiser, counters, schedule, history: core/state.py declares them
@@ -295,3 +269,6 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     return persistence.restore(model, tensors, d, path)
+
+
+MLP.__init__.__signature__ = hyper.signature()  # help(MLP) and inspect show every option (core/hyper.py)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
-from . import outputs, schema, serialize
+from . import hyper, outputs, schema, serialize
 from .contract import InputContract
 
 
@@ -41,22 +41,8 @@ def file_contents(model):
     inputs = model.contract.to_json(jsonable)
     return tensors, {
         "layers": model.sizes,
-        "hidden": model.hidden,
-        "output": model.output,
-        "init": model.init,
-        "dtype": model.dtype_name,
-        "precision": model.precision,
-        "seed": model.seed,
-        "dropout": model.dropout,
-        "l1": model.l1,
-        "l2": model.l2,
-        "label_smoothing": model.label_smoothing,
-        "normalize": model.normalize,
-        "impute": model.impute,
-        "handle_unknown": model.handle_unknown,
-        "task": model.task,
+        **hyper.saved(model),  # core/hyper.py: every saved hyper-parameter
         **{k: inputs[k] for k in ("feature_names", "preprocessing", "classes")},  # the input contract
-        "target_scaling": model.target_scaling,
         "target_scale": inputs["target_scale"],
         "target_name": inputs["target_name"],
         "training": {"optimizer": optimizer, "epochs": model.epoch, "steps": model.step_count},
@@ -74,27 +60,10 @@ def read(path, backend=None, precision=None):
         if precision not in kernel_tables.SUPPORTED.get(backends.get(backend).name, ("fp32",)):
             precision = "fp32"
     try:
-        arguments = dict(
-            layers=d["layers"],
-            hidden=d["hidden"],
-            output=d["output"],
-            init=d["init"],
-            backend=backend,
-            dtype=d["dtype"],
-            seed=d["seed"],
-            dropout=d["dropout"],
-            l1=d["l1"],
-            l2=d["l2"],
-            normalize=d["normalize"],
-            impute=d.get("impute"),
-            handle_unknown=d.get("handle_unknown", "ignore"),
-            task=d.get("task"),
-            precision=precision,
-            target_scaling=d.get("target_scaling"),
-            label_smoothing=d.get("label_smoothing", 0.0),
-        )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
+        arguments = {"layers": d["layers"], **hyper.from_file(d), "backend": backend}
+    except KeyError as exc:
+        raise ValueError(f"{path}: the description does not make a valid model (missing {exc})") from None
+    arguments["precision"] = precision
     return arguments, tensors, d
 
 

@@ -12,6 +12,7 @@ Every failure is a ``ValueError`` naming the file and the field.
 | field | allowed |
 |---|---|
 | layers | 2–1000 ints in [1, 10⁷] |
+| the hyper-parameters below | as core/hyper.py's table declares each (its ``valid`` and ``expected``) |
 | hidden, init | one name per hidden layer / per layer, from reseau's activations / initialisers |
 | output | "sigmoid", "softmax" (≥ 2 outputs), "identity" |
 | dtype | "float32", "float64" |
@@ -37,10 +38,7 @@ import math
 import numbers
 
 from ..backends.host import np
-from ..kernels import PRECISIONS
-from . import columns, heads, optim
-from .activations import ACTIVATIONS
-from .initializers import INITIALIZERS
+from . import columns, hyper, optim
 from .state import CHECKPOINT
 
 MAX_DEPTH = 32
@@ -104,16 +102,6 @@ def _real(v, low=0.0, high=math.inf, high_open=False):
     return ok and (v < high if high_open else v <= high)
 
 
-def _names(d, field, allowed, count):
-    value = d.get(field)
-    _require(
-        isinstance(value, list) and len(value) == count and all(v in allowed for v in value),
-        field,
-        f"a list of {count} names from {', '.join(allowed)}",
-        value,
-    )
-
-
 def check(description, specs: dict, path, checkpoint: bool = False):
     """Check a parsed description and the tensors its header announces ({name: (dtype, shape)});
     a ValueError "<path>: the description's <field> must be ..." otherwise."""
@@ -125,8 +113,11 @@ def check(description, specs: dict, path, checkpoint: bool = False):
 
 def _check(d, specs, checkpoint):
     _require(isinstance(d, dict), "top level", "an object", type(d).__name__)
-    layers = _architecture(d)
-    _regularization(d, len(layers) - 2)
+    layers = _layers(d)
+    for o in hyper.OPTIONS:  # core/hyper.py: each saved hyper-parameter's test, in its order
+        if o.saved:
+            value = d.get(o.name) if o.absent is hyper.REQUIRED else d.get(o.name, o.absent)
+            _require(o.valid(value, d), o.name, o.expected(d), value)
     _inputs(d, layers[0])
     _outputs(d, layers)
     _training(d.get("training"))
@@ -143,8 +134,8 @@ def _check(d, specs, checkpoint):
         _checkpoint(d.get("checkpoint"))
 
 
-def _architecture(d) -> list:
-    """layers, hidden, init, output, dtype, precision, seed; returns the layer sizes."""
+def _layers(d) -> list:
+    """The layer sizes, checked."""
     layers = d.get("layers")
     _require(
         isinstance(layers, list) and 2 <= len(layers) <= MAX_LAYERS and all(_int(s, 1, MAX_UNITS) for s in layers),
@@ -152,58 +143,11 @@ def _architecture(d) -> list:
         f"a list of 2 to {MAX_LAYERS} layer sizes in [1, {MAX_UNITS}]",
         layers,
     )
-    n_hidden = len(layers) - 2
-    _names(d, "hidden", ACTIVATIONS, n_hidden)
-    _names(d, "init", INITIALIZERS, n_hidden + 1)
-    _require(
-        d.get("output") in heads.HEADS and (d["output"] != "softmax" or layers[-1] >= 2),
-        "output",
-        "sigmoid, softmax (2 or more outputs) or identity",
-        d.get("output"),
-    )
-    _require(d.get("dtype") in ("float32", "float64"), "dtype", "float32 or float64", d.get("dtype"))
-    _require(
-        d.get("precision", "fp32") in PRECISIONS and (d.get("precision", "fp32") == "fp32" or d["dtype"] == "float32"),
-        "precision",
-        f"one of {', '.join(PRECISIONS)} (tf32 and bf16 with float32)",
-        d.get("precision"),
-    )
-    _require(_int(d.get("seed")), "seed", "an integer in [0, 2**63)", d.get("seed"))
     return layers
 
 
-def _regularization(d, n_hidden):
-    """dropout (one rate per hidden layer), l1, l2, label_smoothing."""
-    dropout = d.get("dropout")
-    _require(
-        isinstance(dropout, list) and len(dropout) == n_hidden and all(_real(r, 0, 1, True) for r in dropout),
-        "dropout",
-        f"a list of {n_hidden} rates in [0, 1)",
-        dropout,
-    )
-    _require(_real(d.get("l1")), "l1", "a finite number >= 0", d.get("l1"))
-    _require(
-        _real(d.get("l2")) or d.get("l2") == "auto", "l2", "a finite number >= 0 or 'auto' (before fit)", d.get("l2")
-    )
-    eps = d.get("label_smoothing", 0.0)
-    _require(
-        _real(eps, 0, 1, True) and (eps == 0 or d["output"] != "identity"),
-        "label_smoothing",
-        "a number in [0, 1) (0 with the identity output)",
-        eps,
-    )
-
-
 def _inputs(d, n_in):
-    """The input options, the preprocessing plan and the feature names."""
-    for field, allowed in (
-        ("normalize", columns.NORMALIZE),
-        ("impute", columns.IMPUTE),
-        ("handle_unknown", columns.HANDLE_UNKNOWN),
-        ("task", (None, "classify", "regress")),
-    ):
-        if field in d or field == "normalize":
-            _require(d.get(field) in allowed, field, f"one of {allowed}", d.get(field))
+    """The preprocessing plan and the feature names."""
     width = _preprocessing(d, n_in)
     names = d.get("feature_names")
     _require(
@@ -235,9 +179,6 @@ def _outputs(d, layers):
         "classes",
         f"null or a list of 1 to {capacity} labels (strings or numbers)",
         classes,
-    )
-    _require(
-        d.get("target_scaling") in (None, "standard"), "target_scaling", "null or 'standard'", d.get("target_scaling")
     )
     scale = d.get("target_scale")
     _require(

@@ -3,6 +3,8 @@ then the input preprocessing plan, the classes and the regularisation."""
 
 from __future__ import annotations
 
+from . import hyper
+
 
 def summary(model) -> str:
     """The layers as a table: shapes, activations, initialisers, parameter counts; then the
@@ -15,13 +17,7 @@ def summary(model) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    extra = []
-    if any(model.dropout):
-        extra.append(f"dropout {model.dropout}")
-    if model.l1 or model.l2:
-        extra.append(f"l1 {model.l1}, l2 {model.l2}")
-    if model.label_smoothing:
-        extra.append(f"label smoothing {model.label_smoothing}")
+    extra = hyper.summary_words(model)  # core/hyper.py: dropout, l1 and l2, label smoothing where set
     if model.columns is not None:
         lines.append(f"inputs: {model.columns.describe()}")
     elif model.normalize:

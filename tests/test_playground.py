@@ -368,3 +368,22 @@ def test_uploads_are_bounded_and_read_with_the_clis_rules(server):
     assert answer["columns"] == ["a", "b"] and answer["notes"] == [
         "dropped column 'rownames', a row number (1..40); rename it to keep it as a feature"
     ]  # the reader's notes reach the page
+
+
+def test_a_paused_start_trains_nothing_until_play_or_step():
+    """start(play=False) used to train the first epoch at once (the pause came after an epoch):
+    under load the page's first frame said epoch 1. Now the run waits before its first epoch."""
+    from reseau.playground.session import Session
+
+    session = Session()
+    session.start(dict(SETTINGS), play=False)
+    threading.Event().wait(1.0)
+    assert session.frame()["epoch"] == 0 and session.model.epoch == 0
+    session.step()
+    for _ in range(200):
+        if session.frame()["epoch"] == 1 and session.frame()["state"] == "paused":
+            break
+        threading.Event().wait(0.05)
+    assert session.frame()["epoch"] == 1 and session.model.epoch == 1
+    session.reset()
+    assert session.thread is None

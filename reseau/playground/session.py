@@ -358,6 +358,13 @@ class _Frames(Callback):
     def __init__(self, session):
         self.session = session
 
+    def on_train_begin(self, trainer):
+        """A run started paused waits before its first epoch too (it trained one epoch at once,
+        showing epoch 1 where the page had asked for a paused start)."""
+        self.session.running.wait()
+        if self.session.stop:
+            trainer.stop_training = True
+
     def on_epoch_end(self, trainer, record):
         s = self.session
         shown = {k: v for k, v in record.items() if k in ("epoch", "loss", "val_loss", "accuracy", "val_accuracy")}

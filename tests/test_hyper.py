@@ -1,0 +1,74 @@
+"""MLP's hyper-parameters are declared once (core/hyper.py) and everything else derives from the
+table: the constructor (its signature and checks), the model file (written and read, older files
+without an option), the schema that checks a file, a resumed fit's run key and the summary. A test
+adds an option to the table alone and finds it in each."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+from reseau import MLP, load
+from reseau.core import fit_plan, hyper, serialize
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def test_the_constructor_signature_is_the_tables():
+    params = list(inspect.signature(MLP).parameters)
+    assert params == ["layers", *(o.name for o in hyper.OPTIONS), "backend", "kernels"]
+    assert all(inspect.signature(MLP).parameters[o.name].default == o.default for o in hyper.OPTIONS)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'hiden'"):
+        MLP([3, 4, 1], hiden="tanh")
+
+
+@pytest.mark.parametrize("option", [o for o in hyper.OPTIONS if o.saved], ids=lambda o: o.name)
+def test_each_saved_option_is_in_the_file_and_the_schema_refuses_a_wrong_value(tmp_path, option):
+    model = MLP([3, 4, 1], seed=0)
+    model.fit(*_data(), epochs=1, verbose=0)
+    model.save(tmp_path / "m.reseau")
+    tensors, d = serialize.read(tmp_path / "m.reseau")
+    assert d[option.name] == getattr(model, option.attribute)
+    d[option.name] = {"not": "valid"}
+    serialize.write(tmp_path / "bad.reseau", tensors, {k: v for k, v in d.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=f"bad.reseau: the description's {option.name} must be"):
+        load(tmp_path / "bad.reseau")
+
+
+def test_an_option_added_to_the_table_reaches_every_part(tmp_path, monkeypatch):
+    def check(v, m):
+        if not isinstance(v, str):
+            raise ValueError(f"note={v!r} is invalid; expected a string")
+        return v
+
+    note = hyper.Option(
+        "note",
+        "",
+        check,
+        lambda v, d: isinstance(v, str),
+        lambda d: "a string",
+        absent="",
+        key="when set",
+        summary=lambda m: f"note {m.note!r}" if m.note else None,
+    )
+    monkeypatch.setattr(hyper, "OPTIONS", (*hyper.OPTIONS, note))
+    with pytest.raises(ValueError, match="note=5 is invalid"):
+        MLP([3, 4, 1], note=5)
+    model = MLP([3, 4, 1], seed=0, note="first try")
+    assert model.note == "first try" and "note 'first try'" in model.summary()
+    assert "note=first try" in fit_plan.run_key(model, None, None, 32, np.zeros(1), np.zeros(1), "stop", None, 0)
+    assert "note" in inspect.signature(MLP).parameters or "note" in hyper.signature().parameters
+    model.fit(*_data(), epochs=1, verbose=0)
+    model.save(tmp_path / "m.reseau")
+    assert load(tmp_path / "m.reseau").note == "first try"
+    tensors, d = serialize.read(tmp_path / "m.reseau")
+    rest = {k: v for k, v in d.items() if k not in ("format", "version", "note")}
+    serialize.write(tmp_path / "old.reseau", tensors, rest)  # a file written before the option existed
+    assert load(tmp_path / "old.reseau").note == ""
+    serialize.write(tmp_path / "bad.reseau", tensors, {**rest, "note": 5})
+    with pytest.raises(ValueError, match="bad.reseau: the description's note must be a string; got 5"):
+        load(tmp_path / "bad.reseau")
