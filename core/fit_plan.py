@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import backends
 from ..backends.host import np
@@ -29,6 +30,7 @@ from . import (
 from .data import split_indices
 from .defaults import DEFAULTS
 from .regularization import auto_l2, smoothing_head
+from .tables import Table
 
 
 @dataclass(frozen=True)
@@ -40,58 +42,59 @@ class FitPlan:
     stopping, checkpoint cadence (``every``, ``keep``), the resume key and checkpoint, and what all
     MPI ranks must agree on (``fingerprint``)."""
 
-    l2: object
-    opt: object
-    continuing: object
-    schedule: object
-    auto_schedule: object
-    columns: object
-    classes: object
-    target_name: object  # y's name where it has one (a pandas Series, a one-column table), else None
-    target_scale: object
-    X: object
-    Y: object
-    W: object
-    val: object
-    build: object
-    patience: object
-    min_delta: object
-    fingerprint: object
-    on_divergence: object
-    every: object
-    keep: object
-    resume_key: object
-    resumed: object
+    l2: float
+    opt: optim.Optimizer
+    continuing: bool
+    schedule: schedules.Schedule | None
+    auto_schedule: bool
+    columns: columns.ColumnPlan
+    classes: list | None
+    target_name: str | None  # y's name where it has one (a pandas Series, a one-column table), else None
+    target_scale: targets.TargetScale | None
+    X: object  # the training inputs on the device
+    Y: np.ndarray  # the head's targets (host; the Trainer moves them)
+    W: object  # row weights on the device, or None
+    val: tuple | None  # (X_val, Y_val[, w_val]) on the device
+    build: tuple | None  # (sizes, head) of the network to build, or None when built
+    patience: int | None
+    min_delta: float
+    fingerprint: str
+    on_divergence: str
+    every: int | None
+    keep: int
+    resume_key: str
+    resumed: tuple | None
 
 
 @dataclass(frozen=True)
 class FitOptions:
-    """The arguments of ``MLP.fit`` (its docstring says what each does), as one value."""
+    """The arguments of ``MLP.fit`` (its docstring says what each does), as one value: the types
+    are what each is expected to be, checked by ``plan``."""
 
-    epochs: object = DEFAULTS["epochs"]
-    batch_size: object = DEFAULTS["batch_size"]
-    lr: object = None
-    optimizer: object = None
-    schedule: object = "auto"
-    validation_data: object = None
-    validation_split: object = None
-    patience: object = None
-    min_delta: object = 0.0
-    restore_best: object = True
-    track_gradients: object = False
-    verbose: object = False
-    compile_epoch: object = None  # None: where the compiled epoch covers the fit (core/trainer.py)
-    callback: object = None
-    callbacks: object = None
-    data_parallel: object = False
-    on_divergence: object = "stop"
-    checkpoint: object = None
-    checkpoint_every: object = None
-    checkpoint_keep: object = 3
-    resume: object = None
-    cuda_graph: object = False
-    sample_weight: object = None
-    class_weight: object = None
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int | None = DEFAULTS["batch_size"]
+    lr: float | None = None
+    optimizer: str | optim.Optimizer | None = None
+    schedule: str | schedules.Schedule | None = "auto"
+    validation_data: tuple | None = None
+    validation_split: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    track_gradients: bool = False
+    verbose: bool | int = False
+    compile_epoch: bool | None = None  # None: where the compiled epoch covers the fit (core/trainer.py)
+    callback: object = None  # a function of the epoch's record
+    callbacks: list | None = None
+    data_parallel: bool = False
+    on_divergence: str = "stop"
+    checkpoint: str | None = None  # a folder
+    checkpoint_every: int | None = None
+    checkpoint_keep: int = 3
+    resume: str | bool | None = None
+    cuda_graph: bool = False
+    sample_weight: object = None  # an array of one weight per row
+    class_weight: dict | str | None = None
 
 
 def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
@@ -99,7 +102,15 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     epochs = validation.positive_int(o.epochs, "epochs")
     batch_size = validation.positive_int(o.batch_size, "batch_size", allow_none=True)
     rows = _training_rows(model, X, y, o)
-    table, Y, w, head, n_out, classes, scale = rows[0], rows[2], rows[4], rows[7], rows[8], rows[9], rows[11]
+    table, Y, w, head, n_out, classes, scale = (
+        rows.table,
+        rows.Y,
+        rows.w,
+        rows.head,
+        rows.n_out,
+        rows.classes,
+        rows.scale,
+    )
     patience = None if o.patience is None else validation.positive_int(o.patience, "patience")
     min_delta = validation.non_negative(o.min_delta, "min_delta")
     column_plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
@@ -169,9 +180,25 @@ def _checkpoints(model, o, run):
     return every, keep, resume_key, resumed
 
 
-def _training_rows(model, X, y, o):
-    """(table, the validation split's table, Y, its Yv, w, wv, per_class, head, n_out, classes,
-    classifier, target scale): the training rows checked, weighted, split and scaled."""
+class TrainingRows(NamedTuple):
+    """The training rows checked, weighted, split and scaled (``_training_rows``)."""
+
+    table: Table  # the training rows' table
+    table_val: Table | None  # the validation split's rows (None without validation_split)
+    Y: np.ndarray  # the head's targets (scaled where the target is)
+    Yv: np.ndarray | None  # the validation split's
+    w: np.ndarray | None  # row weights (None without sample_weight / class_weight)
+    wv: np.ndarray | None
+    per_class: dict | None  # the class weights by class, for the validation rows
+    head: str
+    n_out: int
+    classes: list | None
+    classifier: bool
+    scale: targets.TargetScale | None
+
+
+def _training_rows(model, X, y, o) -> TrainingRows:
+    """The training rows checked, weighted, split and scaled."""
     sample_weight, class_weight, validation_split = o.sample_weight, o.class_weight, o.validation_split
     data_parallel, cuda_graph, validation_data = o.data_parallel, o.cuda_graph, o.validation_data
     table_val = Yv = None
@@ -205,13 +232,22 @@ def _training_rows(model, X, y, o):
         Y = scale.forward(Y)
         if validation_split is not None:
             Yv = scale.forward(Yv)
-    return table, table_val, Y, Yv, w, wv, per_class, head, n_out, classes, classifier, scale
+    return TrainingRows(table, table_val, Y, Yv, w, wv, per_class, head, n_out, classes, classifier, scale)
 
 
 def _validation(model, o, column_plan, sizes, rows):
     """The validation data on the device: (X_val, Y_val[, w_val]) from ``validation_data`` or the
     split, weighted by the training's class weights too; None without."""
-    _, table_val, _, Yv, _, wv, per_class, head, n_out, classes, _, scale = rows
+    table_val, Yv, wv, per_class, head, n_out, classes, scale = (
+        rows.table_val,
+        rows.Yv,
+        rows.wv,
+        rows.per_class,
+        rows.head,
+        rows.n_out,
+        rows.classes,
+        rows.scale,
+    )
     validation_data, validation_split, class_weight = o.validation_data, o.validation_split, o.class_weight
     val = None
     if validation_data is not None:
