@@ -136,12 +136,12 @@ def _dropout(model):
     return thresholds, drop, 0 if reg is None else reg.seed % (1 << 32)
 
 
-def coefficient_rows(coefficients, dtype):
-    """The per-step coefficient rows from a builder's columns (arrays over the steps, or constants)."""
-    C = np.empty((max(np.size(c) for c in coefficients), len(coefficients)), dtype=dtype)
-    for j, c in enumerate(coefficients):
-        C[:, j] = c
-    return C
+def coefficient_rows(coefficients: dict, dtype):
+    """One coefficient record a step (kernels/numba_kernels.py's ``FIELDS``, read by name) from a
+    builder's values (arrays over the steps, or constants)."""
+    from ..kernels import numba_kernels as nk
+
+    return nk.records(coefficients, dtype, max(np.size(c) for c in coefficients.values()))
 
 
 def _targets(Y, softmax, dtype):

@@ -9,13 +9,14 @@ divide the rows, gathered into a batch buffer):
     penalty    L += (l2/2)ΣW² + l1Σ|W|, g += l2·W + l1·sign(W)   (weights only; ``per_rows``: l2/Σw, scikit-learn's α)
     guard      ok = isfinite(L) ∧ isfinite(g·g); "stop": the first bad step ends the chunk
     clip       (clip > 0) g's scale min(clip/(‖g‖ + 1e-6), 1), PyTorch's clip_grad_norm_
-    update     one optimiser loop over the flat buffers, its coefficients row C[i]
+    update     one optimiser loop over the flat buffers, its coefficient record C[i] (fields read by name)
 
 Every loop is the one the step path runs (``kernels/numba_kernels.py``'s plain functions, compiled
 here without ``parallel``: one thread, BLAS keeps its own), so each formula stays in one place.
 One generic kernel: the activations, head and optimiser arrive as small integer codes and the
-optimiser's options as the per-step coefficient rows, so it compiles once per dtype (``cache=True``:
-a second process loads it from disk). The step path stays the reference it is tested against.
+optimiser's options as one named coefficient record a step (one record type for every optimiser),
+so it compiles once per dtype (``cache=True``: a second process loads it from disk). The step
+path stays the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -166,10 +167,10 @@ def _update(code, P, G, S1, S2, S3, c):
 @_serial
 def _clip(G, c, clip):
     """Gradient clipping as the step path does it (PyTorch's): scale = min(clip/(‖g‖ + 1e-6), 1),
-    applied as the loop's gradient scale (its last coefficient) where below 1."""
+    applied as the loop's gradient scale (the record's gs) where below 1."""
     coef = clip / (np.float64(np.sqrt(np.dot(G, G))) + 1e-6)  # the norm in G's dtype, as NumPy's
     if coef < 1.0:
-        c[c.shape[0] - 1] = c.dtype.type(coef)
+        c[0].gs = coef
 
 
 @_serial
@@ -311,8 +312,8 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S, lay, acts, drop, head, opt, C, hyper
         ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
         if ok and (mode == SKIP or book[3] < 0):
             if clip > 0:
-                _clip(G, C[step], clip)
-            _update(opt, P, G, S[0], S[1], S[2], C[step])
+                _clip(G, C[step : step + 1], clip)
+            _update(opt, P, G, S[0], S[1], S[2], C[step : step + 1])
             book[0], book[1], book[5] = book[0] + np.float64(loss) * m, book[1] + m, book[5] + right
         elif not ok:
             book[2] += 1

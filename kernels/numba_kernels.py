@@ -183,10 +183,24 @@ def _identity_mse(Z, Y, scale, out):
 
 
 def _adam(p, g, m, v, c):
-    """c = (a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs): g ← gs·g + wd·θ; θ ← θ·decay;
+    """c: the record with a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs: g ← gs·g + wd·θ; θ ← θ·decay;
     m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
     v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
-    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = (
+        c.a,
+        c.B,
+        c.w,
+        c.beta2,
+        c.one_minus_beta2,
+        c.eps,
+        c.wd,
+        c.decay,
+        c.s_m,
+        c.s_g,
+        c.gs,
+    )
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
@@ -199,7 +213,21 @@ def _adam(p, g, m, v, c):
 def _adam_amsgrad(p, g, m, v, vmax, c):
     """As ``_adam``, with v̂ ← max(v̂, v) in the root. (A separate loop: numba lets LLVM assume
     array arguments do not alias, so v cannot stand in for v̂.)"""
-    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = (
+        c.a,
+        c.B,
+        c.w,
+        c.beta2,
+        c.one_minus_beta2,
+        c.eps,
+        c.wd,
+        c.decay,
+        c.s_m,
+        c.s_g,
+        c.gs,
+    )
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
@@ -212,8 +240,11 @@ def _adam_amsgrad(p, g, m, v, vmax, c):
 
 
 def _sgd(p, g, buf, c):
-    """c = (lr, μ, 1−τ, wd, a, b, gs): g ← gs·g + wd·θ; b ← μb + (1−τ)g; θ ← θ − lr·(a·g + b·buf)."""
-    lr, mu, damp, wd, a, b, gs = c  # the coefficients read once, before the loop: it vectorises
+    """c: the record with lr, μ, 1−τ (damp), wd, a, b, gs: g ← gs·g + wd·θ; b ← μb + (1−τ)g;
+    θ ← θ − lr·(a·g + b·buf)."""
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    lr, mu, damp, wd, a, b, gs = c.lr, c.mu, c.damp, c.wd, c.a, c.b, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         bi = mu * buf[i] + damp * gi
@@ -222,8 +253,10 @@ def _sgd(p, g, buf, c):
 
 
 def _sutskever(p, g, v, c):
-    """c = (lr, μ, wd, a, b, gs): v ← μv − lr·g; θ ← θ + a·v − b·g."""
-    lr, mu, wd, a, b, gs = c  # the coefficients read once, before the loop: it vectorises
+    """c: the record with lr, μ, wd, a, b, gs: v ← μv − lr·g; θ ← θ + a·v − b·g."""
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    lr, mu, wd, a, b, gs = c.lr, c.mu, c.wd, c.a, c.b, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         vi = mu * v[i] - lr * gi
@@ -232,8 +265,11 @@ def _sutskever(p, g, v, c):
 
 
 def _adagrad(p, g, s, c):
-    """c = (clr, ε inside, ε outside, wd, gs): s ← s + g²; θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
-    clr, eps_in, eps_out, wd, gs = c  # the coefficients read once, before the loop: it vectorises
+    """c: the record with lr (the decayed rate clr), ε inside, ε outside, wd, gs: s ← s + g²;
+    θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    clr, eps_in, eps_out, wd, gs = c.lr, c.eps_in, c.eps_out, c.wd, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         si = s[i] + gi * gi
@@ -242,8 +278,10 @@ def _adagrad(p, g, s, c):
 
 
 def _adadelta(p, g, Eg, Ed, c):
-    """c = (lr, ρ, 1−ρ, ε, wd, gs)"""
-    lr, rho, one_rho, eps, wd, gs = c  # the coefficients read once, before the loop: it vectorises
+    """c: the record with lr, ρ, 1−ρ, ε, wd, gs."""
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    lr, rho, one_rho, eps, wd, gs = c.lr, c.rho, c.one_minus_rho, c.eps, c.wd, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         e = rho * Eg[i] + one_rho * gi * gi
@@ -254,9 +292,22 @@ def _adadelta(p, g, Eg, Ed, c):
 
 
 def _rmsprop(p, g, v, g_avg, buf, c):
-    """c = (lr, α, 1−α, ε, wd, μ, w, s_a, s_g, gs): v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
+    """c: the record with lr, α, 1−α, ε, wd, μ, w, s_a, s_g, gs: v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
     (all zero when not centered); b ← μb + g/(√(v − ḡ²) + ε); θ ← θ − lr·b."""
-    lr, alpha, one_alpha, eps, wd, mu, w, s_a, s_g, gs = c  # the coefficients read once, before the loop: it vectorises
+    # the record's fields, read once before the loop (it then vectorises)
+    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    lr, alpha, one_alpha, eps, wd, mu, w, s_a, s_g, gs = (
+        c.lr,
+        c.alpha,
+        c.one_minus_alpha,
+        c.eps,
+        c.wd,
+        c.mu,
+        c.w,
+        c.s_a,
+        c.s_g,
+        c.gs,
+    )
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         vi = alpha * v[i] + one_alpha * gi * gi
@@ -378,59 +429,83 @@ def _first_step(t, first, later):
 
 
 def sgd_coefficients(lr, wd=0.0, gs=1.0):
-    """``_sgd``'s c for plain SGD: θ ← θ − lr·g (the momentum buffer multiplied by 0)."""
-    return (lr, 0, 0, wd, 1, 0, gs)
+    """``_sgd``'s record for plain SGD: θ ← θ − lr·g (the momentum buffer multiplied by 0)."""
+    return dict(lr=lr, mu=0.0, damp=0.0, wd=wd, a=1.0, b=0.0, gs=gs)
 
 
 def momentum_coefficients(lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-    """``_sgd``'s c for step t: b ← g on the first step, then μb + (1−τ)g; Nesterov θ − lr(g + μb)."""
+    """``_sgd``'s record for step t: b ← g on the first step, then μb + (1−τ)g; Nesterov θ − lr(g + μb)."""
     mu_b, damp = _first_step(t, 0.0, mu), _first_step(t, 1.0, 1.0 - dampening)
     a, b = (1.0, mu) if nesterov else (0.0, 1.0)
-    return (lr, mu_b, damp, wd, a, b, gs)
+    return dict(lr=lr, mu=mu_b, damp=damp, wd=wd, a=a, b=b, gs=gs)
 
 
 def sutskever_coefficients(lr, mu, nesterov=False, wd=0.0, gs=1.0):
-    """``_sutskever``'s c: v ← μv − lr·g; θ ← θ + v (Nesterov: θ + μv − lr·g)."""
+    """``_sutskever``'s record: v ← μv − lr·g; θ ← θ + v (Nesterov: θ + μv − lr·g)."""
     a, b = (mu, _floats(lr)) if nesterov else (1.0, 0.0)
-    return (lr, mu, wd, a, b, gs)
+    return dict(lr=lr, mu=mu, wd=wd, a=a, b=b, gs=gs)
 
 
 def adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs=1.0):
-    """``_adam``'s c for step t: the bias corrections folded into a and B (see ``Adam``)."""
+    """``_adam``'s record for step t: the bias corrections folded into a and B by the caller (see ``Adam``)."""
     lr = _floats(lr)
     bc1, bc2_sqrt = 1.0 - _pow(beta1, t), _pow(1.0 - _pow(beta2, t), 0.5)
     a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
     s_m, s_g, w = lerp_coefficients(1.0 - beta1)
-    return (
-        a,
-        B,
-        w,
-        beta2,
-        1.0 - beta2,
-        eps,
-        0.0 if decoupled else wd,
-        1.0 - lr * wd if decoupled else 1.0,
-        s_m,
-        s_g,
-        gs,
+    return dict(
+        a=a,
+        B=B,
+        w=w,
+        beta2=beta2,
+        one_minus_beta2=1.0 - beta2,
+        eps=eps,
+        wd=0.0 if decoupled else wd,
+        decay=1.0 - lr * wd if decoupled else 1.0,
+        s_m=s_m,
+        s_g=s_g,
+        gs=gs,
     )
 
 
 def adagrad_coefficients(lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-    """``_adagrad``'s c for step t: the decayed rate lr/(1 + (t−1)·lr_decay), ε inside or outside."""
+    """``_adagrad``'s record for step t: the decayed rate lr/(1 + (t−1)·lr_decay), ε inside or outside."""
     clr = _floats(lr) / (1.0 + (t - 1) * lr_decay)
-    return (clr, eps if eps_inside else 0.0, 0.0 if eps_inside else eps, wd, gs)
+    return dict(lr=clr, eps_in=eps if eps_inside else 0.0, eps_out=0.0 if eps_inside else eps, wd=wd, gs=gs)
 
 
 def adadelta_coefficients(lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-    """``_adadelta``'s c."""
-    return (lr, rho, 1.0 - rho, eps, wd, gs)
+    """``_adadelta``'s record."""
+    return dict(lr=lr, rho=rho, one_minus_rho=1.0 - rho, eps=eps, wd=wd, gs=gs)
 
 
 def rmsprop_coefficients(lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-    """``_rmsprop``'s c: the centred mean's lerp folded in as Adam's (all zero when not centred)."""
+    """``_rmsprop``'s record: the centred mean's lerp folded in as Adam's (all zero when not centred)."""
     s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
-    return (lr, alpha, 1.0 - alpha, eps, wd, momentum, w, s_a, s_g, gs)
+    return dict(
+        lr=lr, alpha=alpha, one_minus_alpha=1.0 - alpha, eps=eps, wd=wd, mu=momentum, w=w, s_a=s_a, s_g=s_g, gs=gs
+    )
+
+
+#: the fields of the one coefficient record every optimiser's loop reads by name (each fills its own;
+#: the rest stay 0): one record type per float dtype, so the compiled epoch stays one kernel
+FIELDS = (
+    "lr", "mu", "damp", "wd", "a", "b", "B", "w", "beta2", "one_minus_beta2", "eps", "eps_in", "eps_out",
+    "decay", "s_m", "s_g", "s_a", "rho", "one_minus_rho", "alpha", "one_minus_alpha", "gs",
+)  # fmt: skip
+
+
+def record_dtype(dtype) -> np.dtype:
+    """The coefficient record's structured dtype, every field in ``dtype``."""
+    return np.dtype([(name, dtype) for name in FIELDS])
+
+
+def records(values: dict, dtype, steps: int = 1) -> np.ndarray:
+    """``steps`` records of ``dtype`` from a builder's ``values`` (per field: a scalar, or one value
+    a step); fields it does not name are 0."""
+    out = np.zeros(steps, dtype=record_dtype(dtype))
+    for name, value in values.items():
+        out[name] = value
+    return out
 
 
 class NumbaKernels(NumpyKernels):
@@ -450,11 +525,11 @@ class NumbaKernels(NumpyKernels):
         """isfinite(L) ∧ isfinite(g·g), the sum in one vectorised loop (at M 8 µs; BLAS's dot 14 µs)."""
         return math.isfinite(loss) and math.isfinite(SUM_SQUARES(g))
 
-    def _coefficients(self, dtype, *values):
-        """``values`` in a reused array of ``dtype`` (an array argument: numba types it at once,
-        where a tuple of 11 scalars cost 6 µs a step to build and type at S)."""
-        c = self._scratch("coefficients", (len(values),), dtype)
-        c[:] = values
+    def _coefficients(self, dtype, values: dict):
+        """The builder's ``values`` as a one-record array of ``dtype``, reused (an array: numba types
+        it at once, where a tuple of 11 scalars cost 6 µs a step to build and type at S)."""
+        c = self._scratch("coefficients", (1,), record_dtype(dtype))
+        c[0] = tuple(values.get(name, 0.0) for name in FIELDS)
         return c
 
     def _zeros_like(self, tag, p):
@@ -519,25 +594,25 @@ class NumbaKernels(NumpyKernels):
     # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
 
     def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, *sgd_coefficients(lr, wd, gs)))
+        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, sgd_coefficients(lr, wd, gs)))
         return p
 
     def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
         c = momentum_coefficients(lr, t, mu, dampening, nesterov, wd, gs)
-        SGD(p, g, buf, self._coefficients(p.dtype, *c))
+        SGD(p, g, buf, self._coefficients(p.dtype, c))
         return p, buf
 
     def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        SUTSKEVER(p, g, v, self._coefficients(p.dtype, *sutskever_coefficients(lr, mu, nesterov, wd, gs)))
+        SUTSKEVER(p, g, v, self._coefficients(p.dtype, sutskever_coefficients(lr, mu, nesterov, wd, gs)))
         return p, v
 
     def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
         c = adagrad_coefficients(lr, t, lr_decay, eps, wd, eps_inside, gs)
-        ADAGRAD(p, g, s, self._coefficients(p.dtype, *c))
+        ADAGRAD(p, g, s, self._coefficients(p.dtype, c))
         return p, s
 
     def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, *adadelta_coefficients(lr, rho, eps, wd, gs)))
+        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, adadelta_coefficients(lr, rho, eps, wd, gs)))
         return p, Eg, Ed
 
     def adam_step(
@@ -558,9 +633,7 @@ class NumbaKernels(NumpyKernels):
         eps_uncorrected=False,
         gs=1.0,
     ):
-        c = self._coefficients(
-            p.dtype, *adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs)
-        )
+        c = self._coefficients(p.dtype, adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs))
         if amsgrad:
             ADAM_AMSGRAD(p, g, m, v, vmax, c)
         else:
@@ -570,6 +643,6 @@ class NumbaKernels(NumpyKernels):
     def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
         ga = g_avg if centered else self._zeros_like("g_avg", p)
         b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
-        c = self._coefficients(p.dtype, *rmsprop_coefficients(lr, alpha, eps, wd, momentum, centered, gs))
+        c = self._coefficients(p.dtype, rmsprop_coefficients(lr, alpha, eps, wd, momentum, centered, gs))
         RMSPROP(p, g, v, ga, b, c)
         return p, v, g_avg, buf
