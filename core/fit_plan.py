@@ -6,7 +6,9 @@ JAX processes on the plan.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -95,6 +97,15 @@ class FitOptions:
     cuda_graph: bool = False
     sample_weight: object = None  # an array of one weight per row
     class_weight: dict | str | None = None
+
+
+def fit_signature() -> inspect.Signature:
+    """``MLP.fit(X, y, epochs=..., ...)``: FitOptions' fields with their defaults, in order (the
+    options are declared there once)."""
+    P = inspect.Parameter
+    params = [P(n, P.POSITIONAL_OR_KEYWORD) for n in ("self", "X", "y")]
+    params += [P(f.name, P.POSITIONAL_OR_KEYWORD, default=f.default) for f in dataclasses.fields(FitOptions)]
+    return inspect.Signature(params)
 
 
 def plan(model, X, y, o: FitOptions, comm) -> FitPlan:

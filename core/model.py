@@ -16,7 +16,6 @@ from . import (
     validation,
 )
 from .columns import ColumnPlan
-from .defaults import DEFAULTS
 from .fit import fit as run_fit
 from .state import reset_training
 from .steps import CompiledSteps, fresh_state, training_step
@@ -60,7 +59,7 @@ class MLP:
     columns, classes, target_scale, target_name = (contract.Part() for _ in range(4))  # of self.contract
 
     def __init__(self, layers, *args, **kwargs):
-        arguments = hyper.signature().bind(self, layers, *args, **kwargs)
+        arguments = _bind(hyper.signature(), "MLP", self, layers, *args, **kwargs)
         arguments.apply_defaults()
         sizes = validation.layer_sizes(layers)
         self.requested_sizes = sizes
@@ -115,13 +114,7 @@ class MLP:
         self.columns, self.classes = plan, classes
         return self
 
-    # fmt: off
-    def fit(self, X, y, epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], lr=None, optimizer=None,
-            schedule="auto", validation_data=None, validation_split=None, patience=None, min_delta=0.0,
-            restore_best=True, track_gradients=False, verbose=False, compile_epoch=None, callback=None,
-            callbacks=None, data_parallel=False, on_divergence="stop", checkpoint=None, checkpoint_every=None,
-            checkpoint_keep=3, resume=None, cuda_graph=False, sample_weight=None, class_weight=None):
-        # fmt: on
+    def fit(self, X, y, *args, **kwargs):
         """Train for ``epochs`` passes over (X, y); returns this fit's History (``model.history``
         keeps every fit's). Every argument is checked before anything changes (core/fit_plan.py).
 
@@ -150,7 +143,8 @@ class MLP:
         ``sample_weight`` (per row) and ``class_weight`` ("balanced": class c weighs n/(k·n_c), or
         {label: weight}) make the loss the weighted mean Σ rᵢℓᵢ, r = w/Σw (core/weights.py).
         """
-        options = {k: v for k, v in locals().items() if k not in ("self", "X", "y")}
+        bound = _bind(fit_plan.fit_signature(), "fit", self, X, y, *args, **kwargs)  # FitOptions' fields
+        options = {k: v for k, v in bound.arguments.items() if k not in ("self", "X", "y")}
         return run_fit(self, X, y, fit_plan.FitOptions(**options))
 
     # ---- using the trained model (core/forward.py) -------------------------------------------
@@ -260,6 +254,14 @@ class MLP:
         return self.backend.to_numpy(self.forward.grad_norms()(self.params, X, Y))
 
 
+def _bind(signature, name, *args, **kwargs):
+    """The arguments bound to ``signature``, or Python's TypeError naming the call (``name()``)."""
+    try:
+        return signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{name}() {exc}") from None
+
+
 def load(path, backend=None, kernels=None, precision=None) -> MLP:
     """The model saved at ``path``, on ``backend`` (any backend, whichever saved it): same
     architecture, weights, scaler and training counters; no code is executed (core/persistence.py)."""
@@ -272,3 +274,4 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
 
 
 MLP.__init__.__signature__ = hyper.signature()  # help(MLP) and inspect show every option (core/hyper.py)
+MLP.fit.__signature__ = fit_plan.fit_signature()  # and every fit option (core/fit_plan.py's FitOptions)

@@ -22,7 +22,7 @@ def test_the_constructor_signature_is_the_tables():
     params = list(inspect.signature(MLP).parameters)
     assert params == ["layers", *(o.name for o in hyper.OPTIONS), "backend", "kernels"]
     assert all(inspect.signature(MLP).parameters[o.name].default == o.default for o in hyper.OPTIONS)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'hiden'"):
+    with pytest.raises(TypeError, match="MLP\(\) got an unexpected keyword argument .hiden."):
         MLP([3, 4, 1], hiden="tanh")
 
 
@@ -72,3 +72,16 @@ def test_an_option_added_to_the_table_reaches_every_part(tmp_path, monkeypatch):
     serialize.write(tmp_path / "bad.reseau", tensors, {**rest, "note": 5})
     with pytest.raises(ValueError, match="bad.reseau: the description's note must be a string; got 5"):
         load(tmp_path / "bad.reseau")
+
+
+def test_fits_signature_is_fit_options_fields():
+    """MLP.fit's options are FitOptions' fields (declared once, core/fit_plan.py): its signature,
+    defaults and the call's checks come from them."""
+    import dataclasses
+
+    params = list(inspect.signature(MLP.fit).parameters)
+    assert params == ["self", "X", "y", *(f.name for f in dataclasses.fields(fit_plan.FitOptions))]
+    X, y = _data()
+    with pytest.raises(TypeError, match=r"fit\(\) got an unexpected keyword argument 'epoch'"):
+        MLP([3, 4, 1]).fit(X, y, epoch=3)
+    assert MLP([3, 4, 1], seed=0).fit(X, y, 2, 8)["epoch"] == [1, 2]  # epochs and batch_size by position
