@@ -5,10 +5,12 @@ and the Trainer run (``core/trainer.py``), over ranks or devices where asked."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import build, fit_plan, validation
 from . import checkpoint as checkpoint_files
 from .callbacks import EarlyStopping, Verbose, as_list
-from .trainer import Trainer
+from .trainer import Run, Trainer
 
 
 def fit(model, X, y, o: fit_plan.FitOptions):
@@ -37,7 +39,7 @@ def fit(model, X, y, o: fit_plan.FitOptions):
     progress, history = _resume(model, plan, stopping)
     if progress == "done":
         return history
-    return _run(model, plan, o, comm, _trainer_options(model, plan, o, comm, stopping, progress, history))
+    return _run(model, plan, o, comm, _trainer_run(model, plan, o, comm, stopping, progress, history))
 
 
 def apply(model, plan, o, comm):
@@ -75,9 +77,10 @@ def _resume(model, plan, stopping):
     return progress, history
 
 
-def _trainer_options(model, plan, o, comm, stopping, progress, history) -> dict:
+def _trainer_run(model, plan, o, comm, stopping, progress, history) -> Run:
+    """The Trainer's Run from the plan and the options (comm and shard set by ``_run``)."""
     steps = model.steps
-    return dict(
+    return Run(
         epochs=o.epochs, batch_size=o.batch_size, validation=plan.val, compile_epoch=o.compile_epoch,
         callbacks=_callbacks(model, plan, o, comm, stopping), track_gradients=bool(o.track_gradients),
         progress=progress, history=history, step=steps.step, epoch_fn=steps.epoch_fn, workspaces=steps.workspaces,
@@ -85,26 +88,26 @@ def _trainer_options(model, plan, o, comm, stopping, progress, history) -> dict:
     )  # fmt: skip
 
 
-def _run(model, plan, o, comm, options):
+def _run(model, plan, o, comm, run: Run):
     """The Trainer on one process, over MPI ranks (each its rows of every batch), or over JAX
     devices (the data replicated, each batch sharded)."""
     X, Y = plan.X, model.backend.asarray(plan.Y)
     if not o.data_parallel:
-        return Trainer(model, X, Y, **options).run()
+        return Trainer(model, X, Y, run).run()
     reg = model.regularization
     if comm is not None:
         if reg is not None:
             reg.rank = comm.rank  # each rank draws its own dropout masks
         try:
-            return Trainer(model, X, Y, comm=comm, **options).run()
+            return Trainer(model, X, Y, dataclasses.replace(run, comm=comm)).run()
         finally:
             if reg is not None:
                 reg.rank = 0
     bk = model.backend
     model.params, model.opt_state = bk.replicate(model.params), bk.replicate(model.opt_state)
-    X, Y, options["validation"] = bk.replicate(X), bk.replicate(Y), bk.replicate(plan.val)
+    X, Y, validation = bk.replicate(X), bk.replicate(Y), bk.replicate(plan.val)
     try:
-        return Trainer(model, X, Y, shard=bk.shard_rows, **options).run()
+        return Trainer(model, X, Y, dataclasses.replace(run, shard=bk.shard_rows, validation=validation)).run()
     finally:
         model.params, model.opt_state = bk.gather_home(model.params), bk.gather_home(model.opt_state)
 

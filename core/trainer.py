@@ -1,4 +1,4 @@
-"""The training loop of one fit, as an object: ``Trainer(model, X, Y, ...).run()`` — the one loop,
+"""The training loop of one fit, as an object: ``Trainer(model, X, Y, Run(...)).run()`` — the one loop,
 run by ``MLP.fit`` (core/fit.py) and by the scikit-learn estimators (reseau/sklearn/loop.py, with
 their own step, epoch order and books as a callback).
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from ..backends.host import np
 from . import compiled_epoch, guard, heads
@@ -79,62 +81,67 @@ class DeferredSignals:
         return False
 
 
+@dataclass
+class Run:
+    """What a Trainer is given besides the model and its data, declared once: built from a fit's
+    plan by core/fit.py (``run_of``) and by the scikit-learn estimators (reseau/sklearn/loop.py).
+    ``step``/``epoch_fn``: the compiled step and epoch loop; ``validation``: (X, Y[, w]) on the
+    device; ``shard``/``comm``: a split over devices / MPI ranks; ``progress``: where a resumed fit
+    left off; ``W``: row weights; ``orders(n)``: each epoch's row order (None: shuffled)."""
+
+    epochs: int
+    batch_size: int | None
+    step: Callable
+    epoch_fn: Callable | None = None
+    validation: tuple | None = None
+    compile_epoch: bool | None = None
+    callbacks: Sequence = ()
+    track_gradients: bool = False
+    shard: Callable | None = None
+    comm: object = None
+    progress: dict | None = None
+    history: object = None
+    workspaces: object = None
+    on_divergence: str = "stop"
+    fit_epoch0: int = 0
+    schedule_start: tuple = (0, 0)
+    W: object = None
+    orders: Callable | None = None
+
+
 class Trainer:
     """One fit: the data on the device, the batch size, the schedule's position, the step's form
     (flat buffer or leaves), the callbacks and the stop flag. The model keeps its parameters,
     optimiser state, counters (``step_count``, ``epoch``) and cumulative history."""
 
-    def __init__(
-        self,
-        model,
-        X,
-        Y,
-        epochs,
-        batch_size,
-        validation=None,
-        compile_epoch=None,
-        callbacks=(),
-        track_gradients=False,
-        shard=None,
-        comm=None,
-        progress=None,
-        history=None,
-        *,
-        step,
-        epoch_fn,
-        workspaces=None,
-        on_divergence="stop",
-        fit_epoch0=0,
-        schedule_start=(0, 0),
-        W=None,
-        orders=None,
-    ):
-        self.model, self.X, self.Y, self.validation = model, X, Y, validation
-        self.W = W  # the rows' weights (core/weights.py), or None
-        self.orders = orders  # orders(n): each epoch's row order (host ints) or None; default: shuffled
+    def __init__(self, model, X, Y, run: Run):
+        batch_size, shard, comm = run.batch_size, run.shard, run.comm
+        self.model, self.X, self.Y, self.validation = model, X, Y, run.validation
+        self.W = W = run.W  # the rows' weights (core/weights.py), or None
+        self.orders = run.orders  # orders(n): each epoch's row order (host ints) or None; default: shuffled
         self.n = X.shape[0]
         self.bs = self.n if batch_size is None else min(batch_size, self.n)
-        self.epochs, self.shard, self.comm = epochs, shard, comm
-        self.progress = progress  # where a resumed fit left off: its epoch's order and position
-        self.history = history
-        extra = [GradientNorms()] if track_gradients else []
-        self.callbacks = extra + [Recorder(), ScheduleWatch()] + list(callbacks)
+        self.epochs, self.shard, self.comm = run.epochs, shard, comm
+        self.progress = run.progress  # where a resumed fit left off: its epoch's order and position
+        self.history = run.history
+        extra = [GradientNorms()] if run.track_gradients else []
+        self.callbacks = extra + [Recorder(), ScheduleWatch()] + list(run.callbacks)
         # a callback with ``on_step_end`` acts after each step unless it says it has no work there
         self.step_hooks = [c for c in self.callbacks if hasattr(c, "on_step_end") and getattr(c, "steps_needed", True)]
-        self.compile_epoch = self._compiles(compile_epoch, epoch_fn)
+        self.compile_epoch = self._compiles(run.compile_epoch, run.epoch_fn)
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
         self.form = StepForm(model)
-        self.step, self.epoch_fn = step, epoch_fn  # the compiled step and epoch loop
-        self.on_divergence = on_divergence
-        self.epoch0 = fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
-        self.schedule_start = schedule_start  # (epoch, step) where the schedule's clock started
+        self.step, self.epoch_fn = run.step, run.epoch_fn  # the compiled step and epoch loop
+        self.on_divergence = run.on_divergence
+        self.epoch0 = run.fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
+        self.schedule_start = run.schedule_start  # (epoch, step) where the schedule's clock started
         self.failed = False  # set when the loop ends by an exception (divergence, interrupt)
         self.epoch_started = None
         self.place = (lambda v: v) if shard is None else model.backend.replicate
         self.lr = None
         self.signals = DeferredSignals()
-        self.batches = Batches(model, X, Y, W, self.bs, workspaces, comm, shard)  # each step's rows
+        self.batches = Batches(model, X, Y, W, self.bs, run.workspaces, comm, shard)  # each step's rows
 
     def _compiles(self, asked, epoch_fn) -> bool:
         """Whether each epoch runs as one compiled call (JAX: its full mini-batches; NumPy with

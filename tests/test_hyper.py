@@ -22,7 +22,7 @@ def test_the_constructor_signature_is_the_tables():
     params = list(inspect.signature(MLP).parameters)
     assert params == ["layers", *(o.name for o in hyper.OPTIONS), "backend", "kernels"]
     assert all(inspect.signature(MLP).parameters[o.name].default == o.default for o in hyper.OPTIONS)
-    with pytest.raises(TypeError, match="MLP\(\) got an unexpected keyword argument .hiden."):
+    with pytest.raises(TypeError, match=r"MLP\(\) got an unexpected keyword argument .hiden."):
         MLP([3, 4, 1], hiden="tanh")
 
 

@@ -21,7 +21,7 @@ from ..core.callbacks import Callback, as_list
 from ..core.guard import TrainingDivergedError
 from ..core.history import History
 from ..core.steps import fresh_state
-from ..core.trainer import Trainer
+from ..core.trainer import Run, Trainer
 from . import backing
 
 
@@ -127,12 +127,12 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     Y = backend.asarray(np.asarray(y, dtype=X.dtype), dtype=dtype)
     W = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
     callbacks = [Books(est, compiled, progress, validation, score, incremental), *as_list(est.callbacks)]
-    trainer = Trainer(
-        model, X_rows, Y, 1 if incremental else est.max_iter, batch_size(est, X.shape[0]), callbacks=callbacks,
-        history=model.history, step=step, epoch_fn=Epochs(est, compiled, opt, mode), workspaces=compiled.workspaces,
-        on_divergence=mode,
+    run = Run(
+        1 if incremental else est.max_iter, batch_size(est, X.shape[0]), step, Epochs(est, compiled, opt, mode),
+        callbacks=callbacks, history=model.history, workspaces=compiled.workspaces, on_divergence=mode,
         fit_epoch0=model.epoch, W=W, orders=Order(est.shuffle, random_state),
     )  # fmt: skip
+    trainer = Trainer(model, X_rows, Y, run)
     est.n_iter_ = 0
     try:
         trainer.run()
