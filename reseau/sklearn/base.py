@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..backends.host import np
 from ..core.weights import sample_weights
 from . import backing, inputs, lbfgs, loop
+from .accounts import Accounts
 from .params import check_params, constructor, hidden_sizes
 
 #: the private state of estimators pickled by earlier versions, now kept elsewhere or rebuilt
@@ -22,7 +23,7 @@ LEGACY = ("_cache", "_optimizer_state", "_n_updates")
 RENAMED = {"_plan": "_column_plan"}
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(Accounts, BaseEstimator):
     """scikit-learn's MLP parameters, then reseau's (see the package's docstring)."""
 
     __init__ = constructor()

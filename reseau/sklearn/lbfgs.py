@@ -79,7 +79,5 @@ def fit_lbfgs(est, compiled, X, y, sample_weight, layer_units):
             "scale the data.",
             ConvergenceWarning,
         )
-    est.n_iter_ = min(int(result.nit), est.max_iter)
-    est.loss_ = float(result.fun)
-    est.coefs_, est.intercepts_ = unpack(result.x, shapes, X.dtype)
+    est.take_solution(min(int(result.nit), est.max_iter), float(result.fun), *unpack(result.x, shapes, X.dtype))
     compiled.holds = None  # the model holds the last evaluated θ, not necessarily the result's

@@ -1,10 +1,9 @@
 """The stochastic solvers' fit, on reseau's one training loop: the Trainer (core/trainer.py) runs
 the epochs — signals held between steps, the model's history, the guard's books — with the
 estimators' step (core/objective.py: scikit-learn's objective, every step applied) and
-scikit-learn's epoch order. ``Books``, a callback, keeps scikit-learn's accounts after each epoch:
-``n_iter_``, ``t_``, ``loss_curve_``, the stopping rules (``tol`` over ``n_iter_no_change``
-epochs, on the training loss or on early stopping's validation score, whose best weights are
-kept) and the rates of ``learning_rate`` "invscaling" and "adaptive"."""
+scikit-learn's epoch order. ``Books``, a callback, hands each epoch to the estimator, which keeps
+its own accounts (accounts.py: ``n_iter_``, ``t_``, ``loss_curve_``, the stopping rules, the
+rates of ``learning_rate`` "invscaling" and "adaptive")."""
 
 from __future__ import annotations
 
@@ -112,11 +111,11 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
         raise ValueError("partial_fit does not support early_stopping=True")
     model, opt = compiled.model, optimizer(est)
     backing.to_device(model, est.coefs_, est.intercepts_)
-    if not incremental or model.opt_state is None or type(model.optimizer) is not type(opt):
+    fresh = not incremental or model.opt_state is None or type(model.optimizer) is not type(opt)
+    if fresh:
         model.opt_state = fresh_state(model, opt)
         model.step_count = model.epoch = 0
         model.history = History()
-        est.learning_rate_ = float(est.learning_rate_init)
     model.optimizer = opt
     X, y, sample_weight, validation = split(est, X, y, sample_weight, random_state)
     if validation is not None and labels is not None:  # the classifiers score against labels
@@ -133,17 +132,17 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
         fit_epoch0=model.epoch, W=W, orders=Order(est.shuffle, random_state),
     )  # fmt: skip
     trainer = Trainer(model, X_rows, Y, run)
-    est.n_iter_ = 0
+    est.start_epochs(fresh)
     try:
         trainer.run()
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-        est.coefs_, est.intercepts_ = backing.to_host(model)
+        est.take_weights(*backing.to_host(model))
     except TrainingDivergedError:  # on_divergence="stop": the weights of the last good step
-        est.coefs_, est.intercepts_ = backing.to_host(model)
+        est.take_weights(*backing.to_host(model))
         raise
     if est.early_stopping:
-        est.coefs_, est.intercepts_ = progress.best_coefs, progress.best_intercepts
+        est.take_weights(progress.best_coefs, progress.best_intercepts)
 
 
 def _step(est, compiled, opt):
@@ -181,7 +180,8 @@ class Epochs:
 
 
 class Books(Callback):
-    """scikit-learn's accounts after each epoch, the rate of the next, and when to stop."""
+    """After each epoch: the weights to the estimator, its accounts (accounts.py), and whether
+    training stops; before each, the rate the estimator's accounts set."""
 
     def __init__(self, est, compiled, progress, validation, score, incremental):
         self.est, self.compiled, self.progress, self.validation = est, compiled, progress, validation
@@ -192,9 +192,10 @@ class Books(Callback):
 
     def on_epoch_end(self, trainer, record):
         est = self.est
-        est.coefs_, est.intercepts_ = backing.to_host(trainer.model)
+        est.take_weights(*backing.to_host(trainer.model))
         self.compiled.holds = est.coefs_  # the model holds these weights: a forward pass uses them as they are
-        if self.book(record["loss"], trainer.n) or self.incremental:
+        score = lambda: self.score(*self.validation)  # noqa: E731 - asked for with early stopping only
+        if est.book_epoch(record["loss"], trainer.n, score, self.progress) or self.incremental:
             trainer.stop_training = True
         elif est.n_iter_ == est.max_iter:
             warnings.warn(
@@ -202,50 +203,3 @@ class Books(Callback):
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
-
-    def book(self, loss, n) -> bool:
-        """Count the epoch (its loss, over n rows), score it; True when training stops."""
-        est, progress = self.est, self.progress
-        est.n_iter_ += 1
-        est.loss_ = loss
-        est.t_ += n
-        est.loss_curve_.append(loss)
-        if est.verbose:
-            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
-        if est.early_stopping:
-            score = self.score(*self.validation)
-            est.validation_scores_.append(score)
-            if est.verbose:
-                print(f"Validation score: {score:f}")
-            self.count(score < est.best_validation_score_ + est.tol)
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                progress.keep_best(est.coefs_, est.intercepts_)
-        else:
-            self.count(loss > est.best_loss_ - est.tol)
-            est.best_loss_ = min(est.best_loss_, loss)
-        if est.solver == "sgd" and est.learning_rate == "invscaling":
-            est.learning_rate_ = float(est.learning_rate_init) / (est.t_ + 1) ** est.power_t
-        if progress.no_improvement <= est.n_iter_no_change:
-            return False
-        return self.stalled()
-
-    def count(self, stalled: bool):
-        self.progress.no_improvement = self.progress.no_improvement + 1 if stalled else 0
-
-    def stalled(self) -> bool:
-        """n_iter_no_change epochs without improvement: "adaptive" divides the rate by 5 and goes
-        on (until it is 1e-6 or less); otherwise training stops. True when it stops."""
-        est = self.est
-        what = "Validation score" if est.early_stopping else "Training loss"
-        msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
-        adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
-        if adaptive and est.learning_rate_ > 1e-6:
-            est.learning_rate_ /= 5.0
-            self.progress.no_improvement = 0
-            if est.verbose:
-                print(f"{msg} Setting learning rate to {est.learning_rate_:f}")
-            return False
-        if est.verbose:
-            print(msg + (" Learning rate too small. Stopping." if adaptive else " Stopping."))
-        return True
