@@ -85,3 +85,21 @@ def test_fits_signature_is_fit_options_fields():
     with pytest.raises(TypeError, match=r"fit\(\) got an unexpected keyword argument 'epoch'"):
         MLP([3, 4, 1]).fit(X, y, epoch=3)
     assert MLP([3, 4, 1], seed=0).fit(X, y, 2, 8)["epoch"] == [1, 2]  # epochs and batch_size by position
+
+
+def test_the_command_line_passes_each_hyper_parameter_it_has():
+    """``reseau train`` builds its MLP from core/hyper.py's table: every option the command line
+    has (under its own name there, "none"/"auto" for None) reaches the model, a new one too."""
+    from reseau.cli import TRAIN_OPTIONS
+    from reseau.cli.train import CLI_NAMES, hyper_options
+
+    o = {name: spec[1] for name, spec in TRAIN_OPTIONS.items()}
+    o.update(activation="tanh", normalize="none", init="auto", l2="auto", dropout=0.25)
+    options = hyper_options(o, 200, "classify")
+    assert options["hidden"] == "tanh" and options["normalize"] is None and options["init"] is None
+    assert options["l2"] == pytest.approx(2 / 200) and options["dropout"] == 0.25 and options["task"] == "classify"
+    model = MLP([4, 8, 1], **options)
+    assert model.hidden == ["tanh"] and model.dropout == [0.25]
+    passed = {CLI_NAMES.get(o_.name, o_.name) for o_ in hyper.OPTIONS} & set(TRAIN_OPTIONS)
+    assert passed >= {"activation", "output", "init", "dtype", "seed", "dropout", "l1", "l2", "normalize", "impute"}
+    assert hyper_options({**o, "note": "x"}, 200, "classify").get("note") is None  # not in the table: not passed

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import backends, optim
 from .. import kernels as kernel_tables
 from ..backends.host import np
+from ..core import hyper
 from ..core import targets as target_rules
 from ..core.callbacks import EpochSnapshot, ProgressBar
 from ..core.columns import ColumnPlan, DataWarning
@@ -235,31 +236,32 @@ def _model(o, task, X_train, y_train):
             f"--label-smoothing {o['label_smoothing']} applies to classes, and --data {o['data']}'s target is a "
             "quantity (a regression); drop the option, or give --task classify"
         )
-    normalize, impute = (None if o[k] == "none" else o[k] for k in ("normalize", "impute"))
-    plan = ColumnPlan(normalize, impute).fit(X_train)
-    model = MLP(
-        [None, *o["layers"], None],
-        hidden=o["activation"],
-        output=o["output"],
-        task=task,
-        init=None if o["init"] == "auto" else o["init"],
-        backend=o["backend"],
-        dtype=o["dtype"],
-        seed=o["seed"],
-        dropout=o["dropout"],
-        l1=o["l1"],
-        label_smoothing=o["label_smoothing"],
-        l2=auto_l2(len(y_train), True) if o["l2"] == "auto" else o["l2"],
-        normalize=normalize,
-        impute=impute,
-        kernels=kernel_tables.for_run(
-            o["backend"], [plan.width, *o["layers"], 10], len(y_train), o["batch_size"], o["epochs"]
-        ),
-        precision=o["precision"],
-        target_scaling=None if o["target_scaling"] == "none" else o["target_scaling"],
+    options = hyper_options(o, len(y_train), task)
+    plan = ColumnPlan(options["normalize"], options["impute"]).fit(X_train)
+    kernels = kernel_tables.for_run(
+        o["backend"], [plan.width, *o["layers"], 10], len(y_train), o["batch_size"], o["epochs"]
     )
+    model = MLP([None, *o["layers"], None], **options, backend=o["backend"], kernels=kernels)
     model.columns = plan
     return model.build(X_train, y_train)
+
+
+#: MLP's hyper-parameters (core/hyper.py) the command line names otherwise, and its words for None
+CLI_NAMES = {"hidden": "activation"}
+NONE_WORDS = {"normalize": "none", "impute": "none", "target_scaling": "none", "init": "auto"}
+
+
+def hyper_options(o, n_train: int, task) -> dict:
+    """MLP's hyper-parameters from the command line's options: each option of core/hyper.py's table
+    that the command line has (under its name there), "none"/"auto" read as None; l2 "auto" resolved
+    as the default optimiser resolves it (2/n); the task as decided from the data."""
+    options = {}
+    for option in hyper.OPTIONS:
+        name = CLI_NAMES.get(option.name, option.name)
+        if name in o:
+            options[option.name] = None if o[name] == NONE_WORDS.get(option.name) else o[name]
+    options["l2"] = auto_l2(n_train, True) if o["l2"] == "auto" else o["l2"]
+    return {**options, "task": task}
 
 
 def _interrupted(model, snapshot, save) -> int:
