@@ -29,7 +29,7 @@ network they train is ``model_``, a ``reseau.MLP`` (``save``, ``to_onnx``, ``sum
 | ``params.py`` | the parameters, stored and checked as scikit-learn checks them |
 | ``inputs.py`` | X and y checked (or through the column plan), pickled weights checked |
 | ``backing.py`` | ``model_``: built, first weights, ``coefs_`` ⇄ device parameters, forward |
-| ``accounts.py`` | the fitted accounts the estimator keeps itself: n_iter_, loss_curve_, stopping, rates |
+| ``accounts.py`` | the fitted accounts the estimator keeps itself: ``n_iter_``, ``loss_curve_``, stopping, rates |
 | ``loop.py`` | the stochastic solvers on the Trainer, each epoch handed to the estimator's accounts |
 | ``lbfgs.py`` | solver="lbfgs" through scipy.optimize |
 """
