@@ -8,7 +8,7 @@ Per chunk of rows Xc (``chunk_rows`` of them):
     (softmax, σ or identity) applied there in place.
 
 No array is allocated per chunk and nothing is concatenated: the workspaces are made once per
-network and dtype and reused by every call (predict, predict_proba, evaluate, the scikit-learn
+network, dtype and thread and reused by every call (predict, predict_proba, evaluate, the scikit-learn
 estimators, the CLI). JAX cannot write into buffers: there one jitted forward per row bucket (the
 full chunk, and the last, shorter chunk padded to a power of two), so a new row count never
 compiles anything new after the first few calls.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 
 from ..backends.host import np
 
@@ -68,7 +69,7 @@ class Inference:
         self.backend, self.kern, self.layout = model.backend, model.kern, model.layout
         self.activations, self.head, self.dtype = model.activations, model.output, model.dtype
         self.rows = JAX_CHUNK if self.backend.name == "jax" else chunk_rows(model.sizes, np.dtype(self.dtype).itemsize)
-        self._workspace = None
+        self._local = threading.local()  # each thread its own workspace: concurrent predicts do not mix
         self._jitted = {}
 
     # ---- the passes --------------------------------------------------------------------------
@@ -123,14 +124,16 @@ class Inference:
             yield a, b, A_out
 
     def _buffers(self):
-        """Per layer (Z, A) of ``self.rows`` rows (the output layer's Z alone), made on first use."""
-        if self._workspace is None:
+        """Per layer (Z, A) of ``self.rows`` rows (the output layer's Z alone), made on a thread's
+        first use (each thread its own: two threads predicting at once once overwrote each other's)."""
+        ws = getattr(self._local, "workspace", None)
+        if ws is None or ws[-1][0].shape[0] < self.rows:
             xp, rows = self.kern.xp, self.rows
-            self._workspace = [
+            ws = self._local.workspace = [
                 (xp.empty((rows, n_out), dtype=self.dtype), xp.empty((rows, n_out), dtype=self.dtype))
                 for _, n_out in self.layout.shapes[:-1]
             ] + [(xp.empty((rows, self.layout.sizes[-1]), dtype=self.dtype),)]
-        return self._workspace
+        return ws
 
     # ---- JAX: a jitted program per row bucket ------------------------------------------------
 

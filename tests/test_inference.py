@@ -101,7 +101,7 @@ def test_workspaces_are_reused_and_results_written_in_place(monkeypatch):
     inf = model.forward.inference
     inf.rows = 16
     first = inf.output(model.params, X)
-    buffers = [b for pair in inf._workspace for b in pair]
+    buffers = [b for pair in inf._buffers() for b in pair]
 
     def no_concatenation(*a, **k):
         raise AssertionError("the inference path concatenated")
@@ -110,7 +110,7 @@ def test_workspaces_are_reused_and_results_written_in_place(monkeypatch):
     into = np.full((len(X), 3), np.nan)
     assert inf.output(model.params, X, into=into) is into
     np.testing.assert_array_equal(into, first)
-    assert all(a is b for a, b in zip(buffers, (b for pair in inf._workspace for b in pair)))
+    assert all(a is b for a, b in zip(buffers, (b for pair in inf._buffers() for b in pair)))
 
 
 def test_one_finiteness_pass_per_predict_and_a_bad_cell_named(monkeypatch):
@@ -159,3 +159,28 @@ def test_column_plan_and_target_scaling_through_the_inference_path():
     metrics = model.evaluate(frame, y)
     rmse = float(np.sqrt(np.mean((want - y.to_numpy()) ** 2)))
     assert metrics["rmse"] == pytest.approx(rmse, rel=1e-10)
+
+
+def test_threads_predicting_at_once_get_their_own_numbers():
+    """A model shared by threads (a web server, the playground's page beside its training thread):
+    each thread has its own workspace, so concurrent predictions equal one thread's (they once
+    overwrote each other's activations)."""
+    import threading
+
+    model, X = _model("softmax", "relu", dtype="float32", n=400)
+    X = np.repeat(X, 25, axis=0).astype(np.float32)
+    model.forward.inference.rows = 256
+    want = model.predict_proba(X)
+    wrong = []
+
+    def predict():
+        for _ in range(20):
+            if not np.array_equal(model.predict_proba(X), want):
+                wrong.append(1)
+
+    threads = [threading.Thread(target=predict) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
