@@ -10,6 +10,7 @@ copy into the buffer (they allocate; the numba kernels fuse them too).
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -23,8 +24,17 @@ class NumpyKernels(Reference):
 
     def __init__(self, backend):
         super().__init__(backend)
-        self._scratch_cache = {}
+        self._local = threading.local()
         self._heads = {"softmax": self._head_softmax, "sigmoid": self._head_sigmoid, "identity": self._head_identity}
+
+    @property
+    def _scratch_cache(self) -> dict:
+        """Scratch buffers by (tag, shape, dtype), one set per thread: the table is shared by every
+        model on the backend, and two threads training at once must not share a temporary."""
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
+        return cache
 
     def _scratch(self, tag, shape, dtype):
         key = (tag, shape, dtype)

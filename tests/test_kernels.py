@@ -290,3 +290,21 @@ def test_steady_state_steps_allocate_nothing(variant, hidden, output):
     # parameters (38 531 float32 = 150 KiB): only small Python objects come and go
     assert peak - base < 64 * 1024, peak - base
     assert np.isfinite(float(loss))
+
+
+def test_scratch_buffers_are_each_threads_own():
+    """A kernel table is shared by every model on its backend; its scratch buffers (the optimiser's
+    temporary, the numba coefficient record) are per thread, so two fits in two threads (the
+    playground's race, a thread pool) never write into one another's temporaries."""
+    import threading
+
+    from reseau import backends, kernels
+
+    kern = kernels.for_backend(backends.get("numpy"), "numpy")
+    mine = kern._scratch("opt", (8,), np.float32)
+    assert kern._scratch("opt", (8,), np.float32) is mine  # reused within a thread
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(kern._scratch("opt", (8,), np.float32)))
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine and theirs[0].shape == mine.shape
