@@ -103,3 +103,23 @@ def test_the_command_line_passes_each_hyper_parameter_it_has():
     passed = {CLI_NAMES.get(o_.name, o_.name) for o_ in hyper.OPTIONS} & set(TRAIN_OPTIONS)
     assert passed >= {"activation", "output", "init", "dtype", "seed", "dropout", "l1", "l2", "normalize", "impute"}
     assert hyper_options({**o, "note": "x"}, 200, "classify").get("note") is None  # not in the table: not passed
+
+
+def test_the_command_line_passes_each_fit_option_it_has():
+    """``reseau train``'s fit arguments come from FitOptions' fields: each one the command line has
+    under the same name reaches MLP.fit (a new one too), the translated ones as objects."""
+    import argparse
+    import dataclasses
+
+    from reseau.cli import TRAIN_OPTIONS
+    from reseau.cli.train import FIT_TRANSLATED, _fit_args
+
+    o = {name: spec[1] for name, spec in TRAIN_OPTIONS.items()}
+    o.update(epochs=7, batch_size=None, on_divergence="skip", cuda_graph=False, early_stopping=5, resume=True)
+    o["checkpoint"] = "ckpt"
+    args = _fit_args(o, argparse.Namespace(), "OPT", "SCHED", ("Xv", "yv"))
+    shared = {f.name for f in dataclasses.fields(fit_plan.FitOptions)} & set(TRAIN_OPTIONS) - set(FIT_TRANSLATED)
+    assert shared >= {"epochs", "batch_size", "on_divergence", "checkpoint", "data_parallel"}
+    assert all(args[name] == o[name] for name in shared)
+    assert args["optimizer"] == "OPT" and args["schedule"] == "SCHED" and args["resume"] == "ckpt"
+    assert args["patience"] == 5 and "lr" not in args and set(args) <= set(inspect.signature(MLP.fit).parameters)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from ..core import targets as target_rules
 from ..core.callbacks import EpochSnapshot, ProgressBar
 from ..core.columns import ColumnPlan, DataWarning
 from ..core.data import split_indices
+from ..core.fit_plan import FitOptions
 from ..core.model import MLP
 from ..core.regularization import auto_l2
 from ..core.tables import take_rows
@@ -95,22 +97,23 @@ def _penalties(o, model) -> str:
     return f"{l2}{l1}, {dropout}"
 
 
+#: MLP.fit's options (core/fit_plan.py's FitOptions) the command line gives in another form:
+#: the optimiser and schedule as built objects (lr is in the optimiser), resume as a flag
+FIT_TRANSLATED = ("optimizer", "schedule", "lr", "resume", "validation_data", "patience")
+
+
 def _fit_args(o, args, opt, schedule, val) -> dict:
-    """``MLP.fit``'s arguments from the options (early stopping only with a validation part)."""
-    fit_args = dict(
-        epochs=o["epochs"],
-        batch_size=o["batch_size"],
+    """``MLP.fit``'s arguments from the options: each FitOptions field the command line has under
+    its own name, then the translated ones (early stopping only with a validation part)."""
+    fit_args = {
+        f.name: o[f.name] for f in dataclasses.fields(FitOptions) if f.name in o and f.name not in FIT_TRANSLATED
+    }
+    fit_args.update(
         optimizer=opt,
         schedule=schedule,
-        data_parallel=o["data_parallel"],
-        on_divergence=o["on_divergence"],
-        checkpoint=o["checkpoint"],
-        checkpoint_every=o["checkpoint_every"],
         resume=o["checkpoint"] if o["resume"] else None,
-        cuda_graph=o["cuda_graph"],
         validation_data=val,
         patience=o["early_stopping"],
-        class_weight=o["class_weight"],
     )
     if o["early_stopping"] and val is None:
         if hasattr(args, "early_stopping"):
