@@ -20,6 +20,7 @@ the loops in the array's dtype, so float32 stays float32 end to end. GEMMs stay 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -182,25 +183,18 @@ def _identity_mse(Z, Y, scale, out):
     return total, 0
 
 
+@njit(cache=True, inline="always")
+def ADAM_FIELDS(c):
+    """Adam's fields of the record ``c`` (the one record of a one-record array: typed at once each
+    call, where a record scalar leaked a type a call), in ``_adam``'s order."""
+    return c.a, c.B, c.w, c.beta2, c.one_minus_beta2, c.eps, c.wd, c.decay, c.s_m, c.s_g, c.gs
+
+
 def _adam(p, g, m, v, c):
     """c: the record with a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs: g ← gs·g + wd·θ; θ ← θ·decay;
     m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
     v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
-    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = (
-        c.a,
-        c.B,
-        c.w,
-        c.beta2,
-        c.one_minus_beta2,
-        c.eps,
-        c.wd,
-        c.decay,
-        c.s_m,
-        c.s_g,
-        c.gs,
-    )
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = ADAM_FIELDS(c[0])  # read once: the loop vectorises
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
@@ -213,21 +207,7 @@ def _adam(p, g, m, v, c):
 def _adam_amsgrad(p, g, m, v, vmax, c):
     """As ``_adam``, with v̂ ← max(v̂, v) in the root. (A separate loop: numba lets LLVM assume
     array arguments do not alias, so v cannot stand in for v̂.)"""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
-    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = (
-        c.a,
-        c.B,
-        c.w,
-        c.beta2,
-        c.one_minus_beta2,
-        c.eps,
-        c.wd,
-        c.decay,
-        c.s_m,
-        c.s_g,
-        c.gs,
-    )
+    a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = ADAM_FIELDS(c[0])  # read once: the loop vectorises
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
         mi = (s_m * m[i] + s_g * gi) + w * (gi - m[i])
@@ -494,8 +474,14 @@ FIELDS = (
 )  # fmt: skip
 
 
+#: each field's position in a record seen as a flat array of its dtype
+POSITION = {name: j for j, name in enumerate(FIELDS)}
+
+
+@functools.cache
 def record_dtype(dtype) -> np.dtype:
-    """The coefficient record's structured dtype, every field in ``dtype``."""
+    """The coefficient record's structured dtype, every field in ``dtype`` (made once per dtype:
+    building it took 8 µs, per step on the step path)."""
     return np.dtype([(name, dtype) for name in FIELDS])
 
 
@@ -529,7 +515,10 @@ class NumbaKernels(NumpyKernels):
         """The builder's ``values`` as a one-record array of ``dtype``, reused (an array: numba types
         it at once, where a tuple of 11 scalars cost 6 µs a step to build and type at S)."""
         c = self._scratch("coefficients", (1,), record_dtype(dtype))
-        c[0] = tuple(values.get(name, 0.0) for name in FIELDS)
+        flat = c.view(dtype)  # the record's fields as one flat array: 0.6 µs a step, a record assignment 1.3
+        flat[:] = 0
+        for name, value in values.items():
+            flat[POSITION[name]] = value
         return c
 
     def _zeros_like(self, tag, p):
