@@ -68,3 +68,23 @@ def kern64(kern):
 
 def to_np(backend, x):
     return np.asarray(backend.to_numpy(x), dtype=np.float64)
+
+
+@pytest.fixture
+def row_sums(monkeypatch):
+    """The widths of the row sums core/validation.all_finite computes (the length of the all-ones
+    vector each multiplies by), in order: how many times an input was checked for finite values."""
+    from reseau.core import validation
+
+    widths, real_ones = [], np.ones
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def ones(self, *a, **k):
+            widths.append(a[0])
+            return real_ones(*a, **k)
+
+    monkeypatch.setattr(validation, "np", Counting())
+    return widths
