@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
-from . import heads, initializers, targets
+from . import heads, initializers, targets, validation
 from .activations import ACTIVATIONS, DEFAULT_INIT, check_hidden
 from .columns import HANDLE_UNKNOWN, IMPUTE, NORMALIZE, check_option
 from .defaults import DEFAULTS
@@ -79,6 +79,12 @@ def _init(v, m):
     return initializers.check_init(names, len(m.requested_sizes) - 1)
 
 
+def _dtype(v, m):
+    """The dtype's name, where the model's backend has it."""
+    m.backend.float_dtype(v)  # a ValueError naming dtype otherwise
+    return v
+
+
 def _smoothing(v, m):
     eps = check_smoothing(v)
     if m.output is not None:
@@ -126,7 +132,7 @@ OPTIONS = (
     Option(
         "dtype",
         DEFAULTS["dtype"],
-        lambda v, m: (m.backend.float_dtype(v), v)[1],
+        _dtype,
         _in(("float32", "float64")),
         lambda d: "float32 or float64",
         attr="dtype_name",
@@ -135,7 +141,7 @@ OPTIONS = (
     Option(
         "seed",
         DEFAULTS["seed"],
-        lambda v, m: _seed(v),
+        lambda v, m: validation.seed(v),
         lambda v, d: isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v <= 2**63 - 1,
         lambda d: "an integer in [0, 2**63)",
         key="always",
@@ -218,12 +224,6 @@ OPTIONS = (
         absent=None,
     ),
 )
-
-
-def _seed(value):
-    from .validation import seed
-
-    return seed(value)
 
 
 def signature() -> inspect.Signature:

@@ -556,3 +556,15 @@ def test_predict_in_blocks_equals_one_pass_and_names_the_files_row(tmp_path, cap
     assert main(["predict", str(tmp_path / "m.reseau"), str(csv_path), "--keep", "id", "-o", str(out)]) == 2
     assert "column 'a', row 23: missing value" in capsys.readouterr().err
     assert out.read_bytes() == before
+
+
+def test_a_blocks_row_numbers_count_from_the_file_and_quoted_names_stay():
+    """The rows a block's message names are shifted by the block's start; a column named "row 3"
+    or a quoted cell holding "[1, 2]" is not."""
+    from reseau.cli.predict import _rows_from
+
+    assert _rows_from("X column 'row 3', row 7: 'a [1, 2]' is not a number", 100) == (
+        "X column 'row 3', row 107: 'a [1, 2]' is not a number"
+    )
+    assert _rows_from("X[3, 1] is inf (after conversion to float32)", 65536).startswith("X[65539, 1] is inf")
+    assert _rows_from("X column 'a', row 7: missing value", 0) == "X column 'a', row 7: missing value"

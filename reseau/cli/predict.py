@@ -73,11 +73,15 @@ def _write_block(out, args, model, table, features, start, header):
 
 
 def _rows_from(message: str, start: int) -> str:
-    """A block's error message with its row numbers counted from the table's first row."""
+    """A block's error message with its row numbers ("row 7", "X[7, 2]") counted from the table's
+    first row; quoted text (a column's name, a cell) is left as it is."""
     if not start:
         return message
-    message = re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + start}", message)
-    return re.sub(r"\[(\d+), ", lambda m: f"[{int(m.group(1)) + start}, ", message)
+    pieces = re.split(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", message)  # odd pieces: quoted
+    for k in range(0, len(pieces), 2):
+        pieces[k] = re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + start}", pieces[k])
+        pieces[k] = re.sub(r"\[(\d+), ", lambda m: f"[{int(m.group(1)) + start}, ", pieces[k])
+    return "".join(pieces)
 
 
 @contextlib.contextmanager
