@@ -14,15 +14,18 @@ pools, onnxruntime's ``intra_op_num_threads``, ``torch.set_num_threads``). Each 
 checked against reseau's before it is timed. Reported: the median seconds per call and the ratios
 of the medians of per-round ratios (reseau over the peer).
 
+``--chunk-rows 256,1024,...``: ``predict_proba`` again at each of these chunk sizes.
 ``--csv-rows``: a CSV of that many rows of the 64 features is written, then timed in separate
-processes: ``reseau predict`` on it, against reading it (the CLI's own reader) plus
-``predict_proba`` on the array; peak resident memory of each process (``ru_maxrss``).
+processes: ``reseau predict`` on it, against reading it (the CLI's own reader) plus ``predict``
+on the table, that again with NumPy's huge-page advice off (``NUMPY_MADVISE_HUGEPAGE=0``); peak
+resident memory of each process (``ru_maxrss``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -158,6 +161,22 @@ def compare(model, X, threads, rounds):
     return rows
 
 
+def chunk_sweep(model, X, sizes, threads, rounds):
+    """{threads: {chunk rows: median ms of predict_proba}}: the inference path at other chunk sizes."""
+    from threadpoolctl import threadpool_limits
+
+    inference, chosen, out = model.forward.inference, model.forward.inference.rows, {}
+    for t in (int(t) for t in threads.split(",")):
+        with threadpool_limits(limits=t):
+            out[t] = {}
+            for rows in sizes:
+                inference.rows = rows
+                runs = {"reseau": lambda: model.predict_proba(X)}
+                out[t][rows] = statistics.median(time_methods(runs, rounds)["reseau"]) * 1e3
+    inference.rows = chosen
+    return out
+
+
 def csv_split(model, rows, workdir):
     """{"reseau predict": (s, peak MiB), "read + forward": (s, peak MiB)} on a CSV of ``rows`` rows."""
     import pyarrow as pa
@@ -191,10 +210,15 @@ def csv_split(model, rows, workdir):
         )
     )
     result = {}
-    for name, code in (("read + forward", read_forward), ("reseau predict", cli)):
+    no_hugepages = {**os.environ, "NUMPY_MADVISE_HUGEPAGE": "0"}
+    for name, code, env in (
+        ("read + forward", read_forward, None),
+        ("reseau predict", cli, None),
+        ("read + forward, NUMPY_MADVISE_HUGEPAGE=0", read_forward, no_hugepages),
+    ):
         runs = []
         for _ in range(3):
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
             if done.returncode:
                 raise SystemExit(done.stderr[-3000:])
             runs.append(json.loads(done.stdout.splitlines()[-1]))
@@ -215,6 +239,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", default="1,2")
     p.add_argument("--csv-rows", type=int, default=0)
+    p.add_argument("--chunk-rows", default="", help="also time predict_proba at these chunk sizes, e.g. 256,1024,8192")
     p.add_argument("--out", type=Path, default=None, help="write OUT.json and OUT.txt")
     args = p.parse_args(argv)
     model, X = network(args.rows)
@@ -229,6 +254,11 @@ def main(argv=None):
                 f"  {name:<13} {r['median_s'] * 1e3:8.2f} ms (min {r['min_s'] * 1e3:.2f})"
                 + ("" if name == "reseau" else f"   reseau = {r['reseau_over_peer']:.2f} x its time")
             )
+    if args.chunk_rows:
+        sweep = chunk_sweep(model, X, [int(r) for r in args.chunk_rows.split(",")], args.threads, args.rounds)
+        report["chunk_rows_ms"] = sweep
+        lines.append(f"predict_proba by chunk rows (ms; chosen here: {model.forward.inference.rows}):")
+        lines += [f"  {t} thread(s): " + ", ".join(f"{r}: {ms:.1f}" for r, ms in by.items()) for t, by in sweep.items()]
     if args.csv_rows:
         with tempfile.TemporaryDirectory() as workdir:
             split = csv_split(model, args.csv_rows, workdir)

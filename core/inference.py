@@ -48,9 +48,10 @@ def chunk_rows(sizes, itemsize: int, l2: int | None = None) -> int:
     output rows: sizes[0] + 2·Σ hidden + sizes[-1] values a row) fills half the L2 cache, so a
     layer's output is still in cache when its bias, activation and the next product read it; a
     multiple of 64, at least 256, and at most MAX_CHUNK_ELEMENTS / (the widest layer) rows
-    (memory stays bounded for wide layers). Measured on 64-100-10 float32 (bench/predict_bench.py's
-    network, 2 MiB L2): 256 rows 23.3 ms, 1,024 20.9, 2,368 23.0, 8,192 25.2, 41,943 (the old
-    chunks) 28.2 at one thread; 18.6, 16.3, 16.1, 17.3, 20.2 at two."""
+    (memory stays bounded for wide layers). Measured on 64-100-10 float32, 2 MiB L2
+    (``bench/predict_bench.py --chunk-rows 256,1024,2368,8192,41943``): 256 rows 24.0 ms, 1,024
+    23.0, 2,368 24.0, 8,192 25.9, 41,943 (the old chunks) 28.5 at one thread; 19.0, 16.2, 16.1,
+    16.8, 19.8 at two (bench/results/predict.txt)."""
     l2 = l2_cache_bytes() if l2 is None else l2
     rows = (l2 // 2) // (itemsize * (sizes[0] + 2 * sum(sizes[1:-1]) + sizes[-1]))
     rows = max(256, rows // 64 * 64)
