@@ -21,6 +21,7 @@ import os
 import threading
 
 from ..backends.host import np
+from .network import logits
 
 #: an upper bound on a chunk's activations, whatever the cache: the memory a chunk may take
 MAX_CHUNK_ELEMENTS = 1 << 22
@@ -75,6 +76,10 @@ class Inference:
 
     # ---- the passes --------------------------------------------------------------------------
 
+    def spans(self, n: int):
+        """(start, stop) of each chunk of n rows."""
+        return ((a, min(a + self.rows, n)) for a in range(0, n, self.rows))
+
     def output(self, params, X, into=None, head=None):
         """The head's output for the host rows ``X`` as a host array (n, n_out), written into ``into``
         where given. ``head``: a function A = f(xp, Z) of the logits to apply instead (the
@@ -98,8 +103,7 @@ class Inference:
         valid until the next chunk; on JAX a new array)."""
         if self.backend.name == "jax":
             fn = self._program("logits")
-            for a in range(0, X.shape[0], self.rows):
-                b = min(a + self.rows, X.shape[0])
+            for a, b in self.spans(X.shape[0]):
                 yield a, b, fn(params, self._padded(X[a:b]))[: b - a]
             return
         yield from self._chunks(params, X, None)
@@ -110,8 +114,7 @@ class Inference:
         """(start, stop, Z) per chunk, Z the logits in R's rows (R given) or in the workspace."""
         layers = self.layout.unflatten(self.kern.xp, params)
         ws = self._buffers()
-        for a in range(0, X.shape[0], self.rows):
-            b = min(a + self.rows, X.shape[0])
+        for a, b in self.spans(X.shape[0]):
             m = b - a
             A = self.backend.asarray(X[a:b], dtype=self.dtype)
             for l, ((W, bias), name) in enumerate(zip(layers, self.activations)):
@@ -140,8 +143,7 @@ class Inference:
 
     def _jax(self, params, X, R, head):
         fn = self._program("output" if head is None else "logits")
-        for a in range(0, X.shape[0], self.rows):
-            b = min(a + self.rows, X.shape[0])
+        for a, b in self.spans(X.shape[0]):
             A = self.backend.to_numpy(fn(params, self._padded(X[a:b])))[: b - a]
             R[a:b] = A if head is None else head(np, A)
         return R
@@ -158,8 +160,6 @@ class Inference:
     def _program(self, what):
         """The jitted logits or output function (one program; XLA compiles it once per bucket)."""
         if what not in self._jitted:
-            from .network import logits
-
             kern, layout, activations, head = self.kern, self.layout, self.activations, self.head
 
             def program(params, Xc):

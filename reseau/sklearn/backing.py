@@ -127,7 +127,6 @@ def forward(compiled, coefs, intercepts, X, out, n_outputs):
     head = None if out in ("softmax", "identity") else (lambda xp, Z: objective.output(xp, out, Z))
     if not hasattr(X, "toarray"):
         return inf.output(model.params, np.asarray(X, dtype=dtype), into=A, head=head)
-    for a in range(0, X.shape[0], inf.rows):
-        b = min(a + inf.rows, X.shape[0])
+    for a, b in inf.spans(X.shape[0]):
         inf.output(model.params, np.asarray(X[a:b].toarray(), dtype=dtype), into=A[a:b], head=head)
     return A
