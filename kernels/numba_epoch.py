@@ -40,6 +40,7 @@ BOOK = ("loss_sum", "rows", "skipped", "first_bad", "bad_loss", "correct")
 #: NumPy's error model: a float division by zero gives inf or NaN (the guard's business) instead of a
 #: check that raises, which kept every loop holding a division (Adam, tanh) from vectorising
 _serial = njit(cache=True, error_model="numpy")
+_inlined = njit(cache=True, error_model="numpy", inline="always")
 
 
 def _serial_copy(name):
@@ -107,7 +108,7 @@ def _activation_grad(code, dA, Z, A, out):
             )
 
 
-@_serial
+@_inlined
 def _head(code, Z, Yb, yb, r, weighted):
     """(L, rows right), dZ written over Z: one call over the batch (scale r[0] = 1/rows), or one per
     row with its share rᵢ = wᵢ/Σw (L = Σ rᵢℓᵢ)."""
@@ -173,13 +174,13 @@ def _clip(G, c, clip):
         c[0].gs = coef
 
 
-@_serial
+@_inlined
 def _rows(buf, start, m, width):
     """The (m, width) block of a layer's rows in a flat workspace."""
     return buf[start : start + m * width].reshape((m, width))
 
 
-@_serial
+@_inlined
 def _gather(X, Yf, yi, w, rows, xb, Yb, yb, r):
     """The batch's inputs, targets and row shares r (1/rows, or w/Σw); returns Σw (the rows without weights)."""
     m, d, k = rows.shape[0], X.shape[1], Yb.shape[1]
@@ -231,7 +232,7 @@ def _dropout(A, D, M, seed, step, layer, threshold, scale):
             D[i, j] = A[i, j] * M[i, j]
 
 
-@_serial
+@_inlined
 def _forward(P, lay, acts, drop, seed, step, xb, Zbuf, Abuf, Dbuf, Mbuf, starts):
     """Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ (BLAS), then the bias and activation loop, layer by layer (the output
     layer's Z only: the head applies its activation); a layer with dropout (``drop`` its 1/keep,
@@ -252,7 +253,7 @@ def _forward(P, lay, acts, drop, seed, step, xb, Zbuf, Abuf, Dbuf, Mbuf, starts)
             _dropout(A, A_prev, _rows(Mbuf, starts[l], m, lay[l, 3]), seed, step, l, lay[l, 4], drop[l])
 
 
-@_serial
+@_inlined
 def _backward(P, G, lay, acts, drop, xb, Zbuf, Abuf, Dbuf, Mbuf, dA, starts, dZ):
     """dW = A_prevᵀdZ (BLAS; A_prev the dropped output where dropout), db = Σ_rows dZ, dA = dZ Wᵀ
     (⊙ the mask), dZ⁽ˡ⁻¹⁾ = dA ⊙ g′ written over Z⁽ˡ⁻¹⁾."""
