@@ -17,6 +17,7 @@ lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots update
 from __future__ import annotations
 
 import contextlib
+import threading
 
 from ..backends.host import np
 from . import optim
@@ -112,7 +113,7 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         book = np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64)
         w = np.empty(0, dtype) if W is None else W
         hyper = np.array([*_penalty(model, alpha), alpha is not None, clip, mode, seed], dtype=np.float64)
-        with _one_blas_thread():
+        with one_blas_thread():
             ne.epoch(
                 X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S, lay, acts,
                 drop, head, code, C, hyper, step0, book,
@@ -122,6 +123,7 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=b)
 
     epoch.whole = True  # the short last batch too (core/trainer.py)
+    epoch.hold = one_blas_thread  # the trainer holds it for the fit
     return epoch
 
 
@@ -162,13 +164,32 @@ def _penalty(model, alpha):
 
 
 _POOLS = []
+_HELD = [0]  # how many ``one_blas_thread`` blocks are open (the limit is set by the outermost)
+_HELD_LOCK = threading.Lock()
 
 
-def _one_blas_thread():
+def _held(change: int) -> int:
+    """Open ``one_blas_thread`` blocks before adding ``change``."""
+    with _HELD_LOCK:
+        before = _HELD[0]
+        _HELD[0] += change
+        return before
+
+
+@contextlib.contextmanager
+def one_blas_thread():
     """numba's np.dot calls scipy's OpenBLAS, a second thread pool beside NumPy's: each spins after
     a call, and on a 2-core machine the two pools fought (a compiled epoch 3–10× slower through
     ``fit``). The compiled epoch's small GEMMs run on one thread of that pool (threadpoolctl); where
-    scipy shares NumPy's BLAS nothing is limited."""
+    scipy shares NumPy's BLAS nothing is limited. Held for a whole fit (core/trainer.py: setting
+    and restoring the limit cost ~20 µs, 0.1 µs a step at 200 steps an epoch); blocks inside it
+    cost nothing."""
+    if _held(+1):
+        try:
+            yield
+        finally:
+            _held(-1)
+        return
     if not _POOLS:
         try:
             from threadpoolctl import ThreadpoolController
@@ -177,7 +198,12 @@ def _one_blas_thread():
         except (ImportError, OSError):
             _POOLS.append(None)
     pools = _POOLS[0]
-    return contextlib.nullcontext() if pools is None or not pools.lib_controllers else pools.limit(limits=1)
+    limit = contextlib.nullcontext() if pools is None or not pools.lib_controllers else pools.limit(limits=1)
+    try:
+        with limit:
+            yield
+    finally:
+        _held(-1)
 
 
 def _scipy_blas_path():

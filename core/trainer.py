@@ -15,6 +15,7 @@ gradient norms, early stopping, checkpoints, progress, loggers.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -195,7 +196,10 @@ class Trainer:
             self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
             self._each("on_train_begin")
             begun = True
-            with self.signals:  # a signal acts between steps and between epochs, never inside one
+            hold = getattr(self.epoch_fn(self.bs), "hold", None) if self.compile_epoch else None
+            # a signal acts between steps and between epochs, never inside one; the compiled
+            # epoch's resources (its BLAS pool limited to one thread) held for the whole fit
+            with self.signals, hold() if hold else contextlib.nullcontext():
                 while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
                     self.run_epoch()
                     if self.signals.pending:

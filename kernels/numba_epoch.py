@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from . import numba_kernels as nk
+from . import numba_math as nm
 
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
 HEADS = {"sigmoid": 0, "softmax": 1, "identity": 2}
@@ -59,13 +60,12 @@ BIAS_RELU, BIAS_LEAKY, BIAS, RELU_GRAD, LEAKY_GRAD = (
 )
 SOFTMAX_CE, SIGMOID_BCE, IDENTITY_MSE = nk.SOFTMAX_CE, nk.SIGMOID_BCE, nk.IDENTITY_MSE
 ADAM, ADAM_AMSGRAD, SGD, SUTSKEVER, ADAGRAD, ADADELTA, RMSPROP = (_serial_copy(name) for name in OPTIMIZERS_ORDER)
-TANH, TANH32 = (njit(cache=True, error_model="numpy", inline="always")(f) for f in (nk.tanh, nk.tanh32))
 
 
 @_serial
 def _activate(code, Z, b, A):
     """A = g(Z + b) as the step path computes it (relu: Z keeps the product; the others add b to
-    Z; sigmoid as ½ tanh(z/2) + ½, as NumPy's kernels), tanh by ``nk.tanh`` / ``nk.tanh32``,
+    Z; sigmoid as ½ tanh(z/2) + ½, as NumPy's kernels), tanh by kernels/numba_math.py's ``tanh``,
     whose loops vectorise (within 2 ulp of tanh in float64, 2.5 in float32)."""
     if code == 1:
         BIAS_RELU(Z, b, A)
@@ -79,14 +79,9 @@ def _activate(code, Z, b, A):
         return
     half = Z.dtype.type(0.5)
     u, v = (Z.dtype.type(1), Z.dtype.type(0)) if code == 3 else (half, half)  # g(z) = u·tanh(u·z) + v
-    if Z.itemsize == 4:
-        for i in range(Z.shape[0]):
-            for j in range(Z.shape[1]):
-                A[i, j] = TANH32(Z[i, j] * u) * u + v
-    else:
-        for i in range(Z.shape[0]):
-            for j in range(Z.shape[1]):
-                A[i, j] = TANH(Z[i, j] * u) * u + v
+    for i in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            A[i, j] = nm.tanh(Z[i, j] * u) * u + v
 
 
 @_serial

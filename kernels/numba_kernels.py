@@ -10,7 +10,8 @@
 
 Elementwise loops are compiled with ``parallel=True`` (``prange``): numba then tells LLVM the
 arrays do not overlap and the loops vectorise, which the serial pipeline does not do. (The heads,
-whose scalar exp and log calls do not vectorise, are compiled serially and return their sums.)
+row by row, are compiled serially and return their sums; their e^(−x) and log1p come from
+kernels/numba_math.py, arithmetic instead of libm's scalar calls.)
 The parallel loops run on ``THREADS`` numba threads (default 1, ``RESEAU_NUMBA_THREADS`` to change): right after a GEMM,
 OpenBLAS's worker threads keep spinning on the other cores, and a second numba thread fighting
 them made the M step 40x slower and the L step 1.2x slower here (bench/results/). The count is
@@ -28,60 +29,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import numba_math as nm
 from .numpy_kernels import NumpyKernels
-
-#: ln 2 split so that k·LN2_HI is exact for the k of ``tanh`` (Cody and Waite's reduction)
-LN2_HI, LN2_LO, INV_LN2 = 6.93147180369123816490e-01, 1.90821492927058770002e-10, 1.44269504088896338700e00
-F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14 = (1.0 / math.factorial(n) for n in range(2, 15))  # 1/n!
-
-
-def tanh(x):
-    """tanh x = sign(x)·e/(e + 2), e = expm1(2|x|), in float64 from arithmetic alone, so a loop of it
-    vectorises (libm's scalar tanh does not): 2|x| = k·ln 2 + r with |r| ≤ ln2/2, then
-    e = 2ᵏ·expm1(r) + (2ᵏ − 1), expm1(r) by its Taylor series to r¹⁴/14! and 2ᵏ from k's bits.
-    Within 2 ulp of tanh in float64 (NumPy's: 1); 1 from |x| = 20 on (tanh rounds to 1 from 19.06);
-    NaN passes through."""
-    z = np.float64(x)
-    y = 2.0 * abs(z)
-    y = 40.0 if y > 40.0 else y
-    k = np.floor(y * INV_LN2 + 0.5)
-    r = (y - k * LN2_HI) - k * LN2_LO
-    p = (((((((((((((F14 * r + F13) * r + F12) * r + F11) * r + F10) * r + F9) * r + F8) * r + F7) * r + F6) * r + F5)
-            * r + F4) * r + F3) * r + F2) * r + 1.0) * r  # fmt: skip
-    s = 1.0  # 2ᵏ from k's bits (k ≤ 58)
-    s, k = (s * 4294967296.0, k - 32.0) if k >= 32.0 else (s, k)
-    s, k = (s * 65536.0, k - 16.0) if k >= 16.0 else (s, k)
-    s, k = (s * 256.0, k - 8.0) if k >= 8.0 else (s, k)
-    s, k = (s * 16.0, k - 4.0) if k >= 4.0 else (s, k)
-    s, k = (s * 4.0, k - 2.0) if k >= 2.0 else (s, k)
-    s = s * 2.0 if k >= 1.0 else s
-    e = s * p + (s - 1.0)
-    return math.copysign(1.0 if y >= 40.0 else e / (e + 2.0), z)  # NaN: the division
-
-
-_f32 = np.float32
-L2H32, L2L32, IL2_32, CAP32 = _f32(0.693145751953125), _f32(1.428606765330187e-06), _f32(INV_LN2), _f32(18.0)
-G2, G3, G4, G5, G6, G7, G8 = (_f32(1.0 / math.factorial(n)) for n in range(2, 9))  # 1/n! in float32
-ONE32, TWO32, HALF32 = _f32(1.0), _f32(2.0), _f32(0.5)
-
-
-def tanh32(x):
-    """``tanh`` in float32 arithmetic for a float32 x (twice the lanes, half the terms): the Taylor
-    series of expm1 to r⁸/8!, ln 2 split for float32, 2|x| capped at 18 (tanh 9 is 1 − 1 ulp).
-    Within 2.5 ulp of tanh (NumPy's float32 tanh: 1.4)."""
-    y = TWO32 * abs(x)
-    y = CAP32 if y > CAP32 else y
-    k = np.floor(y * IL2_32 + HALF32)
-    r = (y - k * L2H32) - k * L2L32
-    p = ((((((G8 * r + G7) * r + G6) * r + G5) * r + G4) * r + G3) * r + G2) * r * r + r
-    s = ONE32  # 2ᵏ from k's bits (k ≤ 26)
-    s, k = (s * _f32(65536.0), k - _f32(16.0)) if k >= _f32(16.0) else (s, k)
-    s, k = (s * _f32(256.0), k - _f32(8.0)) if k >= _f32(8.0) else (s, k)
-    s, k = (s * _f32(16.0), k - _f32(4.0)) if k >= _f32(4.0) else (s, k)
-    s, k = (s * _f32(4.0), k - _f32(2.0)) if k >= _f32(2.0) else (s, k)
-    s = s * TWO32 if k >= ONE32 else s
-    e = s * p + (s - ONE32)
-    return math.copysign(e / (e + TWO32), x)
 
 
 def _bias_relu(Z, b, A):
@@ -137,7 +86,7 @@ def _softmax_ce(Z, y, scale, out):
         z_y = Z[i, y[i]]
         s = Z[i, 0] * 0
         for j in range(k):
-            e = np.exp(Z[i, j] - m)
+            e = nm.exp_neg(m - Z[i, j])
             out[i, j] = e
             s += e
         total += np.float64(np.log(s) + m - z_y)
@@ -150,9 +99,11 @@ def _softmax_ce(Z, y, scale, out):
 
 def _sigmoid_bce(Z, Y, scale, out):
     """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y); right = every
-    output's (z ≥ 0) = (y > ½). Returns (Σ rows' losses in float64, rows right)."""
+    output's (z ≥ 0) = (y > ½). Returns (Σ rows' losses in float64, rows right). e^(−|z|) and
+    log1p from kernels/numba_math.py (arithmetic: libm's log1pf was 8% of a 30-16-1 step)."""
     n, k = Z.shape
     total, right = 0.0, 0
+    one = Z.dtype.type(1)
     for i in range(n):
         acc = Z[i, 0] * 0
         row_right = 1
@@ -160,9 +111,9 @@ def _sigmoid_bce(Z, Y, scale, out):
             z, t = Z[i, j], Y[i, j]
             if (z >= 0) != (t > 0.5):
                 row_right = 0
-            e = np.exp(-abs(z))
-            acc += max(z, z * 0) - t * z + np.log1p(e)
-            s = 1 / (1 + e) if z >= 0 else e / (1 + e)
+            e = nm.exp_neg(abs(z))
+            acc += max(z, z * 0) - t * z + nm.log1p_unit(e)
+            s = one / (one + e) if z >= 0 else e / (one + e)
             out[i, j] = scale * (s - t)
         total += np.float64(acc)
         right += row_right
@@ -391,12 +342,25 @@ def lerp_coefficients(w):
 # chunk's rates and step numbers as arrays and stacks the columns) ------------------------------
 
 
+def _powers(x, y, out):
+    for i in range(out.shape[0]):
+        out[i] = x[i] ** y[i]  # libm's pow, the function Python's float power calls
+
+
+POWERS = njit(cache=True)(_powers)
+
+
 def _pow(x, y):
-    """x ** y, element by element where one is a 1-d array: Python's float power each time (NumPy's
-    own differs from it in the last bit for ~5% of β**t), so both paths get the same bits."""
-    if np.ndim(y) > 0:
-        return np.array([x**v for v in np.asarray(y, dtype=np.float64).tolist()])
-    return np.array([u**y for u in np.asarray(x).tolist()]) if np.ndim(x) > 0 else x**y
+    """x ** y, element by element where one is a 1-d array: libm's pow each time, as Python's float
+    power (NumPy's own differs from it in the last bit for ~5% of β**t), so both paths get the
+    same bits; arrays in a compiled loop (a Python loop over an epoch's steps cost 13 µs a call)."""
+    if np.ndim(x) == 0 and np.ndim(y) == 0:
+        return x**y
+    n = max(np.size(x), np.size(y))
+    out = np.empty(n)
+    x, y = (np.full(n, v, dtype=np.float64) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in (x, y))
+    POWERS(x, y, out)
+    return out
 
 
 def _floats(x):

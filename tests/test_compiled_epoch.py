@@ -103,7 +103,7 @@ def test_dropout_draws_the_step_paths_masks(head, hidden, opt, dropout):
 
 @pytest.mark.parametrize("head, opt", [("softmax", "adam"), ("sigmoid", "nag"), ("identity", "sgd")])
 def test_float32_stays_within_rounding_of_the_step_path(head, opt):
-    """float32: the BLAS calls and the compiled tanh (kernels.numba_kernels.tanh32) round apart from
+    """float32: the BLAS calls and the compiled tanh (kernels/numba_math.py's tanh32) round apart from
     NumPy's by an ulp or two now and then; after three epochs the weights agree to 4e-7, the losses to 1e-6."""
     (m0, h0), (m1, h1) = (_fit(ce, head, "tanh", opt, dtype="float32", l2=1e-2) for ce in (False, None))
     assert m1.steps.path == "compiled epochs (numba)" and m1.params.dtype == np.float32
@@ -226,64 +226,6 @@ def test_class_weights_train_the_same_compiled_as_step_by_step():
         runs.append(model)
     assert runs[1].steps.path == "compiled epochs (numba)"
     np.testing.assert_allclose(runs[1].params, runs[0].params, rtol=0, atol=1e-12)
-
-
-def _tanh_loop(fn):
-    from numba import njit
-
-    scalar = njit(error_model="numpy")(fn)
-
-    @njit(error_model="numpy")
-    def loop(x, out):
-        for i in range(x.shape[0]):
-            out[i] = scalar(x[i])
-
-    def run(x):
-        out = np.empty_like(x)
-        loop(x, out)
-        return out
-
-    return run
-
-
-def _ulps(got, exact, dtype):
-    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
-
-
-def _tanh_inputs(dtype, n=200_000):
-    rng = np.random.default_rng(0)
-    wide = rng.uniform(-25, 25, n)
-    small = np.sign(rng.standard_normal(n)) * np.exp(rng.uniform(np.log(1e-30), np.log(25), n))
-    return np.concatenate([wide, small, [0.0, 1e-300, 0.3466, 0.55, 9.0, 18.9, 19.1]]).astype(dtype)
-
-
-def test_the_compiled_tanh_is_within_2_ulp_of_tanh_in_float64():
-    """kernels.numba_kernels.tanh against the correctly rounded reference (math.tanh, ≤ 1 ulp):
-    2 ulp; zeros keep their sign, ±inf give ±1, NaN passes."""
-    import math
-
-    from reseau.kernels import numba_kernels as nk
-
-    tanh = _tanh_loop(nk.tanh)
-    x = _tanh_inputs(np.float64)
-    exact = np.array([math.tanh(v) for v in x.tolist()])
-    assert _ulps(tanh(x), exact, np.float64).max() <= 3  # 2 of ours + the reference's own rounding
-    special = tanh(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 40.0, -40.0]))
-    assert special[0] == 0 and not np.signbit(special[0]) and np.signbit(special[1])
-    assert list(special[2:4]) == [1.0, -1.0] and np.isnan(special[4]) and list(special[5:]) == [1.0, -1.0]
-
-
-def test_the_compiled_float32_tanh_is_within_3_ulp_of_tanh():
-    """kernels.numba_kernels.tanh32 against tanh in float64 (the exact value to float32's eyes)."""
-    from reseau.kernels import numba_kernels as nk
-
-    tanh32 = _tanh_loop(nk.tanh32)
-    x = _tanh_inputs(np.float32)
-    got = tanh32(x)
-    assert got.dtype == np.float32
-    assert _ulps(got, np.tanh(x.astype(np.float64)), np.float32).max() <= 3
-    special = tanh32(np.array([-0.0, np.inf, -np.inf, np.nan], dtype=np.float32))
-    assert np.signbit(special[0]) and list(special[1:3]) == [1.0, -1.0] and np.isnan(special[3])
 
 
 @pytest.mark.parametrize(
@@ -420,3 +362,16 @@ def test_the_epochs_serial_loops_never_load_the_step_paths_parallel_build(tmp_pa
         run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
         assert "cache hits 0" in run.stdout, (module, run.stdout)
+
+
+def test_the_compiled_powers_have_the_bits_of_python_float_power():
+    """numba_kernels._pow over arrays (a compiled loop) against Python's ``**`` one value at a time,
+    for the bias corrections' β**t and (1 − β₂**t)**0.5 over a million steps."""
+    from reseau.kernels import numba_kernels as nk
+
+    t = np.unique(np.concatenate([np.arange(1, 5001), np.geomspace(1, 1e6, 5000).round()]))
+    for beta in (0.9, 0.999, 0.95, 0.8, 0.99):
+        got = nk._pow(beta, t)
+        assert got.tolist() == [beta ** float(v) for v in t.tolist()]
+        base = 1.0 - got
+        assert nk._pow(base, 0.5).tolist() == [b**0.5 for b in base.tolist()]
