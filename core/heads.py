@@ -74,10 +74,9 @@ def encode_targets(head: str, y, n_out: int, n_rows: int, dtype, name: str = "y"
 
 def check_classes(Y, name: str = "y"):
     """A classifier needs examples of at least two classes (labels (n,) or one sigmoid output)."""
-    classes = np.unique(Y)
-    if (Y.ndim == 1 or Y.shape[1] == 1) and len(classes) < 2:
+    if (Y.ndim == 1 or Y.shape[1] == 1) and Y.min() == Y.max():  # not np.unique: a sort of every label
         raise ValueError(
-            f"{name} has a single class ({classes[0].item()!r}); a classifier needs examples of at least two classes"
+            f"{name} has a single class ({Y.flat[0].item()!r}); a classifier needs examples of at least two classes"
         )
 
 

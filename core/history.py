@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 
 class History(dict):
     """Per-epoch records, one list per key: "epoch", "loss" (mean of the epoch's mini-batch
@@ -38,9 +40,9 @@ class History(dict):
 
     def since(self, epoch0: int) -> History:
         """A History of the records after epoch ``epoch0`` (one fit's, out of the cumulative one)."""
-        out = History()
-        keep = [i for i, e in enumerate(self.get("epoch", [])) if e > epoch0]
+        out, epochs = History(), self.get("epoch", [])
+        first = bisect.bisect_right(epochs, epoch0)  # epochs rise: one search, not a pass over every fit's
         for key, values in self.items():
-            if len(values) == len(self.get("epoch", [])):
-                out[key] = [values[i] for i in keep]
+            if len(values) == len(epochs):
+                out[key] = values[first:]
         return out
