@@ -37,10 +37,14 @@ def regularization(model):
     l2 = 0.0 if model.l2 == "auto" else model.l2
     model.regularization = None
     if any(model.dropout) or model.l1 or l2 or model.label_smoothing:
-        mask = model.backend.asarray(model.layout.weight_mask().astype(model.dtype_name), dtype=model.dtype)
         model.regularization = Regularization(
-            model.dropout + [0.0], model.seed, model.l1, l2, mask, model.label_smoothing
+            model.dropout + [0.0], model.seed, model.l1, l2, weight_mask(model), model.label_smoothing
         )
+
+
+def weight_mask(model):
+    """1 on the flat parameters' weights, 0 on the biases, on the model's device (the penalties')."""
+    return model.backend.asarray(model.layout.weight_mask().astype(model.dtype_name), dtype=model.dtype)
 
 
 def flat(model, W_b):

@@ -86,7 +86,7 @@ def _first_not_in(names, table):
 def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
     """The compiled epoch for ``model``'s network, ``opt`` and ``batch_size`` (module docstring);
     ``output`` a head other than the model's and ``alpha`` scikit-learn's penalty (l2 = α/Σw of
-    each batch) instead of the model's L1/L2: the estimators' objective (core/objective.py)."""
+    each batch) instead of the model's L1/L2: the estimators' objective (reseau/sklearn/backing.py)."""
     from ..kernels import numba_epoch as ne
 
     layout, (thresholds, drop, seed) = model.layout, _dropout(model)

@@ -82,7 +82,8 @@ def loss_and_grads(kern, layout, activations, head, params, X, Y, ws=None, reg=N
         extra, rC = shift
         loss, dZ = loss + extra, dZ + rC
     grads = backward(kern, layers, activations, cache, dZ, ws)
-    loss, grads = _penalised(kern, params, loss, grads, ws, reg)
+    rows = None if reg is None or not reg.per_rows else (X.shape[0] if w is None else kern.xp.sum(w))
+    loss, grads = _penalised(kern, params, loss, grads, ws, reg, rows)
     return (loss, grads, correct) if count else (loss, grads)
 
 
@@ -95,17 +96,20 @@ def _smoothing(kern, head, Z, Y, w, eps):
     return kern.xp.sum(r * C * Z), r * C
 
 
-def _penalised(kern, params, loss, grads, ws, reg):
-    """The loss and the gradient (flat, or leaves) with the L1/L2 penalty of ``reg`` added."""
+def _penalised(kern, params, loss, grads, ws, reg, rows=None):
+    """The loss and the gradient (flat, or leaves) with the L1/L2 penalty of ``reg`` added; l2
+    divided by ``rows`` (the batch's Σw) where the penalty is per rows (scikit-learn's α)."""
+    on = reg is not None and reg.penalty_on
+    l2 = None if not on else (reg.l2 / rows if reg.per_rows else reg.l2)
     if is_leaves(params):  # leaves in, leaves out (JAX, see Layout.split)
         leaves = [g for dW_db in grads for g in dW_db]
-        if reg is not None and reg.penalty_on:
+        if on:
             for i in range(0, len(leaves), 2):  # the weights; biases carry no penalty
-                extra, leaves[i] = kern.weight_penalty(params[i], leaves[i], 1.0, reg.l1, reg.l2)
+                extra, leaves[i] = kern.weight_penalty(params[i], leaves[i], 1.0, reg.l1, l2)
                 loss = loss + extra
         return loss, tuple(leaves)
     flat = ws.grad if ws is not None else kern.pack([g for dW_db in grads for g in dW_db])
-    if reg is not None and reg.penalty_on:
-        extra, flat = kern.weight_penalty(params, flat, reg.weight_mask, reg.l1, reg.l2)
+    if on:
+        extra, flat = kern.weight_penalty(params, flat, reg.weight_mask, reg.l1, l2)
         loss = loss + extra
     return loss, flat

@@ -73,11 +73,13 @@ def smoothing_head(eps: float, head: str):
 
 class Regularization:
     """What the training step needs: dropout rates per layer (the output layer's is 0), the mask
-    seed, l1, l2, the device weight mask and the label smoothing ε."""
+    seed, l1, l2, the device weight mask and the label smoothing ε. ``per_rows``: l2 is
+    scikit-learn's α, divided by each batch's Σw (its rows without weights): L += ½·(α/Σw)·ΣW²,
+    dW += (α/Σw)·W (``with_alpha``)."""
 
-    def __init__(self, rates, seed, l1, l2, weight_mask, smoothing=0.0):
+    def __init__(self, rates, seed, l1, l2, weight_mask, smoothing=0.0, per_rows=False):
         self.rates, self.seed, self.l1, self.l2, self.weight_mask = rates, seed, l1, l2, weight_mask
-        self.smoothing = smoothing
+        self.smoothing, self.per_rows = smoothing, per_rows
         self.dropout_on = any(r > 0 for r in rates)
         self.rank = 0  # data parallelism: this process's rows start at rank × local batch size
         self.penalty_on = l1 > 0 or l2 > 0
@@ -92,3 +94,10 @@ class Regularization:
             return kern.dropout_mask(A.shape, self.seed, step, l, 1.0 - rate, A.dtype, self.rank * A.shape[0])
 
         return mask
+
+
+def with_alpha(reg, alpha: float, weight_mask):
+    """The regularisation of the estimators' step: ``reg``'s dropout (None: none) with scikit-learn's
+    penalty α/Σw per batch in place of reseau's L1/L2."""
+    rates, seed = ([0.0], 0) if reg is None else (reg.rates, reg.seed)
+    return Regularization(rates, seed, 0.0, float(alpha), weight_mask, per_rows=True)

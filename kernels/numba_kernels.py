@@ -533,13 +533,13 @@ class NumbaKernels(NumpyKernels):
         return out
 
     def head_loss(self, name, Z, Y, scale=1.0, out=None):
-        if out is None:
+        if out is None or name not in HEADS:
             return super().head_loss(name, Z, Y, scale)
         return self.head_loss_count(name, Z, Y, scale, out)[:2]
 
     def head_loss_count(self, name, Z, Y, scale=1.0, out=None):
         """One fused pass per row: the loss, dZ into ``out`` and whether the row is classified right."""
-        if out is None:
+        if out is None or name not in HEADS:  # the reference's (the estimators' Poisson head)
             return super().head_loss_count(name, Z, Y, scale)
         total, right = HEADS[name](Z, Y, Z.dtype.type(scale), out)
         return Z.dtype.type(total / Z.shape[0]), out, right

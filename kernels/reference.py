@@ -38,9 +38,10 @@ class Reference:
         names = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus")
         self._g = {name: getattr(self, f"g_{name}") for name in names}
         self._dg = {name: getattr(self, f"dg_{name}") for name in names}
-        self._loss = {name: getattr(self, f"loss_{name}") for name in ("sigmoid", "softmax", "identity")}
-        self._row_loss = {name: getattr(self, f"rows_{name}") for name in ("sigmoid", "softmax", "identity")}
-        self._out = {name: getattr(self, f"out_{name}") for name in ("sigmoid", "softmax", "identity")}
+        heads = ("sigmoid", "softmax", "identity", "poisson")
+        self._loss = {name: getattr(self, f"loss_{name}") for name in heads}
+        self._row_loss = {name: getattr(self, f"rows_{name}") for name in heads}
+        self._out = {name: getattr(self, f"out_{name}") for name in heads}
 
     # ---- hidden activations: g(Z), and dZ = dA ⊙ g'(Z) -------------------------------------
 
@@ -281,6 +282,25 @@ class Reference:
         """Squared error, halved, per row, summed over outputs: ℓᵢ = ½‖zᵢ − yᵢ‖²; A − Y = Z − Y."""
         D = Z - Y
         return 0.5 * self.xp.sum(D * D, axis=1), D
+
+    def out_poisson(self, Z):
+        return self.xp.exp(Z)
+
+    def loss_poisson(self, Z, Y):
+        """Half the Poisson deviance, mean over rows: L = (1/n) Σᵢ ℓᵢ (``rows_poisson``); dZ = e^Z − Y."""
+        ell, D = self.rows_poisson(Z, Y)
+        return self.xp.sum(ell) / Z.shape[0], D
+
+    def rows_poisson(self, Z, Y):
+        """Half the Poisson deviance with the log link A = e^z (scikit-learn's ``loss="poisson"``),
+        per row, summed over outputs: ℓᵢ = Σ_k y·log(y/A) − y + A = y·log y − y·z − y + A
+        (y·log y = 0 at y = 0); A − Y = e^Z − Y, the canonical link's dZ. Used by the estimators,
+        not an ``MLP`` output."""
+        xp = self.xp
+        A = xp.exp(Z)
+        positive = Y > 0
+        y_log_y = xp.where(positive, Y * xp.log(xp.where(positive, Y, xp.ones_like(Y))), xp.zeros_like(Y))
+        return xp.sum(y_log_y - Y * Z - Y + A, axis=1), A - Y
 
     def smoothing_shift(self, name, Y, k, eps, dtype):
         """Label smoothing ε as a shift of the targets: C = ε·(T − 1/K), T the one-hot labels and

@@ -17,6 +17,9 @@ def _naive_loss(name, Z, Y):
     if name == "softmax":
         P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
         return -np.sum(np.log(P[np.arange(n), Y])) / n
+    if name == "poisson":  # half the deviance d = 2(y log(y/μ) − y + μ), μ = e^z, summed over outputs
+        mu = np.exp(Z)
+        return np.sum(np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1.0) / mu), 0.0) - Y + mu) / n
     return 0.5 * np.sum((Z - Y) ** 2) / n
 
 
@@ -26,6 +29,8 @@ def _case(name, rng, n=7, k=3):
         return Z, (rng.random((n, k)) < 0.5).astype(np.float64)
     if name == "softmax":
         return Z, rng.integers(0, k, size=n).astype(np.int32)
+    if name == "poisson":
+        return Z * 0.5, rng.poisson(2.0, size=(n, k)).astype(np.float64)  # counts, zeros among them
     return Z, rng.normal(size=(n, k))
 
 
@@ -34,7 +39,11 @@ def _device(backend, Z, Y):
     return backend.asarray(Z, dtype=f64), backend.asarray(Y, dtype=None if Y.dtype.kind == "i" else f64)
 
 
-@pytest.mark.parametrize("name", heads.HEADS)
+#: the kernels' heads: the MLP's outputs and the estimators' Poisson regression (reseau.sklearn)
+KERNEL_HEADS = (*heads.HEADS, "poisson")
+
+
+@pytest.mark.parametrize("name", KERNEL_HEADS)
 def test_loss_matches_textbook_formula(kern64, name):
     backend = kern64.backend
     Z, Y = _case(name, np.random.default_rng(0))
@@ -42,7 +51,7 @@ def test_loss_matches_textbook_formula(kern64, name):
     assert float(to_np(backend, loss)) == pytest.approx(_naive_loss(name, Z, Y), rel=1e-13)
 
 
-@pytest.mark.parametrize("name", heads.HEADS)
+@pytest.mark.parametrize("name", KERNEL_HEADS)
 def test_dZ_is_A_minus_Y_and_matches_central_differences(kern64, name):
     backend = kern64.backend
     Z, Y = _case(name, np.random.default_rng(1))
@@ -107,3 +116,13 @@ def test_output_choice():
 def test_bad_targets_are_named(head, k, y, message):
     with pytest.raises(ValueError, match=message):
         heads.encode_targets(head, y, k, 3, "float64")
+
+
+def test_the_poisson_head_is_half_scikit_learns_mean_poisson_deviance(kern64):
+    """Per row summed over the k outputs, mean over rows: k/2 × scikit-learn's deviance averaged
+    over every element."""
+    metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is not installed (reseau[sklearn])")
+    Z, Y = _case("poisson", np.random.default_rng(5), n=40, k=2)
+    loss, _ = kern64.head_loss("poisson", *_device(kern64.backend, Z, Y))
+    expected = metrics.mean_poisson_deviance(Y.ravel(), np.exp(Z).ravel()) * Z.shape[1] / 2
+    assert float(to_np(kern64.backend, loss)) == pytest.approx(expected, rel=1e-13)

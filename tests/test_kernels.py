@@ -95,7 +95,7 @@ def test_numba_bias_gradient_has_numpys_bits(dtype, n_out):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(9, 3), (6001, 11)], ids=["small", "large"])
-@pytest.mark.parametrize("head", ["sigmoid", "softmax", "identity"])
+@pytest.mark.parametrize("head", ["sigmoid", "softmax", "identity", "poisson"])
 @pytest.mark.parametrize("alias", [False, True], ids=["out", "in-place"])
 def test_head_loss(kern, dtype, shape, head, alias):
     n, k = shape
@@ -104,6 +104,8 @@ def test_head_loss(kern, dtype, shape, head, alias):
     bk = kern.backend
     if head == "softmax":
         Y = bk.asarray(rng.integers(0, k, n).astype(np.int32))
+    elif head == "poisson":  # the estimators' head (reseau.sklearn): the reference's on every table
+        Y = _arrays(kern, dtype, rng.poisson(2.0, size=shape).astype(np.float64))[0]
     else:
         Y = _arrays(kern, dtype, (rng.random(shape) < 0.5) * 1.0 if head == "sigmoid" else rng.normal(size=shape))[0]
     (Z,) = _arrays(kern, dtype, Z_host)

@@ -94,6 +94,28 @@ def test_gradient_check_with_fixed_mask_and_penalties(backend, kw):
     assert np.linalg.norm(g - numeric) / (np.linalg.norm(g) + np.linalg.norm(numeric)) < 1e-6
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["rows", "weights"])
+def test_scikit_learns_alpha_is_divided_by_each_batchs_rows_or_weights(backend, weighted):
+    """``with_alpha`` (the estimators' penalty): L = mean loss + ½·(α/Σw)·ΣW², g = its gradient
+    + (α/Σw)·W on the weights only, Σw = n without weights; the model's dropout kept (none here)."""
+    from reseau.core.regularization import with_alpha
+
+    model, alpha = _model(backend.name), 0.7
+    X, y = _data()
+    Xd, Yd = backend.asarray(X, dtype=model.dtype), backend.asarray(model.encode_targets(y))
+    w = np.random.default_rng(3).uniform(0.5, 2.0, len(X)) if weighted else None
+    wd = None if w is None else backend.asarray(w, dtype=model.dtype)
+    mask = model.layout.weight_mask()
+    reg = with_alpha(None, alpha, backend.asarray(mask, dtype=model.dtype))
+    args = (model.kern, model.layout, model.activations, model.output, model.params, Xd, Yd, None)
+    loss0, g0 = (to_np(backend, a) for a in loss_and_grads(*args, None, 0, w=wd))
+    loss, g = (to_np(backend, a) for a in loss_and_grads(*args, reg, 0, w=wd))
+    l2 = alpha / (len(X) if w is None else w.sum())
+    W = to_np(backend, model.params) * mask
+    assert float(loss) == pytest.approx(float(loss0) + 0.5 * l2 * np.sum(W * W), rel=1e-13)
+    np.testing.assert_allclose(g, g0 + l2 * W, rtol=1e-12, atol=1e-15)
+
+
 def test_penalty_is_in_the_training_loss_and_spares_biases():
     X, y = _data()
     plain, reg = _model(l2=0.0), _model(l1=0.03, l2=0.2)

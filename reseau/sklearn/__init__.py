@@ -12,9 +12,12 @@ weights checked after the fit; "stop" or "skip": reseau's divergence guard, ``co
 root), "lbfgs" (scipy.optimize's L-BFGS-B on the explicit gradient) or any other optimiser of
 ``reseau.optim`` by name.
 
-The objective (``core/objective.py``): the mean loss, sample-weighted if given, plus
-½·alpha·ΣW²/n_batch; stops as scikit-learn's (``tol``, ``n_iter_no_change``, ``early_stopping``
-on ``validation_fraction``, ``learning_rate`` "adaptive"), with its fitted attributes
+The objective is reseau's training step (``core/steps.py``) with scikit-learn's output as its
+head (``backing.HEADS``: logistic, softmax, identity, and exp for ``loss="poisson"``) and its
+penalty as an option of the regularisation (``core/regularization.py``'s ``with_alpha``): the
+mean loss, sample-weighted if given, plus ½·alpha·ΣW²/Σw of each batch. It stops as
+scikit-learn's (``tol``, ``n_iter_no_change``, ``early_stopping`` on ``validation_fraction``,
+``learning_rate`` "adaptive"), with its fitted attributes
 (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``, ``t_``, ...). One difference on
 purpose: with several regression targets the loss is the per-row sum over targets that the
 gradient descends (scikit-learn reports the mean over targets; scikit-learn issue 8349).

@@ -8,15 +8,23 @@ from __future__ import annotations
 import numbers
 
 from ..backends.host import np
-from ..core import objective
+from ..core.build import weight_mask
 from ..core.model import MLP
+from ..core.regularization import with_alpha
 from ..core.workspace import Workspaces
 from .params import HIDDEN
+
+#: scikit-learn's output activation → the kernel head its loss is (logistic: binary cross-entropy
+#: from the logits, also multilabel; softmax: cross-entropy, y as labels; identity: ½(z − y)²;
+#: exp: half the Poisson deviance, ``loss="poisson"``); each head's dZ is A − Y
+HEADS = {"logistic": "sigmoid", "softmax": "softmax", "identity": "identity", "exp": "poisson"}
+#: … and the ``MLP`` output predictions start from (exp: the identity's logits, then eᶻ)
+OUTPUTS = {"logistic": "sigmoid", "softmax": "softmax", "identity": "identity", "exp": "identity"}
 
 
 class Compiled:
     """What is built for ``model`` and never pickled: the compiled programs by key (a step per
-    optimiser, the forward pass, L-BFGS's objective), the workspaces its steps share, and
+    optimiser, the forward pass, L-BFGS's loss and gradient), the workspaces its steps share, and
     ``holds``: the ``coefs_`` list whose values the model's parameters are (checked by identity
     before a forward pass; anything else is uploaded first)."""
 
@@ -52,13 +60,13 @@ def key(est, layer_units, dtype, column_plan) -> tuple:
 
 def build(est, layer_units, dtype, column_plan, classes) -> MLP:
     """The model for these layer sizes and dtype: est's activations, backend and dropout; no
-    penalty of its own (``alpha`` is the estimators' penalty, in core/objective.py); the column
-    column plan and the classes its own ``predict`` answers with."""
+    penalty of its own (``alpha`` is the estimators' penalty, ``regularization``); the column
+    plan and the classes its own ``predict`` answers with."""
     seed = est.random_state if isinstance(est.random_state, numbers.Integral) and est.random_state >= 0 else 0
     model = MLP(
         layer_units,
         hidden=hidden(est),
-        output=objective.OUTPUTS[est.out_activation_],
+        output=OUTPUTS[est.out_activation_],
         init=est.init or "glorot_uniform",
         backend=est.backend,
         dtype=np.dtype(dtype).name,
@@ -82,7 +90,7 @@ def initial_weights(est, random_state, layer_units, dtype):
         model = MLP(
             layer_units,
             hidden=hidden(est),
-            output=objective.OUTPUTS[est.out_activation_],
+            output=OUTPUTS[est.out_activation_],
             init=est.init,
             seed=seed,
             backend="numpy",
@@ -124,9 +132,26 @@ def forward(compiled, coefs, intercepts, X, out, n_outputs):
         compiled.holds = coefs
     inf, dtype = model.forward.inference, coefs[0].dtype
     A = np.empty((X.shape[0], n_outputs), dtype)
-    head = None if out in ("softmax", "identity") else (lambda xp, Z: objective.output(xp, out, Z))
+    head = None if out in ("softmax", "identity") else (lambda xp, Z: output(xp, out, Z))
     if not hasattr(X, "toarray"):
         return inf.output(model.params, np.asarray(X, dtype=dtype), into=A, head=head)
     for a, b in inf.spans(X.shape[0]):
         inf.output(model.params, np.asarray(X[a:b].toarray(), dtype=dtype), into=A[a:b], head=head)
     return A
+
+
+def output(xp, out: str, Z):
+    """scikit-learn's output activation of the logits Z where the model's own output is not it:
+    logistic 1/(1 + e^(−z)) as scikit-learn computes it, exp eᶻ (the Poisson regressor)."""
+    return 1.0 / (1.0 + xp.exp(-Z)) if out == "logistic" else xp.exp(Z)
+
+
+def regularization(est, model):
+    """The estimators' step regularisation: the model's dropout, scikit-learn's α/Σw a batch."""
+    reg = model.regularization
+    return with_alpha(reg, float(est.alpha), reg.weight_mask if reg is not None else weight_mask(model))
+
+
+def targets(out: str, y):
+    """The training targets the head reads: softmax's one-hot rows as int32 labels, else y."""
+    return np.argmax(y, axis=1).astype(np.int32) if out == "softmax" else y

@@ -1,5 +1,6 @@
-"""solver="lbfgs": scipy.optimize's L-BFGS-B on the full-batch objective of core/objective.py
-and its explicit gradient, over scikit-learn's flat parameter vector (every W, then every b)."""
+"""solver="lbfgs": scipy.optimize's L-BFGS-B on the full-batch loss of the training step
+(core/network.py's ``loss_and_grads`` with scikit-learn's head and α/Σw penalty) and its
+explicit gradient, over scikit-learn's flat parameter vector (every W, then every b)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ..backends.host import np
-from ..core import objective
+from ..core import network
 from ..core.regularization import check_dropout
 from . import backing
 
@@ -31,17 +32,27 @@ def unpack(theta, shapes, dtype):
     return coefs, intercepts
 
 
-def full_batch(model, X, Y, w, alpha):
-    """(X, Y, r, l2) of every row on the model's device: r = w/Σw (1/n without weights), l2 = α/Σw."""
-    backend, dtype, n = model.backend, model.dtype, X.shape[0]
+def full_batch(model, out, X, Y, w):
+    """(X, Y, w) of every row on the model's device: Y as the head reads it, w None without weights."""
+    backend, dtype = model.backend, model.dtype
     x = backend.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=dtype)
-    y = backend.asarray(np.asarray(Y, dtype=X.dtype), dtype=dtype)
-    if w is None:
-        r, l2 = np.full(n, 1.0 / n, dtype=X.dtype), alpha / n
-    else:
-        total = float(w.sum())
-        r, l2 = (w / total).astype(X.dtype), alpha / total
-    return x, y, backend.asarray(r, dtype=dtype), l2
+    y = backing.targets(out, np.asarray(Y, dtype=X.dtype))
+    y = backend.asarray(y, dtype=None if y.dtype.kind == "i" else dtype)
+    return x, y, None if w is None else backend.asarray(w, dtype=dtype)
+
+
+def loss_and_gradient(est, compiled):
+    """``fn(params, X, Y, w) -> (L, flat gradient)``: the mean loss (weighted by w/Σw where given)
+    plus ½·(α/Σw)·ΣW², as the stochastic solvers' step computes it, without the update."""
+    model = compiled.model
+    head, reg = backing.HEADS[est.out_activation_], backing.regularization(est, model)
+    kern, layout, activations, workspaces = model.kern, model.layout, model.activations, compiled.workspaces
+
+    def fn(params, X, Y, w):
+        ws = None if workspaces is None else workspaces.get(X.shape[0], Y)
+        return network.loss_and_grads(kern, layout, activations, head, params, X, Y, ws, reg, 0, w=w)
+
+    return fn
 
 
 def fit_lbfgs(est, compiled, X, y, sample_weight, layer_units):
@@ -53,15 +64,12 @@ def fit_lbfgs(est, compiled, X, y, sample_weight, layer_units):
             "objective; use dropout=0 or a stochastic solver"
         )
     model = compiled.model
-    make = lambda: model.backend.jit(  # noqa: E731
-        objective.make_objective(model, est.out_activation_, compiled.workspaces)
-    )
-    fn = compiled.program(("objective",), make)
-    batch = full_batch(model, X, y, sample_weight, float(est.alpha))
+    fn = compiled.program(("objective",), lambda: model.backend.jit(loss_and_gradient(est, compiled)))
+    batch = full_batch(model, est.out_activation_, X, y, sample_weight)
     shapes = list(zip(layer_units[:-1], layer_units[1:]))
 
     def loss_and_grad(theta):
-        loss, g = fn(backing.to_device(model, *unpack(theta, shapes, X.dtype)), *batch, 0)
+        loss, g = fn(backing.to_device(model, *unpack(theta, shapes, X.dtype)), *batch)
         pairs = model.layout.unflatten(np, model.backend.to_numpy(g).astype(np.float64))
         return float(model.backend.to_numpy(loss)), pack([W for W, _ in pairs], [b for _, b in pairs])
 

@@ -1,6 +1,6 @@
 """The stochastic solvers' fit, on reseau's one training loop: the Trainer (core/trainer.py) runs
 the epochs — signals held between steps, the model's history, the guard's books — with the
-estimators' step (core/objective.py: scikit-learn's objective, every step applied) and
+estimators' step (core/steps.py's, with scikit-learn's head and α/Σw penalty, every step applied) and
 scikit-learn's epoch order. ``Books``, a callback, hands each epoch to the estimator, which keeps
 its own accounts (accounts.py: ``n_iter_``, ``t_``, ``loss_curve_``, the stopping rules, the
 rates of ``learning_rate`` "invscaling" and "adaptive")."""
@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ..backends.host import np
-from ..core import compiled_epoch, objective, optim
+from ..core import compiled_epoch, optim, steps
 from ..core.callbacks import Callback, as_list
 from ..core.guard import TrainingDivergedError
 from ..core.history import History
@@ -123,7 +123,8 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     step, mode = _step(est, compiled, opt)
     backend, dtype = model.backend, model.dtype
     X_rows = SparseRows(X, backend, dtype) if hasattr(X, "toarray") else backend.asarray(X, dtype=dtype)
-    Y = backend.asarray(np.asarray(y, dtype=X.dtype), dtype=dtype)
+    y = backing.targets(est.out_activation_, np.asarray(y, dtype=X.dtype))
+    Y = backend.asarray(y, dtype=None if y.dtype.kind == "i" else dtype)
     W = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
     callbacks = [Books(est, compiled, progress, validation, score, incremental), *as_list(est.callbacks)]
     run = Run(
@@ -152,7 +153,10 @@ def _step(est, compiled, opt):
     options = repr({k: v for k, v in opt.hyperparameters().items() if k != "lr"})
 
     def make():
-        raw = objective.sklearn_step(model, est.out_activation_, float(est.alpha), opt, compiled.workspaces, mode)
+        head, reg = backing.HEADS[est.out_activation_], backing.regularization(est, model)
+        raw = steps.step_function(
+            model.kern, model.layout, model.activations, head, opt, compiled.workspaces, reg, on_divergence=mode
+        )
         return model.backend.jit(raw, donate_argnums=(0, 1))
 
     return compiled.program(("step", type(opt).__name__, options, float(est.alpha), mode), make), mode
@@ -165,7 +169,7 @@ class Epochs:
     def __init__(self, est, compiled, opt, mode):
         model, out = compiled.model, est.out_activation_
         self.args = (model, opt, mode)
-        self.output, self.alpha, self.compiled = objective.OUTPUTS.get(out), float(est.alpha), compiled
+        self.output, self.alpha, self.compiled = backing.HEADS.get(out), float(est.alpha), compiled
         self.uncovered = (
             compiled_epoch.unavailable(model)
             or (f"output {out}" if out not in ("logistic", "softmax", "identity") else None)
