@@ -297,7 +297,7 @@ class EpochSnapshot(Callback):
         if self.weights is None:
             return False
         model.set_weights(self.weights)
-        model.epoch, model.step_count = self.epoch, self.step_count
+        model.training.set_counts(self.epoch, self.step_count)
         return True
 
 

@@ -195,16 +195,15 @@ def restore(model, tensors, description, stopping):
             k: book.get(k, fresh[k]) if backend.host else backend.asarray(book.get(k, 0), dtype=fresh[k].dtype)
             for k in guard.KEYS
         }
-    model.opt_state = StepState.of(optimizer_state, fresh)
-    model.step_count, model.epoch = entry["step"], entry["epoch"]
+    model.training.set_state(StepState.of(optimizer_state, fresh))
+    model.training.set_counts(entry["epoch"], entry["step"])
     model.rng.bit_generator.state = entry["rng"]
     if entry["schedule_state"] is not None:
         model.schedule.set_state(entry["schedule_state"])
     if stopping is not None and entry["stopping"] is not None:
         best = tensors.get("best_params")
         stopping.set_state(entry["stopping"], None if best is None else backend.asarray(best, dtype=model.dtype))
-    model.history.clear()
-    model.history.update(description.get("history", {}))
+    model.training.set_history(description.get("history", {}), replace=True)
     model.history.stopped_epoch, model.history.best_epoch = entry["stopped_epoch"], entry["best_epoch"]
     fit_state = (entry["fit_epoch0"], tuple(entry["schedule_start"]))
     if entry["position"] is None:

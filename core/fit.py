@@ -53,9 +53,8 @@ def apply(model, plan, o, comm):
         build.regularization(model)
     model.steps.prepare(model, plan.opt, comm, plan.on_divergence, o.cuda_graph)
     if plan.schedule is not None or not plan.continuing or o.resume is not None:
-        model.auto_schedule = plan.auto_schedule
-        model.schedule, model.schedule_start = plan.schedule, (model.epoch, model.step_count)
-    model.fit_epoch0 = model.epoch
+        model.training.start_schedule(plan.schedule, plan.auto_schedule)
+    model.training.start_fit()
 
 
 def _resume(model, plan, stopping):
@@ -63,9 +62,8 @@ def _resume(model, plan, stopping):
     stopped early), and this fit's History (a resumed fit's: all of it)."""
     progress = None
     if plan.resumed is not None:
-        progress, (model.fit_epoch0, model.schedule_start) = checkpoint_files.restore(
-            model, *plan.resumed[1:], stopping
-        )
+        progress, (fit_epoch0, schedule_start) = checkpoint_files.restore(model, *plan.resumed[1:], stopping)
+        model.training.resume(fit_epoch0, schedule_start)
     history = model.history.since(model.fit_epoch0)
     if plan.resumed is not None:
         history.best_epoch, history.stopped_epoch = model.history.best_epoch, model.history.stopped_epoch
@@ -104,12 +102,14 @@ def _run(model, plan, o, comm, run: Run):
             if reg is not None:
                 reg.rank = 0
     bk = model.backend
-    model.params, model.opt_state = bk.replicate(model.params), bk.replicate(model.opt_state)
+    model.params = bk.replicate(model.params)
+    model.training.set_state(bk.replicate(model.opt_state))
     X, Y, validation = bk.replicate(X), bk.replicate(Y), bk.replicate(plan.val)
     try:
         return Trainer(model, X, Y, dataclasses.replace(run, shard=bk.shard_rows, validation=validation)).run()
     finally:
-        model.params, model.opt_state = bk.gather_home(model.params), bk.gather_home(model.opt_state)
+        model.params = bk.gather_home(model.params)
+        model.training.set_state(bk.gather_home(model.opt_state))
 
 
 def _callbacks(model, plan, o, comm, stopping):

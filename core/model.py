@@ -17,7 +17,7 @@ from . import (
 )
 from .columns import ColumnPlan
 from .fit import fit as run_fit
-from .state import reset_training
+from .state import TRAINING, Field, Training
 from .steps import CompiledSteps, fresh_state, training_step
 from .summary import summary as summary_text
 
@@ -70,7 +70,7 @@ class MLP:
         self.layout, self.params = None, None
         # the input contract, fitted on the first training data: column plan, classes, target (μ, σ)
         self.contract = contract.InputContract()  # model.columns, .classes, .target_scale: its parts
-        reset_training(self)  # optimiser, counters, schedule, history: core/state.py declares them
+        self.training = Training()  # optimiser, counters, schedule, history: core/state.py declares them
         self.trainer = None  # the fit running now
         self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
         self.forward = self.regularization = None  # set with the network (core/build.py)
@@ -184,7 +184,7 @@ class MLP:
         self.require_built("set_weights")
         self.params = build.flat(self, self.layout.checked(weights))
         if self.optimizer is not None:
-            self.opt_state = fresh_state(self, self.optimizer)
+            self.training.set_state(fresh_state(self, self.optimizer))
 
     # ---- files and copies (core/persistence.py, core/onnx_export.py, core/pickling.py) --------
 
@@ -273,5 +273,7 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
     return persistence.restore(model, tensors, d, path)
 
 
+for _name in TRAINING:  # model.epoch, model.history, ...: read from model.training (core/state.py)
+    setattr(MLP, _name, Field(_name))
 MLP.__init__.__signature__ = hyper.signature()  # help(MLP) and inspect show every option (core/hyper.py)
 MLP.fit.__signature__ = fit_plan.fit_signature()  # and every fit option (core/fit_plan.py's FitOptions)

@@ -76,8 +76,8 @@ def restore(model, tensors, d, path):
         model.contract = InputContract.from_json(d, model.sizes[0], model.sizes[-1])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
-    model.epoch, model.step_count = d["training"]["epochs"], d["training"]["steps"]
-    model.history.update(d.get("history", {}))
+    model.training.set_counts(d["training"]["epochs"], d["training"]["steps"])
+    model.training.set_history(d.get("history", {}))
     return model
 
 

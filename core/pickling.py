@@ -22,7 +22,7 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
 from .contract import InputContract
-from .state import TRANSIENT, StepState, reset_training
+from .state import TRAINING, TRANSIENT, StepState, Training
 
 #: attributes of models pickled by earlier versions, and their names now
 RENAMED = {"_sizes": "requested_sizes", "_fit_epoch0": "fit_epoch0", "_schedule_start": "schedule_start"}
@@ -46,7 +46,8 @@ def _tree(fn, x):
 def host_state(model, owner_is_optimizer: bool) -> dict:
     """The model's state with every device array copied to the host."""
     backend = model.backend
-    state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT}
+    state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT and k != "training"}
+    state.update(model.training.fields())  # the fields by name, as every version pickled them
     state.update(
         backend=backend.name,
         kern=kernel_tables.variant_of(model.kern),
@@ -130,7 +131,8 @@ def _restore(model, state):
     for old in DROPPED:
         state.pop(old, None)
     model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
-    reset_training(model)  # what an earlier version did not pickle starts as declared (core/state.py)
+    # the training state's fields (what an earlier version did not pickle starts as declared)
+    model.training = Training(**{name: state.pop(name) for name in TRAINING if name in state})
     parts = {k: state.pop(k) for k in CONTRACT if k in state}  # pickled before the contract was one object
     state["contract"] = dataclasses.replace(state.get("contract") or InputContract(), **parts)
     model.__dict__.update(state)
@@ -142,5 +144,5 @@ def _restore(model, state):
     if model.params is not None:
         model.params = _tree(to_device, model.params)
     if model.opt_state is not None:
-        model.opt_state = _tree(to_device, model.opt_state)
+        model.training.set_state(_tree(to_device, model.opt_state))
     return owner

@@ -2,9 +2,10 @@
 
 Declared here, derived elsewhere:
 
-- ``TRAINING``: a model's training state, attribute → its value before the first fit.
-  ``MLP.__init__`` sets it from here (``reset_training``), pickles carry it (core/pickling.py),
-  checkpoints save and restore it (core/checkpoint.py, through ``CHECKPOINT``).
+- ``TRAINING``: a model's training state, field → its value before the first fit, held by a
+  ``Training`` (``model.training``; the model reads each field as a property) and changed only
+  by its methods; pickles carry the fields (core/pickling.py), checkpoints save and restore them
+  (core/checkpoint.py, through ``CHECKPOINT``).
 - ``TRANSIENT``: what a model rebuilds from the rest and never saves or pickles.
 - ``CHECKPOINT``: the fields of a checkpoint's "checkpoint" entry, each with its kind; the
   schema (core/schema.py) checks every field by its kind, and the checkpoint writer is tested to
@@ -63,10 +64,78 @@ CHECKPOINT = {
 }
 
 
-def reset_training(model):
-    """Give ``model`` the training state of a model never fitted (``TRAINING``'s values)."""
-    for name, value in TRAINING.items():
-        setattr(model, name, value() if isinstance(value, type) else value)
+class Field:
+    """A model attribute that is a field of its ``training`` (``model.epoch`` is
+    ``model.training.epoch``), read through it; set only by ``Training``'s methods."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        return self if model is None else getattr(model.training, self.name)
+
+    def __set__(self, model, value):
+        raise AttributeError(
+            f"{self.name} is part of the model's training state; it changes through model.training's methods"
+        )
+
+
+class Training:
+    """A model's training state, ``TRAINING``'s fields, changed by its own methods only (the model
+    reads them as properties: ``model.epoch``, ``model.history``, ...). ``values``: fields given
+    (a pickle's); the rest start as before the first fit."""
+
+    def __init__(self, **values):
+        for name, value in TRAINING.items():
+            setattr(self, name, values[name] if name in values else value() if isinstance(value, type) else value)
+
+    def fields(self) -> dict:
+        """Every field by name (what a pickle carries)."""
+        return {name: getattr(self, name) for name in TRAINING}
+
+    def use(self, optimizer, opt_state):
+        """Train with ``optimizer`` from ``opt_state`` (a fresh state, or the one it continues)."""
+        self.optimizer, self.opt_state = optimizer, opt_state
+
+    def restart(self, optimizer, opt_state):
+        """``use`` from no training at all: counters at 0, an empty history (scikit-learn's fresh fit)."""
+        self.use(optimizer, opt_state)
+        self.step_count = self.epoch = 0
+        self.history = History()
+
+    def set_state(self, opt_state):
+        """The optimiser's state after steps (or a new rate, a restore, a move between devices)."""
+        self.opt_state = opt_state
+
+    def start_schedule(self, schedule, auto: bool):
+        """A schedule whose clock starts now (this epoch and step)."""
+        self.schedule, self.auto_schedule = schedule, auto
+        self.schedule_start = (self.epoch, self.step_count)
+
+    def start_fit(self):
+        """A fit starts from the epoch reached so far."""
+        self.fit_epoch0 = self.epoch
+
+    def resume(self, fit_epoch0: int, schedule_start: tuple):
+        """A fit resumed from a checkpoint: where it started and where its schedule's clock did."""
+        self.fit_epoch0, self.schedule_start = fit_epoch0, tuple(schedule_start)
+
+    def set_steps(self, step_count: int):
+        """Updates made so far (a step done, an epoch's steps, or back to the last good one)."""
+        self.step_count = step_count
+
+    def end_epoch(self):
+        self.epoch += 1
+
+    def set_counts(self, epoch: int, step_count: int):
+        """Epochs and updates as a file, a snapshot or a checkpoint recorded them."""
+        self.epoch, self.step_count = epoch, step_count
+
+    def set_history(self, records: dict, replace: bool = False):
+        """The history's records from a file (added) or a checkpoint (``replace``: all of it)."""
+        if replace:
+            self.history.clear()
+        self.history.update(records)
 
 
 class StepState(NamedTuple):

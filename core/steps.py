@@ -138,10 +138,12 @@ class StepForm:
     def to_model(self, model, params, state):
         """Give the model the step's latest params and state (joined into flat buffers on JAX)."""
         if not self.leaves:
-            model.params, model.opt_state = params, state
+            model.params = params
+            model.training.set_state(state)
             return
         self._held = params, state
-        model.params, model.opt_state = self._join(params, state)
+        model.params, joined = self._join(params, state)
+        model.training.set_state(joined)
         self._synced = model.params, model.opt_state
 
 
@@ -184,12 +186,14 @@ class CompiledSteps:
             and cuda_graph == self.cuda_graph
         ):
             return
-        model.optimizer, self.comm, self.on_divergence, self.cuda_graph = opt, comm, on_divergence, cuda_graph
+        self.comm, self.on_divergence, self.cuda_graph = comm, on_divergence, cuda_graph
+        model.training.use(opt, model.opt_state)
         self._backend, self._kern = model.backend, model.kern
         if model.kern.in_place and self.workspaces is None:
             self.workspaces = Workspaces(model.kern, model.layout, model.activations, model.dtype)
         if model.opt_state is None or opt is not self.state_owner:
-            model.opt_state, self.state_owner = fresh_state(model, opt), opt
+            model.training.set_state(fresh_state(model, opt))
+            self.state_owner = opt
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
         self.uncovered, self._numba_epoch = None, None  # JAX: its epoch loops over the step itself
         if model.backend.name != "jax":

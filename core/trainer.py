@@ -269,7 +269,7 @@ class Trainer:
         model = self.model
         self.lr = value
         rate = self.place(model.backend.asarray(value, dtype=model.dtype))
-        model.opt_state = model.opt_state._replace(lr=rate)
+        model.training.set_state(model.opt_state._replace(lr=rate))
 
     def _set_lr(self, state, t):
         self.lr = self.model.schedule(self.model.optimizer.lr, t)
@@ -290,8 +290,9 @@ class Trainer:
                 params, state, _ = step(params, state, xb, yb, model.step_count)
             else:
                 params, state, _ = step(params, state, xb, yb, model.step_count, wb)
-            # one statement: an interrupt leaves the model the last completed step and its count
-            self.current, model.step_count = (params, state), model.step_count + 1
+            # the last completed step and its count (a signal is held until ``deliver`` below)
+            self.current = (params, state)
+            model.training.set_steps(model.step_count + 1)
             if signals.pending:
                 signals.deliver()  # a signal that came during the step acts here, between steps
             if host_stop and state.book["first_bad"] >= 0:
@@ -310,7 +311,8 @@ class Trainer:
         rates = lrs[:steps] if lrs is not None else model.kern.xp.full((steps,), state.lr, dtype=model.dtype)
         ordered = order if order is not None else model.backend.asarray(np.arange(n, dtype="int32"))
         params, state = epoch(params, state, self.X, self.Y, ordered, model.step_count, rates, self.W)
-        self.current, model.step_count = (params, state), model.step_count + steps
+        self.current = (params, state)
+        model.training.set_steps(model.step_count + steps)
         if self.signals.pending:
             self.signals.deliver()
         return params, state, min(n, steps * bs)
@@ -333,7 +335,7 @@ class Trainer:
         model, backend = self.model, self.model.backend
         book = guard.read(backend, model.opt_state)
         if book["first_bad"] >= 0 and self.on_divergence == "stop":
-            model.step_count = book["first_bad"]
+            model.training.set_steps(book["first_bad"])
             raise TrainingDivergedError(
                 guard.situation(
                     model.epoch + 1,
@@ -353,7 +355,7 @@ class Trainer:
                 f"({book['skipped']} skipped); the weights from before it were kept.",
                 guard.ADVICE,
             )
-        model.epoch += 1
+        model.training.end_epoch()
         record = {"epoch": model.epoch, "loss": loss_sum / rows}
         scale = model.target_scale
         if scale is not None and len(scale.std) == 1:  # in the target's units: σ²·L(y')

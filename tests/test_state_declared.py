@@ -124,3 +124,44 @@ def test_the_input_contract_is_one_object_saved_and_pickled_whole(tmp_path):
     again.__setstate__(state)
     assert again.classes == ["n", "y"] and "classes" not in vars(again)
     assert list(again.predict(X)) == [{"no": "n", "yes": "y"}[v] for v in model.predict(X)]
+
+
+def _model_field_assignments(root):
+    """(file:line, attribute) of every assignment to ``<…model…>.<a training field>`` under ``root``
+    (a folder or one file)."""
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in [Path(root)] if Path(root).is_file() else sorted(Path(root).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for t in [e for t in targets if t is not None for e in (t.elts if isinstance(t, ast.Tuple) else [t])]:
+                if not isinstance(t, ast.Attribute) or t.attr not in TRAINING:
+                    continue
+                base = ast.unparse(t.value)  # a model, or the model itself in core/model.py
+                if "model" in base or (base == "self" and path.name == "model.py"):
+                    found.append((f"{path}:{node.lineno}", t.attr))
+    return found
+
+
+def test_no_module_assigns_the_training_state_of_a_model():
+    """The training state is the Training part's (core/state.py): the trainer, fit, checkpoints,
+    files, pickles and the estimators change it through its methods, never by assigning a field."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = [hit for part in ("core", "kernels", "backends", "reseau") for hit in _model_field_assignments(root / part)]
+    assert found == []
+    assert _model_field_assignments(root / "tests" / "test_state_declared.py")  # the check sees one: this file's
+
+
+def test_a_training_field_is_read_through_the_model_and_not_set_on_it():
+    model = MLP([3, 4, 1], seed=0)
+    model.fit(*_data(), epochs=2, batch_size=16)
+    assert (model.epoch, model.step_count) == (model.training.epoch, model.training.step_count) == (2, 8)
+    assert model.history is model.training.history and len(model.history["loss"]) == 2
+    with pytest.raises(AttributeError, match="epoch is part of the model's training state"):
+        model.epoch = 0  # the one assignment the check above finds
+    model.training.restart(model.optimizer, None)
+    assert (model.epoch, model.step_count, dict(model.history)) == (0, 0, {})

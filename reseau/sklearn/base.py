@@ -81,7 +81,7 @@ class BaseMLP(Accounts, BaseEstimator):
         self.__dict__.update(before)
         if getattr(self, "_compiled", None) is not None:
             self._compiled.holds = None
-            self.model_.opt_state = None
+            self.model_.training.set_state(None)
 
     def _initialize(self, layer_units, dtype):
         """The first pass: counters, output activation, scikit-learn's initial weights."""
@@ -97,7 +97,7 @@ class BaseMLP(Accounts, BaseEstimator):
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
         if getattr(self, "model_", None) is not None:
-            self.model_.opt_state = None  # a new start: a fresh optimiser state
+            self.model_.training.set_state(None)  # a new start: a fresh optimiser state
         if self.solver != "lbfgs":
             self.loss_curve_, self._no_improvement_count = [], 0
             if self.early_stopping:

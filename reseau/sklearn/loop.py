@@ -18,7 +18,6 @@ from ..backends.host import np
 from ..core import compiled_epoch, optim, steps
 from ..core.callbacks import Callback, as_list
 from ..core.guard import TrainingDivergedError
-from ..core.history import History
 from ..core.steps import fresh_state
 from ..core.trainer import Run, Trainer
 from . import backing
@@ -113,10 +112,9 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     backing.to_device(model, est.coefs_, est.intercepts_)
     fresh = not incremental or model.opt_state is None or type(model.optimizer) is not type(opt)
     if fresh:
-        model.opt_state = fresh_state(model, opt)
-        model.step_count = model.epoch = 0
-        model.history = History()
-    model.optimizer = opt
+        model.training.restart(opt, fresh_state(model, opt))
+    else:
+        model.training.use(opt, model.opt_state)
     X, y, sample_weight, validation = split(est, X, y, sample_weight, random_state)
     if validation is not None and labels is not None:  # the classifiers score against labels
         validation = (validation[0], labels(validation[1]), validation[2])
