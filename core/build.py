@@ -8,6 +8,7 @@ from ..backends.host import np
 from . import heads, initializers, memory
 from .forward import Forward
 from .layout import Layout
+from .network import Network
 from .regularization import Regularization
 
 
@@ -15,13 +16,12 @@ def network(model, sizes, output):
     """Build ``model``'s network of ``sizes`` (all known now) with ``output`` as its head."""
     memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
     model.output = heads.check_output(output, sizes[-1])
-    model.layout = Layout(sizes)
-    model.activations = model.hidden + ["identity"]
+    layout = Layout(sizes)
     W_b = [
         (initializers.draw_weight(model.rng, name, n_in, n_out), np.zeros(n_out))
-        for name, (n_in, n_out) in zip(model.init, model.layout.shapes)
+        for name, (n_in, n_out) in zip(model.init, layout.shapes)
     ]
-    model.params = flat(model, W_b)
+    model.network = Network(layout, model.hidden + ["identity"], flat(model, W_b))
     compiled(model)
 
 

@@ -126,7 +126,7 @@ class EarlyStopping(Callback):
         for h in trainer.histories():
             h.best_epoch = self.best_epoch
         if self.restore_best and self.best_params is not None:
-            trainer.model.params = self.best_params
+            trainer.model.network.set_params(self.best_params)
 
     def state(self) -> dict:
         return {

@@ -185,7 +185,7 @@ def restore(model, tensors, description, stopping):
     schedule started)) for the trainer."""
     entry = description["checkpoint"]
     backend = model.backend
-    model.params = backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype)
+    model.network.set_params(backend.asarray(flat_params(tensors, len(model.layout.shapes)), dtype=model.dtype))
     optimizer_state = {
         key[len("state.") :]: backend.asarray(value) for key, value in tensors.items() if key.startswith("state.")
     }

@@ -70,7 +70,7 @@ def _resume(model, plan, stopping):
         if plan.resumed[2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
             history.best_epoch = model.history.best_epoch = stopping.best_epoch
             if stopping.restore_best and stopping.best_params is not None:
-                model.params = stopping.best_params
+                model.network.set_params(stopping.best_params)
             return "done", history
     return progress, history
 
@@ -102,13 +102,13 @@ def _run(model, plan, o, comm, run: Run):
             if reg is not None:
                 reg.rank = 0
     bk = model.backend
-    model.params = bk.replicate(model.params)
+    model.network.set_params(bk.replicate(model.params))
     model.training.set_state(bk.replicate(model.opt_state))
     X, Y, validation = bk.replicate(X), bk.replicate(Y), bk.replicate(plan.val)
     try:
         return Trainer(model, X, Y, dataclasses.replace(run, shard=bk.shard_rows, validation=validation)).run()
     finally:
-        model.params = bk.gather_home(model.params)
+        model.network.set_params(bk.gather_home(model.params))
         model.training.set_state(bk.gather_home(model.opt_state))
 
 

@@ -10,6 +10,7 @@ from . import (
     fit_plan,
     forward,
     hyper,
+    network,
     persistence,
     pickling,
     preprocessing,
@@ -17,6 +18,7 @@ from . import (
 )
 from .columns import ColumnPlan
 from .fit import fit as run_fit
+from .network import Network
 from .state import TRAINING, Field, Training
 from .steps import CompiledSteps, fresh_state, training_step
 from .summary import summary as summary_text
@@ -67,7 +69,7 @@ class MLP:
         self.dtype = self.backend.float_dtype(self.dtype_name)
         self.kern = kernel_tables.for_backend(self.backend, arguments.arguments["kernels"], self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
-        self.layout, self.params = None, None
+        self.network = None  # built once the sizes are known (core/build.py, core/network.py's Network)
         # the input contract, fitted on the first training data: column plan, classes, target (μ, σ)
         self.contract = contract.InputContract()  # model.columns, .classes, .target_scale: its parts
         self.training = Training()  # optimiser, counters, schedule, history: core/state.py declares them
@@ -182,7 +184,7 @@ class MLP:
     def set_weights(self, weights):
         """Replace every (W, b); shapes must match the layers and entries must be finite."""
         self.require_built("set_weights")
-        self.params = build.flat(self, self.layout.checked(weights))
+        self.network.set_params(build.flat(self, self.layout.checked(weights)))
         if self.optimizer is not None:
             self.training.set_state(fresh_state(self, self.optimizer))
 
@@ -275,5 +277,7 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
 
 for _name in TRAINING:  # model.epoch, model.history, ...: read from model.training (core/state.py)
     setattr(MLP, _name, Field(_name))
+for _name in Network.FIELDS:  # model.layout, model.activations, model.params: read from model.network
+    setattr(MLP, _name, network.Field(_name))
 MLP.__init__.__signature__ = hyper.signature()  # help(MLP) and inspect show every option (core/hyper.py)
 MLP.fit.__signature__ = fit_plan.fit_signature()  # and every fit option (core/fit_plan.py's FitOptions)

@@ -10,6 +10,8 @@ notes' (1/n)A_prevᵀdZ and (1/n)ΣdZ.
 With a workspace ``ws`` (in-place kernels), every result lands in a preallocated buffer and the
 gradients in the views of one flat buffer; without one, the kernels return new arrays.
 
+``Network`` is the part of a model these passes run: its layout, activations and parameters.
+
 Dropout (inverted, training only): a hidden layer's output A feeds the next layer as A ⊙ M, M = 0
 or 1/keep per unit; backward multiplies the gradient reaching A by the same M.
 """
@@ -17,6 +19,56 @@ or 1/keep per unit; backward multiplies the gradient reaching A by the same M.
 from __future__ import annotations
 
 from .state import is_leaves
+
+
+class Network:
+    """A model's built network, a part of its own (``model.network``; the model reads ``layout``,
+    ``activations`` and ``params`` from it): the layout (sizes → offsets in one flat buffer), each
+    layer's activation g⁽ˡ⁾ (the last "identity": the head reads its Z), and the flat parameters
+    (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, …) on the device, which change only through ``set_params``."""
+
+    FIELDS = ("layout", "activations", "params")
+
+    def __init__(self, layout, activations, params):
+        self.layout, self.activations, self.params = layout, list(activations), params
+
+    def set_params(self, params):
+        """New parameters: a training step's, restored weights, or the same moved between devices."""
+        self.params = params
+
+    def layers(self, xp, params=None):
+        """[(W⁽ˡ⁾, b⁽ˡ⁾), ...]: views of ``params`` (the network's own by default)."""
+        return self.layout.unflatten(xp, self.params if params is None else params)
+
+    def fields(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+class Field:
+    """A model attribute read from its ``network`` (None before the network is built). Only
+    ``params`` may be set on the model (user code that assigns weights: the network's
+    ``set_params``); the layout and activations change with a new network."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        network = model.network
+        return None if network is None else getattr(network, self.name)
+
+    def __set__(self, model, value):
+        if self.name != "params" or model.network is None:
+            raise AttributeError(
+                f"{self.name} is part of the model's network; "
+                + (
+                    "it is built with the network (fit or build)"
+                    if self.name != "params"
+                    else "build the network first"
+                )
+            )
+        model.network.set_params(value)
 
 
 def forward(kern, layers, activations, X, ws=None, mask=None):

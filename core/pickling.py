@@ -22,6 +22,7 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
 from .contract import InputContract
+from .network import Network
 from .state import TRAINING, TRANSIENT, StepState, Training
 
 #: attributes of models pickled by earlier versions, and their names now
@@ -46,8 +47,9 @@ def _tree(fn, x):
 def host_state(model, owner_is_optimizer: bool) -> dict:
     """The model's state with every device array copied to the host."""
     backend = model.backend
-    state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT and k != "training"}
-    state.update(model.training.fields())  # the fields by name, as every version pickled them
+    state = {k: v for k, v in model.__dict__.items() if k not in TRANSIENT and k not in ("training", "network")}
+    state.update(model.training.fields())  # the parts' fields by name, as every version pickled them
+    state.update(model.network.fields() if model.network is not None else dict.fromkeys(Network.FIELDS))
     state.update(
         backend=backend.name,
         kern=kernel_tables.variant_of(model.kern),
@@ -133,6 +135,10 @@ def _restore(model, state):
     model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
     # the training state's fields (what an earlier version did not pickle starts as declared)
     model.training = Training(**{name: state.pop(name) for name in TRAINING if name in state})
+    built = {name: state.pop(name, None) for name in Network.FIELDS}
+    if built["activations"] is None and built["layout"] is not None:  # pickled before the field
+        built["activations"] = list(state["hidden"]) + ["identity"]
+    model.network = None if built["layout"] is None else Network(**built)
     parts = {k: state.pop(k) for k in CONTRACT if k in state}  # pickled before the contract was one object
     state["contract"] = dataclasses.replace(state.get("contract") or InputContract(), **parts)
     model.__dict__.update(state)
@@ -142,7 +148,7 @@ def _restore(model, state):
     model.dtype = backend.float_dtype(model.dtype_name)
     to_device = lambda a: backend.asarray(a, dtype=model.dtype if a.dtype.kind == "f" else None)  # noqa: E731
     if model.params is not None:
-        model.params = _tree(to_device, model.params)
+        model.network.set_params(_tree(to_device, model.params))
     if model.opt_state is not None:
         model.training.set_state(_tree(to_device, model.opt_state))
     return owner

@@ -138,11 +138,12 @@ class StepForm:
     def to_model(self, model, params, state):
         """Give the model the step's latest params and state (joined into flat buffers on JAX)."""
         if not self.leaves:
-            model.params = params
+            model.network.set_params(params)
             model.training.set_state(state)
             return
         self._held = params, state
-        model.params, joined = self._join(params, state)
+        joined_params, joined = self._join(params, state)
+        model.network.set_params(joined_params)
         model.training.set_state(joined)
         self._synced = model.params, model.opt_state
 

@@ -10,6 +10,7 @@ import pytest
 
 from reseau import MLP
 from reseau.core import checkpoint, pickling, schema, serialize
+from reseau.core.network import Network
 from reseau.core.state import CHECKPOINT, TRAINING, TRANSIENT
 
 #: a value of the wrong kind for each kind of checkpoint field
@@ -126,9 +127,9 @@ def test_the_input_contract_is_one_object_saved_and_pickled_whole(tmp_path):
     assert list(again.predict(X)) == [{"no": "n", "yes": "y"}[v] for v in model.predict(X)]
 
 
-def _model_field_assignments(root):
-    """(file:line, attribute) of every assignment to ``<…model…>.<a training field>`` under ``root``
-    (a folder or one file)."""
+def _model_field_assignments(root, fields=(*TRAINING, *Network.FIELDS)):
+    """(file:line, attribute) of every assignment to ``<…model…>.<one of fields>`` under ``root``
+    (a folder or one file): the training state's and the network's."""
     import ast
     from pathlib import Path
 
@@ -137,7 +138,7 @@ def _model_field_assignments(root):
         for node in ast.walk(ast.parse(path.read_text())):
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             for t in [e for t in targets if t is not None for e in (t.elts if isinstance(t, ast.Tuple) else [t])]:
-                if not isinstance(t, ast.Attribute) or t.attr not in TRAINING:
+                if not isinstance(t, ast.Attribute) or t.attr not in fields:
                     continue
                 base = ast.unparse(t.value)  # a model, or the model itself in core/model.py
                 if "model" in base or (base == "self" and path.name == "model.py"):
@@ -145,9 +146,10 @@ def _model_field_assignments(root):
     return found
 
 
-def test_no_module_assigns_the_training_state_of_a_model():
-    """The training state is the Training part's (core/state.py): the trainer, fit, checkpoints,
-    files, pickles and the estimators change it through its methods, never by assigning a field."""
+def test_no_module_assigns_the_training_state_or_the_network_of_a_model():
+    """The training state is the Training part's (core/state.py), the layout, activations and
+    parameters the Network's (core/network.py): the trainer, fit, checkpoints, files, pickles and
+    the estimators change them through the parts' methods, never by assigning a field."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
@@ -165,3 +167,9 @@ def test_a_training_field_is_read_through_the_model_and_not_set_on_it():
         model.epoch = 0  # the one assignment the check above finds
     model.training.restart(model.optimizer, None)
     assert (model.epoch, model.step_count, dict(model.history)) == (0, 0, {})
+    assert model.params is model.network.params and model.layout.sizes == [3, 4, 1]
+    with pytest.raises(AttributeError, match="layout is part of the model's network"):
+        model.layout = None
+    model.params = model.params * 2  # user code may assign weights: the network's set_params
+    assert model.network.params is model.params
+    assert MLP([None, 4, 1]).params is None  # no network before the sizes are known

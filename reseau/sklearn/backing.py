@@ -111,7 +111,7 @@ def initial_weights(est, random_state, layer_units, dtype):
 def to_device(model, coefs, intercepts):
     """The model's flat parameters := (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ...) of ``coefs`` / ``intercepts``."""
     pieces = [np.asarray(a, dtype=model.dtype_name).ravel() for pair in zip(coefs, intercepts) for a in pair]
-    model.params = model.backend.asarray(model.layout.join(np, pieces), dtype=model.dtype)
+    model.network.set_params(model.backend.asarray(model.layout.join(np, pieces), dtype=model.dtype))
     return model.params
 
 
