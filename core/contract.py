@@ -5,7 +5,9 @@ targets (``targets``: labels through the classes), and, at the first fit, the he
 width and the classes decided from y (``labels``).
 
 What is fitted is one object, ``InputContract``: ``model.contract``; ``model.columns``,
-``model.classes`` and ``model.target_scale`` name its parts (``Part``). The model file holds it
+``model.classes`` and ``model.target_scale`` name its parts (``Part``). Its operations are its
+methods; what they need of the model (the network's sizes and head, the dtype on its backend)
+the model gives them as a ``Given`` (``MLP.given``). The model file holds it
 as the entries ``to_json`` writes (feature_names, preprocessing, classes, target_scale), read back
 by ``from_json``, which also reads files written before preprocessing plans.
 """
@@ -65,6 +67,90 @@ class InputContract:
         scaled = None if scale is None else targets.TargetScale.from_json(scale, n_outputs)
         return cls(plan, classes, scaled, name)
 
+    # ---- from the user's data to the network's inputs and the head's targets --------------------
+
+    def targets(self, y, n_rows, given: Given, name="y", head=None, n_out=None, classes=None):
+        """The targets as the head's host array; labels mapped through the classes (this
+        contract's, or ``classes`` decided at the first fit)."""
+        head, n_out = head or given.head, n_out or given.sizes[-1]
+        classes = self.classes if classes is None else classes
+        y = targets.as_array(y, name)
+        if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
+            labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+            if labels.ndim == 1 and labels.shape[0] == n_rows:
+                y, classes = targets.encode(labels, classes, name)
+                capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
+                if len(classes) > capacity:
+                    raise ValueError(
+                        f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
+                        f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
+                        f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}"
+                    )
+        return heads.encode_targets(head, y, n_out, n_rows, given.dtype_name, name)
+
+    def labels(self, y, n_rows, given: Given, name="y"):
+        """(head, n_out, classes, Y) for the training targets: the head and output width decided
+        from y where the network leaves them open (``targets.task``), class labels encoded."""
+        head, n_out, classes = given.head, given.sizes[-1], self.classes
+        if classes is None:
+            targets.warn_labels(y, name)
+        if not given.built and (head is None or n_out is None):
+            head, n_out, classes = self._decided(y, n_rows, given, name)
+        elif heads.is_classifier(head) and classes is None:
+            y_arr = targets.as_array(y, name)
+            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+            if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
+                _, classes = targets.encode(labels, None, name)
+        return head, n_out, classes, self.targets(y, n_rows, given, name, head, n_out, classes)
+
+    def _decided(self, y, n_rows, given, name):
+        """(head, n_out, classes) a network with open sizes takes from its first targets."""
+        head, n_out, classes = given.head, given.sizes[-1], self.classes
+        y_arr = targets.as_array(y, name)
+        task = given.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
+        task = targets.task(y_arr, task, name)
+        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+        if task == "classify" and labels.ndim == 1:
+            if labels.shape[0] == n_rows:
+                _, classes = targets.encode(labels, classes, name)
+            k = max(len(classes or ()), 2)
+            head = head or ("sigmoid" if k == 2 else "softmax")
+            return head, n_out or (1 if head == "sigmoid" and k == 2 else k), classes
+        head = head or ("sigmoid" if task == "classify" else "identity")
+        return head, n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1]), classes
+
+    def table(self, X, given: Given, name="X"):
+        """``X`` as named columns (``tables.to_table``), a plain array checked to be 2-D numbers."""
+        table = to_table(X, name)
+        if table.matrix is not None:
+            n_in = given.sizes[0] if self.columns is None else None  # a plan checks the width itself
+            table.matrix = validation.features(
+                table.matrix, n_in, columns.float_dtype(table.matrix), name, allow_nan=given.allow_nan
+            )
+        return table
+
+    def matrix(self, X, given: Given, name, plan, n_in, dtype, training=False, order="C"):
+        """The host input matrix of ``X``: through the plan where there is one (a plan also checks
+        the columns), else the raw numbers of a model that was never fitted; ``training``: the
+        fit's training rows (the plan notes what it imputed there); ``order="F"``: a table's
+        matrix may stay column-major (see ``ColumnPlan.transform``)."""
+        if plan is None:
+            return validation.features(X, n_in, dtype, name)
+        return plan.transform(X if isinstance(X, Table) else self.table(X, given, name), name, training, order)
+
+    def host_inputs(self, X, given: Given, name="X", plan=None, n_in=None, order="C"):
+        """X checked, through the preprocessing plan, as a host matrix in the model's dtype
+        (``order="F"``: column-major where a table's columns came that way; for prediction)."""
+        plan, n_in = plan or self.columns, n_in or given.sizes[0]
+        if n_in is None:
+            raise ValueError(given.unsized)
+        X = self.matrix(X, given, name, plan, n_in, given.dtype_name, order=order)
+        return validation.features(X, n_in, given.dtype_name, name)
+
+    def inputs(self, X, given: Given, name="X", plan=None, n_in=None):
+        """X checked, through the preprocessing plan, on the device in the model's dtype."""
+        return given.backend.asarray(self.host_inputs(X, given, name, plan, n_in), dtype=given.dtype)
+
 
 class Part:
     """A model attribute that is a part of its ``contract`` (``model.classes`` is
@@ -80,67 +166,29 @@ class Part:
         setattr(model.contract, self.name, value)
 
 
-def targets_of(model, y, n_rows, name="y", head=None, n_out=None, classes=None):
-    """The targets as the head's host array; labels mapped through the model's classes."""
-    head, n_out = head or model.output, n_out or model.sizes[-1]
-    classes = model.classes if classes is None else classes
-    y = targets.as_array(y, name)
-    if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
-        labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-        if labels.ndim == 1 and labels.shape[0] == n_rows:
-            y, classes = targets.encode(labels, classes, name)
-            capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
-            if len(classes) > capacity:
-                raise ValueError(
-                    f"{name} has {len(classes)} classes ({', '.join(map(repr, classes[:6]))}"
-                    f"{', ...' if len(classes) > 6 else ''}) but the network's {head} head "
-                    f"has {n_out} output{'s' * (n_out != 1)}; expected at most {capacity}"
-                )
-    return heads.encode_targets(head, y, n_out, n_rows, model.dtype_name, name)
+@dataclass(frozen=True)
+class Given:
+    """What a model gives its contract for one call: the network's sizes (None where the data
+    decide them) and head, its float dtype (by name, and on the backend), whether missing values
+    are imputed, the task asked for, and the message for a network not yet sized."""
+
+    sizes: list
+    head: str | None
+    backend: object
+    dtype: object
+    dtype_name: str
+    allow_nan: bool = False
+    task: str | None = None
+    unsized: str = "the network is not sized yet: call fit first"
+
+    @property
+    def built(self) -> bool:
+        return None not in self.sizes
 
 
-def labels(model, y, n_rows, name="y"):
-    """(head, n_out, classes, Y) for the training targets: the head and output width decided
-    from y where the model leaves them open (``targets.task``), class labels encoded."""
-    head, n_out, classes = model.output, model.sizes[-1], model.classes
-    if classes is None:
-        targets.warn_labels(y, name)
-    if model.layout is None and (head is None or n_out is None):
-        y_arr = targets.as_array(y, name)
-        task = model.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
-        task = targets.task(y_arr, task, name)
-        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-        if task == "classify" and labels.ndim == 1:
-            if labels.shape[0] == n_rows:
-                _, classes = targets.encode(labels, classes, name)
-            k = max(len(classes or ()), 2)
-            head = head or ("sigmoid" if k == 2 else "softmax")
-            n_out = n_out or (1 if head == "sigmoid" and k == 2 else k)
-        else:
-            head = head or ("sigmoid" if task == "classify" else "identity")
-            n_out = n_out or (1 if y_arr.ndim == 1 else y_arr.shape[1])
-    elif heads.is_classifier(head) and classes is None:
-        y_arr = targets.as_array(y, name)
-        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
-        if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
-            _, classes = targets.encode(labels, None, name)
-    return head, n_out, classes, targets_of(model, y, n_rows, name, head, n_out, classes)
-
-
-def as_table(model, X, name):
-    """``X`` as named columns (``tables.to_table``), a plain array checked to be 2-D numbers."""
-    table = to_table(X, name)
-    if table.matrix is not None:
-        n_in = model.sizes[0] if model.columns is None else None  # a plan checks the width itself
-        table.matrix = validation.features(
-            table.matrix, n_in, columns.float_dtype(table.matrix), name, allow_nan=model.impute is not None
-        )
-    return table
-
-
-def input_size(model, plan, n_out):
+def input_size(sizes, plan, n_out):
     """The network's sizes with n_in and n_out filled in; n_in must match the plan's width."""
-    sizes = list(model.sizes)
+    sizes = list(sizes)
     if sizes[0] is None:
         sizes[0] = plan.width
     elif sizes[0] != plan.width:
@@ -153,35 +201,3 @@ def input_size(model, plan, n_out):
         )
     sizes[-1] = sizes[-1] or n_out
     return sizes
-
-
-def matrix(model, X, name, plan, n_in, dtype, training=False, order="C"):
-    """The host input matrix of ``X``: through the plan where the model has one (a plan also
-    checks the columns), else the raw numbers of a model that was never fitted; ``training``: the
-    fit's training rows (the plan notes what it imputed there); ``order="F"``: a table's matrix
-    may stay column-major (see ``ColumnPlan.transform``)."""
-    if plan is None:
-        return validation.features(X, n_in, dtype, name)
-    return plan.transform(X if isinstance(X, Table) else as_table(model, X, name), name, training, order)
-
-
-def inputs(model, X, name="X", plan=None, n_in=None):
-    """X checked, through the preprocessing plan, on the device in the model's dtype."""
-    return model.backend.asarray(host_inputs(model, X, name, plan, n_in), dtype=model.dtype)
-
-
-def host_inputs(model, X, name="X", plan=None, n_in=None, order="C"):
-    """X checked, through the preprocessing plan, as a host matrix in the model's dtype
-    (``order="F"``: column-major where a table's columns came that way; for prediction)."""
-    plan, n_in = plan or model.columns, n_in or model.sizes[0]
-    if n_in is None:
-        model.require_built("predicting")
-    X = matrix(model, X, name, plan, n_in, model.dtype_name, order=order)
-    return validation.features(X, n_in, model.dtype_name, name)
-
-
-def encode_targets(model, y):
-    """The targets ``y`` as the head's host array (``MLP.encode_targets``)."""
-    model.require_built("encode_targets")
-    y_arr = targets.as_array(y)
-    return targets_of(model, y_arr, y_arr.shape[0] if y_arr.ndim else 0)

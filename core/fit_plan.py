@@ -127,10 +127,10 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
     patience = None if o.patience is None else validation.positive_int(o.patience, "patience")
     min_delta = validation.non_negative(o.min_delta, "min_delta")
     column_plan = model.columns or columns.ColumnPlan(model.normalize, model.impute, model.handle_unknown).fit(table)
-    sizes = contract.input_size(model, column_plan, n_out)
+    sizes = contract.input_size(model.sizes, column_plan, n_out)
     if model.layout is None:  # the network fit builds must fit in memory (checked before anything changes)
         memory.check_network(sizes, 8 if model.dtype_name == "float64" else 4)
-    X = contract.matrix(model, table, "X", column_plan, sizes[0], "float64", training=True)
+    X = model.contract.matrix(table, model.given(), "X", column_plan, sizes[0], "float64", training=True)
     Xd = model.backend.asarray(validation.features(X, sizes[0], model.dtype_name), dtype=model.dtype)
     if heads.is_classifier(head):
         heads.check_classes(Y)
@@ -215,8 +215,9 @@ def _training_rows(model, X, y, o) -> TrainingRows:
     sample_weight, class_weight, validation_split = o.sample_weight, o.class_weight, o.validation_split
     data_parallel, cuda_graph, validation_data = o.data_parallel, o.cuda_graph, o.validation_data
     table_val = Yv = None
-    table = contract.as_table(model, X, "X")
-    head, n_out, classes, Y = contract.labels(model, y, table.n_rows)
+    given = model.given()
+    table = model.contract.table(X, given)
+    head, n_out, classes, Y = model.contract.labels(y, table.n_rows, given)
     classifier = heads.is_classifier(head)
     w, per_class = weights.row_weights(sample_weight, class_weight, head, Y, classes, table.n_rows)
     wv = None
@@ -262,15 +263,15 @@ def _validation(model, o, column_plan, sizes, rows):
         rows.scale,
     )
     validation_data, validation_split, class_weight = o.validation_data, o.validation_split, o.class_weight
-    val = None
+    val, given = None, model.given()
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val); got "
                 f"{type(validation_data).__name__}"
             )
-        Xv = contract.inputs(model, validation_data[0], "X_val", column_plan, sizes[0])
-        Yv = contract.targets_of(model, validation_data[1], Xv.shape[0], "y_val", head, n_out, classes)
+        Xv = model.contract.inputs(validation_data[0], given, "X_val", column_plan, sizes[0])
+        Yv = model.contract.targets(validation_data[1], Xv.shape[0], given, "y_val", head, n_out, classes)
         if len(validation_data) == 3:
             wv = weights.sample_weights(validation_data[2], Xv.shape[0], "w_val")
         if per_class is not None:  # the training's class weights on the validation rows too
@@ -278,7 +279,7 @@ def _validation(model, o, column_plan, sizes, rows):
             wv = class_w if wv is None else wv * class_w
         val = (Xv, model.backend.asarray(Yv if scale is None else scale.forward(Yv)))
     elif validation_split is not None:
-        val = (contract.inputs(model, table_val, "X_val", column_plan, sizes[0]), model.backend.asarray(Yv))
+        val = (model.contract.inputs(table_val, given, "X_val", column_plan, sizes[0]), model.backend.asarray(Yv))
     if val is not None and wv is not None:
         val = val + (model.backend.asarray(wv, dtype=model.dtype),)
     return val

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..backends.host import np
-from . import contract, heads, targets, validation, weights
+from . import heads, targets, validation, weights
 from .inference import Inference
 from .network import loss_and_grads
 
@@ -52,7 +52,7 @@ class Forward:
 def output(model, X):
     """The head's output A for ``X`` (checked once, through the model's plan) as a host array."""
     with validation.each_array_checked_once():
-        Xh = contract.host_inputs(model, X, order="F")
+        Xh = model.contract.host_inputs(X, model.given(), order="F")
     return model.forward.inference.output(model.params, Xh)
 
 
@@ -61,7 +61,7 @@ def hidden_outputs(model, X) -> list:
     training forward pass without dropout (core/network.py)."""
     from .network import forward as network_forward
 
-    Xd = contract.inputs(model, X)
+    Xd = model.contract.inputs(X, model.given())
     layers = model.layout.unflatten(model.kern.xp, model.params)
     cache = network_forward(model.kern, layers, model.activations, Xd)
     return [model.backend.to_numpy(A).copy() for _, _, A, _ in cache[:-1]]
@@ -95,8 +95,8 @@ def answers(model, A):
 def evaluate(model, X, y, sample_weight=None) -> dict:
     """``metrics`` of (X, y) given as the user has them: checked, encoded, on the device."""
     with validation.each_array_checked_once():
-        Xd = contract.inputs(model, X)
-    Y = contract.targets_of(model, y, Xd.shape[0])
+        Xd = model.contract.inputs(X, model.given())
+    Y = model.contract.targets(y, Xd.shape[0], model.given())
     w = weights.sample_weights(sample_weight, Xd.shape[0])
     Yd = model.backend.asarray(Y if model.target_scale is None else model.target_scale.forward(Y))
     return metrics(model, Xd, Yd, None if w is None else model.backend.asarray(w, dtype=model.dtype))

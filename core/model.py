@@ -14,6 +14,7 @@ from . import (
     persistence,
     pickling,
     preprocessing,
+    targets,
     validation,
 )
 from .columns import ColumnPlan
@@ -96,10 +97,21 @@ class MLP:
 
     def require_built(self, what):
         if self.layout is None:
-            raise ValueError(
-                f"{what} needs the network's sizes, and layers={self.requested_sizes} leaves some to the "
-                "training data: call fit first"
-            )
+            raise ValueError(self._unsized(what))
+
+    def _unsized(self, what) -> str:
+        return (
+            f"{what} needs the network's sizes, and layers={self.requested_sizes} leaves some to the "
+            "training data: call fit first"
+        )
+
+    def given(self, what="predicting") -> contract.Given:
+        """What this model gives its input contract (core/contract.py): the network's sizes and
+        head, its dtype on its backend, whether missing values are imputed, the task asked for."""
+        return contract.Given(
+            list(self.sizes), self.output, self.backend, self.dtype, self.dtype_name,
+            self.impute is not None, self.task, self._unsized(what),
+        )  # fmt: skip
 
     # ---- training (core/fit.py, core/fit_plan.py, core/trainer.py) ------------------------------
 
@@ -107,10 +119,11 @@ class MLP:
         """Size the network from data without training (``fit`` does it on its first call): fit
         the preprocessing plan on ``X``, decide the head, output width and classes from ``y``
         where ``layers`` left them open, draw the initial weights. Returns the model."""
-        table = contract.as_table(self, X, "X")
-        head, n_out, classes, _ = contract.labels(self, y, table.n_rows)
+        given = self.given()
+        table = self.contract.table(X, given)
+        head, n_out, classes, _ = self.contract.labels(y, table.n_rows, given)
         plan = self.columns or ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
-        sizes = contract.input_size(self, plan, n_out)
+        sizes = contract.input_size(self.sizes, plan, n_out)
         if self.layout is None:
             build.network(self, sizes, head)
         self.columns, self.classes = plan, classes
@@ -243,12 +256,14 @@ class MLP:
     def device_inputs(self, X):
         """``X`` as the network's input on the device: checked, through the preprocessing plan, in
         the model's dtype (what predict and evaluate feed the forward pass)."""
-        return contract.inputs(self, X)
+        return self.contract.inputs(X, self.given())
 
     def encode_targets(self, y):
         """The targets ``y`` as the head's host array (what the training step takes): float (n, k)
         for sigmoid and identity heads, int32 labels for softmax, through the model's classes."""
-        return contract.encode_targets(self, y)
+        self.require_built("encode_targets")
+        y_arr = targets.as_array(y)
+        return self.contract.targets(y_arr, y_arr.shape[0] if y_arr.ndim else 0, self.given())
 
     def grad_norms(self, X, Y):
         """‖dW⁽ˡ⁾‖₂ per layer of the mean loss on device arrays X, Y (as the model's backend holds
