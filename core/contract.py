@@ -67,6 +67,23 @@ class InputContract:
         scaled = None if scale is None else targets.TargetScale.from_json(scale, n_outputs)
         return cls(plan, classes, scaled, name)
 
+    # ---- what is fitted, set by the contract's own methods ----------------------------------------
+
+    def fitted(self, columns, classes, target_scale, target_name=None):
+        """What a fit decided: the column plan, the classes, the target's (μ, σ); the target's
+        name where the data gave one (else the one kept)."""
+        self.columns, self.classes, self.target_scale = columns, classes, target_scale
+        self.target_name = target_name or self.target_name
+
+    def sized(self, columns, classes):
+        """The column plan and classes of a network sized from data (``MLP.build``), or copied
+        from another model's contract."""
+        self.columns, self.classes = columns, classes
+
+    def name_target(self, name):
+        """The predicted column's name (a file's, a Series')."""
+        self.target_name = name
+
     # ---- from the user's data to the network's inputs and the head's targets --------------------
 
     def targets(self, y, n_rows, given: Given, name="y", head=None, n_out=None, classes=None):

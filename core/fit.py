@@ -46,8 +46,7 @@ def apply(model, plan, o, comm):
     """The plan's changes to the model: the network, the input contract, l2, the step, the schedule."""
     if plan.build is not None:
         build.network(model, *plan.build)
-    model.columns, model.classes, model.target_scale = plan.columns, plan.classes, plan.target_scale
-    model.target_name = plan.target_name or model.target_name
+    model.contract.fitted(plan.columns, plan.classes, plan.target_scale, plan.target_name)
     if plan.l2 != model.l2:  # "auto" resolved on the first training data, kept from now on
         model.l2 = plan.l2
         build.regularization(model)

@@ -37,7 +37,7 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, 
         l2=model.l2,
     )
     twin.set_weights(model.get_weights())
-    twin.columns, twin.classes = model.columns, model.classes
+    twin.contract.sized(model.columns, model.classes)
     Xd = twin.device_inputs(X)
     Yd = twin.encode_targets(y)
 

@@ -126,7 +126,7 @@ class MLP:
         sizes = contract.input_size(self.sizes, plan, n_out)
         if self.layout is None:
             build.network(self, sizes, head)
-        self.columns, self.classes = plan, classes
+        self.contract.sized(plan, classes)
         return self
 
     def fit(self, X, y, *args, **kwargs):

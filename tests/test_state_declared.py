@@ -13,6 +13,9 @@ from reseau.core import checkpoint, pickling, schema, serialize
 from reseau.core.network import Network
 from reseau.core.state import CHECKPOINT, TRAINING, TRANSIENT
 
+#: the input contract's parts the model names (core/contract.py: model.columns is model.contract.columns)
+CONTRACT_FIELDS = ("columns", "classes", "target_scale", "target_name")
+
 #: a value of the wrong kind for each kind of checkpoint field
 WRONG = {
     "count": -1,
@@ -127,7 +130,7 @@ def test_the_input_contract_is_one_object_saved_and_pickled_whole(tmp_path):
     assert list(again.predict(X)) == [{"no": "n", "yes": "y"}[v] for v in model.predict(X)]
 
 
-def _model_field_assignments(root, fields=(*TRAINING, *Network.FIELDS)):
+def _model_field_assignments(root, fields=(*TRAINING, *Network.FIELDS, *CONTRACT_FIELDS)):
     """(file:line, attribute) of every assignment to ``<…model…>.<one of fields>`` under ``root``
     (a folder or one file): the training state's and the network's."""
     import ast
@@ -146,10 +149,11 @@ def _model_field_assignments(root, fields=(*TRAINING, *Network.FIELDS)):
     return found
 
 
-def test_no_module_assigns_the_training_state_or_the_network_of_a_model():
+def test_no_module_assigns_the_training_state_the_network_or_the_contract_of_a_model():
     """The training state is the Training part's (core/state.py), the layout, activations and
-    parameters the Network's (core/network.py): the trainer, fit, checkpoints, files, pickles and
-    the estimators change them through the parts' methods, never by assigning a field."""
+    parameters the Network's (core/network.py), the column plan, classes and target scale the
+    InputContract's (core/contract.py): the trainer, fit, checkpoints, files, pickles, the command
+    line and the estimators change them through the parts' methods, never by assigning a field."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]

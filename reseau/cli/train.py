@@ -51,7 +51,7 @@ def cmd_train(args) -> int:
     if o["data_parallel"]:
         X_train, y_train, val = _even(X_train, y_train, val, backends.workers(o["backend"]))
     model = _model(o, task, X_train, y_train)
-    model.target_name = data.target
+    model.contract.name_target(data.target)
     opt, schedule = _optimizer(o), _schedule_object(o)
     print(target_line(data.target, task, y))
     _describe(o, model, task, description, y_train, val, test, opt, schedule)
@@ -245,7 +245,7 @@ def _model(o, task, X_train, y_train):
         o["backend"], [plan.width, *o["layers"], 10], len(y_train), o["batch_size"], o["epochs"]
     )
     model = MLP([None, *o["layers"], None], **options, backend=o["backend"], kernels=kernels)
-    model.columns = plan
+    model.contract.sized(plan, None)  # the plan fitted above, on the training rows
     return model.build(X_train, y_train)
 
 

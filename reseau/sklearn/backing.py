@@ -77,7 +77,7 @@ def build(est, layer_units, dtype, column_plan, classes) -> MLP:
         handle_unknown=est.handle_unknown,
         l2=0.0,
     )
-    model.columns, model.classes = column_plan, classes
+    model.contract.sized(column_plan, classes)
     return model
 
 
