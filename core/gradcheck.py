@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backends.host import np, rng
+from . import hyper
 from .network import loss_and_grads
 
 
@@ -24,17 +25,7 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, 
     from .model import MLP  # the checker builds a float64 twin of the model
 
     twin = MLP(
-        model.sizes,
-        hidden=model.hidden,
-        output=model.output,
-        init=model.init,
-        backend="numpy",
-        dtype="float64",
-        seed=model.seed,
-        kernels="reference",
-        dropout=model.dropout,
-        l1=model.l1,
-        l2=model.l2,
+        model.sizes, **hyper.options(model, dtype="float64", precision="fp32"), backend="numpy", kernels="reference"
     )
     twin.set_weights(model.get_weights())
     twin.contract.sized(model.columns, model.classes)

@@ -253,6 +253,12 @@ def apply(model, arguments: dict):
         setattr(model, o.attribute, o.check(arguments[o.name], model))
 
 
+def options(model, **changes) -> dict:
+    """Every option as ``model`` holds it, by its constructor name, with ``changes``: the
+    arguments of a twin, ``MLP(model.sizes, **options(model, dtype="float64"), backend=...)``."""
+    return {o.name: getattr(model, o.attribute) for o in OPTIONS} | changes
+
+
 def saved(model) -> dict:
     """The saved options' values, for the model file."""
     return {o.name: getattr(model, o.attribute) for o in OPTIONS if o.saved}

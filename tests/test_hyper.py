@@ -123,3 +123,14 @@ def test_the_command_line_passes_each_fit_option_it_has():
     assert all(args[name] == o[name] for name in shared)
     assert args["optimizer"] == "OPT" and args["schedule"] == "SCHED" and args["resume"] == "ckpt"
     assert args["patience"] == 5 and "lr" not in args and set(args) <= set(inspect.signature(MLP.fit).parameters)
+
+
+def test_a_twin_made_from_the_tables_options_has_every_option_of_the_model():
+    """``hyper.options``: every option as the model holds it, so a twin (the gradient check's float64
+    one) is made without naming them; a change applies on top."""
+    model = MLP([4, 6, 3], hidden="tanh", l1=0.01, l2=0.02, label_smoothing=0.1, dropout=0.2, seed=5, task="classify")
+    twin = MLP(model.sizes, **hyper.options(model))
+    assert hyper.run_key(twin) == hyper.run_key(model) and hyper.saved(twin) == hyper.saved(model)
+    other = MLP(model.sizes, **hyper.options(model, dtype="float64"))
+    assert other.dtype_name == "float64" and other.label_smoothing == 0.1 and other.dropout == model.dropout
+    np.testing.assert_array_equal(twin.get_weights()[0][0], model.get_weights()[0][0])  # the same seed
