@@ -58,25 +58,27 @@ def key(est, layer_units, dtype, column_plan) -> tuple:
     )
 
 
+def options(est, **changes) -> dict:
+    """The estimator's parameters as ``MLP``'s options (the one translation): its activations,
+    output, initialiser, dropout and column plan; no penalty of the model's own (``alpha`` is the
+    estimators', ``regularization``); ``changes`` on top."""
+    return {
+        "hidden": hidden(est),
+        "output": OUTPUTS[est.out_activation_],
+        "init": est.init or "glorot_uniform",
+        "dropout": est.dropout,
+        "normalize": est.normalize,
+        "impute": est.impute,
+        "handle_unknown": est.handle_unknown,
+        "l2": 0.0,
+    } | changes
+
+
 def build(est, layer_units, dtype, column_plan, classes) -> MLP:
-    """The model for these layer sizes and dtype: est's activations, backend and dropout; no
-    penalty of its own (``alpha`` is the estimators' penalty, ``regularization``); the column
+    """The model for these layer sizes and dtype on est's backend (``options``), with the column
     plan and the classes its own ``predict`` answers with."""
     seed = est.random_state if isinstance(est.random_state, numbers.Integral) and est.random_state >= 0 else 0
-    model = MLP(
-        layer_units,
-        hidden=hidden(est),
-        output=OUTPUTS[est.out_activation_],
-        init=est.init or "glorot_uniform",
-        backend=est.backend,
-        dtype=np.dtype(dtype).name,
-        seed=int(seed),
-        dropout=est.dropout,
-        normalize=est.normalize,
-        impute=est.impute,
-        handle_unknown=est.handle_unknown,
-        l2=0.0,
-    )
+    model = MLP(layer_units, **options(est, dtype=np.dtype(dtype).name, seed=int(seed)), backend=est.backend)
     model.contract.sized(column_plan, classes)
     return model
 
@@ -87,16 +89,7 @@ def initial_weights(est, random_state, layer_units, dtype):
     else reseau's initialiser (biases 0), seeded from ``random_state``."""
     if est.init is not None:
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        model = MLP(
-            layer_units,
-            hidden=hidden(est),
-            output=OUTPUTS[est.out_activation_],
-            init=est.init,
-            seed=seed,
-            backend="numpy",
-            dtype="float64",
-            l2=0.0,
-        )
+        model = MLP(layer_units, **options(est, seed=seed, dtype="float64"), backend="numpy")
         weights = model.get_weights()
     else:
         factor = 2.0 if est.activation == "logistic" else 6.0
