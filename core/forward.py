@@ -59,11 +59,7 @@ def output(model, X):
 def hidden_outputs(model, X) -> list:
     """Each hidden layer's A⁽ˡ⁾ = g(Z⁽ˡ⁾) for ``X`` (through the model's plan), as NumPy arrays: the
     training forward pass without dropout (core/network.py)."""
-    from .network import forward as network_forward
-
-    Xd = model.contract.inputs(X, model.given())
-    layers = model.layout.unflatten(model.kern.xp, model.params)
-    cache = network_forward(model.kern, layers, model.activations, Xd)
+    cache = model.network.run(model.kern, model.contract.inputs(X, model.given()))
     return [model.backend.to_numpy(A).copy() for _, _, A, _ in cache[:-1]]
 
 

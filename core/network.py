@@ -40,6 +40,11 @@ class Network:
         """[(W⁽ˡ⁾, b⁽ˡ⁾), ...]: views of ``params`` (the network's own by default)."""
         return self.layout.unflatten(xp, self.params if params is None else params)
 
+    def run(self, kern, X, params=None):
+        """Forward propagation of X at ``params`` (the network's own by default), no dropout: the
+        cache [(A_in, Z, A, M) per layer] of ``forward``."""
+        return forward(kern, self.layers(kern.xp, params), self.activations, X)
+
     def fields(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}
 

@@ -177,3 +177,15 @@ def test_a_training_field_is_read_through_the_model_and_not_set_on_it():
     model.params = model.params * 2  # user code may assign weights: the network's set_params
     assert model.network.params is model.params
     assert MLP([None, 4, 1]).params is None  # no network before the sizes are known
+
+
+def test_the_network_part_runs_the_notes_forward_pass():
+    """``model.network.run`` (what ``hidden_outputs`` shows): A⁽ˡ⁾ = g(A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾), A⁽⁰⁾ = X."""
+    model = MLP([3, 5, 4, 1], hidden=["tanh", "relu"], dtype="float64", seed=2, normalize=None)
+    X = np.random.default_rng(1).normal(size=(7, 3))
+    (W1, b1), (W2, b2), _ = model.get_weights()
+    A1 = np.tanh(X @ W1 + b1)
+    A2 = np.maximum(A1 @ W2 + b2, 0.0)
+    got = model.hidden_outputs(X)
+    np.testing.assert_allclose(got[0], A1, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got[1], A2, rtol=1e-13, atol=1e-15)
