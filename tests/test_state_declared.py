@@ -87,6 +87,8 @@ def test_a_pickle_from_before_a_training_field_existed_gets_its_declared_value()
     model = MLP([3, 4, 1], seed=0)
     reduced = model.__reduce_ex__(4)
     state = dict(reduced[2])
+    # the parts travel as their fields by name, as every earlier version pickled them
+    assert {"layout", "activations", "params", *TRAINING} <= set(state) and not {"network", "training"} & set(state)
     del state["auto_schedule"], state["fit_epoch0"]  # as an earlier version pickled it
     back = reduced[0](*reduced[1])
     back.__setstate__(state)
