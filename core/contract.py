@@ -5,7 +5,7 @@ targets (``targets``: labels through the classes), and, at the first fit, the he
 width and the classes decided from y (``labels``).
 
 What is fitted is one object, ``InputContract``: ``model.contract``; ``model.columns``,
-``model.classes`` and ``model.target_scale`` name its parts (``Part``). Its operations are its
+``model.classes`` and ``model.target_scale`` name its parts (read and set through it). Its operations are its
 methods; what they need of the model (the network's sizes and head, the dtype on its backend)
 the model gives them as a ``Given`` (``MLP.given``). The model file holds it
 as the entries ``to_json`` writes (feature_names, preprocessing, classes, target_scale), read back
@@ -167,20 +167,6 @@ class InputContract:
     def inputs(self, X, given: Given, name="X", plan=None, n_in=None):
         """X checked, through the preprocessing plan, on the device in the model's dtype."""
         return given.backend.asarray(self.host_inputs(X, given, name, plan, n_in), dtype=given.dtype)
-
-
-class Part:
-    """A model attribute that is a part of its ``contract`` (``model.classes`` is
-    ``model.contract.classes``), read and set through it."""
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, model, owner=None):
-        return self if model is None else getattr(model.contract, self.name)
-
-    def __set__(self, model, value):
-        setattr(model.contract, self.name, value)
 
 
 @dataclass(frozen=True)

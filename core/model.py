@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from .. import kernels as kernel_tables
 from ..backends.host import np, rng
 from . import (
@@ -10,7 +12,6 @@ from . import (
     fit_plan,
     forward,
     hyper,
-    network,
     persistence,
     pickling,
     preprocessing,
@@ -20,7 +21,7 @@ from . import (
 from .columns import ColumnPlan
 from .fit import fit as run_fit
 from .network import Network
-from .state import TRAINING, Field, Training
+from .state import TRAINING, PartField, Training
 from .steps import CompiledSteps, fresh_state, training_step
 from .summary import summary as summary_text
 
@@ -58,8 +59,6 @@ class MLP:
     one target column; for several, in standardised units). None learns y as it is. Defaults:
     ``core/defaults.py``.
     """
-
-    columns, classes, target_scale, target_name = (contract.Part() for _ in range(4))  # of self.contract
 
     def __init__(self, layers, *args, **kwargs):
         arguments = _bind(hyper.signature(), "MLP", self, layers, *args, **kwargs)
@@ -290,9 +289,14 @@ def load(path, backend=None, kernels=None, precision=None) -> MLP:
     return persistence.restore(model, tensors, d, path)
 
 
-for _name in TRAINING:  # model.epoch, model.history, ...: read from model.training (core/state.py)
-    setattr(MLP, _name, Field(_name))
-for _name in Network.FIELDS:  # model.layout, model.activations, model.params: read from model.network
-    setattr(MLP, _name, network.Field(_name))
+# the parts' fields as the model's attributes (core/state.py's PartField): model.epoch, model.history, ...
+# of model.training; model.layout, .activations, .params of model.network; model.columns, .classes,
+# .target_scale, .target_name of model.contract. Users may set the weights and the contract's parts.
+for _name in TRAINING:
+    setattr(MLP, _name, PartField("training", _name, "training state"))
+for _name in Network.FIELDS:
+    setattr(MLP, _name, PartField("network", _name, "network", settable=_name == "params"))
+for _field in dataclasses.fields(contract.InputContract):
+    setattr(MLP, _field.name, PartField("contract", _field.name, "input contract", settable=True))
 MLP.__init__.__signature__ = hyper.signature()  # help(MLP) and inspect show every option (core/hyper.py)
 MLP.fit.__signature__ = fit_plan.fit_signature()  # and every fit option (core/fit_plan.py's FitOptions)

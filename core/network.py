@@ -49,33 +49,6 @@ class Network:
         return {name: getattr(self, name) for name in self.FIELDS}
 
 
-class Field:
-    """A model attribute read from its ``network`` (None before the network is built). Only
-    ``params`` may be set on the model (user code that assigns weights: the network's
-    ``set_params``); the layout and activations change with a new network."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __get__(self, model, owner=None):
-        if model is None:
-            return self
-        network = model.network
-        return None if network is None else getattr(network, self.name)
-
-    def __set__(self, model, value):
-        if self.name != "params" or model.network is None:
-            raise AttributeError(
-                f"{self.name} is part of the model's network; "
-                + (
-                    "it is built with the network (fit or build)"
-                    if self.name != "params"
-                    else "build the network first"
-                )
-            )
-        model.network.set_params(value)
-
-
 def forward(kern, layers, activations, X, ws=None, mask=None):
     """Run the layers on X; return the cache [(A_in, Z, A, M) per layer] that backward reads:
     the layer's input, pre-activation, activation and dropout mask (None without dropout).

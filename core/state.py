@@ -64,20 +64,27 @@ CHECKPOINT = {
 }
 
 
-class Field:
-    """A model attribute that is a field of its ``training`` (``model.epoch`` is
-    ``model.training.epoch``), read through it; set only by ``Training``'s methods."""
+class PartField:
+    """``model.<name>``, read from the model's part ``model.<part>`` (None while that part is
+    None): ``model.epoch`` is ``model.training.epoch``. ``settable``: user code may set it on the
+    model (it lands on the part: ``model.params = ...``, ``model.classes = ...``); otherwise only
+    the part's own methods change it. ``what``: the part in the refusal's words."""
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, part, name, what, settable=False):
+        self.part, self.name, self.what, self.settable = part, name, what, settable
 
     def __get__(self, model, owner=None):
-        return self if model is None else getattr(model.training, self.name)
+        if model is None:
+            return self
+        part = getattr(model, self.part)
+        return None if part is None else getattr(part, self.name)
 
     def __set__(self, model, value):
-        raise AttributeError(
-            f"{self.name} is part of the model's training state; it changes through model.training's methods"
-        )
+        part = getattr(model, self.part)
+        if not self.settable or part is None:
+            how = f"it changes through model.{self.part}'s methods" if part is not None else "build it first"
+            raise AttributeError(f"{self.name} is part of the model's {self.what}; {how}")
+        setattr(part, self.name, value)
 
 
 class Training:
