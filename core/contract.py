@@ -93,7 +93,7 @@ class InputContract:
         classes = self.classes if classes is None else classes
         y = targets.as_array(y, name)
         if heads.is_classifier(head) and (classes is not None or targets.is_label_array(y)):
-            labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+            labels = _one_column(y)
             if labels.ndim == 1 and labels.shape[0] == n_rows:
                 y, classes = targets.encode(labels, classes, name)
                 capacity = 2 if head == "sigmoid" and n_out == 1 else n_out
@@ -115,7 +115,7 @@ class InputContract:
             head, n_out, classes = self._decided(y, n_rows, given, name)
         elif heads.is_classifier(head) and classes is None:
             y_arr = targets.as_array(y, name)
-            labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+            labels = _one_column(y_arr)
             if targets.is_label_array(labels) and labels.ndim == 1 and labels.shape[0] == n_rows:
                 _, classes = targets.encode(labels, None, name)
         return head, n_out, classes, self.targets(y, n_rows, given, name, head, n_out, classes)
@@ -126,7 +126,7 @@ class InputContract:
         y_arr = targets.as_array(y, name)
         task = given.task or (None if head is None else ("classify" if heads.is_classifier(head) else "regress"))
         task = targets.task(y_arr, task, name)
-        labels = y_arr[:, 0] if y_arr.ndim == 2 and y_arr.shape[1] == 1 else y_arr
+        labels = _one_column(y_arr)
         if task == "classify" and labels.ndim == 1:
             if labels.shape[0] == n_rows:
                 _, classes = targets.encode(labels, classes, name)
@@ -187,6 +187,11 @@ class Given:
     @property
     def built(self) -> bool:
         return None not in self.sizes
+
+
+def _one_column(y):
+    """Targets of one column as a 1-d array (labels come either way), others as they are."""
+    return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
 
 
 def input_size(sizes, plan, n_out):
