@@ -181,15 +181,19 @@ def one_blas_thread():
     """numba's np.dot calls scipy's OpenBLAS, a second thread pool beside NumPy's: each spins after
     a call, and on a 2-core machine the two pools fought (a compiled epoch 3–10× slower through
     ``fit``). The compiled epoch's small GEMMs run on one thread of that pool (threadpoolctl); where
-    scipy shares NumPy's BLAS nothing is limited. Held for a whole fit (core/trainer.py: setting
-    and restoring the limit cost ~20 µs, 0.1 µs a step at 200 steps an epoch); blocks inside it
-    cost nothing."""
-    if _held(+1):
-        try:
+    scipy shares NumPy's BLAS nothing is limited. The outermost block sets the limit: the trainer
+    holds one for a whole fit (setting and restoring it took ~40 µs an epoch under cProfile), so
+    the epochs' own blocks inside it cost nothing."""
+    outermost = _held(+1) == 0
+    try:
+        with _blas_limit() if outermost else contextlib.nullcontext():
             yield
-        finally:
-            _held(-1)
-        return
+    finally:
+        _held(-1)
+
+
+def _blas_limit():
+    """threadpoolctl's one-thread limit on scipy's BLAS (a no-op where there is none of its own)."""
     if not _POOLS:
         try:
             from threadpoolctl import ThreadpoolController
@@ -198,12 +202,7 @@ def one_blas_thread():
         except (ImportError, OSError):
             _POOLS.append(None)
     pools = _POOLS[0]
-    limit = contextlib.nullcontext() if pools is None or not pools.lib_controllers else pools.limit(limits=1)
-    try:
-        with limit:
-            yield
-    finally:
-        _held(-1)
+    return contextlib.nullcontext() if pools is None or not pools.lib_controllers else pools.limit(limits=1)
 
 
 def _scipy_blas_path():

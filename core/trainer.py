@@ -85,7 +85,7 @@ class DeferredSignals:
 @dataclass
 class Run:
     """What a Trainer is given besides the model and its data, declared once: built from a fit's
-    plan by core/fit.py (``run_of``) and by the scikit-learn estimators (reseau/sklearn/loop.py).
+    plan by core/fit.py (``_trainer_run``) and by the scikit-learn estimators (reseau/sklearn/loop.py).
     ``step``/``epoch_fn``: the compiled step and epoch loop; ``validation``: (X, Y[, w]) on the
     device; ``shard``/``comm``: a split over devices / MPI ranks; ``progress``: where a resumed fit
     left off; ``W``: row weights; ``orders(n)``: each epoch's row order (None: shuffled)."""

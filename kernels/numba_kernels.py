@@ -173,8 +173,7 @@ def _adam_amsgrad(p, g, m, v, vmax, c):
 def _sgd(p, g, buf, c):
     """c: the record with lr, μ, 1−τ (damp), wd, a, b, gs: g ← gs·g + wd·θ; b ← μb + (1−τ)g;
     θ ← θ − lr·(a·g + b·buf)."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    c = c[0]  # its fields read once before the loop, which then vectorises (see ADAM_FIELDS)
     lr, mu, damp, wd, a, b, gs = c.lr, c.mu, c.damp, c.wd, c.a, c.b, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
@@ -185,8 +184,7 @@ def _sgd(p, g, buf, c):
 
 def _sutskever(p, g, v, c):
     """c: the record with lr, μ, wd, a, b, gs: v ← μv − lr·g; θ ← θ + a·v − b·g."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    c = c[0]  # its fields read once before the loop, which then vectorises (see ADAM_FIELDS)
     lr, mu, wd, a, b, gs = c.lr, c.mu, c.wd, c.a, c.b, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
@@ -198,8 +196,7 @@ def _sutskever(p, g, v, c):
 def _adagrad(p, g, s, c):
     """c: the record with lr (the decayed rate clr), ε inside, ε outside, wd, gs: s ← s + g²;
     θ ← θ − clr·g/(√(s + ε_in) + ε_out)."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    c = c[0]  # its fields read once before the loop, which then vectorises (see ADAM_FIELDS)
     clr, eps_in, eps_out, wd, gs = c.lr, c.eps_in, c.eps_out, c.wd, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
@@ -210,8 +207,7 @@ def _adagrad(p, g, s, c):
 
 def _adadelta(p, g, Eg, Ed, c):
     """c: the record with lr, ρ, 1−ρ, ε, wd, gs."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    c = c[0]  # its fields read once before the loop, which then vectorises (see ADAM_FIELDS)
     lr, rho, one_rho, eps, wd, gs = c.lr, c.rho, c.one_minus_rho, c.eps, c.wd, c.gs
     for i in prange(p.shape[0]):
         gi = gs * g[i] + wd * p[i]
@@ -225,8 +221,7 @@ def _adadelta(p, g, Eg, Ed, c):
 def _rmsprop(p, g, v, g_avg, buf, c):
     """c: the record with lr, α, 1−α, ε, wd, μ, w, s_a, s_g, gs: v ← αv + (1−α)g²; ḡ ← (s_a·ḡ + s_g·g) + w(g − ḡ)
     (all zero when not centered); b ← μb + g/(√(v − ḡ²) + ε); θ ← θ − lr·b."""
-    # the record's fields, read once before the loop (it then vectorises)
-    c = c[0]  # a one-record array: typed at once, each call (a record scalar leaked a type a call)
+    c = c[0]  # its fields read once before the loop, which then vectorises (see ADAM_FIELDS)
     lr, alpha, one_alpha, eps, wd, mu, w, s_a, s_g, gs = (
         c.lr,
         c.alpha,
