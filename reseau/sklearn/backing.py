@@ -145,6 +145,10 @@ def regularization(est, model):
     return with_alpha(reg, float(est.alpha), reg.weight_mask if reg is not None else weight_mask(model))
 
 
-def targets(out: str, y):
-    """The training targets the head reads: softmax's one-hot rows as int32 labels, else y."""
-    return np.argmax(y, axis=1).astype(np.int32) if out == "softmax" else y
+def targets(model, out: str, y, dtype):
+    """The training targets on the model's device as the head reads them: softmax's one-hot rows
+    as int32 labels, else y (given in X's ``dtype``) in the model's dtype."""
+    y = np.asarray(y, dtype=dtype)
+    if out == "softmax":
+        return model.backend.asarray(np.argmax(y, axis=1).astype(np.int32))
+    return model.backend.asarray(y, dtype=model.dtype)

@@ -36,9 +36,7 @@ def full_batch(model, out, X, Y, w):
     """(X, Y, w) of every row on the model's device: Y as the head reads it, w None without weights."""
     backend, dtype = model.backend, model.dtype
     x = backend.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=dtype)
-    y = backing.targets(out, np.asarray(Y, dtype=X.dtype))
-    y = backend.asarray(y, dtype=None if y.dtype.kind == "i" else dtype)
-    return x, y, None if w is None else backend.asarray(w, dtype=dtype)
+    return x, backing.targets(model, out, Y, X.dtype), None if w is None else backend.asarray(w, dtype=dtype)
 
 
 def loss_and_gradient(est, compiled):

@@ -121,8 +121,7 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     step, mode = _step(est, compiled, opt)
     backend, dtype = model.backend, model.dtype
     X_rows = SparseRows(X, backend, dtype) if hasattr(X, "toarray") else backend.asarray(X, dtype=dtype)
-    y = backing.targets(est.out_activation_, np.asarray(y, dtype=X.dtype))
-    Y = backend.asarray(y, dtype=None if y.dtype.kind == "i" else dtype)
+    Y = backing.targets(model, est.out_activation_, y, X.dtype)
     W = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
     callbacks = [Books(est, compiled, progress, validation, score, incremental), *as_list(est.callbacks)]
     run = Run(
