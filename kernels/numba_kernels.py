@@ -100,23 +100,35 @@ def _softmax_ce(Z, y, scale, out):
 def _sigmoid_bce(Z, Y, scale, out):
     """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y); right = every
     output's (z ≥ 0) = (y > ½). Returns (Σ rows' losses in float64, rows right). e^(−|z|) and
-    log1p from kernels/numba_math.py (arithmetic: libm's log1pf was 8% of a 30-16-1 step)."""
+    log1p from kernels/numba_math.py (arithmetic: libm's log1pf was 8% of a 30-16-1 step).
+    Four loops over the outputs, each of which vectorises (one loop doing it all did not: a
+    30-16-1 batch's 64 outputs took 1.3 µs, now 0.8), then the rows' sums in order: each output's
+    loss in float64, summed row by row (``out`` may be Z: it is written last)."""
     n, k = Z.shape
-    total, right = 0.0, 0
+    N = n * k
+    z, y = Z.reshape(N), Y.reshape(N)
+    ell, E, miss = np.empty(N, np.float64), np.empty(N, Z.dtype), np.empty(N, np.int8)
     one = Z.dtype.type(1)
+    for q in range(N):
+        E[q] = nm.exp_neg(abs(z[q]))
+    for q in range(N):
+        zq = z[q]
+        relu = np.float64(zq) if zq > 0 else np.float64(zq * one * 0)  # max(z, 0), z's NaN and −0 kept
+        ell[q] = relu - np.float64(y[q] * zq) + np.float64(nm.log1p_unit(E[q]))
+    for q in range(N):
+        miss[q] = (z[q] >= 0) != (y[q] > 0.5)
+    for q in range(N):
+        e = E[q]
+        E[q] = scale * ((one if z[q] >= 0 else e) / (one + e) - y[q])  # σ(z) from e^(−|z|)
+    total, right = 0.0, 0
     for i in range(n):
-        acc = Z[i, 0] * 0
-        row_right = 1
+        acc, wrong = 0.0, 0
         for j in range(k):
-            z, t = Z[i, j], Y[i, j]
-            if (z >= 0) != (t > 0.5):
-                row_right = 0
-            e = nm.exp_neg(abs(z))
-            acc += max(z, z * 0) - t * z + nm.log1p_unit(e)
-            s = one / (one + e) if z >= 0 else e / (one + e)
-            out[i, j] = scale * (s - t)
-        total += np.float64(acc)
-        right += row_right
+            acc += ell[i * k + j]
+            wrong += miss[i * k + j]
+            out[i, j] = E[i * k + j]
+        total += acc
+        right += 1 if wrong == 0 else 0
     return total, right
 
 
