@@ -47,6 +47,12 @@ class Callback:
     def on_train_end(self, trainer):
         pass
 
+    def at_once(self, trainer) -> bool:
+        """Whether this callback's epoch hooks may run after several epochs ran in one compiled call
+        (core/trainer.py), its ``on_epoch_end`` reading the record and nothing of the model's
+        weights at that epoch: False unless a callback says so."""
+        return False
+
 
 class LambdaCallback(Callback):
     """``f(record)`` after every epoch; returning False stops training."""
@@ -68,6 +74,9 @@ class Recorder(Callback):
     """Stores each record, its "seconds" taken now, in the fit's History and in the model's
     cumulative ``model.history`` (``core/history.py``: the records themselves)."""
 
+    def at_once(self, trainer) -> bool:
+        return True
+
     def on_epoch_end(self, trainer, record):
         record["seconds"] = time.perf_counter() - trainer.epoch_started
         trainer.history.append(**record)
@@ -78,6 +87,9 @@ class Recorder(Callback):
 class ScheduleWatch(Callback):
     """Shows each record to a schedule that watches the metrics (ReduceOnPlateau), right after
     the Recorder stored it and before any callback saves a checkpoint."""
+
+    def at_once(self, trainer) -> bool:
+        return not hasattr(trainer.model.schedule, "observe")  # a watching schedule sets each epoch's rate
 
     def on_epoch_end(self, trainer, record):
         schedule = trainer.model.schedule

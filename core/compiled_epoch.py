@@ -1,6 +1,7 @@
 """The compiled epoch on the CPU: a fit of a model on NumPy with numba (``reseau[cpu]``) whose
-configuration kernels/numba_epoch.py covers runs each epoch's full mini-batches in one compiled
-call, the last partial batch (and anything a callback needs per step) on the step path.
+configuration kernels/numba_epoch.py covers runs each epoch, the short last batch too, in one
+compiled call; where nothing needs the epochs' ends as they come (core/trainer.py: no validation,
+no callback of the user's), several epochs in one call.
 
 Covered: hidden relu, leaky relu, tanh or sigmoid; the sigmoid, softmax and identity heads;
 every optimiser of core/optim.py (SGD plain, momentum, Nesterov in PyTorch's and Sutskever's forms;
@@ -11,7 +12,9 @@ schedule (the rates come per step); sample and class weights; divergence modes "
 reduced-precision GEMMs, an optimiser subclass with an update of its own.
 
 ``epoch`` has the form of core/steps.make_epoch's: ``epoch(params, opt_state, X, Y, order, step0,
-lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots updated in place.
+lrs, W=None) -> (params, opt_state)``, the parameters and optimiser slots updated in place;
+``epoch.epochs(..., count)`` runs ``count`` epochs, ``order`` and ``lrs`` theirs one after
+another, and returns the guard's book of each as well.
 """
 
 from __future__ import annotations
@@ -103,14 +106,14 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
     G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
     clip = float(opt.clip_norm or 0.0)
 
-    def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
+    def epochs(params, opt_state, X, Y, order, step0, lrs, W=None, count=1):
         dtype = params.dtype
         steps = np.arange(step0 + 1, step0 + 1 + len(lrs))
         C = coefficient_rows(coefficients(np.asarray(lrs, np.float64), steps), dtype)
         # the loop's slots in its order; a slot an option switches off is read as 0·s: zeros
         slots = [opt_state.slots[k] if k else np.zeros_like(params) for k in slot_names]
         S = tuple(slots + [np.empty(0, dtype)] * (3 - len(slots)))
-        book = np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64)
+        book = np.tile(np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64), (count, 1))
         w = np.empty(0, dtype) if W is None else W
         hyper = np.array([*_penalty(model, alpha), alpha is not None, clip, mode, seed], dtype=np.float64)
         with one_blas_thread():
@@ -118,13 +121,23 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
                 X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S, lay, acts,
                 drop, head, code, C, hyper, step0, book,
             )  # fmt: skip
-        b = dict(zip(ne.BOOK, book.tolist()))
-        b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
-        return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=b)
+        books = [_book(ne.BOOK, row) for row in book.tolist()]
+        return params, opt_state._replace(lr=np.asarray(lrs[-1], dtype=dtype), book=books[-1]), books
+
+    def epoch(params, opt_state, X, Y, order, step0, lrs, W=None):
+        return epochs(params, opt_state, X, Y, order, step0, lrs, W)[:2]
 
     epoch.whole = True  # the short last batch too (core/trainer.py)
+    epoch.epochs = epochs  # several epochs in one call, their orders one after another, a book each
     epoch.hold = one_blas_thread  # the trainer holds it for the fit
     return epoch
+
+
+def _book(names, row):
+    """The guard's book (core/guard.py) from a row of the kernel's."""
+    b = dict(zip(names, row))
+    b.update({key: int(b[key]) for key in ("rows", "skipped", "first_bad")})
+    return b
 
 
 def _dropout(model):

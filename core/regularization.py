@@ -22,12 +22,19 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 
 AUTO_L2_ROWS = 2.0  # l2="auto": λ = 2/n (see auto_l2)
 
 
 def check_dropout(dropout, n_hidden: int) -> list[float]:
-    """``dropout`` (a rate, or one per hidden layer) as a list of rates in [0, 1)."""
+    """``dropout`` (a rate, or one per hidden layer; None: none) as a list of rates in [0, 1)."""
+    if dropout is None:
+        return [0.0] * n_hidden
+    if isinstance(dropout, (str, bytes, dict)) or not isinstance(dropout, (numbers.Real, Iterable)):
+        raise ValueError(
+            f"dropout={dropout!r} is invalid; expected a rate in [0, 1), or a list of one per hidden layer"
+        )
     rates = [dropout] * n_hidden if isinstance(dropout, numbers.Real) else list(dropout)
     if len(rates) != n_hidden:
         raise ValueError(

@@ -11,6 +11,10 @@ gradient norms, early stopping, checkpoints, progress, loggers.
 
     for each epoch:  on_epoch_begin → steps (on_step_end, where a callback wants it)
                      → close (guard; TrainingDivergedError) → record → on_epoch_end
+
+Where the compiled epoch runs and nothing needs an epoch's end as it comes (no validation, only
+callbacks that read the record alone: ``Callback.at_once``), several epochs run in one call and
+are then closed and recorded one after another, as above (``run_epochs``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from .batches import Batches
 from .callbacks import GradientNorms, Recorder, ScheduleWatch, is_false
 from .guard import TrainingDivergedError
 from .steps import StepForm, alive
+
+#: at most this many rows (the orders' int32s: 16 MB) and multiply-adds (about a second) in one
+#: call of several epochs (``Trainer._at_once``)
+AT_ONCE_ROWS, AT_ONCE_WORK = 1 << 22, 2_000_000_000
 
 
 class DeferredSignals:
@@ -201,7 +209,8 @@ class Trainer:
             # epoch's resources (its BLAS pool limited to one thread) held for the whole fit
             with self.signals, hold() if hold else contextlib.nullcontext():
                 while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
-                    self.run_epoch()
+                    count = self._at_once()
+                    self.run_epochs(count) if count > 1 else self.run_epoch()
                     if self.signals.pending:
                         self.signals.deliver()
         except BaseException:
@@ -234,6 +243,70 @@ class Trainer:
         record = self._close(first_step)
         self._each("on_epoch_end", record)
 
+    def _at_once(self) -> int:
+        """How many of the fit's coming epochs run in one compiled call (1: one at a time): several
+        where the compiled epoch runs them and nothing needs an epoch's end as it comes (no
+        validation, no resumed epoch, only callbacks that read the record alone), at most
+        ``AT_ONCE_ROWS`` rows and ``AT_ONCE_WORK`` multiply-adds a call (a signal waits for the
+        call's end: about a second at most)."""
+        remaining = self.epochs - (self.model.epoch - self.epoch0)
+        epochs = getattr(self.epoch_fn(self.bs), "epochs", None) if self.compile_epoch else None
+        if epochs is None or remaining < 2 or self.validation is not None or self.progress is not None:
+            return 1
+        if not all(c.at_once(self) for c in self.callbacks):
+            return 1
+        work = self.n * self.model.layout.size
+        return max(1, min(remaining, AT_ONCE_ROWS // self.n, AT_ONCE_WORK // work))
+
+    def run_epochs(self, count):
+        """``count`` epochs in one compiled call (``_at_once``): each epoch's order drawn and rates
+        set as ``_begin`` does, one after another; then each closed and recorded in turn, as if
+        it had just run (its "seconds" a share of the call's)."""
+        model, per = self.model, self.steps_per_epoch
+        started = time.perf_counter()
+        params, state = self.form.to_step(model)
+        first = model.step_count
+        state = state._replace(book=guard.fresh(model.backend, model.dtype))
+        orders, lrs, rates = [], [], []
+        for i in range(count):
+            order = self._order() if self.orders is not None or self.bs < self.n else None
+            orders.append(np.arange(self.n, dtype="int32") if order is None else order)  # None: in order
+            lr, values = self._rates(state, model.epoch + i, first + i * per, per)
+            lrs.append(lr)
+            rates.append(values)
+        epochs = self.epoch_fn(self.bs).epochs
+        with model.backend.quiet():
+            params, state, books = epochs(
+                params, state, self.X, self.Y, np.concatenate(orders), first, np.concatenate(rates), self.W, count
+            )
+        share = (time.perf_counter() - started) / count
+        for i, book in enumerate(books):
+            self.epoch_started = time.perf_counter() - share
+            self._each("on_epoch_begin", model.epoch + 1)
+            self.form.to_model(model, params, state._replace(book=book))
+            model.training.set_steps(first + (i + 1) * per)
+            self.lr = lrs[i] if lrs[i] is not None else self.lr
+            self._each("on_epoch_end", self._close(first + i * per))
+
+    def _order(self):
+        """This epoch's row order (host int32, or None: in order): the given ``orders``', else a
+        permutation drawn from the model's generator."""
+        order = self.orders(self.n) if self.orders is not None else self.model.rng.permutation(self.n)
+        return None if order is None else order.astype("int32")
+
+    def _rates(self, state, epoch, first_step, steps):
+        """(the epoch's rate for its record, None where no schedule sets it; each step's rate)."""
+        model = self.model
+        schedule, dtype = model.schedule, model.dtype
+        if schedule is None:
+            return None, np.full((steps,), state.lr, dtype=dtype)
+        if schedule.per == "epoch":
+            lr = schedule(model.optimizer.lr, epoch - self.schedule_start[0])
+            return lr, np.full((steps,), np.asarray(lr, dtype=dtype), dtype=dtype)
+        step0 = self.schedule_start[1]
+        values = [schedule(model.optimizer.lr, first_step + k - step0) for k in range(steps)]
+        return values[-1], np.asarray(values, dtype=dtype)
+
     # ---- one epoch ----------------------------------------------------------------------------
 
     def _begin(self, params, state):
@@ -244,11 +317,7 @@ class Trainer:
             order = None if p["order"] is None else self.place(backend.asarray(p["order"]))
             start, first_step = p["position"], p["epoch_first_step"]
         else:
-            if self.orders is not None:
-                host_order = self.orders(self.n)
-            else:
-                host_order = model.rng.permutation(self.n) if self.bs < self.n else None
-            host_order = None if host_order is None else host_order.astype("int32")
+            host_order = self._order() if self.orders is not None or self.bs < self.n else None
             order = None if host_order is None else self.place(backend.asarray(host_order))
             start, first_step = 0, model.step_count
             state = state._replace(book={k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()})

@@ -1,7 +1,8 @@
 """A chunk of training steps (a whole epoch's full mini-batches) in one compiled call, on the CPU.
 
-Per step i (rows ``order[i·bs : (i+1)·bs]`` of X, the last batch shorter where bs does not
-divide the rows, gathered into a batch buffer):
+One or several epochs, their row orders one after another in ``order``; per step i of an epoch
+(rows ``order[i·bs : (i+1)·bs]`` of its order, the last batch shorter where bs does not divide
+the rows, gathered into a batch buffer):
 
     forward    Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g⁽ˡ⁾(Z⁽ˡ⁾)         (np.dot → BLAS, then the bias/activation loop)
     head       L, dZ⁽ᴸ⁾ = r ⊙ (A⁽ᴸ⁾ − Y), rows right          (r = 1/rows, or w/Σw with row weights)
@@ -271,14 +272,17 @@ def _backward(P, G, lay, acts, drop, xb, Zbuf, Abuf, Dbuf, Mbuf, dA, starts, dZ)
 
 @_serial
 def epoch(X, Yf, yi, w, order, bs, P, G, S, lay, acts, drop, head, opt, C, hyper, step0, book):
-    """Run len(C) steps of batch ``bs`` over ``order`` (the last shorter where the rows run out),
-    the first numbered ``step0`` (see the module docstring). ``S``: the optimiser's slots;
-    ``lay`` rows (W start, b start, n_in, n_out, dropout threshold); ``drop``: each layer's 1/keep
-    (0: no dropout); ``hyper``: (l1, l2, l2 per rows, clip, guard mode, dropout seed). ``book``
-    (float64: loss_sum, rows, skipped, first_bad, bad_loss, correct) gathers the guard's record
-    (first_bad −1: none). Returns the steps run."""
+    """Run len(C) steps of batch ``bs``: ``book.shape[0]`` epochs, each over its own ``order``
+    (``order`` holds them one after another) in ceil(rows/bs) steps, the last shorter where bs does
+    not divide the rows; the first step numbered ``step0`` (see the module docstring). ``S``: the
+    optimiser's slots; ``lay`` rows (W start, b start, n_in, n_out, dropout threshold); ``drop``:
+    each layer's 1/keep (0: no dropout); ``hyper``: (l1, l2, l2 per rows, clip, guard mode, dropout
+    seed). ``book`` (float64, a row an epoch: loss_sum, rows, skipped, first_bad, bad_loss,
+    correct) gathers the guard's record (first_bad −1: none). Returns the steps run."""
     L, dtype = lay.shape[0], X.dtype
     l1, l2, per_rows, clip, mode, seed = hyper[0], hyper[1], hyper[2] > 0, hyper[3], int(hyper[4]), int(hyper[5])
+    n = order.shape[0] // book.shape[0]  # rows an epoch
+    per_epoch = (n + bs - 1) // bs
     starts = np.zeros(L + 1, dtype=np.int64)
     for l in range(L):
         starts[l + 1] = starts[l] + bs * lay[l, 3]
@@ -294,8 +298,9 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S, lay, acts, drop, head, opt, C, hyper
         np.empty(bs, dtype),
     )
     for step in range(C.shape[0]):
-        rows = order[step * bs : min((step + 1) * bs, order.shape[0])]  # the last batch may be short
-        m = rows.shape[0]
+        e, j = step // per_epoch, step % per_epoch
+        rows = order[e * n + j * bs : e * n + min((j + 1) * bs, n)]  # the epoch's last batch may be short
+        m, b = rows.shape[0], book[e]
         xb, Yb, r = xbuf[: m * d].reshape((m, d)), Ybuf[: m * k].reshape((m, k)), rbuf[:m]
         total = _gather(X, Yf, yi, w, rows, xb, Yb, yb[:m], r)
         _forward(P, lay, acts, drop, seed, step0 + step, xb, Zbuf, Abuf, Dbuf, Mbuf, starts)
@@ -306,15 +311,15 @@ def epoch(X, Yf, yi, w, order, bs, P, G, S, lay, acts, drop, head, opt, C, hyper
         if l1 != 0 or l2 != 0:
             loss = loss + dtype.type(_penalty(P, G, lay, l1, l2 / total if per_rows else l2))
         ok = mode == APPLY or (math.isfinite(loss) and math.isfinite(nk.SUM_SQUARES(G)))
-        if ok and (mode == SKIP or book[3] < 0):
+        if ok and (mode == SKIP or b[3] < 0):
             if clip > 0:
                 _clip(G, C[step : step + 1], clip)
             _update(opt, P, G, S[0], S[1], S[2], C[step : step + 1])
-            book[0], book[1], book[5] = book[0] + np.float64(loss) * m, book[1] + m, book[5] + right
+            b[0], b[1], b[5] = b[0] + np.float64(loss) * m, b[1] + m, b[5] + right
         elif not ok:
-            book[2] += 1
-            if book[3] < 0:
-                book[3], book[4] = step0 + step, loss
+            b[2] += 1
+            if b[3] < 0:
+                b[3], b[4] = step0 + step, loss
         if not ok and mode == STOP:
             return step + 1
     return C.shape[0]

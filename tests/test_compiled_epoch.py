@@ -185,6 +185,90 @@ def test_the_default_fit_and_the_summary_name_the_compiled_path():
     assert "training: compiled epochs (numba)" in model.summary()
 
 
+def _epochs_at_once(monkeypatch):
+    """The counts ``Trainer.run_epochs`` is called with (several epochs in one compiled call)."""
+    from reseau.core import trainer
+
+    counts, real = [], trainer.Trainer.run_epochs
+    monkeypatch.setattr(trainer.Trainer, "run_epochs", lambda self, count: (counts.append(count), real(self, count))[1])
+    return counts
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(schedule=optim.StepDecay(5, 0.5, per="step"), weighted=True),
+        dict(schedule=optim.ExponentialDecay(0.8), dropout=0.2),
+        dict(opt="rmsprop-centered-momentum"),
+    ],
+)
+def test_epochs_run_at_once_with_the_bits_of_one_epoch_a_call(options, monkeypatch):
+    """Nothing needs an epoch's end as it comes: five epochs in one call, the weights, the
+    losses, the accuracy and the rates of each epoch as one call an epoch gives them."""
+    from reseau.core import trainer
+
+    counts = _epochs_at_once(monkeypatch)
+    options = {"opt": "adam", **options}
+    X, y, w = _data("softmax")
+    fits = []
+    for at_once in (True, False):
+        if not at_once:
+            monkeypatch.setattr(trainer.Trainer, "_at_once", lambda self: 1)
+        model = MLP([5, 7, 3], hidden="tanh", seed=1, normalize=None, dropout=options.get("dropout"))
+        h = model.fit(
+            X, y, epochs=5, batch_size=16, optimizer=OPTIMIZERS[options["opt"]](), schedule=options.get("schedule"),
+            sample_weight=w if options.get("weighted") else None,
+        )  # fmt: skip
+        fits.append((model.params.copy(), [h[k] for k in ("loss", "accuracy", "lr")], model.step_count, model.epoch))
+    assert counts == [5]
+    (p0, h0, s0, e0), (p1, h1, s1, e1) = fits
+    np.testing.assert_array_equal(p0, p1)
+    assert h0 == h1 and (s0, e0) == (s1, e1) == (5 * 13, 5)
+
+
+def test_epochs_run_one_a_call_where_their_ends_are_needed(monkeypatch):
+    """Validation, a callback of the user's, a schedule that watches the loss: one epoch a call;
+    a bound on the rows of one call splits the epochs."""
+    from reseau.core import trainer
+
+    counts = _epochs_at_once(monkeypatch)
+    X, y, _ = _data("sigmoid")
+    for options in (
+        dict(validation_split=0.2),
+        dict(callbacks=[Callback()]),
+        dict(schedule=optim.ReduceOnPlateau(patience=1)),
+    ):
+        model = MLP([5, 4, 1], seed=1, normalize=None)
+        model.fit(X, y, epochs=3, batch_size=16, **options)
+        assert model.steps.path == "compiled epochs (numba)" and model.epoch == 3
+    assert counts == []
+    monkeypatch.setattr(trainer, "AT_ONCE_ROWS", 2 * N)
+    MLP([5, 4, 1], seed=1, normalize=None).fit(X, y, epochs=5, batch_size=16)
+    assert counts == [2, 2]  # and the fifth epoch alone
+
+
+def test_a_divergence_in_an_epoch_run_at_once_stops_where_one_at_a_time_stops(monkeypatch):
+    """The rate grows a thousandfold each epoch: the second epoch diverges; the first is
+    recorded, the same steps counted and the same weights kept either way."""
+    from reseau.core import trainer
+
+    counts = _epochs_at_once(monkeypatch)
+    X, y, _ = _data("identity")
+    outcomes = []
+    for at_once in (True, False):
+        if not at_once:
+            monkeypatch.setattr(trainer.Trainer, "_at_once", lambda self: 1)
+        model = MLP([5, 7, 2], output="identity", seed=1, normalize=None)
+        with pytest.raises(FloatingPointError, match="epoch 2") as caught:
+            rising = optim.ExponentialDecay(1e6)
+            model.fit(X * 1e3, y, epochs=3, batch_size=16, optimizer=optim.SGD(1e-9), schedule=rising)
+        outcomes.append((str(caught.value), model.params.copy(), model.step_count, model.history["loss"]))
+    assert counts == [3]
+    (m0, p0, s0, h0), (m1, p1, s1, h1) = outcomes
+    np.testing.assert_array_equal(p0, p1)
+    assert m0 == m1 and s0 == s1 and h0 == h1 and len(h0) == 1
+
+
 @pytest.mark.parametrize(
     "estimator, solver",
     [("classifier", "adam"), ("classifier", "sgd"), ("binary", "sgd"), ("regressor", "adam")],

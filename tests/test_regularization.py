@@ -236,12 +236,18 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_but_not_with_relu_and_he():
     assert _grad_norms("relu", "he") > 0.1
 
 
+def test_no_dropout_said_as_none():
+    assert _model(dropout=None).dropout == [0.0, 0.0] == _model().dropout
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
         (dict(dropout=1.0), r"dropout=1.0 is invalid; expected a rate in \[0, 1\)"),
         (dict(dropout=-0.1), r"dropout=-0.1 is invalid"),
         (dict(dropout=[0.1]), r"gives 1 rates for 2 hidden layers"),
+        (dict(dropout="0.1"), r"dropout='0.1' is invalid; expected a rate in \[0, 1\), or a list of one per"),
+        (dict(dropout=object), r"dropout=<class 'object'> is invalid; expected a rate"),
         (dict(l1=-1), r"l1=-1 is invalid"),
         (dict(l2=float("nan")), r"l2=nan is invalid"),
         (dict(normalize="zscore"), r"normalize='zscore' is invalid; expected None, 'minmax', 'standard' or 'robust'"),
