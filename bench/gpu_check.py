@@ -138,10 +138,10 @@ def adam_bandwidth(P=1 << 24) -> dict:
     lr = cp.asarray(1e-3, dtype=cp.float32)
     src, dst = rng.standard_normal(P, dtype=cp.float32), cp.empty(P, dtype=cp.float32)
     copy_med, _ = gpu_time(lambda: cp.copyto(dst, src), 50)
-    step = [1]
+    step, opt = [1], reseau.optim.Adam(1e-3)
 
     def adam():
-        kern.adam_step(p, g, m, v, None, lr, step[0])
+        kern.adam_step(p, g, (m, v, None), opt.coefficients(lr, step[0]))
         step[0] += 1
 
     adam_med, _ = gpu_time(adam, 50)
@@ -179,7 +179,7 @@ def l_parts() -> dict:
     ms = lambda fn: gpu_time(fn, 30)[0] * 1e3  # noqa: E731
     return {
         "params": P,
-        "adam_ms": ms(lambda: kern.adam_step(p, g, m, v, None, lr, 5)),
+        "adam_ms": ms(lambda: kern.adam_step(p, g, (m, v, None), reseau.optim.Adam(1e-3).coefficients(lr, 5))),
         "guard_ms": ms(lambda: kern.step_ok(loss, g)),
         "bias_sums_cupy_sum_ms": 2 * ms(lambda: cp.sum(dZ, axis=0, out=db)),
         "bias_sums_gemm_ms": 2 * ms(lambda: kern.blas.matmul(ones, dZ, db.reshape(1, -1))),

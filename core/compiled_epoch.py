@@ -23,6 +23,7 @@ import contextlib
 import threading
 
 from ..backends.host import np
+from ..kernels.coefficients import records
 from . import optim
 
 STEP_PATH = "step by step"
@@ -152,11 +153,9 @@ def _dropout(model):
 
 
 def coefficient_rows(coefficients: dict, dtype):
-    """One coefficient record a step (kernels/numba_kernels.py's ``FIELDS``, read by name) from a
+    """One coefficient record a step (kernels/coefficients.py's ``FIELDS``, read by name) from a
     builder's values (arrays over the steps, or constants)."""
-    from ..kernels import numba_kernels as nk
-
-    return nk.records(coefficients, dtype, max(np.size(c) for c in coefficients.values()))
+    return records(coefficients, dtype, max(np.size(c) for c in coefficients.values()))
 
 
 def _targets(Y, softmax, dtype):
@@ -229,46 +228,16 @@ def _scipy_blas_path():
 
 
 def _optimizer(opt):
-    """(the kernel's optimiser code, its loop's slots in order (None: a zero stand-in), and
-    coefficients(lr, t) of step t, from the builders the step path uses)."""
+    """(the kernel's optimiser code, its loop's slots in order (None: a zero stand-in), and the
+    optimiser's own record builder, ``coefficients(lr, t)`` over a chunk's rates and steps)."""
     from ..kernels import numba_epoch as ne
-    from ..kernels import numba_kernels as nk
 
-    wd, codes = opt.weight_decay, ne.OPTIMIZERS
-    if isinstance(opt, optim.Adam):
-        (b1, b2), keras = opt.betas, opt.form == "keras"
-        return (
-            codes["adam_amsgrad" if opt.amsgrad else "adam"],
-            opt.slots,
-            lambda lr, t: nk.adam_coefficients(lr, t, b1, b2, opt.eps, wd, opt.decoupled, keras),
-        )
-    if isinstance(opt, optim.Adagrad):
-        keras = opt.form == "keras"
-        return (
-            codes["adagrad"],
-            ("sum",),
-            lambda lr, t: nk.adagrad_coefficients(lr, t, opt.lr_decay, opt.eps, wd, keras),
-        )
-    if isinstance(opt, optim.Adadelta):
-        return codes["adadelta"], opt.slots, lambda lr, t: nk.adadelta_coefficients(lr, opt.rho, opt.eps, wd)
-    if isinstance(opt, optim.RMSprop):
-        slots = ("v", "g_avg" if opt.centered else None, "buf" if opt.momentum else None)
-        return (
-            codes["rmsprop"],
-            slots,
-            lambda lr, t: nk.rmsprop_coefficients(lr, opt.alpha, opt.eps, wd, opt.momentum, opt.centered),
-        )
-    mu, nesterov = opt.momentum, opt.nesterov
-    if not mu:
-        return codes["sgd"], (None,), lambda lr, t: nk.sgd_coefficients(lr, wd)
-    if opt.form == "sutskever":
-        return codes["sutskever"], ("buf",), lambda lr, t: nk.sutskever_coefficients(lr, mu, nesterov, wd)
-    return (
-        codes["sgd"],
-        ("buf",),
-        lambda lr, t: nk.momentum_coefficients(lr, t, mu, opt.dampening, nesterov, wd),
-    )
+    slots = [s if s in opt.slots else None for s in opt.kernel_slots] or [None]  # plain SGD: a zero buffer
+    loop = opt.kernel.removesuffix("_step")
+    code = {"momentum": "sgd", "adam": "adam_amsgrad" if "v_max" in opt.slots else "adam"}.get(loop, loop)
+    return ne.OPTIMIZERS[code], slots, opt.coefficients
 
 
-#: the optimisers whose update the compiled epoch runs (a subclass with its own ``apply`` is not)
-_COVERED = {c.apply for c in (optim.SGD, optim.Adam, optim.Adagrad, optim.Adadelta, optim.RMSprop)}
+#: the optimisers whose update the compiled epoch runs: their kernel's loop from their own record
+#: (a subclass with an ``apply`` of its own is not)
+_COVERED = {optim.Optimizer.apply}

@@ -6,6 +6,11 @@ options. ``step`` counts the updates done before this one (t = step + 1). The le
 the state as a 0-d array (``state["lr"]``), so a schedule changes it without recompiling a jitted
 step. Every optimiser takes ``weight_decay`` (coupled L2 on every parameter: g ← g + wd·θ, as
 PyTorch; AdamW decouples it) and ``clip_norm`` (rescale g to global L2 norm ≤ clip_norm first).
+
+Each optimiser's step is one kernel call ``kern.<kernel>(p, g, slots, c)``: ``kernel`` names the
+kernel table's method, ``kernel_slots`` the state buffers it takes in its order (None where an
+option switches one off), and ``coefficients(lr, t, gs)`` builds the step's named record ``c``
+(kernels/coefficients.py: bias corrections and first-step rules folded in here, not in the kernels).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..kernels import coefficients
 from .state import is_leaves
 
 
@@ -55,6 +61,8 @@ class Optimizer:
 
     name = "optimizer"
     slots: tuple[str, ...] = ()  # the flat state buffers this optimiser keeps
+    kernel = "sgd_step"  # its kernel: ``kern.<kernel>(p, g, slots, c)``
+    kernel_slots: tuple[str, ...] = ()  # the buffers that kernel takes, in its order
 
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
         self.lr = check_lr(lr)
@@ -95,8 +103,21 @@ class Optimizer:
             subs.append(sub)
         return tuple(new_params), {**state, **{k: tuple(sub[k] for sub in subs) for k in per_leaf}}
 
+    def apply(self, kern, p, g, state, t, gs=1.0):
+        """One step of this optimiser's kernel on the flat buffers (or one leaf): its slots in the
+        kernel's order (None: switched off) and this step's record; ``state`` takes the new slots."""
+        slots = tuple(state[s] if s in self.slots else None for s in self.kernel_slots)
+        p, slots = getattr(kern, self.kernel)(p, g, slots, self.coefficients(state["lr"], t, gs))
+        state.update((s, v) for s, v in zip(self.kernel_slots, slots) if s in self.slots)
+        return p, state
+
+    def coefficients(self, lr, t, gs=1.0) -> dict:
+        """The record of step t at rate ``lr`` (kernels/coefficients.py)."""
+        raise NotImplementedError
+
     def hyperparameters(self) -> dict:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "slots"}
+        layout = ("slots", "kernel", "kernel_slots")  # what the options imply, not options
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in layout}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
@@ -129,19 +150,17 @@ class SGD(Optimizer):
             )
         if self.form == "sutskever" and self.dampening != 0:
             raise ValueError(f"dampening={dampening!r} has no meaning in form='sutskever'; expected 0")
-        self.slots = ("buf",) if self.momentum else ()
+        self.slots = self.kernel_slots = ("buf",) if self.momentum else ()
+        momentum = "sutskever_step" if self.form == "sutskever" else "momentum_step"
+        self.kernel = momentum if self.momentum else "sgd_step"
 
-    def apply(self, kern, p, g, state, t, gs=1.0):
-        lr, wd = state["lr"], self.weight_decay
-        if not self.momentum:
-            p = kern.sgd_step(p, g, lr, wd, gs=gs)
-        elif self.form == "sutskever":
-            p, state["buf"] = kern.sutskever_step(p, g, state["buf"], lr, self.momentum, self.nesterov, wd, gs=gs)
-        else:
-            p, state["buf"] = kern.momentum_step(
-                p, g, state["buf"], lr, t, self.momentum, self.dampening, self.nesterov, wd, gs=gs
-            )
-        return p, state
+    def coefficients(self, lr, t, gs=1.0):
+        mu, wd = self.momentum, self.weight_decay
+        if not mu:
+            return coefficients.sgd(lr, wd, gs)
+        if self.form == "sutskever":
+            return coefficients.sutskever(lr, mu, self.nesterov, wd, gs)
+        return coefficients.momentum(lr, t, mu, self.dampening, self.nesterov, wd, gs)
 
 
 class Momentum(SGD):
@@ -176,7 +195,8 @@ class Adagrad(Optimizer):
     """
 
     name = "adagrad"
-    slots = ("sum",)
+    slots = kernel_slots = ("sum",)
+    kernel = "adagrad_step"
 
     def __init__(
         self,
@@ -202,11 +222,8 @@ class Adagrad(Optimizer):
     def initial_slot(self, slot):
         return self.initial_accumulator_value
 
-    def apply(self, kern, p, g, state, t, gs=1.0):
-        p, state["sum"] = kern.adagrad_step(
-            p, g, state["sum"], state["lr"], t, self.lr_decay, self.eps, self.weight_decay, self.form == "keras", gs=gs
-        )
-        return p, state
+    def coefficients(self, lr, t, gs=1.0):
+        return coefficients.adagrad(lr, t, self.lr_decay, self.eps, self.weight_decay, self.form == "keras", gs)
 
 
 class Adadelta(Optimizer):
@@ -214,18 +231,16 @@ class Adadelta(Optimizer):
     θ ← θ − α·Δ. Defaults lr=1.0, rho=0.9, eps=1e-6 (PyTorch; ε inside both roots)."""
 
     name = "adadelta"
-    slots = ("square_avg", "acc_delta")
+    slots = kernel_slots = ("square_avg", "acc_delta")
+    kernel = "adadelta_step"
 
     def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
         self.rho = _number(rho, "rho", low=0.0, high=1.0)
         self.eps = _number(eps, "eps", low=0.0, low_open=True, what="invalid; expected a number > 0")
 
-    def apply(self, kern, p, g, state, t, gs=1.0):
-        p, state["square_avg"], state["acc_delta"] = kern.adadelta_step(
-            p, g, state["square_avg"], state["acc_delta"], state["lr"], self.rho, self.eps, self.weight_decay, gs=gs
-        )
-        return p, state
+    def coefficients(self, lr, t, gs=1.0):
+        return coefficients.adadelta(lr, self.rho, self.eps, self.weight_decay, gs)
 
 
 class Adam(Optimizer):
@@ -239,6 +254,7 @@ class Adam(Optimizer):
 
     name = "adam"
     decoupled = False
+    kernel, kernel_slots = "adam_step", ("m", "v", "v_max")  # v_max: AMSGrad's
 
     def __init__(
         self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, clip_norm=None, form="pytorch"
@@ -257,28 +273,9 @@ class Adam(Optimizer):
         self.form = _form(form, ("pytorch", "keras"), type(self).__name__)
         self.slots = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def apply(self, kern, p, g, state, t, gs=1.0):
-        (b1, b2), ams = self.betas, self.amsgrad
-        p, state["m"], state["v"], v_max = kern.adam_step(
-            p,
-            g,
-            state["m"],
-            state["v"],
-            state["v_max"] if ams else None,
-            state["lr"],
-            t,
-            b1,
-            b2,
-            self.eps,
-            self.weight_decay,
-            self.decoupled,
-            ams,
-            self.form == "keras",
-            gs=gs,
-        )
-        if ams:
-            state["v_max"] = v_max
-        return p, state
+    def coefficients(self, lr, t, gs=1.0):
+        (b1, b2), keras = self.betas, self.form == "keras"
+        return coefficients.adam(lr, t, b1, b2, self.eps, self.weight_decay, self.decoupled, keras, gs)
 
 
 class AdamW(Adam):
@@ -302,6 +299,7 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    kernel, kernel_slots = "rmsprop_step", ("v", "g_avg", "buf")  # g_avg: centred; buf: with momentum
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
@@ -311,26 +309,8 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
         self.slots = ("v",) + (("g_avg",) if self.centered else ()) + (("buf",) if self.momentum else ())
 
-    def apply(self, kern, p, g, state, t, gs=1.0):
-        p, state["v"], g_avg, buf = kern.rmsprop_step(
-            p,
-            g,
-            state["v"],
-            state.get("g_avg"),
-            state.get("buf"),
-            state["lr"],
-            self.alpha,
-            self.eps,
-            self.weight_decay,
-            self.momentum,
-            self.centered,
-            gs=gs,
-        )
-        if self.centered:
-            state["g_avg"] = g_avg
-        if self.momentum:
-            state["buf"] = buf
-        return p, state
+    def coefficients(self, lr, t, gs=1.0):
+        return coefficients.rmsprop(lr, self.alpha, self.eps, self.weight_decay, self.momentum, self.centered, gs)
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, NAG, Adagrad, Adadelta, Adam, AdamW, RMSprop)}

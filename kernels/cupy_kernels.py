@@ -88,66 +88,65 @@ def _step_kernel(in_params, out_params, body, name):
     )
 
 
-# ---- optimiser steps: g ← g + wd·θ first (coupled L2); lr read on the device ---------------------
-_SGD = _step_kernel("T g, T gs, raw T lr, T wd", "T p", "p = p - lr[0] * (gs * g + wd * p);", "reseau_sgd")
+# ---- optimiser steps: the record's fields (kernels/coefficients.py) by name; g ← gs·g + wd·θ first
+# (coupled L2). A field that depends on the rate or a device step count is a device scalar (0-d,
+# broadcast), the others are values: a CUDA graph's replay reads the rate in effect ---------------
+_SGD = _step_kernel("T g, T gs, T lr, T wd", "T p", "p = p - lr * (gs * g + wd * p);", "reseau_sgd")
 _MOMENTUM = _step_kernel(
-    "T g0, T gs, raw T lr, T mu, T damp, T wd, bool first, bool nesterov",
+    "T g0, T gs, T lr, T mu, T damp, T wd, T a, T b",
     "T p, T buf",
-    "T g = gs * g0 + wd * p; buf = first ? g : mu * buf + damp * g; p = p - lr[0] * (nesterov ? g + mu * buf : buf);",
+    "T g = gs * g0 + wd * p; buf = mu * buf + damp * g; p = p - lr * (a * g + b * buf);",
     "reseau_momentum",
 )
 _SUTSKEVER = _step_kernel(
-    "T g0, T gs, raw T lr, T mu, T wd, bool nesterov",
+    "T g0, T gs, T lr, T mu, T wd, T a, T b",
     "T p, T v",
-    "T g = gs * g0 + wd * p; v = mu * v - lr[0] * g; p = nesterov ? p + mu * v - lr[0] * g : p + v;",
+    "T g = gs * g0 + wd * p; v = mu * v - lr * g; p = p + a * v - b * g;",
     "reseau_sutskever",
 )
 _ADAGRAD = _step_kernel(
-    "T g0, T gs, raw T lr, T decay, T eps, T wd, bool inside",
+    "T g0, T gs, T lr, T eps_in, T eps_out, T wd",
     "T p, T s",
-    "T g = gs * g0 + wd * p; s = s + g * g; T clr = lr[0] / decay;"
-    "p = p - clr * (g / (inside ? sqrt(s + eps) : sqrt(s) + eps));",
+    "T g = gs * g0 + wd * p; s = s + g * g; p = p - lr * (g / (sqrt(s + eps_in) + eps_out));",
     "reseau_adagrad",
 )
 _ADADELTA = _step_kernel(
-    "T g0, T gs, raw T lr, T rho, T rho_c, T eps, T wd",
+    "T g0, T gs, T lr, T rho, T rho_c, T eps, T wd",
     "T p, T eg, T ed",
     "T g = gs * g0 + wd * p; eg = rho * eg + rho_c * g * g;"
     "T delta = sqrt(ed + eps) / sqrt(eg + eps) * g; ed = rho * ed + rho_c * delta * delta;"
-    "p = p - lr[0] * delta;",
+    "p = p - lr * delta;",
     "reseau_adadelta",
 )
 _ADAM = _step_kernel(
-    "T g0, T gs, raw T lr, T bc1, T bc2_sqrt, T w, T w_c, T beta2, T beta2_c, T eps, T wd, bool decoupled, "
-    "bool amsgrad, bool keras",
+    "T g0, T gs, T a, T B, T s_m, T w, T beta2, T beta2_c, T eps, T wd, T decay, bool amsgrad",
     "T p, T m, T v, T vmax",
     """
-    T g = decoupled ? gs * g0 : gs * g0 + wd * p;
-    if (decoupled) p = p * ((T)1 - lr[0] * wd);
-    m = w < (T)0.5 ? m + w * (g - m) : g - (g - m) * w_c;
+    T g = gs * g0 + wd * p;
+    p = p * decay;
+    m = s_m == (T)1 ? m + w * (g - m) : g + (g - m) * w;
     v = beta2 * v + beta2_c * g * g;
     T r = v;
     if (amsgrad) { vmax = max(vmax, v); r = vmax; }
-    if (keras) p = p - (lr[0] * bc2_sqrt / bc1) * (m / (sqrt(r) + eps));
-    else p = p - (lr[0] / bc1) * (m / (sqrt(r) / bc2_sqrt + eps));
+    p = p - a * (m / (sqrt(r) / B + eps));
     """,
     "reseau_adam",
 )
 _RMSPROP = _step_kernel(
-    "T g0, T gs, raw T lr, T alpha, T w, T w_c, T eps, T wd, T mu, bool centered",
+    "T g0, T gs, T lr, T alpha, T alpha_c, T s_a, T w, T eps, T wd, T mu, bool centered, bool momentum",
     "T p, T v, T ga, T buf",
     """
     T g = gs * g0 + wd * p;
-    v = alpha * v + w * g * g;
+    v = alpha * v + alpha_c * g * g;
     T avg;
     if (centered) {
-        ga = w < (T)0.5 ? ga + w * (g - ga) : g - (g - ga) * w_c;
+        ga = s_a == (T)1 ? ga + w * (g - ga) : g + (g - ga) * w;
         avg = sqrt(v - ga * ga) + eps;
     } else {
         avg = sqrt(v) + eps;
     }
-    if (mu > (T)0) { buf = mu * buf + g / avg; p = p - lr[0] * buf; }
-    else p = p - lr[0] * (g / avg);
+    if (momentum) { buf = mu * buf + g / avg; p = p - lr * buf; }
+    else p = p - lr * (g / avg);
     """,
     "reseau_rmsprop",
 )
@@ -156,14 +155,6 @@ _RMSPROP = _step_kernel(
 def _on_device(t) -> bool:
     """Whether the step count is a device scalar (a captured CUDA graph keeps it there)."""
     return isinstance(t, cp.ndarray)
-
-
-def _by_step(p, t, formula):
-    """A kernel argument that depends on the step count t: computed on the host in float64 and
-    passed by value, or, for a device t, computed on the device in float64 (no host sync)."""
-    if _on_device(t):
-        return formula(t.astype(cp.float64)).astype(p.dtype)
-    return p.dtype.type(formula(float(t)))
 
 
 _HASH = """
@@ -192,6 +183,17 @@ _DROPOUT_MASK = cp.ElementwiseKernel(
     preamble=_HASH,
 )
 _SUM_SQUARES = cp.ReductionKernel("T x", "T y", "x * x", "a + b", "y = a", "0", "reseau_sum_squares")
+
+
+def _fields(p, c):
+    """``f(name)``: the record's field as a kernel argument of p's dtype (a device scalar cast on
+    the device, a value as a scalar of the dtype; a field the builder left out is 0)."""
+
+    def f(name):
+        x = c.get(name, 0.0)
+        return x.astype(p.dtype, copy=False) if isinstance(x, cp.ndarray) else p.dtype.type(x)
+
+    return f
 
 
 def _u32(v):
@@ -335,101 +337,49 @@ class CupyKernels(Reference):
         kernel(Z, Y, Z.dtype.type(scale), out, loss)
         return loss.sum() / n, out
 
-    # ---- optimiser steps: one kernel each -------------------------------------------------------
+    # ---- optimiser steps: one kernel each, the record's fields as its arguments ----------------
 
-    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        T = p.dtype.type
-        _SGD(g, T(gs), lr, T(wd), self._ok, p)
-        return p
+    def sgd_step(self, p, g, slots, c):
+        f = _fields(p, c)
+        _SGD(g, f("gs"), f("lr"), f("wd"), self._ok, p)
+        return p, slots
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-        T = p.dtype.type
-        first = t == 1 if _on_device(t) else bool(t == 1)
-        _MOMENTUM(g, T(gs), lr, T(mu), T(1.0 - dampening), T(wd), first, bool(nesterov), self._ok, p, buf)
-        return p, buf
+    def momentum_step(self, p, g, slots, c):
+        f = _fields(p, c)
+        _MOMENTUM(g, f("gs"), f("lr"), f("mu"), f("damp"), f("wd"), f("a"), f("b"), self._ok, p, slots[0])
+        return p, slots
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        T = p.dtype.type
-        _SUTSKEVER(g, T(gs), lr, T(mu), T(wd), bool(nesterov), self._ok, p, v)
-        return p, v
+    def sutskever_step(self, p, g, slots, c):
+        f = _fields(p, c)
+        _SUTSKEVER(g, f("gs"), f("lr"), f("mu"), f("wd"), f("a"), f("b"), self._ok, p, slots[0])
+        return p, slots
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-        T = p.dtype.type
-        decay = _by_step(p, t, lambda t: 1.0 + (t - 1.0) * lr_decay)
-        _ADAGRAD(g, T(gs), lr, decay, T(eps), T(wd), bool(eps_inside), self._ok, p, s)
-        return p, s
+    def adagrad_step(self, p, g, slots, c):
+        f = _fields(p, c)
+        _ADAGRAD(g, f("gs"), f("lr"), f("eps_in"), f("eps_out"), f("wd"), self._ok, p, slots[0])
+        return p, slots
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        T = p.dtype.type
-        _ADADELTA(g, T(gs), lr, T(rho), T(1.0 - rho), T(eps), T(wd), self._ok, p, Eg, Ed)
-        return p, Eg, Ed
+    def adadelta_step(self, p, g, slots, c):
+        f = _fields(p, c)
+        _ADADELTA(g, f("gs"), f("lr"), f("rho"), f("one_minus_rho"), f("eps"), f("wd"), self._ok, p, *slots)
+        return p, slots
 
-    def adam_step(
-        self,
-        p,
-        g,
-        m,
-        v,
-        vmax,
-        lr,
-        t,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        wd=0.0,
-        decoupled=False,
-        amsgrad=False,
-        eps_uncorrected=False,
-        gs=1.0,
-    ):
-        T = p.dtype.type
-        bc1 = _by_step(p, t, lambda t: 1.0 - beta1**t)
-        bc2_sqrt = _by_step(p, t, lambda t: (1.0 - beta2**t) ** 0.5)
-        w = 1.0 - beta1
+    def adam_step(self, p, g, slots, c):
+        (m, v, vmax), f = slots, _fields(p, c)
         _ADAM(
-            g,
-            T(gs),
-            lr,
-            bc1,
-            bc2_sqrt,
-            T(w),
-            T(1.0 - w),
-            T(beta2),
-            T(1.0 - beta2),
-            T(eps),
-            T(wd),
-            bool(decoupled),
-            bool(amsgrad),
-            bool(eps_uncorrected),
-            self._ok,
-            p,
-            m,
-            v,
-            vmax if amsgrad else self._dummy(p),
-        )
-        return p, m, v, vmax
+            g, f("gs"), f("a"), f("B"), f("s_m"), f("w"), f("beta2"), f("one_minus_beta2"), f("eps"), f("wd"),
+            f("decay"), vmax is not None, self._ok, p, m, v, vmax if vmax is not None else self._dummy(p),
+        )  # fmt: skip
+        return p, slots
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-        T = p.dtype.type
-        w = 1.0 - alpha
+    def rmsprop_step(self, p, g, slots, c):
+        (v, g_avg, buf), f = slots, _fields(p, c)
         _RMSPROP(
-            g,
-            T(gs),
-            lr,
-            T(alpha),
-            T(w),
-            T(1.0 - w),
-            T(eps),
-            T(wd),
-            T(momentum),
-            bool(centered),
-            self._ok,
-            p,
-            v,
-            g_avg if centered else self._dummy(p, "g_avg"),
-            buf if momentum else self._dummy(p, "buf"),
-        )
-        return p, v, g_avg, buf
+            g, f("gs"), f("lr"), f("alpha"), f("one_minus_alpha"), f("s_a"), f("w"), f("eps"), f("wd"), f("mu"),
+            g_avg is not None, buf is not None, self._ok, p, v,
+            g_avg if g_avg is not None else self._dummy(p, "g_avg"), buf if buf is not None else self._dummy(p, "buf"),
+        )  # fmt: skip
+        return p, slots
 
     def clip_by_global_norm(self, g, max_norm):
         norm = cp.sqrt(cp.sum(g * g))

@@ -21,7 +21,6 @@ the loops in the array's dtype, so float32 stays float32 end to end. GEMMs stay 
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 
@@ -30,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import numba_math as nm
+from .coefficients import POSITION, record_dtype
 from .numpy_kernels import NumpyKernels
 
 
@@ -338,131 +338,13 @@ LOOPS = {
 LEAKY_SLOPE = 0.01
 
 
-def lerp_coefficients(w):
-    """(s_a, s_b, c) with lerp(a, b, w) = (s_a·a + s_b·b) + c·(b − a), evaluated from the nearer
-    end as the reference's ``lerp``: a + w(b − a) if w < 0.5 else b − (1 − w)(b − a)."""
-    return (1.0, 0.0, w) if w < 0.5 else (0.0, 1.0, -(1.0 - w))
-
-
-# ---- each optimiser's options and step folded into its loop's coefficients (the step path and
-# the compiled epoch, kernels/numba_epoch.py, both build them here; the compiled epoch passes a
-# chunk's rates and step numbers as arrays and stacks the columns) ------------------------------
-
-
 def _powers(x, y, out):
     for i in range(out.shape[0]):
         out[i] = x[i] ** y[i]  # libm's pow, the function Python's float power calls
 
 
+#: x ** y element by element with libm's pow (kernels/coefficients.py's chunks of steps)
 POWERS = njit(cache=True)(_powers)
-
-
-def _pow(x, y):
-    """x ** y, element by element where one is a 1-d array: libm's pow each time, as Python's float
-    power (NumPy's own differs from it in the last bit for ~5% of β**t), so both paths get the
-    same bits; arrays in a compiled loop (a Python loop over an epoch's steps cost 13 µs a call)."""
-    if np.ndim(x) == 0 and np.ndim(y) == 0:
-        return x**y
-    n = max(np.size(x), np.size(y))
-    out = np.empty(n)
-    x, y = (np.full(n, v, dtype=np.float64) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in (x, y))
-    POWERS(x, y, out)
-    return out
-
-
-def _floats(x):
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float64)
-
-
-def _first_step(t, first, later):
-    """``first`` on step 1, ``later`` after it (per element for an array of steps)."""
-    return (first if t == 1 else later) if np.ndim(t) == 0 else np.where(np.asarray(t) == 1, first, later)
-
-
-def sgd_coefficients(lr, wd=0.0, gs=1.0):
-    """``_sgd``'s record for plain SGD: θ ← θ − lr·g (the momentum buffer multiplied by 0)."""
-    return dict(lr=lr, mu=0.0, damp=0.0, wd=wd, a=1.0, b=0.0, gs=gs)
-
-
-def momentum_coefficients(lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-    """``_sgd``'s record for step t: b ← g on the first step, then μb + (1−τ)g; Nesterov θ − lr(g + μb)."""
-    mu_b, damp = _first_step(t, 0.0, mu), _first_step(t, 1.0, 1.0 - dampening)
-    a, b = (1.0, mu) if nesterov else (0.0, 1.0)
-    return dict(lr=lr, mu=mu_b, damp=damp, wd=wd, a=a, b=b, gs=gs)
-
-
-def sutskever_coefficients(lr, mu, nesterov=False, wd=0.0, gs=1.0):
-    """``_sutskever``'s record: v ← μv − lr·g; θ ← θ + v (Nesterov: θ + μv − lr·g)."""
-    a, b = (mu, _floats(lr)) if nesterov else (1.0, 0.0)
-    return dict(lr=lr, mu=mu, wd=wd, a=a, b=b, gs=gs)
-
-
-def adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs=1.0):
-    """``_adam``'s record for step t: the bias corrections folded into a and B by the caller (see ``Adam``)."""
-    lr = _floats(lr)
-    bc1, bc2_sqrt = 1.0 - _pow(beta1, t), _pow(1.0 - _pow(beta2, t), 0.5)
-    a, B = (lr * bc2_sqrt / bc1, 1.0) if eps_uncorrected else (lr / bc1, bc2_sqrt)
-    s_m, s_g, w = lerp_coefficients(1.0 - beta1)
-    return dict(
-        a=a,
-        B=B,
-        w=w,
-        beta2=beta2,
-        one_minus_beta2=1.0 - beta2,
-        eps=eps,
-        wd=0.0 if decoupled else wd,
-        decay=1.0 - lr * wd if decoupled else 1.0,
-        s_m=s_m,
-        s_g=s_g,
-        gs=gs,
-    )
-
-
-def adagrad_coefficients(lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-    """``_adagrad``'s record for step t: the decayed rate lr/(1 + (t−1)·lr_decay), ε inside or outside."""
-    clr = _floats(lr) / (1.0 + (t - 1) * lr_decay)
-    return dict(lr=clr, eps_in=eps if eps_inside else 0.0, eps_out=0.0 if eps_inside else eps, wd=wd, gs=gs)
-
-
-def adadelta_coefficients(lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-    """``_adadelta``'s record."""
-    return dict(lr=lr, rho=rho, one_minus_rho=1.0 - rho, eps=eps, wd=wd, gs=gs)
-
-
-def rmsprop_coefficients(lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-    """``_rmsprop``'s record: the centred mean's lerp folded in as Adam's (all zero when not centred)."""
-    s_a, s_g, w = lerp_coefficients(1.0 - alpha) if centered else (0.0, 0.0, 0.0)
-    return dict(
-        lr=lr, alpha=alpha, one_minus_alpha=1.0 - alpha, eps=eps, wd=wd, mu=momentum, w=w, s_a=s_a, s_g=s_g, gs=gs
-    )
-
-
-#: the fields of the one coefficient record every optimiser's loop reads by name (each fills its own;
-#: the rest stay 0): one record type per float dtype, so the compiled epoch stays one kernel
-FIELDS = (
-    "lr", "mu", "damp", "wd", "a", "b", "B", "w", "beta2", "one_minus_beta2", "eps", "eps_in", "eps_out",
-    "decay", "s_m", "s_g", "s_a", "rho", "one_minus_rho", "alpha", "one_minus_alpha", "gs",
-)  # fmt: skip
-
-
-#: each field's position in a record seen as a flat array of its dtype
-POSITION = {name: j for j, name in enumerate(FIELDS)}
-
-
-@functools.cache
-def record_dtype(dtype) -> np.dtype:
-    """The coefficient record's structured dtype, every field in ``dtype`` (made once per dtype:
-    building it took 8 µs, per step on the step path)."""
-    return np.dtype([(name, dtype) for name in FIELDS])
-
-
-def records(values: dict, dtype, steps: int = 1) -> np.ndarray:
-    """``steps`` records of ``dtype`` from a builder's ``values`` (per field: a scalar, or one value
-    a step); fields it does not name are 0."""
-    out = np.zeros(steps, dtype=record_dtype(dtype))
-    for name, value in values.items():
-        out[name] = value
-    return out
 
 
 class NumbaKernels(NumpyKernels):
@@ -551,58 +433,39 @@ class NumbaKernels(NumpyKernels):
         total, right = HEADS[name](Z, Y, Z.dtype.type(scale), out)
         return Z.dtype.type(total / Z.shape[0]), out, right
 
-    # ---- optimiser steps: one pass each, options folded into coefficients -----------------------
+    # ---- optimiser steps: one pass each over the flat buffers, the record read by name ----------
 
-    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, sgd_coefficients(lr, wd, gs)))
-        return p
+    def sgd_step(self, p, g, slots, c):
+        SGD(p, g, self._zeros_like("buf", p), self._coefficients(p.dtype, c))
+        return p, slots
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-        c = momentum_coefficients(lr, t, mu, dampening, nesterov, wd, gs)
-        SGD(p, g, buf, self._coefficients(p.dtype, c))
-        return p, buf
+    def momentum_step(self, p, g, slots, c):
+        SGD(p, g, slots[0], self._coefficients(p.dtype, c))
+        return p, slots
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        SUTSKEVER(p, g, v, self._coefficients(p.dtype, sutskever_coefficients(lr, mu, nesterov, wd, gs)))
-        return p, v
+    def sutskever_step(self, p, g, slots, c):
+        SUTSKEVER(p, g, slots[0], self._coefficients(p.dtype, c))
+        return p, slots
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-        c = adagrad_coefficients(lr, t, lr_decay, eps, wd, eps_inside, gs)
-        ADAGRAD(p, g, s, self._coefficients(p.dtype, c))
-        return p, s
+    def adagrad_step(self, p, g, slots, c):
+        ADAGRAD(p, g, slots[0], self._coefficients(p.dtype, c))
+        return p, slots
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        ADADELTA(p, g, Eg, Ed, self._coefficients(p.dtype, adadelta_coefficients(lr, rho, eps, wd, gs)))
-        return p, Eg, Ed
+    def adadelta_step(self, p, g, slots, c):
+        ADADELTA(p, g, *slots, self._coefficients(p.dtype, c))
+        return p, slots
 
-    def adam_step(
-        self,
-        p,
-        g,
-        m,
-        v,
-        vmax,
-        lr,
-        t,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        wd=0.0,
-        decoupled=False,
-        amsgrad=False,
-        eps_uncorrected=False,
-        gs=1.0,
-    ):
-        c = self._coefficients(p.dtype, adam_coefficients(lr, t, beta1, beta2, eps, wd, decoupled, eps_uncorrected, gs))
-        if amsgrad:
-            ADAM_AMSGRAD(p, g, m, v, vmax, c)
+    def adam_step(self, p, g, slots, c):
+        (m, v, vmax), r = slots, self._coefficients(p.dtype, c)
+        if vmax is not None:
+            ADAM_AMSGRAD(p, g, m, v, vmax, r)
         else:
-            ADAM(p, g, m, v, c)
-        return p, m, v, vmax
+            ADAM(p, g, m, v, r)
+        return p, slots
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-        ga = g_avg if centered else self._zeros_like("g_avg", p)
-        b = buf if momentum else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
-        c = self._coefficients(p.dtype, rmsprop_coefficients(lr, alpha, eps, wd, momentum, centered, gs))
-        RMSPROP(p, g, v, ga, b, c)
-        return p, v, g_avg, buf
+    def rmsprop_step(self, p, g, slots, c):
+        v, g_avg, buf = slots
+        ga = g_avg if g_avg is not None else self._zeros_like("g_avg", p)
+        b = buf if buf is not None else self._zeros_like("buf", p)  # read as 0·b: stale NaN bits would poison it
+        RMSPROP(p, g, v, ga, b, self._coefficients(p.dtype, c))
+        return p, slots

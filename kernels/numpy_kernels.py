@@ -189,8 +189,11 @@ class NumpyKernels(Reference):
                 np.multiply(views[1], gs, out=views[1])
             fn(*views, T[: b - a])
 
-    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        lr = float(lr)
+    # ---- optimiser steps: ``(p, g, slots, c)``, c the step's record (kernels/coefficients.py), each
+    # field a Python float; in place, chunk by chunk, in the reference's order of operations -------
+
+    def sgd_step(self, p, g, slots, c):
+        lr, wd = c["lr"], c["wd"]
 
         def chunk(p, g, T):
             if wd:
@@ -198,34 +201,34 @@ class NumpyKernels(Reference):
             np.multiply(g, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g), chunk, gs)
-        return p
+        self._chunked((p, g), chunk, c["gs"])
+        return p, slots
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-        lr, first = float(lr), t == 1
+    def momentum_step(self, p, g, slots, c):
+        lr, mu, damp, wd, a, b = c["lr"], c["mu"], c["damp"], c["wd"], c["a"], c["b"]
 
         def chunk(p, g, buf, T):
             if wd:
                 _axpy(wd, p, g, T)
-            if first:
+            if mu == 0 and damp == 1:  # the first step: buf ← g
                 np.copyto(buf, g)
             else:
                 np.multiply(buf, mu, out=buf)
-                np.multiply(g, 1.0 - dampening, out=T)
+                np.multiply(g, damp, out=T)
                 np.add(buf, T, out=buf)
-            if nesterov:  # g + μb
-                np.multiply(buf, mu, out=T)
+            if a:  # Nesterov: g + μ·buf
+                np.multiply(buf, b, out=T)
                 np.add(T, g, out=T)
             else:
                 np.copyto(T, buf)
             np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, buf), chunk, gs)
-        return p, buf
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        lr = float(lr)
+    def sutskever_step(self, p, g, slots, c):
+        lr, mu, wd, a, b = c["lr"], c["mu"], c["wd"], c["a"], c["b"]
 
         def chunk(p, g, v, T):
             if wd:
@@ -233,45 +236,46 @@ class NumpyKernels(Reference):
             np.multiply(v, mu, out=v)
             np.multiply(g, lr, out=T)
             np.subtract(v, T, out=v)  # v ← μv − α·g
-            if nesterov:
+            if b:  # Nesterov: θ + μv − α·g
                 np.subtract(p, T, out=p)
-                np.multiply(v, mu, out=T)
-                np.add(p, T, out=p)  # θ + μv − α·g
+                np.multiply(v, a, out=T)
+                np.add(p, T, out=p)
             else:
                 np.add(p, v, out=p)
 
-        self._chunked((p, g, v), chunk, gs)
-        return p, v
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-        clr = float(lr) / (1.0 + (t - 1) * lr_decay)
+    def adagrad_step(self, p, g, slots, c):
+        clr, eps_in, eps_out, wd = c["lr"], c["eps_in"], c["eps_out"], c["wd"]
 
         def chunk(p, g, s, T):
             if wd:
                 _axpy(wd, p, g, T)
             np.multiply(g, g, out=T)
             np.add(s, T, out=s)
-            if eps_inside:
-                np.add(s, eps, out=T)
+            if eps_in:
+                np.add(s, eps_in, out=T)
                 np.sqrt(T, out=T)
             else:
                 np.sqrt(s, out=T)
-                np.add(T, eps, out=T)
+            if eps_out:
+                np.add(T, eps_out, out=T)
             np.divide(g, T, out=T)
             np.multiply(T, clr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, s), chunk, gs)
-        return p, s
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        lr = float(lr)
+    def adadelta_step(self, p, g, slots, c):
+        lr, rho, rest, eps, wd = c["lr"], c["rho"], c["one_minus_rho"], c["eps"], c["wd"]
 
         def chunk(p, g, Eg, Ed, T):
             if wd:
                 _axpy(wd, p, g, T)
             np.multiply(Eg, rho, out=Eg)
-            np.multiply(g, 1.0 - rho, out=T)
+            np.multiply(g, rest, out=T)
             np.multiply(T, g, out=T)
             np.add(Eg, T, out=Eg)  # E_g ← ρE_g + (1−ρ)g²
             np.add(Eg, eps, out=T)
@@ -281,75 +285,56 @@ class NumpyKernels(Reference):
             np.sqrt(T, out=T)
             np.multiply(T, g, out=T)  # Δ = √(E_Δ + ε)/√(E_g + ε)·g
             np.multiply(Ed, rho, out=Ed)
-            np.multiply(T, 1.0 - rho, out=g)
+            np.multiply(T, rest, out=g)
             np.multiply(g, T, out=g)
             np.add(Ed, g, out=Ed)  # E_Δ ← ρE_Δ + (1−ρ)Δ²
             np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, Eg, Ed), chunk, gs)
-        return p, Eg, Ed
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
-    def adam_step(
-        self,
-        p,
-        g,
-        m,
-        v,
-        vmax,
-        lr,
-        t,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        wd=0.0,
-        decoupled=False,
-        amsgrad=False,
-        eps_uncorrected=False,
-        gs=1.0,
-    ):
-        lr = float(lr)
-        bc1, bc2_sqrt = 1.0 - beta1**t, (1.0 - beta2**t) ** 0.5
+    def adam_step(self, p, g, slots, c):
+        a, B, eps, wd, decay = c["a"], c["B"], c["eps"], c["wd"], c["decay"]
+        beta2, rest, s_m, w = c["beta2"], c["one_minus_beta2"], c["s_m"], c["w"]
+        amsgrad = slots[2] is not None
 
         def chunk(p, g, m, v, vmax, T):
-            if wd and decoupled:
-                np.multiply(p, 1.0 - lr * wd, out=p)
-            elif wd:
+            if decay != 1.0:  # AdamW
+                np.multiply(p, decay, out=p)
+            if wd:
                 _axpy(wd, p, g, T)
-            _lerp_(m, g, 1.0 - beta1, T)  # m ← β₁m + (1−β₁)g
+            _lerp_(m, g, s_m, w, T)  # m ← β₁m + (1−β₁)g
             np.multiply(v, beta2, out=v)
-            np.multiply(g, 1.0 - beta2, out=T)
+            np.multiply(g, rest, out=T)
             np.multiply(T, g, out=T)
             np.add(v, T, out=v)  # v ← β₂v + (1−β₂)g²
             if amsgrad:
                 np.maximum(vmax, v, out=vmax)
             np.sqrt(vmax if amsgrad else v, out=T)
-            if eps_uncorrected:
-                np.add(T, eps, out=T)
-                np.divide(m, T, out=T)
-                np.multiply(T, lr * bc2_sqrt / bc1, out=T)
-            else:
-                np.divide(T, bc2_sqrt, out=T)
-                np.add(T, eps, out=T)
-                np.divide(m, T, out=T)
-                np.multiply(T, lr / bc1, out=T)
+            if B != 1.0:
+                np.divide(T, B, out=T)
+            np.add(T, eps, out=T)
+            np.divide(m, T, out=T)
+            np.multiply(T, a, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, m, v, vmax), chunk, gs)
-        return p, m, v, vmax
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-        lr = float(lr)
+    def rmsprop_step(self, p, g, slots, c):
+        lr, alpha, rest, eps, wd, mu = c["lr"], c["alpha"], c["one_minus_alpha"], c["eps"], c["wd"], c["mu"]
+        centered, s_a, w = slots[1] is not None, c["s_a"], c["w"]
 
         def chunk(p, g, v, g_avg, buf, T):
             if wd:
                 _axpy(wd, p, g, T)
             np.multiply(v, alpha, out=v)
-            np.multiply(g, 1.0 - alpha, out=T)
+            np.multiply(g, rest, out=T)
             np.multiply(T, g, out=T)
             np.add(v, T, out=v)
             if centered:
-                _lerp_(g_avg, g, 1.0 - alpha, T)
+                _lerp_(g_avg, g, s_a, w, T)
                 np.multiply(g_avg, g_avg, out=T)
                 np.subtract(v, T, out=T)
                 np.sqrt(T, out=T)
@@ -357,16 +342,16 @@ class NumpyKernels(Reference):
                 np.sqrt(v, out=T)
             np.add(T, eps, out=T)
             np.divide(g, T, out=T)  # g / (root + ε)
-            if momentum:
-                np.multiply(buf, momentum, out=buf)
+            if buf is not None:
+                np.multiply(buf, mu, out=buf)
                 np.add(buf, T, out=buf)
                 np.multiply(buf, lr, out=T)
             else:
                 np.multiply(T, lr, out=T)
             np.subtract(p, T, out=p)
 
-        self._chunked((p, g, v, g_avg, buf), chunk, gs)
-        return p, v, g_avg, buf
+        self._chunked((p, g, *slots), chunk, c["gs"])
+        return p, slots
 
     def step_ok(self, loss, g):
         """isfinite(L) ∧ isfinite(g·g) as a host bool (one BLAS dot)."""
@@ -386,13 +371,9 @@ def _axpy(a, x, y, T):
     np.add(y, T, out=y)
 
 
-def _lerp_(a, b, w, T):
-    """a ← a + w(b − a) in place, evaluated as the reference's lerp."""
-    if w < 0.5:
-        np.subtract(b, a, out=T)
-        np.multiply(T, w, out=T)
-        np.add(a, T, out=a)
-    else:
-        np.subtract(b, a, out=T)
-        np.multiply(T, 1.0 - w, out=T)
-        np.subtract(b, T, out=a)
+def _lerp_(a, b, s_a, w, T):
+    """a ← lerp(a, b, ·) in place, as the reference's ``lerp_by``: a + w(b − a) where s_a = 1,
+    else b + w(b − a) (w = −(1 − the weight))."""
+    np.subtract(b, a, out=T)
+    np.multiply(T, w, out=T)
+    np.add(a if s_a == 1.0 else b, T, out=a)

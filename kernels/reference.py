@@ -396,110 +396,80 @@ class Reference:
         factor = xp.minimum(max_norm / (xp.sqrt(_sum_of_squares(xp, g)) + 1e-6), 1.0)
         return tuple(a * factor for a in g) if isinstance(g, tuple) else g * factor
 
-    def sgd_step(self, p, g, lr, wd=0.0, gs=1.0):
-        """θ ← θ − α·g"""
-        g = scaled(g, gs)
-        if wd:
-            g = g + wd * p
-        return p - lr * g
+    # ---- optimiser steps: ``(p, g, slots, c)``, c the step's record (kernels/coefficients.py) -----
 
-    def momentum_step(self, p, g, buf, lr, t, mu, dampening=0.0, nesterov=False, wd=0.0, gs=1.0):
-        """b ← g on the first step, else b ← μb + (1−τ)g;  θ ← θ − α·(g + μb) (Nesterov) or θ − α·b."""
-        g = scaled(g, gs)
-        if wd:
-            g = g + wd * p
-        buf = self.xp.where(self.xp.asarray(t == 1), g, mu * buf + (1.0 - dampening) * g)  # cupy.where wants an array
-        return p - lr * (g + mu * buf if nesterov else buf), buf
+    def _gradient(self, p, g, c):
+        """g' = gs·g + wd·θ (coupled L2)."""
+        g = scaled(g, c["gs"])
+        return g + c["wd"] * p if _nonzero(c["wd"]) else g
 
-    def sutskever_step(self, p, g, v, lr, mu, nesterov=False, wd=0.0, gs=1.0):
-        """Sutskever form (scikit-learn, Keras): v ← μv − α·g;  θ ← θ + v, or θ + μv − α·g (Nesterov)."""
-        g = scaled(g, gs)
-        if wd:
-            g = g + wd * p
-        v = mu * v - lr * g
-        return (p + mu * v - lr * g if nesterov else p + v), v
+    def sgd_step(self, p, g, slots, c):
+        """θ ← θ − lr·g'"""
+        return p - c["lr"] * self._gradient(p, g, c), slots
 
-    def adagrad_step(self, p, g, s, lr, t, lr_decay=0.0, eps=1e-10, wd=0.0, eps_inside=False, gs=1.0):
-        """s ← s + g²;  θ ← θ − α/(1 + (t−1)·decay) · g/(√s + ε);
-        eps_inside (Keras/optax form): θ ← θ − α/(1 + (t−1)·decay) · g/√(s + ε)."""
-        g = scaled(g, gs)
-        xp = self.xp
-        if wd:
-            g = g + wd * p
+    def momentum_step(self, p, g, slots, c):
+        """buf ← μ·buf + damp·g' (the first step: μ = 0, damp = 1);  θ ← θ − lr·(a·g' + b·buf):
+        PyTorch's momentum (a = 0, b = 1) or Nesterov (a = 1, b = μ)."""
+        g = self._gradient(p, g, c)
+        (buf,) = slots
+        buf = c["mu"] * buf + c["damp"] * g
+        return p - c["lr"] * (c["a"] * g + c["b"] * buf), (buf,)
+
+    def sutskever_step(self, p, g, slots, c):
+        """Sutskever's form (scikit-learn, Keras): v ← μv − lr·g';  θ ← θ + a·v − b·g' (a = 1,
+        b = 0; Nesterov a = μ, b = lr)."""
+        g = self._gradient(p, g, c)
+        (v,) = slots
+        v = c["mu"] * v - c["lr"] * g
+        return p + c["a"] * v - c["b"] * g, (v,)
+
+    def adagrad_step(self, p, g, slots, c):
+        """s ← s + g'²;  θ ← θ − lr·g'/(√(s + ε_in) + ε_out) (lr the decayed rate)."""
+        g = self._gradient(p, g, c)
+        (s,) = slots
         s = s + g * g
-        clr = lr / (1.0 + (t - 1) * lr_decay)
-        denom = xp.sqrt(s + eps) if eps_inside else xp.sqrt(s) + eps
-        return p - clr * (g / denom), s
+        return p - c["lr"] * (g / (self.xp.sqrt(s + c["eps_in"]) + c["eps_out"])), (s,)
 
-    def adadelta_step(self, p, g, Eg, Ed, lr, rho=0.9, eps=1e-6, wd=0.0, gs=1.0):
-        """E_g ← ρE_g + (1−ρ)g²;  Δ = √(E_Δ + ε)/√(E_g + ε)·g;  E_Δ ← ρE_Δ + (1−ρ)Δ²;  θ ← θ − α·Δ"""
-        g = scaled(g, gs)
-        xp = self.xp
-        if wd:
-            g = g + wd * p
-        Eg = rho * Eg + (1.0 - rho) * g * g
+    def adadelta_step(self, p, g, slots, c):
+        """E_g ← ρE_g + (1−ρ)g'²;  Δ = √(E_Δ + ε)/√(E_g + ε)·g';  E_Δ ← ρE_Δ + (1−ρ)Δ²;  θ ← θ − lr·Δ"""
+        g, xp = self._gradient(p, g, c), self.xp
+        Eg, Ed = slots
+        rho, rest, eps = c["rho"], c["one_minus_rho"], c["eps"]
+        Eg = rho * Eg + rest * g * g
         delta = xp.sqrt(Ed + eps) / xp.sqrt(Eg + eps) * g
-        Ed = rho * Ed + (1.0 - rho) * delta * delta
-        return p - lr * delta, Eg, Ed
+        Ed = rho * Ed + rest * delta * delta
+        return p - c["lr"] * delta, (Eg, Ed)
 
-    def adam_step(
-        self,
-        p,
-        g,
-        m,
-        v,
-        vmax,
-        lr,
-        t,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        wd=0.0,
-        decoupled=False,
-        amsgrad=False,
-        eps_uncorrected=False,
-        gs=1.0,
-    ):
-        """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε).
-        decoupled (AdamW): θ ← θ(1 − α·wd) first, and no L2 in g. amsgrad: v̂ ← max(v̂, v) in
-        place of v in the root. eps_uncorrected (scikit-learn/Keras form):
-        θ ← θ − α·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε). ``vmax`` is None unless amsgrad."""
-        g = scaled(g, gs)
-        xp = self.xp
-        if wd and decoupled:
-            p = p * (1.0 - lr * wd)
-        elif wd:
-            g = g + wd * p
-        m = lerp(m, g, 1.0 - beta1)
-        v = beta2 * v + (1.0 - beta2) * g * g
-        if amsgrad:
+    def adam_step(self, p, g, slots, c):
+        """θ ← θ·decay (AdamW);  m ← lerp(m, g', 1−β₁);  v ← β₂v + (1−β₂)g'²;  v̂ ← max(v̂, v)
+        (AMSGrad: a v̂ slot);  θ ← θ − a·m/(√v/B + ε), a and B the bias corrections."""
+        g, xp = self._gradient(p, g, c), self.xp
+        m, v, vmax = slots
+        if _nonzero(c["decay"] - 1.0):
+            p = p * c["decay"]
+        m = lerp_by(m, g, c["s_m"], c["w"])
+        v = c["beta2"] * v + c["one_minus_beta2"] * g * g
+        if vmax is not None:
             vmax = xp.maximum(vmax, v)
-        root = xp.sqrt(vmax if amsgrad else v)
-        bc1, bc2 = 1.0 - beta1**t, 1.0 - beta2**t
-        if eps_uncorrected:
-            p = p - (lr * bc2**0.5 / bc1) * (m / (root + eps))
-        else:
-            p = p - (lr / bc1) * (m / (root / bc2**0.5 + eps))
-        return p, m, v, vmax
+        root = xp.sqrt(v if vmax is None else vmax)
+        return p - c["a"] * (m / (root / c["B"] + c["eps"])), (m, v, vmax)
 
-    def rmsprop_step(self, p, g, v, g_avg, buf, lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False, gs=1.0):
-        """v ← αv + (1−α)g²;  θ ← θ − α_lr·g/(√v + ε). centered: ḡ ← αḡ + (1−α)g and √(v − ḡ²)
-        in the root. momentum μ > 0: b ← μb + g/(root + ε), θ ← θ − α_lr·b.
-        ``g_avg`` / ``buf`` are None unless centered / momentum."""
-        g = scaled(g, gs)
-        xp = self.xp
-        if wd:
-            g = g + wd * p
-        v = alpha * v + (1.0 - alpha) * g * g
-        if centered:
-            g_avg = lerp(g_avg, g, 1.0 - alpha)
-            avg = xp.sqrt(v - g_avg * g_avg) + eps
+    def rmsprop_step(self, p, g, slots, c):
+        """v ← αv + (1−α)g'²;  r = √v + ε, or centred (a ḡ slot) ḡ ← lerp(ḡ, g', 1−α) and
+        r = √(v − ḡ²) + ε;  θ ← θ − lr·g'/r, or with momentum (a buf slot) buf ← μ·buf + g'/r and
+        θ ← θ − lr·buf."""
+        g, xp = self._gradient(p, g, c), self.xp
+        v, g_avg, buf = slots
+        v = c["alpha"] * v + c["one_minus_alpha"] * g * g
+        if g_avg is not None:
+            g_avg = lerp_by(g_avg, g, c["s_a"], c["w"])
+            avg = xp.sqrt(v - g_avg * g_avg) + c["eps"]
         else:
-            avg = xp.sqrt(v) + eps
-        if momentum:
-            buf = momentum * buf + g / avg
-            return p - lr * buf, v, g_avg, buf
-        return p - lr * (g / avg), v, g_avg, buf
+            avg = xp.sqrt(v) + c["eps"]
+        if buf is not None:
+            buf = c["mu"] * buf + g / avg
+            return p - c["lr"] * buf, (v, g_avg, buf)
+        return p - c["lr"] * (g / avg), (v, g_avg, buf)
 
 
 def scaled(g, gs):
@@ -507,9 +477,15 @@ def scaled(g, gs):
     return g if gs == 1.0 else g * gs
 
 
-def lerp(a, b, w):
-    """a + w(b − a), evaluated as PyTorch's lerp does (from the nearer end), w a Python float."""
-    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
+def lerp_by(a, b, s_a, w):
+    """lerp(a, b, ·) from the nearer end, as PyTorch's: a + w(b − a) where s_a = 1, else
+    b + w(b − a) with w = −(1 − the weight) (kernels/coefficients.py's ``lerp_coefficients``)."""
+    return a + w * (b - a) if s_a == 1.0 else b + (b - a) * w
+
+
+def _nonzero(x) -> bool:
+    """Whether a coefficient is not 0 (True for a device value: applied, as a multiply by it)."""
+    return not isinstance(x, (int, float)) or x != 0
 
 
 def _sum_of_squares(xp, g):

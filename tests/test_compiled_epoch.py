@@ -315,29 +315,30 @@ def test_class_weights_train_the_same_compiled_as_step_by_step():
 @pytest.mark.parametrize(
     "builder, args",
     [
-        ("adam_coefficients", (0.9, 0.999, 1e-8, 0.01, False, False)),
-        ("adam_coefficients", (0.8, 0.99, 1e-7, 0.01, True, True)),
-        ("momentum_coefficients", (0.9, 0.1, True, 0.01)),
-        ("sutskever_coefficients", (0.9, True, 0.01)),
-        ("sgd_coefficients", (0.01,)),
+        ("adam", (0.9, 0.999, 1e-8, 0.01, False, False)),
+        ("adam", (0.8, 0.99, 1e-7, 0.01, True, True)),
+        ("momentum", (0.9, 0.1, True, 0.01)),
+        ("sutskever", (0.9, True, 0.01)),
+        ("sgd", (0.01,)),
+        ("adagrad", (0.1, 1e-10, 0.01, False)),
     ],
 )
 def test_a_chunk_of_coefficients_has_the_bits_of_one_step_at_a_time(builder, args):
     """The compiled epoch builds a chunk's coefficient rows from arrays of rates and step numbers;
     each row is bit for bit the one the step path builds for its step."""
     from reseau.core import compiled_epoch
-    from reseau.kernels import numba_kernels as nk
+    from reseau.kernels import coefficients
 
-    fn = getattr(nk, builder)
+    fn = getattr(coefficients, builder)
     lrs, ts = np.linspace(0.1, 0.001, 300), np.arange(1, 301)
-    with_t = builder in ("adam_coefficients", "momentum_coefficients")
+    with_t = builder in ("adam", "momentum", "adagrad")
     if with_t:
         chunk, each = fn(lrs, ts, *args), [fn(float(lr), int(t), *args) for lr, t in zip(lrs, ts)]
     else:
         chunk, each = fn(lrs, *args), [fn(float(lr), *args) for lr in lrs]
     rows = compiled_epoch.coefficient_rows(chunk, np.float64)
-    assert rows.dtype.names == nk.FIELDS and len(rows) == 300
-    for name in nk.FIELDS:  # by name: the fields a builder leaves out are 0 in both
+    assert rows.dtype.names == coefficients.FIELDS and len(rows) == 300
+    for name in coefficients.FIELDS:  # by name: the fields a builder leaves out are 0 in both
         np.testing.assert_array_equal(rows[name], [e.get(name, 0.0) for e in each])
 
 
@@ -436,11 +437,11 @@ def test_the_epochs_serial_loops_never_load_the_step_paths_parallel_build(tmp_pa
     import sys
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    c = "nk.records(nk.adam_coefficients(1e-3, 1, .9, .999, 1e-8, 0.0, False, False), np.float64)"
+    c = "co.records(co.adam(1e-3, 1, .9, .999, 1e-8, 0.0, False, False), np.float64)"
     args = f"np.ones(8), np.ones(8), np.zeros(8), np.zeros(8), {c}"
     for module in ("numba_kernels", "numba_epoch"):
         code = (
-            f"import numpy as np; from reseau.kernels import numba_kernels as nk, {module} as k; k.ADAM({args}); "
+            f"import numpy as np; from reseau.kernels import coefficients as co, {module} as k; k.ADAM({args}); "
             "print('cache hits', sum(k.ADAM.stats.cache_hits.values()))"
         )
         run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
@@ -449,13 +450,13 @@ def test_the_epochs_serial_loops_never_load_the_step_paths_parallel_build(tmp_pa
 
 
 def test_the_compiled_powers_have_the_bits_of_python_float_power():
-    """numba_kernels._pow over arrays (a compiled loop) against Python's ``**`` one value at a time,
+    """coefficients._pow over arrays (a compiled loop) against Python's ``**`` one value at a time,
     for the bias corrections' β**t and (1 − β₂**t)**0.5 over a million steps."""
-    from reseau.kernels import numba_kernels as nk
+    from reseau.kernels import coefficients as co
 
     t = np.unique(np.concatenate([np.arange(1, 5001), np.geomspace(1, 1e6, 5000).round()]))
     for beta in (0.9, 0.999, 0.95, 0.8, 0.99):
-        got = nk._pow(beta, t)
+        got = co._pow(beta, t)
         assert got.tolist() == [beta ** float(v) for v in t.tolist()]
         base = 1.0 - got
-        assert nk._pow(base, 0.5).tolist() == [b**0.5 for b in base.tolist()]
+        assert co._pow(base, 0.5).tolist() == [b**0.5 for b in base.tolist()]

@@ -126,24 +126,54 @@ def test_gather(kern, dtype):
     _close(kern, got, Reference(kern.backend).gather(X, idx), dtype)
 
 
-OPT_CASES = {  # optimiser kernel calls: (method, extra args after the flat buffers, number of state buffers)
-    "sgd": ("sgd_step", dict(wd=0.01), 0),
-    "momentum_first": ("momentum_step", dict(t=1, mu=0.9, dampening=0.2, nesterov=False, wd=0.01), 1),
-    "momentum": ("momentum_step", dict(t=5, mu=0.9, dampening=0.2, nesterov=False), 1),
-    "nesterov": ("momentum_step", dict(t=5, mu=0.8, nesterov=True, wd=0.01), 1),
-    "sutskever": ("sutskever_step", dict(mu=0.9, nesterov=False, wd=0.01), 1),
-    "sutskever_nag": ("sutskever_step", dict(mu=0.9, nesterov=True), 1),
-    "adagrad": ("adagrad_step", dict(t=3, lr_decay=0.1, eps=1e-10, wd=0.01), 1),
-    "adagrad_keras": ("adagrad_step", dict(t=3, eps=1e-7, eps_inside=True), 1),
-    "adadelta": ("adadelta_step", dict(rho=0.9, eps=1e-6, wd=0.01), 2),
-    "adam": ("adam_step", dict(t=4, wd=0.01), 3),
-    "adam_low_beta": ("adam_step", dict(t=4, beta1=0.3, beta2=0.9), 3),
-    "adamw_amsgrad": ("adam_step", dict(t=4, wd=0.1, decoupled=True, amsgrad=True), 3),
-    "adam_keras": ("adam_step", dict(t=2, eps=1e-7, eps_uncorrected=True), 3),
-    "rmsprop": ("rmsprop_step", dict(wd=0.01), 3),
-    "rmsprop_centered_momentum": ("rmsprop_step", dict(alpha=0.9, momentum=0.7, centered=True), 3),
-    "rmsprop_low_alpha": ("rmsprop_step", dict(alpha=0.3, centered=True), 3),
+OPT_CASES = {  # optimiser kernel calls: (the optimiser whose record and slots they take, step t)
+    "sgd": (lambda: optim.SGD(0.05, weight_decay=0.01), 1),
+    "momentum_first": (lambda: optim.SGD(0.05, momentum=0.9, dampening=0.2, weight_decay=0.01), 1),
+    "momentum": (lambda: optim.SGD(0.05, momentum=0.9, dampening=0.2), 5),
+    "nesterov": (lambda: optim.NAG(0.05, momentum=0.8, weight_decay=0.01), 5),
+    "sutskever": (lambda: optim.SGD(0.05, momentum=0.9, form="sutskever", weight_decay=0.01), 1),
+    "sutskever_nag": (lambda: optim.NAG(0.05, momentum=0.9, form="sutskever"), 1),
+    "adagrad": (lambda: optim.Adagrad(0.05, lr_decay=0.1, eps=1e-10, weight_decay=0.01), 3),
+    "adagrad_keras": (lambda: optim.Adagrad(0.05, eps=1e-7, form="keras"), 3),
+    "adadelta": (lambda: optim.Adadelta(0.05, rho=0.9, eps=1e-6, weight_decay=0.01), 1),
+    "adam": (lambda: optim.Adam(0.05, weight_decay=0.01), 4),
+    "adam_low_beta": (lambda: optim.Adam(0.05, betas=(0.3, 0.9)), 4),
+    "adamw_amsgrad": (lambda: optim.AdamW(0.05, weight_decay=0.1, amsgrad=True), 4),
+    "adam_keras": (lambda: optim.Adam(0.05, eps=1e-7, form="keras"), 2),
+    "rmsprop": (lambda: optim.RMSprop(0.05, weight_decay=0.01), 1),
+    "rmsprop_centered_momentum": (lambda: optim.RMSprop(0.05, alpha=0.9, momentum=0.7, centered=True), 1),
+    "rmsprop_low_alpha": (lambda: optim.RMSprop(0.05, alpha=0.3, centered=True), 1),
 }
+
+
+def _opt_step(kern, dtype, case, size, gs=1.0, seed=4):
+    """``run(k)``: the case's kernel step on table k, over fresh copies of one set of buffers (θ, g,
+    and the optimiser's slots in its kernel's order, None where switched off)."""
+    opt, t = OPT_CASES[case][0](), OPT_CASES[case][1]
+    rng = np.random.default_rng(seed)
+    host = {name: rng.random(size) for name in opt.kernel_slots if name in opt.slots}
+    if "g_avg" in host:  # v ≥ ḡ² keeps the centered root real
+        host["v"] = host["v"] + host["g_avg"] ** 2
+    p, g = rng.normal(size=size), rng.normal(size=size)
+    lr = kern.backend.asarray(opt.lr, dtype=kern.backend.float_dtype(dtype))
+
+    def run(k):
+        P, G, *S = _arrays(kern, dtype, p, g, *host.values())
+        slots, given = [], iter(S)
+        for name in opt.kernel_slots:
+            slots.append(next(given) if name in host else None)
+        return getattr(k, opt.kernel)(P, G, tuple(slots), opt.coefficients(lr, t, gs))
+
+    return run
+
+
+def _compare(kern, dtype, got, want):
+    (p, slots), (p_ref, slots_ref) = got, want
+    _close(kern, p, p_ref, dtype)
+    assert [s is None for s in slots] == [s is None for s in slots_ref]
+    for s, s_ref in zip(slots, slots_ref):
+        if s_ref is not None:
+            _close(kern, s, s_ref, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -151,28 +181,9 @@ OPT_CASES = {  # optimiser kernel calls: (method, extra args after the flat buff
 @pytest.mark.parametrize("case", OPT_CASES)
 @pytest.mark.parametrize("gs", [1.0, 0.5], ids=["g", "g/2"])
 def test_optimizer_step(kern, dtype, size, case, gs):
-    method, kwargs, n_state = OPT_CASES[case]
-    rng = np.random.default_rng(4)
-    host = [rng.normal(size=size), rng.normal(size=size)] + [rng.random(size) for _ in range(n_state)]
-    if method == "rmsprop_step":  # v ≥ ḡ² keeps the centered root real
-        host[2] = host[2] + host[3] ** 2
-    lr = kern.backend.asarray(0.05, dtype=kern.backend.float_dtype(dtype))
-
-    def run(k):
-        arrays = _arrays(kern, dtype, *host)
-        if method == "rmsprop_step":
-            arrays[3] = arrays[3] if kwargs.get("centered") else None
-            arrays[4] = arrays[4] if kwargs.get("momentum") else None
-        if method == "adam_step" and not kwargs.get("amsgrad"):
-            arrays[4] = None
-        return getattr(k, method)(*arrays, lr, **kwargs, gs=gs)
-
-    got, want = run(kern), run(Reference(kern.backend))
-    got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
-    for g_, w_ in zip(got, want):
-        if w_ is None:
-            continue
-        _close(kern, g_, w_, dtype)
+    """Each table's step from the optimiser's own record and slots, against the reference's."""
+    run = _opt_step(kern, dtype, case, size, gs)
+    _compare(kern, dtype, run(kern), run(Reference(kern.backend)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -183,28 +194,12 @@ def test_switched_off_slots_never_read_stale_scratch(kern, dtype, case):
     cache = getattr(kern, "_scratch_cache", None)
     if cache is None:
         pytest.skip(f"{type(kern).__name__} keeps no scratch buffers")
-    method, kwargs, n_state = OPT_CASES[case]
-    rng = np.random.default_rng(5)
-    host = [rng.normal(size=301), rng.normal(size=301)] + [rng.random(size=301) for _ in range(n_state)]
-    lr = kern.backend.asarray(0.05, dtype=kern.backend.float_dtype(dtype))
-
-    def run(k):
-        arrays = _arrays(kern, dtype, *host)
-        if method in ("rmsprop_step", "adam_step"):
-            arrays[-2 if method == "rmsprop_step" else -1] = None
-            if method == "rmsprop_step":
-                arrays[-1] = None
-        return getattr(k, method)(*arrays, lr, **kwargs)
-
+    run = _opt_step(kern, dtype, case, 301, seed=5)
     run(kern)
     for buf in cache.values():
         if getattr(buf, "dtype", None) is not None and buf.dtype.kind == "f":
             buf[...] = np.nan
-    got, want = run(kern), run(Reference(kern.backend))
-    got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
-    for g_, w_ in zip(got, want):
-        if w_ is not None:
-            _close(kern, g_, w_, dtype)
+    _compare(kern, dtype, run(kern), run(Reference(kern.backend)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
