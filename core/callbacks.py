@@ -130,13 +130,13 @@ class EarlyStopping(Callback):
         if self.update(trainer.model, record.get("val_loss", record["loss"])):
             self.stopped = trainer.stop_training = True
             for h in trainer.histories():
-                h.stopped_epoch = trainer.model.epoch
+                h.stopping(h.best_epoch, trainer.model.epoch)
 
     def on_train_end(self, trainer):
         if trainer.failed:  # an error or an interrupt: the model keeps its last step
             return
         for h in trainer.histories():
-            h.best_epoch = self.best_epoch
+            h.stopping(self.best_epoch, h.stopped_epoch)
         if self.restore_best and self.best_params is not None:
             trainer.model.network.set_params(self.best_params)
 

@@ -204,7 +204,7 @@ def restore(model, tensors, description, stopping):
         best = tensors.get("best_params")
         stopping.set_state(entry["stopping"], None if best is None else backend.asarray(best, dtype=model.dtype))
     model.training.set_history(description.get("history", {}), replace=True)
-    model.history.stopped_epoch, model.history.best_epoch = entry["stopped_epoch"], entry["best_epoch"]
+    model.history.stopping(entry["best_epoch"], entry["stopped_epoch"])
     fit_state = (entry["fit_epoch0"], tuple(entry["schedule_start"]))
     if entry["position"] is None:
         return None, fit_state

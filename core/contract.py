@@ -69,6 +69,12 @@ class InputContract:
 
     # ---- what is fitted, set by the contract's own methods ----------------------------------------
 
+    def restore(self, d, n_inputs, n_outputs):
+        """The contract a model file describes (``from_json``), taken as this one's."""
+        saved = InputContract.from_json(d, n_inputs, n_outputs)
+        self.columns, self.classes, self.target_scale = saved.columns, saved.classes, saved.target_scale
+        self.target_name = saved.target_name
+
     def fitted(self, columns, classes, target_scale, target_name=None):
         """What a fit decided: the column plan, the classes, the target's (μ, σ); the target's
         name where the data gave one (else the one kept)."""

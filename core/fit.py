@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import build, fit_plan, validation
 from . import checkpoint as checkpoint_files
+from . import fit_plan, validation
 from .callbacks import EarlyStopping, Verbose, as_list
 from .trainer import Run, Trainer
 
@@ -45,11 +45,10 @@ def fit(model, X, y, o: fit_plan.FitOptions):
 def apply(model, plan, o, comm):
     """The plan's changes to the model: the network, the input contract, l2, the step, the schedule."""
     if plan.build is not None:
-        build.network(model, *plan.build)
+        model.build_network(*plan.build)
     model.contract.fitted(plan.columns, plan.classes, plan.target_scale, plan.target_name)
     if plan.l2 != model.l2:  # "auto" resolved on the first training data, kept from now on
-        model.l2 = plan.l2
-        build.regularization(model)
+        model.set_l2(plan.l2)
     model.steps.prepare(model, plan.opt, comm, plan.on_divergence, o.cuda_graph)
     if plan.schedule is not None or not plan.continuing or o.resume is not None:
         model.training.start_schedule(plan.schedule, plan.auto_schedule)
@@ -65,9 +64,10 @@ def _resume(model, plan, stopping):
         model.training.resume(fit_epoch0, schedule_start)
     history = model.history.since(model.fit_epoch0)
     if plan.resumed is not None:
-        history.best_epoch, history.stopped_epoch = model.history.best_epoch, model.history.stopped_epoch
+        history.stopping(model.history.best_epoch, model.history.stopped_epoch)
         if plan.resumed[2]["checkpoint"]["stopped"]:  # the fit had stopped early: nothing left to do
-            history.best_epoch = model.history.best_epoch = stopping.best_epoch
+            for h in (history, model.history):
+                h.stopping(stopping.best_epoch, h.stopped_epoch)
             if stopping.restore_best and stopping.best_params is not None:
                 model.network.set_params(stopping.best_params)
             return "done", history

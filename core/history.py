@@ -21,6 +21,10 @@ class History(dict):
     #: always kept in full), so a run of 10¹² epochs holds a bounded history
     MAX_RECORDS = 100_000
 
+    def stopping(self, best_epoch, stopped_epoch):
+        """Where early stopping found the best epoch and where it stopped (None: not stopped)."""
+        self.best_epoch, self.stopped_epoch = best_epoch, stopped_epoch
+
     def append(self, **record):
         for key, value in record.items():
             self.setdefault(key, []).append(value)

@@ -20,6 +20,7 @@ from . import (
 )
 from .columns import ColumnPlan
 from .fit import fit as run_fit
+from .forward import Forward
 from .network import Network
 from .state import TRAINING, PartField, Training
 from .steps import CompiledSteps, fresh_state, training_step
@@ -77,7 +78,7 @@ class MLP:
         self.steps = CompiledSteps()  # the compiled step and epochs (core/steps.py)
         self.forward = self.regularization = None  # set with the network (core/build.py)
         if None not in sizes:
-            build.network(self, sizes, self.output)
+            self.build_network(sizes, self.output)
 
     @property
     def feature_names(self):
@@ -104,6 +105,22 @@ class MLP:
             "training data: call fit first"
         )
 
+    def build_network(self, sizes, output):
+        """The network of ``sizes`` (all known now) with ``output`` as its head, its initial weights
+        drawn (core/build.py), then its forward passes and regularisation."""
+        self.output, self.network = build.network(self, sizes, output)
+        self._compile()
+
+    def set_l2(self, l2):
+        """The L2 penalty fit resolved (``l2="auto"``: 2/n of the first training data), kept from now on."""
+        self.l2 = l2
+        self.regularization = build.regularization(self)
+
+    def _compile(self):
+        """The forward passes and the regularisation of the built network (again after unpickling)."""
+        self.forward = Forward(self)
+        self.regularization = build.regularization(self)
+
     def given(self, what="predicting") -> contract.Given:
         """What this model gives its input contract (core/contract.py): the network's sizes and
         head, its dtype on its backend, whether missing values are imputed, the task asked for."""
@@ -124,7 +141,7 @@ class MLP:
         plan = self.columns or ColumnPlan(self.normalize, self.impute, self.handle_unknown).fit(table)
         sizes = contract.input_size(self.sizes, plan, n_out)
         if self.layout is None:
-            build.network(self, sizes, head)
+            self.build_network(sizes, head)
         self.contract.sized(plan, classes)
         return self
 
@@ -232,7 +249,7 @@ class MLP:
         self.steps = CompiledSteps(self.optimizer if owner else None)
         if self.layout is not None:
             pickling.check_restored(self)
-            build.compiled(self)
+            self._compile()
 
     def __repr__(self) -> str:
         return (

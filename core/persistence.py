@@ -10,7 +10,6 @@ from .. import backends
 from .. import kernels as kernel_tables
 from ..backends.host import np
 from . import hyper, outputs, schema, serialize
-from .contract import InputContract
 
 
 def save(model, path):
@@ -73,7 +72,7 @@ def restore(model, tensors, d, path):
     try:
         n_layers = len(d["layers"]) - 1
         model.set_weights([(tensors[f"W{l}"], tensors[f"b{l}"]) for l in range(1, n_layers + 1)])
-        model.contract = InputContract.from_json(d, model.sizes[0], model.sizes[-1])
+        model.contract.restore(d, model.sizes[0], model.sizes[-1])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the description does not make a valid model ({exc})") from None
     model.training.set_counts(d["training"]["epochs"], d["training"]["steps"])

@@ -164,6 +164,36 @@ def test_no_module_assigns_the_training_state_the_network_or_the_contract_of_a_m
     assert _model_field_assignments(root / "tests" / "test_state_declared.py")  # the check sees one: this file's
 
 
+def _assignments(root, fields):
+    """(file, base, attribute) of every assignment to ``<base>.<one of fields>`` under ``root``."""
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path(root).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for t in [e for t in targets if t is not None for e in (t.elts if isinstance(t, ast.Tuple) else [t])]:
+                if isinstance(t, ast.Attribute) and t.attr in fields:
+                    found.append((path.name, ast.unparse(t.value), t.attr))
+    return found
+
+
+def test_the_model_alone_sets_its_parts_and_the_history_its_early_stopping_marks():
+    """The network, the contract, the training state, the forward passes, the regularisation and
+    the head are set by the model (core/model.py; core/pickling.py as it unpickles one): core/build.py
+    returns what it builds. A History's best and stopped epochs change through its ``stopping``."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    parts = ("network", "contract", "training", "forward", "regularization", "output")
+    hits = [h for d in ("core", "kernels", "backends", "reseau") for h in _model_field_assignments(root / d, parts)]
+    assert [h for h in hits if not h[0].split(":")[0].endswith(("core/model.py", "core/pickling.py"))] == []
+    marks = [h for d in ("core", "reseau") for h in _assignments(root / d, ("best_epoch", "stopped_epoch"))]
+    assert [(f, base, a) for f, base, a in marks if f != "history.py" and base != "self"] == []
+    assert _assignments(root / "core", ("best_epoch",))  # the check sees them: EarlyStopping's own, History's
+
+
 def test_a_training_field_is_read_through_the_model_and_not_set_on_it():
     model = MLP([3, 4, 1], seed=0)
     model.fit(*_data(), epochs=2, batch_size=16)
