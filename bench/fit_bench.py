@@ -45,9 +45,7 @@ def fit_per_step(spec, epochs=1, compile_epoch=None):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((spec.n * n_steps, spec.sizes[0])).astype(spec.dtype)
     y = rng.integers(0, 2, len(X)) if spec.output == "sigmoid" else rng.integers(0, spec.sizes[-1], len(X))
-    model = reseau.MLP(
-        spec.sizes, hidden=spec.hidden, output=spec.output, backend="numpy", kernels="numba", normalize=None, seed=0
-    )
+    model = spec.model("numpy", kernels="numba", normalize=None)
     opt = optim.Adam(1e-3)
     model.fit(X, y, epochs=1, batch_size=spec.n, optimizer=opt, compile_epoch=compile_epoch)  # warm: kernels
 

@@ -7,7 +7,6 @@ import importlib.util
 
 from .. import backends, optim
 from ..backends.host import np
-from ..core.model import MLP
 from .spec import Method, Unsupported
 
 
@@ -87,16 +86,7 @@ def plain_numpy(spec):
 
 def reseau_method(backend, kernels=None, cuda_graph=False, precision="fp32"):
     def make(spec):
-        model = MLP(
-            spec.sizes,
-            hidden=spec.hidden,
-            output=spec.output,
-            backend=backend,
-            dtype=spec.dtype,
-            seed=0,
-            kernels=kernels,
-            precision=precision,
-        )
+        model = spec.model(backend, kernels=kernels, precision=precision)
         model.set_weights(spec.weights)
         first = model.evaluate(spec.X, spec.y)["loss"]
         step, p, s = model.training_step(optim.OPTIMIZERS[spec.optimizer](lr=spec.lr), cuda_graph=cuda_graph)

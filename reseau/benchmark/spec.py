@@ -33,9 +33,18 @@ class Spec:
         rng = np.random.default_rng(0)
         self.X = rng.standard_normal((n, sizes[0])).astype(dtype)
         self.y = rng.integers(0, 2 if self.output == "sigmoid" else sizes[-1], n)
-        self.weights = MLP(
-            sizes, hidden=hidden, output=self.output, backend="numpy", dtype="float64", seed=0
-        ).get_weights()
+        self.weights = self.model("numpy", dtype="float64").get_weights()
+
+    def model(self, backend, **options):
+        """This case's network as an MLP on ``backend`` (seed 0, its dtype unless ``options`` say)."""
+        return MLP(
+            self.sizes,
+            hidden=self.hidden,
+            output=self.output,
+            backend=backend,
+            seed=0,
+            **{"dtype": self.dtype, **options},
+        )
 
     def as_dict(self):
         return {

@@ -23,15 +23,7 @@ from .spec import PAUSE, TARGET_ACCURACY, Unsupported
 def time_spec(spec, rounds, steps, only=None):
     """Build every method, check its first-batch loss, time the honest ones interleaved."""
     built, results = {}, {}
-    reference = MLP(
-        spec.sizes,
-        hidden=spec.hidden,
-        output=spec.output,
-        backend="numpy",
-        dtype="float64",
-        kernels="reference",
-        seed=0,
-    )
+    reference = spec.model("numpy", dtype="float64", kernels="reference")
     ref_loss = reference.evaluate(spec.X.astype(np.float64), spec.y)["loss"]
     tol = 1e-4 if spec.dtype == "float32" else 1e-9
     for name, (_, make) in peers.methods().items():
