@@ -85,11 +85,15 @@ def _pow(x, y):
 
 
 def _in_rate_dtype(x, lr):
-    """A step count's factor in the rate's dtype where both live on the device (a CUDA graph's
-    step count): rounded to it before the rate meets it, as a factor from a host t is."""
-    if type(x) is float or _host(x) or _host(lr) or getattr(x, "dtype", None) == getattr(lr, "dtype", None):
+    """A step count's factor in the rate's dtype where the rate lives on the device, before the
+    rate meets it: the same rounding whether t is a host number or a device scalar (a CUDA graph's),
+    and whatever the array library's promotion of a Python float."""
+    if _host(lr):
         return x
-    return x.astype(lr.dtype)
+    dtype = getattr(lr, "dtype", None)
+    if isinstance(x, float):
+        return np.dtype(dtype).type(x)
+    return x if getattr(x, "dtype", None) == dtype else x.astype(dtype)
 
 
 def _first_step(t, first, later):
