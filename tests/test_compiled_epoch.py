@@ -460,3 +460,27 @@ def test_the_compiled_powers_have_the_bits_of_python_float_power():
         assert got.tolist() == [beta ** float(v) for v in t.tolist()]
         base = 1.0 - got
         assert co._pow(base, 0.5).tolist() == [b**0.5 for b in base.tolist()]
+
+
+def test_the_epochs_views_are_the_slices_they_stand_for():
+    """kernels/numba_epoch.py's views without a reference count: the same elements as NumPy's
+    slices, written through to the buffer, in float32, float64 and int32."""
+    from numba import njit
+
+    from reseau.kernels import numba_epoch as ne
+
+    @njit
+    def views(buf, start, rows, cols):
+        block, span = ne._block(buf, start, rows, cols), ne._span(buf, start + 1, cols)
+        block[rows - 1, cols - 1] += 1
+        return block.copy(), span.copy(), block.T.copy()
+
+    for dtype in ("float32", "float64", "int32"):
+        buf = np.arange(40).astype(dtype)
+        want = buf[5 : 5 + 12].reshape(3, 4).copy()
+        want[2, 3] += 1
+        block, span, transposed = views(buf, 5, 3, 4)
+        np.testing.assert_array_equal(block, want)
+        np.testing.assert_array_equal(transposed, want.T)
+        np.testing.assert_array_equal(span, np.arange(6, 10).astype(dtype))
+        assert buf[16] == 17 and block.dtype == np.dtype(dtype)
