@@ -245,12 +245,13 @@ def _signature() -> inspect.Signature:
     return inspect.Signature(params)
 
 
-def apply(model, arguments: dict):
-    """Check each option of ``arguments`` (all of the table's) in table order, keeping it on the
-    model: a ValueError naming the first bad one, raised before the model holds any of them."""
-    model.backend = backends.get(arguments["backend"])
+def checked(model, arguments: dict):
+    """(attribute, value) of each option of ``arguments`` (all of the table's), checked in table
+    order, the backend first: the model keeps each before the next is checked (a check may read
+    the ones before it); a ValueError names the first bad one."""
+    yield "backend", backends.get(arguments["backend"])
     for o in OPTIONS:
-        setattr(model, o.attribute, o.check(arguments[o.name], model))
+        yield o.attribute, o.check(arguments[o.name], model)
 
 
 def options(model, **changes) -> dict:

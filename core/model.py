@@ -66,7 +66,8 @@ class MLP:
         arguments.apply_defaults()
         sizes = validation.layer_sizes(layers)
         self.requested_sizes = sizes
-        hyper.apply(self, arguments.arguments)  # core/hyper.py: each option's check, in its order
+        for attribute, value in hyper.checked(self, arguments.arguments):  # core/hyper.py: in its order
+            setattr(self, attribute, value)
         self.dtype = self.backend.float_dtype(self.dtype_name)
         self.kern = kernel_tables.for_backend(self.backend, arguments.arguments["kernels"], self.precision)
         self.rng = rng(self.seed)  # the host generator: initial weights, then every epoch's order
