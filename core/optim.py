@@ -112,8 +112,9 @@ class Optimizer:
         return p, state
 
     def coefficients(self, lr, t, gs=1.0) -> dict:
-        """The record of step t at rate ``lr`` (kernels/coefficients.py)."""
-        raise NotImplementedError
+        """The record of step t at rate ``lr`` for this optimiser's kernel (kernels/coefficients.py):
+        here plain gradient descent's, the base kernel's; each optimiser builds its own."""
+        return coefficients.sgd(lr, self.weight_decay, gs)
 
     def hyperparameters(self) -> dict:
         layout = ("slots", "kernel", "kernel_slots")  # what the options imply, not options
@@ -157,7 +158,7 @@ class SGD(Optimizer):
     def coefficients(self, lr, t, gs=1.0):
         mu, wd = self.momentum, self.weight_decay
         if not mu:
-            return coefficients.sgd(lr, wd, gs)
+            return super().coefficients(lr, t, gs)
         if self.form == "sutskever":
             return coefficients.sutskever(lr, mu, self.nesterov, wd, gs)
         return coefficients.momentum(lr, t, mu, self.dampening, self.nesterov, wd, gs)

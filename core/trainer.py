@@ -271,7 +271,7 @@ class Trainer:
         for i in range(count):
             order = self._order() if self.orders is not None or self.bs < self.n else None
             orders.append(np.arange(self.n, dtype="int32") if order is None else order)  # None: in order
-            lr, values = self._rates(state, model.epoch + i, first + i * per, per)
+            lr, values = self._rates(state, model.epoch + i, first + i * per)
             lrs.append(lr)
             rates.append(values)
         epochs = self.epoch_fn(self.bs).epochs
@@ -289,23 +289,31 @@ class Trainer:
             self._each("on_epoch_end", self._close(first + i * per))
 
     def _order(self):
-        """This epoch's row order (host int32, or None: in order): the given ``orders``', else a
+        """This epoch's row order (host int32, or None: in order): the given ``orders``, else a
         permutation drawn from the model's generator."""
         order = self.orders(self.n) if self.orders is not None else self.model.rng.permutation(self.n)
         return None if order is None else order.astype("int32")
 
-    def _rates(self, state, epoch, first_step, steps):
-        """(the epoch's rate for its record, None where no schedule sets it; each step's rate)."""
-        model = self.model
-        schedule, dtype = model.schedule, model.dtype
+    def _rates(self, state, epoch, first_step):
+        """(the epoch's rate for its record, None where no schedule sets it; each step's rate), on
+        the host, as ``_begin`` sets them for the epoch ``epoch`` starting at step ``first_step``."""
+        schedule, dtype, steps = self.model.schedule, self.model.dtype, self.steps_per_epoch
         if schedule is None:
             return None, np.full((steps,), state.lr, dtype=dtype)
         if schedule.per == "epoch":
-            lr = schedule(model.optimizer.lr, epoch - self.schedule_start[0])
+            lr = self._epoch_rate(epoch)
             return lr, np.full((steps,), np.asarray(lr, dtype=dtype), dtype=dtype)
-        step0 = self.schedule_start[1]
-        values = [schedule(model.optimizer.lr, first_step + k - step0) for k in range(steps)]
+        values = self._step_rates(first_step)
         return values[-1], np.asarray(values, dtype=dtype)
+
+    def _epoch_rate(self, epoch):
+        """A per-epoch schedule's rate for epoch ``epoch`` (the model's count before it)."""
+        return self.model.schedule(self.model.optimizer.lr, epoch - self.schedule_start[0])
+
+    def _step_rates(self, first_step):
+        """A per-step schedule's rate for each step of the epoch starting at step ``first_step``."""
+        step0, schedule, lr = self.schedule_start[1], self.model.schedule, self.model.optimizer.lr
+        return [schedule(lr, first_step + k - step0) for k in range(self.steps_per_epoch)]
 
     # ---- one epoch ----------------------------------------------------------------------------
 
@@ -322,13 +330,13 @@ class Trainer:
             start, first_step = 0, model.step_count
             state = state._replace(book={k: self.place(v) for k, v in guard.fresh(backend, model.dtype).items()})
             if model.schedule is not None and model.schedule.per == "epoch":
-                state = self._set_lr(state, model.epoch - self.schedule_start[0])
+                self.lr = self._epoch_rate(model.epoch)
+                state = state._replace(lr=self.place(backend.asarray(self.lr, dtype=model.dtype)))
         self.batches.start_epoch(order)
         lrs = None
         if model.schedule is not None and model.schedule.per == "step":
             # the epoch's rates go to the device at once: step k reads lrs[k], no copy per step
-            step0 = self.schedule_start[1]
-            values = [model.schedule(model.optimizer.lr, first_step + k - step0) for k in range(self.steps_per_epoch)]
+            values = self._step_rates(first_step)
             self.lr, lrs = values[-1], self.place(backend.asarray(values, dtype=model.dtype))
         return params, state, order, start, first_step, lrs
 
@@ -339,10 +347,6 @@ class Trainer:
         self.lr = value
         rate = self.place(model.backend.asarray(value, dtype=model.dtype))
         model.training.set_state(model.opt_state._replace(lr=rate))
-
-    def _set_lr(self, state, t):
-        self.lr = self.model.schedule(self.model.optimizer.lr, t)
-        return state._replace(lr=self.place(self.model.backend.asarray(self.lr, dtype=self.model.dtype)))
 
     def _steps(self, params, state, order, start, first_step, lrs):
         """The epoch's steps from row ``start``: a compiled epoch loop first where asked, then one

@@ -101,32 +101,33 @@ def _sigmoid_bce(Z, Y, scale, out):
     """Per row: loss = Σ max(z,0) − y·z + log1p(e^(−|z|)); dZ = scale·(σ(z) − y); right = every
     output's (z ≥ 0) = (y > ½). Returns (Σ rows' losses in float64, rows right). e^(−|z|) and
     log1p from kernels/numba_math.py (arithmetic: libm's log1pf was 8% of a 30-16-1 step).
-    Four loops over the outputs, each of which vectorises (one loop doing it all did not: a
-    30-16-1 batch's 64 outputs took 1.3 µs, now 0.8), then the rows' sums in order: each output's
-    loss in float64, summed row by row (``out`` may be Z: it is written last)."""
+    Four loops over the outputs, each of which vectorises (one loop doing it all did not), into
+    one float64 scratch, then the rows' sums in order: each output's loss in float64, summed row by
+    row (``out`` may be Z: it is written last). A 30-16-1 batch's 64 float32 outputs: 0.88 µs a
+    call, against 1.04 with a scratch array for each part and 1.3 in one loop."""
     n, k = Z.shape
     N = n * k
     z, y = Z.reshape(N), Y.reshape(N)
-    ell, E, miss = np.empty(N, np.float64), np.empty(N, Z.dtype), np.empty(N, np.int8)
-    one = Z.dtype.type(1)
+    S = np.empty(3 * N, np.float64)  # [0, N): e^(−|z|), then dZ; [N, 2N): each loss; [2N, 3N): missed
+    one, T = Z.dtype.type(1), Z.dtype.type
     for q in range(N):
-        E[q] = nm.exp_neg(abs(z[q]))
+        S[q] = nm.exp_neg(abs(z[q]))
     for q in range(N):
         zq = z[q]
         relu = np.float64(zq) if zq > 0 else np.float64(zq * one * 0)  # max(z, 0), z's NaN and −0 kept
-        ell[q] = relu - np.float64(y[q] * zq) + np.float64(nm.log1p_unit(E[q]))
+        S[N + q] = relu - np.float64(y[q] * zq) + np.float64(nm.log1p_unit(T(S[q])))
     for q in range(N):
-        miss[q] = (z[q] >= 0) != (y[q] > 0.5)
+        S[2 * N + q] = (z[q] >= 0) != (y[q] > 0.5)
     for q in range(N):
-        e = E[q]
-        E[q] = scale * ((one if z[q] >= 0 else e) / (one + e) - y[q])  # σ(z) from e^(−|z|)
+        e = T(S[q])  # exact: the value was of Z's dtype
+        S[q] = scale * ((one if z[q] >= 0 else e) / (one + e) - y[q])  # σ(z) from e^(−|z|)
     total, right = 0.0, 0
     for i in range(n):
-        acc, wrong = 0.0, 0
+        acc, wrong = 0.0, 0.0
         for j in range(k):
-            acc += ell[i * k + j]
-            wrong += miss[i * k + j]
-            out[i, j] = E[i * k + j]
+            acc += S[N + i * k + j]
+            wrong += S[2 * N + i * k + j]
+            out[i, j] = S[i * k + j]
         total += acc
         right += 1 if wrong == 0 else 0
     return total, right
@@ -155,7 +156,7 @@ def ADAM_FIELDS(c):
 
 def _adam(p, g, m, v, c):
     """c: the record with a, B, w, β₂, 1−β₂, ε, wd, decay, s_m, s_g, gs: g ← gs·g + wd·θ; θ ← θ·decay;
-    m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see ``lerp_coefficients``);
+    m ← lerp(m, g, 1−β₁) as (s_m·m + s_g·g) + w(g − m) (see kernels/coefficients.py's ``lerp_coefficients``);
     v ← β₂v + (1−β₂)g²; θ ← θ − a·m/(√v/B + ε)."""
     a, B, w, b2, one_b2, eps, wd, decay, s_m, s_g, gs = ADAM_FIELDS(c[0])  # read once: the loop vectorises
     for i in prange(p.shape[0]):
