@@ -65,12 +65,13 @@ def pad_rows(n: int) -> int:
 
 
 class Inference:
-    """The forward pass of ``model``'s network outside training (no dropout, no cache for backward)."""
+    """The forward pass of a network (its ``layout`` and ``activations``, the ``head``'s output)
+    outside training: no dropout, no cache for backward."""
 
-    def __init__(self, model):
-        self.backend, self.kern, self.layout = model.backend, model.kern, model.layout
-        self.activations, self.head, self.dtype = model.activations, model.output, model.dtype
-        self.rows = JAX_CHUNK if self.backend.name == "jax" else chunk_rows(model.sizes, np.dtype(self.dtype).itemsize)
+    def __init__(self, backend, kern, layout, activations, head, dtype):
+        self.backend, self.kern, self.layout = backend, kern, layout
+        self.activations, self.head, self.dtype = activations, head, dtype
+        self.rows = JAX_CHUNK if backend.name == "jax" else chunk_rows(layout.sizes, np.dtype(dtype).itemsize)
         self._local = threading.local()  # each thread its own workspace: concurrent predicts do not mix
         self._jitted = {}
 

@@ -10,7 +10,6 @@ from . import (
     build,
     contract,
     fit_plan,
-    forward,
     hyper,
     persistence,
     pickling,
@@ -119,7 +118,7 @@ class MLP:
 
     def _compile(self):
         """The forward passes and the regularisation of the built network (again after unpickling)."""
-        self.forward = Forward(self)
+        self.forward = Forward(self.given(), self.kern, self.network, self.contract)
         self.regularization = build.regularization(self)
 
     def given(self, what="predicting") -> contract.Given:
@@ -183,27 +182,31 @@ class MLP:
 
     def predict_proba(self, X):
         """Class probabilities: P(y=1) of shape (n,) for one sigmoid output, (n, k) otherwise."""
-        return forward.predict_proba(self, X)
+        self.require_built("predicting")
+        return self.forward.predict_proba(X)
 
     def predict(self, X):
         """Predicted class labels (classifiers: the labels y had at fit, strings stay strings) or
         values (identity head), as a NumPy array."""
-        return forward.predict(self, X)
+        self.require_built("predicting")
+        return self.forward.predict(X)
 
     def hidden_outputs(self, X) -> list:
         """[A⁽¹⁾, …, A⁽ᴸ⁻¹⁾]: each hidden layer's activations g(Z⁽ˡ⁾) for X, (n, units) NumPy arrays."""
         self.require_built("hidden_outputs")
-        return forward.hidden_outputs(self, X)
+        return self.forward.hidden_outputs(X)
 
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """{"loss": mean loss, "accuracy": fraction right} (classifiers) or {"loss", "mse", "rmse",
         "r2"} (in the target's own units; R² over every output); with ``sample_weight``, weighted
         means (Σwᵢℓᵢ/Σw, Σwᵢ·rightᵢ/Σw)."""
-        return forward.evaluate(self, X, y, sample_weight)
+        self.require_built("predicting")
+        return self.forward.evaluate(X, y, sample_weight)
 
     def metrics(self, X, Y, w=None) -> dict:
         """``evaluate`` on device arrays X, Y (and row weights w) as the step takes them."""
-        return forward.metrics(self, X, Y, w)
+        self.require_built("metrics")
+        return self.forward.metrics(X, Y, w)
 
     def get_weights(self):
         """[(W⁽¹⁾, b⁽¹⁾), ...] as NumPy copies, W of shape (n_in, n_out)."""

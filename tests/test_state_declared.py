@@ -221,3 +221,38 @@ def test_the_network_part_runs_the_notes_forward_pass():
     got = model.hidden_outputs(X)
     np.testing.assert_allclose(got[0], A1, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(got[1], A2, rtol=1e-13, atol=1e-15)
+
+
+def _functions_taking_model(path):
+    """The functions and methods of ``path`` with a parameter named ``model``."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    return [
+        n.name
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and "model" in [a.arg for a in n.args.args + n.args.kwonlyargs]
+    ]
+
+
+def test_the_forward_part_answers_from_its_parts_not_from_the_model():
+    """``model.forward`` (core/forward.py) holds the network, the contract, the kernels and what the
+    model gives its contract; it reads the parameters as they are at each call, and no function
+    of core/forward.py or core/inference.py takes the model."""
+    from pathlib import Path
+
+    from reseau.core.forward import Forward
+
+    root = Path(__file__).resolve().parents[1] / "core"
+    assert _functions_taking_model(root / "forward.py") == [] and _functions_taking_model(root / "inference.py") == []
+    X, y = _data()
+    model = MLP([None, 4, None], seed=0)
+    model.fit(X, np.array(["no", "yes"])[y], epochs=2)
+    part = Forward(model.given(), model.kern, model.network, model.contract)
+    assert list(part.predict(X)) == list(model.predict(X)) and set(part.predict(X)) <= {"no", "yes"}
+    assert part.evaluate(X, np.array(["no", "yes"])[y]) == model.evaluate(X, np.array(["no", "yes"])[y])
+    model.params = model.params * 0  # all-zero weights: every probability ½, through the part too
+    np.testing.assert_allclose(part.predict_proba(X), 0.5)
+    with pytest.raises(ValueError, match="metrics needs the network's sizes"):
+        MLP([None, 4, 1]).metrics(np.ones((3, 2)), np.ones((3, 1)))

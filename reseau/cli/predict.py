@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import backends, datasets
 from ..backends.host import np
-from ..core import forward, outputs
+from ..core import outputs
 from ..core.messages import listed
 from ..core.model import load
 from .options import check_writable, file_options
@@ -57,10 +57,10 @@ def cmd_predict(args) -> int:
 def _write_block(out, args, model, table, features, start, header):
     """Predict rows start .. start + BLOCK_ROWS and write their CSV lines (the header first)."""
     try:
-        A = forward.output(model, features.slice(start, BLOCK_ROWS))
+        A = model.forward.output(features.slice(start, BLOCK_ROWS))
     except ValueError as exc:
         raise ValueError(f"{args.input}: {_rows_from(str(exc), start)}") from None
-    predictions = forward.answers(model, A)
+    predictions = model.forward.answers(A)
     columns = {c: table.column(c).slice(start, BLOCK_ROWS) for c in args.keep}
     if predictions.ndim == 2:
         columns.update({f"prediction_{j}": predictions[:, j] for j in range(predictions.shape[1])})
