@@ -197,7 +197,7 @@ def restore(model, tensors, description, stopping):
         }
     model.training.set_state(StepState.of(optimizer_state, fresh))
     model.training.set_counts(entry["epoch"], entry["step"])
-    model.rng.bit_generator.state = entry["rng"]
+    model.restore_generator(entry["rng"])
     if entry["schedule_state"] is not None:
         model.schedule.set_state(entry["schedule_state"])
     if stopping is not None and entry["stopping"] is not None:

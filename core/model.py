@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from .. import kernels as kernel_tables
@@ -145,6 +146,20 @@ class MLP:
         self.contract.sized(plan, classes)
         return self
 
+    @contextlib.contextmanager
+    def running(self, trainer):
+        """``trainer`` (core/trainer.py) as the fit running now, until it ends however it ends: a
+        fit started meanwhile (from a callback) is refused (core/fit.py)."""
+        try:  # set inside the try, so an interrupt at any moment clears it again
+            self.trainer = trainer
+            yield
+        finally:
+            self.trainer = None
+
+    def restore_generator(self, state):
+        """The host generator's state as a checkpoint saved it: the next shuffles continue from there."""
+        self.rng.bit_generator.state = state
+
     def fit(self, X, y, *args, **kwargs):
         """Train for ``epochs`` passes over (X, y); returns this fit's History (``model.history``
         keeps every fit's). Every argument is checked before anything changes (core/fit_plan.py).
@@ -249,7 +264,8 @@ class MLP:
         return pickling.host_state(self, self.steps.state_owner is self.optimizer)
 
     def __setstate__(self, state):
-        owner = pickling.restore_state(self, state)
+        attributes, owner = pickling.restore_state(state)
+        self.__dict__.update(attributes)
         self.steps = CompiledSteps(self.optimizer if owner else None)
         if self.layout is not None:
             pickling.check_restored(self)

@@ -108,20 +108,21 @@ def check_restored(model):
     schema.check(description, specs, "pickled MLP")
 
 
-def restore_state(model, state: dict) -> bool:
-    """The inverse of ``host_state``: arrays back on the named backend (which must be available
-    here), the state checked first (``_check_params``); anything that fails on the way is a
-    ValueError saying "pickled MLP". Returns whether the optimiser state belonged to the model's
-    optimiser; the model then rebuilds its caches and calls ``check_restored``."""
+def restore_state(state: dict) -> tuple[dict, bool]:
+    """The inverse of ``host_state``: (the model's attributes, whether the optimiser state belonged
+    to the model's optimiser), arrays back on the named backend (which must be available here),
+    the parts (training state, network, contract) made whole, the transient ones None, the state
+    checked first (``_check_params``); anything that fails on the way is a ValueError saying
+    "pickled MLP". The model takes the attributes, rebuilds its caches and calls ``check_restored``."""
     try:
-        return _restore(model, state)
+        return _restore(state)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         if str(exc).startswith("pickled MLP"):
             raise
         raise ValueError(f"pickled MLP: the state does not make a model ({type(exc).__name__}: {exc})") from None
 
 
-def _restore(model, state):
+def _restore(state):
     state = dict(state)
     _check_params(state)
     backend = backends.get(state.pop("backend"))
@@ -132,23 +133,21 @@ def _restore(model, state):
             state[new] = state.pop(old)
     for old in DROPPED:
         state.pop(old, None)
-    model.__dict__.setdefault("label_smoothing", 0.0)  # pickled before label smoothing existed
+    dtype = backend.float_dtype(state["dtype_name"])
+    to_device = lambda a: backend.asarray(a, dtype=dtype if a.dtype.kind == "f" else None)  # noqa: E731
     # the training state's fields (what an earlier version did not pickle starts as declared)
-    model.training = Training(**{name: state.pop(name) for name in TRAINING if name in state})
+    training = Training(**{name: state.pop(name) for name in TRAINING if name in state})
+    if training.opt_state is not None:
+        training.set_state(_tree(to_device, training.opt_state))
     built = {name: state.pop(name, None) for name in Network.FIELDS}
     if built["activations"] is None and built["layout"] is not None:  # pickled before the field
         built["activations"] = list(state["hidden"]) + ["identity"]
-    model.network = None if built["layout"] is None else Network(**built)
+    network = None if built["layout"] is None else Network(**built)
+    if network is not None:
+        network.set_params(_tree(to_device, network.params))
     parts = {k: state.pop(k) for k in CONTRACT if k in state}  # pickled before the contract was one object
-    state["contract"] = dataclasses.replace(state.get("contract") or InputContract(), **parts)
-    model.__dict__.update(state)
-    for name in TRANSIENT:  # rebuilt by the model (MLP.__setstate__)
-        setattr(model, name, None)
-    model.backend, model.kern = backend, kern
-    model.dtype = backend.float_dtype(model.dtype_name)
-    to_device = lambda a: backend.asarray(a, dtype=model.dtype if a.dtype.kind == "f" else None)  # noqa: E731
-    if model.params is not None:
-        model.network.set_params(_tree(to_device, model.params))
-    if model.opt_state is not None:
-        model.training.set_state(_tree(to_device, model.opt_state))
-    return owner
+    contract = dataclasses.replace(state.get("contract") or InputContract(), **parts)
+    attributes = {"label_smoothing": 0.0, **state}  # label smoothing: pickled before it existed
+    attributes.update(dict.fromkeys(TRANSIENT), training=training, network=network, contract=contract)
+    attributes.update(backend=backend, kern=kern, dtype=dtype)  # rebuilt by the model (MLP.__setstate__)
+    return attributes, owner

@@ -199,29 +199,26 @@ class Trainer:
     def run(self):
         """Train until this fit has run ``epochs`` epochs or a callback stops it; returns the History."""
         self.model.kern.prepare()
-        begun = False
-        try:  # the flag is set inside the try, so an interrupt at any moment clears it again
-            self.model.trainer = self  # a fit started from a callback is refused (MLP.fit)
-            self._each("on_train_begin")
-            begun = True
-            hold = getattr(self.epoch_fn(self.bs), "hold", None) if self.compile_epoch else None
-            # a signal acts between steps and between epochs, never inside one; the compiled
-            # epoch's resources (its BLAS pool limited to one thread) held for the whole fit
-            with self.signals, hold() if hold else contextlib.nullcontext():
-                while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
-                    count = self._at_once()
-                    self.run_epochs(count) if count > 1 else self.run_epoch()
-                    if self.signals.pending:
-                        self.signals.deliver()
-        except BaseException:
-            self.failed = True
-            raise
-        finally:
+        with self.model.running(self):  # a fit started from a callback is refused (core/fit.py)
+            begun = False
             try:
+                self._each("on_train_begin")
+                begun = True
+                hold = getattr(self.epoch_fn(self.bs), "hold", None) if self.compile_epoch else None
+                # a signal acts between steps and between epochs, never inside one; the compiled
+                # epoch's resources (its BLAS pool limited to one thread) held for the whole fit
+                with self.signals, hold() if hold else contextlib.nullcontext():
+                    while self.model.epoch - self.epoch0 < self.epochs and not self.stop_training:
+                        count = self._at_once()
+                        self.run_epochs(count) if count > 1 else self.run_epoch()
+                        if self.signals.pending:
+                            self.signals.deliver()
+            except BaseException:
+                self.failed = True
+                raise
+            finally:
                 if begun:
                     self._each("on_train_end")
-            finally:
-                self.model.trainer = None
         return self.history
 
     def run_epoch(self):

@@ -256,3 +256,37 @@ def test_the_forward_part_answers_from_its_parts_not_from_the_model():
     np.testing.assert_allclose(part.predict_proba(X), 0.5)
     with pytest.raises(ValueError, match="metrics needs the network's sizes"):
         MLP([None, 4, 1]).metrics(np.ones((3, 2)), np.ones((3, 1)))
+
+
+def _through_a_model(path):
+    """(line, target) of every assignment in ``path`` to an attribute or item reached through a
+    model (``model.x = …``, ``model.part.x = …``, ``self.model.x = …``, ``setattr(model, …)``)."""
+    import ast
+
+    def via_model(base):
+        return base == "model" or base.startswith("model.") or base.endswith(".model") or ".model." in base
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for e in t.elts if isinstance(t, ast.Tuple) else [t]:
+                    if isinstance(e, (ast.Attribute, ast.Subscript)) and via_model(ast.unparse(e.value)):
+                        found.append((node.lineno, ast.unparse(e)))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr" and via_model(ast.unparse(node.args[0])):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_no_module_but_the_model_assigns_what_a_model_holds():
+    """The model sets its own attributes (core/model.py: unpickling takes the attributes
+    core/pickling.py rebuilds, the running fit is ``model.running``, a checkpoint's generator state
+    ``model.restore_generator``); every other module changes a model through its methods or its
+    parts' methods."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [p for d in ("core", "kernels", "backends", "reseau") for p in sorted((root / d).rglob("*.py"))]
+    hits = [(p.relative_to(root).as_posix(), *h) for p in files if p.name != "model.py" for h in _through_a_model(p)]
+    assert hits == []
+    assert _through_a_model(Path(__file__))  # the check sees one: the assignment refused above
