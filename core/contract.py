@@ -177,9 +177,11 @@ class InputContract:
 
 @dataclass(frozen=True)
 class Given:
-    """What a model gives its contract for one call: the network's sizes (None where the data
+    """What a model gives its parts (``MLP.given``): the network's sizes (None where the data
     decide them) and head, its float dtype (by name, and on the backend), whether missing values
-    are imputed, the task asked for, and the message for a network not yet sized."""
+    are imputed, the task asked for, and the message for a network not yet sized. The contract
+    reads it at each call; the forward part (core/forward.py) keeps the one it was built with;
+    core/build.py places the network's parameters and masks on its backend in its dtype."""
 
     sizes: list
     head: str | None

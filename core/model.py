@@ -109,18 +109,23 @@ class MLP:
     def build_network(self, sizes, output):
         """The network of ``sizes`` (all known now) with ``output`` as its head, its initial weights
         drawn (core/build.py), then its forward passes and regularisation."""
-        self.output, self.network = build.network(self, sizes, output)
+        self.output, self.network = build.network(sizes, output, self.hidden, self.init, self.rng, self.given())
         self._compile()
 
     def set_l2(self, l2):
         """The L2 penalty fit resolved (``l2="auto"``: 2/n of the first training data), kept from now on."""
         self.l2 = l2
-        self.regularization = build.regularization(self)
+        self.regularization = self._regularization()
 
     def _compile(self):
         """The forward passes and the regularisation of the built network (again after unpickling)."""
         self.forward = Forward(self.given(), self.kern, self.network, self.contract)
-        self.regularization = build.regularization(self)
+        self.regularization = self._regularization()
+
+    def _regularization(self):
+        """The training step's dropout, penalties and label smoothing for these options (core/build.py)."""
+        options = (self.dropout, self.seed, self.l1, self.l2, self.label_smoothing)
+        return build.regularization(self.layout, *options, self.given())
 
     def given(self, what="predicting") -> contract.Given:
         """What this model gives its input contract (core/contract.py): the network's sizes and
@@ -232,9 +237,9 @@ class MLP:
     def set_weights(self, weights):
         """Replace every (W, b); shapes must match the layers and entries must be finite."""
         self.require_built("set_weights")
-        self.network.set_params(build.flat(self, self.layout.checked(weights)))
+        self.network.set_params(build.flat(self.given(), self.layout.checked(weights)))
         if self.optimizer is not None:
-            self.training.set_state(fresh_state(self, self.optimizer))
+            self.training.set_state(fresh_state(self.optimizer, self.kern, self.params, self.backend, self.dtype))
 
     # ---- files and copies (core/persistence.py, core/onnx_export.py, core/pickling.py) --------
 

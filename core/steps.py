@@ -102,17 +102,19 @@ class StepForm:
     models of LEAVES_FROM parameters or more: the leaves (Layout.split), kept from step to step,
     because XLA cannot make views and would copy every W out of the flat buffer at every step (L:
     185 ms a step instead of 216); the model's flat params and optimiser state are joined from them
-    at the end of each epoch (and for a checkpoint)."""
+    at the end of each epoch (and for a checkpoint). It holds the parts it moves them between: the
+    network (the parameters) and the training state (the optimiser's)."""
 
     #: parameters from which JAX steps on leaves; below it the flat buffer's fewer, larger kernels win
     #: (XLA on the CPU runs each fused loop as its own kernel; measured in bench/results/README.md)
     LEAVES_FROM = 1 << 18
 
-    def __init__(self, model):
-        self.leaves = model.backend.name == "jax" and model.layout.size >= self.LEAVES_FROM
+    def __init__(self, backend, kern, network, training):
+        self.network, self.training = network, training
+        self.leaves = backend.name == "jax" and network.layout.size >= self.LEAVES_FROM
         self._synced = self._held = None
         if self.leaves:
-            layout, xp = model.layout, model.kern.xp
+            layout, xp = network.layout, kern.xp
 
             def split(params, state):  # the parameters and every optimiser slot, each like them
                 return layout.split(xp, params), state._replace(
@@ -124,28 +126,27 @@ class StepForm:
                     slots={k: layout.join(xp, v) for k, v in state.slots.items()}
                 )
 
-            self._split, self._join = model.backend.jit(split), model.backend.jit(join)
+            self._split, self._join = backend.jit(split), backend.jit(join)
 
-    def to_step(self, model):
-        """(params, state) for the step: the model's own, or their leaves (reused while the model
-        still holds what they were last joined into)."""
+    def to_step(self):
+        """(params, state) for the step: the network's and the training state's own, or their leaves
+        (reused while the parts still hold what they were last joined into)."""
+        params, state = self.network.params, self.training.opt_state
         if not self.leaves:
-            return model.params, model.opt_state
-        if self._synced is None or self._synced[0] is not model.params or self._synced[1] is not model.opt_state:
-            self._held = self._split(model.params, model.opt_state)
+            return params, state
+        if self._synced is None or self._synced[0] is not params or self._synced[1] is not state:
+            self._held = self._split(params, state)
         return self._held
 
-    def to_model(self, model, params, state):
-        """Give the model the step's latest params and state (joined into flat buffers on JAX)."""
-        if not self.leaves:
-            model.network.set_params(params)
-            model.training.set_state(state)
-            return
-        self._held = params, state
-        joined_params, joined = self._join(params, state)
-        model.network.set_params(joined_params)
-        model.training.set_state(joined)
-        self._synced = model.params, model.opt_state
+    def to_model(self, params, state):
+        """Give the parts the step's latest params and state (joined into flat buffers on JAX)."""
+        if self.leaves:
+            self._held = params, state
+            params, state = self._join(params, state)
+        self.network.set_params(params)
+        self.training.set_state(state)
+        if self.leaves:
+            self._synced = params, state
 
 
 def alive(tree) -> bool:
@@ -157,9 +158,10 @@ def alive(tree) -> bool:
     )
 
 
-def fresh_state(model, opt):
-    """The step's state for ``opt`` at its start: zeroed slots, its rate, a fresh guard book."""
-    return StepState.of(opt.init(model.kern, model.params), guard.fresh(model.backend, model.dtype))
+def fresh_state(opt, kern, params, backend, dtype):
+    """The step's state for ``opt`` at its start: its slots zeroed like ``params``, its rate, a
+    fresh guard book on ``backend`` in ``dtype``."""
+    return StepState.of(opt.init(kern, params), guard.fresh(backend, dtype))
 
 
 class CompiledSteps:
@@ -193,7 +195,7 @@ class CompiledSteps:
         if model.kern.in_place and self.workspaces is None:
             self.workspaces = Workspaces(model.kern, model.layout, model.activations, model.dtype)
         if model.opt_state is None or opt is not self.state_owner:
-            model.training.set_state(fresh_state(model, opt))
+            model.training.set_state(fresh_state(opt, model.kern, model.params, model.backend, model.dtype))
             self.state_owner = opt
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
         self.uncovered, self._numba_epoch = None, None  # JAX: its epoch loops over the step itself
@@ -248,5 +250,6 @@ def training_step(model, optimizer=None, on_divergence="stop", cuda_graph=False)
     if opt is None:
         raise ValueError("training_step() needs an optimizer: this model has not been trained yet")
     model.steps.prepare(model, opt, None, guard.check_mode(on_divergence), cuda_graph)
-    params, state = StepForm(model).to_step(model)  # as fit runs it: leaves for large JAX models
+    form = StepForm(model.backend, model.kern, model.network, model.training)
+    params, state = form.to_step()  # as fit runs it: leaves for large JAX models
     return model.steps.step, params, state

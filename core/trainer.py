@@ -140,7 +140,7 @@ class Trainer:
         self.compile_epoch = self._compiles(run.compile_epoch, run.epoch_fn)
         self.stop_training = False
         self.position = None  # where the last step left off (order, position, epoch_first_step), for step hooks
-        self.form = StepForm(model)
+        self.form = StepForm(model.backend, model.kern, model.network, model.training)
         self.step, self.epoch_fn = run.step, run.epoch_fn  # the compiled step and epoch loop
         self.on_divergence = run.on_divergence
         self.epoch0 = run.fit_epoch0  # this fit's first epoch (a resumed fit: the interrupted fit's)
@@ -225,7 +225,7 @@ class Trainer:
         model = self.model
         self.epoch_started = time.perf_counter()
         self._each("on_epoch_begin", model.epoch + 1)
-        params, state = self.form.to_step(model)
+        params, state = self.form.to_step()
         params, state, order, start, first_step, lrs = self._begin(params, state)
         self.current = (params, state)
         try:
@@ -234,9 +234,9 @@ class Trainer:
         except BaseException:  # interrupted mid-epoch: the model keeps its last completed step
             params, state = self.current
             if alive(params) and alive(state):
-                self.form.to_model(model, params, state)
+                self.form.to_model(params, state)
             raise
-        self.form.to_model(model, params, state)
+        self.form.to_model(params, state)
         record = self._close(first_step)
         self._each("on_epoch_end", record)
 
@@ -261,7 +261,7 @@ class Trainer:
         it had just run (its "seconds" a share of the call's)."""
         model, per = self.model, self.steps_per_epoch
         started = time.perf_counter()
-        params, state = self.form.to_step(model)
+        params, state = self.form.to_step()
         first = model.step_count
         state = state._replace(book=guard.fresh(model.backend, model.dtype))
         orders, lrs, rates = [], [], []
@@ -280,7 +280,7 @@ class Trainer:
         for i, book in enumerate(books):
             self.epoch_started = time.perf_counter() - share
             self._each("on_epoch_begin", model.epoch + 1)
-            self.form.to_model(model, params, state._replace(book=book))
+            self.form.to_model(params, state._replace(book=book))
             model.training.set_steps(first + (i + 1) * per)
             self.lr = lrs[i] if lrs[i] is not None else self.lr
             self._each("on_epoch_end", self._close(first + i * per))
@@ -394,7 +394,7 @@ class Trainer:
         def sync():
             if self.on_divergence == "stop" and int(model.backend.to_numpy(state.book["first_bad"])) >= 0:
                 return False
-            self.form.to_model(model, params, state)
+            self.form.to_model(params, state)
             return True
 
         self.position = {"order": order, "position": position, "epoch_first_step": first_step}

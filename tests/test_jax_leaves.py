@@ -17,7 +17,7 @@ def _fit(monkeypatch, leaves_from, opt, tmp_path=None, **kw):
     X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
     model = MLP([4, 6, 5, 3], hidden=["tanh", "relu"], backend="jax", dtype="float64", seed=0, **kw)
     h = model.fit(X, y, epochs=3, batch_size=8, optimizer=opt, validation_data=(X[:8], y[:8]), checkpoint=tmp_path)
-    assert steps.StepForm(model).leaves == (leaves_from == 0)
+    assert steps.StepForm(model.backend, model.kern, model.network, model.training).leaves == (leaves_from == 0)
     return model, h
 
 

@@ -142,7 +142,8 @@ def output(xp, out: str, Z):
 def regularization(est, model):
     """The estimators' step regularisation: the model's dropout, scikit-learn's α/Σw a batch."""
     reg = model.regularization
-    return with_alpha(reg, float(est.alpha), reg.weight_mask if reg is not None else weight_mask(model))
+    mask = reg.weight_mask if reg is not None else weight_mask(model.layout, model.given())
+    return with_alpha(reg, float(est.alpha), mask)
 
 
 def targets(model, out: str, y, dtype):

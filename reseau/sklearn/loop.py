@@ -112,7 +112,7 @@ def fit_stochastic(est, compiled, progress, X, y, sample_weight, incremental, ra
     backing.to_device(model, est.coefs_, est.intercepts_)
     fresh = not incremental or model.opt_state is None or type(model.optimizer) is not type(opt)
     if fresh:
-        model.training.restart(opt, fresh_state(model, opt))
+        model.training.restart(opt, fresh_state(opt, model.kern, model.params, model.backend, model.dtype))
     else:
         model.training.use(opt, model.opt_state)
     X, y, sample_weight, validation = split(est, X, y, sample_weight, random_state)
