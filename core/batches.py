@@ -1,4 +1,4 @@
-"""The rows of each training step: ``Batches(model, X, Y, W, batch_size, ...)(order, start)``
+"""The rows of each training step: ``Batches(kern, X, Y, W, batch_size, ...)(order, start)``
 yields (first row, X rows, Y rows, weights or None) for every mini-batch of an epoch from row
 ``start`` on, the rows taken in ``order`` (None: as they are).
 
@@ -18,18 +18,18 @@ from ..backends.host import np
 
 
 class Batches:
-    """The mini-batches of one fit's data."""
+    """The mini-batches of one fit's data, gathered by the kernel table ``kern``."""
 
     #: data up to this size are reordered once an epoch on the host instead of gathered per batch:
     #: small sets save the per-batch calls (S: 0.12 → 0.09 ms a step); larger ones gain from each
     #: batch being gathered right before its step, still in cache (M, 16 MB: 0.2 ms a step lost)
     REORDER_BYTES = 1 << 22
 
-    def __init__(self, model, X, Y, W, batch_size, workspaces=None, comm=None, shard=None):
-        self.model, self.X, self.Y, self.W, self.n, self.bs = model, X, Y, W, X.shape[0], batch_size
+    def __init__(self, kern, X, Y, W, batch_size, workspaces=None, comm=None, shard=None):
+        self.kern, self.X, self.Y, self.W, self.n, self.bs = kern, X, Y, W, X.shape[0], batch_size
         self.workspaces, self.comm, self.shard = workspaces, comm, shard
         self.source = hasattr(X, "rows")
-        self.reorder = model.backend.host and not self.source and X.nbytes + Y.nbytes <= self.REORDER_BYTES
+        self.reorder = isinstance(X, np.ndarray) and not self.source and X.nbytes + Y.nbytes <= self.REORDER_BYTES
         self.buffers = None  # (X, Y, W) in this epoch's order, when reordered
         self.ordered = False  # whether the buffers hold this epoch's order
 
@@ -40,7 +40,7 @@ class Batches:
 
     def _reordered(self, order):
         """(X, Y, W) with rows in ``order``, into buffers kept for the fit (W None without weights)."""
-        kern = self.model.kern
+        kern = self.kern
         if self.buffers is None:
             self.buffers = (
                 np.empty_like(self.X),
@@ -54,7 +54,7 @@ class Batches:
         return self.buffers
 
     def __call__(self, order, start):
-        kern, n, bs = self.model.kern, self.n, self.bs
+        kern, n, bs = self.kern, self.n, self.bs
         if start >= n:
             return
         X, Y, W = self._reordered(order) if order is not None and self.reorder else (self.X, self.Y, self.W)

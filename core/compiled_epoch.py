@@ -57,30 +57,31 @@ def uncovered(model, opt, comm=None, on_divergence="stop", output=None) -> str |
 SMALL_STEP = 2_000_000
 
 
-def too_large(model, batch_size) -> str | None:
-    """Why a fit's steps are too large to gain from the compiled epoch (None: they gain)."""
-    work = batch_size * model.layout.size
+def too_large(layout, batch_size) -> str | None:
+    """Why a fit's steps of ``batch_size`` rows through a network of ``layout`` are too large to
+    gain from the compiled epoch (None: they gain)."""
+    work = batch_size * layout.size
     return None if work <= SMALL_STEP else f"a large step: {work:,} multiply-adds, BLAS's threads do better"
 
 
-def available(model) -> bool:
-    """Whether this model's kernels can run the compiled epoch at all (NumPy with numba)."""
-    return model.backend.name == "numpy" and getattr(model.kern, "compiled_epoch", False)
+def available(backend, kern) -> bool:
+    """Whether the kernel table ``kern`` on ``backend`` can run the compiled epoch at all (NumPy with numba)."""
+    return backend.name == "numpy" and getattr(kern, "compiled_epoch", False)
 
 
-def unavailable(model) -> str | None:
-    """Why this model's kernels cannot run the compiled epoch (None: they can)."""
+def unavailable(backend, kern) -> str | None:
+    """Why the kernel table ``kern`` on ``backend`` cannot run the compiled epoch (None: it can)."""
     import importlib.util
 
-    if available(model):
+    if available(backend, kern):
         return None
-    if model.backend.name != "numpy":
-        return f"the {model.backend.name} backend"
+    if backend.name != "numpy":
+        return f"the {backend.name} backend"
     if importlib.util.find_spec("numba") is None:
         return "no numba (pip install 'reseau[cpu]')"
     from .. import kernels
 
-    return f"kernels={kernels.variant_of(model.kern)!r}"
+    return f"kernels={kernels.variant_of(kern)!r}"
 
 
 def _first_not_in(names, table):

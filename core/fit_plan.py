@@ -141,7 +141,7 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
             raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
     if o.compile_epoch not in (None, True, False):
         raise ValueError(f"compile_epoch={o.compile_epoch!r} is invalid; expected None (where it helps), True or False")
-    if o.compile_epoch and model.backend.name != "jax" and not compiled_epoch.available(model):
+    if o.compile_epoch and model.backend.name != "jax" and not compiled_epoch.available(model.backend, model.kern):
         raise ValueError(
             f"compile_epoch=True needs the jax backend, or numpy with numba (pip install 'reseau[cpu]'); "
             f"this model runs on {model.backend.name!r} with {type(model.kern).__name__}: epochs step by step"

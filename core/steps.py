@@ -200,7 +200,7 @@ class CompiledSteps:
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
         self.uncovered, self._numba_epoch = None, None  # JAX: its epoch loops over the step itself
         if model.backend.name != "jax":
-            self.uncovered = compiled_epoch.unavailable(model) or compiled_epoch.uncovered(
+            self.uncovered = compiled_epoch.unavailable(model.backend, model.kern) or compiled_epoch.uncovered(
                 model, opt, comm, on_divergence
             )
             if self.uncovered is None:

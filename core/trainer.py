@@ -150,7 +150,7 @@ class Trainer:
         self.place = (lambda v: v) if shard is None else model.backend.replicate
         self.lr = None
         self.signals = DeferredSignals()
-        self.batches = Batches(model, X, Y, W, self.bs, run.workspaces, comm, shard)  # each step's rows
+        self.batches = Batches(model.kern, X, Y, W, self.bs, run.workspaces, comm, shard)  # each step's rows
 
     def _compiles(self, asked, epoch_fn) -> bool:
         """Whether each epoch runs as one compiled call (JAX: its full mini-batches; NumPy with
@@ -185,7 +185,7 @@ class Trainer:
             if needed:
                 return why
         uncovered = getattr(getattr(epoch_fn, "__self__", epoch_fn), "uncovered", "not covered")
-        large = not asked and self.model.backend.name != "jax" and compiled_epoch.too_large(self.model, self.bs)
+        large = not asked and self.model.backend.name != "jax" and compiled_epoch.too_large(self.model.layout, self.bs)
         return uncovered or large or None
 
     @property

@@ -364,7 +364,7 @@ def test_the_rows_are_put_in_order_only_when_a_batch_is_asked_for(monkeypatch):
         runs.append((len(reorders), model.params.copy()))
     assert runs[0][0] == 0 and runs[1][0] > 0  # compiled: no reorder; step path: one per batch call
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=0, atol=1e-12)
-    batches = Batches(model, X, y[:, None].astype(float), None, 16)
+    batches = Batches(model.kern, X, y[:, None].astype(float), None, 16)
     order = np.random.default_rng(0).permutation(N)
     batches.start_epoch(order)
     assert list(batches(order, N)) == [] and batches.buffers is None

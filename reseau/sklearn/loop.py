@@ -168,7 +168,7 @@ class Epochs:
         self.args = (model, opt, mode)
         self.output, self.alpha, self.compiled = backing.HEADS.get(out), float(est.alpha), compiled
         self.uncovered = (
-            compiled_epoch.unavailable(model)
+            compiled_epoch.unavailable(model.backend, model.kern)
             or (f"output {out}" if out not in ("logistic", "softmax", "identity") else None)
             or compiled_epoch.uncovered(model, opt, None, mode, output=self.output)
         )
