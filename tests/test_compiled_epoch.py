@@ -288,7 +288,7 @@ def test_the_estimators_train_through_the_compiled_epoch_as_through_the_step_pat
     runs = []
     for step_path in (False, True):
         if step_path:
-            monkeypatch.setattr(compiled_epoch, "unavailable", lambda model: "asked for the step path")
+            monkeypatch.setattr(compiled_epoch, "unavailable", lambda backend, kern: "asked for the step path")
         est = make(hidden_layer_sizes=(9,), solver=solver, batch_size=16, max_iter=4, alpha=1e-3, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the convergence warning of 4 epochs
@@ -385,7 +385,7 @@ def test_partial_fit_runs_the_compiled_epoch_as_the_step_path(solver, monkeypatc
     runs = []
     for step_path in (False, True):
         if step_path:
-            monkeypatch.setattr(compiled_epoch, "unavailable", lambda model: "asked for the step path")
+            monkeypatch.setattr(compiled_epoch, "unavailable", lambda backend, kern: "asked for the step path")
         est = MLPClassifier(hidden_layer_sizes=(7,), solver=solver, batch_size=16, random_state=0)
         for lo in (0, 40, 80):
             est.partial_fit(X[lo : lo + 40], y[lo : lo + 40], classes=[0, 1, 2])
