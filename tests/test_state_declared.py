@@ -290,3 +290,51 @@ def test_no_module_but_the_model_assigns_what_a_model_holds():
     hits = [(p.relative_to(root).as_posix(), *h) for p in files if p.name != "model.py" for h in _through_a_model(p)]
     assert hits == []
     assert _through_a_model(Path(__file__))  # the check sees one: the assignment refused above
+
+
+def _reached_with_the_model(root, module, function):
+    """(modules, functions) reached from ``module``'s ``function`` by following the model: a call
+    that passes ``model`` (or ``self.model``) to a function or class of core/ or reseau/ whose
+    parameters name one ``model``, then the same from there."""
+    import ast
+    from collections import defaultdict
+
+    defs = defaultdict(list)
+    for path in sorted([*(root / "core").glob("*.py"), *(root / "reseau").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defs[node.name].append((path.relative_to(root).as_posix(), node))
+
+    def takes_model(node):
+        if isinstance(node, ast.ClassDef):
+            node = next((b for b in node.body if isinstance(b, ast.FunctionDef) and b.name == "__init__"), None)
+        return node is not None and "model" in [a.arg for a in node.args.args + node.args.kwonlyargs]
+
+    seen, todo = set(), [(m, d) for m, d in defs[function] if m == module]
+    while todo:
+        mod, fn = todo.pop()
+        if (mod, fn.name) in seen:
+            continue
+        seen.add((mod, fn.name))
+        for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
+            passed = {ast.unparse(a) for a in [*call.args, *(k.value for k in call.keywords)]}
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
+            if passed & {"model", "self.model"}:
+                todo += [(m, d) for m, d in defs.get(name, []) if takes_model(d)]
+    return {m for m, _ in seen}, seen
+
+
+def test_the_fit_hands_the_model_to_the_training_machinery_alone():
+    """Following the model from core/fit.py's ``fit`` reaches the modules that train it (the plan,
+    the trainer, the steps, callbacks, checkpoints, the option table and the model file its
+    checkpoints write), not the parts: the network is built from options (core/build.py), the
+    batches come from the kernels (core/batches.py), the contract takes a Given, the forward part
+    holds its parts (9 modules and 23 functions, from 10 and 31)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    modules, functions = _reached_with_the_model(root, "core/fit.py", "fit")
+    training = "fit fit_plan trainer steps compiled_epoch callbacks checkpoint hyper persistence".split()
+    assert modules == {f"core/{m}.py" for m in training}
+    assert len(functions) <= 23
+    assert ("core/fit_plan.py", "plan") in functions  # the check follows: the plan reads the model
