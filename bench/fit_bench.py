@@ -9,7 +9,11 @@ step on one batch (the same ``training_step`` the step path runs), ``MLP.fit`` t
 API as it runs by default (compiled epochs, core/compiled_epoch.py) and ``fit(compile_epoch=False)``
 (the step path), 5 epochs of 40 (M) or 200
 (S) batches (shuffles, gathers, the guard's book, the running accuracy, History, callbacks), each
-for the same number of steps back to back. Times are medians over rounds of the time per step;
+for the same number of steps back to back. The floor and ``fit`` are each timed a second time
+right after their first run, with no pause ("warm"): the pause leaves a cold machine (on a shared
+2-core VM the first pass over fit's 1.5 MB table and its Python after 0.2 s idle cost ~4 ms more
+than warm), which the floor, reusing one batch, barely pays; the warm ratio is that cost apart.
+Times are medians over rounds of the time per step;
 ratios are medians over rounds of each round's ratio (the three ran seconds apart, so the drift
 of a shared machine's speed cancels in them). The floor and the raw step reuse one batch that
 stays in cache; fit reads a fresh batch from the training set at every step, as training does.
@@ -71,9 +75,11 @@ def jax_refit():
     return out
 
 
-def per_step(run, steps):
-    """Seconds per step of ``run(steps)``, after a pause (OpenBLAS's threads spin after a GEMM)."""
-    time.sleep(benchmark.PAUSE)
+def per_step(run, steps, pause=True):
+    """Seconds per step of ``run(steps)``, after a pause (OpenBLAS's threads spin after a GEMM);
+    ``pause=False``: right away (warm, after the same method's run)."""
+    if pause:
+        time.sleep(benchmark.PAUSE)
     t0 = time.perf_counter()
     run(steps)
     return (time.perf_counter() - t0) / steps
@@ -90,10 +96,12 @@ def time_size(key, rounds):
         "fit": lambda k: fit(),
         "fit step path": lambda k: stepwise(),
     }
-    times = {name: [] for name in methods}
+    times = {name: [] for name in [*methods, "floor warm", "fit warm"]}
     for _ in range(rounds):
         for name, run in methods.items():
             times[name].append(per_step(run, steps))
+            if name in ("floor", "fit"):
+                times[f"{name} warm"].append(per_step(run, steps, pause=False))
     return times
 
 
@@ -118,6 +126,7 @@ def main(argv=None):
             "raw step/floor": ratio("raw step", "floor"),
             "fit step path/floor": ratio("fit step path", "floor"),
             "fit/fit step path": ratio("fit", "fit step path"),
+            "fit warm/floor warm": ratio("fit warm", "floor warm"),
         }
         results["sizes"][key] = {
             "floor_ms": floor,
@@ -131,7 +140,8 @@ def main(argv=None):
             f"{ratios['fit/raw step']:.2f} x raw step, {ratios['fit/floor']:.2f} x floor "
             f"(raw step {ratios['raw step/floor']:.2f} x floor); the step path through fit "
             f"{ratios['fit step path/floor']:.2f} x floor: the compiled epoch takes "
-            f"{ratios['fit/fit step path']:.2f} x its time"
+            f"{ratios['fit/fit step path']:.2f} x its time; warm (no pause before): fit "
+            f"{ratios['fit warm/floor warm']:.2f} x floor"
         )
     try:
         first, new_lr, same = jax_refit()
