@@ -10,7 +10,6 @@ import math
 from ..backends.host import np
 from . import heads, targets, validation, weights
 from .inference import Inference
-from .network import loss_and_grads
 
 
 def chunk_loss(kern, head, Z, Y, w=None):
@@ -23,13 +22,13 @@ def chunk_loss(kern, head, Z, Y, w=None):
     return loss * Z.shape[0], kern.n_correct(head, Z, Y)
 
 
-def make_grad_norms(backend, kern, layout, activations, head):
-    """``norms(params, X, Y)``: ‖dW⁽ˡ⁾‖₂ per layer of the mean data loss on (X, Y)."""
+def make_grad_norms(backend, kern, network, head):
+    """``norms(params, X, Y)``: ‖dW⁽ˡ⁾‖₂ per layer of ``network``'s mean data loss on (X, Y)."""
     xp = kern.xp
 
     def norms(params, X, Y):
-        _, grads = loss_and_grads(kern, layout, activations, head, params, X, Y)
-        return xp.stack([xp.sqrt(xp.sum(dW * dW)) for dW, _ in layout.unflatten(xp, grads)])
+        _, grads = network.loss_and_grads(kern, head, X, Y, params)
+        return xp.stack([xp.sqrt(xp.sum(dW * dW)) for dW, _ in network.layout.unflatten(xp, grads)])
 
     return backend.jit(norms)
 
@@ -52,8 +51,7 @@ class Forward:
 
     def grad_norms(self):
         if self.norms is None:
-            net = self.network
-            self.norms = make_grad_norms(self.backend, self.kern, net.layout, net.activations, self.head)
+            self.norms = make_grad_norms(self.backend, self.kern, self.network, self.head)
         return self.norms
 
     # ---- what the model answers --------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..backends.host import np, rng
 from . import hyper
-from .network import loss_and_grads
 
 
 def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, change: float = 1e-8) -> dict:
@@ -33,9 +32,7 @@ def gradcheck(model, X, y, eps: float = 1e-6, samples: int = 40, seed: int = 0, 
     Yd = twin.encode_targets(y)
 
     def f(p):
-        return loss_and_grads(
-            twin.kern, twin.layout, twin.activations, twin.output, p, Xd, Yd, None, twin.regularization, 0
-        )
+        return twin.network.loss_and_grads(twin.kern, twin.output, Xd, Yd, p, reg=twin.regularization)
 
     p0 = np.array(twin.params, dtype=np.float64)
     L0, g = f(p0)

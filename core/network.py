@@ -45,6 +45,13 @@ class Network:
         cache [(A_in, Z, A, M) per layer] of ``forward``."""
         return forward(kern, self.layers(kern.xp, params), self.activations, X)
 
+    def loss_and_grads(self, kern, head, X, Y, params=None, **options):
+        """Forward then backward propagation through this network with the head ``head``: (mean
+        loss, flat gradient) at ``params`` (its own by default); ``options`` as the module's
+        ``loss_and_grads`` takes them (ws, reg, step, count, w)."""
+        params = self.params if params is None else params
+        return loss_and_grads(kern, self.layout, self.activations, head, params, X, Y, **options)
+
     def fields(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}
 

@@ -338,3 +338,21 @@ def test_the_fit_hands_the_model_to_the_training_machinery_alone():
     assert modules == {f"core/{m}.py" for m in training}
     assert len(functions) <= 23
     assert ("core/fit_plan.py", "plan") in functions  # the check follows: the plan reads the model
+
+
+def test_the_network_part_runs_the_notes_backward_pass():
+    """``model.network.loss_and_grads`` (what gradcheck, the gradient norms and L-BFGS call): the
+    notes' dZ⁽ᴸ⁾ = (A⁽ᴸ⁾ − Y)/n, dW = A_prevᵀdZ, db = ΣdZ, dZ⁽ˡ⁻¹⁾ = dZ Wᵀ ⊙ g′(Z⁽ˡ⁻¹⁾)."""
+    model = MLP([3, 5, 1], hidden="tanh", dtype="float64", seed=4, normalize=None, l2=0.0)
+    X = np.random.default_rng(3).normal(size=(9, 3))
+    Y = (X[:, :1] > 0).astype(float)
+    (W1, b1), (W2, b2) = model.get_weights()
+    A1 = np.tanh(X @ W1 + b1)
+    A2 = 1 / (1 + np.exp(-(A1 @ W2 + b2)))
+    dZ2 = (A2 - Y) / len(X)
+    dZ1 = dZ2 @ W2.T * (1 - A1**2)
+    expected = np.concatenate([(X.T @ dZ1).ravel(), dZ1.sum(0), (A1.T @ dZ2).ravel(), dZ2.sum(0)])
+    loss, grads = model.network.loss_and_grads(model.kern, "sigmoid", X, Y)
+    np.testing.assert_allclose(np.asarray(grads), expected, rtol=1e-12, atol=1e-15)
+    bce = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+    np.testing.assert_allclose(float(loss), bce, rtol=1e-12)

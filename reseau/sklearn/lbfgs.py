@@ -1,5 +1,5 @@
 """solver="lbfgs": scipy.optimize's L-BFGS-B on the full-batch loss of the training step
-(core/network.py's ``loss_and_grads`` with scikit-learn's head and α/Σw penalty) and its
+(the network's ``loss_and_grads``, core/network.py, with scikit-learn's head and α/Σw penalty) and its
 explicit gradient, over scikit-learn's flat parameter vector (every W, then every b)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ..backends.host import np
-from ..core import network
 from ..core.regularization import check_dropout
 from . import backing
 
@@ -44,11 +43,11 @@ def loss_and_gradient(est, compiled):
     plus ½·(α/Σw)·ΣW², as the stochastic solvers' step computes it, without the update."""
     model = compiled.model
     head, reg = backing.HEADS[est.out_activation_], backing.regularization(est, model)
-    kern, layout, activations, workspaces = model.kern, model.layout, model.activations, compiled.workspaces
+    kern, net, workspaces = model.kern, model.network, compiled.workspaces
 
     def fn(params, X, Y, w):
         ws = None if workspaces is None else workspaces.get(X.shape[0], Y)
-        return network.loss_and_grads(kern, layout, activations, head, params, X, Y, ws, reg, 0, w=w)
+        return net.loss_and_grads(kern, head, X, Y, params, ws=ws, reg=reg, w=w)
 
     return fn
 
