@@ -72,8 +72,9 @@ def to_np(backend, x):
 
 @pytest.fixture
 def row_sums(monkeypatch):
-    """The widths of the row sums core/validation.all_finite computes (the length of the all-ones
-    vector each multiplies by), in order: how many times an input was checked for finite values."""
+    """The widths of the inputs core/validation.all_finite sums (the length of the all-ones vector
+    its row sums multiply by, or the columns of the matrix it sums whole), in order: how many
+    times an input was checked for finite values."""
     from reseau.core import validation
 
     widths, real_ones = [], np.ones
@@ -85,6 +86,13 @@ def row_sums(monkeypatch):
         def ones(self, *a, **k):
             widths.append(a[0])
             return real_ones(*a, **k)
+
+        class add:  # noqa: N801 - stands in for np.add
+            @staticmethod
+            def reduce(X, *a, **k):
+                if k.get("axis", 0) is None:  # the whole matrix summed at once
+                    widths.append(X.shape[1] if X.ndim == 2 else 1)
+                return np.add.reduce(X, *a, **k)
 
     monkeypatch.setattr(validation, "np", Counting())
     return widths

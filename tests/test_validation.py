@@ -132,9 +132,10 @@ def test_lr_with_an_optimiser_object_is_ambiguous():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 513)])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 513), (1100, 500)])
 def test_all_finite_agrees_with_isfinite_at_every_cell(dtype, shape):
-    from reseau.core.validation import all_finite
+    """Both ways: one sum (up to ONE_THREAD_SUM entries) and BLAS's row sums (above)."""
+    from reseau.core.validation import ONE_THREAD_SUM, all_finite, features
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal(shape).astype(dtype)
@@ -146,6 +147,8 @@ def test_all_finite_agrees_with_isfinite_at_every_cell(dtype, shape):
             bad[i, j] = value
             assert not all_finite(bad) and not all_finite(np.asfortranarray(bad))
             assert all_finite(bad[:, 1::2]) == (j % 2 == 0)
+    huge = np.full(shape, np.finfo(dtype).max / 2, dtype=dtype)  # finite, but its sums overflow
+    assert features(huge, shape[1], dtype) is not None and (X.size > ONE_THREAD_SUM) == (shape == (1100, 500))
 
 
 def test_huge_finite_values_pass_although_their_row_sums_overflow():
