@@ -31,18 +31,19 @@ COMPILED = "compiled epochs (numba)"
 COMPILED_JAX = "compiled epochs (jax)"
 
 
-def uncovered(model, opt, comm=None, on_divergence="stop", output=None) -> str | None:
-    """Why a fit of ``model`` with ``opt`` runs step by step (None: the compiled epoch covers it);
-    ``output``: the head, where it is not the model's (the estimators' out_activation_)."""
+def uncovered(network, head, smoothing, kern, opt, comm=None, on_divergence="stop") -> str | None:
+    """Why a fit of ``network`` with the head ``head`` (the model's, or the estimators'
+    out_activation_), label smoothing ``smoothing``, the kernel table ``kern`` and ``opt`` runs step
+    by step (None: the compiled epoch covers it)."""
     from ..kernels import numba_epoch as ne  # imports numba: only asked where it is installed
 
-    hidden = model.activations[:-1]
+    hidden = network.activations[:-1]
     checks = (
         (comm is not None, "data split over ranks"),
         (any(a not in ne.ACTIVATIONS for a in hidden), f"hidden activation {_first_not_in(hidden, ne.ACTIVATIONS)}"),
-        ((output or model.output) not in ne.HEADS, f"output {output or model.output}"),
-        (bool(model.label_smoothing), "label smoothing"),
-        (getattr(model.kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
+        (head not in ne.HEADS, f"output {head}"),
+        (bool(smoothing), "label smoothing"),
+        (getattr(kern, "precision", "fp32") != "fp32", "reduced-precision GEMMs"),
         (type(opt).apply not in _COVERED, f"optimiser {opt.name}"),
         (on_divergence not in ("stop", "skip", "apply"), f"on_divergence={on_divergence!r}"),
     )

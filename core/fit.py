@@ -20,7 +20,7 @@ def fit(model, X, y, o: fit_plan.FitOptions):
             "fit() was called while this model is already training (from a callback?); a "
             "model trains one fit at a time: train another model, or act after fit returns"
         )
-    comm = fit_plan.world(model) if o.data_parallel and model.backend.name != "jax" else None
+    comm = fit_plan.world(model.backend) if o.data_parallel and model.backend.name != "jax" else None
     processes = o.data_parallel and model.backend.process_count() > 1
     try:
         with validation.each_array_checked_once():

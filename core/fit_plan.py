@@ -136,7 +136,7 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
         heads.check_classes(Y)
     val = _validation(model, o, column_plan, sizes, rows)
     if o.data_parallel:
-        check_data_parallel(model, X.shape[0], batch_size, comm)
+        check_data_parallel(model.backend, X.shape[0], batch_size, comm)
         if o.compile_epoch:
             raise ValueError("data_parallel=True and compile_epoch=True cannot be combined yet; choose one")
     if o.compile_epoch not in (None, True, False):
@@ -148,7 +148,7 @@ def plan(model, X, y, o: FitOptions, comm) -> FitPlan:
         )
     continuing, auto, schedule, opt = _optimiser(model, o, epochs)
     on_divergence = guard.check_mode(o.on_divergence)
-    check_cuda_graph(model, o.cuda_graph, o.data_parallel)
+    check_cuda_graph(model.backend, model.kern, o.cuda_graph, o.data_parallel)
     every, keep, resume_key, resumed = _checkpoints(
         model, o, (opt, schedule, batch_size, X, Y, on_divergence, patience, min_delta, w)
     )
@@ -325,37 +325,37 @@ def run_key(model, opt, schedule, batch_size, X, Y, on_divergence, patience, min
     )
 
 
-def world(model):
-    """The MPI world for data parallelism on the NumPy and CuPy backends (on CuPy, gradients are
-    summed by NCCL where cupyx.distributed is present)."""
+def world(backend):
+    """The MPI world for data parallelism on the NumPy and CuPy ``backend`` (on CuPy, gradients
+    are summed by NCCL where cupyx.distributed is present)."""
     from ..backends import mpi
 
     try:
         world = mpi.world()
     except backends.BackendUnavailableError as exc:
-        raise ValueError(f"data_parallel=True on the {model.backend.name} backend needs MPI: {exc}") from None
-    if model.backend.name == "cupy":
+        raise ValueError(f"data_parallel=True on the {backend.name} backend needs MPI: {exc}") from None
+    if backend.name == "cupy":
         from ..backends import nccl
 
         return nccl.world(world)
     return world
 
 
-def check_cuda_graph(model, cuda_graph, data_parallel):
+def check_cuda_graph(backend, kern, cuda_graph, data_parallel):
+    """``cuda_graph`` checked: a flag, True only for CuPy's in-place kernels with reseau's cuBLAS
+    handle (``kern`` on ``backend``) and without data parallelism."""
     if not isinstance(cuda_graph, bool):
         raise ValueError(f"cuda_graph={cuda_graph!r} is invalid; expected True or False")
     if not cuda_graph:
         return
-    if model.backend.name != "cupy":
-        raise ValueError(
-            f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on {model.backend.name!r}"
-        )
-    if not model.kern.in_place:
+    if backend.name != "cupy":
+        raise ValueError(f"cuda_graph=True needs the cupy backend (CUDA graphs); this model runs on {backend.name!r}")
+    if not kern.in_place:
         raise ValueError(
             "cuda_graph=True needs the in-place CuPy kernels (kernels=None or 'cupy'), "
             "whose buffers stay where the graph recorded them"
         )
-    if model.kern.blas is None:  # the CuPy kernels, as the two checks above make sure
+    if kern.blas is None:  # the CuPy kernels, as the two checks above make sure
         raise ValueError(
             "cuda_graph=True needs libcublas loaded through reseau's own handle (CuPy refuses "
             "cuBLAS calls while a graph records), and libcublas was not found beside CuPy"
@@ -364,9 +364,9 @@ def check_cuda_graph(model, cuda_graph, data_parallel):
         raise ValueError("cuda_graph=True and data_parallel=True cannot be combined yet; choose one")
 
 
-def check_data_parallel(model, n, batch_size, comm=None):
-    """Batches must split evenly over the devices (JAX) or the MPI ranks."""
-    k = comm.size if comm is not None else model.backend.device_count()
+def check_data_parallel(backend, n, batch_size, comm=None):
+    """Batches must split evenly over ``backend``'s devices (JAX) or the MPI ranks."""
+    k = comm.size if comm is not None else backend.device_count()
     where = "MPI ranks" if comm is not None else "devices"
     bs = n if batch_size is None else min(batch_size, n)
     sizes = {bs} | ({n % bs} if n % bs else set())

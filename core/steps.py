@@ -200,8 +200,9 @@ class CompiledSteps:
         self.raw, self.step, self.epochs = self._compiled(model, opt, comm, on_divergence, cuda_graph)
         self.uncovered, self._numba_epoch = None, None  # JAX: its epoch loops over the step itself
         if model.backend.name != "jax":
+            parts = (model.network, model.output, model.label_smoothing, model.kern)
             self.uncovered = compiled_epoch.unavailable(model.backend, model.kern) or compiled_epoch.uncovered(
-                model, opt, comm, on_divergence
+                *parts, opt, comm, on_divergence
             )
             if self.uncovered is None:
                 self._numba_epoch = (model, opt, on_divergence)

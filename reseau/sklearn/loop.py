@@ -170,7 +170,7 @@ class Epochs:
         self.uncovered = (
             compiled_epoch.unavailable(model.backend, model.kern)
             or (f"output {out}" if out not in ("logistic", "softmax", "identity") else None)
-            or compiled_epoch.uncovered(model, opt, None, mode, output=self.output)
+            or compiled_epoch.uncovered(model.network, self.output, model.label_smoothing, model.kern, opt, None, mode)
         )
 
     def __call__(self, batch_size):
