@@ -128,8 +128,9 @@ class MLP:
         return build.regularization(self.layout, *options, self.given())
 
     def given(self, what="predicting") -> contract.Given:
-        """What this model gives its input contract (core/contract.py): the network's sizes and
-        head, its dtype on its backend, whether missing values are imputed, the task asked for."""
+        """What this model gives its parts (core/contract.py's Given): the network's sizes and
+        head, its dtype on its backend, whether missing values are imputed, the task asked for;
+        the contract reads it at each call, the forward part and core/build.py take it."""
         return contract.Given(
             list(self.sizes), self.output, self.backend, self.dtype, self.dtype_name,
             self.impute is not None, self.task, self._unsized(what),
