@@ -89,13 +89,15 @@ def _first_not_in(names, table):
     return next((n for n in names if n not in table), None)
 
 
-def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
-    """The compiled epoch for ``model``'s network, ``opt`` and ``batch_size`` (module docstring);
-    ``output`` a head other than the model's and ``alpha`` scikit-learn's penalty (l2 = α/Σw of
-    each batch) instead of the model's L1/L2: the estimators' objective (reseau/sklearn/backing.py)."""
+def make_epoch(network, head, dtype, reg, opt, on_divergence, batch_size, alpha=None):
+    """The compiled epoch (module docstring) for ``network`` with the head ``head`` in ``dtype``,
+    its regularisation ``reg`` (core/regularization.py's, or None: its dropout and L1/L2), ``opt``
+    and ``batch_size``, as the step compiled with the same parts (core/steps.py) runs it; ``alpha``:
+    scikit-learn's penalty (l2 = α/Σw of each batch) instead of the L1/L2, the estimators' objective
+    (reseau/sklearn/backing.py)."""
     from ..kernels import numba_epoch as ne
 
-    layout, (thresholds, drop, seed) = model.layout, _dropout(model)
+    layout, (thresholds, drop, seed) = network.layout, _dropout(reg, len(network.activations))
     lay = np.array(
         [
             (w0, b0, n_in, n_out, t)
@@ -103,11 +105,12 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         ],
         dtype=np.int64,
     )
-    acts = np.array([ne.ACTIVATIONS[a] for a in model.activations], dtype=np.int64)
-    head, mode = ne.HEADS[output or model.output], {"stop": ne.STOP, "skip": ne.SKIP, "apply": ne.APPLY}[on_divergence]
+    acts = np.array([ne.ACTIVATIONS[a] for a in network.activations], dtype=np.int64)
+    head, mode = ne.HEADS[head], {"stop": ne.STOP, "skip": ne.SKIP, "apply": ne.APPLY}[on_divergence]
     code, slot_names, coefficients = _optimizer(opt)
-    G = np.empty(layout.size, dtype=model.dtype)  # the gradient, its own buffer
+    G = np.empty(layout.size, dtype=dtype)  # the gradient, its own buffer
     clip = float(opt.clip_norm or 0.0)
+    penalty = _penalty(reg, alpha)
 
     def epochs(params, opt_state, X, Y, order, step0, lrs, W=None, count=1):
         dtype = params.dtype
@@ -118,7 +121,7 @@ def make_epoch(model, opt, on_divergence, batch_size, output=None, alpha=None):
         S = tuple(slots + [np.empty(0, dtype)] * (3 - len(slots)))
         book = np.tile(np.array([opt_state.book[k] for k in ne.BOOK], dtype=np.float64), (count, 1))
         w = np.empty(0, dtype) if W is None else W
-        hyper = np.array([*_penalty(model, alpha), alpha is not None, clip, mode, seed], dtype=np.float64)
+        hyper = np.array([*penalty, alpha is not None, clip, mode, seed], dtype=np.float64)
         with one_blas_thread():
             ne.epoch(
                 X, *_targets(Y, head == ne.HEADS["softmax"], dtype), w, order, batch_size, params, G, S, lay, acts,
@@ -143,11 +146,10 @@ def _book(names, row):
     return b
 
 
-def _dropout(model):
-    """Per layer (the step path's masks, kernels/reference.py's ``dropout_mask``): the threshold
-    keep·2³² the hash is compared with, 1/keep (0: no dropout), and the seed mod 2³²."""
-    reg = model.regularization
-    rates = reg.rates if reg is not None and reg.dropout_on else [0.0] * len(model.activations)
+def _dropout(reg, layers):
+    """Per layer of ``layers`` (the step path's masks, kernels/reference.py's ``dropout_mask``):
+    the threshold keep·2³² the hash is compared with, 1/keep (0: no dropout), and the seed mod 2³²."""
+    rates = reg.rates if reg is not None and reg.dropout_on else [0.0] * layers
     keeps = [1.0 - r for r in rates]
     thresholds = [min(int(k * 2.0**32), 2**32 - 1) for k in keeps]
     drop = np.array([1.0 / k if r > 0 else 0.0 for r, k in zip(rates, keeps)], dtype=np.float64)
@@ -168,12 +170,10 @@ def _targets(Y, softmax, dtype):
     return np.empty((0, 0), dtype), Y if Y.ndim == 1 else np.argmax(Y, axis=1).astype(np.int32)
 
 
-def _penalty(model, alpha):
-    """(l1, l2) of this fit: scikit-learn's α where given (divided by Σw in the kernel), else the
-    model's own, read per call (l2="auto" is 2/n of each fit's rows)."""
+def _penalty(reg, alpha):
+    """(l1, l2): scikit-learn's α where given (divided by Σw in the kernel), else the regularisation's."""
     if alpha is not None:
         return 0.0, float(alpha)
-    reg = model.regularization
     return (0.0, 0.0) if reg is None or not reg.penalty_on else (float(reg.l1), float(reg.l2))
 
 

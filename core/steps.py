@@ -204,8 +204,8 @@ class CompiledSteps:
             self.uncovered = compiled_epoch.unavailable(model.backend, model.kern) or compiled_epoch.uncovered(
                 *parts, opt, comm, on_divergence
             )
-            if self.uncovered is None:
-                self._numba_epoch = (model, opt, on_divergence)
+            if self.uncovered is None:  # the parts the step above was compiled with
+                self._numba_epoch = (model.network, model.output, model.dtype, model.regularization, opt, on_divergence)
 
     def _compiled(self, model, opt, comm, on_divergence, cuda_graph):
         """(raw step, compiled step, compiled epochs), from the cache where the program is the same."""

@@ -484,3 +484,20 @@ def test_the_epochs_views_are_the_slices_they_stand_for():
         np.testing.assert_array_equal(transposed, want.T)
         np.testing.assert_array_equal(span, np.arange(6, 10).astype(dtype))
         assert buf[16] == 17 and block.dtype == np.dtype(dtype)
+
+
+def test_the_default_fit_resolving_l2_auto_equals_the_step_path_and_keeps_its_penalty():
+    """The default fit resolves l2="auto" to 2/n before its step and its compiled epoch are made
+    (both with the same regularisation): the same weights to 1e-12 as the step path over two fits,
+    and not those of a fit without the penalty."""
+    X, y, _ = _data("sigmoid")
+    runs = []
+    for ce, l2 in ((False, "auto"), (None, "auto"), (None, 0.0)):
+        model = MLP([5, 7, 1], hidden="tanh", dtype="float64", seed=1, normalize=None, l2=l2)
+        model.fit(X, y, epochs=2, batch_size=16, compile_epoch=ce)
+        model.fit(X, y, epochs=2, batch_size=16, compile_epoch=ce)
+        runs.append((model, np.asarray(model.params)))
+    (stepwise, p0), (compiled, p1), (_, p2) = runs
+    assert stepwise.l2 == compiled.l2 == pytest.approx(2 / N) and compiled.steps.path == "compiled epochs (numba)"
+    np.testing.assert_allclose(p1, p0, rtol=1e-12, atol=1e-12)
+    assert np.abs(p2 - p1).max() > 1e-6

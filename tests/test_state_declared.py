@@ -329,9 +329,8 @@ def test_the_fit_hands_the_model_to_the_training_machinery_alone():
     the trainer, the steps, callbacks, checkpoints, the option table and the model file its
     checkpoints write), not the parts: the network is built from options (core/build.py), the
     batches come from the kernels (core/batches.py), the contract takes a Given, the forward part
-    holds its parts, the compiled epoch's checks take the network, head and kernels (8 modules and
-    19 functions, from 10 and 31). Not seen by this walk: core/compiled_epoch.py's ``make_epoch``
-    still gets the model (kept by ``CompiledSteps.prepare``), to read its regularisation per call."""
+    holds its parts, the compiled epoch is made from the network, head, dtype and regularisation
+    the step was compiled with (8 modules and 19 functions, from 10 and 31)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]

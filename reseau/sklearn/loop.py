@@ -165,8 +165,8 @@ class Epochs:
 
     def __init__(self, est, compiled, opt, mode):
         model, out = compiled.model, est.out_activation_
-        self.args = (model, opt, mode)
-        self.output, self.alpha, self.compiled = backing.HEADS.get(out), float(est.alpha), compiled
+        self.output, self.alpha, self.compiled, self.opt = backing.HEADS.get(out), float(est.alpha), compiled, opt
+        self.args = (model.network, self.output, model.dtype, model.regularization, opt, mode)
         self.uncovered = (
             compiled_epoch.unavailable(model.backend, model.kern)
             or (f"output {out}" if out not in ("logistic", "softmax", "identity") else None)
@@ -174,10 +174,8 @@ class Epochs:
         )
 
     def __call__(self, batch_size):
-        key = ("epoch", type(self.args[1]).__name__, repr(self.args[1].hyperparameters()), self.alpha, batch_size)
-        return self.compiled.program(
-            key, lambda: compiled_epoch.make_epoch(*self.args, batch_size, output=self.output, alpha=self.alpha)
-        )
+        key = ("epoch", type(self.opt).__name__, repr(self.opt.hyperparameters()), self.alpha, batch_size)
+        return self.compiled.program(key, lambda: compiled_epoch.make_epoch(*self.args, batch_size, alpha=self.alpha))
 
 
 class Books(Callback):
