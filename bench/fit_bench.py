@@ -1,6 +1,6 @@
 """What ``fit`` costs over the raw step it runs, and what a second ``fit(lr=...)`` costs on JAX.
 
-    python bench/fit_bench.py [--sizes S,M] [--rounds 9] [--json out.json]
+    python bench/fit_bench.py [--sizes S,M] [--rounds 9] [--pause 0.2] [--json out.json]
 
 Per size (S: 30-16-1 tanh/sigmoid, batch 64; M: 784-256-256-10 relu/softmax, batch 128; float32,
 Adam, numpy+numba), in one run, four methods timed alike: each round runs, with a pause before
@@ -10,9 +10,14 @@ API as it runs by default (compiled epochs, core/compiled_epoch.py) and ``fit(co
 (the step path), 5 epochs of 40 (M) or 200
 (S) batches (shuffles, gathers, the guard's book, the running accuracy, History, callbacks), each
 for the same number of steps back to back. The floor and ``fit`` are each timed a second time
-right after their first run, with no pause ("warm"): the pause leaves a cold machine (on a shared
-2-core VM the first pass over fit's 1.5 MB table and its Python after 0.2 s idle cost ~4 ms more
-than warm), which the floor, reusing one batch, barely pays; the warm ratio is that cost apart.
+right after their first run, with no pause ("warm"): the pause leaves a cold machine, which the
+floor, reusing one batch, barely pays, and fit, touching its table, its Python and its compiled
+code again, pays in full (on the shared 2-core VM of bench/results/README.md, S through fit after
+0.05 s idle 1.41x the floor, after 0.2 s 1.36-2.70x, after 1.5 s 4.44x; warm 0.98-1.07x); the
+warm ratio is that cost apart.
+A fifth method, "floor over the table", runs the floor's products with each step's first input
+the next batch of a table as large as fit's (a view, in order: no gather), so it reads the data
+once an epoch as fit must; ``fit`` against it is the cold ratio with the data's first pass in both.
 Times are medians over rounds of the time per step;
 ratios are medians over rounds of each round's ratio (the three ran seconds apart, so the drift
 of a shared machine's speed cancels in them). The floor and the raw step reuse one batch that
@@ -75,11 +80,39 @@ def jax_refit():
     return out
 
 
+def table_floor(spec, rows):
+    """``run(k)``: the GEMM floor's products (reseau.benchmark's ``gemm_floor``) with each step's
+    first input the next ``spec.n`` rows of a table of ``rows`` rows, a view in order."""
+    sizes, n, dt = spec.sizes, spec.n, spec.dtype
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((rows, sizes[0])).astype(dt)
+    Ws = [rng.standard_normal(s).astype(dt) for s in zip(sizes[:-1], sizes[1:])]
+    As = [table[:n]] + [np.empty((n, s), dt) for s in sizes[1:]]
+    dAs, dWs = [np.empty((n, s), dt) for s in sizes], [np.empty_like(W) for W in Ws]
+
+    def run(k):
+        for step in range(k):
+            start = step * n % (rows - n + 1)
+            As[0] = table[start : start + n]
+            for l, W in enumerate(Ws):
+                np.matmul(As[l], W, out=As[l + 1])
+            for l in reversed(range(len(Ws))):
+                np.matmul(As[l].T, As[l + 1], out=dWs[l])
+                if l > 0:
+                    np.matmul(As[l + 1], Ws[l].T, out=dAs[l])
+
+    return run
+
+
+#: seconds idle before each method (``--pause``): OpenBLAS's threads spin after a GEMM
+PAUSE = [benchmark.PAUSE]
+
+
 def per_step(run, steps, pause=True):
     """Seconds per step of ``run(steps)``, after a pause (OpenBLAS's threads spin after a GEMM);
     ``pause=False``: right away (warm, after the same method's run)."""
     if pause:
-        time.sleep(benchmark.PAUSE)
+        time.sleep(PAUSE[0])
     t0 = time.perf_counter()
     run(steps)
     return (time.perf_counter() - t0) / steps
@@ -92,6 +125,7 @@ def time_size(key, rounds):
     fit, stepwise = fit_per_step(spec, epochs=5), fit_per_step(spec, epochs=5, compile_epoch=False)
     methods = {
         "floor": benchmark.gemm_floor(spec).run,
+        "floor over the table": table_floor(spec, spec.n * STEPS[key]),
         "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
         "fit": lambda k: fit(),
         "fit step path": lambda k: stepwise(),
@@ -109,9 +143,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="S,M")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--pause", type=float, default=benchmark.PAUSE, help="seconds idle before each method")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
-    results = {"environment": benchmark.environment(), "sizes": {}}
+    PAUSE[0] = args.pause
+    results = {"environment": benchmark.environment(), "pause_s": args.pause, "sizes": {}}
     lines = []
     for key in args.sizes.split(","):
         times = time_size(key, args.rounds)
@@ -127,6 +163,7 @@ def main(argv=None):
             "fit step path/floor": ratio("fit step path", "floor"),
             "fit/fit step path": ratio("fit", "fit step path"),
             "fit warm/floor warm": ratio("fit warm", "floor warm"),
+            "fit/floor over the table": ratio("fit", "floor over the table"),
         }
         results["sizes"][key] = {
             "floor_ms": floor,
@@ -141,7 +178,8 @@ def main(argv=None):
             f"(raw step {ratios['raw step/floor']:.2f} x floor); the step path through fit "
             f"{ratios['fit step path/floor']:.2f} x floor: the compiled epoch takes "
             f"{ratios['fit/fit step path']:.2f} x its time; warm (no pause before): fit "
-            f"{ratios['fit warm/floor warm']:.2f} x floor"
+            f"{ratios['fit warm/floor warm']:.2f} x floor; against the floor over the table: "
+            f"{ratios['fit/floor over the table']:.2f}"
         )
     try:
         first, new_lr, same = jax_refit()
