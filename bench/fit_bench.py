@@ -80,30 +80,6 @@ def jax_refit():
     return out
 
 
-def table_floor(spec, rows):
-    """``run(k)``: the GEMM floor's products (reseau.benchmark's ``gemm_floor``) with each step's
-    first input the next ``spec.n`` rows of a table of ``rows`` rows, a view in order."""
-    sizes, n, dt = spec.sizes, spec.n, spec.dtype
-    rng = np.random.default_rng(0)
-    table = rng.standard_normal((rows, sizes[0])).astype(dt)
-    Ws = [rng.standard_normal(s).astype(dt) for s in zip(sizes[:-1], sizes[1:])]
-    As = [table[:n]] + [np.empty((n, s), dt) for s in sizes[1:]]
-    dAs, dWs = [np.empty((n, s), dt) for s in sizes], [np.empty_like(W) for W in Ws]
-
-    def run(k):
-        for step in range(k):
-            start = step * n % (rows - n + 1)
-            As[0] = table[start : start + n]
-            for l, W in enumerate(Ws):
-                np.matmul(As[l], W, out=As[l + 1])
-            for l in reversed(range(len(Ws))):
-                np.matmul(As[l].T, As[l + 1], out=dWs[l])
-                if l > 0:
-                    np.matmul(As[l + 1], Ws[l].T, out=dAs[l])
-
-    return run
-
-
 #: seconds idle before each method (``--pause``): OpenBLAS's threads spin after a GEMM
 PAUSE = [benchmark.PAUSE]
 
@@ -125,7 +101,7 @@ def time_size(key, rounds):
     fit, stepwise = fit_per_step(spec, epochs=5), fit_per_step(spec, epochs=5, compile_epoch=False)
     methods = {
         "floor": benchmark.gemm_floor(spec).run,
-        "floor over the table": table_floor(spec, spec.n * STEPS[key]),
+        "floor over the table": benchmark.gemm_floor(spec, table_rows=spec.n * STEPS[key]).run,
         "raw step": benchmark.reseau_method("numpy", "numba")(spec).run,
         "fit": lambda k: fit(),
         "fit step path": lambda k: stepwise(),

@@ -10,13 +10,16 @@ from ..backends.host import np
 from .spec import Method, Unsupported
 
 
-def gemm_floor(spec, xp=np):
+def gemm_floor(spec, xp=np, table_rows=None):
     """Just the matrix products of a step (X@W per layer, A_prevᵀdZ per layer, dZ Wᵀ per layer
-    but the first) into preallocated outputs; ``xp`` numpy or cupy."""
+    but the first) into preallocated outputs; ``xp`` numpy or cupy. ``table_rows``: each step's
+    first input is the next batch of a table of that many rows (a view, in order), so the floor
+    reads its data once an epoch as training does; None: one batch, reused."""
     sizes, n, dt = spec.sizes, spec.n, spec.dtype
     rng = np.random.default_rng(0)
     Ws = [xp.asarray(rng.standard_normal(s).astype(dt)) for s in zip(sizes[:-1], sizes[1:])]
     As = [xp.asarray(rng.standard_normal((n, s)).astype(dt)) for s in sizes]
+    table = None if table_rows is None else xp.asarray(rng.standard_normal((table_rows, sizes[0])).astype(dt))
     dAs = [xp.empty((n, s), dt) for s in sizes]
     dWs = [xp.empty_like(W) for W in Ws]
 
@@ -28,12 +31,21 @@ def gemm_floor(spec, xp=np):
             if l > 0:
                 xp.matmul(As[l + 1], Ws[l].T, out=dAs[l])
 
-    def run(k):
+    def run(k):  # the plain floor's loop carries nothing but the products
         for _ in range(k):
             products()
         if xp is not np:
             xp.cuda.get_current_stream().synchronize()
 
+    def over_table(k):
+        for step in range(k):
+            start = step * n % (table_rows - n + 1)
+            As[0] = table[start : start + n]
+            products()
+        if xp is not np:
+            xp.cuda.get_current_stream().synchronize()
+
+    run = run if table is None else over_table
     return Method(lambda: run(1), run=run)
 
 
